@@ -1,0 +1,28 @@
+//! Typed errors of the core, each with a message that names the problem and the fix.
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// A config file or flag that cannot be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}; fix the file's permissions or remove it")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    #[error("{origin}: {message}")]
+    Value { origin: String, message: String },
+}
+
+/// A policy that cannot be turned into a concrete sandbox spec.
+#[derive(Debug, Error)]
+pub enum SpecError {
+    #[error("workspace {path} does not exist or is not a directory: {reason}; pass an existing directory with --cwd")]
+    Workspace { path: PathBuf, reason: String },
+    #[error("writable root {path} does not exist: {reason}; create it or remove it from writable_roots")]
+    WritableRoot { path: PathBuf, reason: String },
+    #[error("writable root {path} is refused: {reason}")]
+    RefusedRoot { path: PathBuf, reason: String },
+    #[error("cannot resolve {path}: {reason}")]
+    Resolve { path: PathBuf, reason: String },
+}

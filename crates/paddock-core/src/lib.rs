@@ -1,0 +1,19 @@
+//! Paddock's portable core: the policy model and its config file, path handling, environment
+//! scrubbing, the concrete sandbox spec handed to backends, and the run/enforcement reports.
+//!
+//! Nothing here calls Win32 or Linux syscalls beyond ordinary `std::fs` reads; every OS backend
+//! depends on this crate and this crate depends on none of them.
+
+pub mod config;
+pub mod env;
+pub mod error;
+pub mod paths;
+pub mod policy;
+pub mod report;
+pub mod spec;
+pub mod state;
+
+pub use error::{ConfigError, SpecError};
+pub use policy::{Capability, Mode, Network, Policy, WindowsLevel};
+pub use report::{EnforcementReport, LayerReport, LayerStatus, RunReport};
+pub use spec::SandboxSpec;

@@ -1,0 +1,85 @@
+//! Run and enforcement reports: what a backend *really* applied, not what was asked for.
+//!
+//! Every backend returns an `EnforcementReport`; `paddock run --json` prints a `RunReport`;
+//! `paddock status` prints the report a backend would produce for the effective policy.
+
+use crate::policy::Capability;
+use serde::{Deserialize, Serialize};
+
+/// How completely one layer of a backend was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerStatus {
+    Enforced,
+    Partial,
+    NotEnforced,
+}
+
+/// One layer of a backend (e.g. "mount-namespace", "landlock", "seccomp", "restricted-token").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerReport {
+    pub name: String,
+    pub status: LayerStatus,
+    /// Human-readable facts: ABI versions, rule counts, SIDs, what is missing and why.
+    pub detail: String,
+}
+
+impl LayerReport {
+    pub fn new(name: &str, status: LayerStatus, detail: impl Into<String>) -> Self {
+        LayerReport { name: name.to_string(), status, detail: detail.into() }
+    }
+}
+
+/// What a backend applied for one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct EnforcementReport {
+    /// "linux", "windows-unelevated", "windows-elevated", or "none" (full-access).
+    pub backend: String,
+    /// True when the command ran without any sandbox (full-access).
+    pub unconfined: bool,
+    pub layers: Vec<LayerReport>,
+    /// Capabilities the policy asked for that were not enforced, accepted through
+    /// `allow_unenforced`. Empty unless the user explicitly allowed degradation.
+    pub not_enforced: Vec<Capability>,
+}
+
+impl EnforcementReport {
+    pub fn unconfined() -> Self {
+        EnforcementReport {
+            backend: "none".into(),
+            unconfined: true,
+            layers: vec![LayerReport::new(
+                "sandbox",
+                LayerStatus::NotEnforced,
+                "full-access mode: the command runs with the caller's full rights",
+            )],
+            not_enforced: Vec::new(),
+        }
+    }
+}
+
+/// The report `paddock run --json` prints after the command ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RunReport {
+    /// Paddock's own exit code (the command's, or 124/125/126/127/77/130).
+    pub exit_code: i32,
+    /// The command's exit code, when it exited normally.
+    pub command_exit_code: Option<i32>,
+    /// The signal that ended the command (Unix), when one did.
+    pub signal: Option<i32>,
+    pub duration_ms: u64,
+    pub timed_out: bool,
+    /// Ended by Ctrl-C / SIGINT / SIGTERM forwarded from the caller.
+    pub interrupted: bool,
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+    /// Captured output (only with capture), lossily decoded, cut at the output cap.
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    pub output_truncated: bool,
+    pub enforcement: EnforcementReport,
+    /// The command-rules decision that let this run happen (paddock-rules), if rules ran.
+    pub decision: Option<serde_json::Value>,
+    /// Why Paddock refused or failed, when it did.
+    pub error: Option<String>,
+}

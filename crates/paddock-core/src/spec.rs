@@ -1,0 +1,231 @@
+//! The concrete sandbox spec: the policy with every path made absolute and resolved, protected
+//! paths expanded (including a `.git` file's `gitdir:` target, worktrees and submodules), ready
+//! for a backend to enforce. Backends take a `SandboxSpec`, never a raw `Policy`.
+
+use crate::error::SpecError;
+use crate::paths;
+use crate::policy::{Capability, Mode, Network, Policy};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// What exists at a protected path when the spec was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PathKind {
+    File,
+    Dir,
+    /// Does not exist yet: the backend must stop it from being created.
+    Missing,
+}
+
+/// A path inside a writable root that must stay read-only, with why it is protected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtectedPath {
+    pub path: PathBuf,
+    pub kind: PathKind,
+    pub reason: String,
+}
+
+/// A path the command may not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenyReadPath {
+    pub path: PathBuf,
+    pub kind: PathKind,
+}
+
+/// Everything a backend must enforce, with absolute resolved paths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SandboxSpec {
+    pub mode: Mode,
+    /// The workspace (the command's default cwd), resolved.
+    pub workspace: PathBuf,
+    /// Writable roots, resolved; the workspace first in workspace-write; empty in read-only.
+    pub writable_roots: Vec<PathBuf>,
+    /// Read-only holes inside writable roots.
+    pub protected: Vec<ProtectedPath>,
+    /// Secrets; only those that exist or whose parent exists are listed.
+    pub deny_read: Vec<DenyReadPath>,
+    pub network: Network,
+    pub allow_unenforced: BTreeSet<Capability>,
+}
+
+/// Names protected inside every writable root by default: git's code-execution vectors and
+/// Paddock's own config.
+pub const DEFAULT_PROTECTED: &[&str] = &[".git/hooks", ".git/config", "paddock.toml", ".paddock"];
+
+impl SandboxSpec {
+    /// Builds the spec for `policy` with `workspace` as the workspace root.
+    pub fn from_policy(policy: &Policy, workspace: &Path) -> Result<SandboxSpec, SpecError> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let ws = paths::resolve(&cwd, workspace).map_err(|e| SpecError::Workspace {
+            path: workspace.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        if !ws.is_dir() {
+            return Err(SpecError::Workspace {
+                path: workspace.to_path_buf(),
+                reason: "not a directory".into(),
+            });
+        }
+        let home = crate::state::home_dir();
+        let mut writable_roots = Vec::new();
+        if policy.mode == Mode::WorkspaceWrite {
+            writable_roots.push(ws.clone());
+            for root in &policy.writable_roots {
+                let expanded = paths::expand_tilde(root, home.as_deref());
+                let resolved = paths::resolve(&ws, &expanded).map_err(|e| {
+                    SpecError::WritableRoot { path: root.clone(), reason: e.to_string() }
+                })?;
+                if !resolved.is_dir() {
+                    return Err(SpecError::WritableRoot {
+                        path: root.clone(),
+                        reason: "not an existing directory".into(),
+                    });
+                }
+                if !writable_roots.contains(&resolved) {
+                    writable_roots.push(resolved);
+                }
+            }
+        }
+        let mut protected = Vec::new();
+        for root in &writable_roots {
+            expand_protected(root, policy, &mut protected);
+        }
+        for p in &policy.protected_paths {
+            let expanded = paths::expand_tilde(p, home.as_deref());
+            if expanded.is_absolute() {
+                push_protected(&mut protected, &ws, &expanded, "protected_paths entry");
+            }
+        }
+        let mut deny_read = Vec::new();
+        for p in &policy.deny_read {
+            let expanded = paths::expand_tilde(p, home.as_deref());
+            let Ok(resolved) = paths::resolve(&ws, &expanded) else { continue };
+            let kind = kind_of(&resolved);
+            if kind == PathKind::Missing && !resolved.parent().is_some_and(Path::exists) {
+                continue;
+            }
+            if !deny_read.iter().any(|d: &DenyReadPath| d.path == resolved) {
+                deny_read.push(DenyReadPath { path: resolved, kind });
+            }
+        }
+        Ok(SandboxSpec {
+            mode: policy.mode,
+            workspace: ws,
+            writable_roots,
+            protected,
+            deny_read,
+            network: policy.network.clone(),
+            allow_unenforced: policy.allow_unenforced.clone(),
+        })
+    }
+
+    /// True when `p` (absolute, resolved) is inside a writable root and not protected.
+    pub fn is_writable(&self, p: &Path) -> bool {
+        self.writable_roots.iter().any(|r| paths::is_beneath(p, r))
+            && !self.protected.iter().any(|pp| paths::is_beneath(p, &pp.path))
+    }
+
+    /// The deny-read entry that covers `p`, if any.
+    pub fn denied_read(&self, p: &Path) -> Option<&DenyReadPath> {
+        self.deny_read.iter().find(|d| paths::is_beneath(p, &d.path))
+    }
+}
+
+fn kind_of(p: &Path) -> PathKind {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => PathKind::Dir,
+        Ok(_) => PathKind::File,
+        Err(_) => PathKind::Missing,
+    }
+}
+
+fn push_protected(out: &mut Vec<ProtectedPath>, base: &Path, p: &Path, reason: &str) {
+    let Ok(resolved) = paths::resolve(base, p) else { return };
+    if out.iter().any(|e| e.path == resolved) {
+        return;
+    }
+    out.push(ProtectedPath { kind: kind_of(&resolved), path: resolved, reason: reason.into() });
+}
+
+/// Expands the default and relative protected entries inside one writable root, following a
+/// `.git` file to its gitdir (worktrees) and common dir, and covering submodules' git dirs.
+fn expand_protected(root: &Path, policy: &Policy, out: &mut Vec<ProtectedPath>) {
+    let git = root.join(".git");
+    let git_dirs = git_dirs_of(&git);
+    if policy.protect_whole_git {
+        push_protected(out, root, &git, "protect_whole_git");
+        for dir in &git_dirs {
+            push_protected(out, root, dir, "protect_whole_git (gitdir target)");
+        }
+    } else {
+        for dir in &git_dirs {
+            push_protected(out, root, &dir.join("hooks"), "git hooks run code");
+            push_protected(out, root, &dir.join("config"), "git config can run code (core.hooksPath, filters, aliases)");
+        }
+        if git.is_file() {
+            // The `.git` file itself: rewriting its gitdir line would redirect git elsewhere.
+            push_protected(out, root, &git, "`.git` file points git at its gitdir");
+        }
+    }
+    for name in DEFAULT_PROTECTED.iter().filter(|n| !n.starts_with(".git")) {
+        push_protected(out, root, &root.join(name), "Paddock's own config");
+    }
+    for p in &policy.protected_paths {
+        if p.is_relative() {
+            push_protected(out, root, &root.join(p), "protected_paths entry");
+        }
+    }
+}
+
+/// The git directories whose hooks and config a command in `root` would use: the `.git`
+/// directory (or a `.git` file's `gitdir:` target and its `commondir`), plus every submodule git
+/// dir under `modules/` and every worktree under `worktrees/`.
+fn git_dirs_of(git: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    let base = git.parent().unwrap_or(Path::new("/"));
+    let primary = if git.is_file() {
+        match std::fs::read_to_string(git) {
+            Ok(text) => text
+                .lines()
+                .find_map(|l| l.strip_prefix("gitdir:"))
+                .and_then(|t| paths::resolve(base, Path::new(t.trim())).ok()),
+            Err(_) => None,
+        }
+    } else {
+        Some(git.to_path_buf())
+    };
+    let Some(primary) = primary else { return dirs };
+    dirs.push(primary.clone());
+    if let Ok(common) = std::fs::read_to_string(primary.join("commondir"))
+        && let Ok(c) = paths::resolve(&primary, Path::new(common.trim()))
+        && !dirs.contains(&c)
+    {
+        dirs.push(c);
+    }
+    let mut i = 0;
+    while i < dirs.len() && dirs.len() < 512 {
+        for sub in ["modules", "worktrees"] {
+            collect_git_dirs(&dirs[i].join(sub), &mut dirs);
+        }
+        i += 1;
+    }
+    dirs
+}
+
+fn collect_git_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if !p.is_dir() || out.contains(&p) {
+            continue;
+        }
+        if p.join("HEAD").exists() || p.join("config").exists() || p.join("gitdir").exists() {
+            out.push(p);
+        } else {
+            // Nested submodule names (`modules/a/b`).
+            collect_git_dirs(&p, out);
+        }
+    }
+}
