@@ -229,3 +229,16 @@ fn collect_git_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// The command to run, after environment scrubbing and program resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSpec {
+    /// Absolute path of the program (resolved against the sandbox's PATH by the facade).
+    pub program: PathBuf,
+    /// Arguments after the program (argv[1..]).
+    pub args: Vec<std::ffi::OsString>,
+    /// Working directory, absolute and resolved.
+    pub cwd: PathBuf,
+    /// The complete environment the command sees (already scrubbed).
+    pub env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+}
