@@ -4,6 +4,7 @@
 //! Nothing here calls Win32 or Linux syscalls beyond ordinary `std::fs` reads; every OS backend
 //! depends on this crate and this crate depends on none of them.
 
+pub mod audit;
 pub mod config;
 pub mod env;
 pub mod error;

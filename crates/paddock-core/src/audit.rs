@@ -1,0 +1,1 @@
+//! Audit of world-writable locations (being written).
