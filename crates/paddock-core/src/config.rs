@@ -1,1 +1,813 @@
-//! config
+//! The config file and its layers: built-in defaults, the user file, the project file
+//! (`paddock.toml` at the workspace root), then CLI flags, lowest to highest precedence.
+//!
+//! Scalars are overridden by later layers; lists (writable roots, protected paths, deny-read paths,
+//! env allow/deny) accumulate. Every value remembers the layer that set it, for
+//! `paddock policy show`. A project file is written by whoever wrote the repository, so unless the
+//! user lists the project in `trusted_projects` it may only tighten the policy: a loosening value
+//! there is refused with the line that holds it. A broken file is refused with file, line and the
+//! problem; nothing is guessed.
+
+use crate::error::ConfigError;
+use crate::paths;
+use crate::policy::{
+    ApprovalMode, Capability, EnvInherit, EnvPolicy, Mode, Network, Policy, WindowsLevel,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The project file's name at the workspace root.
+pub const PROJECT_FILE: &str = "paddock.toml";
+
+/// Secrets denied for reading by default (`~` is the caller's home). Switch off with
+/// `default_deny_read = false`.
+pub const DEFAULT_DENY_READ_UNIX: &[&str] = &[
+    "~/.ssh",
+    "~/.aws",
+    "~/.azure",
+    "~/.gnupg",
+    "~/.kube",
+    "~/.docker/config.json",
+    "~/.config/gh",
+    "~/.config/gcloud",
+    "~/.netrc",
+    "~/.git-credentials",
+    "~/.npmrc",
+    "~/.pypirc",
+    "~/.cargo/credentials.toml",
+    "~/.local/share/keyrings",
+    "~/.password-store",
+];
+
+/// Windows secrets denied by default, relative to the user profile.
+pub const DEFAULT_DENY_READ_WINDOWS: &[&str] = &[
+    "~/.ssh",
+    "~/.aws",
+    "~/.azure",
+    "~/.kube",
+    "~/.docker/config.json",
+    "~/.git-credentials",
+    "~/.npmrc",
+    "~/.cargo/credentials.toml",
+    "~/AppData/Roaming/GitHub CLI",
+    "~/AppData/Roaming/Microsoft/Credentials",
+    "~/AppData/Roaming/Microsoft/Protect",
+    "~/AppData/Local/Microsoft/Credentials",
+    "~/AppData/Local/Microsoft/Vault",
+];
+
+/// Environment variable names dropped by default (case-insensitive globs).
+pub const DEFAULT_ENV_DENY: &[&str] = &[
+    "*KEY*",
+    "*TOKEN*",
+    "*SECRET*",
+    "*PASSWORD*",
+    "*PASSWD*",
+    "*CREDENTIAL*",
+    "*_PAT",
+    "SSH_AUTH_SOCK",
+    "GPG_AGENT_INFO",
+];
+
+/// Where a value of the effective policy came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "layer", content = "path", rename_all = "kebab-case")]
+pub enum Source {
+    Default,
+    User(PathBuf),
+    Project(PathBuf),
+    Cli,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Default => write!(f, "default"),
+            Source::User(p) => write!(f, "user config {}", p.display()),
+            Source::Project(p) => write!(f, "project config {}", p.display()),
+            Source::Cli => write!(f, "command line"),
+        }
+    }
+}
+
+/// One config file as written. Every field is optional: a layer sets only what it names.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub mode: Option<Mode>,
+    pub writable_roots: Option<Vec<PathBuf>>,
+    pub protected_paths: Option<Vec<PathBuf>>,
+    pub protect_whole_git: Option<bool>,
+    pub deny_read: Option<Vec<PathBuf>>,
+    pub default_deny_read: Option<bool>,
+    pub network: Option<NetworkSetting>,
+    /// Seconds; 0 means no limit.
+    pub timeout: Option<f64>,
+    pub allow_unenforced: Option<Vec<Capability>>,
+    pub approval: Option<ApprovalMode>,
+    pub output_cap: Option<u64>,
+    pub env: Option<EnvSection>,
+    pub windows: Option<WindowsSection>,
+    /// Projects whose `paddock.toml` may loosen the policy (user file only).
+    pub trusted_projects: Option<Vec<PathBuf>>,
+    /// Command rules; read by paddock-rules, accepted here so one file can hold both.
+    #[serde(rename = "rule")]
+    pub rules: Option<Vec<toml::Value>>,
+}
+
+/// `network = "off" | "on"` or `network = { allow = ["example.com"] }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum NetworkSetting {
+    Simple(NetworkWord),
+    Allowlist { allow: Vec<String> },
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkWord {
+    Off,
+    On,
+}
+
+impl NetworkSetting {
+    fn to_network(&self) -> Network {
+        match self {
+            NetworkSetting::Simple(NetworkWord::Off) => Network::Off,
+            NetworkSetting::Simple(NetworkWord::On) => Network::On,
+            NetworkSetting::Allowlist { allow } => Network::Allowlist(allow.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSection {
+    pub inherit: Option<EnvInherit>,
+    pub allow: Option<Vec<String>>,
+    pub deny: Option<Vec<String>>,
+    pub set: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsSection {
+    pub level: Option<WindowsLevel>,
+}
+
+/// CLI flags that override the files (the highest layer).
+#[derive(Debug, Default, Clone)]
+pub struct CliOverrides {
+    pub mode: Option<Mode>,
+    pub writable_roots: Vec<PathBuf>,
+    pub deny_read: Vec<PathBuf>,
+    pub network: Option<Network>,
+    pub timeout: Option<Duration>,
+}
+
+/// The effective policy with the source of every value.
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectivePolicy {
+    pub policy: Policy,
+    /// Setting name -> where its (last) value came from; list settings name every contributor.
+    pub sources: BTreeMap<String, Vec<Source>>,
+    /// The files that were read, in order.
+    pub files: Vec<PathBuf>,
+    /// Whether the project file was allowed to loosen the policy.
+    pub project_trusted: bool,
+}
+
+/// Where to look for the files.
+#[derive(Debug, Clone)]
+pub struct ConfigPaths {
+    /// The user file; `None` to skip it.
+    pub user: Option<PathBuf>,
+    /// The workspace root, where `paddock.toml` is looked up.
+    pub workspace: PathBuf,
+    /// `--config FILE`: read in place of the user file.
+    pub explicit: Option<PathBuf>,
+}
+
+impl ConfigPaths {
+    /// The default locations for `workspace`.
+    pub fn for_workspace(workspace: &Path) -> ConfigPaths {
+        ConfigPaths {
+            user: crate::state::config_dir().map(|d| d.join("config.toml")),
+            workspace: workspace.to_path_buf(),
+            explicit: None,
+        }
+    }
+}
+
+/// The built-in defaults.
+pub fn default_policy() -> Policy {
+    let deny = if cfg!(windows) {
+        DEFAULT_DENY_READ_WINDOWS
+    } else {
+        DEFAULT_DENY_READ_UNIX
+    };
+    Policy {
+        mode: Mode::WorkspaceWrite,
+        writable_roots: Vec::new(),
+        protected_paths: Vec::new(),
+        protect_whole_git: false,
+        deny_read: deny.iter().map(PathBuf::from).collect(),
+        network: Network::Off,
+        timeout: Some(Duration::from_secs(600)),
+        env: EnvPolicy {
+            inherit: EnvInherit::All,
+            deny: DEFAULT_ENV_DENY.iter().map(|s| s.to_string()).collect(),
+            allow: Vec::new(),
+            set: BTreeMap::new(),
+        },
+        windows_level: WindowsLevel::Unelevated,
+        allow_unenforced: BTreeSet::new(),
+        approval: ApprovalMode::OnRisk,
+        output_cap: 1 << 20,
+    }
+}
+
+/// Parses one file's text. `path` is used in error messages only.
+pub fn parse_file(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
+    toml::from_str::<ConfigFile>(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The 1-based line in `text` where `key` is set, for error messages about a value.
+fn line_of_key(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start();
+            t.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| i + 1)
+}
+
+fn read_layer(path: &Path) -> Result<Option<(ConfigFile, String)>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some((parse_file(path, &text)?, text))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Loads and layers the files, then applies `cli`.
+pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, ConfigError> {
+    let mut eff = EffectivePolicy {
+        policy: default_policy(),
+        sources: BTreeMap::new(),
+        files: Vec::new(),
+        project_trusted: false,
+    };
+    for key in SETTINGS {
+        eff.sources.insert(key.to_string(), vec![Source::Default]);
+    }
+    let home = crate::state::home_dir();
+    let mut trusted: Vec<PathBuf> = Vec::new();
+    let user_path = paths.explicit.clone().or_else(|| paths.user.clone());
+    if let Some(user_path) = &user_path {
+        let layer = if paths.explicit.is_some() {
+            match std::fs::read_to_string(user_path) {
+                Ok(text) => Some((parse_file(user_path, &text)?, text)),
+                Err(source) => {
+                    return Err(ConfigError::Read {
+                        path: user_path.clone(),
+                        source,
+                    });
+                }
+            }
+        } else {
+            read_layer(user_path)?
+        };
+        if let Some((file, _)) = layer {
+            trusted = file
+                .trusted_projects
+                .iter()
+                .flatten()
+                .map(|p| paths::expand_tilde(p, home.as_deref()))
+                .collect();
+            eff.files.push(user_path.clone());
+            apply_layer(&mut eff, &file, Source::User(user_path.clone()));
+        }
+    }
+    let project_path = paths.workspace.join(PROJECT_FILE);
+    if let Some((file, text)) = read_layer(&project_path)? {
+        let ws = std::fs::canonicalize(&paths.workspace).unwrap_or(paths.workspace.clone());
+        eff.project_trusted = trusted
+            .iter()
+            .any(|t| std::fs::canonicalize(t).is_ok_and(|t| t == ws));
+        if file.trusted_projects.is_some() {
+            return Err(value_error(
+                &project_path,
+                &text,
+                "trusted_projects",
+                "a project cannot trust itself; move trusted_projects to your user config",
+            ));
+        }
+        if !eff.project_trusted {
+            check_only_tightens(&eff.policy, &file, &project_path, &text, &ws)?;
+        }
+        eff.files.push(project_path.clone());
+        apply_layer(&mut eff, &file, Source::Project(project_path));
+    }
+    apply_cli(&mut eff, cli);
+    Ok(eff)
+}
+
+/// Every setting name, as written in the file (for provenance).
+pub const SETTINGS: &[&str] = &[
+    "mode",
+    "writable_roots",
+    "protected_paths",
+    "protect_whole_git",
+    "deny_read",
+    "network",
+    "timeout",
+    "allow_unenforced",
+    "approval",
+    "output_cap",
+    "env.inherit",
+    "env.allow",
+    "env.deny",
+    "env.set",
+    "windows.level",
+];
+
+fn set_source(eff: &mut EffectivePolicy, key: &str, src: &Source, accumulate: bool) {
+    let entry = eff.sources.entry(key.to_string()).or_default();
+    if !accumulate || entry == &[Source::Default] {
+        entry.clear();
+    }
+    entry.push(src.clone());
+}
+
+fn apply_layer(eff: &mut EffectivePolicy, f: &ConfigFile, src: Source) {
+    let p = &mut eff.policy;
+    let mut touched: Vec<(&str, bool)> = Vec::new();
+    if let Some(m) = f.mode {
+        p.mode = m;
+        touched.push(("mode", false));
+    }
+    if let Some(v) = &f.writable_roots {
+        p.writable_roots.extend(v.iter().cloned());
+        touched.push(("writable_roots", true));
+    }
+    if let Some(v) = &f.protected_paths {
+        p.protected_paths.extend(v.iter().cloned());
+        touched.push(("protected_paths", true));
+    }
+    if let Some(v) = f.protect_whole_git {
+        p.protect_whole_git = v;
+        touched.push(("protect_whole_git", false));
+    }
+    if f.default_deny_read == Some(false) {
+        let defaults = default_policy().deny_read;
+        p.deny_read.retain(|d| !defaults.contains(d));
+        touched.push(("deny_read", false));
+    }
+    if let Some(v) = &f.deny_read {
+        p.deny_read.extend(v.iter().cloned());
+        touched.push(("deny_read", true));
+    }
+    if let Some(n) = &f.network {
+        p.network = n.to_network();
+        touched.push(("network", false));
+    }
+    if let Some(t) = f.timeout {
+        p.timeout = (t > 0.0).then(|| Duration::from_secs_f64(t));
+        touched.push(("timeout", false));
+    }
+    if let Some(v) = &f.allow_unenforced {
+        p.allow_unenforced.extend(v.iter().copied());
+        touched.push(("allow_unenforced", true));
+    }
+    if let Some(a) = f.approval {
+        p.approval = a;
+        touched.push(("approval", false));
+    }
+    if let Some(c) = f.output_cap {
+        p.output_cap = c;
+        touched.push(("output_cap", false));
+    }
+    if let Some(env) = &f.env {
+        if let Some(i) = env.inherit {
+            p.env.inherit = i;
+            touched.push(("env.inherit", false));
+        }
+        if let Some(v) = &env.allow {
+            p.env.allow.extend(v.iter().cloned());
+            touched.push(("env.allow", true));
+        }
+        if let Some(v) = &env.deny {
+            p.env.deny.extend(v.iter().cloned());
+            touched.push(("env.deny", true));
+        }
+        if let Some(v) = &env.set {
+            p.env
+                .set
+                .extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
+            touched.push(("env.set", true));
+        }
+    }
+    if let Some(level) = f.windows.as_ref().and_then(|w| w.level) {
+        p.windows_level = level;
+        touched.push(("windows.level", false));
+    }
+    for (key, acc) in touched {
+        set_source(eff, key, &src, acc);
+    }
+}
+
+fn apply_cli(eff: &mut EffectivePolicy, cli: &CliOverrides) {
+    let p = &mut eff.policy;
+    let mut touched: Vec<(&str, bool)> = Vec::new();
+    if let Some(m) = cli.mode {
+        p.mode = m;
+        touched.push(("mode", false));
+    }
+    if !cli.writable_roots.is_empty() {
+        p.writable_roots.extend(cli.writable_roots.iter().cloned());
+        touched.push(("writable_roots", true));
+    }
+    if !cli.deny_read.is_empty() {
+        p.deny_read.extend(cli.deny_read.iter().cloned());
+        touched.push(("deny_read", true));
+    }
+    if let Some(n) = &cli.network {
+        p.network = n.clone();
+        touched.push(("network", false));
+    }
+    if let Some(t) = cli.timeout {
+        p.timeout = (!t.is_zero()).then_some(t);
+        touched.push(("timeout", false));
+    }
+    for (key, acc) in touched {
+        set_source(eff, key, &Source::Cli, acc);
+    }
+}
+
+fn value_error(path: &Path, text: &str, key: &str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: line_of_key(text, key),
+        column: 1,
+        message: message.to_string(),
+    }
+}
+
+fn mode_rank(m: Mode) -> u8 {
+    match m {
+        Mode::ReadOnly => 0,
+        Mode::WorkspaceWrite => 1,
+        Mode::FullAccess => 2,
+    }
+}
+
+/// Refuses a project file that would loosen `current` (the policy before the project layer).
+fn check_only_tightens(
+    current: &Policy,
+    f: &ConfigFile,
+    path: &Path,
+    text: &str,
+    workspace: &Path,
+) -> Result<(), ConfigError> {
+    const FIX: &str = "an untrusted project may only tighten the policy; to allow it, add this \
+                       workspace to trusted_projects in your user config";
+    let refuse = |key: &str, what: &str| value_error(path, text, key, &format!("{what}: {FIX}"));
+    if let Some(m) = f.mode
+        && mode_rank(m) > mode_rank(current.mode)
+    {
+        return Err(refuse(
+            "mode",
+            &format!("mode `{}` loosens `{}`", m.as_str(), current.mode.as_str()),
+        ));
+    }
+    if let Some(n) = &f.network {
+        let loosens = match (&current.network, n.to_network()) {
+            (Network::Off, Network::Off) => false,
+            (Network::Off, _) => true,
+            (Network::Allowlist(_), Network::On) => true,
+            (Network::Allowlist(a), Network::Allowlist(b)) => b.iter().any(|d| !a.contains(d)),
+            _ => false,
+        };
+        if loosens {
+            return Err(refuse(
+                "network",
+                "network setting opens more network access",
+            ));
+        }
+    }
+    for root in f.writable_roots.iter().flatten() {
+        let inside =
+            paths::resolve(workspace, root).is_ok_and(|r| paths::is_beneath(&r, workspace));
+        if !inside {
+            return Err(refuse(
+                "writable_roots",
+                &format!("writable root {} is outside the workspace", root.display()),
+            ));
+        }
+    }
+    if f.default_deny_read == Some(false) {
+        return Err(refuse(
+            "default_deny_read",
+            "switching off the default deny-read list",
+        ));
+    }
+    if f.allow_unenforced.as_ref().is_some_and(|v| !v.is_empty()) {
+        return Err(refuse(
+            "allow_unenforced",
+            "accepting unenforced capabilities",
+        ));
+    }
+    if f.protect_whole_git == Some(false) && current.protect_whole_git {
+        return Err(refuse("protect_whole_git", "unprotecting .git"));
+    }
+    if let Some(env) = &f.env {
+        if env.allow.as_ref().is_some_and(|v| !v.is_empty()) {
+            return Err(refuse("allow", "allow-listing environment variables"));
+        }
+        if let Some(i) = env.inherit {
+            let rank = |i: EnvInherit| match i {
+                EnvInherit::None => 0,
+                EnvInherit::Core => 1,
+                EnvInherit::All => 2,
+            };
+            if rank(i) > rank(current.env.inherit) {
+                return Err(refuse("inherit", "inheriting more of the environment"));
+            }
+        }
+    }
+    if let Some(w) = &f.windows
+        && w.level == Some(WindowsLevel::Unelevated)
+        && current.windows_level == WindowsLevel::Elevated
+    {
+        return Err(refuse("level", "lowering windows.level"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn paths_in(dir: &Path) -> ConfigPaths {
+        let ws = dir.join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        ConfigPaths {
+            user: Some(dir.join("user/config.toml")),
+            workspace: ws,
+            explicit: None,
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_no_file_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let eff = load(&paths_in(dir.path()), &CliOverrides::default()).unwrap();
+        assert_eq!(eff.policy.mode, Mode::WorkspaceWrite);
+        assert_eq!(eff.policy.network, Network::Off);
+        assert!(eff.policy.deny_read.iter().any(|p| p.ends_with(".ssh")));
+        assert_eq!(eff.sources["mode"], vec![Source::Default]);
+        assert!(eff.files.is_empty());
+    }
+
+    #[test]
+    fn layers_apply_in_order_user_then_project_then_cli() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        let user_text = format!(
+            "mode = \"full-access\"\ntimeout = 30\ntrusted_projects = [\"{}\"]\n",
+            cp.workspace.display()
+        );
+        write(dir.path(), "user/config.toml", &user_text);
+        let project = write(
+            &cp.workspace,
+            PROJECT_FILE,
+            "mode = \"workspace-write\"\ntimeout = 60\n",
+        );
+        let cli = CliOverrides {
+            timeout: Some(Duration::from_secs(5)),
+            ..Default::default()
+        };
+        let eff = load(&cp, &cli).unwrap();
+        assert_eq!(eff.policy.mode, Mode::WorkspaceWrite);
+        assert_eq!(eff.sources["mode"], vec![Source::Project(project)]);
+        assert_eq!(eff.policy.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(eff.sources["timeout"], vec![Source::Cli]);
+        assert!(eff.project_trusted);
+        assert_eq!(eff.files.len(), 2);
+    }
+
+    #[test]
+    fn lists_accumulate_across_layers_with_every_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            dir.path(),
+            "user/config.toml",
+            "deny_read = [\"~/secret-a\"]\n",
+        );
+        write(
+            &cp.workspace,
+            PROJECT_FILE,
+            "deny_read = [\"~/secret-b\"]\n",
+        );
+        let cli = CliOverrides {
+            deny_read: vec![PathBuf::from("/c")],
+            ..Default::default()
+        };
+        let eff = load(&cp, &cli).unwrap();
+        for want in ["~/secret-a", "~/secret-b", "/c", "~/.ssh"] {
+            assert!(
+                eff.policy.deny_read.contains(&PathBuf::from(want)),
+                "{want}"
+            );
+        }
+        assert_eq!(eff.sources["deny_read"].len(), 3);
+    }
+
+    #[test]
+    fn broken_config_reports_file_line_and_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            dir.path(),
+            "user/config.toml",
+            "timeout = 5\nmode = \"yolo\"\n",
+        );
+        let err = load(&cp, &CliOverrides::default()).unwrap_err().to_string();
+        assert!(err.contains("config.toml:2:"), "{err}");
+        assert!(err.contains("yolo") || err.contains("variant"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            dir.path(),
+            "user/config.toml",
+            "mode = \"read-only\"\n\nnetwrk = \"on\"\n",
+        );
+        let err = load(&cp, &CliOverrides::default()).unwrap_err().to_string();
+        assert!(err.contains(":3:") && err.contains("netwrk"), "{err}");
+    }
+
+    #[test]
+    fn toml_syntax_error_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            &cp.workspace,
+            PROJECT_FILE,
+            "mode = \"read-only\"\nwritable_roots = [\n",
+        );
+        let err = load(&cp, &CliOverrides::default()).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Invalid { line: 2..=3, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn untrusted_project_cannot_switch_to_full_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            &cp.workspace,
+            PROJECT_FILE,
+            "# hi\nmode = \"full-access\"\n",
+        );
+        let err = load(&cp, &CliOverrides::default()).unwrap_err().to_string();
+        assert!(
+            err.contains("paddock.toml:2:") && err.contains("trusted_projects"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn untrusted_project_cannot_open_network_or_add_outside_roots() {
+        for text in [
+            "network = \"on\"\n",
+            "writable_roots = [\"/etc\"]\n",
+            "writable_roots = [\"../\"]\n",
+            "default_deny_read = false\n",
+            "allow_unenforced = [\"network\"]\n",
+            "[env]\nallow = [\"AWS_SECRET_ACCESS_KEY\"]\n",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let cp = paths_in(dir.path());
+            write(&cp.workspace, PROJECT_FILE, text);
+            assert!(load(&cp, &CliOverrides::default()).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn untrusted_project_may_tighten() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        std::fs::create_dir(cp.workspace.join("build")).unwrap();
+        write(
+            &cp.workspace,
+            PROJECT_FILE,
+            "mode = \"read-only\"\nprotect_whole_git = true\nwritable_roots = [\"build\"]\ndeny_read = [\"/x\"]\n[env]\ninherit = \"core\"\n",
+        );
+        let eff = load(&cp, &CliOverrides::default()).unwrap();
+        assert_eq!(eff.policy.mode, Mode::ReadOnly);
+        assert!(eff.policy.protect_whole_git);
+        assert_eq!(eff.policy.env.inherit, EnvInherit::Core);
+    }
+
+    #[test]
+    fn project_cannot_trust_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(&cp.workspace, PROJECT_FILE, "trusted_projects = [\".\"]\n");
+        assert!(
+            load(&cp, &CliOverrides::default())
+                .unwrap_err()
+                .to_string()
+                .contains("trust itself")
+        );
+    }
+
+    #[test]
+    fn default_deny_read_can_be_switched_off_by_the_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            dir.path(),
+            "user/config.toml",
+            "default_deny_read = false\ndeny_read = [\"/only\"]\n",
+        );
+        let eff = load(&cp, &CliOverrides::default()).unwrap();
+        assert_eq!(eff.policy.deny_read, vec![PathBuf::from("/only")]);
+    }
+
+    #[test]
+    fn explicit_config_file_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cp = paths_in(dir.path());
+        cp.explicit = Some(dir.path().join("nope.toml"));
+        assert!(matches!(
+            load(&cp, &CliOverrides::default()),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn network_allowlist_and_zero_timeout_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            dir.path(),
+            "user/config.toml",
+            "network = { allow = [\"crates.io\"] }\ntimeout = 0\n",
+        );
+        let eff = load(&cp, &CliOverrides::default()).unwrap();
+        assert_eq!(
+            eff.policy.network,
+            Network::Allowlist(vec!["crates.io".into()])
+        );
+        assert_eq!(eff.policy.timeout, None);
+    }
+
+    #[test]
+    fn rule_tables_are_accepted_in_the_project_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            &cp.workspace,
+            PROJECT_FILE,
+            "[[rule]]\nprogram = \"rm\"\ndecision = \"forbid\"\n",
+        );
+        assert!(load(&cp, &CliOverrides::default()).is_ok());
+    }
+}

@@ -1,1 +1,239 @@
-//! env
+//! Environment scrubbing: which of the caller's variables the sandboxed command sees.
+//!
+//! Start from all, a core set, or none of the caller's variables; drop names matching a deny
+//! pattern (`*KEY*`, `*TOKEN*`, ... case-insensitive) unless an allow pattern keeps them; then
+//! apply explicit `set` values. The result is deterministic (sorted by name) and reports what
+//! was dropped so the run report can say so. Values are never inspected, only names.
+
+use crate::policy::{EnvInherit, EnvPolicy};
+use std::ffi::{OsStr, OsString};
+
+/// Variables kept by `inherit = "core"` (matched case-insensitively).
+pub const CORE_VARS: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "LC_*",
+    "TERM",
+    "COLORTERM",
+    "TZ",
+    "TMPDIR",
+    "PWD",
+    "EDITOR",
+    "PAGER",
+    "NO_COLOR",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "GOPATH",
+    "GOROOT",
+    "JAVA_HOME",
+    "VIRTUAL_ENV",
+    "NODE_PATH",
+    // Windows' system variables, without which most programs fail.
+    "SYSTEMROOT",
+    "SYSTEMDRIVE",
+    "WINDIR",
+    "COMSPEC",
+    "PATHEXT",
+    "TEMP",
+    "TMP",
+    "USERPROFILE",
+    "USERNAME",
+    "USERDOMAIN",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "PROGRAMDATA",
+    "PROGRAMFILES",
+    "PROGRAMFILES(X86)",
+    "PROGRAMW6432",
+    "COMMONPROGRAMFILES",
+    "NUMBER_OF_PROCESSORS",
+    "PROCESSOR_ARCHITECTURE",
+    "OS",
+    "PSMODULEPATH",
+];
+
+/// The scrubbed environment and the names that were dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScrubbedEnv {
+    pub vars: Vec<(OsString, OsString)>,
+    pub dropped: Vec<String>,
+}
+
+/// Case-insensitive glob match with `*` as the only wildcard.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.to_uppercase().chars().collect();
+    let n: Vec<char> = name.to_uppercase().chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ni < n.len() {
+        if pi < p.len() && p[pi] != '*' && p[pi] == n[ni] {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            pi += 1;
+            mark = ni;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+fn matches_any(patterns: &[impl AsRef<str>], name: &str) -> bool {
+    patterns.iter().any(|p| glob_match(p.as_ref(), name))
+}
+
+/// Applies `policy` to `caller` (usually `std::env::vars_os()`).
+pub fn scrub(
+    caller: impl IntoIterator<Item = (OsString, OsString)>,
+    policy: &EnvPolicy,
+) -> ScrubbedEnv {
+    let mut out = ScrubbedEnv::default();
+    for (name, value) in caller {
+        let Some(n) = name.to_str() else {
+            out.dropped.push(name.to_string_lossy().into_owned());
+            continue;
+        };
+        let allowed = matches_any(&policy.allow, n);
+        let inherited = match policy.inherit {
+            EnvInherit::All => true,
+            EnvInherit::Core => matches_any(CORE_VARS, n),
+            EnvInherit::None => false,
+        };
+        if allowed || (inherited && !matches_any(&policy.deny, n)) {
+            out.vars.push((name, value));
+        } else if inherited {
+            out.dropped.push(n.to_string());
+        }
+    }
+    for (k, v) in &policy.set {
+        out.vars
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(OsStr::new(k)));
+        out.vars.push((k.into(), v.into()));
+    }
+    out.vars.sort_by_key(|(n, _)| n.to_ascii_uppercase());
+    out.dropped.sort();
+    out
+}
+
+/// Sets or replaces `name` in `vars` (case-insensitive on Windows-style names).
+pub fn set_var(vars: &mut Vec<(OsString, OsString)>, name: &str, value: impl Into<OsString>) {
+    vars.retain(|(n, _)| !n.eq_ignore_ascii_case(OsStr::new(name)));
+    vars.push((name.into(), value.into()));
+    vars.sort_by_key(|(n, _)| n.to_ascii_uppercase());
+}
+
+/// The value of `name` in `vars`.
+pub fn get_var<'a>(vars: &'a [(OsString, OsString)], name: &str) -> Option<&'a OsStr> {
+    vars.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(OsStr::new(name)))
+        .map(|(_, v)| v.as_os_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::default_policy;
+
+    fn caller(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
+    }
+
+    fn names(s: &ScrubbedEnv) -> Vec<String> {
+        s.vars
+            .iter()
+            .map(|(n, _)| n.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn glob_matches_case_insensitively_with_stars() {
+        for (p, n, want) in [
+            ("*KEY*", "aws_access_key_id", true),
+            ("*KEY*", "KEY", true),
+            ("*TOKEN*", "GITHUB_TOKEN", true),
+            ("*_PAT", "GH_PAT", true),
+            ("*_PAT", "GH_PATH", false),
+            ("LC_*", "LC_ALL", true),
+            ("PATH", "Path", true),
+            ("PATH", "PATHEXT", false),
+            ("*", "", true),
+            ("A*B*C", "AxxBxxC", true),
+            ("A*B*C", "AxxBxx", false),
+        ] {
+            assert_eq!(glob_match(p, n), want, "{p} vs {n}");
+        }
+    }
+
+    #[test]
+    fn default_policy_drops_secret_looking_names() {
+        let env = caller(&[
+            ("PATH", "/bin"),
+            ("GITHUB_TOKEN", "t"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+            ("OPENAI_API_KEY", "k"),
+            ("DB_PASSWORD", "p"),
+            ("AZURE_CREDENTIALS", "c"),
+            ("SSH_AUTH_SOCK", "/tmp/agent"),
+            ("LANG", "C.UTF-8"),
+        ]);
+        let s = scrub(env, &default_policy().env);
+        assert_eq!(names(&s), vec!["LANG", "PATH"]);
+        assert_eq!(s.dropped.len(), 6);
+    }
+
+    #[test]
+    fn allow_list_keeps_a_denied_name() {
+        let mut policy = default_policy().env;
+        policy.allow.push("GITHUB_TOKEN".into());
+        let s = scrub(
+            caller(&[("GITHUB_TOKEN", "t"), ("NPM_TOKEN", "n")]),
+            &policy,
+        );
+        assert_eq!(names(&s), vec!["GITHUB_TOKEN"]);
+        assert_eq!(s.dropped, vec!["NPM_TOKEN"]);
+    }
+
+    #[test]
+    fn core_inherit_keeps_only_the_core_set() {
+        let mut policy = default_policy().env;
+        policy.inherit = EnvInherit::Core;
+        let s = scrub(
+            caller(&[("PATH", "/bin"), ("LC_ALL", "C"), ("MY_APP_MODE", "x")]),
+            &policy,
+        );
+        assert_eq!(names(&s), vec!["LC_ALL", "PATH"]);
+    }
+
+    #[test]
+    fn inherit_none_passes_only_set_and_allowed() {
+        let mut policy = default_policy().env;
+        policy.inherit = EnvInherit::None;
+        policy.allow.push("KEEP".into());
+        policy.set.insert("FOO".into(), "bar".into());
+        let s = scrub(caller(&[("PATH", "/bin"), ("KEEP", "1")]), &policy);
+        assert_eq!(names(&s), vec!["FOO", "KEEP"]);
+    }
+
+    #[test]
+    fn set_overrides_an_inherited_value() {
+        let mut policy = default_policy().env;
+        policy.set.insert("PATH".into(), "/sandbox/bin".into());
+        let s = scrub(caller(&[("PATH", "/bin")]), &policy);
+        assert_eq!(get_var(&s.vars, "PATH"), Some(OsStr::new("/sandbox/bin")));
+        assert_eq!(s.vars.len(), 1);
+    }
+}

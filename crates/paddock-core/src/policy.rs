@@ -93,14 +93,26 @@ impl Capability {
 /// Which variables the sandboxed command sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvPolicy {
-    /// Inherit the caller's environment (then scrub). When false only `keep` and `set` are passed.
-    pub inherit: bool,
+    /// Which of the caller's variables to start from (then scrubbed by `deny`).
+    pub inherit: EnvInherit,
     /// Glob patterns (case-insensitive, `*` wildcard) of names always dropped.
     pub deny: Vec<String>,
     /// Names (or globs) kept even when they match `deny`.
     pub allow: Vec<String>,
     /// Variables set explicitly, after scrubbing.
     pub set: std::collections::BTreeMap<String, String>,
+}
+
+/// Which of the caller's environment variables the command starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvInherit {
+    /// Every variable, then scrubbed by the deny patterns.
+    All,
+    /// Only a core set (PATH, HOME, LANG, TERM, ... and Windows' system variables).
+    Core,
+    /// Nothing but `allow`-listed and `set` variables.
+    None,
 }
 
 /// Approval mode for command rules (see paddock-rules).
