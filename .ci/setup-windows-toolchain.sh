@@ -74,7 +74,7 @@ install_prng_shim() {
     fi
     command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || die "x86_64-w64-mingw32-gcc not found"
     built="$(mktemp -d)"
-    x86_64-w64-mingw32-gcc -shared -O2 -Wall -Werror -s -static-libgcc -Wl,--no-insert-timestamp \
+    x86_64-w64-mingw32-gcc -shared -O2 -Wall -Werror -s -static-libgcc -Wl,--no-insert-timestamp,--disable-auto-image-base \
         -o "$built/bcryptprimitives.dll" "$here/shims/bcryptprimitives.c" -ladvapi32
     if [ -f "$target" ] && cmp -s "$built/bcryptprimitives.dll" "$target"; then
         log "bcryptprimitives.dll shim up to date"
