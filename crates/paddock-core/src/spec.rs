@@ -74,9 +74,11 @@ impl SandboxSpec {
             writable_roots.push(ws.clone());
             for root in &policy.writable_roots {
                 let expanded = paths::expand_tilde(root, home.as_deref());
-                let resolved = paths::resolve(&ws, &expanded).map_err(|e| {
-                    SpecError::WritableRoot { path: root.clone(), reason: e.to_string() }
-                })?;
+                let resolved =
+                    paths::resolve(&ws, &expanded).map_err(|e| SpecError::WritableRoot {
+                        path: root.clone(),
+                        reason: e.to_string(),
+                    })?;
                 if !resolved.is_dir() {
                     return Err(SpecError::WritableRoot {
                         path: root.clone(),
@@ -101,13 +103,18 @@ impl SandboxSpec {
         let mut deny_read = Vec::new();
         for p in &policy.deny_read {
             let expanded = paths::expand_tilde(p, home.as_deref());
-            let Ok(resolved) = paths::resolve(&ws, &expanded) else { continue };
+            let Ok(resolved) = paths::resolve(&ws, &expanded) else {
+                continue;
+            };
             let kind = kind_of(&resolved);
             if kind == PathKind::Missing && !resolved.parent().is_some_and(Path::exists) {
                 continue;
             }
             if !deny_read.iter().any(|d: &DenyReadPath| d.path == resolved) {
-                deny_read.push(DenyReadPath { path: resolved, kind });
+                deny_read.push(DenyReadPath {
+                    path: resolved,
+                    kind,
+                });
             }
         }
         Ok(SandboxSpec {
@@ -124,12 +131,17 @@ impl SandboxSpec {
     /// True when `p` (absolute, resolved) is inside a writable root and not protected.
     pub fn is_writable(&self, p: &Path) -> bool {
         self.writable_roots.iter().any(|r| paths::is_beneath(p, r))
-            && !self.protected.iter().any(|pp| paths::is_beneath(p, &pp.path))
+            && !self
+                .protected
+                .iter()
+                .any(|pp| paths::is_beneath(p, &pp.path))
     }
 
     /// The deny-read entry that covers `p`, if any.
     pub fn denied_read(&self, p: &Path) -> Option<&DenyReadPath> {
-        self.deny_read.iter().find(|d| paths::is_beneath(p, &d.path))
+        self.deny_read
+            .iter()
+            .find(|d| paths::is_beneath(p, &d.path))
     }
 }
 
@@ -142,11 +154,17 @@ fn kind_of(p: &Path) -> PathKind {
 }
 
 fn push_protected(out: &mut Vec<ProtectedPath>, base: &Path, p: &Path, reason: &str) {
-    let Ok(resolved) = paths::resolve(base, p) else { return };
+    let Ok(resolved) = paths::resolve(base, p) else {
+        return;
+    };
     if out.iter().any(|e| e.path == resolved) {
         return;
     }
-    out.push(ProtectedPath { kind: kind_of(&resolved), path: resolved, reason: reason.into() });
+    out.push(ProtectedPath {
+        kind: kind_of(&resolved),
+        path: resolved,
+        reason: reason.into(),
+    });
 }
 
 /// Expands the default and relative protected entries inside one writable root, following a
@@ -162,7 +180,12 @@ fn expand_protected(root: &Path, policy: &Policy, out: &mut Vec<ProtectedPath>) 
     } else {
         for dir in &git_dirs {
             push_protected(out, root, &dir.join("hooks"), "git hooks run code");
-            push_protected(out, root, &dir.join("config"), "git config can run code (core.hooksPath, filters, aliases)");
+            push_protected(
+                out,
+                root,
+                &dir.join("config"),
+                "git config can run code (core.hooksPath, filters, aliases)",
+            );
         }
         if git.is_file() {
             // The `.git` file itself: rewriting its gitdir line would redirect git elsewhere.
@@ -215,7 +238,9 @@ fn git_dirs_of(git: &Path) -> Vec<PathBuf> {
 }
 
 fn collect_git_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if !p.is_dir() || out.contains(&p) {
@@ -241,4 +266,126 @@ pub struct CommandSpec {
     pub cwd: PathBuf,
     /// The complete environment the command sees (already scrubbed).
     pub env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::default_policy;
+
+    fn spec_for(ws: &Path, f: impl FnOnce(&mut Policy)) -> SandboxSpec {
+        let mut p = default_policy();
+        p.deny_read.clear();
+        f(&mut p);
+        SandboxSpec::from_policy(&p, ws).unwrap()
+    }
+
+    fn protected(spec: &SandboxSpec) -> Vec<PathBuf> {
+        spec.protected.iter().map(|p| p.path.clone()).collect()
+    }
+
+    #[test]
+    fn git_hooks_and_config_are_protected_even_before_they_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(ws.join(".git")).unwrap();
+        let spec = spec_for(&ws, |_| {});
+        let hooks = spec
+            .protected
+            .iter()
+            .find(|p| p.path == ws.join(".git/hooks"))
+            .unwrap();
+        assert_eq!(hooks.kind, PathKind::Missing);
+        assert!(protected(&spec).contains(&ws.join(".git/config")));
+        assert!(protected(&spec).contains(&ws.join("paddock.toml")));
+        assert!(spec.is_writable(&ws.join("src/main.rs")));
+        assert!(
+            spec.is_writable(&ws.join(".git/index")),
+            "commits must work"
+        );
+        assert!(!spec.is_writable(&ws.join(".git/hooks/pre-commit")));
+    }
+
+    #[test]
+    fn git_file_gitdir_target_and_common_dir_are_protected() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let main_git = base.join("main/.git");
+        let wt_dir = main_git.join("worktrees/feature");
+        std::fs::create_dir_all(&wt_dir).unwrap();
+        std::fs::write(wt_dir.join("commondir"), "../..\n").unwrap();
+        std::fs::write(wt_dir.join("HEAD"), "ref: refs/heads/feature\n").unwrap();
+        let ws = base.join("feature");
+        std::fs::create_dir(&ws).unwrap();
+        std::fs::write(ws.join(".git"), format!("gitdir: {}\n", wt_dir.display())).unwrap();
+        let spec = spec_for(&ws, |_| {});
+        let got = protected(&spec);
+        assert!(got.contains(&ws.join(".git")), "the .git file itself");
+        assert!(got.contains(&wt_dir.join("config")));
+        assert!(
+            got.contains(&main_git.join("hooks")),
+            "hooks come from the common dir"
+        );
+        assert!(got.contains(&main_git.join("config")));
+    }
+
+    #[test]
+    fn submodule_git_dirs_are_protected() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(dir.path()).unwrap();
+        let sub = ws.join(".git/modules/libs/dep");
+        std::fs::create_dir_all(sub.join("hooks")).unwrap();
+        std::fs::write(sub.join("HEAD"), "x").unwrap();
+        let spec = spec_for(&ws, |_| {});
+        let got = protected(&spec);
+        assert!(got.contains(&sub.join("hooks")), "{got:?}");
+        assert!(got.contains(&sub.join("config")));
+    }
+
+    #[test]
+    fn protect_whole_git_protects_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(ws.join(".git")).unwrap();
+        let spec = spec_for(&ws, |p| p.protect_whole_git = true);
+        assert!(!spec.is_writable(&ws.join(".git/index")));
+    }
+
+    #[test]
+    fn read_only_mode_has_no_writable_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec_for(dir.path(), |p| p.mode = Mode::ReadOnly);
+        assert!(spec.writable_roots.is_empty());
+        assert!(!spec.is_writable(&spec.workspace.join("a")));
+    }
+
+    #[test]
+    fn missing_workspace_and_writable_root_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = default_policy();
+        assert!(matches!(
+            SandboxSpec::from_policy(&p, &dir.path().join("nope")),
+            Err(SpecError::Workspace { .. })
+        ));
+        let mut p = default_policy();
+        p.writable_roots.push(dir.path().join("missing"));
+        assert!(matches!(
+            SandboxSpec::from_policy(&p, dir.path()),
+            Err(SpecError::WritableRoot { .. })
+        ));
+    }
+
+    #[test]
+    fn deny_read_through_a_symlink_names_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(base.join("secrets")).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(base.join("secrets"), base.join("link")).unwrap();
+        #[cfg(unix)]
+        {
+            let spec = spec_for(&base, |p| p.deny_read.push(base.join("link")));
+            assert!(spec.denied_read(&base.join("secrets/key")).is_some());
+        }
+    }
 }
