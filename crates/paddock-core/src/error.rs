@@ -7,9 +7,17 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}; fix the file's permissions or remove it")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}:{column}: {message}")]
-    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{origin}: {message}")]
     Value { origin: String, message: String },
 }
@@ -17,9 +25,13 @@ pub enum ConfigError {
 /// A policy that cannot be turned into a concrete sandbox spec.
 #[derive(Debug, Error)]
 pub enum SpecError {
-    #[error("workspace {path} does not exist or is not a directory: {reason}; pass an existing directory with --cwd")]
+    #[error(
+        "workspace {path} does not exist or is not a directory: {reason}; pass an existing directory with --cwd"
+    )]
     Workspace { path: PathBuf, reason: String },
-    #[error("writable root {path} does not exist: {reason}; create it or remove it from writable_roots")]
+    #[error(
+        "writable root {path} does not exist: {reason}; create it or remove it from writable_roots"
+    )]
     WritableRoot { path: PathBuf, reason: String },
     #[error("writable root {path} is refused: {reason}")]
     RefusedRoot { path: PathBuf, reason: String },

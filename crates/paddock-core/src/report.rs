@@ -26,7 +26,11 @@ pub struct LayerReport {
 
 impl LayerReport {
     pub fn new(name: &str, status: LayerStatus, detail: impl Into<String>) -> Self {
-        LayerReport { name: name.to_string(), status, detail: detail.into() }
+        LayerReport {
+            name: name.to_string(),
+            status,
+            detail: detail.into(),
+        }
     }
 }
 

@@ -36,5 +36,7 @@ pub fn config_dir() -> Option<PathBuf> {
 /// The caller's home directory (`HOME`, or `USERPROFILE` on Windows).
 pub fn home_dir() -> Option<PathBuf> {
     let var = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
-    std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
