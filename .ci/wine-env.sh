@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by setup-windows-toolchain.sh and wine-runner.sh (source it, do not run it): the Wine
 # prefix and environment that Windows test binaries run in, and how to find the 64-bit loader.
 # Guarantees a non-interactive Wine: no display, no debug chatter, no mono/gecko install prompts.

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=wine-env.sh
+# shellcheck source=.ci/wine-env.sh
 . "$here/wine-env.sh"
 
 loader="$(paddock_find_wine_loader)"
