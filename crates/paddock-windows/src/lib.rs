@@ -5,6 +5,31 @@
 //! judges its output, and a thin *apply* layer of Win32 calls (`cfg(windows)`) that carries the plan
 //! out. Wine runs the apply layer's plumbing but enforces neither ACLs nor restricted tokens, so
 //! enforcement is proven through the model here and on real Windows by the smoke script.
+//!
+//! # The seam the apply layer codes against
+//!
+//! - [`sid::Sid`]: SIDs as values (`Sid::parse`, `Display` gives `S-1-...`, well-known
+//!   constructors, `Sid::synthetic()` from the OS CSPRNG). Convert with
+//!   `ConvertStringSidToSidW(sid.to_string())` / `ConvertSidToStringSidW`.
+//! - [`mask::AccessMask`]: typed access rights with the Win32 values (`.bits()` is the
+//!   `ACCESS_MASK`).
+//! - [`acl`]: `Ace { kind, sid, mask, flags }`, `Acl`, `SecurityDescriptor { owner, group, dacl,
+//!   protected }` with SDDL `to_sddl()` / `SecurityDescriptor::parse` (accepts what
+//!   `ConvertSecurityDescriptorToStringSecurityDescriptorW` prints for files, SACL skipped).
+//! - [`store::AclStore`]: the only way planning and journaling touch the file system's ACLs:
+//!   `read` (owner+group+DACL), `add_explicit` / `remove_explicit` (one ACE at a time, never a
+//!   whole descriptor; exact-match semantics; inheritable ACEs propagate like
+//!   `SetNamedSecurityInfoW`), `kind`, `create_dir`, `create_file`. Errors are `StoreError`;
+//!   a Win32 failure is `StoreError::Os { path, api, code, message }`.
+//!   `store::FakeAclStore` is the in-memory reference implementation used by the tests.
+//!
+//! Paths are Windows path text compared through [`winpath`] (case-insensitive, `\` or `/`).
+
+pub mod acl;
+pub mod mask;
+pub mod sid;
+pub mod store;
+pub mod winpath;
 
 #[cfg(windows)]
 pub mod apply;
