@@ -1,0 +1,222 @@
+//! The `LinuxPlan`: everything the in-sandbox init needs, handed from the supervisor over an
+//! inherited pipe, and `LinuxError`, the one error type of the Linux backend.
+//!
+//! The plan is plain data with absolute, resolved paths; it never holds a `Missing` protected
+//! path (the supervisor creates placeholders first) and it is read by the mount, Landlock and
+//! seccomp layers alike, so that all three enforce the same view.
+
+use paddock_core::Mode;
+use paddock_core::spec::PathKind;
+use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Directories that get a fresh, private, writable tmpfs in every run (never the host's).
+pub const PRIVATE_TMPFS: &[&str] = &["/tmp", "/var/tmp", "/dev/shm"];
+
+/// Device nodes bound from the host into the sandbox's private `/dev` (all of them writable by
+/// everyone on a normal host; `/dev/pts` is a fresh devpts instance and `/dev/ptmx` links to it).
+pub const DEV_NODES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// A path the plan treats specially, with what exists there (`File` or `Dir`, never `Missing`
+/// for protected paths; deny-read paths that are missing are left out of the plan).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPath {
+    #[serde(with = "wire::path")]
+    pub path: PathBuf,
+    pub kind: PathKind,
+}
+
+/// The command the init executes once the sandbox is built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCommand {
+    /// Absolute path of the program.
+    #[serde(with = "wire::path")]
+    pub program: PathBuf,
+    /// argv[1..].
+    #[serde(with = "wire::os_strings")]
+    pub args: Vec<OsString>,
+    /// Absolute working directory (inside the sandbox view, which uses host paths).
+    #[serde(with = "wire::path")]
+    pub cwd: PathBuf,
+    /// The complete environment (already scrubbed; `TMPDIR=/tmp` is forced by the supervisor).
+    #[serde(with = "wire::env")]
+    pub env: Vec<(OsString, OsString)>,
+}
+
+/// What the in-sandbox init builds and enforces. Paths are host paths: the sandbox's view keeps
+/// every path where it is on the host (the root is a read-only recursive bind of the host's `/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinuxPlan {
+    /// `ReadOnly` or `WorkspaceWrite` (the supervisor never builds a plan for `FullAccess`).
+    pub mode: Mode,
+    /// Bound read-write (empty in read-only mode), outermost first.
+    #[serde(with = "wire::paths")]
+    pub writable_roots: Vec<PathBuf>,
+    /// Bound read-only on top of the writable roots; each one's parents up to its writable root
+    /// are pinned (bound onto themselves) so they cannot be renamed or removed.
+    pub protected: Vec<PlanPath>,
+    /// Hidden: an empty mode-000 tmpfs over a directory, an empty mode-000 file over a file.
+    pub deny_read: Vec<PlanPath>,
+    /// True: a fresh network namespace with only loopback (and the seccomp socket rules).
+    pub network_off: bool,
+    pub command: PlanCommand,
+    /// The caller's uid and gid, mapped to themselves in the sandbox's user namespace.
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl LinuxPlan {
+    /// Every directory the command may write after `pivot_root`: the writable roots and the
+    /// private tmpfs directories (`PRIVATE_TMPFS`). Device nodes (`DEV_NODES`, `/dev/pts`) are
+    /// writable too but are files, not hierarchies.
+    pub fn writable_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = self.writable_roots.clone();
+        dirs.extend(PRIVATE_TMPFS.iter().map(PathBuf::from));
+        dirs
+    }
+
+    /// Encodes the plan for the init's pipe.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, LinuxError> {
+        serde_json::to_vec(self).map_err(|e| LinuxError::Plan { reason: e.to_string() })
+    }
+
+    /// Decodes a plan written by `to_bytes`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<LinuxPlan, LinuxError> {
+        serde_json::from_slice(bytes).map_err(|e| LinuxError::Plan { reason: e.to_string() })
+    }
+}
+
+/// Every failure of the Linux backend. Each message names what is missing and how to fix it;
+/// all of them mean "the command did not run" (exit 125), except `Exec` (126/127 class).
+#[derive(Debug, Error)]
+pub enum LinuxError {
+    #[error("unprivileged user namespaces are unavailable: {reason}; {fix}")]
+    UserNamespaces { reason: String, fix: String },
+    #[error("{call}({target}) failed: {source}; the sandbox cannot be built on this system")]
+    Syscall { call: &'static str, target: String, source: std::io::Error },
+    #[error("the kernel lacks {feature} (needs Linux {version} or later); upgrade the kernel")]
+    KernelTooOld { feature: &'static str, version: &'static str },
+    #[error("Landlock could not be applied: {reason}")]
+    Landlock { reason: String },
+    #[error("seccomp could not be applied: {reason}")]
+    Seccomp { reason: String },
+    #[error("the policy cannot be enforced on Linux: {reason}")]
+    Unsupported { reason: String },
+    #[error("cannot create placeholder {path} for a missing protected path: {source}; create it yourself or remove it from protected_paths")]
+    Placeholder { path: PathBuf, source: std::io::Error },
+    #[error("invalid sandbox plan: {reason} (internal error: the supervisor and its init disagree)")]
+    Plan { reason: String },
+    #[error("cannot start the sandbox init ({exe}): {source}")]
+    Spawn { exe: PathBuf, source: std::io::Error },
+    #[error("sandbox setup failed: {message}")]
+    Setup { message: String },
+    #[error("cannot execute {program} in the sandbox: {source}")]
+    Exec { program: PathBuf, source: std::io::Error },
+}
+
+/// Byte-exact serde encodings for paths and OS strings (Linux paths need not be UTF-8).
+mod wire {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+    fn to_bytes(s: &std::ffi::OsStr) -> &[u8] {
+        s.as_bytes()
+    }
+
+    pub mod path {
+        use super::*;
+        use serde::{Deserialize, Deserializer, Serializer};
+        use std::path::{Path, PathBuf};
+        pub fn serialize<S: Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(to_bytes(p.as_os_str()))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+            Ok(PathBuf::from(OsString::from_vec(Vec::<u8>::deserialize(d)?)))
+        }
+    }
+
+    pub mod paths {
+        use super::*;
+        use serde::{Deserialize, Deserializer, Serializer};
+        use std::path::PathBuf;
+        pub fn serialize<S: Serializer>(v: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(|p| to_bytes(p.as_os_str())))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+            let raw = Vec::<Vec<u8>>::deserialize(d)?;
+            Ok(raw.into_iter().map(|b| PathBuf::from(OsString::from_vec(b))).collect())
+        }
+    }
+
+    pub mod os_strings {
+        use super::*;
+        use serde::{Deserialize, Deserializer, Serializer};
+        pub fn serialize<S: Serializer>(v: &[OsString], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(|a| to_bytes(a)))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<OsString>, D::Error> {
+            let raw = Vec::<Vec<u8>>::deserialize(d)?;
+            Ok(raw.into_iter().map(OsString::from_vec).collect())
+        }
+    }
+
+    pub mod env {
+        use super::*;
+        use serde::{Deserialize, Deserializer, Serializer};
+        pub fn serialize<S: Serializer>(v: &[(OsString, OsString)], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(|(k, val)| (to_bytes(k), to_bytes(val))))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<(OsString, OsString)>, D::Error> {
+            let raw = Vec::<(Vec<u8>, Vec<u8>)>::deserialize(d)?;
+            Ok(raw.into_iter().map(|(k, v)| (OsString::from_vec(k), OsString::from_vec(v))).collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn sample() -> LinuxPlan {
+        LinuxPlan {
+            mode: Mode::WorkspaceWrite,
+            writable_roots: vec![PathBuf::from("/w")],
+            protected: vec![PlanPath { path: "/w/.git/hooks".into(), kind: PathKind::Dir }],
+            deny_read: vec![PlanPath { path: "/home/u/.ssh".into(), kind: PathKind::Dir }],
+            network_off: true,
+            command: PlanCommand {
+                program: "/bin/sh".into(),
+                args: vec![OsString::from_vec(vec![b'a', 0xff, b'b'])],
+                cwd: "/w".into(),
+                env: vec![("TMPDIR".into(), "/tmp".into())],
+            },
+            uid: 1000,
+            gid: 1000,
+        }
+    }
+
+    #[test]
+    fn plan_round_trips_non_utf8_arguments_byte_exactly() {
+        let plan = sample();
+        let back = LinuxPlan::from_bytes(&plan.to_bytes().unwrap()).unwrap();
+        assert_eq!(back, plan);
+    }
+
+    #[test]
+    fn writable_dirs_are_the_roots_plus_the_private_tmpfs() {
+        let dirs = sample().writable_dirs();
+        assert_eq!(dirs[0], PathBuf::from("/w"));
+        assert!(dirs.contains(&PathBuf::from("/tmp")));
+        assert!(dirs.contains(&PathBuf::from("/dev/shm")));
+    }
+
+    #[test]
+    fn garbage_is_rejected_as_an_invalid_plan() {
+        assert!(matches!(LinuxPlan::from_bytes(b"{"), Err(LinuxError::Plan { .. })));
+    }
+}
