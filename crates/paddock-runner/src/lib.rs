@@ -1,36 +1,188 @@
 //! The process runner every backend uses: stdio pass-through or capture with a size cap, a
-//! timeout that ends the whole process tree, Ctrl-C/SIGTERM forwarding, and exit-status mapping.
+//! timeout that ends the whole process tree, Ctrl-C/SIGTERM/SIGHUP forwarding, and exit-status
+//! mapping.
 //!
-//! Backends do not spawn processes themselves; they hand the runner a `Launch` (what to start and
-//! how to contain it) and the runner owns the child's lifetime. The containment object (a pid
-//! namespace on Linux, a job object on Windows) is what makes "kill the tree" reliable.
+//! Backends do not wait for processes themselves: they start the sandboxed tree through
+//! [`unix::spawn`] or `windows::spawn` (or their own [`SandboxedProcess`]) and hand it to [`run`],
+//! which owns the tree's lifetime. Whatever way `run` returns, the tree is gone: a command that
+//! exits leaves nothing behind, a timeout or an interrupt ends every process of the tree. The
+//! containment object (process group plus child-subreaper on plain Unix, a pid namespace in the
+//! Linux backend, a job object on Windows) is what makes "every process of the tree" reliable.
 //!
-//! CONTRACT (stable; owned by the runner work, consumed by paddock-linux, paddock-windows, paddock):
-//!
-//! ```ignore
-//! pub struct RunOptions { pub stdio: StdioMode, pub timeout: Option<Duration>, pub output_cap: u64,
-//!                         pub forward_signals: bool }
-//! pub enum StdioMode { Inherit, Capture }          // Capture: stdin is /dev/null (NUL)
-//! pub struct Outcome { pub status: ExitInfo, pub duration: Duration, pub timed_out: bool,
-//!                      pub interrupted: bool, pub stdout: Captured, pub stderr: Captured }
-//! pub struct Captured { pub bytes: u64, pub data: Vec<u8>, pub truncated: bool }
-//! pub enum ExitInfo { Code(i32), Signal(i32) }
-//! impl ExitInfo { pub fn shell_code(&self) -> i32 }  // 128+signal for signals
-//! pub trait SandboxedProcess: Send {              // one running sandboxed tree
-//!     fn take_stdio(&mut self) -> ChildStdio;     // pipes when Capture, None when Inherit
-//!     fn try_wait(&mut self) -> io::Result<Option<ExitInfo>>;
-//!     fn wait_timeout(&mut self, d: Duration) -> io::Result<Option<ExitInfo>>;
-//!     fn signal_tree(&mut self, sig: Interrupt) -> io::Result<()>;   // polite stop (SIGINT / Ctrl-Break)
-//!     fn kill_tree(&mut self) -> io::Result<()>;  // ends every process of the tree, idempotent
-//!     fn id(&self) -> u32;
-//! }
-//! pub fn run(child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Result<Outcome>;
-//!
-//! // Unix: a std::process::Command spawned in its own process group, PDEATHSIG on Linux.
-//! #[cfg(unix)] pub mod unix { pub fn spawn(cmd: std::process::Command, stdio: StdioMode)
-//!                               -> io::Result<Box<dyn SandboxedProcess>>; }
-//! // Windows: CreateProcessW / CreateProcessAsUserW into a kill-on-close job at creation.
-//! #[cfg(windows)] pub mod windows { pub struct WinLaunch { program, args, cwd, env, token: Option<OwnedHandle>,
-//!                                    desktop: Option<String>, limits: JobLimits }
-//!                                   pub fn spawn(l: WinLaunch, stdio: StdioMode) -> io::Result<Box<dyn SandboxedProcess>>; }
+//! ```no_run
+//! # #[cfg(unix)] fn demo() -> std::io::Result<()> {
+//! use paddock_runner::{RunOptions, StdioMode, run, unix};
+//! let mut cmd = std::process::Command::new("sh");
+//! cmd.args(["-c", "echo hi"]);
+//! let opts = RunOptions { stdio: StdioMode::Capture, ..RunOptions::default() };
+//! let outcome = run(unix::spawn(cmd, opts.stdio)?, &opts)?;
+//! assert_eq!(outcome.stdout.data, b"hi\n");
+//! # Ok(()) }
 //! ```
+
+mod capture;
+mod exit;
+mod signals;
+#[cfg(unix)]
+pub mod unix;
+#[cfg(windows)]
+pub mod windows;
+
+pub use exit::ExitInfo;
+
+use std::io::{self, Read};
+use std::time::{Duration, Instant};
+
+/// How the command's standard streams are connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdioMode {
+    /// The command shares the caller's stdin, stdout and stderr.
+    Inherit,
+    /// stdout and stderr are captured through pipes; stdin is the null device.
+    Capture,
+}
+
+/// What `run` does around the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    pub stdio: StdioMode,
+    /// Wall-clock limit; when reached the whole tree is killed and `Outcome::timed_out` is set.
+    pub timeout: Option<Duration>,
+    /// With `Capture`: at most this many bytes are kept *per stream*; the rest is read and
+    /// counted but dropped, so the command never blocks on a full pipe.
+    pub output_cap: u64,
+    /// Forward SIGINT/SIGTERM/SIGHUP (Ctrl-C/Ctrl-Break/close on Windows) received by this process
+    /// to the tree once, then kill the tree after `interrupt_grace`. A second signal kills at once.
+    pub forward_signals: bool,
+    /// How long an interrupted tree may take to exit on its own before it is killed.
+    pub interrupt_grace: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            stdio: StdioMode::Inherit,
+            timeout: None,
+            output_cap: 1 << 20,
+            forward_signals: false,
+            interrupt_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One captured stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captured {
+    /// Every byte the command wrote to the stream, kept or not.
+    pub bytes: u64,
+    /// The first `output_cap` bytes.
+    pub data: Vec<u8>,
+    /// True when `bytes` exceeded the cap (or the stream could not be drained to its end).
+    pub truncated: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: ExitInfo,
+    pub duration: Duration,
+    /// The timeout was reached and the tree was killed.
+    pub timed_out: bool,
+    /// A forwarded signal (Ctrl-C, SIGTERM, SIGHUP) ended the run.
+    pub interrupted: bool,
+    /// Empty unless `StdioMode::Capture`.
+    pub stdout: Captured,
+    pub stderr: Captured,
+}
+
+/// A polite request to stop, forwarded to the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// SIGINT; Ctrl-C (sent as Ctrl-Break to the tree's console group) on Windows.
+    Interrupt,
+    /// SIGTERM; console close, logoff or shutdown on Windows.
+    Terminate,
+    /// SIGHUP (Unix only).
+    Hangup,
+}
+
+/// The read ends of the command's captured streams (both `None` with `StdioMode::Inherit`).
+#[derive(Default)]
+pub struct ChildStdio {
+    pub stdout: Option<Box<dyn Read + Send>>,
+    pub stderr: Option<Box<dyn Read + Send>>,
+}
+
+/// One running sandboxed process tree: its first process and everything it starts.
+pub trait SandboxedProcess: Send {
+    /// The captured streams; called once by `run`, later calls return `None`s.
+    fn take_stdio(&mut self) -> ChildStdio;
+    /// The first process's exit status, if it has exited.
+    fn try_wait(&mut self) -> io::Result<Option<ExitInfo>>;
+    /// Waits at most `d` for the first process to exit.
+    fn wait_timeout(&mut self, d: Duration) -> io::Result<Option<ExitInfo>>;
+    /// Politely asks the whole tree to stop (SIGINT/SIGTERM/SIGHUP to the group, Ctrl-Break).
+    fn signal_tree(&mut self, sig: Interrupt) -> io::Result<()>;
+    /// Ends every process of the tree. Idempotent; returns once they are all gone or reaped as
+    /// far as the containment can tell.
+    fn kill_tree(&mut self) -> io::Result<()>;
+    /// The first process's id.
+    fn id(&self) -> u32;
+}
+
+/// How often the run loop wakes to check the timeout and forwarded signals.
+const TICK: Duration = Duration::from_millis(20);
+
+/// How long `run` waits, once the tree is gone, for the capture pipes to reach end of file.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+/// Runs `child` to its end: pumps captured output, enforces the timeout, forwards signals, and
+/// kills whatever the tree left behind once its first process exits.
+pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Result<Outcome> {
+    let start = Instant::now();
+    let pumps = capture::Pumps::start(child.take_stdio(), opts.output_cap)?;
+    let watch = if opts.forward_signals {
+        Some(signals::Watch::install()?)
+    } else {
+        None
+    };
+    let deadline = opts.timeout.map(|t| start + t);
+    let mut timed_out = false;
+    let mut interrupted = false;
+    let mut kill_at: Option<Instant> = None;
+    let status = loop {
+        if let Some(status) = child.wait_timeout(TICK)? {
+            break status;
+        }
+        let now = Instant::now();
+        if let Some(sig) = watch.as_ref().and_then(signals::Watch::take) {
+            if interrupted {
+                child.kill_tree()?;
+            } else {
+                interrupted = true;
+                // The tree may already be on its way out; the grace kill below still applies.
+                let _ = child.signal_tree(sig);
+                kill_at = Some(now + opts.interrupt_grace);
+            }
+        }
+        if kill_at.is_some_and(|t| now >= t) {
+            child.kill_tree()?;
+        }
+        if !timed_out && deadline.is_some_and(|d| now >= d) {
+            timed_out = true;
+            child.kill_tree()?;
+        }
+    };
+    child.kill_tree()?;
+    let duration = start.elapsed();
+    drop(watch);
+    let (stdout, stderr) = pumps.finish(DRAIN_LIMIT);
+    Ok(Outcome {
+        status,
+        duration,
+        timed_out,
+        interrupted,
+        stdout,
+        stderr,
+    })
+}

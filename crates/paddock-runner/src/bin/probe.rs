@@ -1,0 +1,123 @@
+//! Test helper for paddock-runner's integration tests (not shipped as a tool):
+//! `args` prints each argument as hex UTF-8 on its own line; `env NAME` prints one variable;
+//! `fds` lists the open descriptors (Linux); `exit N` exits with N; `harness [--grace-ms N]
+//! [--timeout-ms N] [--capture] -- PROGRAM ARGS...` runs PROGRAM through `paddock_runner::run`
+//! with signal forwarding and prints `interrupted=.. timed_out=.. code=..` last.
+
+use std::time::Duration;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        usage()
+    };
+    match cmd.as_str() {
+        "args" => {
+            for a in rest {
+                let hex: String = a.bytes().map(|b| format!("{b:02x}")).collect();
+                println!("{hex}");
+            }
+        }
+        "env" => match rest.first().and_then(std::env::var_os) {
+            Some(v) => println!("{}", v.to_string_lossy()),
+            None => println!("<unset>"),
+        },
+        "fds" => list_fds(),
+        "exit" => std::process::exit(rest.first().and_then(|c| c.parse().ok()).unwrap_or(2)),
+        "harness" => harness(rest),
+        _ => usage(),
+    }
+}
+
+fn usage() -> ! {
+    eprintln!("usage: paddock-runner-probe args|env NAME|fds|exit N|harness [opts] -- CMD...");
+    std::process::exit(2)
+}
+
+#[cfg(target_os = "linux")]
+fn list_fds() {
+    let mut fds: Vec<(u32, String)> = std::fs::read_dir("/proc/self/fd")
+        .expect("reading /proc/self/fd")
+        .flatten()
+        .filter_map(|e| {
+            let fd = e.file_name().to_str()?.parse().ok()?;
+            let target = std::fs::read_link(e.path()).ok()?;
+            Some((fd, target.display().to_string()))
+        })
+        .collect();
+    fds.sort();
+    for (fd, target) in fds {
+        println!("{fd} {target}");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn list_fds() {
+    eprintln!("fds: only on Linux");
+    std::process::exit(2)
+}
+
+fn harness(rest: &[String]) {
+    let mut opts = paddock_runner::RunOptions {
+        forward_signals: true,
+        interrupt_grace: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let mut it = rest.iter();
+    let mut program = Vec::new();
+    while let Some(a) = it.next() {
+        let mut num = || {
+            it.next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| usage())
+        };
+        match a.as_str() {
+            "--grace-ms" => opts.interrupt_grace = Duration::from_millis(num()),
+            "--timeout-ms" => opts.timeout = Some(Duration::from_millis(num())),
+            "--capture" => opts.stdio = paddock_runner::StdioMode::Capture,
+            "--" => {
+                program = it.by_ref().cloned().collect();
+                break;
+            }
+            _ => usage(),
+        }
+    }
+    let Some((prog, args)) = program.split_first() else {
+        usage()
+    };
+    let child = spawn(prog, args, opts.stdio).unwrap_or_else(|e| {
+        eprintln!("spawn failed: {e}");
+        std::process::exit(125)
+    });
+    let out = paddock_runner::run(child, &opts).unwrap_or_else(|e| {
+        eprintln!("run failed: {e}");
+        std::process::exit(125)
+    });
+    println!(
+        "interrupted={} timed_out={} code={} stdout_bytes={}",
+        out.interrupted,
+        out.timed_out,
+        out.status.shell_code(),
+        out.stdout.bytes
+    );
+}
+
+#[cfg(unix)]
+fn spawn(
+    prog: &str,
+    args: &[String],
+    stdio: paddock_runner::StdioMode,
+) -> std::io::Result<Box<dyn paddock_runner::SandboxedProcess>> {
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args);
+    paddock_runner::unix::spawn(cmd, stdio)
+}
+
+#[cfg(not(unix))]
+fn spawn(
+    _: &str,
+    _: &[String],
+    _: paddock_runner::StdioMode,
+) -> std::io::Result<Box<dyn paddock_runner::SandboxedProcess>> {
+    Err(std::io::Error::other("harness: the Windows spawn is not wired into the probe yet"))
+}

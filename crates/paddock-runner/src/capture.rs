@@ -1,0 +1,169 @@
+//! Pump threads that drain the command's captured pipes, keeping at most `cap` bytes per stream
+//! and counting the rest, so a chatty command never blocks on a full pipe and never grows our
+//! memory past the cap.
+
+use crate::{Captured, ChildStdio};
+use std::io::Read;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// One stream's buffer, shared with its pump thread so that a pump that never reaches end of
+/// file (a pipe held open by a process outside the tree) still yields what it read.
+type Shared = Arc<Mutex<Captured>>;
+
+/// The running pumps of one command.
+pub(crate) struct Pumps {
+    streams: Vec<Shared>,
+    done: mpsc::Receiver<()>,
+    running: usize,
+}
+
+impl Pumps {
+    /// Starts one pump per captured stream (none for inherited stdio).
+    pub(crate) fn start(stdio: ChildStdio, cap: u64) -> std::io::Result<Pumps> {
+        let (tx, done) = mpsc::channel();
+        let mut streams = Vec::new();
+        let mut running = 0;
+        for reader in [stdio.stdout, stdio.stderr] {
+            let shared: Shared = Arc::default();
+            if let Some(reader) = reader {
+                let (buf, tx) = (shared.clone(), tx.clone());
+                running += 1;
+                thread::Builder::new()
+                    .name("paddock-capture".into())
+                    .spawn(move || {
+                        pump(reader, &buf, cap);
+                        let _ = tx.send(());
+                    })?;
+            }
+            streams.push(shared);
+        }
+        Ok(Pumps {
+            streams,
+            done,
+            running,
+        })
+    }
+
+    /// Waits at most `limit` for the pumps to reach end of file and returns (stdout, stderr).
+    /// A stream still open after `limit` is returned as read so far and marked truncated.
+    pub(crate) fn finish(self, limit: Duration) -> (Captured, Captured) {
+        let deadline = Instant::now() + limit;
+        let mut finished = 0;
+        while finished < self.running {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.done.recv_timeout(left) {
+                Ok(()) => finished += 1,
+                Err(_) => break,
+            }
+        }
+        let complete = finished == self.running;
+        let mut out = self.streams.into_iter().map(|s| {
+            let mut c = std::mem::take(&mut *s.lock().unwrap_or_else(|e| e.into_inner()));
+            c.truncated |= !complete && c.bytes > 0;
+            c
+        });
+        let stdout = out.next().unwrap_or_default();
+        let stderr = out.next().unwrap_or_default();
+        (stdout, stderr)
+    }
+}
+
+fn pump(mut reader: Box<dyn Read + Send>, buf: &Shared, cap: u64) {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // A broken pipe (Windows reports the writer's end that way) is end of file.
+            Err(_) => return,
+        };
+        let mut c = buf.lock().unwrap_or_else(|e| e.into_inner());
+        let room = cap.saturating_sub(c.data.len() as u64);
+        let keep = (n as u64).min(room) as usize;
+        c.data.extend_from_slice(&chunk[..keep]);
+        c.bytes += n as u64;
+        if keep < n {
+            c.truncated = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn capture(data: Vec<u8>, cap: u64) -> Captured {
+        let stdio = ChildStdio {
+            stdout: Some(Box::new(Cursor::new(data))),
+            stderr: None,
+        };
+        Pumps::start(stdio, cap)
+            .unwrap()
+            .finish(Duration::from_secs(5))
+            .0
+    }
+
+    #[test]
+    fn output_under_the_cap_is_kept_whole() {
+        let c = capture(b"hello".to_vec(), 10);
+        assert_eq!(
+            c,
+            Captured {
+                bytes: 5,
+                data: b"hello".to_vec(),
+                truncated: false
+            }
+        );
+    }
+
+    #[test]
+    fn output_over_the_cap_is_cut_and_counted() {
+        let c = capture(vec![b'x'; 100_000], 1000);
+        assert_eq!(c.bytes, 100_000);
+        assert_eq!(c.data.len(), 1000);
+        assert!(c.truncated);
+    }
+
+    #[test]
+    fn zero_cap_keeps_nothing_but_counts() {
+        let c = capture(b"abc".to_vec(), 0);
+        assert_eq!((c.bytes, c.data.len(), c.truncated), (3, 0, true));
+    }
+
+    #[test]
+    fn inherited_streams_yield_empty_captures() {
+        let (o, e) = Pumps::start(ChildStdio::default(), 10)
+            .unwrap()
+            .finish(Duration::from_secs(1));
+        assert_eq!((o, e), (Captured::default(), Captured::default()));
+    }
+
+    /// A reader that never reaches end of file, like a pipe a daemon outside the tree holds.
+    struct Endless(bool);
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if std::mem::replace(&mut self.0, true) {
+                thread::sleep(Duration::from_secs(3600));
+            }
+            buf[0] = b'z';
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn a_stream_that_never_closes_returns_what_was_read_marked_truncated() {
+        let stdio = ChildStdio {
+            stdout: Some(Box::new(Endless(false))),
+            stderr: None,
+        };
+        let pumps = Pumps::start(stdio, 10).unwrap();
+        thread::sleep(Duration::from_millis(100));
+        let (o, _) = pumps.finish(Duration::from_millis(200));
+        assert_eq!((o.data, o.truncated), (b"z".to_vec(), true));
+    }
+}

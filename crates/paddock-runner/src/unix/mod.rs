@@ -1,0 +1,190 @@
+//! The plain Unix spawn: a `std::process::Command` started in a new process group, with every
+//! descriptor but stdio (and any the caller asks to keep) closed at exec, and on Linux a
+//! parent-death signal and a child-subreaper Paddock so that escaped grandchildren can be found
+//! and killed (see `tree`). Backends with a pid namespace get the same spawn and `run`.
+
+mod child_setup;
+mod tree;
+
+use crate::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
+use std::io;
+use std::os::fd::RawFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use tree::MARKER_VAR;
+
+/// Starts `cmd` as the first process of a new tree. See [`spawn_keeping_fds`].
+pub fn spawn(cmd: Command, stdio: StdioMode) -> io::Result<Box<dyn SandboxedProcess>> {
+    spawn_keeping_fds(cmd, stdio, &[])
+}
+
+/// Starts `cmd` as the first process of a new tree:
+/// - stdio per `stdio` (with `Capture`, stdin is `/dev/null` and stdout/stderr are pipes);
+/// - in a new process group whose id is the child's pid (this replaces any `process_group` the
+///   caller set);
+/// - every descriptor above 2 is closed at exec except those in `keep` (for a backend that
+///   hands its helper a setup pipe); descriptors without close-on-exec elsewhere in this
+///   process do not leak;
+/// - with [`MARKER_VAR`] set to a value unique to this tree, by which `kill_tree` recognises
+///   descendants that escaped the process group and were reparented to this process;
+/// - on Linux, with `PR_SET_PDEATHSIG = SIGKILL`: the first process dies if the *thread* that
+///   called `spawn` exits, so call it from a thread that outlives the run; and this process
+///   becomes a child subreaper (`PR_SET_CHILD_SUBREAPER`) for the rest of its life, so orphans
+///   of the tree are reparented here instead of to init.
+///
+/// Caller's `pre_exec` hooks run before Paddock's own.
+pub fn spawn_keeping_fds(
+    mut cmd: Command,
+    stdio: StdioMode,
+    keep: &[RawFd],
+) -> io::Result<Box<dyn SandboxedProcess>> {
+    match stdio {
+        StdioMode::Inherit => {
+            cmd.stdin(Stdio::inherit())
+                .stdout(Stdio::inherit())
+                .stderr(Stdio::inherit());
+        }
+        StdioMode::Capture => {
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+        }
+    }
+    cmd.process_group(0);
+    let marker = tree::new_marker();
+    cmd.env(MARKER_VAR, &marker);
+    tree::become_subreaper()?;
+    let setup = child_setup::ChildSetup::new(keep);
+    // SAFETY: `ChildSetup::run` makes only async-signal-safe calls (prctl, getppid, fcntl,
+    // syscall) and does not allocate, as required between fork and exec.
+    unsafe { cmd.pre_exec(move || setup.run()) };
+    let child = cmd.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    Ok(Box::new(UnixProcess {
+        child,
+        pid,
+        marker,
+        exited: None,
+        reaped: false,
+    }))
+}
+
+/// A tree started by `spawn`.
+struct UnixProcess {
+    child: Child,
+    /// The first process's pid, which is also the tree's process-group id.
+    pid: libc::pid_t,
+    marker: String,
+    /// The first process's status once it has exited (it stays unreaped until `kill_tree`, so
+    /// that its pid, the group id, cannot be reused while the tree is being killed).
+    exited: Option<ExitInfo>,
+    reaped: bool,
+}
+
+impl SandboxedProcess for UnixProcess {
+    fn take_stdio(&mut self) -> ChildStdio {
+        ChildStdio {
+            stdout: self.child.stdout.take().map(|p| Box::new(p) as _),
+            stderr: self.child.stderr.take().map(|p| Box::new(p) as _),
+        }
+    }
+
+    fn try_wait(&mut self) -> io::Result<Option<ExitInfo>> {
+        if self.exited.is_none() {
+            self.exited = self.peek_exit()?;
+        }
+        Ok(self.exited)
+    }
+
+    fn wait_timeout(&mut self, d: Duration) -> io::Result<Option<ExitInfo>> {
+        let deadline = Instant::now() + d;
+        let mut nap = Duration::from_millis(1);
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(Some(status));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            std::thread::sleep(nap.min(left));
+            nap = (nap * 2).min(Duration::from_millis(10));
+        }
+    }
+
+    fn signal_tree(&mut self, sig: Interrupt) -> io::Result<()> {
+        if self.reaped {
+            return Ok(());
+        }
+        let signo = match sig {
+            Interrupt::Interrupt => libc::SIGINT,
+            Interrupt::Terminate => libc::SIGTERM,
+            Interrupt::Hangup => libc::SIGHUP,
+        };
+        tree::signal_group(self.pid, signo)
+    }
+
+    fn kill_tree(&mut self) -> io::Result<()> {
+        if self.reaped {
+            return Ok(());
+        }
+        tree::kill(self.pid, &self.marker)?;
+        let status = self.child.wait()?;
+        self.reaped = true;
+        self.exited.get_or_insert(status.into());
+        Ok(())
+    }
+
+    fn id(&self) -> u32 {
+        self.pid as u32
+    }
+}
+
+impl UnixProcess {
+    /// The first process's exit status, without reaping it.
+    #[cfg(target_os = "linux")]
+    fn peek_exit(&mut self) -> io::Result<Option<ExitInfo>> {
+        // SAFETY: a zeroed siginfo_t is a valid out-parameter.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: `info` is writable; WNOWAIT leaves the child waitable for `Child::wait`.
+            let rc = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    self.pid as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+                )
+            };
+            if rc == 0 {
+                break;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+        // SAFETY: waitid filled a SIGCHLD siginfo (or left it zeroed when nothing changed).
+        let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+        Ok(match info.si_code {
+            _ if pid == 0 => None,
+            libc::CLD_EXITED => Some(ExitInfo::Code(status)),
+            libc::CLD_KILLED | libc::CLD_DUMPED => Some(ExitInfo::Signal(status)),
+            _ => None,
+        })
+    }
+
+    /// The first process's exit status; elsewhere than Linux this reaps it.
+    #[cfg(not(target_os = "linux"))]
+    fn peek_exit(&mut self) -> io::Result<Option<ExitInfo>> {
+        Ok(self.child.try_wait()?.map(ExitInfo::from))
+    }
+}
+
+impl Drop for UnixProcess {
+    fn drop(&mut self) {
+        let _ = self.kill_tree();
+    }
+}

@@ -1,0 +1,309 @@
+//! Integration tests of the plain Unix spawn and `run`: exit mapping, capture, timeout and
+//! interrupt killing the whole tree (including a `setsid` double-forked daemon), no leaked
+//! descriptors, stdin pass-through.
+#![cfg(unix)]
+
+use paddock_runner::{ExitInfo, Outcome, RunOptions, StdioMode, run, unix};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PROBE: &str = env!("CARGO_BIN_EXE_paddock-runner-probe");
+
+fn capture() -> RunOptions {
+    RunOptions {
+        stdio: StdioMode::Capture,
+        ..RunOptions::default()
+    }
+}
+
+fn sh(script: &str, opts: &RunOptions) -> Outcome {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", script]);
+    run(unix::spawn(cmd, opts.stdio).unwrap(), opts).unwrap()
+}
+
+/// A tag unique to one test, set in the command's environment to find its processes later.
+fn tag(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
+
+fn sh_tagged(script: &str, tag: &str, opts: &RunOptions) -> Outcome {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", script]).env("PADDOCK_TEST_TAG", tag);
+    run(unix::spawn(cmd, opts.stdio).unwrap(), opts).unwrap()
+}
+
+/// Live (non-zombie) processes whose environment carries `tag` (Linux).
+#[cfg(target_os = "linux")]
+fn tagged_alive(tag: &str) -> Vec<String> {
+    let want = format!("PADDOCK_TEST_TAG={tag}");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let p = e.path();
+        let Ok(env) = std::fs::read(p.join("environ")) else {
+            continue;
+        };
+        if !env.split(|&b| b == 0).any(|kv| kv == want.as_bytes()) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(p.join("stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(')')
+            .map(|(_, t)| t.trim_start().chars().next());
+        if !matches!(state, Some(Some('Z' | 'X')) | None) {
+            out.push(stat);
+        }
+    }
+    out
+}
+
+fn pid_alive(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    !matches!(
+        stat.rsplit_once(')')
+            .and_then(|(_, t)| t.trim_start().chars().next()),
+        Some('Z')
+    )
+}
+
+#[test]
+fn exit_code_is_reported() {
+    let out = sh("exit 3", &capture());
+    assert_eq!(out.status, ExitInfo::Code(3));
+    assert!(!out.timed_out && !out.interrupted);
+}
+
+#[test]
+fn death_by_signal_maps_to_128_plus_signal() {
+    let out = sh("kill -TERM $$", &capture());
+    assert_eq!(out.status, ExitInfo::Signal(libc::SIGTERM));
+    assert_eq!(out.status.shell_code(), 143);
+}
+
+#[test]
+fn capture_keeps_stdout_and_stderr_apart() {
+    let out = sh("printf out; printf err >&2", &capture());
+    assert_eq!(out.stdout.data, b"out");
+    assert_eq!(out.stderr.data, b"err");
+    assert_eq!((out.stdout.bytes, out.stderr.bytes), (3, 3));
+}
+
+#[test]
+fn capture_cap_truncates_and_reports_the_full_size() {
+    let opts = RunOptions {
+        output_cap: 1000,
+        ..capture()
+    };
+    let out = sh("head -c 300000 /dev/zero", &opts);
+    assert_eq!(out.status, ExitInfo::Code(0));
+    assert_eq!(out.stdout.bytes, 300_000);
+    assert_eq!(out.stdout.data.len(), 1000);
+    assert!(out.stdout.truncated);
+    assert!(!out.stderr.truncated);
+}
+
+#[test]
+fn capture_gives_the_command_an_empty_stdin() {
+    let out = sh("cat; echo done", &capture());
+    assert_eq!(out.stdout.data, b"done\n");
+}
+
+#[test]
+fn inherit_mode_passes_stdin_and_stdout_through() {
+    let mut harness = Command::new(PROBE)
+        .args(["harness", "--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    harness
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"through the runner\n")
+        .unwrap();
+    let mut text = String::new();
+    harness
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(harness.wait().unwrap().success());
+    assert!(
+        text.starts_with("through the runner\ninterrupted=false"),
+        "{text}"
+    );
+}
+
+#[test]
+fn timeout_kills_the_command_and_reports_it() {
+    let opts = RunOptions {
+        timeout: Some(Duration::from_millis(300)),
+        ..capture()
+    };
+    let start = Instant::now();
+    let out = sh("sleep 300", &opts);
+    assert!(out.timed_out);
+    assert_eq!(out.status, ExitInfo::Signal(libc::SIGKILL));
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn timeout_kills_a_setsid_double_forked_daemon_and_leaves_nothing_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("daemon.pid");
+    let t = tag("timeout-daemon");
+    let script = format!(
+        "setsid sh -c 'sleep 300 & echo $! > {}'; sleep 300 & sleep 300",
+        pidfile.display()
+    );
+    let opts = RunOptions {
+        timeout: Some(Duration::from_millis(1500)),
+        ..capture()
+    };
+    let out = sh_tagged(&script, &t, &opts);
+    assert!(out.timed_out);
+    let daemon: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!pid_alive(daemon), "the setsid daemon {daemon} survived");
+    assert_eq!(tagged_alive(&t), Vec::<String>::new());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_command_that_exits_leaves_no_background_process_behind() {
+    let t = tag("exit-leftovers");
+    let out = sh_tagged(
+        "sleep 300 & setsid sh -c 'sleep 300 &' ; exit 0",
+        &t,
+        &capture(),
+    );
+    assert_eq!(out.status, ExitInfo::Code(0));
+    assert_eq!(tagged_alive(&t), Vec::<String>::new());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_daemon_holding_the_output_pipe_does_not_hang_the_run() {
+    let start = Instant::now();
+    let out = sh("setsid sh -c 'sleep 300' & echo started", &capture());
+    assert_eq!(out.stdout.data, b"started\n");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn unrelated_children_of_the_caller_are_not_killed() {
+    let mut bystander = Command::new("sleep").arg("300").spawn().unwrap();
+    let out = sh("sleep 300 & exit 0", &capture());
+    assert_eq!(out.status, ExitInfo::Code(0));
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "a process outside the tree was killed"
+    );
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+}
+
+/// Opens /dev/null without close-on-exec, as careless code elsewhere in a process might.
+#[cfg(target_os = "linux")]
+fn leaky_fd() -> i32 {
+    // SAFETY: open with a NUL-terminated literal path.
+    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) };
+    assert!(fd > 2);
+    fd
+}
+
+#[cfg(target_os = "linux")]
+fn child_fds(keep: &[i32]) -> Vec<i32> {
+    let mut cmd = Command::new(PROBE);
+    cmd.arg("fds");
+    let out = run(
+        unix::spawn_keeping_fds(cmd, StdioMode::Capture, keep).unwrap(),
+        &capture(),
+    )
+    .unwrap();
+    String::from_utf8(out.stdout.data)
+        .unwrap()
+        .lines()
+        // The probe's own handle on /proc/self/fd while it lists it.
+        .filter(|l| !l.ends_with("/fd"))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn no_descriptor_beyond_stdio_leaks_into_the_child() {
+    let fd = leaky_fd();
+    let fds = child_fds(&[]);
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
+    assert_eq!(fds, vec![0, 1, 2]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_descriptor_asked_for_reaches_the_child() {
+    let fd = leaky_fd();
+    let fds = child_fds(&[fd]);
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
+    assert!(fds.contains(&fd), "{fds:?}");
+}
+
+/// Starts the probe harness on `script`, waits for the script's first line ("ready" after the
+/// pid of anything it wants checked), sends `signal` to the harness and returns (pids, report).
+fn interrupt_harness(script: &str, signal: i32, grace_ms: &str) -> (Vec<i32>, String) {
+    let mut harness = Command::new(PROBE)
+        .args(["harness", "--grace-ms", grace_ms, "--", "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(harness.stdout.take().unwrap()).lines();
+    let mut pids = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line == "ready" {
+            break;
+        }
+        pids.push(line.parse().unwrap());
+    }
+    // SAFETY: signals the harness we started.
+    assert_eq!(unsafe { libc::kill(harness.id() as i32, signal) }, 0);
+    let report = lines.map(Result::unwrap).collect::<Vec<_>>().join("\n");
+    harness.wait().unwrap();
+    (pids, report)
+}
+
+#[test]
+fn sigint_to_paddock_is_forwarded_to_the_command() {
+    // The sleep gives the harness time to install its handler after spawning.
+    let (_, report) = interrupt_harness(
+        "sleep 0.3; echo ready; exec sleep 300",
+        libc::SIGINT,
+        "5000",
+    );
+    assert!(report.contains("interrupted=true"), "{report}");
+    assert!(report.contains("code=130"), "{report}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_ends_a_tree_that_ignores_it_after_the_grace() {
+    let script = "trap '' TERM INT; sleep 300 & echo $!; sleep 0.3; echo ready; wait";
+    let start = Instant::now();
+    let (pids, report) = interrupt_harness(script, libc::SIGTERM, "300");
+    assert!(report.contains("interrupted=true"), "{report}");
+    assert!(report.contains("code=137"), "{report}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(!pid_alive(pids[0]), "the ignoring grandchild survived");
+}
