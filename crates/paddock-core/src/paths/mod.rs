@@ -13,7 +13,9 @@ use std::path::{Component, Path, PathBuf};
 
 /// Expands a leading `~` or `~/` with `home`.
 pub fn expand_tilde(p: &Path, home: Option<&Path>) -> PathBuf {
-    let Some(home) = home else { return p.to_path_buf() };
+    let Some(home) = home else {
+        return p.to_path_buf();
+    };
     let mut comps = p.components();
     match comps.next() {
         Some(Component::Normal(first)) if first == "~" => home.join(comps.as_path()),
@@ -42,7 +44,11 @@ pub fn normalize_lexically(p: &Path) -> PathBuf {
 /// normalises the rest lexically. The result names what the OS would open for `p`, whether or
 /// not `p` exists yet. A dangling symlink in the prefix is followed to its target text.
 pub fn resolve(base: &Path, p: &Path) -> io::Result<PathBuf> {
-    let abs = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
     let abs = normalize_lexically(&abs);
     let mut existing = abs.as_path();
     let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
@@ -70,7 +76,12 @@ pub fn resolve(base: &Path, p: &Path) -> io::Result<PathBuf> {
                         rest.push(name);
                         existing = parent;
                     }
-                    _ => return Err(io::Error::new(io::ErrorKind::NotFound, "no existing ancestor")),
+                    _ => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotFound,
+                            "no existing ancestor",
+                        ));
+                    }
                 }
             }
         }
