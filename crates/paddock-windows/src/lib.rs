@@ -25,6 +25,7 @@
 //!
 //! Paths are Windows path text compared through [`winpath`] (case-insensitive, `\` or `/`).
 
+pub mod access;
 pub mod acl;
 pub mod mask;
 pub mod sid;
