@@ -1,0 +1,118 @@
+//! Seccomp, the syscall layer: sets `no_new_privs`, then refuses the syscalls that reach kernel
+//! attack surface or could undo the other layers, and, when the network is off, every socket
+//! family but `AF_UNIX`. Applied last, just before `execve`; it cannot be lifted afterwards.
+//!
+//! What seccomp cannot do: it sees syscall arguments, never the memory they point to, so it
+//! cannot tell which path a unix socket `connect(2)` names. Connecting to host sockets by path
+//! is stopped by the mount view, which hides the socket files host processes listen on (see
+//! `host_unix_sockets`), and from Landlock ABI 9 by Landlock; abstract sockets are stopped by
+//! the network namespace and Landlock's ABI 6 scoping. `socketpair` and sockets created inside
+//! the sandbox keep working.
+
+mod filters;
+mod host_unix_sockets;
+
+pub use filters::DENIED;
+pub use host_unix_sockets::{host_unix_sockets, parse_proc_net_unix};
+
+use crate::plan::{LinuxError, LinuxPlan};
+use paddock_core::report::{LayerReport, LayerStatus};
+use thiserror::Error;
+
+/// The report's name for this layer.
+pub const LAYER: &str = "seccomp";
+
+/// What the seccomp layer must enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeccompRequest {
+    /// Only `AF_UNIX` sockets may be created.
+    pub network_off: bool,
+}
+
+/// Why the seccomp layer could not be applied.
+#[derive(Debug, Error)]
+pub enum SeccompError {
+    #[error(
+        "seccomp filters are only built for x86_64 and aarch64, not {arch}; Paddock refuses to \
+         run unfiltered on this architecture"
+    )]
+    UnsupportedArch { arch: &'static str },
+    #[error(
+        "cannot compile the seccomp filter: {message}; this is a Paddock bug, please report it"
+    )]
+    Compile { message: String },
+    #[error(
+        "the kernel refused seccomp program `{program}`: {source}; Paddock needs a kernel built \
+         with CONFIG_SECCOMP_FILTER and no outer filter forbidding seccomp(2)"
+    )]
+    Install {
+        program: &'static str,
+        source: seccompiler::Error,
+    },
+    #[error("no_new_privs is not set after installing the filters; Paddock refuses to run")]
+    NoNewPrivs,
+}
+
+impl SeccompError {
+    fn compile(e: impl std::fmt::Display) -> Self {
+        SeccompError::Compile {
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Applies the plan's seccomp layer (socket families restricted when `plan.network_off`).
+/// Call once, single-threaded, after Landlock and right before `execve`.
+pub fn apply_seccomp(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
+    enforce(&SeccompRequest {
+        network_off: plan.network_off,
+    })
+    .map_err(|e| LinuxError::Seccomp {
+        reason: e.to_string(),
+    })
+}
+
+/// Sets `no_new_privs` and installs every filter on the calling thread (inherited by what it
+/// executes). Call once, single-threaded, after Landlock and right before `execve`.
+pub fn enforce(req: &SeccompRequest) -> Result<LayerReport, SeccompError> {
+    let programs = filters::build(req.network_off)?;
+    for p in &programs {
+        seccompiler::apply_filter(&p.bpf).map_err(|source| SeccompError::Install {
+            program: p.name,
+            source,
+        })?;
+    }
+    if !no_new_privs()? {
+        return Err(SeccompError::NoNewPrivs);
+    }
+    let names: Vec<&str> = programs.iter().map(|p| p.name).collect();
+    let mut detail = format!(
+        "no_new_privs set; {} programs ({}) for {}: {} syscalls refused with EPERM (ptrace, \
+         process_vm_*, keyrings, bpf, perf, io_uring, mount API, unshare/setns, kexec, modules, \
+         userfaultfd, open_by_handle_at), clone with namespace flags, TIOCSTI/TIOCLINUX, \
+         personality changes; clone3 answers ENOSYS",
+        programs.len(),
+        names.join(", "),
+        std::env::consts::ARCH,
+        DENIED.len()
+    );
+    if req.network_off {
+        detail.push_str("; socket()/socketpair() only for AF_UNIX (EAFNOSUPPORT otherwise)");
+    }
+    Ok(LayerReport::new(LAYER, LayerStatus::Enforced, detail))
+}
+
+/// Whether `no_new_privs` is set on the calling thread.
+fn no_new_privs() -> Result<bool, SeccompError> {
+    // SAFETY: PR_GET_NO_NEW_PRIVS takes no pointer arguments and only returns 0 or 1.
+    let v = unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) };
+    if v < 0 {
+        return Err(SeccompError::NoNewPrivs);
+    }
+    Ok(v == 1)
+}
+
+#[cfg(test)]
+pub(crate) mod child_probe;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,339 @@
+//! Attacks on the seccomp layer, each run in a child process that installs the filters first,
+//! and the legitimate work that must keep working under them.
+
+use super::child_probe::{self, io_outcome, outcome, report};
+use super::{DENIED, SeccompRequest, enforce};
+use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
+
+const ENTRY: &str = "seccomp::tests::probe_child";
+const NETWORK_ENV: &str = "PADDOCK_TEST_NETWORK";
+
+/// Syscalls whose probe (all arguments -1) never answers EPERM without the filter, even
+/// unprivileged: their EPERM under the filter can only come from the filter.
+const UNPRIVILEGED_CONTROLS: &[&str] = &[
+    "unshare",
+    "setns",
+    "process_vm_readv",
+    "pidfd_getfd",
+    "io_uring_enter",
+];
+
+fn probe(name: &str, network: &str) -> BTreeMap<String, String> {
+    child_probe::run(ENTRY, name, &[(NETWORK_ENV, network.to_string())])
+}
+
+/// # Safety
+/// Each argument must be an integer the syscall treats as a value, or a pointer/descriptor it
+/// rejects before touching memory (-1), or a pointer to live memory of the size it expects.
+unsafe fn raw(nr: libc::c_long, a: [usize; 6]) -> libc::c_long {
+    // SAFETY: the caller vouches for every argument (see above).
+    unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
+}
+
+const BAD: usize = usize::MAX;
+
+fn all_bad(nr: libc::c_long) -> String {
+    // SAFETY: every argument is -1: no valid pointer, descriptor or pid; the kernel rejects
+    // them before reading or writing any memory.
+    outcome(unsafe { raw(nr, [BAD; 6]) })
+}
+
+/// clone(2) without CLONE_VM behaves like fork; the child leaves at once with `_exit`.
+fn clone_with(flags: libc::c_int) -> String {
+    // SAFETY: a NULL stack and no CLONE_VM give the child a copy of this address space; it only
+    // calls the async-signal-safe `_exit`.
+    let pid = unsafe {
+        raw(
+            libc::SYS_clone,
+            [(flags | libc::SIGCHLD) as usize, 0, 0, 0, 0, 0],
+        )
+    };
+    if pid == 0 {
+        // SAFETY: `_exit` ends the cloned child without running any destructor or atexit hook.
+        unsafe { libc::_exit(0) }
+    }
+    let result = outcome(pid);
+    if pid > 0 {
+        let mut status = 0;
+        // SAFETY: waits for the child just created; `status` is a live local.
+        unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+    }
+    result
+}
+
+fn ioctl(fd: i32, request: u64) -> String {
+    let mut byte = b'x';
+    // SAFETY: TIOCSTI/TIOCLINUX/FIONREAD read or write at most an int at the pointer, which is
+    // a live local of at least one byte for TIOCSTI and TIOCLINUX; FIONREAD gets an int below.
+    outcome(unsafe {
+        raw(
+            libc::SYS_ioctl,
+            [
+                fd as usize,
+                request as usize,
+                (&raw mut byte) as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+    })
+}
+
+fn socket(domain: u64, ty: i32, proto: i32) -> String {
+    // SAFETY: socket(2) takes three integers.
+    let fd = unsafe {
+        raw(
+            libc::SYS_socket,
+            [domain as usize, ty as usize, proto as usize, 0, 0, 0],
+        )
+    };
+    let result = outcome(fd);
+    if fd >= 0 {
+        // SAFETY: closes the descriptor just created.
+        unsafe { libc::close(fd as i32) };
+    }
+    result
+}
+
+fn socketpair(domain: i32) -> String {
+    let mut fds = [-1i32; 2];
+    // SAFETY: `fds` is a live array of two ints, as socketpair(2) expects.
+    let r = unsafe { libc::socketpair(domain, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) };
+    let result = outcome(r.into());
+    for fd in fds.into_iter().filter(|&fd| fd >= 0) {
+        // SAFETY: closes descriptors just created.
+        unsafe { libc::close(fd) };
+    }
+    result
+}
+
+fn personality(p: u64) -> String {
+    // SAFETY: personality(2) takes one integer.
+    outcome(unsafe { raw(libc::SYS_personality, [p as usize, 0, 0, 0, 0, 0]) })
+}
+
+/// Runs `attempt` before (`control.` keys) and after the filters are installed.
+fn before_and_after(network_off: bool, attempt: impl Fn(&str)) {
+    attempt("control.");
+    enforce(&SeccompRequest { network_off }).expect("seccomp layer applies");
+    attempt("");
+}
+
+#[test]
+#[ignore = "helper: run in a child process by the seccomp tests"]
+fn probe_child() {
+    let probe = std::env::var(child_probe::PROBE_ENV).expect("run by child_probe::run");
+    let network_off = std::env::var(NETWORK_ENV).as_deref() == Ok("off");
+    match probe.as_str() {
+        "deny-list" => before_and_after(network_off, |pre| {
+            for (name, nr) in DENIED {
+                report(&format!("{pre}{name}"), all_bad(*nr));
+            }
+        }),
+        "clone" => {
+            enforce(&SeccompRequest { network_off }).unwrap();
+            report("clone-newuser", clone_with(libc::CLONE_NEWUSER));
+            report("clone-newnet", clone_with(libc::CLONE_NEWNET));
+            report("clone-newns", clone_with(libc::CLONE_NEWNS));
+            report("clone-plain", clone_with(0));
+            report(
+                "spawn",
+                io_outcome(
+                    std::process::Command::new("/bin/sh")
+                        .arg("-c")
+                        .arg("exit 0")
+                        .status(),
+                ),
+            );
+        }
+        "clone3" => before_and_after(network_off, |pre| {
+            // SAFETY: clone3 with a NULL argument struct and size 0 is rejected before any copy.
+            report(
+                &format!("{pre}clone3"),
+                outcome(unsafe { raw(libc::SYS_clone3, [0; 6]) }),
+            );
+        }),
+        "ioctl" => before_and_after(network_off, |pre| {
+            let null = std::fs::File::open("/dev/null").unwrap();
+            let fd = null.as_raw_fd();
+            let sti = libc::TIOCSTI;
+            report(&format!("{pre}tiocsti"), ioctl(fd, sti));
+            report(
+                &format!("{pre}tiocsti-high-bits"),
+                ioctl(fd, sti | (1 << 32)),
+            );
+            report(&format!("{pre}tioclinux"), ioctl(fd, libc::TIOCLINUX));
+            let (r, _w) = std::io::pipe().unwrap();
+            let mut n: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one int into `n`, a live local.
+            let ret = unsafe { libc::ioctl(r.as_raw_fd(), libc::FIONREAD, &mut n) };
+            report(&format!("{pre}fionread"), outcome(ret.into()));
+        }),
+        "personality" => before_and_after(network_off, |pre| {
+            report(&format!("{pre}query"), personality(0xffff_ffff));
+            report(&format!("{pre}linux"), personality(0));
+            report(
+                &format!("{pre}no-aslr"),
+                personality(libc::ADDR_NO_RANDOMIZE as u64),
+            );
+            report(
+                &format!("{pre}no-aslr-high-bits"),
+                personality(libc::ADDR_NO_RANDOMIZE as u64 | (1 << 32)),
+            );
+            personality(0);
+        }),
+        "sockets" => before_and_after(network_off, |pre| {
+            let inet = libc::AF_INET as u64;
+            report(&format!("{pre}inet"), socket(inet, libc::SOCK_STREAM, 0));
+            report(
+                &format!("{pre}inet-high-bits"),
+                socket(inet | (1 << 32), libc::SOCK_STREAM, 0),
+            );
+            report(
+                &format!("{pre}inet6"),
+                socket(libc::AF_INET6 as u64, libc::SOCK_DGRAM, 0),
+            );
+            report(
+                &format!("{pre}raw-icmp"),
+                socket(inet, libc::SOCK_RAW, libc::IPPROTO_ICMP),
+            );
+            report(
+                &format!("{pre}netlink"),
+                socket(libc::AF_NETLINK as u64, libc::SOCK_RAW, 0),
+            );
+            report(
+                &format!("{pre}packet"),
+                socket(libc::AF_PACKET as u64, libc::SOCK_RAW, 0),
+            );
+            report(
+                &format!("{pre}unix"),
+                socket(libc::AF_UNIX as u64, libc::SOCK_STREAM, 0),
+            );
+            report(&format!("{pre}socketpair-unix"), socketpair(libc::AF_UNIX));
+            report(&format!("{pre}socketpair-inet"), socketpair(libc::AF_INET));
+        }),
+        "x32" => before_and_after(network_off, |pre| {
+            // SAFETY: getpid takes no argument; with the x32 bit it is x32's getpid or ENOSYS.
+            let r = unsafe { raw(0x4000_0000 | libc::SYS_getpid, [0; 6]) };
+            report(&format!("{pre}x32-getpid"), outcome(r));
+        }),
+        "no-new-privs" => before_and_after(network_off, |pre| {
+            let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+            let line = status
+                .lines()
+                .find(|l| l.starts_with("NoNewPrivs:"))
+                .unwrap_or("");
+            report(
+                &format!("{pre}nnp"),
+                line.split_whitespace().nth(1).unwrap_or("?"),
+            );
+        }),
+        other => panic!("unknown probe {other}"),
+    }
+}
+
+#[test]
+fn every_denied_syscall_answers_eperm_under_the_filter() {
+    let r = probe("deny-list", "on");
+    for (name, _) in DENIED {
+        assert_eq!(r[*name], "EPERM", "{name} was not refused: {r:?}");
+    }
+    for name in UNPRIVILEGED_CONTROLS {
+        assert_ne!(
+            r[&format!("control.{name}")],
+            "EPERM",
+            "{name}'s probe is not a real control"
+        );
+    }
+}
+
+#[test]
+fn io_uring_is_refused_because_its_io_bypasses_seccomp() {
+    let r = probe("deny-list", "on");
+    for name in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
+        assert_eq!(r[name], "EPERM");
+    }
+}
+
+#[test]
+fn clone_with_namespace_flags_is_refused_and_plain_process_creation_works() {
+    let r = probe("clone", "on");
+    assert_eq!(r["clone-newuser"], "EPERM");
+    assert_eq!(r["clone-newnet"], "EPERM");
+    assert_eq!(r["clone-newns"], "EPERM");
+    assert_eq!(r["clone-plain"], "ok");
+    assert_eq!(
+        r["spawn"], "ok",
+        "spawning a program must work (clone3 falls back to clone)"
+    );
+}
+
+#[test]
+fn clone3_answers_enosys_so_libc_falls_back_to_clone() {
+    let r = probe("clone3", "on");
+    assert_ne!(r["control.clone3"], "ENOSYS");
+    assert_eq!(r["clone3"], "ENOSYS");
+}
+
+#[test]
+fn tiocsti_and_tioclinux_are_refused_even_with_garbage_in_the_high_bits() {
+    let r = probe("ioctl", "on");
+    assert_eq!(r["control.tiocsti"], "ENOTTY");
+    assert_eq!(r["tiocsti"], "EPERM");
+    assert_eq!(r["tiocsti-high-bits"], "EPERM");
+    assert_eq!(r["tioclinux"], "EPERM");
+    assert_eq!(r["fionread"], "ok", "ordinary ioctls keep working");
+}
+
+#[test]
+fn personality_changes_are_refused_and_the_query_works() {
+    let r = probe("personality", "on");
+    assert_eq!(r["control.no-aslr"], "ok");
+    assert_eq!(r["no-aslr"], "EPERM");
+    assert_eq!(r["no-aslr-high-bits"], "EPERM");
+    assert_eq!(r["query"], "ok");
+    assert_eq!(r["linux"], "ok");
+}
+
+#[test]
+fn network_off_allows_only_unix_sockets_and_fails_fast_with_eafnosupport() {
+    let r = probe("sockets", "off");
+    assert_eq!(r["control.inet"], "ok");
+    for key in [
+        "inet",
+        "inet-high-bits",
+        "inet6",
+        "raw-icmp",
+        "netlink",
+        "packet",
+        "socketpair-inet",
+    ] {
+        assert_eq!(r[key], "EAFNOSUPPORT", "{key}: {r:?}");
+    }
+    assert_eq!(r["unix"], "ok");
+    assert_eq!(r["socketpair-unix"], "ok");
+}
+
+#[test]
+fn network_on_leaves_inet_sockets_alone() {
+    let r = probe("sockets", "on");
+    assert_eq!(r["inet"], "ok");
+    assert_eq!(r["inet6"], "ok");
+    assert_eq!(r["unix"], "ok");
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn x32_syscalls_are_refused_so_they_cannot_dodge_the_x86_64_rules() {
+    let r = probe("x32", "on");
+    assert_ne!(r["control.x32-getpid"], "EPERM");
+    assert_eq!(r["x32-getpid"], "EPERM");
+}
+
+#[test]
+fn the_layer_sets_no_new_privs() {
+    let r = probe("no-new-privs", "on");
+    assert_eq!(r["nnp"], "1");
+}
