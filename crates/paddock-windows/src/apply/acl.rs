@@ -1,0 +1,298 @@
+//! `AclStore` for real files: reads a security descriptor through its SDDL text into the pure
+//! model, edits only the explicit ACEs in the model, and writes back just the DACL.
+//!
+//! Guarantees: owner, group and SACL are never written; an unprotected DACL is written as its
+//! explicit ACEs only, so Windows recomputes the inherited part from the parent and propagates to
+//! children exactly as `SetNamedSecurityInfoW` documents; a call that changes nothing writes
+//! nothing (no propagation); a path that is or passes through a link (symlink, junction) is
+//! refused rather than followed; a NULL DACL is refused rather than made restrictive; every path
+//! is used in its `\\?\` form, so long paths work.
+
+use super::error::Win32Error;
+use super::long_path::{strip_verbatim, verbatim};
+use super::owned_acl::RawSecurityDescriptor;
+use super::wide::{read_pwstr, to_wide};
+use crate::acl::{Ace, Acl, SecurityDescriptor};
+use crate::store::{AclStore, EntryKind, StoreError};
+use crate::winpath;
+use std::path::{Path, PathBuf};
+use windows_sys::Win32::Foundation::{
+    ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, ERROR_SUCCESS, LocalFree,
+};
+use windows_sys::Win32::Security::Authorization::{
+    ConvertSecurityDescriptorToStringSecurityDescriptorW,
+    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetNamedSecurityInfoW, SDDL_REVISION_1,
+    SE_FILE_OBJECT, SetNamedSecurityInfoW,
+};
+use windows_sys::Win32::Security::{
+    ACL, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, GetSecurityDescriptorDacl,
+    OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
+    UNPROTECTED_DACL_SECURITY_INFORMATION,
+};
+
+/// The NTFS (and ReFS, SMB) implementation of `AclStore`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NtfsAclStore;
+
+impl NtfsAclStore {
+    pub fn new() -> NtfsAclStore {
+        NtfsAclStore
+    }
+
+    /// Applies `edit` to the DACL of `path` and writes it back when it changed.
+    fn edit(&self, path: &Path, edit: impl FnOnce(&mut Acl)) -> Result<(), StoreError> {
+        refuse_links(path)?;
+        let current = self.read(path)?;
+        let Some(mut acl) = current.dacl.clone() else {
+            return Err(StoreError::Invalid {
+                path: path.to_path_buf(),
+                reason: "it has a NULL DACL (everyone has full access); adding an entry would \
+                         lock everyone else out. Give it a real DACL first (icacls /reset)"
+                    .into(),
+            });
+        };
+        edit(&mut acl);
+        if Some(&acl) == current.dacl.as_ref() {
+            return Ok(());
+        }
+        write_dacl(path, &acl, current.protected)
+    }
+}
+
+impl AclStore for NtfsAclStore {
+    fn read(&self, path: &Path) -> Result<SecurityDescriptor, StoreError> {
+        let text = read_sddl(path)?;
+        SecurityDescriptor::parse(&text).map_err(|e| StoreError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("{e} (SDDL `{text}`)"),
+        })
+    }
+
+    fn add_explicit(&mut self, path: &Path, aces: &[Ace]) -> Result<(), StoreError> {
+        self.edit(path, |acl| {
+            for ace in aces {
+                acl.insert_explicit(ace.clone());
+            }
+        })
+    }
+
+    fn remove_explicit(&mut self, path: &Path, aces: &[Ace]) -> Result<(), StoreError> {
+        if !self.exists(path)? {
+            return Ok(());
+        }
+        self.edit(path, |acl| {
+            for ace in aces {
+                acl.remove_explicit(ace);
+            }
+        })
+    }
+
+    fn kind(&self, path: &Path) -> Result<Option<EntryKind>, StoreError> {
+        let long = to_verbatim(path)?;
+        match std::fs::symlink_metadata(&long) {
+            Ok(m) if m.is_dir() => Ok(Some(EntryKind::Dir)),
+            Ok(_) => Ok(Some(EntryKind::File)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(path, "GetFileAttributesExW", &e)),
+        }
+    }
+
+    fn create_dir(&mut self, path: &Path) -> Result<(), StoreError> {
+        let long = to_verbatim(path)?;
+        std::fs::create_dir(&long).map_err(|e| io_error(path, "CreateDirectoryW", &e))
+    }
+
+    fn create_file(&mut self, path: &Path) -> Result<(), StoreError> {
+        let long = to_verbatim(path)?;
+        std::fs::File::create_new(&long)
+            .map(drop)
+            .map_err(|e| io_error(path, "CreateFileW", &e))
+    }
+}
+
+fn to_verbatim(path: &Path) -> Result<PathBuf, StoreError> {
+    verbatim(path).map_err(|e| StoreError::Invalid {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+fn io_error(path: &Path, api: &'static str, e: &std::io::Error) -> StoreError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        return StoreError::NotFound {
+            path: path.to_path_buf(),
+        };
+    }
+    let code = e.raw_os_error().map_or(0, |c| c as u32);
+    let w = Win32Error::from_code(api, code);
+    StoreError::Os {
+        path: path.to_path_buf(),
+        api,
+        code,
+        message: w.message,
+    }
+}
+
+fn os_error(path: &Path, e: Win32Error) -> StoreError {
+    if e.code == ERROR_FILE_NOT_FOUND || e.code == ERROR_PATH_NOT_FOUND {
+        return StoreError::NotFound {
+            path: path.to_path_buf(),
+        };
+    }
+    StoreError::Os {
+        path: path.to_path_buf(),
+        api: e.api,
+        code: e.code,
+        message: e.message,
+    }
+}
+
+/// Refuses a path whose resolved form differs from itself: some component is a symlink or a
+/// junction, and an ACL change would land on whatever it points at.
+fn refuse_links(path: &Path) -> Result<(), StoreError> {
+    let long = to_verbatim(path)?;
+    let resolved = std::fs::canonicalize(&long)
+        .map_err(|e| io_error(path, "GetFinalPathNameByHandleW", &e))?;
+    if winpath::same(&strip_verbatim(&resolved), &strip_verbatim(&long)) {
+        return Ok(());
+    }
+    Err(StoreError::Invalid {
+        path: path.to_path_buf(),
+        reason: format!(
+            "it resolves to {} through a symlink or junction; Paddock does not change ACLs \
+             through links. Remove the link or name its target",
+            strip_verbatim(&resolved).display()
+        ),
+    })
+}
+
+/// The owner, group and DACL of `path` as SDDL.
+fn read_sddl(path: &Path) -> Result<String, StoreError> {
+    let wide = to_wide(to_verbatim(path)?).map_err(|e| StoreError::Invalid {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let info = OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: `wide` is NUL-terminated; the out-pointers for owner, group, DACL and SACL may be
+    // null because we ask for the whole descriptor, which the system LocalAllocs into `sd`.
+    let code = unsafe {
+        GetNamedSecurityInfoW(
+            wide.as_ptr(),
+            SE_FILE_OBJECT,
+            info,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut sd,
+        )
+    };
+    if code != ERROR_SUCCESS {
+        return Err(os_error(
+            path,
+            Win32Error::from_code("GetNamedSecurityInfoW", code),
+        ));
+    }
+    // SAFETY: `sd` was LocalAlloc'd by GetNamedSecurityInfoW and is owned by nobody else.
+    let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
+    let mut text: *mut u16 = std::ptr::null_mut();
+    // SAFETY: `sd` is a valid descriptor; on success `text` receives a LocalAlloc'd string.
+    let ok = unsafe {
+        ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            sd.as_ptr(),
+            SDDL_REVISION_1,
+            info,
+            &mut text,
+            std::ptr::null_mut(),
+        )
+    };
+    if ok == 0 {
+        return Err(os_error(
+            path,
+            Win32Error::last("ConvertSecurityDescriptorToStringSecurityDescriptorW"),
+        ));
+    }
+    // SAFETY: the conversion returned a NUL-terminated string.
+    let string = unsafe { read_pwstr(text) };
+    // SAFETY: `text` was LocalAlloc'd by the conversion and is freed once here.
+    unsafe { LocalFree(text.cast()) };
+    Ok(string)
+}
+
+/// Writes `acl` as the DACL of `path`. Unprotected: only the explicit ACEs are passed and Windows
+/// re-inherits from the parent. Protected: every ACE is kept as it is.
+fn write_dacl(path: &Path, acl: &Acl, protected: bool) -> Result<(), StoreError> {
+    let aces: Vec<&Ace> = if protected {
+        acl.aces.iter().collect()
+    } else {
+        acl.explicit().collect()
+    };
+    let sddl: String = std::iter::once(if protected {
+        "D:P".to_string()
+    } else {
+        "D:".to_string()
+    })
+    .chain(aces.iter().map(|a| a.to_sddl()))
+    .collect();
+    let invalid = |reason: String| StoreError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let wide_sddl = to_wide(&sddl).map_err(|e| invalid(e.to_string()))?;
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: `wide_sddl` is NUL-terminated; on success `sd` receives a LocalAlloc'd descriptor.
+    let ok = unsafe {
+        ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            wide_sddl.as_ptr(),
+            SDDL_REVISION_1,
+            &mut sd,
+            std::ptr::null_mut(),
+        )
+    };
+    if ok == 0 {
+        let e = Win32Error::last("ConvertStringSecurityDescriptorToSecurityDescriptorW");
+        return Err(invalid(format!("{e} (SDDL `{sddl}`)")));
+    }
+    // SAFETY: `sd` was LocalAlloc'd by the conversion and is owned by nobody else.
+    let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
+    let mut present = 0;
+    let mut defaulted = 0;
+    let mut dacl: *mut ACL = std::ptr::null_mut();
+    // SAFETY: `sd` is a valid descriptor; the out-pointers are valid locals; `dacl` points into
+    // `sd`, which outlives its use below.
+    if unsafe { GetSecurityDescriptorDacl(sd.as_ptr(), &mut present, &mut dacl, &mut defaulted) }
+        == 0
+    {
+        return Err(os_error(
+            path,
+            Win32Error::last("GetSecurityDescriptorDacl"),
+        ));
+    }
+    let wide_path = to_wide(to_verbatim(path)?).map_err(|e| invalid(e.to_string()))?;
+    let protection = if protected {
+        PROTECTED_DACL_SECURITY_INFORMATION
+    } else {
+        UNPROTECTED_DACL_SECURITY_INFORMATION
+    };
+    // SAFETY: `wide_path` is NUL-terminated; `dacl` is a valid ACL inside `sd`; owner, group and
+    // SACL are null and not requested, so they are left untouched.
+    let code = unsafe {
+        SetNamedSecurityInfoW(
+            wide_path.as_ptr(),
+            SE_FILE_OBJECT,
+            DACL_SECURITY_INFORMATION | protection,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            dacl,
+            std::ptr::null(),
+        )
+    };
+    if code != ERROR_SUCCESS {
+        return Err(os_error(
+            path,
+            Win32Error::from_code("SetNamedSecurityInfoW", code),
+        ));
+    }
+    Ok(())
+}
