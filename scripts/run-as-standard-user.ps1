@@ -20,7 +20,10 @@ $plain = 'Pd1!' + [Convert]::ToBase64String($bytes)
 $password = ConvertTo-SecureString $plain -AsPlainText -Force
 New-LocalUser -Name $userName -Password $password -PasswordNeverExpires -AccountNeverExpires `
     -Description 'Paddock CI standard user' | Out-Null
-Add-LocalGroupMember -Group 'Users' -Member $userName
+# New-LocalUser adds to no group; BUILTIN\Users (by SID, name is localized) grants local logon.
+if (-not (Get-LocalGroupMember -SID 'S-1-5-32-545' -Member $userName -ErrorAction SilentlyContinue)) {
+    Add-LocalGroupMember -SID 'S-1-5-32-545' -Member $userName
+}
 
 $scratch = Join-Path $env:SystemDrive ('paddock-ci-' + $userName)
 New-Item -ItemType Directory -Path $scratch | Out-Null
@@ -47,9 +50,14 @@ try {
     $child = Start-Process -FilePath 'powershell.exe' -Credential $credential -LoadUserProfile `
         -WorkingDirectory $scratch -ArgumentList @('-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', (Join-Path $scratch 'wrapper.ps1')) `
         -RedirectStandardOutput $stdout -RedirectStandardError $stderr -Wait -PassThru
+    $child.WaitForExit()
     Get-Content $stdout
     Get-Content $stderr | ForEach-Object { [Console]::Error.WriteLine($_) }
     $code = $child.ExitCode
+    if ($null -eq $code) {
+        Write-Output 'run-as-standard-user: no exit code from the child; treating as failure'
+        $code = 1
+    }
 } finally {
     Remove-LocalUser -Name $userName
 }
