@@ -21,6 +21,8 @@
 //! ```
 
 mod capture;
+pub mod cmdline;
+pub mod envblock;
 mod exit;
 mod signals;
 #[cfg(unix)]

@@ -119,5 +119,7 @@ fn spawn(
     _: &[String],
     _: paddock_runner::StdioMode,
 ) -> std::io::Result<Box<dyn paddock_runner::SandboxedProcess>> {
-    Err(std::io::Error::other("harness: the Windows spawn is not wired into the probe yet"))
+    Err(std::io::Error::other(
+        "harness: the Windows spawn is not wired into the probe yet",
+    ))
 }
