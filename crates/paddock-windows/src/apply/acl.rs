@@ -4,7 +4,8 @@
 //! Guarantees: owner, group and SACL are never written; an unprotected DACL is written as its
 //! explicit ACEs only, so Windows recomputes the inherited part from the parent and propagates to
 //! children exactly as `SetNamedSecurityInfoW` documents; a call that changes nothing writes
-//! nothing (no propagation); a path that is or passes through a link (symlink, junction) is
+//! nothing (no propagation); every write is read back and a DACL that did not stick is an error
+//! (file systems without ACLs, Wine); a path that is or passes through a link (symlink, junction) is
 //! refused rather than followed; a NULL DACL is refused rather than made restrictive; every path
 //! is used in its `\\?\` form, so long paths work.
 
@@ -55,8 +56,38 @@ impl NtfsAclStore {
         if Some(&acl) == current.dacl.as_ref() {
             return Ok(());
         }
-        write_dacl(path, &acl, current.protected)
+        write_dacl(path, &acl, current.protected)?;
+        self.verify_written(path, &acl, current.protected)
     }
+
+    /// Reads the DACL back and checks the explicit part (all of it when protected) is what was
+    /// written: a file system that accepts `SetNamedSecurityInfoW` but stores nothing (FAT32,
+    /// exFAT, some network shares, Wine) must not pass for an enforced grant.
+    fn verify_written(&self, path: &Path, wanted: &Acl, protected: bool) -> Result<(), StoreError> {
+        let stored = self.read(path)?.dacl.unwrap_or_default();
+        let same = if protected {
+            stored.aces == wanted.aces
+        } else {
+            stored.explicit().eq(wanted.explicit())
+        };
+        if same {
+            return Ok(());
+        }
+        Err(StoreError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the DACL written was not the DACL stored (wrote {}, read back {}); the file \
+                 system or environment does not keep ACLs (FAT32, exFAT, some network shares, \
+                 Wine). Put the workspace on NTFS or ReFS",
+                sddl_of(wanted),
+                sddl_of(&stored)
+            ),
+        })
+    }
+}
+
+fn sddl_of(acl: &Acl) -> String {
+    acl.aces.iter().map(Ace::to_sddl).collect()
 }
 
 impl AclStore for NtfsAclStore {
