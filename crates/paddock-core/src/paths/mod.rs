@@ -1,15 +1,55 @@
 //! Path handling shared by every backend, so that "is P beneath writable root R" and "is P
 //! protected" have one answer on every OS.
 //!
-//! `resolve` makes a path absolute against a base and resolves symlinks (junctions on Windows)
-//! in the part that exists, then normalises the rest lexically. `windows` holds the pure Windows
-//! path logic (prefixes, drive letters, UNC, case folding, trailing dots and spaces, ADS) that is
+//! `resolve` makes a path absolute and resolves links the way the OS will when it opens it (on
+//! Unix component by component, so `link/..` is the target's parent; on Windows after Win32's
+//! lexical normalisation, as Win32 does). `is_beneath` answers "certainly inside" (to grant),
+//! `may_be_beneath` answers "perhaps inside" (to protect). `windows` holds the pure Windows path
+//! logic (prefixes, UNC, case folding, trailing dots and spaces, streams, short names) that is
 //! tested on every OS.
 
+#[cfg(unix)]
+mod resolve_unix;
+#[cfg(windows)]
+mod resolve_windows;
+#[cfg(test)]
+mod tests;
 pub mod windows;
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use thiserror::Error;
+
+/// Why `resolve` could not say what a path names; carried inside the `io::Error` it returns
+/// (`err.get_ref()` and downcast).
+#[derive(Debug, Error)]
+pub enum ResolveError {
+    #[error(
+        "too many levels of symbolic links resolving {path} (a loop through {link}); fix or \
+         remove the link"
+    )]
+    SymlinkLoop { path: PathBuf, link: PathBuf },
+    #[error(
+        "{link} is a link to the kernel object `{target}`, not a file; name a file path instead"
+    )]
+    KernelObjectLink { link: PathBuf, target: PathBuf },
+    #[error(
+        "cannot tell whether {path} is a link: {source}; make its directory readable or name \
+         another path"
+    )]
+    Unreadable { path: PathBuf, source: io::Error },
+}
+
+impl ResolveError {
+    fn into_io(self) -> io::Error {
+        let kind = match &self {
+            ResolveError::SymlinkLoop { .. } => io::ErrorKind::Other,
+            ResolveError::KernelObjectLink { .. } => io::ErrorKind::InvalidInput,
+            ResolveError::Unreadable { source, .. } => source.kind(),
+        };
+        io::Error::new(kind, self)
+    }
+}
 
 /// Expands a leading `~` or `~/` with `home`.
 pub fn expand_tilde(p: &Path, home: Option<&Path>) -> PathBuf {
@@ -23,74 +63,76 @@ pub fn expand_tilde(p: &Path, home: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Removes `.` and resolves `..` lexically (never above the root).
+/// Removes `.` and resolves `..` lexically (never above the root; a relative path keeps its
+/// leading `..`). Correct for Windows strings and for paths with no symlinks; on Unix a `..`
+/// after a symlink means the target's parent, which only `resolve` knows.
 pub fn normalize_lexically(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push(c);
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                Some(Component::ParentDir | Component::CurDir) | None => out.push(c),
+            },
             other => out.push(other),
         }
     }
     out
 }
 
-/// Makes `p` absolute against `base`, resolves symlinks in its longest existing prefix and
-/// normalises the rest lexically. The result names what the OS would open for `p`, whether or
-/// not `p` exists yet. A dangling symlink in the prefix is followed to its target text.
+/// Makes `p` absolute against `base` (itself made absolute against the current directory),
+/// resolves every link in the part that exists as the OS would when opening `p`, and normalises
+/// the rest lexically. The result names what the OS would open or create for `p`, whether or not
+/// it exists yet; a dangling symlink is followed to its target text. Errors: a symlink loop
+/// (`FilesystemLoop`), a directory that cannot be searched, a `/proc` link to a non-file.
 pub fn resolve(base: &Path, p: &Path) -> io::Result<PathBuf> {
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
+    let base = if base.is_absolute() {
+        base.to_path_buf()
     } else {
-        base.join(p)
+        std::env::current_dir()?.join(base)
     };
-    let abs = normalize_lexically(&abs);
-    let mut existing = abs.as_path();
-    let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
-    loop {
-        match std::fs::canonicalize(existing) {
-            Ok(canon) => {
-                let mut out = canon;
-                for part in rest.iter().rev() {
-                    out.push(part);
-                }
-                return Ok(normalize_lexically(&out));
-            }
-            Err(_) => {
-                if let Ok(target) = std::fs::read_link(existing) {
-                    // Dangling link: follow its text so a later creation lands where we think.
-                    let parent = existing.parent().unwrap_or(Path::new("/"));
-                    let mut joined = parent.join(target);
-                    for part in rest.iter().rev() {
-                        joined.push(part);
-                    }
-                    return resolve(Path::new("/"), &joined);
-                }
-                match (existing.parent(), existing.file_name()) {
-                    (Some(parent), Some(name)) => {
-                        rest.push(name);
-                        existing = parent;
-                    }
-                    _ => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::NotFound,
-                            "no existing ancestor",
-                        ));
-                    }
-                }
-            }
-        }
+    let abs = base.join(p);
+    #[cfg(unix)]
+    {
+        resolve_unix::resolve_absolute(&abs)
+    }
+    #[cfg(windows)]
+    {
+        resolve_windows::resolve_absolute(&abs)
     }
 }
 
-/// True when `p` is `root` or lies beneath it, comparing whole components. Both paths must be
-/// absolute and resolved (see `resolve`). Case-sensitive; use `windows::is_beneath` for Windows
-/// path strings.
+/// True only when `p` is certainly `root` or beneath it, comparing whole components: use it to
+/// grant. Both paths must be absolute and resolved (see `resolve`). Exact on Unix; on Windows
+/// case-insensitive and spelling-aware (see `windows::is_beneath`).
 pub fn is_beneath(p: &Path, root: &Path) -> bool {
+    #[cfg(windows)]
+    if let (Some(p), Some(root)) = (p.to_str(), root.to_str()) {
+        return windows::is_beneath(p, root);
+    }
     p.starts_with(root)
+}
+
+/// False only when `p` is certainly outside `root`: use it for protected and deny-read paths so
+/// that a doubtful spelling stays protected. On Unix it also matches case-insensitively, since a
+/// case-folding file system (vfat, ntfs3, ext4 casefold, macOS) opens `.GIT/hooks` as `.git/hooks`.
+pub fn may_be_beneath(p: &Path, root: &Path) -> bool {
+    #[cfg(windows)]
+    if let (Some(p), Some(root)) = (p.to_str(), root.to_str()) {
+        return windows::may_be_beneath(p, root);
+    }
+    let mut pc = p.components();
+    root.components().all(|r| {
+        pc.next().is_some_and(|c| {
+            c == r
+                || matches!(
+                    (c.as_os_str().to_str(), r.as_os_str().to_str()),
+                    (Some(a), Some(b)) if a.to_lowercase() == b.to_lowercase()
+                )
+        })
+    })
 }
