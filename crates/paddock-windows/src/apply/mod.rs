@@ -3,6 +3,7 @@
 //! descriptors) and states why it is sound; everything above the wrappers is safe Rust.
 
 pub mod acl;
+pub mod audit;
 pub mod desktop;
 pub mod error;
 pub mod long_path;
