@@ -1,1 +1,7 @@
-//! placeholder
+//! Paddock's policy layer for commands: rules files, parsers that find what a command line
+//! really runs, a classifier of routine read-only commands, approvals, the audit log, explain.
+
+pub mod context;
+pub mod decision;
+pub mod parse;
+pub mod shlex;

@@ -1,0 +1,157 @@
+//! Where a command runs and where it may write: what the parsers need to judge a redirection
+//! (`> file`) as inside or outside the writable roots.
+//!
+//! Paths are compared after making them absolute against the cwd and normalising them; Windows
+//! spellings (`C:\x`, backslashes, any case) are compared case-insensitively.
+
+use paddock_core::paths;
+use paddock_core::spec::SandboxSpec;
+use std::path::{Path, PathBuf};
+
+/// The run's working directory and writable roots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub cwd: PathBuf,
+    /// Directories a redirection may write into without asking (empty in read-only mode).
+    pub writable_roots: Vec<PathBuf>,
+}
+
+/// Redirection targets that never write a file.
+const DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/stdout",
+    "/dev/stderr",
+    "/dev/tty",
+    "nul",
+    "nul:",
+    "con",
+    "$null",
+];
+
+impl Context {
+    pub fn new(cwd: impl Into<PathBuf>, writable_roots: Vec<PathBuf>) -> Context {
+        Context {
+            cwd: cwd.into(),
+            writable_roots,
+        }
+    }
+
+    /// The context of a run in `cwd` under `spec`.
+    pub fn from_spec(spec: &SandboxSpec, cwd: &Path) -> Context {
+        Context::new(cwd, spec.writable_roots.clone())
+    }
+
+    /// True when writing to `target` (as written in the script) stays inside a writable root or
+    /// goes to a device such as `/dev/null`.
+    pub fn write_target_allowed(&self, target: &str) -> bool {
+        if DEVICES.contains(&target.to_ascii_lowercase().as_str()) {
+            return true;
+        }
+        if target.is_empty() || target.starts_with('~') {
+            return false;
+        }
+        if looks_windows(target) || self.writable_roots.iter().any(|r| looks_windows_path(r)) {
+            let abs = if is_windows_absolute(target) {
+                target.to_string()
+            } else {
+                format!("{}\\{}", self.cwd.display(), target)
+            };
+            let abs = windows_normal(&abs);
+            return self.writable_roots.iter().any(|r| {
+                let root = windows_normal(&r.display().to_string());
+                abs == root || abs.starts_with(&format!("{}\\", root.trim_end_matches('\\')))
+            });
+        }
+        let Ok(abs) = paths::resolve(&self.cwd, Path::new(target)) else {
+            return false;
+        };
+        self.writable_roots.iter().any(|r| {
+            let root = paths::resolve(Path::new("/"), r).unwrap_or_else(|_| r.clone());
+            paths::is_beneath(&abs, &root)
+        })
+    }
+}
+
+fn looks_windows(s: &str) -> bool {
+    s.contains('\\') || is_windows_absolute(s)
+}
+
+fn looks_windows_path(p: &Path) -> bool {
+    looks_windows(&p.display().to_string())
+}
+
+fn is_windows_absolute(s: &str) -> bool {
+    let b = s.as_bytes();
+    (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/'))
+        || s.starts_with("\\\\")
+}
+
+/// Lower-cased, backslash-separated, `.`/`..` resolved.
+fn windows_normal(s: &str) -> String {
+    let s = s.replace('/', "\\").to_lowercase();
+    let mut parts: Vec<&str> = Vec::new();
+    for part in s.split('\\') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.len() > 1 {
+                    parts.pop();
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let lead = if s.starts_with("\\\\") { "\\\\" } else { "" };
+    format!("{lead}{}", parts.join("\\"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_targets_inside_and_outside_the_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        std::fs::create_dir(&ws).unwrap();
+        let ctx = Context::new(&ws, vec![ws.clone()]);
+        assert!(ctx.write_target_allowed("out.txt"));
+        assert!(ctx.write_target_allowed("sub/../out.txt"));
+        assert!(ctx.write_target_allowed(&ws.join("x").display().to_string()));
+        assert!(ctx.write_target_allowed("/dev/null"));
+        assert!(!ctx.write_target_allowed("../outside.txt"));
+        assert!(!ctx.write_target_allowed("/etc/passwd"));
+        assert!(!ctx.write_target_allowed("~/.bashrc"));
+    }
+
+    #[test]
+    fn redirect_through_symlink_out_of_the_workspace_is_outside() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        std::fs::create_dir(&ws).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path(), ws.join("up")).unwrap();
+            let ctx = Context::new(&ws, vec![ws.clone()]);
+            assert!(!ctx.write_target_allowed("up/evil"));
+        }
+    }
+
+    #[test]
+    fn windows_redirect_targets_compare_case_insensitively() {
+        let ctx = Context::new(r"C:\Work\Repo", vec![PathBuf::from(r"C:\Work\Repo")]);
+        assert!(ctx.write_target_allowed("out.txt"));
+        assert!(ctx.write_target_allowed(r"c:\work\repo\sub\f.txt"));
+        assert!(ctx.write_target_allowed("NUL"));
+        assert!(!ctx.write_target_allowed(r"C:\Work\Repo2\f.txt"));
+        assert!(!ctx.write_target_allowed(r"..\f.txt"));
+        assert!(!ctx.write_target_allowed(r"C:\Windows\System32\evil.dll"));
+    }
+
+    #[test]
+    fn read_only_context_allows_no_file_target() {
+        let ctx = Context::new("/tmp", Vec::new());
+        assert!(!ctx.write_target_allowed("x"));
+        assert!(ctx.write_target_allowed("/dev/null"));
+    }
+}
