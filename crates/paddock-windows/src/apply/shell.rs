@@ -6,7 +6,9 @@
 //! planted `git.exe` in a repo win); every result is an absolute path to an existing file; a cmd
 //! argument that cmd cannot be handed unambiguously is refused, never mangled.
 
+use paddock_runner::cmdline::{CmdLineError, cmd_exe_script_line};
 use std::ffi::{OsStr, OsString};
+use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// A shell Paddock knows how to find.
@@ -49,6 +51,8 @@ pub enum ShellError {
          quote inside a quoted argument. Pass the whole command as one string after /c"
     )]
     CmdQuote { arg: String },
+    #[error(transparent)]
+    CmdLine(#[from] CmdLineError),
 }
 
 /// The environment a lookup reads, with Windows' case-insensitive names.
@@ -201,46 +205,35 @@ pub fn powershell_args(args: &[OsString], keep_profile: bool) -> Vec<OsString> {
     out
 }
 
-/// The complete command line for `cmd.exe <args>` when the arguments contain `/c` or `/k`:
-/// `"<cmd>" <switches> /d /s /c "<command>"`. `/d` skips the AutoRun registry commands, `/s`
-/// makes cmd strip exactly the outer quotes and run the rest as written. One argument after `/c`
-/// is the command line verbatim (how agents pass scripts); several are joined with spaces, each
-/// quoted when it is empty or holds whitespace. `None` when there is no `/c` or `/k`: the
-/// arguments are then ordinary and the launcher's standard quoting applies.
+/// The complete command line for `cmd.exe /c ...`, built by the runner's
+/// `cmd_exe_script_line` (`"<cmd>" /d /v:off /s /c "<script>"`: no AutoRun, no `!` expansion,
+/// cmd strips exactly the outer quotes). One argument after `/c` is the script verbatim (how
+/// agents pass commands); several are joined with spaces, each quoted when it is empty or holds
+/// whitespace. `None` when the first argument is not `/c`: the arguments are then ordinary and
+/// the launcher's standard quoting applies.
 pub fn cmd_command_line(program: &Path, args: &[OsString]) -> Result<Option<OsString>, ShellError> {
-    let Some(at) = args.iter().position(|a| {
-        let a = a.to_string_lossy();
-        a.eq_ignore_ascii_case("/c") || a.eq_ignore_ascii_case("/k")
-    }) else {
+    let Some((first, rest)) = args.split_first() else {
         return Ok(None);
     };
-    let mut line = OsString::from("\"");
-    line.push(program.as_os_str());
-    line.push("\"");
-    for switch in &args[..at] {
-        let s = switch.to_string_lossy();
-        if s.eq_ignore_ascii_case("/s") || s.eq_ignore_ascii_case("/d") {
-            continue;
-        }
-        line.push(" ");
-        line.push(quote_for_cmd(switch)?);
+    if !first.to_string_lossy().eq_ignore_ascii_case("/c") {
+        return Ok(None);
     }
-    line.push(" /d /s ");
-    line.push(&args[at]);
-    line.push(" \"");
-    let rest = &args[at + 1..];
-    if let [only] = rest {
-        line.push(only);
+    let script = if let [only] = rest {
+        only.clone()
     } else {
+        let mut joined = OsString::new();
         for (i, arg) in rest.iter().enumerate() {
             if i > 0 {
-                line.push(" ");
+                joined.push(" ");
             }
-            line.push(quote_for_cmd(arg)?);
+            joined.push(quote_for_cmd(arg)?);
         }
-    }
-    line.push("\"");
-    Ok(Some(line))
+        joined
+    };
+    let program: Vec<u16> = program.as_os_str().encode_wide().collect();
+    let script: Vec<u16> = script.encode_wide().collect();
+    let line = cmd_exe_script_line(&program, &script)?;
+    Ok(Some(OsString::from_wide(&line)))
 }
 
 fn quote_for_cmd(arg: &OsStr) -> Result<OsString, ShellError> {
@@ -268,48 +261,33 @@ mod tests {
         v.iter().map(OsString::from).collect()
     }
 
+    fn line(args: &[&str]) -> Option<String> {
+        cmd_command_line(Path::new(r"C:\cmd.exe"), &os(args))
+            .unwrap()
+            .map(|l| l.to_string_lossy().into_owned())
+    }
+
     #[test]
     fn cmd_c_with_one_argument_runs_it_verbatim() {
-        let line = cmd_command_line(
-            Path::new(r"C:\Windows\System32\cmd.exe"),
-            &os(&["/c", "echo hi & echo \"x\""]),
-        )
-        .unwrap()
-        .unwrap();
         assert_eq!(
-            line,
-            r#""C:\Windows\System32\cmd.exe" /d /s /c "echo hi & echo "x"""#
+            line(&["/c", "echo hi & echo \"x\""]).unwrap(),
+            r#""C:\cmd.exe" /d /v:off /s /c "echo hi & echo "x"""#
         );
     }
 
     #[test]
     fn cmd_c_with_several_arguments_quotes_those_with_spaces() {
-        let line = cmd_command_line(
-            Path::new(r"C:\cmd.exe"),
-            &os(&["/C", "echo", "hi there", ""]),
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(line, r#""C:\cmd.exe" /d /s /C "echo "hi there" """"#);
-    }
-
-    #[test]
-    fn cmd_switches_before_c_are_kept_and_s_d_not_doubled() {
-        let line = cmd_command_line(
-            Path::new(r"C:\cmd.exe"),
-            &os(&["/q", "/S", "/d", "/c", "ver"]),
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(line, r#""C:\cmd.exe" /q /d /s /c "ver""#);
-    }
-
-    #[test]
-    fn cmd_without_c_uses_standard_quoting() {
         assert_eq!(
-            cmd_command_line(Path::new(r"C:\cmd.exe"), &os(&["/?"])).unwrap(),
-            None
+            line(&["/C", "echo", "hi there", ""]).unwrap(),
+            r#""C:\cmd.exe" /d /v:off /s /c "echo "hi there" """"#
         );
+    }
+
+    #[test]
+    fn cmd_without_leading_c_uses_standard_quoting() {
+        assert_eq!(line(&["/?"]), None);
+        assert_eq!(line(&["/q", "/c", "ver"]), None);
+        assert_eq!(line(&[]), None);
     }
 
     #[test]
@@ -317,6 +295,13 @@ mod tests {
         let err =
             cmd_command_line(Path::new(r"C:\cmd.exe"), &os(&["/c", "echo", "a \"b"])).unwrap_err();
         assert!(matches!(err, ShellError::CmdQuote { .. }));
+    }
+
+    #[test]
+    fn cmd_script_with_line_break_is_refused() {
+        let err = cmd_command_line(Path::new(r"C:\cmd.exe"), &os(&["/c", "echo a\r\ndel x"]))
+            .unwrap_err();
+        assert!(matches!(err, ShellError::CmdLine(_)), "{err}");
     }
 
     #[test]
