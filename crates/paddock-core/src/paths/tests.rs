@@ -223,3 +223,75 @@ mod unix {
         assert!(!may_be_beneath(Path::new("/ws/src/hooks"), hooks));
     }
 }
+
+#[cfg(windows)]
+mod windows_fs {
+    use super::*;
+
+    #[test]
+    fn resolve_keeps_ordinary_workspace_paths_on_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("ws\\src")).unwrap();
+        let ws = std::fs::canonicalize(dir.path().join("ws")).unwrap();
+        let r = resolve(&ws, Path::new("src/.\\new\\..\\file.rs")).unwrap();
+        assert_eq!(r, ws.join("src").join("file.rs"));
+        assert!(is_beneath(&r, &ws));
+    }
+
+    #[test]
+    #[ignore = "needs real Windows with the symlink privilege: Wine reports success but creates no link"]
+    fn resolve_applies_dotdot_before_links_as_win32_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(root.join("ws")).unwrap();
+        std::fs::create_dir_all(root.join("outside\\sub")).unwrap();
+        std::os::windows::fs::symlink_dir(root.join("outside\\sub"), root.join("ws\\link"))
+            .expect("creating a directory symlink (needs Developer Mode or the privilege)");
+        let r = resolve(&root.join("ws"), Path::new("link\\..\\file")).unwrap();
+        assert_eq!(r, root.join("ws").join("file"));
+        let r = resolve(&root.join("ws"), Path::new("link\\file")).unwrap();
+        assert_eq!(r, root.join("outside").join("sub").join("file"));
+    }
+
+    #[test]
+    #[ignore = "needs real Windows with the symlink privilege: Wine reports success but creates no link"]
+    fn resolve_reports_link_loops_on_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::os::windows::fs::symlink_dir(root.join("b"), root.join("a"))
+            .expect("creating a directory symlink (needs Developer Mode or the privilege)");
+        std::os::windows::fs::symlink_dir(root.join("a"), root.join("b")).unwrap();
+        let err = resolve(&root, Path::new("a\\x")).unwrap_err();
+        let inner = err.get_ref().and_then(|e| e.downcast_ref::<ResolveError>());
+        assert!(
+            matches!(inner, Some(ResolveError::SymlinkLoop { .. })),
+            "{err}"
+        );
+    }
+
+    #[test]
+    #[ignore = "needs real Windows with the symlink privilege: Wine reports success but creates no link"]
+    fn resolve_follows_a_dangling_link_on_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::os::windows::fs::symlink_dir(root.join("later"), root.join("dangling"))
+            .expect("creating a directory symlink (needs Developer Mode or the privilege)");
+        let r = resolve(&root, Path::new("dangling\\f")).unwrap();
+        assert_eq!(r, root.join("later").join("f"));
+    }
+
+    #[test]
+    fn is_beneath_ignores_case_and_spelling_on_windows() {
+        assert!(is_beneath(Path::new(r"C:\WS\Src"), Path::new(r"c:\ws")));
+        assert!(is_beneath(Path::new(r"\\?\C:\ws\src"), Path::new(r"C:\ws")));
+        assert!(!is_beneath(Path::new(r"C:\ws2"), Path::new(r"C:\ws")));
+        assert!(may_be_beneath(
+            Path::new(r"C:\ws\GIT~1\hooks"),
+            Path::new(r"C:\ws\.git\hooks")
+        ));
+        assert!(!is_beneath(
+            Path::new(r"C:\ws\GIT~1\hooks"),
+            Path::new(r"C:\ws\.git\hooks")
+        ));
+    }
+}
