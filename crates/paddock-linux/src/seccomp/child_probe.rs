@@ -4,14 +4,34 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 
 /// Names the probe a child must run; unset in the normal test run.
 pub const PROBE_ENV: &str = "PADDOCK_TEST_PROBE";
 
 /// Runs the ignored test `entry` (its full path, e.g. `seccomp::tests::probe_child`) in a child
-/// with `PROBE_ENV=probe` and `env`, and returns what it printed as key -> outcome.
+/// with `PROBE_ENV=probe` and `env`; asserts it succeeded and returns what it printed as
+/// key -> outcome.
 pub fn run(entry: &str, probe: &str, env: &[(&str, String)]) -> BTreeMap<String, String> {
+    let (status, results, output) = spawn(entry, probe, env);
+    assert!(
+        status.success(),
+        "probe {probe} failed: {status:?}\n{output}"
+    );
+    assert!(
+        !results.is_empty(),
+        "probe {probe} reported nothing:\n{output}"
+    );
+    results
+}
+
+/// Like `run`, for probes expected to die: returns how the child ended, what it printed before,
+/// and its whole output for messages.
+pub fn spawn(
+    entry: &str,
+    probe: &str,
+    env: &[(&str, String)],
+) -> (ExitStatus, BTreeMap<String, String>, String) {
     let exe = std::env::current_exe().expect("the test binary's own path");
     let mut cmd = Command::new(exe);
     cmd.args([
@@ -27,24 +47,18 @@ pub fn run(entry: &str, probe: &str, env: &[(&str, String)]) -> BTreeMap<String,
     }
     let out = cmd.output().expect("re-running the test binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "probe {probe} failed: {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: BTreeMap<String, String> = stdout
+    let results = stdout
         .lines()
         // libtest prints `test <name> ... ` without a newline before the first line.
         .filter_map(|l| l.find("probe:").map(|i| &l[i + "probe:".len()..]))
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    assert!(
-        !results.is_empty(),
-        "probe {probe} reported nothing:\n{stdout}"
+    let output = format!(
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    results
+    (out.status, results, output)
 }
 
 /// Prints one result line for the parent (child side).

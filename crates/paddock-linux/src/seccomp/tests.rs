@@ -219,6 +219,12 @@ fn probe_child() {
             let r = unsafe { raw(0x4000_0000 | libc::SYS_getpid, [0; 6]) };
             report(&format!("{pre}x32-getpid"), outcome(r));
         }),
+        #[cfg(target_arch = "x86_64")]
+        "int80" => {
+            report("control.int80-getpid", int80_getpid());
+            enforce(&SeccompRequest { network_off }).unwrap();
+            report("int80-getpid", int80_getpid());
+        }
         "no-new-privs" => before_and_after(network_off, |pre| {
             let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
             let line = status
@@ -330,6 +336,38 @@ fn x32_syscalls_are_refused_so_they_cannot_dodge_the_x86_64_rules() {
     let r = probe("x32", "on");
     assert_ne!(r["control.x32-getpid"], "EPERM");
     assert_eq!(r["x32-getpid"], "EPERM");
+}
+
+/// getpid through the i386 entry point (`int 0x80`), which a 64-bit process can still use when
+/// the kernel has IA-32 emulation; its syscall numbers are not the x86_64 ones.
+#[cfg(target_arch = "x86_64")]
+fn int80_getpid() -> String {
+    let ret: i32;
+    // SAFETY: i386 getpid (20) takes no argument and touches no memory; `int 0x80` clobbers
+    // only eax, which is declared as an output.
+    unsafe { std::arch::asm!("int 0x80", inlateout("eax") 20i32 => ret, options(nostack)) };
+    if ret == i32::try_from(std::process::id()).unwrap_or(-1) {
+        "ok".into()
+    } else {
+        format!("ret{ret}")
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn i386_syscalls_through_int_0x80_kill_the_process() {
+    use std::os::unix::process::ExitStatusExt;
+    let (status, r, output) = child_probe::spawn(ENTRY, "int80", &[(NETWORK_ENV, "on".into())]);
+    if status.signal() == Some(libc::SIGSEGV) && !r.contains_key("control.int80-getpid") {
+        eprintln!("no IA-32 emulation in this kernel: the i386 entry point does not exist");
+        return;
+    }
+    assert_eq!(r["control.int80-getpid"], "ok", "{output}");
+    assert_eq!(status.signal(), Some(libc::SIGSYS), "{output}");
+    assert!(
+        !r.contains_key("int80-getpid"),
+        "the i386 syscall returned: {output}"
+    );
 }
 
 #[test]

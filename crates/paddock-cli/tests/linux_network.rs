@@ -1,0 +1,239 @@
+//! Network attacks through the real `paddock` binary on Linux: with `--network off` the sandboxed
+//! command tries to reach listeners this test starts on the host (TCP v4/v6, UDP, bash
+//! `/dev/tcp`, raw ICMP, unix sockets by path and abstract name) and each listener must see
+//! nothing; socketpairs, unix sockets inside the workspace and `--network on` must keep working.
+//!
+//! Probes are Perl one-liners (`/usr/bin/perl` with its core `Socket` module): they print `ran`,
+//! then exit 4 when the socket cannot be created, 3 when it cannot reach its peer, 0 on success.
+
+#![cfg(target_os = "linux")]
+
+use std::io::{ErrorKind, Read};
+use std::net::{Ipv6Addr, TcpListener, UdpSocket};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixListener};
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PERL: &str = "/usr/bin/perl";
+
+/// Exit code of a probe whose socket could not be created.
+const NO_SOCKET: i32 = 4;
+/// Exit code of a probe whose socket could not reach its peer.
+const NO_PEER: i32 = 3;
+
+fn workspace() -> tempfile::TempDir {
+    // Not under /tmp: the sandbox gets a private /tmp, and the workspace must stay the host's.
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
+fn paddock(network: &str, ws: &Path, program: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paddock"))
+        .args(["run", "--mode", "workspace-write", "--network", network, "--cwd"])
+        .arg(ws)
+        .arg("--")
+        .arg(program)
+        .args(args)
+        .output()
+        .expect("paddock starts")
+}
+
+fn perl(network: &str, ws: &Path, script: &str, args: &[&str]) -> Output {
+    let program = format!("use Socket; $| = 1; print \"ran\\n\"; {script}");
+    let mut all = vec!["-e", program.as_str()];
+    all.extend_from_slice(args);
+    paddock(network, ws, PERL, &all)
+}
+
+/// Asserts the sandbox really ran the probe and the probe failed with one of `codes`.
+fn assert_refused(out: &Output, codes: &[i32]) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("ran"), "the probe did not run (paddock refused?): {:?}\n{stderr}", out.status);
+    let code = out.status.code();
+    assert!(
+        code.is_some_and(|c| codes.contains(&c)),
+        "the attack was not refused: exit {code:?}, expected one of {codes:?}\nstdout: {stdout}\nstderr: {stderr}"
+    );
+}
+
+fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ran"),
+        "legitimate work failed: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn assert_no_tcp_connection(listener: &TcpListener) {
+    listener.set_nonblocking(true).unwrap();
+    let got = listener.accept();
+    assert!(
+        matches!(&got, Err(e) if e.kind() == ErrorKind::WouldBlock),
+        "the host listener received a connection from the sandbox: {got:?}"
+    );
+}
+
+fn assert_no_unix_connection(listener: &UnixListener) {
+    listener.set_nonblocking(true).unwrap();
+    let got = listener.accept();
+    assert!(
+        matches!(&got, Err(e) if e.kind() == ErrorKind::WouldBlock),
+        "the host unix listener received a connection from the sandbox: {got:?}"
+    );
+}
+
+const TCP4_CONNECT: &str = r#"socket(my $s, AF_INET, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
+connect($s, pack_sockaddr_in($ARGV[0], inet_aton("127.0.0.1"))) or do { warn "connect: $!"; exit 3 };
+exit 0;"#;
+
+#[test]
+fn tcp_v4_connect_to_a_host_loopback_listener_is_refused() {
+    let ws = workspace();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let out = perl("off", ws.path(), TCP4_CONNECT, &[&port]);
+    assert_refused(&out, &[NO_SOCKET, NO_PEER]);
+    assert_no_tcp_connection(&listener);
+}
+
+#[test]
+fn tcp_v6_connect_to_a_host_loopback_listener_is_refused() {
+    let ws = workspace();
+    let listener = TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).expect("the host has ::1");
+    let port = listener.local_addr().unwrap().port().to_string();
+    let script = r#"socket(my $s, AF_INET6, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
+connect($s, pack_sockaddr_in6($ARGV[0], inet_pton(AF_INET6, "::1"))) or do { warn "connect: $!"; exit 3 };
+exit 0;"#;
+    let out = perl("off", ws.path(), script, &[&port]);
+    assert_refused(&out, &[NO_SOCKET, NO_PEER]);
+    assert_no_tcp_connection(&listener);
+}
+
+#[test]
+fn udp_send_to_a_host_loopback_socket_is_refused() {
+    let ws = workspace();
+    let host = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = host.local_addr().unwrap().port().to_string();
+    let script = r#"socket(my $s, AF_INET, SOCK_DGRAM, 0) or do { warn "socket: $!"; exit 4 };
+send($s, "leak", 0, pack_sockaddr_in($ARGV[0], inet_aton("127.0.0.1"))) or do { warn "send: $!"; exit 3 };
+exit 0;"#;
+    let out = perl("off", ws.path(), script, &[&port]);
+    assert_refused(&out, &[NO_SOCKET, NO_PEER]);
+    host.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 16];
+    let got = host.recv(&mut buf);
+    assert!(
+        matches!(&got, Err(e) if e.kind() == ErrorKind::WouldBlock),
+        "the host UDP socket received a datagram from the sandbox: {got:?}"
+    );
+}
+
+#[test]
+fn bash_dev_tcp_connect_to_a_host_loopback_listener_is_refused() {
+    let ws = workspace();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!("echo ran; exec 3<>/dev/tcp/127.0.0.1/{port} || exit 3; echo leak >&3");
+    let out = paddock("off", ws.path(), "/bin/bash", &["-c", &script]);
+    assert_refused(&out, &[NO_PEER]);
+    assert_no_tcp_connection(&listener);
+}
+
+#[test]
+fn raw_icmp_socket_is_refused() {
+    let ws = workspace();
+    let script = r#"socket(my $s, AF_INET, SOCK_RAW, 1) or do { warn "socket: $!"; exit 4 };
+exit 0;"#;
+    let out = perl("off", ws.path(), script, &[]);
+    assert_refused(&out, &[NO_SOCKET]);
+}
+
+const UNIX_CONNECT: &str = r#"socket(my $s, AF_UNIX, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
+connect($s, pack_sockaddr_un($ARGV[0])) or do { warn "connect: $!"; exit 3 };
+exit 0;"#;
+
+fn unix_socket_by_path_is_refused(dir: &Path) {
+    let ws = workspace();
+    let path = dir.join("host.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let out = perl("off", ws.path(), UNIX_CONNECT, &[path.to_str().unwrap()]);
+    assert_refused(&out, &[NO_PEER]);
+    assert_no_unix_connection(&listener);
+}
+
+#[test]
+fn unix_socket_file_of_a_host_listener_outside_the_workspace_is_unreachable() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    unix_socket_by_path_is_refused(dir.path());
+}
+
+#[test]
+fn unix_socket_file_of_a_host_listener_in_tmp_is_unreachable() {
+    let dir = tempfile::tempdir_in("/tmp").unwrap();
+    unix_socket_by_path_is_refused(dir.path());
+}
+
+#[test]
+fn abstract_unix_socket_of_a_host_listener_is_unreachable() {
+    let ws = workspace();
+    let name = format!("paddock-test-host-{}", std::process::id());
+    let listener =
+        UnixListener::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap()).unwrap();
+    let script = r#"socket(my $s, AF_UNIX, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
+connect($s, pack_sockaddr_un("\0" . $ARGV[0])) or do { warn "connect: $!"; exit 3 };
+exit 0;"#;
+    let out = perl("off", ws.path(), script, &[&name]);
+    assert_refused(&out, &[NO_PEER]);
+    assert_no_unix_connection(&listener);
+}
+
+#[test]
+fn socketpair_works_with_the_network_off() {
+    let ws = workspace();
+    let script = r#"socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or do { warn "socketpair: $!"; exit 4 };
+syswrite($a, "ping") == 4 or exit 5; sysread($b, my $got, 4); $got eq "ping" or exit 6;
+exit 0;"#;
+    assert_succeeded(&perl("off", ws.path(), script, &[]));
+}
+
+#[test]
+fn unix_socket_server_and_client_inside_the_workspace_work_with_the_network_off() {
+    let ws = workspace();
+    let script = r#"my $path = "$ARGV[0]/inside.sock";
+socket(my $srv, AF_UNIX, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
+bind($srv, pack_sockaddr_un($path)) or do { warn "bind: $!"; exit 5 };
+listen($srv, 1) or exit 6;
+my $pid = fork() // do { warn "fork: $!"; exit 7 };
+if ($pid == 0) {
+    socket(my $c, AF_UNIX, SOCK_STREAM, 0) or exit 4;
+    connect($c, pack_sockaddr_un($path)) or do { warn "connect: $!"; exit 3 };
+    syswrite($c, "hello");
+    exit 0;
+}
+accept(my $conn, $srv) or exit 8;
+sysread($conn, my $got, 5); waitpid($pid, 0);
+$? == 0 && $got eq "hello" or do { warn "child $? got '$got'"; exit 9 };
+exit 0;"#;
+    let ws_path = ws.path().to_str().unwrap().to_string();
+    assert_succeeded(&perl("off", ws.path(), script, &[&ws_path]));
+}
+
+#[test]
+fn network_on_reaches_the_host_loopback_listener() {
+    let ws = workspace();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let script = r#"socket(my $s, AF_INET, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
+connect($s, pack_sockaddr_in($ARGV[0], inet_aton("127.0.0.1"))) or do { warn "connect: $!"; exit 3 };
+syswrite($s, "hello"); exit 0;"#;
+    assert_succeeded(&perl("on", ws.path(), script, &[&port]));
+    listener.set_nonblocking(true).unwrap();
+    let (mut conn, _) = listener.accept().expect("the sandbox's connection is queued");
+    conn.set_nonblocking(false).unwrap();
+    let mut got = String::new();
+    conn.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "hello");
+}
