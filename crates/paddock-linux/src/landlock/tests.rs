@@ -187,6 +187,30 @@ fn probe_plan() {
     let _ = fs::remove_file(etc);
 }
 
+/// RNDGETENTCNT on `/dev/urandom`: a driver ioctl on a device the sandbox may only read.
+fn urandom_ioctl() -> String {
+    const RNDGETENTCNT: libc::c_ulong = 0x8004_5200;
+    let dev = fs::File::open("/dev/urandom").unwrap();
+    let mut count: libc::c_int = 0;
+    // SAFETY: RNDGETENTCNT writes one int into `count`, a live local; `dev` is open.
+    outcome(
+        unsafe {
+            libc::ioctl(
+                std::os::fd::AsRawFd::as_raw_fd(&dev),
+                RNDGETENTCNT,
+                &mut count,
+            )
+        }
+        .into(),
+    )
+}
+
+fn probe_ioctl() {
+    report("control.urandom-ioctl", urandom_ioctl());
+    restrict(Vec::new(), false);
+    report("urandom-ioctl", urandom_ioctl());
+}
+
 #[test]
 #[ignore = "helper: run in a child process by the Landlock tests"]
 fn probe_child() {
@@ -196,6 +220,7 @@ fn probe_child() {
         "abstract" => probe_abstract(),
         "signal" => probe_signal(),
         "plan" => probe_plan(),
+        "ioctl" => probe_ioctl(),
         other => panic!("unknown probe {other}"),
     }
 }
@@ -258,6 +283,13 @@ fn landlock_allows_reads_everywhere_and_all_writes_inside_the_roots() {
     ] {
         assert_eq!(r[key], "ok", "{key}: {r:?}");
     }
+}
+
+#[test]
+fn landlock_refuses_driver_ioctls_on_devices_the_sandbox_may_only_read() {
+    let r = child_probe::run(ENTRY, "ioctl", &[]);
+    assert_eq!(r["control.urandom-ioctl"], "ok");
+    assert_eq!(r["urandom-ioctl"], "EACCES");
 }
 
 fn net_probe(network: &str) -> BTreeMap<String, String> {
