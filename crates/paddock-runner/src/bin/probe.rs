@@ -1,6 +1,7 @@
 //! Test helper for paddock-runner's integration tests (not shipped as a tool):
 //! `args` prints each argument as hex UTF-8 on its own line; `env NAME` prints one variable;
-//! `fds` lists the open descriptors (Linux); `exit N` exits with N; `harness [--grace-ms N]
+//! `fds` lists the open descriptors (Linux); `exit N` exits with N; `sleep MS` sleeps;
+//! `tree MS` starts `probe sleep MS`, prints its pid and sleeps MS; `harness [--grace-ms N]
 //! [--timeout-ms N] [--capture] -- PROGRAM ARGS...` runs PROGRAM through `paddock_runner::run`
 //! with signal forwarding and prints `interrupted=.. timed_out=.. code=..` last.
 
@@ -24,13 +25,29 @@ fn main() {
         },
         "fds" => list_fds(),
         "exit" => std::process::exit(rest.first().and_then(|c| c.parse().ok()).unwrap_or(2)),
+        "sleep" => std::thread::sleep(millis(rest)),
+        "tree" => {
+            let me = std::env::current_exe().expect("locating the probe");
+            let ms = rest.first().map_or("60000", String::as_str);
+            let child = std::process::Command::new(me).args(["sleep", ms]).spawn();
+            println!("{}", child.expect("starting the grandchild").id());
+            use std::io::Write;
+            std::io::stdout().flush().expect("flushing stdout");
+            std::thread::sleep(millis(rest));
+        }
         "harness" => harness(rest),
         _ => usage(),
     }
 }
 
+fn millis(rest: &[String]) -> Duration {
+    Duration::from_millis(rest.first().and_then(|m| m.parse().ok()).unwrap_or(60_000))
+}
+
 fn usage() -> ! {
-    eprintln!("usage: paddock-runner-probe args|env NAME|fds|exit N|harness [opts] -- CMD...");
+    eprintln!(
+        "usage: paddock-runner-probe args|env NAME|fds|exit N|sleep MS|tree MS|harness [opts] -- CMD..."
+    );
     std::process::exit(2)
 }
 
@@ -113,13 +130,18 @@ fn spawn(
     paddock_runner::unix::spawn(cmd, stdio)
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
 fn spawn(
-    _: &str,
-    _: &[String],
-    _: paddock_runner::StdioMode,
+    prog: &str,
+    args: &[String],
+    stdio: paddock_runner::StdioMode,
 ) -> std::io::Result<Box<dyn paddock_runner::SandboxedProcess>> {
-    Err(std::io::Error::other(
-        "harness: the Windows spawn is not wired into the probe yet",
-    ))
+    use paddock_runner::windows::{WinLaunch, spawn};
+    let launch = WinLaunch::new(
+        prog,
+        args.iter().map(Into::into).collect(),
+        std::env::current_dir()?,
+        std::env::vars_os().collect(),
+    );
+    spawn(launch, stdio)
 }
