@@ -75,8 +75,10 @@ pub fn normalize_lexically(p: &Path) -> PathBuf {
                 Some(Component::Normal(_)) => {
                     out.pop();
                 }
-                Some(Component::RootDir | Component::Prefix(_)) => {}
-                Some(Component::ParentDir | Component::CurDir) | None => out.push(c),
+                Some(Component::RootDir) => {}
+                // `C:..` climbs from drive C's current directory; `\\server\share\..` stays.
+                Some(Component::Prefix(_)) if out.has_root() => {}
+                Some(_) | None => out.push(c),
             },
             other => out.push(other),
         }

@@ -229,6 +229,22 @@ mod windows_fs {
     use super::*;
 
     #[test]
+    fn normalize_lexically_keeps_parents_of_a_drive_relative_path() {
+        assert_eq!(
+            normalize_lexically(Path::new(r"C:..\x")),
+            Path::new(r"C:..\x")
+        );
+        assert_eq!(
+            normalize_lexically(Path::new(r"C:\..\x")),
+            Path::new(r"C:\x")
+        );
+        assert_eq!(
+            normalize_lexically(Path::new(r"\\srv\share\..\x")),
+            Path::new(r"\\srv\share\x")
+        );
+    }
+
+    #[test]
     fn resolve_keeps_ordinary_workspace_paths_on_windows() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("ws\\src")).unwrap();
