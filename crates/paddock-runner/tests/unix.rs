@@ -307,3 +307,55 @@ fn sigterm_ends_a_tree_that_ignores_it_after_the_grace() {
     assert!(start.elapsed() < Duration::from_secs(10));
     assert!(!pid_alive(pids[0]), "the ignoring grandchild survived");
 }
+
+/// Runs the shell command `inner` inside a pseudo-terminal (util-linux `script`), typing
+/// `input` into it; returns what the terminal showed, or `None` when nothing ended in 10 s.
+#[cfg(target_os = "linux")]
+fn in_terminal(inner: &str, input: &[u8]) -> Option<String> {
+    let mut term = Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut stdin = term.stdin.take().unwrap();
+    stdin.write_all(input).unwrap();
+    let mut stdout = term.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    let got = rx.recv_timeout(Duration::from_secs(10)).ok();
+    let _ = term.kill();
+    let _ = term.wait();
+    drop(stdin);
+    got
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_interactive_command_can_read_the_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("SKIPPED: util-linux `script` is not installed (needed for a pseudo-terminal)");
+        return;
+    }
+    let inner = format!("{PROBE} harness -- sh -c 'read line; echo got:$line'");
+    let shown = in_terminal(&inner, b"typed\n");
+    let shown = shown.expect("the command stopped or hung reading the terminal");
+    assert!(shown.contains("got:typed"), "{shown}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_terminal_is_given_back_after_an_interactive_run() {
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("SKIPPED: util-linux `script` is not installed (needed for a pseudo-terminal)");
+        return;
+    }
+    let inner = format!("{PROBE} harness -- true; read line; echo after:$line");
+    let shown = in_terminal(&inner, b"typed\n");
+    let shown = shown.expect("the caller could not read its terminal after the run");
+    assert!(shown.contains("after:typed"), "{shown}");
+}

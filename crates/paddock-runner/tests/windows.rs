@@ -217,6 +217,31 @@ fn closing_the_job_kills_the_tree() {
 }
 
 #[test]
+fn a_handle_inheritable_in_paddock_does_not_reach_the_child() {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Foundation::{HANDLE_FLAG_INHERIT, SetHandleInformation};
+    let (mut reader, writer) = std::io::pipe().unwrap();
+    let raw = writer.as_raw_handle();
+    // SAFETY: marks our own live pipe handle inheritable, as careless code might.
+    assert_ne!(
+        unsafe { SetHandleInformation(raw, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT) },
+        0
+    );
+    let out = go(
+        launch(probe(), &["write-handle", &format!("{:x}", raw as usize)]),
+        &capture(),
+    );
+    drop(writer);
+    let mut leaked = Vec::new();
+    reader.read_to_end(&mut leaked).unwrap();
+    assert_eq!(
+        leaked, b"",
+        "the child wrote through a handle it should not have"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout.data).trim(), "invalid");
+}
+
+#[test]
 fn a_relative_program_is_refused() {
     let err = spawn(launch("probe.exe", &[]), StdioMode::Capture)
         .err()

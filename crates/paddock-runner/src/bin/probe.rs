@@ -1,6 +1,7 @@
 //! Test helper for paddock-runner's integration tests (not shipped as a tool):
 //! `args` prints each argument as hex UTF-8 on its own line; `env NAME` prints one variable;
-//! `fds` lists the open descriptors (Linux); `exit N` exits with N; `sleep MS` sleeps;
+//! `fds` lists the open descriptors (Linux); `write-handle HEX` writes to that handle value
+//! and prints whether it could (Windows: an inherited handle leaks that way); `exit N` exits with N; `sleep MS` sleeps;
 //! `tree MS` starts `probe sleep MS`, prints its pid and sleeps MS; `harness [--grace-ms N]
 //! [--timeout-ms N] [--capture] -- PROGRAM ARGS...` runs PROGRAM through `paddock_runner::run`
 //! with signal forwarding and prints `interrupted=.. timed_out=.. code=..` last.
@@ -24,6 +25,7 @@ fn main() {
             None => println!("<unset>"),
         },
         "fds" => list_fds(),
+        "write-handle" => write_handle(rest.first().map_or("", String::as_str)),
         "exit" => std::process::exit(rest.first().and_then(|c| c.parse().ok()).unwrap_or(2)),
         "sleep" => std::thread::sleep(millis(rest)),
         "tree" => {
@@ -71,6 +73,31 @@ fn list_fds() {
 #[cfg(not(target_os = "linux"))]
 fn list_fds() {
     eprintln!("fds: only on Linux");
+    std::process::exit(2)
+}
+
+#[cfg(windows)]
+fn write_handle(hex: &str) {
+    use windows_sys::Win32::Storage::FileSystem::WriteFile;
+    let value = usize::from_str_radix(hex, 16).unwrap_or_else(|_| usage());
+    let mut written = 0u32;
+    // SAFETY: writes 4 bytes from a static buffer to whatever the handle value names; an
+    // invalid handle makes WriteFile fail, which is what the caller hopes for.
+    let ok = unsafe {
+        WriteFile(
+            value as _,
+            b"leak".as_ptr(),
+            4,
+            &mut written,
+            std::ptr::null_mut(),
+        )
+    };
+    println!("{}", if ok != 0 { "wrote" } else { "invalid" });
+}
+
+#[cfg(not(windows))]
+fn write_handle(_: &str) {
+    eprintln!("write-handle: only on Windows");
     std::process::exit(2)
 }
 

@@ -1,6 +1,7 @@
 //! What the child does between fork and exec: only async-signal-safe calls, no allocation.
-//! It marks every descriptor above 2 close-on-exec (except the ones to keep) and, on Linux,
-//! asks for SIGKILL when its parent thread dies.
+//! It marks every descriptor above 2 close-on-exec (except the ones to keep), on Linux asks
+//! for SIGKILL when its parent thread dies, and, when asked, makes its new process group the
+//! terminal's foreground group so that an interactive command can read the terminal.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -8,14 +9,16 @@ use std::os::fd::RawFd;
 /// The setup, built in the parent so the child only reads it.
 pub(super) struct ChildSetup {
     keep: Vec<RawFd>,
+    take_terminal: bool,
     #[cfg(target_os = "linux")]
     parent: libc::pid_t,
 }
 
 impl ChildSetup {
-    pub(super) fn new(keep: &[RawFd]) -> ChildSetup {
+    pub(super) fn new(keep: &[RawFd], take_terminal: bool) -> ChildSetup {
         ChildSetup {
             keep: keep.to_vec(),
+            take_terminal,
             #[cfg(target_os = "linux")]
             parent: std::process::id() as libc::pid_t,
         }
@@ -34,6 +37,11 @@ impl ChildSetup {
             if unsafe { libc::getppid() } != self.parent {
                 return Err(io::Error::from_raw_os_error(libc::ESRCH));
             }
+        }
+        if self.take_terminal {
+            // Runs after std's setpgid: our group is the child's own.
+            // SAFETY: getpid has no preconditions.
+            terminal::give_to(unsafe { libc::getpid() })?;
         }
         cloexec_all_above_stderr();
         for &fd in &self.keep {
@@ -75,5 +83,34 @@ fn cloexec_all_above_stderr() {
     for fd in 3..max {
         // SAFETY: fcntl on a possibly closed descriptor fails harmlessly with EBADF.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+}
+
+/// The controlling terminal on stdin, handed between Paddock's process group and the tree's.
+pub(super) mod terminal {
+    use std::io;
+
+    /// True when stdin is a terminal whose foreground group is ours: an interactive run.
+    pub(in crate::unix) fn is_ours() -> bool {
+        // SAFETY: isatty, tcgetpgrp and getpgrp only query.
+        unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) == libc::getpgrp() }
+    }
+
+    /// Makes `pgid` the foreground group of the terminal on stdin. SIGTTOU, which a background
+    /// group gets for trying, is blocked meanwhile. Async-signal-safe.
+    pub(in crate::unix) fn give_to(pgid: libc::pid_t) -> io::Result<()> {
+        // SAFETY: zeroed sigsets are valid and initialised by sigemptyset/sigaddset; the masks
+        // only change for this thread and are restored before returning.
+        unsafe {
+            let mut block: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut block);
+            libc::sigaddset(&mut block, libc::SIGTTOU);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+            let rc = libc::tcsetpgrp(0, pgid);
+            let err = io::Error::last_os_error();
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            if rc != 0 { Err(err) } else { Ok(()) }
+        }
     }
 }

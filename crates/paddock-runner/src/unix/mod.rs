@@ -7,6 +7,7 @@ mod child_setup;
 mod tree;
 
 use crate::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
+use child_setup::terminal;
 use std::io;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
@@ -32,7 +33,11 @@ pub fn spawn(cmd: Command, stdio: StdioMode) -> io::Result<Box<dyn SandboxedProc
 /// - on Linux, with `PR_SET_PDEATHSIG = SIGKILL`: the first process dies if the *thread* that
 ///   called `spawn` exits, so call it from a thread that outlives the run; and this process
 ///   becomes a child subreaper (`PR_SET_CHILD_SUBREAPER`) for the rest of its life, so orphans
-///   of the tree are reparented here instead of to init.
+///   of the tree are reparented here instead of to init;
+/// - with `Inherit` and stdin a terminal in our foreground, the tree's group becomes the
+///   terminal's foreground group (an interactive command can read it, and Ctrl-C typed there
+///   reaches the tree directly); `kill_tree` gives the terminal back. Job control (Ctrl-Z) is
+///   not handled: a stopped tree stays stopped until the timeout or a signal ends it.
 ///
 /// Caller's `pre_exec` hooks run before Paddock's own.
 pub fn spawn_keeping_fds(
@@ -56,7 +61,8 @@ pub fn spawn_keeping_fds(
     let marker = tree::new_marker();
     cmd.env(MARKER_VAR, &marker);
     tree::become_subreaper()?;
-    let setup = child_setup::ChildSetup::new(keep);
+    let terminal = stdio == StdioMode::Inherit && terminal::is_ours();
+    let setup = child_setup::ChildSetup::new(keep, terminal);
     // SAFETY: `ChildSetup::run` makes only async-signal-safe calls (prctl, getppid, fcntl,
     // syscall) and does not allocate, as required between fork and exec.
     unsafe { cmd.pre_exec(move || setup.run()) };
@@ -68,6 +74,7 @@ pub fn spawn_keeping_fds(
         marker,
         exited: None,
         reaped: false,
+        terminal,
     }))
 }
 
@@ -81,6 +88,8 @@ struct UnixProcess {
     /// that its pid, the group id, cannot be reused while the tree is being killed).
     exited: Option<ExitInfo>,
     reaped: bool,
+    /// The tree holds the terminal's foreground; give it back once the tree is gone.
+    terminal: bool,
 }
 
 impl SandboxedProcess for UnixProcess {
@@ -134,6 +143,10 @@ impl SandboxedProcess for UnixProcess {
         let status = self.child.wait()?;
         self.reaped = true;
         self.exited.get_or_insert(status.into());
+        if std::mem::take(&mut self.terminal) {
+            // SAFETY: getpgrp has no preconditions.
+            terminal::give_to(unsafe { libc::getpgrp() })?;
+        }
         Ok(())
     }
 
