@@ -313,7 +313,7 @@ fn sigterm_ends_a_tree_that_ignores_it_after_the_grace() {
 #[cfg(target_os = "linux")]
 fn in_terminal(inner: &str, input: &[u8]) -> Option<String> {
     let mut term = Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
+        .args(["-qec", inner, "/dev/null"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -223,10 +223,8 @@ fn a_handle_inheritable_in_paddock_does_not_reach_the_child() {
     let (mut reader, writer) = std::io::pipe().unwrap();
     let raw = writer.as_raw_handle();
     // SAFETY: marks our own live pipe handle inheritable, as careless code might.
-    assert_ne!(
-        unsafe { SetHandleInformation(raw, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT) },
-        0
-    );
+    let marked = unsafe { SetHandleInformation(raw, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT) };
+    assert_ne!(marked, 0);
     let out = go(
         launch(probe(), &["write-handle", &format!("{:x}", raw as usize)]),
         &capture(),
