@@ -1,0 +1,328 @@
+//! Judging a command line: parse it into simple commands, match every one against the rules
+//! (strictest wins), fall back to the classifier, and combine.
+//!
+//! The combination never loosens: `Forbid` anywhere forbids the line, anything uncertain makes
+//! it at least `Prompt`, and the line is `Allow` only when every command is allowed or known safe.
+
+use crate::context::Context;
+use crate::decision::Decision;
+use crate::parse::{self, Parsed, Shell, Uncertainty};
+use crate::rules::engine::Engine;
+use crate::rules::{Match, Rule};
+use serde::Serialize;
+
+/// What the rules say about a command or a whole line, before approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// An allow rule, or a known-safe command.
+    Allow,
+    /// No rule matches and the command is not known to be safe: the approval mode decides.
+    Unknown,
+    Prompt,
+    Forbid,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Unknown => "unknown",
+            Verdict::Prompt => "prompt",
+            Verdict::Forbid => "forbid",
+        }
+    }
+}
+
+impl From<Decision> for Verdict {
+    fn from(d: Decision) -> Verdict {
+        match d {
+            Decision::Allow => Verdict::Allow,
+            Decision::Prompt => Verdict::Prompt,
+            Decision::Forbid => Verdict::Forbid,
+        }
+    }
+}
+
+/// A rule that decided, in the form explain and the audit log show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleRef {
+    pub origin: String,
+    pub pattern: String,
+    pub decision: Decision,
+    pub justification: Option<String>,
+}
+
+impl RuleRef {
+    fn of(r: &Rule) -> RuleRef {
+        RuleRef {
+            origin: r.origin.to_string(),
+            pattern: r.pattern(),
+            decision: r.decision,
+            justification: r.justification.clone(),
+        }
+    }
+}
+
+/// The verdict on one simple command, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandVerdict {
+    pub argv: Vec<String>,
+    pub shell: Shell,
+    pub wrapper: bool,
+    pub verdict: Verdict,
+    /// The strictest matching rule, if a rule decided.
+    pub rule: Option<RuleRef>,
+    pub reason: String,
+    /// Allow rules that match but are not applied (untrusted project).
+    pub ignored_rules: Vec<String>,
+}
+
+/// The verdict on a whole command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Judgement {
+    pub argv: Vec<String>,
+    pub verdict: Verdict,
+    pub commands: Vec<CommandVerdict>,
+    pub uncertain: Vec<Uncertainty>,
+}
+
+impl Judgement {
+    /// The reason for the line's verdict: the command (or uncertainty) that set it.
+    pub fn reason(&self) -> String {
+        if self.verdict >= Verdict::Prompt
+            && let Some(c) = self.commands.iter().find(|c| c.verdict == self.verdict)
+        {
+            return format!("`{}`: {}", crate::shlex::join(&c.argv), c.reason);
+        }
+        if self.verdict == Verdict::Prompt
+            && let Some(u) = self.uncertain.first()
+        {
+            return format!("{} (`{}`)", u.reason, u.snippet);
+        }
+        match self
+            .commands
+            .iter()
+            .find(|c| c.verdict == self.verdict && !c.wrapper)
+        {
+            Some(c) => format!("`{}`: {}", crate::shlex::join(&c.argv), c.reason),
+            None => "nothing to run".into(),
+        }
+    }
+
+    /// The rule that set the line's verdict, if one did.
+    pub fn deciding_rule(&self) -> Option<&RuleRef> {
+        self.commands
+            .iter()
+            .filter(|c| c.verdict == self.verdict)
+            .find_map(|c| c.rule.as_ref())
+    }
+}
+
+/// Judges `argv` run in `ctx` against `engine`'s rules.
+pub fn judge(engine: &Engine, argv: &[String], ctx: &Context) -> Judgement {
+    let parsed: Parsed = parse::parse_argv(argv, ctx);
+    let mut commands = Vec::new();
+    for cmd in &parsed.commands {
+        commands.push(judge_command(engine, cmd));
+    }
+    let mut verdict = commands
+        .iter()
+        .map(|c| c.verdict)
+        .max()
+        .unwrap_or(Verdict::Prompt);
+    if !parsed.uncertain.is_empty() {
+        verdict = verdict.max(Verdict::Prompt);
+    }
+    Judgement {
+        argv: argv.to_vec(),
+        verdict,
+        commands,
+        uncertain: parsed.uncertain,
+    }
+}
+
+fn judge_command(engine: &Engine, cmd: &parse::SimpleCommand) -> CommandVerdict {
+    let matches = engine.matching(cmd);
+    let ignored_rules = engine
+        .ignored_matching(cmd)
+        .iter()
+        .map(|r| {
+            format!(
+                "{} (ignored: {})",
+                r.describe(),
+                r.inactive.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    let mut out = CommandVerdict {
+        argv: cmd.argv(),
+        shell: cmd.shell,
+        wrapper: cmd.wrapper,
+        verdict: Verdict::Unknown,
+        rule: None,
+        reason: String::new(),
+        ignored_rules,
+    };
+    let strictest_yes = matches
+        .iter()
+        .filter(|(_, m)| *m == Match::Yes)
+        .max_by_key(|(r, _)| r.decision)
+        .map(|(r, _)| *r);
+    let strictest_maybe = matches
+        .iter()
+        .filter(|(_, m)| *m == Match::Maybe)
+        .max_by_key(|(r, _)| r.decision)
+        .map(|(r, _)| *r);
+    if let Some(r) = strictest_yes {
+        out.verdict = r.decision.into();
+        out.rule = Some(RuleRef::of(r));
+        out.reason = match (&r.justification, r.decision) {
+            (Some(j), Decision::Forbid) => format!("forbidden by {}: {j}", r.describe()),
+            _ => format!("{} by {}", verb(r.decision), r.describe()),
+        };
+    }
+    if let Some(r) = strictest_maybe
+        && out.verdict < Verdict::Prompt
+    {
+        out.verdict = Verdict::Prompt;
+        out.rule = Some(RuleRef::of(r));
+        out.reason = format!(
+            "an argument only known at run time may match {}",
+            r.describe()
+        );
+    }
+    if out.rule.is_some() {
+        return out;
+    }
+    match crate::classify::classify(cmd) {
+        Some(why) => {
+            out.verdict = Verdict::Allow;
+            out.reason = format!("known safe: {why}");
+        }
+        None => {
+            out.reason = "no rule matches and it is not a known read-only command".into();
+        }
+    }
+    out
+}
+
+fn verb(d: Decision) -> &'static str {
+    match d {
+        Decision::Allow => "allowed",
+        Decision::Prompt => "needs approval",
+        Decision::Forbid => "forbidden",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER: &str = r#"
+[[rule]]
+program = "git"
+args = ["push"]
+decision = "prompt"
+
+[[rule]]
+program = "git"
+args = ["push", "--force"]
+decision = "forbid"
+justification = "use --force-with-lease"
+
+[[rule]]
+program = "git"
+decision = "allow"
+
+[[rule]]
+program = "cargo"
+args = [["build", "test", "check"]]
+decision = "allow"
+
+[[rule]]
+program = "rm"
+args = ["-rf", "/"]
+decision = "forbid"
+"#;
+
+    fn ctx() -> Context {
+        Context::new("/work/ws", vec!["/work/ws".into()])
+    }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn strictest_matching_rule_wins_table() {
+        let e = Engine::from_texts(Some(USER), None, false).unwrap();
+        let cases: &[(&[&str], Verdict)] = &[
+            (&["git", "status"], Verdict::Allow),
+            (&["git", "push"], Verdict::Prompt),
+            (&["git", "push", "--force", "origin"], Verdict::Forbid),
+            (&["cargo", "test"], Verdict::Allow),
+            (&["cargo", "publish"], Verdict::Unknown),
+            (&["ls", "-la"], Verdict::Allow),
+            (&["curl", "x"], Verdict::Unknown),
+            (&["bash", "-c", "git status && cargo build"], Verdict::Allow),
+            (
+                &["bash", "-c", "cargo build && git push --force"],
+                Verdict::Forbid,
+            ),
+            (&["bash", "-c", "ls; curl x"], Verdict::Unknown),
+            (&["bash", "-c", "git $SUB"], Verdict::Prompt),
+            (&["sh", "-c", "eval ls"], Verdict::Prompt),
+            (&["sh", "-c", "ls > /etc/x"], Verdict::Prompt),
+            (&["cmd", "/c", "git push --force"], Verdict::Forbid),
+            (&["pwsh", "-c", "git status; rm -rf /"], Verdict::Forbid),
+            (&["pwsh", "-enc", "AAAA"], Verdict::Prompt),
+            (&[], Verdict::Prompt),
+        ];
+        for (input, want) in cases {
+            let j = judge(&e, &argv(input), &ctx());
+            assert_eq!(j.verdict, *want, "{input:?}: {}", j.reason());
+        }
+    }
+
+    #[test]
+    fn forbid_reason_names_the_rule_and_its_justification() {
+        let e = Engine::from_texts(Some(USER), None, false).unwrap();
+        let j = judge(&e, &argv(&["git", "push", "--force"]), &ctx());
+        let reason = j.reason();
+        assert!(
+            reason.contains("rule 2") && reason.contains("--force-with-lease"),
+            "{reason}"
+        );
+        assert_eq!(j.deciding_rule().unwrap().decision, Decision::Forbid);
+    }
+
+    #[test]
+    fn untrusted_project_cannot_loosen_but_can_tighten() {
+        let project_allow = "[[rule]]\nprogram = \"curl\"\ndecision = \"allow\"\n";
+        let project_forbid =
+            "[[rule]]\nprogram = \"git\"\nargs = [\"status\"]\ndecision = \"forbid\"\n";
+        let curl = argv(&["curl", "x"]);
+        let e = Engine::from_texts(Some(USER), Some(project_allow), false).unwrap();
+        let j = judge(&e, &curl, &ctx());
+        assert_eq!(j.verdict, Verdict::Unknown);
+        assert_eq!(j.commands[0].ignored_rules.len(), 1);
+        let e = Engine::from_texts(Some(USER), Some(project_allow), true).unwrap();
+        assert_eq!(judge(&e, &curl, &ctx()).verdict, Verdict::Allow);
+        let e = Engine::from_texts(Some(USER), Some(project_forbid), false).unwrap();
+        assert_eq!(
+            judge(&e, &argv(&["git", "status"]), &ctx()).verdict,
+            Verdict::Forbid
+        );
+    }
+
+    #[test]
+    fn project_allow_cannot_override_user_prompt_even_when_trusted() {
+        let project = "[[rule]]\nprogram = \"git\"\nargs = [\"push\"]\ndecision = \"allow\"\n";
+        let e = Engine::from_texts(Some(USER), Some(project), true).unwrap();
+        assert_eq!(
+            judge(&e, &argv(&["git", "push"]), &ctx()).verdict,
+            Verdict::Prompt
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! Reading one rules file: `[[rule]]` tables (in `<config_dir>/rules.toml`, `paddock.toml` or
+//! `.paddock/rules.toml`), checked at load time, examples included.
+//!
+//! A broken file is refused whole with file, line and column; a rule whose example does not
+//! behave as stated is refused naming the rule and the example. Nothing is guessed.
+
+use super::{ArgPattern, Rule, RuleOrigin, RuleSource, normalise_program};
+use crate::decision::Decision;
+use crate::error::RulesError;
+use crate::parse::{Shell, SimpleCommand, Word};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    program: OneOrMany,
+    #[serde(default)]
+    args: Vec<OneOrMany>,
+    decision: Decision,
+    justification: Option<String>,
+    #[serde(default)]
+    examples_match: Vec<String>,
+    #[serde(default)]
+    examples_not_match: Vec<String>,
+}
+
+/// `<config_dir>/rules.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFile {
+    #[serde(default)]
+    trusted_projects: Vec<PathBuf>,
+    #[serde(default)]
+    rule: Vec<toml::Spanned<RawRule>>,
+}
+
+/// `paddock.toml`: the other keys belong to the policy config, which checks them.
+#[derive(Debug, Deserialize)]
+struct ProjectConfig {
+    #[serde(default)]
+    rule: Vec<toml::Spanned<RawRule>>,
+}
+
+/// `.paddock/rules.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectRules {
+    #[serde(default)]
+    rule: Vec<toml::Spanned<RawRule>>,
+}
+
+/// What kind of file is being read (decides which keys it may hold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `<config_dir>/rules.toml`: rules and `trusted_projects`.
+    User,
+    /// `paddock.toml`: rules among the policy settings.
+    ProjectConfig,
+    /// `.paddock/rules.toml`: rules only.
+    ProjectRules,
+}
+
+/// One file's rules (and, for the user file, its trusted projects).
+#[derive(Debug, Clone, Default)]
+pub struct LoadedFile {
+    pub rules: Vec<Rule>,
+    pub trusted_projects: Vec<PathBuf>,
+}
+
+/// Parses and checks one rules file's text.
+pub fn parse(path: &Path, text: &str, kind: FileKind) -> Result<LoadedFile, RulesError> {
+    let parse_err = |e: toml::de::Error| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        RulesError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: e.message().trim().to_string(),
+        }
+    };
+    let (raw, trusted) = match kind {
+        FileKind::User => {
+            let f: UserFile = toml::from_str(text).map_err(parse_err)?;
+            (f.rule, f.trusted_projects)
+        }
+        FileKind::ProjectConfig => {
+            let f: ProjectConfig = toml::from_str(text).map_err(parse_err)?;
+            (f.rule, Vec::new())
+        }
+        FileKind::ProjectRules => {
+            let f: ProjectRules = toml::from_str(text).map_err(parse_err)?;
+            (f.rule, Vec::new())
+        }
+    };
+    let source = if kind == FileKind::User {
+        RuleSource::User
+    } else {
+        RuleSource::Project
+    };
+    let mut rules = Vec::new();
+    for (i, spanned) in raw.into_iter().enumerate() {
+        let line = line_col(text, spanned.span().start).0;
+        let origin = RuleOrigin {
+            source,
+            path: path.to_path_buf(),
+            index: i + 1,
+            line,
+        };
+        rules.push(build(spanned.into_inner(), origin)?);
+    }
+    Ok(LoadedFile {
+        rules,
+        trusted_projects: trusted,
+    })
+}
+
+fn build(raw: RawRule, origin: RuleOrigin) -> Result<Rule, RulesError> {
+    let invalid = |message: String| RulesError::Invalid {
+        path: origin.path.clone(),
+        line: origin.line,
+        index: origin.index,
+        message,
+    };
+    let programs: Vec<String> = raw.program.into_vec();
+    if programs.is_empty() || programs.iter().any(|p| p.trim().is_empty()) {
+        return Err(invalid(
+            "`program` must be a non-empty name or a list of non-empty names".into(),
+        ));
+    }
+    let mut args = Vec::new();
+    for (k, a) in raw.args.into_iter().enumerate() {
+        args.push(match a {
+            OneOrMany::One(s) if s == "*" => ArgPattern::Any,
+            OneOrMany::One(s) => ArgPattern::Literal(s),
+            OneOrMany::Many(v) if v.is_empty() => {
+                return Err(invalid(format!(
+                    "argument {} is an empty list of alternatives: it could never match",
+                    k + 1
+                )));
+            }
+            OneOrMany::Many(v) => ArgPattern::OneOf(v),
+        });
+    }
+    let rule = Rule {
+        programs: programs.iter().map(|p| normalise_program(p)).collect(),
+        args,
+        decision: raw.decision,
+        justification: raw.justification,
+        origin: origin.clone(),
+        inactive: None,
+    };
+    let example_err = |example: &str, problem: String| RulesError::Example {
+        path: origin.path.clone(),
+        line: origin.line,
+        index: origin.index,
+        example: example.to_string(),
+        problem,
+    };
+    for (examples, want) in [
+        (&raw.examples_match, true),
+        (&raw.examples_not_match, false),
+    ] {
+        for ex in examples {
+            let argv = crate::shlex::split(ex).map_err(|e| example_err(ex, e))?;
+            if argv.is_empty() {
+                return Err(example_err(ex, "is empty".into()));
+            }
+            let cmd = SimpleCommand::new(argv.into_iter().map(Word::lit).collect(), Shell::Direct);
+            let matched = rule.matches(&cmd) == super::Match::Yes;
+            if matched != want {
+                let problem = if want {
+                    format!(
+                        "is listed in examples_match but `{}` does not match it",
+                        rule.pattern()
+                    )
+                } else {
+                    format!(
+                        "is listed in examples_not_match but `{}` matches it",
+                        rule.pattern()
+                    )
+                };
+                return Err(example_err(ex, problem));
+            }
+        }
+    }
+    Ok(rule)
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The TOML text of an allow rule for exactly `prefix` (program then arguments), as appended to
+/// the user's rules file by "always allow". Arguments are written as one-element lists, where
+/// `*` is literal, so the rule is never broader than the prefix.
+pub fn allow_prefix_rule_text(prefix: &[String], comment: &str) -> String {
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let args: Vec<String> = prefix[1..].iter().map(|a| format!("[{}]", q(a))).collect();
+    format!(
+        "\n# {comment}\n[[rule]]\nprogram = {}\nargs = [{}]\ndecision = \"allow\"\nexamples_match = [{}]\n",
+        q(&prefix[0]),
+        args.join(", "),
+        q(&crate::shlex::join(prefix)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<LoadedFile, RulesError> {
+        parse(Path::new("rules.toml"), text, FileKind::User)
+    }
+
+    #[test]
+    fn a_valid_file_loads_with_origins() {
+        let text = r#"
+trusted_projects = ["~/src/mine"]
+
+[[rule]]
+program = "git"
+args = ["push"]
+decision = "prompt"
+examples_match = ["git push origin main"]
+examples_not_match = ["git pull"]
+
+[[rule]]
+program = ["rm", "rmdir"]
+args = [["-rf", "-fr"], "*"]
+decision = "forbid"
+justification = "use `trash` instead"
+examples_match = ["rm -rf build", "rmdir -fr x"]
+examples_not_match = ["rm -r x", "rm -rf"]
+"#;
+        let f = load(text).unwrap();
+        assert_eq!(f.rules.len(), 2);
+        assert_eq!(f.rules[0].origin.line, 4);
+        assert_eq!(f.rules[1].origin.index, 2);
+        assert_eq!(f.rules[1].origin.line, 11);
+        assert_eq!(f.rules[1].pattern(), "[rm|rmdir] [-rf|-fr] *");
+        assert_eq!(f.trusted_projects, [PathBuf::from("~/src/mine")]);
+    }
+
+    #[test]
+    fn a_failing_example_refuses_the_file_naming_rule_and_example() {
+        let text = "[[rule]]\nprogram = \"git\"\ndecision = \"allow\"\n\n[[rule]]\nprogram = \"git\"\nargs = [\"push\"]\ndecision = \"forbid\"\nexamples_match = [\"git pull\"]\n";
+        let err = load(text).unwrap_err().to_string();
+        assert!(err.starts_with("rules.toml:5: rule 2:"), "{err}");
+        assert!(err.contains("`git pull`"), "{err}");
+        let text = "[[rule]]\nprogram = \"git\"\ndecision = \"allow\"\nexamples_not_match = [\"git status\"]\n";
+        let err = load(text).unwrap_err().to_string();
+        assert!(
+            err.contains("rule 1") && err.contains("examples_not_match"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn parse_errors_carry_line_and_column() {
+        let cases = [
+            ("[[rule]]\nprogram = \"git\"\ndecision = \"maybe\"\n", 3),
+            ("[[rule]]\nprogram = \"git\"\n", 1),
+            (
+                "[[rule]]\nprogram = \"git\"\ndecision = \"allow\"\nunknown = 1\n",
+                4,
+            ),
+            ("[[rule]\n", 1),
+            ("bogus = 1\n", 1),
+        ];
+        for (text, line) in cases {
+            match load(text) {
+                Err(RulesError::Parse { line: l, .. }) => assert_eq!(l, line, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_rules_are_refused() {
+        for text in [
+            "[[rule]]\nprogram = \"\"\ndecision = \"allow\"\n",
+            "[[rule]]\nprogram = []\ndecision = \"allow\"\n",
+            "[[rule]]\nprogram = \"x\"\nargs = [[]]\ndecision = \"allow\"\n",
+            "[[rule]]\nprogram = \"x\"\ndecision = \"allow\"\nexamples_match = [\"x 'open\"]\n",
+        ] {
+            assert!(load(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn project_files_may_not_trust_projects() {
+        let text = "trusted_projects = [\".\"]\n";
+        assert!(
+            parse(
+                Path::new(".paddock/rules.toml"),
+                text,
+                FileKind::ProjectRules
+            )
+            .is_err()
+        );
+        let cfg = "mode = \"read-only\"\n[[rule]]\nprogram = \"x\"\ndecision = \"forbid\"\n";
+        let f = parse(Path::new("paddock.toml"), cfg, FileKind::ProjectConfig).unwrap();
+        assert_eq!(f.rules[0].origin.source, RuleSource::Project);
+    }
+
+    #[test]
+    fn allow_prefix_rule_is_exactly_the_prefix() {
+        let prefix: Vec<String> = ["git", "push", "*", "it's \"q\""]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let text = allow_prefix_rule_text(&prefix, "approved");
+        let f = load(&text).unwrap();
+        let r = &f.rules[0];
+        assert_eq!(r.decision, Decision::Allow);
+        let ok = SimpleCommand::new(
+            prefix.iter().cloned().map(Word::lit).collect(),
+            Shell::Direct,
+        );
+        assert_eq!(r.matches(&ok), super::super::Match::Yes);
+        let mut other = prefix.clone();
+        other[2] = "main".into();
+        let other = SimpleCommand::new(other.into_iter().map(Word::lit).collect(), Shell::Direct);
+        assert_eq!(r.matches(&other), super::super::Match::No);
+    }
+}

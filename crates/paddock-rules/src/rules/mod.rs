@@ -1,0 +1,271 @@
+//! Command rules: a program (or alternatives) and an argument prefix, with a decision.
+//!
+//! A rule matches a simple command when one of its program names equals one of the command's
+//! names (basename, lower case, no `.exe`) and each argument pattern matches the argument at
+//! the same position. Arguments only known at run time "may match": for `prompt` and `forbid`
+//! rules that is enough to ask; an `allow` rule never matches them.
+
+pub mod engine;
+pub mod file;
+
+use crate::decision::Decision;
+use crate::parse::names::{is_relative_path, program_key};
+use crate::parse::{Shell, SimpleCommand};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// One argument pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArgPattern {
+    /// `"*"`: any one argument.
+    Any,
+    /// A literal token.
+    Literal(String),
+    /// `["a", "b"]`: any of these literal tokens (`*` is literal here).
+    OneOf(Vec<String>),
+}
+
+impl ArgPattern {
+    fn matches(&self, arg: &str, fold_case: bool) -> bool {
+        let eq = |lit: &String| {
+            if fold_case {
+                lit.eq_ignore_ascii_case(arg) || lit.to_lowercase() == arg.to_lowercase()
+            } else {
+                lit == arg
+            }
+        };
+        match self {
+            ArgPattern::Any => true,
+            ArgPattern::Literal(l) => eq(l),
+            ArgPattern::OneOf(ls) => ls.iter().any(eq),
+        }
+    }
+
+    /// The pattern as written in a rules file.
+    pub fn display(&self) -> String {
+        match self {
+            ArgPattern::Any => "*".into(),
+            ArgPattern::Literal(l) => crate::shlex::quote(l),
+            ArgPattern::OneOf(ls) => format!("[{}]", ls.join("|")),
+        }
+    }
+}
+
+/// Which file a rule came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleSource {
+    User,
+    Project,
+}
+
+/// Where a rule is written: for messages, explain and the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleOrigin {
+    pub source: RuleSource,
+    pub path: PathBuf,
+    /// 1-based position of the rule in its file.
+    pub index: usize,
+    pub line: usize,
+}
+
+impl std::fmt::Display for RuleOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "rule {} ({}:{})",
+            self.index,
+            self.path.display(),
+            self.line
+        )
+    }
+}
+
+/// One loaded rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// Normalised program names (any of them matches).
+    pub programs: Vec<String>,
+    pub args: Vec<ArgPattern>,
+    pub decision: Decision,
+    pub justification: Option<String>,
+    pub origin: RuleOrigin,
+    /// Why the rule is not applied (an allow rule from an untrusted project), if it is not.
+    pub inactive: Option<String>,
+}
+
+/// How a rule relates to a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    No,
+    Yes,
+    /// Matches unless an argument only known at run time differs.
+    Maybe,
+}
+
+impl Rule {
+    /// Matches this rule against one simple command.
+    pub fn matches(&self, cmd: &SimpleCommand) -> Match {
+        let Some(first) = cmd.words.first() else {
+            return Match::No;
+        };
+        if first.dynamic {
+            return Match::No;
+        }
+        if self.decision == Decision::Allow && is_relative_path(&first.text) {
+            return Match::No;
+        }
+        let names = cmd.names();
+        if !self.programs.iter().any(|p| names.contains(p)) {
+            return Match::No;
+        }
+        let fold = matches!(cmd.shell, Shell::PowerShell | Shell::Cmd);
+        let mut result = Match::Yes;
+        for (i, pat) in self.args.iter().enumerate() {
+            let Some(word) = cmd.words.get(i + 1) else {
+                return Match::No;
+            };
+            if word.dynamic {
+                if pat != &ArgPattern::Any {
+                    result = Match::Maybe;
+                }
+            } else if !pat.matches(&word.text, fold) {
+                return Match::No;
+            }
+        }
+        if result == Match::Maybe && self.decision == Decision::Allow {
+            return Match::No;
+        }
+        result
+    }
+
+    /// The rule as a short pattern: `git push *`.
+    pub fn pattern(&self) -> String {
+        let mut out = if self.programs.len() == 1 {
+            self.programs[0].clone()
+        } else {
+            format!("[{}]", self.programs.join("|"))
+        };
+        for a in &self.args {
+            out.push(' ');
+            out.push_str(&a.display());
+        }
+        out
+    }
+
+    /// A one-line description for explain and approval prompts.
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} `{}` -> {}", self.origin, self.pattern(), self.decision);
+        if let Some(j) = &self.justification {
+            s.push_str(&format!(" ({j})"));
+        }
+        s
+    }
+}
+
+/// Normalises a program name as written in a rule.
+pub fn normalise_program(p: &str) -> String {
+    program_key(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Word;
+
+    fn rule(programs: &[&str], args: Vec<ArgPattern>, decision: Decision) -> Rule {
+        Rule {
+            programs: programs.iter().map(|p| normalise_program(p)).collect(),
+            args,
+            decision,
+            justification: None,
+            origin: RuleOrigin {
+                source: RuleSource::User,
+                path: "rules.toml".into(),
+                index: 1,
+                line: 1,
+            },
+            inactive: None,
+        }
+    }
+
+    fn cmd(line: &str, shell: Shell) -> SimpleCommand {
+        let words = crate::shlex::split(line)
+            .unwrap()
+            .into_iter()
+            .map(Word::lit)
+            .collect();
+        SimpleCommand::new(words, shell)
+    }
+
+    fn lit(s: &str) -> ArgPattern {
+        ArgPattern::Literal(s.into())
+    }
+
+    #[test]
+    fn rule_matching_table() {
+        use ArgPattern::*;
+        let push = rule(&["git"], vec![lit("push")], Decision::Prompt);
+        let rm = rule(
+            &["rm"],
+            vec![OneOf(vec!["-rf".into(), "-fr".into()]), Any],
+            Decision::Forbid,
+        );
+        let pkg = rule(
+            &["npm", "pnpm", "yarn"],
+            vec![lit("install")],
+            Decision::Allow,
+        );
+        let cases: &[(&Rule, &str, Shell, Match)] = &[
+            (&push, "git push", Shell::Direct, Match::Yes),
+            (&push, "git push origin main", Shell::Direct, Match::Yes),
+            (&push, "/usr/bin/git push", Shell::Direct, Match::Yes),
+            (&push, "GIT.EXE push", Shell::Direct, Match::Yes),
+            (&push, "git pull", Shell::Direct, Match::No),
+            (&push, "git", Shell::Direct, Match::No),
+            (&push, "gitx push", Shell::Direct, Match::No),
+            (&push, "git PUSH", Shell::Direct, Match::No),
+            (&push, "git PUSH", Shell::PowerShell, Match::Yes),
+            (&rm, "rm -rf /", Shell::Direct, Match::Yes),
+            (&rm, "rm -fr build", Shell::Direct, Match::Yes),
+            (&rm, "rm -r build", Shell::Direct, Match::No),
+            (&rm, "rm -rf", Shell::Direct, Match::No),
+            (&pkg, "pnpm install", Shell::Direct, Match::Yes),
+            (&pkg, "yarn.exe install --frozen", Shell::Direct, Match::Yes),
+            (&pkg, "./npm install", Shell::Direct, Match::No),
+            (&push, "./git push", Shell::Direct, Match::Yes),
+        ];
+        for (rule, line, shell, want) in cases {
+            assert_eq!(
+                rule.matches(&cmd(line, *shell)),
+                *want,
+                "{} vs {line}",
+                rule.pattern()
+            );
+        }
+    }
+
+    #[test]
+    fn powershell_aliases_match_rules_on_other_names() {
+        let r = rule(&["rm"], vec![], Decision::Forbid);
+        assert_eq!(
+            r.matches(&cmd("Remove-Item x", Shell::PowerShell)),
+            Match::Yes
+        );
+        assert_eq!(r.matches(&cmd("del x", Shell::PowerShell)), Match::Yes);
+        assert_eq!(r.matches(&cmd("Remove-Item x", Shell::Bash)), Match::No);
+    }
+
+    #[test]
+    fn runtime_arguments_may_match_strict_rules_but_never_allow_rules() {
+        let mut c = cmd("git", Shell::Bash);
+        c.words.push(Word::dynamic("$SUB"));
+        let forbid = rule(&["git"], vec![lit("push")], Decision::Forbid);
+        let allow = rule(&["git"], vec![lit("status")], Decision::Allow);
+        let any = rule(&["git"], vec![ArgPattern::Any], Decision::Allow);
+        assert_eq!(forbid.matches(&c), Match::Maybe);
+        assert_eq!(allow.matches(&c), Match::No);
+        assert_eq!(any.matches(&c), Match::Yes);
+    }
+}
