@@ -248,3 +248,30 @@ fn a_relative_program_is_refused() {
 }
 
 use std::io::Read;
+
+/// True under Wine, whose job objects do not enforce every limit.
+fn under_wine() -> bool {
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+    let ntdll: Vec<u16> = "ntdll.dll\0".encode_utf16().collect();
+    // SAFETY: NUL-terminated names; ntdll is always loaded; nothing is called through the result.
+    unsafe {
+        let module = GetModuleHandleW(ntdll.as_ptr());
+        !module.is_null() && GetProcAddress(module, c"wine_get_version".as_ptr().cast()).is_some()
+    }
+}
+
+#[test]
+fn the_active_process_limit_stops_the_tree_from_growing() {
+    if under_wine() {
+        println!("SKIPPED: Wine does not enforce job active-process limits");
+        return;
+    }
+    let mut l = launch(probe(), &["tree", "100"]);
+    l.limits.active_processes = Some(1);
+    let out = go(l, &capture());
+    assert_ne!(
+        out.status,
+        ExitInfo::Code(0),
+        "the probe started a second process"
+    );
+}
