@@ -24,13 +24,41 @@
 //!   `store::FakeAclStore` is the in-memory reference implementation used by the tests.
 //!
 //! Paths are Windows path text compared through [`winpath`] (case-insensitive, `\` or `/`).
+//!
+//! # The API the lead wires
+//!
+//! - [`check_enforceable`]`(spec, level) -> Result<Vec<Capability>, WindowsError>`: refuse or
+//!   list the accepted gaps (network, deny-read) before anything else.
+//! - [`plan`]`(spec, level, store, registry) -> Result<WindowsPlan, WindowsError>` with
+//!   `registry = SidRegistry::open_default()?`; `WindowsPlan::report()` is the enforcement report.
+//! - [`apply_plan::apply`]`(plan, store, registry) -> Result<ActiveRun, WindowsError>` before
+//!   spawning, [`apply_plan::ActiveRun::finish`]`(store)` after the command ends (the apply
+//!   layer then deletes `plan.private_temp`); [`grants::forget`] for `paddock forget ROOT`.
+//! - [`explain::explain`]`(store, token_model, path, op) -> Result<Verdict, WindowsError>` for
+//!   `paddock explain PATH`, with `plan.token.model(&caller_token_model)`.
 
 pub mod access;
 pub mod acl;
+pub mod apply_plan;
+pub mod enforceability;
+pub mod error;
+pub mod explain;
+pub mod grants;
+pub mod journal;
 pub mod mask;
+pub mod plan;
+pub mod registry;
 pub mod sid;
 pub mod store;
 pub mod winpath;
+
+#[cfg(test)]
+mod testworld;
+
+pub use enforceability::check_enforceable;
+pub use error::WindowsError;
+pub use plan::{WindowsPlan, plan};
+pub use registry::SidRegistry;
 
 #[cfg(windows)]
 pub mod apply;

@@ -1,0 +1,339 @@
+//! Carrying a `WindowsPlan` out through an `AclStore`, and undoing it: pure orchestration over
+//! the journal, the grant ledger and the shared per-run ACEs (`windows/shared.json`), all under
+//! one lock file (`windows/acl.lock`). Each live run holds `windows/runs/<id>.lock`; a run
+//! whose lock is free is dead, and the next `apply` (or `recover`) undoes its per-run ACEs.
+//!
+//! Guarantees: every ACE change is journaled and fsynced before it is made; a per-run ACE
+//! already applied for a concurrent run is shared (reference counted by run id) and removed
+//! only when the last run using it finishes or is recovered; a failed `apply` undoes its own
+//! per-run changes, and if even that fails the journal lets `recover` finish the job.
+
+use crate::acl::Ace;
+use crate::error::WindowsError;
+use crate::grants::{Ledger, ensure_kept};
+use crate::journal::{Journal, JournalEntry, JournalOp};
+use crate::plan::{Lifetime, PlannedAce, WindowsPlan};
+use crate::registry::{SidRegistry, StateLock, write_atomically};
+use crate::store::{AclStore, EntryKind};
+use crate::winpath;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// A per-run ACE and the live runs using it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedAce {
+    pub path: PathBuf,
+    pub ace: Ace,
+    pub runs: Vec<String>,
+}
+
+/// The reference counts of per-run ACEs (`windows/shared.json`).
+#[derive(Debug)]
+pub struct SharedAces {
+    file: PathBuf,
+    pub entries: Vec<SharedAce>,
+}
+
+impl SharedAces {
+    pub fn load(windows_dir: &Path) -> Result<SharedAces, WindowsError> {
+        let file = windows_dir.join("shared.json");
+        let entries = match fs::read(&file) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| WindowsError::state(&file, e))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(WindowsError::state(&file, e)),
+        };
+        Ok(SharedAces { file, entries })
+    }
+
+    fn save(&self) -> Result<(), WindowsError> {
+        let bytes = serde_json::to_vec_pretty(&self.entries)
+            .map_err(|e| WindowsError::state(&self.file, e))?;
+        write_atomically(&self.file, &bytes)
+    }
+
+    fn find(&self, path: &Path, ace: &Ace) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.ace == *ace && winpath::same(&e.path, path))
+    }
+}
+
+/// A run whose plan is applied. Call `finish` when the command has ended; dropping it instead
+/// leaves its per-run ACEs for the next `recover`.
+#[derive(Debug)]
+pub struct ActiveRun {
+    run_id: String,
+    windows_dir: PathBuf,
+    lock: File,
+}
+
+impl ActiveRun {
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Undoes this run's per-run ACEs (those no other live run shares).
+    pub fn finish(self, store: &mut dyn AclStore) -> Result<(), WindowsError> {
+        {
+            let _acl = StateLock::acquire(&self.windows_dir.join("acl.lock"))?;
+            release_locked(&self.run_id, store, &self.windows_dir)?;
+            Journal::at(&self.windows_dir).compact()?;
+        }
+        let lock_path = run_lock_path(&self.windows_dir, &self.run_id);
+        let _ = self.lock.unlock();
+        drop(self.lock);
+        let _ = fs::remove_file(lock_path);
+        Ok(())
+    }
+}
+
+fn run_lock_path(windows_dir: &Path, run_id: &str) -> PathBuf {
+    windows_dir.join("runs").join(format!("{run_id}.lock"))
+}
+
+/// Applies `plan`: recovers dead runs, pre-creates protected paths, ensures kept grants, adds
+/// per-run ACEs (creating the private temp folder). On error, undoes this run's per-run ACEs.
+pub fn apply(
+    plan: &WindowsPlan,
+    store: &mut dyn AclStore,
+    registry: &SidRegistry,
+) -> Result<ActiveRun, WindowsError> {
+    let wd = registry.windows_dir().to_path_buf();
+    let runs = wd.join("runs");
+    fs::create_dir_all(&runs).map_err(|e| WindowsError::state(&runs, e))?;
+    let lock_path = run_lock_path(&wd, &plan.run_id);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| WindowsError::state(&lock_path, e))?;
+    lock.lock()
+        .map_err(|e| WindowsError::state(&lock_path, e))?;
+    let run = ActiveRun {
+        run_id: plan.run_id.clone(),
+        windows_dir: wd.clone(),
+        lock,
+    };
+    let _acl = StateLock::acquire(&wd.join("acl.lock"))?;
+    recover_locked(store, &wd)?;
+    match apply_locked(plan, store, &wd) {
+        Ok(()) => Ok(run),
+        Err(e) => {
+            let _ = release_locked(&plan.run_id, store, &wd);
+            Err(e)
+        }
+    }
+}
+
+fn apply_locked(
+    plan: &WindowsPlan,
+    store: &mut dyn AclStore,
+    wd: &Path,
+) -> Result<(), WindowsError> {
+    for pre in &plan.precreate {
+        if !store.exists(&pre.path)? {
+            match pre.kind {
+                EntryKind::Dir => store.create_dir(&pre.path)?,
+                EntryKind::File => store.create_file(&pre.path)?,
+            }
+        }
+    }
+    let journal = Journal::at(wd);
+    let mut ledger = Ledger::load(wd)?;
+    let mut shared = SharedAces::load(wd)?;
+    for planned in &plan.aces {
+        match planned.lifetime {
+            Lifetime::Kept => {
+                let sid = plan
+                    .roots
+                    .iter()
+                    .find(|(r, _)| planned.root.as_ref().is_some_and(|pr| winpath::same(pr, r)))
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_else(|| planned.ace.sid.clone());
+                ensure_kept(store, &mut ledger, &journal, &plan.run_id, planned, &sid)?;
+            }
+            Lifetime::PerRun => {
+                if winpath::same(&planned.path, &plan.private_temp) {
+                    create_dir_all(store, &planned.path)?;
+                }
+                acquire_shared(store, &journal, &mut shared, &plan.run_id, planned)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn create_dir_all(store: &mut dyn AclStore, dir: &Path) -> Result<(), WindowsError> {
+    let mut missing = Vec::new();
+    let mut cur = Some(dir.to_path_buf());
+    while let Some(d) = cur {
+        if store.exists(&d)? {
+            break;
+        }
+        cur = winpath::parent(&d);
+        missing.push(d);
+    }
+    for d in missing.into_iter().rev() {
+        store.create_dir(&d)?;
+    }
+    Ok(())
+}
+
+fn acquire_shared(
+    store: &mut dyn AclStore,
+    journal: &Journal,
+    shared: &mut SharedAces,
+    run_id: &str,
+    planned: &PlannedAce,
+) -> Result<(), WindowsError> {
+    let sd = store.read(&planned.path)?;
+    journal.append(&JournalEntry::change(
+        run_id,
+        JournalOp::Add,
+        &planned.path,
+        &planned.ace,
+        sd.to_sddl(),
+        Lifetime::PerRun,
+    ))?;
+    let present = sd
+        .dacl
+        .as_ref()
+        .is_some_and(|d| d.explicit().any(|a| *a == planned.ace));
+    if !present {
+        store.add_explicit(&planned.path, std::slice::from_ref(&planned.ace))?;
+    }
+    match shared.find(&planned.path, &planned.ace) {
+        Some(i) if !shared.entries[i].runs.iter().any(|r| r == run_id) => {
+            shared.entries[i].runs.push(run_id.to_string())
+        }
+        Some(_) => {}
+        None => shared.entries.push(SharedAce {
+            path: planned.path.clone(),
+            ace: planned.ace.clone(),
+            runs: vec![run_id.to_string()],
+        }),
+    }
+    shared.save()
+}
+
+/// Undoes `run_id`'s per-run ACEs: drops the run from every shared entry, removes entries no
+/// run uses any more, and removes ACEs the run journaled but never recorded as shared (it died
+/// in between) unless a live run shares them. Ends with a `Released` journal line.
+fn release_locked(run_id: &str, store: &mut dyn AclStore, wd: &Path) -> Result<(), WindowsError> {
+    let journal = Journal::at(wd);
+    let mut shared = SharedAces::load(wd)?;
+    let mut to_remove: Vec<(PathBuf, Ace)> = Vec::new();
+    for e in &mut shared.entries {
+        if let Some(pos) = e.runs.iter().position(|r| r == run_id) {
+            e.runs.remove(pos);
+            if e.runs.is_empty() {
+                to_remove.push((e.path.clone(), e.ace.clone()));
+            }
+        }
+    }
+    for entry in journal.read()? {
+        if entry.run_id != run_id
+            || entry.op != JournalOp::Add
+            || entry.lifetime != Some(Lifetime::PerRun)
+        {
+            continue;
+        }
+        let (Some(path), Some(ace)) = (entry.path, entry.ace) else {
+            continue;
+        };
+        let shared_by_others = shared
+            .find(&path, &ace)
+            .is_some_and(|i| !shared.entries[i].runs.is_empty());
+        if !shared_by_others
+            && !to_remove
+                .iter()
+                .any(|(p, a)| *a == ace && winpath::same(p, &path))
+        {
+            to_remove.push((path, ace));
+        }
+    }
+    for (path, ace) in &to_remove {
+        if store.exists(path)? {
+            let before = store.read(path)?.to_sddl();
+            journal.append(&JournalEntry::change(
+                run_id,
+                JournalOp::Remove,
+                path,
+                ace,
+                before,
+                Lifetime::PerRun,
+            ))?;
+            store.remove_explicit(path, std::slice::from_ref(ace))?;
+        }
+        if let Some(i) = shared.find(path, ace) {
+            shared.entries.remove(i);
+        }
+        shared.save()?;
+    }
+    shared.save()?;
+    journal.append(&JournalEntry::released(run_id))
+}
+
+/// Undoes the per-run ACEs of every dead run (journaled, not released, run lock free). The
+/// caller holds `acl.lock`. Returns the dead run ids (their private temp folders can go).
+pub(crate) fn recover_locked(
+    store: &mut dyn AclStore,
+    wd: &Path,
+) -> Result<Vec<String>, WindowsError> {
+    let journal = Journal::at(wd);
+    let entries = journal.read()?;
+    let mut pending: Vec<String> = Vec::new();
+    for e in &entries {
+        if e.run_id == "forget" {
+            continue;
+        }
+        let released = entries
+            .iter()
+            .any(|r| r.run_id == e.run_id && r.op == JournalOp::Released);
+        if !released && !pending.contains(&e.run_id) {
+            pending.push(e.run_id.clone());
+        }
+    }
+    let mut dead = Vec::new();
+    for run_id in pending {
+        if is_alive(wd, &run_id)? {
+            continue;
+        }
+        release_locked(&run_id, store, wd)?;
+        let _ = fs::remove_file(run_lock_path(wd, &run_id));
+        dead.push(run_id);
+    }
+    journal.compact()?;
+    Ok(dead)
+}
+
+fn is_alive(wd: &Path, run_id: &str) -> Result<bool, WindowsError> {
+    let path = run_lock_path(wd, run_id);
+    let file = match OpenOptions::new().write(true).open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(WindowsError::state(&path, e)),
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            Ok(false)
+        }
+        Err(fs::TryLockError::WouldBlock) => Ok(true),
+        Err(fs::TryLockError::Error(e)) => Err(WindowsError::state(&path, e)),
+    }
+}
+
+/// Undoes the per-run ACEs of every dead run; returns their ids.
+pub fn recover(
+    store: &mut dyn AclStore,
+    registry: &SidRegistry,
+) -> Result<Vec<String>, WindowsError> {
+    let wd = registry.windows_dir();
+    let _acl = StateLock::acquire(&wd.join("acl.lock"))?;
+    recover_locked(store, wd)
+}

@@ -1,0 +1,160 @@
+//! `explain`: would this token be allowed this operation on this path, and which ACEs decided
+//! it? Backs `paddock explain PATH` on Windows and the model tests of the planner.
+//!
+//! Guarantees: an operation is judged by the same checks NTFS makes (creating needs
+//! FILE_ADD_FILE / FILE_ADD_SUBDIRECTORY on the folder; deleting needs DELETE on the object or
+//! FILE_DELETE_CHILD on its folder), each through `access::access_check`, and the verdict lists
+//! every check with its deciding ACEs per pass.
+
+use crate::access::{AccessDecision, Pass, TokenModel, access_check};
+use crate::error::WindowsError;
+use crate::mask::AccessMask;
+use crate::store::{AclStore, StoreError};
+use crate::winpath;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// A file-system operation to judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// Open for reading data.
+    Read,
+    /// Write to an existing file, or create it when missing.
+    Write,
+    /// Create a file in the path's folder.
+    CreateFile,
+    /// Create a folder in the path's folder.
+    CreateDir,
+    /// Delete or rename the path away.
+    Delete,
+}
+
+/// One access check made for an operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// The object checked (the path or its folder).
+    pub object: PathBuf,
+    pub decision: AccessDecision,
+}
+
+/// The answer to "may this token do this".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub path: PathBuf,
+    pub operation: Operation,
+    pub allowed: bool,
+    /// The checks made; for `Delete` the operation is allowed when either check passes.
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    /// A human explanation naming the deciding ACEs.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{:?} {}: {}\n",
+            self.operation,
+            self.path.display(),
+            if self.allowed { "allowed" } else { "denied" }
+        );
+        for c in &self.checks {
+            let d = &c.decision;
+            let _ = writeln!(
+                s,
+                "  {} on {}: granted [{}] of [{}]",
+                if d.allowed() { "pass" } else { "fail" },
+                c.object.display(),
+                d.granted.names().join(" "),
+                d.requested.names().join(" ")
+            );
+            for pass in std::iter::once(&d.normal).chain(d.restricting.iter()) {
+                let label = match pass.pass {
+                    Pass::Normal => "user and groups",
+                    Pass::Restricting => "restricting SIDs",
+                };
+                if pass.null_dacl {
+                    let _ = writeln!(s, "    {label}: NULL DACL grants everything");
+                }
+                for dec in &pass.deciders {
+                    let _ = writeln!(
+                        s,
+                        "    {label}: ACE #{} {} decided [{}]",
+                        dec.index,
+                        dec.ace.to_sddl(),
+                        dec.bits.names().join(" ")
+                    );
+                }
+                let missing = d.requested.without(pass.granted);
+                let relevant = match pass.pass {
+                    Pass::Normal => missing,
+                    Pass::Restricting => missing & d.restricted_bits,
+                };
+                if !relevant.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "    {label}: nothing grants [{}]",
+                        relevant.names().join(" ")
+                    );
+                }
+            }
+        }
+        s
+    }
+}
+
+/// Judges `op` on `path` for `token` against the ACLs in `store`.
+pub fn explain(
+    store: &dyn AclStore,
+    token: &TokenModel,
+    path: &Path,
+    op: Operation,
+) -> Result<Verdict, WindowsError> {
+    let check = |object: &Path, requested: AccessMask| -> Result<Check, WindowsError> {
+        let sd = store.read(object)?;
+        Ok(Check {
+            object: object.to_path_buf(),
+            decision: access_check(token, &sd, requested),
+        })
+    };
+    let folder = || {
+        winpath::parent(path).ok_or_else(|| StoreError::NotFound {
+            path: path.to_path_buf(),
+        })
+    };
+    let exists = store.exists(path)?;
+    let (checks, allowed) = match op {
+        Operation::Read => {
+            let c = check(path, AccessMask::FILE_GENERIC_READ)?;
+            let ok = c.decision.allowed();
+            (vec![c], ok)
+        }
+        Operation::Write if exists => {
+            let c = check(path, AccessMask::FILE_WRITE_DATA)?;
+            let ok = c.decision.allowed();
+            (vec![c], ok)
+        }
+        Operation::Write | Operation::CreateFile => {
+            let c = check(&folder()?, AccessMask::FILE_WRITE_DATA)?;
+            let ok = c.decision.allowed();
+            (vec![c], ok)
+        }
+        Operation::CreateDir => {
+            let c = check(&folder()?, AccessMask::FILE_APPEND_DATA)?;
+            let ok = c.decision.allowed();
+            (vec![c], ok)
+        }
+        Operation::Delete => {
+            let own = check(path, AccessMask::DELETE)?;
+            let parent = check(&folder()?, AccessMask::FILE_DELETE_CHILD)?;
+            let ok = own.decision.allowed() || parent.decision.allowed();
+            (vec![own, parent], ok)
+        }
+    };
+    Ok(Verdict {
+        path: path.to_path_buf(),
+        operation: op,
+        allowed,
+        checks,
+    })
+}

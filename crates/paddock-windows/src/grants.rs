@@ -1,0 +1,188 @@
+//! Kept grants: the ledger of every ACE Paddock keeps on disk between runs (the inheritable
+//! grant of each writable root's SID), checked each run by one ACL read per path and removed
+//! only by `forget`, which also garbage-collects the root's SID.
+//!
+//! Guarantees: an ACE is recorded in the ledger (atomically, fsynced) BEFORE it is added, so no
+//! kept ACE can exist on disk without a ledger entry that `forget` will remove; `forget` refuses
+//! while a live run still uses the root.
+
+use crate::acl::Ace;
+use crate::apply_plan::{SharedAces, recover_locked};
+use crate::error::WindowsError;
+use crate::journal::{Journal, JournalEntry, JournalOp};
+use crate::plan::{Lifetime, PlannedAce};
+use crate::registry::{SidRegistry, StateLock, write_atomically};
+use crate::sid::Sid;
+use crate::store::AclStore;
+use crate::winpath;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One kept ACE.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptGrant {
+    pub root: PathBuf,
+    pub sid: Sid,
+    pub path: PathBuf,
+    pub ace: Ace,
+}
+
+/// The ledger file `windows/grants.json`.
+#[derive(Debug)]
+pub struct Ledger {
+    file: PathBuf,
+    pub entries: Vec<KeptGrant>,
+}
+
+impl Ledger {
+    /// Loads the ledger of the state directory's `windows` folder (empty when absent).
+    pub fn load(windows_dir: &Path) -> Result<Ledger, WindowsError> {
+        let file = windows_dir.join("grants.json");
+        let entries = match fs::read(&file) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| WindowsError::state(&file, e))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(WindowsError::state(&file, e)),
+        };
+        Ok(Ledger { file, entries })
+    }
+
+    fn save(&self) -> Result<(), WindowsError> {
+        let bytes = serde_json::to_vec_pretty(&self.entries)
+            .map_err(|e| WindowsError::state(&self.file, e))?;
+        write_atomically(&self.file, &bytes)
+    }
+
+    fn position(&self, path: &Path, ace: &Ace) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|g| g.ace == *ace && winpath::same(&g.path, path))
+    }
+
+    /// The kept grants of `root`.
+    pub fn for_root(&self, root: &Path) -> Vec<&KeptGrant> {
+        self.entries
+            .iter()
+            .filter(|g| winpath::same(&g.root, root))
+            .collect()
+    }
+}
+
+/// Makes sure the kept ACE `planned` is recorded and present: one read; ledger first, then the
+/// journal line, then the ACE.
+pub(crate) fn ensure_kept(
+    store: &mut dyn AclStore,
+    ledger: &mut Ledger,
+    journal: &Journal,
+    run_id: &str,
+    planned: &PlannedAce,
+    sid: &Sid,
+) -> Result<(), WindowsError> {
+    let sd = store.read(&planned.path)?;
+    let present = sd
+        .dacl
+        .as_ref()
+        .is_some_and(|d| d.explicit().any(|a| *a == planned.ace));
+    if ledger.position(&planned.path, &planned.ace).is_none() {
+        ledger.entries.push(KeptGrant {
+            root: planned.root.clone().unwrap_or_else(|| planned.path.clone()),
+            sid: sid.clone(),
+            path: planned.path.clone(),
+            ace: planned.ace.clone(),
+        });
+        ledger.save()?;
+    }
+    if !present {
+        journal.append(&JournalEntry::change(
+            run_id,
+            JournalOp::Add,
+            &planned.path,
+            &planned.ace,
+            sd.to_sddl(),
+            Lifetime::Kept,
+        ))?;
+        store.add_explicit(&planned.path, std::slice::from_ref(&planned.ace))?;
+    }
+    Ok(())
+}
+
+/// What `forget` removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forgotten {
+    pub root: PathBuf,
+    pub sid: Option<Sid>,
+    pub aces_removed: usize,
+}
+
+/// Removes every kept grant of `root` and its SID. Dead runs are recovered first; a live run
+/// holding per-run ACEs of the root's SID makes it refuse.
+pub fn forget(
+    root: &Path,
+    store: &mut dyn AclStore,
+    registry: &mut SidRegistry,
+) -> Result<Forgotten, WindowsError> {
+    let wd = registry.windows_dir().to_path_buf();
+    let _lock = StateLock::acquire(&wd.join("acl.lock"))?;
+    recover_locked(store, &wd)?;
+    let sid = registry.lookup(root)?;
+    if let Some(sid) = &sid {
+        let shared = SharedAces::load(&wd)?;
+        if let Some(e) = shared
+            .entries
+            .iter()
+            .find(|e| e.ace.sid == *sid && !e.runs.is_empty())
+        {
+            return Err(WindowsError::RootInUse {
+                root: root.to_path_buf(),
+                run_id: e.runs[0].clone(),
+            });
+        }
+    }
+    let journal = Journal::at(&wd);
+    let mut ledger = Ledger::load(&wd)?;
+    let mut removed = 0;
+    while let Some(i) = ledger
+        .entries
+        .iter()
+        .position(|g| winpath::same(&g.root, root))
+    {
+        let g = ledger.entries[i].clone();
+        if store.exists(&g.path)? {
+            let before = store.read(&g.path)?.to_sddl();
+            journal.append(&JournalEntry::change(
+                "forget",
+                JournalOp::Remove,
+                &g.path,
+                &g.ace,
+                before,
+                Lifetime::Kept,
+            ))?;
+            store.remove_explicit(&g.path, std::slice::from_ref(&g.ace))?;
+            removed += 1;
+        }
+        ledger.entries.remove(i);
+        ledger.save()?;
+    }
+    let sid = registry.remove(root)?.or(sid);
+    Ok(Forgotten {
+        root: root.to_path_buf(),
+        sid,
+        aces_removed: removed,
+    })
+}
+
+/// `forget` for every root Paddock knows (uninstall).
+pub fn forget_all(
+    store: &mut dyn AclStore,
+    registry: &mut SidRegistry,
+) -> Result<Vec<Forgotten>, WindowsError> {
+    let mut roots: Vec<PathBuf> = registry.entries()?.into_iter().map(|e| e.root).collect();
+    for g in Ledger::load(registry.windows_dir())?.entries {
+        if !roots.iter().any(|r| winpath::same(r, &g.root)) {
+            roots.push(g.root);
+        }
+    }
+    roots.iter().map(|r| forget(r, store, registry)).collect()
+}

@@ -1,0 +1,420 @@
+//! Model-backed tests of the planner: each plan is applied to a fake Windows machine and judged
+//! by the access-check model with the token its `TokenPlan` creates, attack by attack.
+
+use super::*;
+use crate::access::{TokenModel, access_check};
+use crate::apply_plan::{ActiveRun, apply};
+use crate::explain::{Operation, explain};
+use crate::testworld::*;
+use paddock_core::spec::PathKind;
+
+fn applied(w: &mut World, spec: &SandboxSpec) -> (WindowsPlan, TokenModel, ActiveRun) {
+    let plan = plan_in(w, spec);
+    let run = apply(&plan, &mut w.store, &w.registry).unwrap();
+    let token = plan.token.model(&caller());
+    (plan, token, run)
+}
+
+fn can(w: &World, t: &TokenModel, path: &str, op: Operation) -> bool {
+    explain(&w.store, t, &p(path), op).unwrap().allowed
+}
+
+#[test]
+fn workspace_write_allows_creating_writing_and_deleting_inside_the_root() {
+    let mut w = world();
+    let (_, t, _run) = applied(&mut w, &workspace_spec());
+    assert!(can(
+        &w,
+        &t,
+        r"C:\Users\me\repo\src\main.rs",
+        Operation::Write
+    ));
+    assert!(can(
+        &w,
+        &t,
+        r"C:\Users\me\repo\src\new.rs",
+        Operation::CreateFile
+    ));
+    assert!(can(
+        &w,
+        &t,
+        r"C:\Users\me\repo\target",
+        Operation::CreateDir
+    ));
+    assert!(can(
+        &w,
+        &t,
+        r"C:\Users\me\repo\src\main.rs",
+        Operation::Delete
+    ));
+    assert!(
+        can(
+            &w,
+            &t,
+            r"C:\Users\me\repo\.git\objects\ab",
+            Operation::CreateDir
+        ),
+        "commits must work"
+    );
+    w.store
+        .create_file(&p(r"C:\Users\me\repo\src\gen.rs"))
+        .unwrap();
+    assert!(
+        can(&w, &t, r"C:\Users\me\repo\src\gen.rs", Operation::Write),
+        "files the sandbox creates stay writable"
+    );
+}
+
+#[test]
+fn workspace_write_denies_write_to_home_and_outside_the_roots() {
+    let mut w = world();
+    let (_, t, _run) = applied(&mut w, &workspace_spec());
+    for (path, op) in [
+        (r"C:\Users\me\NTUSER.DAT", Operation::Write),
+        (r"C:\Users\me\.bashrc", Operation::CreateFile),
+        (r"C:\Users\me\other\notes.txt", Operation::Write),
+        (r"C:\Users\me\other\notes.txt", Operation::Delete),
+        (r"C:\Users\me\.ssh\id_ed25519", Operation::Write),
+        (
+            r"C:\Users\me\AppData\Local\Temp\x.ps1",
+            Operation::CreateFile,
+        ),
+        (r"C:\evil", Operation::CreateDir),
+        (r"C:\Users\me\repo", Operation::Delete),
+    ] {
+        assert!(!can(&w, &t, path, op), "{op:?} {path} allowed");
+    }
+}
+
+#[test]
+fn the_user_keeps_full_access_to_everything_the_plan_touches() {
+    let mut w = world();
+    let (_, _, _run) = applied(&mut w, &workspace_spec());
+    let user = caller();
+    for path in [
+        r"C:\Users\me\repo\.git\hooks\pre-commit",
+        r"C:\Users\me\repo\.git\config",
+        r"C:\Users\me\repo\src\main.rs",
+    ] {
+        assert!(can(&w, &user, path, Operation::Write), "{path}");
+        assert!(can(&w, &user, path, Operation::Delete), "{path}");
+    }
+}
+
+#[test]
+fn protected_hooks_cannot_be_written_created_deleted_or_renamed_away() {
+    let mut w = world();
+    let (_, t, _run) = applied(&mut w, &workspace_spec());
+    for (path, op) in [
+        (r"C:\Users\me\repo\.git\hooks\pre-commit", Operation::Write),
+        (
+            r"C:\Users\me\repo\.git\hooks\post-checkout",
+            Operation::CreateFile,
+        ),
+        (r"C:\Users\me\repo\.git\hooks\pre-commit", Operation::Delete),
+        (r"C:\Users\me\repo\.git\hooks", Operation::Delete),
+        (r"C:\Users\me\repo\.git", Operation::Delete),
+        (r"C:\Users\me\repo\.git\hooks\sub", Operation::CreateDir),
+    ] {
+        assert!(!can(&w, &t, path, op), "{op:?} {path} allowed");
+    }
+    let attrs = access_check(
+        &t,
+        &w.store.read(&p(r"C:\Users\me\repo\.git\hooks")).unwrap(),
+        crate::mask::AccessMask::WRITE_DAC,
+    );
+    assert!(
+        !attrs.allowed(),
+        "the sandbox cannot rewrite the hooks folder's DACL"
+    );
+}
+
+#[test]
+fn git_config_cannot_be_replaced_by_rename_over_it() {
+    let mut w = world();
+    let (_, t, _run) = applied(&mut w, &workspace_spec());
+    assert!(!can(
+        &w,
+        &t,
+        r"C:\Users\me\repo\.git\config",
+        Operation::Write
+    ));
+    assert!(
+        !can(&w, &t, r"C:\Users\me\repo\.git\config", Operation::Delete),
+        "rename-over needs DELETE on the target"
+    );
+    assert!(
+        can(
+            &w,
+            &t,
+            r"C:\Users\me\repo\.git\config.lock",
+            Operation::CreateFile
+        ),
+        "git may still write its lock files"
+    );
+}
+
+#[test]
+fn missing_protected_paths_are_precreated_and_denied() {
+    let mut w = world();
+    let mut spec = workspace_spec();
+    spec.protected.push(protected(
+        r"C:\Users\me\repo\sub\.git\hooks",
+        PathKind::Missing,
+    ));
+    let plan = plan_in(&mut w, &spec);
+    let created: Vec<_> = plan
+        .precreate
+        .iter()
+        .map(|c| (c.path.clone(), c.kind))
+        .collect();
+    assert!(created.contains(&(p(r"C:\Users\me\repo\paddock.toml"), EntryKind::File)));
+    assert!(created.contains(&(p(r"C:\Users\me\repo\sub"), EntryKind::Dir)));
+    assert!(created.contains(&(p(r"C:\Users\me\repo\sub\.git\hooks"), EntryKind::Dir)));
+    let _run = apply(&plan, &mut w.store, &w.registry).unwrap();
+    let t = plan.token.model(&caller());
+    assert!(exists(&w, &p(r"C:\Users\me\repo\sub\.git\hooks")));
+    assert!(!can(
+        &w,
+        &t,
+        r"C:\Users\me\repo\paddock.toml",
+        Operation::Write
+    ));
+    assert!(!can(
+        &w,
+        &t,
+        r"C:\Users\me\repo\paddock.toml",
+        Operation::Delete
+    ));
+    assert!(!can(
+        &w,
+        &t,
+        r"C:\Users\me\repo\sub\.git\hooks\pre-push",
+        Operation::CreateFile
+    ));
+    assert!(
+        !can(&w, &t, r"C:\Users\me\repo\sub\.git", Operation::Delete),
+        "the folder holding it cannot be swapped"
+    );
+}
+
+#[test]
+fn everyone_writable_folder_stays_unwritable_because_everyone_is_not_a_restricting_sid() {
+    let mut w = world();
+    let (plan, t, _run) = applied(&mut w, &workspace_spec());
+    assert!(
+        can(&w, &caller(), r"C:\shared\tool.exe", Operation::Write),
+        "the user can write there"
+    );
+    assert!(!can(&w, &t, r"C:\shared\tool.exe", Operation::Write));
+    assert!(!can(
+        &w,
+        &t,
+        r"C:\shared\dropper.exe",
+        Operation::CreateFile
+    ));
+    for sid in &plan.token.restricting_sids {
+        assert_ne!(*sid, Sid::everyone());
+        assert_ne!(*sid, Sid::authenticated_users());
+        assert!(!sid.is_logon());
+        assert!(sid.has_synthetic_shape());
+    }
+}
+
+#[test]
+fn reads_follow_the_user_rights_at_level_one() {
+    let mut w = world();
+    let (_, t, _run) = applied(&mut w, &workspace_spec());
+    assert!(
+        can(&w, &t, r"C:\Users\me\.ssh\id_ed25519", Operation::Read),
+        "level 1 does not confine reads (documented)"
+    );
+}
+
+#[test]
+fn read_only_mode_writes_only_its_private_temp() {
+    let mut w = world();
+    let mut spec = workspace_spec();
+    spec.mode = Mode::ReadOnly;
+    spec.writable_roots.clear();
+    spec.protected.clear();
+    let (plan, t, _run) = applied(&mut w, &spec);
+    assert!(plan.roots.is_empty());
+    assert_eq!(
+        plan.token.restricting_sids,
+        std::slice::from_ref(&plan.token.run_sid)
+    );
+    assert!(!can(
+        &w,
+        &t,
+        r"C:\Users\me\repo\src\main.rs",
+        Operation::Write
+    ));
+    assert!(!can(&w, &t, r"C:\Users\me\repo\x", Operation::CreateFile));
+    let tmp_file = plan.private_temp.join("a.txt");
+    assert!(can(
+        &w,
+        &t,
+        &tmp_file.to_string_lossy(),
+        Operation::CreateFile
+    ));
+}
+
+#[test]
+fn one_run_cannot_write_another_runs_private_temp_or_a_root_it_was_not_given() {
+    let mut w = world();
+    let mut both = workspace_spec();
+    both.writable_roots.push(p(r"C:\Users\me\other"));
+    let (plan_a, _, _run_a) = applied(&mut w, &both);
+    let (plan_b, t_b, _run_b) = applied(&mut w, &workspace_spec());
+    assert!(
+        !can(&w, &t_b, r"C:\Users\me\other\notes.txt", Operation::Write),
+        "kept grant of another root"
+    );
+    let a_tmp = plan_a.private_temp.join("x");
+    assert!(!can(
+        &w,
+        &t_b,
+        &a_tmp.to_string_lossy(),
+        Operation::CreateFile
+    ));
+    let b_tmp = plan_b.private_temp.join("x");
+    assert!(can(
+        &w,
+        &t_b,
+        &b_tmp.to_string_lossy(),
+        Operation::CreateFile
+    ));
+}
+
+#[test]
+fn token_keeps_only_change_notify_even_for_an_elevated_caller() {
+    let mut w = world();
+    let (plan, _, _run) = applied(&mut w, &workspace_spec());
+    assert_eq!(plan.token.flag_bits(), 0x1 | 0x4 | 0x8);
+    let mut admin = caller();
+    admin
+        .groups
+        .iter_mut()
+        .for_each(|g| g.state = crate::access::GroupState::Enabled);
+    admin.privileges.extend([
+        crate::access::Privilege::Restore,
+        crate::access::Privilege::Backup,
+        crate::access::Privilege::TakeOwnership,
+    ]);
+    let t = plan.token.model(&admin);
+    assert_eq!(t.privileges, [crate::access::Privilege::ChangeNotify]);
+    assert!(!can(&w, &t, r"C:\Users\me\NTUSER.DAT", Operation::Write));
+    assert!(
+        can(&w, &admin, r"C:\Users\me\NTUSER.DAT", Operation::Write),
+        "the model sees what SeRestore would do"
+    );
+}
+
+#[test]
+fn objects_created_under_the_default_dacl_are_usable_by_sandbox_and_user() {
+    let mut w = world();
+    let (plan, t, _run) = applied(&mut w, &workspace_spec());
+    let pipe = crate::acl::SecurityDescriptor {
+        owner: Some(me()),
+        group: None,
+        dacl: Some(plan.token.default_dacl.clone()),
+        protected: false,
+    };
+    let rw = crate::mask::AccessMask::GENERIC_READ | crate::mask::AccessMask::GENERIC_WRITE;
+    assert!(access_check(&t, &pipe, rw).allowed());
+    assert!(access_check(&caller(), &pipe, rw).allowed());
+}
+
+#[test]
+fn refused_roots_are_typed_errors() {
+    let mut w = world();
+    for root in [r"C:\Users\me", r"C:\", r"C:\Users\me\AppData\Local\Temp"] {
+        let mut spec = workspace_spec();
+        spec.writable_roots = vec![p(root)];
+        let err = plan_with(
+            &spec,
+            WindowsLevel::Unelevated,
+            &w.store,
+            &mut w.registry,
+            &test_host(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, WindowsError::RefusedRoot { .. }),
+            "{root}: {err}"
+        );
+    }
+}
+
+#[test]
+fn plan_refuses_unenforceable_network_off_before_touching_anything() {
+    let mut w = world();
+    let mut spec = workspace_spec();
+    spec.network = paddock_core::policy::Network::Off;
+    let before = w.store.mutations();
+    let err = plan_with(
+        &spec,
+        WindowsLevel::Unelevated,
+        &w.store,
+        &mut w.registry,
+        &test_host(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, WindowsError::Unenforceable { .. }));
+    assert_eq!(w.store.mutations(), before);
+    assert!(
+        w.registry.entries().unwrap().is_empty(),
+        "no SID minted for a refused run"
+    );
+}
+
+#[test]
+fn report_lists_accepted_gaps_as_not_enforced() {
+    let mut w = world();
+    let mut spec = workspace_spec();
+    spec.network = paddock_core::policy::Network::Off;
+    spec.allow_unenforced.insert(Capability::Network);
+    let plan = plan_in(&mut w, &spec);
+    let report = plan.report();
+    assert_eq!(report.not_enforced, [Capability::Network]);
+    assert!(
+        report
+            .layers
+            .iter()
+            .any(|l| l.name == "network" && l.status == LayerStatus::NotEnforced)
+    );
+    assert!(!report.unconfined);
+}
+
+#[test]
+fn explain_names_the_deciding_ace() {
+    let mut w = world();
+    let (_, t, _run) = applied(&mut w, &workspace_spec());
+    let v = explain(
+        &w.store,
+        &t,
+        &p(r"C:\Users\me\repo\.git\hooks\pre-commit"),
+        Operation::Write,
+    )
+    .unwrap();
+    assert!(!v.allowed);
+    let text = v.summary();
+    assert!(
+        text.contains("restricting SIDs: ACE #0 (D;ID;0xd0156;;;S-1-5-21-"),
+        "{text}"
+    );
+    let v = explain(
+        &w.store,
+        &t,
+        &p(r"C:\Users\me\NTUSER.DAT"),
+        Operation::Write,
+    )
+    .unwrap();
+    assert!(
+        v.summary()
+            .contains("restricting SIDs: nothing grants [FILE_WRITE_DATA]"),
+        "{}",
+        v.summary()
+    );
+}

@@ -1,0 +1,137 @@
+//! The ACEs that carve read-only holes (protected paths) out of a writable root for the root's
+//! SID, and the protected paths to pre-create so that the sandbox cannot create them itself.
+//!
+//! Guarantees, for protected path P in root R with SID S: a deny of every write right on P
+//! (inherited by everything below a directory P); a DELETE and FILE_DELETE_CHILD deny on every
+//! directory from P's parent up to R, so that neither P nor any folder holding it can be
+//! deleted or renamed away and replaced. A missing P is pre-created: a
+//! directory when it is named `hooks` (git's hooks folder), an empty file otherwise; missing
+//! folders between R and P are pre-created as directories. These ACEs are per-run (reference
+//! counted between concurrent runs), so a run with fewer protections never strips another's.
+
+use super::{Lifetime, PlannedAce, Precreate};
+use crate::acl::{Ace, AceFlags};
+use crate::error::WindowsError;
+use crate::mask::AccessMask;
+use crate::sid::Sid;
+use crate::store::{AclStore, EntryKind};
+use crate::winpath;
+use paddock_core::spec::ProtectedPath;
+use std::path::{Path, PathBuf};
+
+/// Appends the ACEs and pre-creations protecting `p` inside `root` for `sid`.
+pub(super) fn protect(
+    root: &Path,
+    sid: &Sid,
+    p: &ProtectedPath,
+    store: &dyn AclStore,
+    aces: &mut Vec<PlannedAce>,
+    precreate: &mut Vec<Precreate>,
+) -> Result<(), WindowsError> {
+    let kind = match store.kind(&p.path)? {
+        Some(k) => k,
+        None => {
+            plan_precreate(root, &p.path, store, precreate)?;
+            missing_kind(&p.path)
+        }
+    };
+    let flags = if kind == EntryKind::Dir {
+        AceFlags::OICI
+    } else {
+        AceFlags::NONE
+    };
+    let why = format!("protected: {}", p.reason);
+    push(
+        aces,
+        root,
+        &p.path,
+        Ace::deny(sid.clone(), AccessMask::ALL_WRITE, flags),
+        &why,
+    );
+    if winpath::same(&p.path, root) {
+        return Ok(());
+    }
+    // Every folder from P's parent up to the root: neither P (through FILE_DELETE_CHILD on its
+    // folder) nor any folder holding it (DELETE, needed to rename) can be moved away.
+    let unlink = AccessMask::DELETE | AccessMask::FILE_DELETE_CHILD;
+    let why = format!(
+        "stops deleting or renaming {} or a folder holding it",
+        p.path.display()
+    );
+    let mut dir = winpath::parent(&p.path);
+    while let Some(d) = dir {
+        if !winpath::is_beneath(&d, root) {
+            break;
+        }
+        push(
+            aces,
+            root,
+            &d,
+            Ace::deny(sid.clone(), unlink, AceFlags::NONE),
+            &why,
+        );
+        if winpath::same(&d, root) {
+            break;
+        }
+        dir = winpath::parent(&d);
+    }
+    Ok(())
+}
+
+/// What a missing protected path is created as (see the module doc).
+pub(super) fn missing_kind(p: &Path) -> EntryKind {
+    match winpath::file_name(p) {
+        Some(name) if name.eq_ignore_ascii_case("hooks") => EntryKind::Dir,
+        _ => EntryKind::File,
+    }
+}
+
+fn plan_precreate(
+    root: &Path,
+    p: &Path,
+    store: &dyn AclStore,
+    out: &mut Vec<Precreate>,
+) -> Result<(), WindowsError> {
+    let mut missing: Vec<PathBuf> = Vec::new();
+    let mut cur = winpath::parent(p);
+    while let Some(d) = cur {
+        if !winpath::is_beneath(&d, root) || store.exists(&d)? {
+            break;
+        }
+        missing.push(d.clone());
+        cur = winpath::parent(&d);
+    }
+    for d in missing.into_iter().rev() {
+        if !out.iter().any(|c| winpath::same(&c.path, &d)) {
+            out.push(Precreate {
+                path: d,
+                kind: EntryKind::Dir,
+                reason: format!("folder of {}", p.display()),
+            });
+        }
+    }
+    if !out.iter().any(|c| winpath::same(&c.path, p)) {
+        out.push(Precreate {
+            path: p.to_path_buf(),
+            kind: missing_kind(p),
+            reason: "protected path that does not exist yet: created so it can carry a deny".into(),
+        });
+    }
+    Ok(())
+}
+
+fn push(aces: &mut Vec<PlannedAce>, root: &Path, path: &Path, ace: Ace, reason: &str) {
+    if aces
+        .iter()
+        .any(|a| a.ace == ace && winpath::same(&a.path, path))
+    {
+        return;
+    }
+    aces.push(PlannedAce {
+        path: path.to_path_buf(),
+        ace,
+        lifetime: Lifetime::PerRun,
+        root: Some(root.to_path_buf()),
+        reason: reason.to_string(),
+    });
+}

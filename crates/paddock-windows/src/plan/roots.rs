@@ -1,0 +1,195 @@
+//! Which folders may never become writable roots at level 1, and why: an inheritable grant on
+//! them would reach the whole disk, every profile, the user's startup items, `%TEMP%` or
+//! Paddock's own state (journal, ledger, SIDs).
+//!
+//! Guarantees: `refusal` is `Some` for a volume root, a profile root (any child of the users
+//! folder), an ancestor of (or equal to) a guarded folder, and a system folder or anything in it.
+
+use crate::winpath;
+use std::path::{Path, PathBuf};
+
+/// The host folders the refusal rules need, read from the environment on Windows and given
+/// explicitly in tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostDirs {
+    /// Windows, Program Files (both), ProgramData: a root inside them is refused.
+    pub system: Vec<PathBuf>,
+    /// The folder holding every profile (`C:\Users`): its children are profile roots.
+    pub users: Vec<PathBuf>,
+    /// Folders a root may be inside of but never equal to or above: the profile, `%TEMP%`,
+    /// AppData, the Startup folder, Paddock's state directory.
+    pub guarded: Vec<PathBuf>,
+}
+
+impl HostDirs {
+    /// Windows' defaults plus what `SystemRoot`, `ProgramFiles`, `ProgramData`, `USERPROFILE`,
+    /// `TEMP`, `TMP`, `APPDATA`, `LOCALAPPDATA` and `PUBLIC` say, and `state_dir`.
+    pub fn from_env(state_dir: &Path) -> HostDirs {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let mut system: Vec<PathBuf> = [
+            r"C:\Windows",
+            r"C:\Program Files",
+            r"C:\Program Files (x86)",
+            r"C:\ProgramData",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        system.extend(
+            [
+                "SystemRoot",
+                "windir",
+                "ProgramFiles",
+                "ProgramFiles(x86)",
+                "ProgramW6432",
+                "ProgramData",
+            ]
+            .iter()
+            .filter_map(|n| var(n)),
+        );
+        let mut users = vec![PathBuf::from(r"C:\Users")];
+        let mut guarded: Vec<PathBuf> = [
+            "USERPROFILE",
+            "TEMP",
+            "TMP",
+            "APPDATA",
+            "LOCALAPPDATA",
+            "PUBLIC",
+        ]
+        .iter()
+        .filter_map(|n| var(n))
+        .collect();
+        if let Some(profile) = var("USERPROFILE") {
+            users.extend(winpath::parent(&profile));
+        }
+        if let Some(appdata) = var("APPDATA") {
+            guarded.push(winpath::join(
+                &appdata,
+                r"Microsoft\Windows\Start Menu\Programs\Startup",
+            ));
+        }
+        guarded.push(state_dir.to_path_buf());
+        HostDirs {
+            system,
+            users,
+            guarded,
+        }
+    }
+
+    /// Why `root` may not be a writable root, or `None` when it may.
+    pub fn refusal(&self, root: &Path) -> Option<String> {
+        if winpath::is_volume_root(root) {
+            return Some("it is a drive root; a grant there reaches the whole disk".into());
+        }
+        if winpath::parent(root).is_none() {
+            return Some("it is not an absolute Windows path".into());
+        }
+        for users in &self.users {
+            if winpath::is_beneath(users, root) {
+                return Some(format!(
+                    "it contains every user profile ({})",
+                    users.display()
+                ));
+            }
+            if winpath::parent(root).is_some_and(|p| winpath::same(&p, users)) {
+                return Some(
+                    "it is a user profile root (NTUSER.DAT, AppData, startup items)".into(),
+                );
+            }
+        }
+        for g in &self.guarded {
+            if winpath::is_beneath(g, root) {
+                let what = if winpath::same(g, root) {
+                    "is"
+                } else {
+                    "contains"
+                };
+                return Some(format!(
+                    "it {what} {}, which must never be granted wholesale",
+                    g.display()
+                ));
+            }
+        }
+        for s in &self.system {
+            if winpath::is_beneath(root, s) || winpath::is_beneath(s, root) {
+                return Some(format!(
+                    "it is or overlaps the system folder {}",
+                    s.display()
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// The host folders of a typical machine for user `me`, for tests.
+#[cfg(test)]
+pub(crate) fn test_host() -> HostDirs {
+    HostDirs {
+        system: [
+            r"C:\Windows",
+            r"C:\Program Files",
+            r"C:\Program Files (x86)",
+            r"C:\ProgramData",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect(),
+        users: vec![PathBuf::from(r"C:\Users")],
+        guarded: [
+            r"C:\Users\me",
+            r"C:\Users\me\AppData\Local\Temp",
+            r"C:\Users\me\AppData\Roaming",
+            r"C:\Users\me\AppData\Local\paddock",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_drive_profile_temp_and_system_roots() {
+        let h = test_host();
+        for bad in [
+            r"C:\",
+            r"D:\",
+            r"C:\Users",
+            r"C:\Users\me",
+            r"C:\Users\someone-else",
+            r"C:\Users\me\AppData",
+            r"C:\Users\me\AppData\Local\Temp",
+            r"C:\Users\me\AppData\Local\paddock",
+            r"C:\Windows",
+            r"C:\Windows\System32",
+            r"C:\Program Files\Git",
+            r"C:\ProgramData",
+            r"\\server\share",
+            "relative",
+        ] {
+            assert!(h.refusal(Path::new(bad)).is_some(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn accepts_project_folders_and_temp_subfolders() {
+        let h = test_host();
+        for good in [
+            r"C:\Users\me\src\repo",
+            r"C:\Users\me\AppData\Local\Temp\build-1",
+            r"D:\work",
+            r"\\server\share\project",
+            r"C:\Users\me\.cargo",
+        ] {
+            assert_eq!(h.refusal(Path::new(good)), None, "{good} refused");
+        }
+    }
+}
