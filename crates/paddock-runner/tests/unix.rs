@@ -196,7 +196,9 @@ fn a_daemon_holding_the_output_pipe_does_not_hang_the_run() {
     let start = Instant::now();
     let out = sh("setsid sh -c 'sleep 300' & echo started", &capture());
     assert_eq!(out.stdout.data, b"started\n");
-    assert!(start.elapsed() < Duration::from_secs(10));
+    // Drained to end of file (the daemon was killed), not given up on after the drain limit.
+    assert!(!out.stdout.truncated);
+    assert!(start.elapsed() < Duration::from_millis(1500));
 }
 
 #[cfg(target_os = "linux")]

@@ -275,3 +275,46 @@ fn the_active_process_limit_stops_the_tree_from_growing() {
         "the probe started a second process"
     );
 }
+
+#[test]
+fn ctrl_break_to_paddock_is_forwarded_and_ends_the_tree() {
+    use std::io::{BufRead, BufReader};
+    use std::os::windows::process::CommandExt;
+    use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, GenerateConsoleCtrlEvent};
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x200;
+    let mut harness = std::process::Command::new(probe())
+        .args([
+            "harness",
+            "--grace-ms",
+            "300",
+            "--",
+            &probe(),
+            "tree",
+            "60000",
+        ])
+        .creation_flags(CREATE_NEW_PROCESS_GROUP)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(harness.stdout.take().unwrap()).lines();
+    let grandchild: u32 = lines.next().unwrap().unwrap().trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: no pointers; signals the console process group the harness leads.
+    if unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, harness.id()) } == 0 {
+        let _ = harness.kill();
+        println!(
+            "SKIPPED: no console to send Ctrl-Break through (GenerateConsoleCtrlEvent failed)"
+        );
+        return;
+    }
+    let report: Vec<String> = lines.map(Result::unwrap).collect();
+    harness.wait().unwrap();
+    assert!(
+        report.iter().any(|l| l.contains("interrupted=true")),
+        "{report:?}"
+    );
+    assert!(
+        !pid_alive(grandchild),
+        "grandchild {grandchild} survived the interrupt"
+    );
+}

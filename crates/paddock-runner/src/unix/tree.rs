@@ -66,7 +66,8 @@ fn kill_one(pid: libc::pid_t) {
 
 /// Kills the tree led by `leader` (which stays unreaped: the caller waits for it).
 pub(super) fn kill(leader: libc::pid_t, marker: &str) -> io::Result<()> {
-    signal_group(leader, libc::SIGKILL)?;
+    // Best effort: members we may not signal (setuid programs) are reported by the walk below.
+    let _ = signal_group(leader, libc::SIGKILL);
     kill_one(leader);
     #[cfg(target_os = "linux")]
     linux::kill_escaped(leader, marker)?;
