@@ -302,6 +302,7 @@ fn ctrl_break_to_paddock_is_forwarded_and_ends_the_tree() {
     // SAFETY: no pointers; signals the console process group the harness leads.
     if unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, harness.id()) } == 0 {
         let _ = harness.kill();
+        let _ = harness.wait();
         println!(
             "SKIPPED: no console to send Ctrl-Break through (GenerateConsoleCtrlEvent failed)"
         );
