@@ -361,3 +361,16 @@ fn the_terminal_is_given_back_after_an_interactive_run() {
     let shown = shown.expect("the caller could not read its terminal after the run");
     assert!(shown.contains("after:typed"), "{shown}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_terminal_is_given_back_when_the_program_cannot_be_executed() {
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("SKIPPED: util-linux `script` is not installed (needed for a pseudo-terminal)");
+        return;
+    }
+    let inner = format!("{PROBE} harness -- /nonexistent/program; read line; echo after:$line");
+    let shown = in_terminal(&inner, b"typed\n");
+    let shown = shown.expect("the caller could not read its terminal after the failed spawn");
+    assert!(shown.contains("spawn failed") && shown.contains("after:typed"), "{shown}");
+}

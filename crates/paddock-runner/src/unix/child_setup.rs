@@ -39,9 +39,10 @@ impl ChildSetup {
             }
         }
         if self.take_terminal {
-            // Runs after std's setpgid: our group is the child's own.
+            // Runs after std's setpgid: our group is the child's own. Best effort: a command
+            // that cannot have the terminal still runs, it just cannot read it.
             // SAFETY: getpid has no preconditions.
-            terminal::give_to(unsafe { libc::getpid() })?;
+            let _ = terminal::give_to(unsafe { libc::getpid() });
         }
         cloexec_all_above_stderr();
         for &fd in &self.keep {

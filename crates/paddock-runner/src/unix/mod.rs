@@ -63,10 +63,21 @@ pub fn spawn_keeping_fds(
     tree::become_subreaper()?;
     let terminal = stdio == StdioMode::Inherit && terminal::is_ours();
     let setup = child_setup::ChildSetup::new(keep, terminal);
-    // SAFETY: `ChildSetup::run` makes only async-signal-safe calls (prctl, getppid, fcntl,
-    // syscall) and does not allocate, as required between fork and exec.
+    // SAFETY: `ChildSetup::run` makes only async-signal-safe calls (prctl, getppid, getpid,
+    // pthread_sigmask, tcsetpgrp, fcntl, syscall) and does not allocate, as required between
+    // fork and exec.
     unsafe { cmd.pre_exec(move || setup.run()) };
-    let child = cmd.spawn()?;
+    let child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            if terminal {
+                // The child may have taken the terminal before its exec failed.
+                // SAFETY: getpgrp has no preconditions.
+                let _ = terminal::give_to(unsafe { libc::getpgrp() });
+            }
+            return Err(e);
+        }
+    };
     let pid = child.id() as libc::pid_t;
     Ok(Box::new(UnixProcess {
         child,
