@@ -123,7 +123,9 @@ pub fn apply(
     match apply_locked(plan, store, &wd) {
         Ok(()) => Ok(run),
         Err(e) => {
-            let _ = release_locked(&plan.run_id, store, &wd);
+            if release_locked(&plan.run_id, store, &wd).is_ok() {
+                let _ = Journal::at(&wd).compact();
+            }
             Err(e)
         }
     }
@@ -336,4 +338,277 @@ pub fn recover(
     let wd = registry.windows_dir();
     let _acl = StateLock::acquire(&wd.join("acl.lock"))?;
     recover_locked(store, wd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acl::SecurityDescriptor;
+    use crate::explain::{Operation, explain};
+    use crate::grants::forget;
+    use crate::store::StoreError;
+    use crate::testworld::*;
+    use std::collections::BTreeMap;
+
+    fn originals(w: &World) -> BTreeMap<String, SecurityDescriptor> {
+        w.store.snapshot()
+    }
+
+    /// The descriptors of the paths that existed in `before`, now.
+    fn same_paths_now(
+        w: &World,
+        before: &BTreeMap<String, SecurityDescriptor>,
+    ) -> BTreeMap<String, SecurityDescriptor> {
+        w.store
+            .snapshot()
+            .into_iter()
+            .filter(|(k, _)| before.contains_key(k))
+            .collect()
+    }
+
+    fn steps_of_a_fresh_apply() -> usize {
+        let mut w = world();
+        let plan = plan_in(&mut w, &workspace_spec());
+        let before = w.store.mutations();
+        let run = apply(&plan, &mut w.store, &w.registry).unwrap();
+        let steps = w.store.mutations() - before;
+        run.finish(&mut w.store).unwrap();
+        steps
+    }
+
+    fn no_per_run_state_left(w: &World) {
+        let wd = w.registry.windows_dir();
+        assert!(
+            SharedAces::load(wd).unwrap().entries.is_empty(),
+            "shared ACEs left"
+        );
+        let journal = Journal::at(wd).read().unwrap();
+        assert!(
+            journal.iter().all(|e| e.run_id == "forget"),
+            "unreleased journal lines: {journal:?}"
+        );
+    }
+
+    #[test]
+    fn a_failure_at_every_apply_step_is_undone_and_forget_restores_the_original_exactly() {
+        let steps = steps_of_a_fresh_apply();
+        assert!(steps >= 8, "apply made only {steps} mutating calls");
+        for n in 0..steps {
+            let mut w = world();
+            let before = originals(&w);
+            let plan = plan_in(&mut w, &workspace_spec());
+            w.store.fail_at(n);
+            let err = apply(&plan, &mut w.store, &w.registry).unwrap_err();
+            assert!(
+                matches!(err, WindowsError::Store(StoreError::Injected { .. })),
+                "step {n}: {err}"
+            );
+            no_per_run_state_left(&w);
+            forget(&p(REPO), &mut w.store, &mut w.registry).unwrap();
+            assert_eq!(same_paths_now(&w, &before), before, "step {n}");
+        }
+    }
+
+    #[test]
+    fn a_run_that_died_at_every_apply_step_is_restored_by_recovery() {
+        let steps = steps_of_a_fresh_apply();
+        for n in 0..steps {
+            let mut w = world();
+            let before = originals(&w);
+            let plan = plan_in(&mut w, &workspace_spec());
+            w.store.fail_from(n);
+            assert!(apply(&plan, &mut w.store, &w.registry).is_err());
+            w.store.heal();
+            recover(&mut w.store, &w.registry).unwrap();
+            no_per_run_state_left(&w);
+            forget(&p(REPO), &mut w.store, &mut w.registry).unwrap();
+            assert_eq!(same_paths_now(&w, &before), before, "step {n}");
+        }
+    }
+
+    #[test]
+    fn a_run_killed_while_its_command_ran_is_undone_at_the_next_start() {
+        let mut w = world();
+        let plan = plan_in(&mut w, &workspace_spec());
+        let run = apply(&plan, &mut w.store, &w.registry).unwrap();
+        let with_run = w.store.snapshot();
+        drop(run);
+        let dead = recover(&mut w.store, &w.registry).unwrap();
+        assert_eq!(dead, std::slice::from_ref(&plan.run_id));
+        no_per_run_state_left(&w);
+        assert_ne!(w.store.snapshot(), with_run);
+        let hooks = w.store.read(&p(r"C:\Users\me\repo\.git\hooks")).unwrap();
+        assert!(
+            hooks.dacl.unwrap().explicit().next().is_none(),
+            "the per-run deny is gone"
+        );
+        let root = w.store.read(&p(REPO)).unwrap();
+        assert_eq!(
+            root.dacl.unwrap().explicit().count(),
+            1,
+            "the kept grant stays"
+        );
+    }
+
+    #[test]
+    fn recovery_leaves_live_runs_alone() {
+        let mut w = world();
+        let plan = plan_in(&mut w, &workspace_spec());
+        let run = apply(&plan, &mut w.store, &w.registry).unwrap();
+        let with_run = w.store.snapshot();
+        assert!(recover(&mut w.store, &w.registry).unwrap().is_empty());
+        assert_eq!(w.store.snapshot(), with_run);
+        run.finish(&mut w.store).unwrap();
+    }
+
+    #[test]
+    fn two_runs_share_per_run_aces_and_the_last_one_out_removes_them() {
+        let mut w = world();
+        let hooks = p(r"C:\Users\me\repo\.git\hooks\pre-commit");
+        let plan_a = plan_in(&mut w, &workspace_spec());
+        let run_a = apply(&plan_a, &mut w.store, &w.registry).unwrap();
+        let plan_b = plan_in(&mut w, &workspace_spec());
+        let run_b = apply(&plan_b, &mut w.store, &w.registry).unwrap();
+        assert_eq!(plan_a.roots, plan_b.roots, "same root, same SID");
+        let token_b = plan_b.token.model(&caller());
+        run_a.finish(&mut w.store).unwrap();
+        assert!(
+            !explain(&w.store, &token_b, &hooks, Operation::Write)
+                .unwrap()
+                .allowed,
+            "B still protected after A ended"
+        );
+        let shared = SharedAces::load(w.registry.windows_dir()).unwrap();
+        assert!(
+            shared
+                .entries
+                .iter()
+                .all(|e| e.runs == [plan_b.run_id.clone()])
+        );
+        run_b.finish(&mut w.store).unwrap();
+        no_per_run_state_left(&w);
+        let dacl = w
+            .store
+            .read(&p(r"C:\Users\me\repo\.git\hooks"))
+            .unwrap()
+            .dacl
+            .unwrap();
+        assert!(dacl.explicit().next().is_none());
+    }
+
+    #[test]
+    fn finish_then_forget_restores_every_descriptor_exactly() {
+        let mut w = world();
+        let before = originals(&w);
+        let plan = plan_in(&mut w, &workspace_spec());
+        apply(&plan, &mut w.store, &w.registry)
+            .unwrap()
+            .finish(&mut w.store)
+            .unwrap();
+        assert_ne!(
+            same_paths_now(&w, &before),
+            before,
+            "the kept grant stays between runs"
+        );
+        let f = forget(&p(REPO), &mut w.store, &mut w.registry).unwrap();
+        assert_eq!(f.aces_removed, 1);
+        assert_eq!(same_paths_now(&w, &before), before);
+        assert_eq!(
+            w.registry.lookup(&p(REPO)).unwrap(),
+            None,
+            "the SID is garbage-collected"
+        );
+    }
+
+    #[test]
+    fn forget_refuses_while_a_run_uses_the_root() {
+        let mut w = world();
+        let plan = plan_in(&mut w, &workspace_spec());
+        let run = apply(&plan, &mut w.store, &w.registry).unwrap();
+        let err = forget(&p(REPO), &mut w.store, &mut w.registry).unwrap_err();
+        assert!(matches!(err, WindowsError::RootInUse { .. }));
+        run.finish(&mut w.store).unwrap();
+        forget(&p(REPO), &mut w.store, &mut w.registry).unwrap();
+    }
+
+    #[test]
+    fn kept_grant_is_verified_by_one_read_and_never_reapplied() {
+        let mut w = world();
+        let plan = plan_in(&mut w, &workspace_spec());
+        apply(&plan, &mut w.store, &w.registry)
+            .unwrap()
+            .finish(&mut w.store)
+            .unwrap();
+        let plan = plan_in(&mut w, &workspace_spec());
+        let rewrites = w.store.rewrites();
+        let run = apply(&plan, &mut w.store, &w.registry).unwrap();
+        let root_rewrites = w.store.rewrites() - rewrites;
+        let files_in_repo = w
+            .store
+            .paths()
+            .iter()
+            .filter(|x| crate::winpath::is_beneath(x, &p(REPO)))
+            .count();
+        assert!(
+            root_rewrites < files_in_repo,
+            "the root grant was propagated again ({root_rewrites} rewrites)"
+        );
+        run.finish(&mut w.store).unwrap();
+    }
+
+    #[test]
+    fn a_kept_grant_removed_behind_paddocks_back_is_restored() {
+        let mut w = world();
+        let plan = plan_in(&mut w, &workspace_spec());
+        apply(&plan, &mut w.store, &w.registry)
+            .unwrap()
+            .finish(&mut w.store)
+            .unwrap();
+        let grant = plan
+            .aces
+            .iter()
+            .find(|a| a.lifetime == Lifetime::Kept)
+            .unwrap()
+            .ace
+            .clone();
+        w.store
+            .remove_explicit(&p(REPO), std::slice::from_ref(&grant))
+            .unwrap();
+        let plan = plan_in(&mut w, &workspace_spec());
+        let run = apply(&plan, &mut w.store, &w.registry).unwrap();
+        let t = plan.token.model(&caller());
+        assert!(
+            explain(
+                &w.store,
+                &t,
+                &p(r"C:\Users\me\repo\src\main.rs"),
+                Operation::Write
+            )
+            .unwrap()
+            .allowed
+        );
+        run.finish(&mut w.store).unwrap();
+    }
+
+    #[test]
+    fn every_change_is_journaled_with_the_descriptor_it_replaced() {
+        let mut w = world();
+        let plan = plan_in(&mut w, &workspace_spec());
+        let hooks = p(r"C:\Users\me\repo\.git\hooks");
+        let hooks_before = w.store.read(&hooks).unwrap().to_sddl();
+        let _run = apply(&plan, &mut w.store, &w.registry).unwrap();
+        let lines = Journal::at(w.registry.windows_dir()).read().unwrap();
+        let added: Vec<_> = lines.iter().filter(|l| l.op == JournalOp::Add).collect();
+        assert_eq!(added.len(), plan.aces.len());
+        let first_hooks = added
+            .iter()
+            .find(|l| {
+                l.path
+                    .as_deref()
+                    .is_some_and(|x| crate::winpath::same(x, &hooks))
+            })
+            .unwrap();
+        assert_eq!(first_hooks.previous.as_deref(), Some(hooks_before.as_str()));
+        assert!(lines.iter().all(|l| l.run_id == plan.run_id));
+    }
 }

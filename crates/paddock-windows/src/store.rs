@@ -6,8 +6,11 @@
 //! present (exact equality) in canonical position and propagates inheritable ones to existing
 //! children like `SetNamedSecurityInfoW`; `remove_explicit` removes exact matches only and
 //! propagates the removal; both leave every other ACE, the owner and the protection untouched.
+//! A change of non-inheritable ACEs only must not walk the tree (use `SetFileSecurityW`, not the
+//! propagating `Set(Named)SecurityInfoW`): per-run denies on a root would otherwise cost a walk
+//! of the whole workspace at every run.
 
-use crate::acl::{Ace, Acl, SecurityDescriptor, inherited_aces};
+use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor, inherited_aces};
 use crate::sid::Sid;
 use crate::winpath;
 use std::cell::Cell;
@@ -78,6 +81,7 @@ pub struct FakeAclStore {
     creator: Sid,
     mutations: usize,
     fail_at: Option<usize>,
+    fail_after: bool,
     reads: Cell<usize>,
     rewrites: usize,
 }
@@ -90,6 +94,7 @@ impl FakeAclStore {
             creator,
             mutations: 0,
             fail_at: None,
+            fail_after: false,
             reads: Cell::new(0),
             rewrites: 0,
         }
@@ -110,6 +115,19 @@ impl FakeAclStore {
     /// Makes the `n`-th mutating call from now (0-based) fail with `StoreError::Injected`.
     pub fn fail_at(&mut self, n: usize) {
         self.fail_at = Some(self.mutations + n);
+        self.fail_after = false;
+    }
+
+    /// Makes every mutating call from the `n`-th from now on fail, as if the process had died
+    /// there: nothing it tries afterwards (its own rollback included) reaches the disk.
+    pub fn fail_from(&mut self, n: usize) {
+        self.fail_at = Some(self.mutations + n);
+        self.fail_after = true;
+    }
+
+    /// Stops injecting faults.
+    pub fn heal(&mut self) {
+        self.fail_at = None;
     }
 
     /// Mutating calls made so far (add, remove, create), including the failed one.
@@ -143,7 +161,12 @@ impl FakeAclStore {
     fn mutate(&mut self, path: &Path, op: &'static str) -> Result<(), StoreError> {
         let call = self.mutations;
         self.mutations += 1;
-        if self.fail_at == Some(call) {
+        let failing = match self.fail_at {
+            Some(n) if self.fail_after => call >= n,
+            Some(n) => call == n,
+            None => false,
+        };
+        if failing {
             return Err(StoreError::Injected {
                 path: path.to_path_buf(),
                 call,
@@ -247,6 +270,10 @@ impl FakeAclStore {
     }
 }
 
+fn inheritable(ace: &Ace) -> bool {
+    ace.flags.contains(AceFlags::OBJECT_INHERIT) || ace.flags.contains(AceFlags::CONTAINER_INHERIT)
+}
+
 impl AclStore for FakeAclStore {
     fn read(&self, path: &Path) -> Result<SecurityDescriptor, StoreError> {
         self.reads.set(self.reads.get() + 1);
@@ -265,7 +292,7 @@ impl AclStore for FakeAclStore {
         for ace in aces {
             acl.insert_explicit(ace.clone());
         }
-        if node.kind == EntryKind::Dir {
+        if node.kind == EntryKind::Dir && aces.iter().any(inheritable) {
             self.propagate(path);
         }
         Ok(())
@@ -279,7 +306,7 @@ impl AclStore for FakeAclStore {
                 acl.remove_explicit(ace);
             }
         }
-        if node.kind == EntryKind::Dir {
+        if node.kind == EntryKind::Dir && aces.iter().any(inheritable) {
             self.propagate(path);
         }
         Ok(())
@@ -301,7 +328,6 @@ impl AclStore for FakeAclStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::acl::AceFlags;
     use crate::mask::AccessMask;
 
     fn user() -> Sid {
