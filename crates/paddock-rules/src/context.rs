@@ -14,6 +14,8 @@ pub struct Context {
     pub cwd: PathBuf,
     /// Directories a redirection may write into without asking (empty in read-only mode).
     pub writable_roots: Vec<PathBuf>,
+    /// What the sandbox will and will not allow, in one or two lines, shown when asking.
+    pub sandbox_summary: String,
 }
 
 /// Redirection targets that never write a file.
@@ -33,7 +35,14 @@ impl Context {
         Context {
             cwd: cwd.into(),
             writable_roots,
+            sandbox_summary: String::new(),
         }
+    }
+
+    /// Sets the sandbox summary shown in approval prompts.
+    pub fn with_summary(mut self, summary: impl Into<String>) -> Context {
+        self.sandbox_summary = summary.into();
+        self
     }
 
     /// The context of a run in `cwd` under `spec`.

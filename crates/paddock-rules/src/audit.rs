@@ -1,0 +1,473 @@
+//! The audit log: one JSON line per decided command in `<state_dir>/audit.jsonl`, append-only.
+//!
+//! Each record is written with ONE `write` of a complete line to a file opened with `O_APPEND`
+//! (owner-only, mode 0600 on Unix), so concurrent writers never interleave and a crash cannot
+//! leave half a record in the middle; a reader skips a torn last line. The file is rotated to
+//! `audit.jsonl.1 .. .N` past a size limit.
+
+use crate::approval::{ApprovedBy, FinalDecision};
+use paddock_core::policy::Policy;
+use paddock_core::report::{EnforcementReport, RunReport};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use thiserror::Error;
+
+/// The log's file name inside the state directory.
+pub const FILE_NAME: &str = "audit.jsonl";
+
+#[derive(Debug, Error)]
+pub enum AuditError {
+    #[error("no state directory for the audit log (set HOME, LOCALAPPDATA or PADDOCK_STATE_DIR)")]
+    NoStateDir,
+    #[error("audit log {path}: cannot {op}: {source}; check that the state directory is writable")]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        source: std::io::Error,
+    },
+    #[error("audit record cannot be encoded: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// RFC 3339, UTC, milliseconds.
+    pub time: String,
+    pub argv: Vec<String>,
+    pub cwd: String,
+    /// `sha256:<hex>` of the effective policy as JSON.
+    pub policy_digest: String,
+    /// The rule that decided, if one did.
+    pub rule: Option<String>,
+    /// The rules' verdict: allow, unknown, prompt or forbid.
+    pub decision: String,
+    pub ran: bool,
+    pub escalation: bool,
+    pub approved_by: ApprovedBy,
+    pub how: String,
+    pub backend: Option<String>,
+    pub enforcement: Option<EnforcementReport>,
+    pub exit_code: Option<i32>,
+    pub duration_ms: Option<u64>,
+    pub timed_out: bool,
+}
+
+impl Record {
+    /// A record of `decision` for a command in `cwd` under `policy` (before it runs).
+    pub fn new(decision: &FinalDecision, cwd: &Path, policy: &Policy) -> Record {
+        let j = &decision.judgement;
+        Record {
+            time: rfc3339(SystemTime::now()),
+            argv: j.argv.clone(),
+            cwd: cwd.display().to_string(),
+            policy_digest: policy_digest(policy),
+            rule: j
+                .deciding_rule()
+                .map(|r| format!("{} `{}` -> {}", r.origin, r.pattern, r.decision)),
+            decision: j.verdict.as_str().to_string(),
+            ran: decision.run,
+            escalation: decision.escalation,
+            approved_by: decision.approved_by,
+            how: decision.how.clone(),
+            backend: None,
+            enforcement: None,
+            exit_code: None,
+            duration_ms: None,
+            timed_out: false,
+        }
+    }
+
+    /// Adds what happened when the command ran.
+    pub fn with_run(mut self, report: &RunReport) -> Record {
+        self.backend = Some(report.enforcement.backend.clone());
+        self.enforcement = Some(report.enforcement.clone());
+        self.exit_code = Some(report.exit_code);
+        self.duration_ms = Some(report.duration_ms);
+        self.timed_out = report.timed_out;
+        self
+    }
+}
+
+/// `sha256:<hex>` of the policy's JSON form.
+pub fn policy_digest(policy: &Policy) -> String {
+    let json = serde_json::to_vec(policy).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The audit log in one directory.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    dir: PathBuf,
+    max_bytes: u64,
+    keep: usize,
+}
+
+impl AuditLog {
+    /// The log in `paddock_core::state::state_dir()`.
+    pub fn open_default() -> Result<AuditLog, AuditError> {
+        paddock_core::state::state_dir()
+            .map(AuditLog::in_dir)
+            .ok_or(AuditError::NoStateDir)
+    }
+
+    /// The log in `dir`, rotated at 10 MiB, keeping 5 old files.
+    pub fn in_dir(dir: impl Into<PathBuf>) -> AuditLog {
+        AuditLog {
+            dir: dir.into(),
+            max_bytes: 10 << 20,
+            keep: 5,
+        }
+    }
+
+    /// Rotates past `max_bytes`, keeping `keep` old files (at least one).
+    pub fn with_rotation(mut self, max_bytes: u64, keep: usize) -> AuditLog {
+        self.max_bytes = max_bytes;
+        self.keep = keep.max(1);
+        self
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    fn rotated(&self, n: usize) -> PathBuf {
+        self.dir.join(format!("{FILE_NAME}.{n}"))
+    }
+
+    fn io(&self, op: &'static str) -> impl Fn(std::io::Error) -> AuditError + '_ {
+        move |source| AuditError::Io {
+            path: self.path(),
+            op,
+            source,
+        }
+    }
+
+    /// Appends one record as one line, with one write.
+    pub fn append(&self, record: &Record) -> Result<(), AuditError> {
+        let mut line = serde_json::to_string(record)?;
+        line.push('\n');
+        create_private_dir(&self.dir).map_err(self.io("create its directory"))?;
+        let path = self.path();
+        if let Ok(meta) = std::fs::metadata(&path)
+            && meta.len() > 0
+            && meta.len() + line.len() as u64 > self.max_bytes
+        {
+            self.rotate()?;
+        }
+        let mut file = open_append(&path).map_err(self.io("open"))?;
+        let written = file.write(line.as_bytes()).map_err(self.io("write"))?;
+        if written != line.len() {
+            return Err(AuditError::Io {
+                path,
+                op: "write a whole record",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::WriteZero,
+                    format!("short write: {written} of {} bytes", line.len()),
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn rotate(&self) -> Result<(), AuditError> {
+        for n in (1..self.keep).rev() {
+            let from = self.rotated(n);
+            if from.exists() {
+                std::fs::rename(&from, self.rotated(n + 1)).map_err(self.io("rotate"))?;
+            }
+        }
+        std::fs::rename(self.path(), self.rotated(1)).map_err(self.io("rotate"))
+    }
+
+    /// Every complete record, oldest first (rotated files included), at or after `since`.
+    pub fn read(&self, since: Option<SystemTime>) -> Result<Vec<Record>, AuditError> {
+        let mut files: Vec<PathBuf> = (1..=self.keep).rev().map(|n| self.rotated(n)).collect();
+        files.push(self.path());
+        let mut out = Vec::new();
+        for f in files {
+            let bytes = match std::fs::read(&f) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => {
+                    return Err(AuditError::Io {
+                        path: f,
+                        op: "read",
+                        source,
+                    });
+                }
+            };
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                let Ok(rec) = serde_json::from_str::<Record>(line) else {
+                    continue;
+                };
+                let recent = match (since, parse_rfc3339(&rec.time)) {
+                    (None, _) => true,
+                    (Some(s), Some(t)) => t >= s,
+                    (Some(_), None) => false,
+                };
+                if recent {
+                    out.push(rec);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Reads the default audit log (see `AuditLog::read`).
+pub fn read_log(since: Option<SystemTime>) -> Result<Vec<Record>, AuditError> {
+    AuditLog::open_default()?.read(since)
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    // %LOCALAPPDATA% is owner-only by inheritance; the directory inherits that DACL.
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+/// `SystemTime` as RFC 3339 in UTC with milliseconds: `2026-11-24T09:03:36.123Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, day) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Parses the form `rfc3339` writes (fraction optional, `Z` only).
+pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let s = s.strip_suffix('Z')?;
+    let (date, time) = s.split_once('T')?;
+    let mut dp = date.splitn(3, '-');
+    let y: i64 = dp.next()?.parse().ok()?;
+    let m: u32 = dp.next()?.parse().ok()?;
+    let d: u32 = dp.next()?.parse().ok()?;
+    let (hms, frac) = match time.split_once('.') {
+        Some((a, b)) => (a, b),
+        None => (time, "0"),
+    };
+    let mut tp = hms.splitn(3, ':');
+    let h: u64 = tp.next()?.parse().ok()?;
+    let mi: u64 = tp.next()?.parse().ok()?;
+    let se: u64 = tp.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let millis: u64 = format!("{frac:0<3}")[..3].parse().ok()?;
+    let days = days_from_civil(y, m, d);
+    let secs = u64::try_from(days * 86_400).ok()? + h * 3600 + mi * 60 + se;
+    Some(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::{NoApprover, decide};
+    use crate::context::Context;
+    use crate::rules::engine::Engine;
+    use paddock_core::policy::ApprovalMode;
+
+    fn record(argv: &[&str]) -> Record {
+        let mut e = Engine::empty();
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let ctx = Context::new("/w", vec!["/w".into()]);
+        let d = decide(&mut e, &argv, &ctx, ApprovalMode::OnRisk, &mut NoApprover);
+        Record::new(&d, Path::new("/w"), &paddock_core::config::default_policy())
+    }
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        let cases = [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (951_782_400, "2000-02-29T00:00:00.000Z"),
+            (1_795_510_923, "2026-11-24T09:02:03.000Z"),
+            (4_107_542_399, "2100-02-28T23:59:59.000Z"),
+        ];
+        for (secs, want) in cases {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(rfc3339(t), want);
+            assert_eq!(parse_rfc3339(want), Some(t));
+        }
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_510_923_456);
+        assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn policy_digest_is_sha256_of_the_policy_and_changes_with_it() {
+        let p = paddock_core::config::default_policy();
+        let d = policy_digest(&p);
+        assert!(d.starts_with("sha256:") && d.len() == 7 + 64, "{d}");
+        assert_eq!(d, policy_digest(&p.clone()));
+        let mut q = p.clone();
+        q.mode = paddock_core::policy::Mode::ReadOnly;
+        assert_ne!(d, policy_digest(&q));
+    }
+
+    #[test]
+    fn records_are_single_json_lines_with_every_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_dir(dir.path());
+        let report = RunReport {
+            exit_code: 3,
+            duration_ms: 42,
+            timed_out: true,
+            enforcement: EnforcementReport::unconfined(),
+            ..RunReport::default()
+        };
+        log.append(&record(&["echo", "multi\nline"]).with_run(&report))
+            .unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert_eq!(text.matches('\n').count(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        for key in [
+            "time",
+            "argv",
+            "cwd",
+            "policy_digest",
+            "rule",
+            "decision",
+            "ran",
+            "approved_by",
+            "how",
+            "backend",
+            "enforcement",
+            "exit_code",
+            "duration_ms",
+            "timed_out",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing in {v}");
+        }
+        assert_eq!(v["argv"][1], "multi\nline");
+        assert_eq!(v["exit_code"], 3);
+        assert_eq!(v["backend"], "none");
+        assert_eq!(v["decision"], "allow");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_log_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_dir(dir.path().join("state"));
+        std::fs::create_dir_all(dir.path().join("state")).unwrap();
+        std::fs::write(log.path(), "").unwrap();
+        std::fs::set_permissions(log.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+        log.append(&record(&["ls"])).unwrap();
+        let mode = std::fs::metadata(log.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn rotation_keeps_n_files_and_reading_spans_them_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = serde_json::to_string(&record(&["ls", "0"])).unwrap().len() as u64 + 1;
+        let log = AuditLog::in_dir(dir.path()).with_rotation(one * 2, 2);
+        for i in 0..7 {
+            log.append(&record(&["ls", &i.to_string()])).unwrap();
+        }
+        assert!(dir.path().join("audit.jsonl.1").exists());
+        assert!(dir.path().join("audit.jsonl.2").exists());
+        assert!(!dir.path().join("audit.jsonl.3").exists());
+        let got: Vec<String> = log
+            .read(None)
+            .unwrap()
+            .iter()
+            .map(|r| r.argv[1].clone())
+            .collect();
+        assert_eq!(
+            got,
+            ["2", "3", "4", "5", "6"],
+            "two lines per file, two old files"
+        );
+    }
+
+    #[test]
+    fn reading_skips_a_torn_last_line_and_filters_by_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_dir(dir.path());
+        let mut old = record(&["old"]);
+        old.time = "2001-01-01T00:00:00.000Z".into();
+        log.append(&old).unwrap();
+        log.append(&record(&["new"])).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(log.path())
+            .unwrap();
+        f.write_all(b"{\"time\":\"2026-").unwrap();
+        assert_eq!(log.read(None).unwrap().len(), 2);
+        let since = parse_rfc3339("2020-01-01T00:00:00Z");
+        let recent = log.read(since).unwrap();
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].argv, ["new"]);
+    }
+}
