@@ -1,11 +1,40 @@
-//! The small Windows-path adapter the planner and the fake store compare paths through:
-//! case-insensitive, `/` and `\` alike, trailing separators ignored. It works on Windows path
-//! text on every OS, so the planner's tests run on Linux.
+//! The Windows-path adapter the planner and the fake store go through. Relations that decide
+//! security come from `paddock_core::paths::windows` (which knows UNC, `\\?\`, streams, short
+//! names and devices, and says when it cannot tell); the lexical helpers here (`key`, `parent`,
+//! `join`) name paths the planner itself built. All work on Windows path text on every OS.
 //!
-//! Guarantees: `key` is the one comparison form (two paths name the same place for Paddock iff
-//! their keys are equal); `is_beneath` compares whole components, never string prefixes.
+//! Guarantees: `may_be_beneath` is false only when the core is certain `p` is outside `root`
+//! (use it to refuse and to protect); `key` is the store's comparison form; `is_beneath`
+//! compares whole components of `key`s, never string prefixes.
 
+use paddock_core::paths::windows as core_win;
 use std::path::{Path, PathBuf};
+
+/// False only when `p` is certainly outside `root` (the core's fail-closed relation).
+pub fn may_be_beneath(p: &Path, root: &Path) -> bool {
+    core_win::may_be_beneath(&p.to_string_lossy(), &root.to_string_lossy())
+}
+
+/// Why `p` cannot be a writable root by its spelling alone (not absolute, a drive or share
+/// root, a device or a volume the core cannot place), or `None`.
+pub fn unusable_as_root(p: &Path) -> Option<String> {
+    let parsed = match core_win::parse(&p.to_string_lossy()) {
+        Ok(w) => w,
+        Err(e) => return Some(e.to_string()),
+    };
+    match parsed.volume() {
+        None => Some("it is not an absolute Windows path".into()),
+        Some(core_win::Volume::Device(_)) => Some("it is a device, not a folder".into()),
+        Some(core_win::Volume::Opaque(_)) => {
+            Some(r"its volume cannot be placed (\\?\Volume or raw device); use a drive path".into())
+        }
+        Some(_) if parsed.components.is_empty() => {
+            Some("it is a drive or share root; a grant there reaches the whole volume".into())
+        }
+        Some(_) if parsed.stream.is_some() => Some("it names an alternate data stream".into()),
+        Some(_) => None,
+    }
+}
 
 /// Normalised comparison form: backslashes, no trailing separator (except a drive root `c:\`),
 /// lower case.
@@ -78,18 +107,6 @@ pub fn join(base: &Path, rel: &str) -> PathBuf {
     ))
 }
 
-/// True for a drive root (`C:\`) or a UNC share root (`\\server\share`).
-pub fn is_volume_root(p: &Path) -> bool {
-    let k = key(p);
-    if is_drive_root(&k) || (k.len() == 2 && k.ends_with(':')) {
-        return true;
-    }
-    if let Some(unc) = k.strip_prefix("\\\\?\\") {
-        return is_drive_root(unc) || (unc.len() == 2 && unc.ends_with(':'));
-    }
-    k.starts_with("\\\\") && k[2..].matches('\\').count() == 1
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,18 +149,35 @@ mod tests {
     }
 
     #[test]
-    fn volume_roots_are_recognised() {
-        for root in [
+    fn roots_unusable_by_spelling_are_named() {
+        for bad in [
             r"C:\",
             "D:",
             r"\\?\C:\",
             r"\\server\share",
             r"\\server\share\",
+            r"\\?\Volume{0b1a}\x",
+            "NUL",
+            "rel\\x",
+            r"C:\repo:ads",
         ] {
-            assert!(is_volume_root(&p(root)), "{root}");
+            assert!(unusable_as_root(&p(bad)).is_some(), "{bad}");
         }
-        for not_root in [r"C:\Users", r"\\server\share\dir"] {
-            assert!(!is_volume_root(&p(not_root)), "{not_root}");
+        for good in [r"C:\Users", r"\\server\share\dir", r"\\?\C:\work"] {
+            assert_eq!(unusable_as_root(&p(good)), None, "{good}");
         }
+    }
+
+    #[test]
+    fn may_be_beneath_fails_closed_on_short_names_and_unc_aliases() {
+        assert!(may_be_beneath(
+            &p(r"C:\PROGRA~1\x"),
+            &p(r"C:\Program Files")
+        ));
+        assert!(may_be_beneath(
+            &p(r"\\localhost\C$\Windows"),
+            &p(r"C:\Windows")
+        ));
+        assert!(!may_be_beneath(&p(r"C:\Users\me\repo"), &p(r"C:\Windows")));
     }
 }

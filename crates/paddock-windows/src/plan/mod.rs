@@ -275,7 +275,7 @@ pub fn plan_with(
     for p in &spec.protected {
         for (root, sid) in root_sids
             .iter()
-            .filter(|(r, _)| winpath::is_beneath(&p.path, r))
+            .filter(|(r, _)| winpath::may_be_beneath(&p.path, r))
         {
             protect::protect(root, sid, p, store, &mut denies, &mut precreate)?;
         }

@@ -80,44 +80,39 @@ impl HostDirs {
         }
     }
 
-    /// Why `root` may not be a writable root, or `None` when it may.
+    /// Why `root` may not be a writable root, or `None` when it may. Relations are the core's
+    /// fail-closed ones: a root that *may* overlap a guarded or system folder is refused.
     pub fn refusal(&self, root: &Path) -> Option<String> {
-        if winpath::is_volume_root(root) {
-            return Some("it is a drive root; a grant there reaches the whole disk".into());
+        if let Some(why) = winpath::unusable_as_root(root) {
+            return Some(why);
         }
-        if winpath::parent(root).is_none() {
-            return Some("it is not an absolute Windows path".into());
-        }
+        let may_equal =
+            |a: &Path, b: &Path| winpath::may_be_beneath(a, b) && winpath::may_be_beneath(b, a);
         for users in &self.users {
-            if winpath::is_beneath(users, root) {
+            if winpath::may_be_beneath(users, root) {
                 return Some(format!(
-                    "it contains every user profile ({})",
+                    "it may contain every user profile ({})",
                     users.display()
                 ));
             }
-            if winpath::parent(root).is_some_and(|p| winpath::same(&p, users)) {
+            if winpath::parent(root).is_some_and(|p| may_equal(&p, users)) {
                 return Some(
                     "it is a user profile root (NTUSER.DAT, AppData, startup items)".into(),
                 );
             }
         }
         for g in &self.guarded {
-            if winpath::is_beneath(g, root) {
-                let what = if winpath::same(g, root) {
-                    "is"
-                } else {
-                    "contains"
-                };
+            if winpath::may_be_beneath(g, root) {
                 return Some(format!(
-                    "it {what} {}, which must never be granted wholesale",
+                    "it is or may contain {}, which must never be granted wholesale",
                     g.display()
                 ));
             }
         }
         for s in &self.system {
-            if winpath::is_beneath(root, s) || winpath::is_beneath(s, root) {
+            if winpath::may_be_beneath(root, s) || winpath::may_be_beneath(s, root) {
                 return Some(format!(
-                    "it is or overlaps the system folder {}",
+                    "it is or may overlap the system folder {}",
                     s.display()
                 ));
             }
@@ -126,7 +121,6 @@ impl HostDirs {
     }
 }
 
-/// The host folders of a typical machine for user `me`, for tests.
 #[cfg(test)]
 pub(crate) fn test_host() -> HostDirs {
     HostDirs {
@@ -173,6 +167,9 @@ mod tests {
             r"C:\Program Files\Git",
             r"C:\ProgramData",
             r"\\server\share",
+            r"\\server\share\project",
+            r"C:\PROGRA~1\Git",
+            r"\\localhost\C$\Windows\Temp",
             "relative",
         ] {
             assert!(h.refusal(Path::new(bad)).is_some(), "{bad} accepted");
@@ -186,7 +183,6 @@ mod tests {
             r"C:\Users\me\src\repo",
             r"C:\Users\me\AppData\Local\Temp\build-1",
             r"D:\work",
-            r"\\server\share\project",
             r"C:\Users\me\.cargo",
         ] {
             assert_eq!(h.refusal(Path::new(good)), None, "{good} refused");
