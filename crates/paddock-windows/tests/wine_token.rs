@@ -3,17 +3,40 @@
 //! asserts what each really does.
 #![cfg(windows)]
 
+use paddock_windows::access::Privilege;
+use paddock_windows::acl::{Ace, AceFlags, Acl};
 use paddock_windows::apply::desktop::PrivateDesktop;
-use paddock_windows::apply::sid::current_user_sid;
 use paddock_windows::apply::token::{RestrictedToken, TokenError};
 use paddock_windows::apply::wine::running_under_wine;
+use paddock_windows::mask::AccessMask;
+use paddock_windows::plan::TokenPlan;
 use paddock_windows::sid::Sid;
+
+fn plan(roots: usize) -> TokenPlan {
+    let run_sid = Sid::synthetic().unwrap();
+    let mut restricting_sids: Vec<Sid> = (0..roots).map(|_| Sid::synthetic().unwrap()).collect();
+    restricting_sids.push(run_sid.clone());
+    TokenPlan {
+        write_restricted: true,
+        disable_max_privilege: true,
+        lua_token: true,
+        restricting_sids,
+        run_sid: run_sid.clone(),
+        retained_privileges: vec![Privilege::ChangeNotify],
+        default_dacl: Acl::new(vec![
+            Ace::allow(Sid::owner_rights(), AccessMask::GENERIC_ALL, AceFlags::NONE),
+            Ace::allow(Sid::local_system(), AccessMask::GENERIC_ALL, AceFlags::NONE),
+            Ace::allow(run_sid, AccessMask::GENERIC_ALL, AceFlags::NONE),
+        ]),
+    }
+}
 
 #[test]
 fn restricted_token_is_verified_on_windows_and_unverifiable_under_wine() {
-    let roots = [Sid::synthetic().unwrap(), Sid::synthetic().unwrap()];
-    let token = RestrictedToken::create(&roots).unwrap();
-    assert_eq!(token.restricting_sids(), roots);
+    let plan = plan(2);
+    let token = RestrictedToken::create(&plan).unwrap();
+    assert_eq!(token.restricting_sids(), plan.restricting_sids);
+    assert_eq!(token.flags(), 0x8 | 0x4 | 0x1);
     match token.verify() {
         Ok(()) => assert!(
             !running_under_wine(),
@@ -32,20 +55,29 @@ fn restricted_token_is_verified_on_windows_and_unverifiable_under_wine() {
 }
 
 #[test]
-fn restricted_token_default_dacl_grants_user_system_and_restricting_sids() {
-    let root = Sid::synthetic().unwrap();
-    let token = RestrictedToken::create(std::slice::from_ref(&root)).unwrap();
-    let dacl = token.default_dacl_sids();
-    assert!(dacl.contains(&Sid::local_system()));
-    assert!(dacl.contains(&root));
-    assert!(dacl.contains(&current_user_sid().unwrap()));
+fn restricted_token_holds_the_planned_default_dacl() {
+    let plan = plan(1);
+    let token = RestrictedToken::create(&plan).unwrap();
+    assert_eq!(token.read_default_dacl().unwrap(), plan.default_dacl);
 }
 
 #[test]
-fn restricted_token_without_restricting_sids_is_refused() {
+fn plan_without_restricting_sids_is_refused() {
+    let mut plan = plan(0);
+    plan.restricting_sids.clear();
     assert!(matches!(
-        RestrictedToken::create(&[]),
+        RestrictedToken::create(&plan),
         Err(TokenError::NoRestrictingSids)
+    ));
+}
+
+#[test]
+fn plan_keeping_backup_privilege_under_disable_max_privilege_is_refused() {
+    let mut plan = plan(1);
+    plan.retained_privileges.push(Privilege::Backup);
+    assert!(matches!(
+        RestrictedToken::create(&plan),
+        Err(TokenError::UnsupportedPrivileges(p)) if p == [Privilege::Backup]
     ));
 }
 

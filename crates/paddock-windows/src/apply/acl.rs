@@ -11,23 +11,19 @@
 
 use super::error::Win32Error;
 use super::long_path::{strip_verbatim, verbatim};
-use super::owned_acl::RawSecurityDescriptor;
-use super::wide::{read_pwstr, to_wide};
+use super::owned_acl::{ModelDacl, RawSecurityDescriptor};
+use super::wide::to_wide;
 use crate::acl::{Ace, Acl, SecurityDescriptor};
 use crate::store::{AclStore, EntryKind, StoreError};
 use crate::winpath;
 use std::path::{Path, PathBuf};
-use windows_sys::Win32::Foundation::{
-    ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, ERROR_SUCCESS, LocalFree,
-};
+use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, ERROR_SUCCESS};
 use windows_sys::Win32::Security::Authorization::{
-    ConvertSecurityDescriptorToStringSecurityDescriptorW,
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetNamedSecurityInfoW, SDDL_REVISION_1,
-    SE_FILE_OBJECT, SetNamedSecurityInfoW,
+    GetNamedSecurityInfoW, SE_FILE_OBJECT, SetNamedSecurityInfoW,
 };
 use windows_sys::Win32::Security::{
-    ACL, DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, GetSecurityDescriptorDacl,
-    OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
+    DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+    PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
     UNPROTECTED_DACL_SECURITY_INFORMATION,
 };
 
@@ -227,87 +223,30 @@ fn read_sddl(path: &Path) -> Result<String, StoreError> {
     }
     // SAFETY: `sd` was LocalAlloc'd by GetNamedSecurityInfoW and is owned by nobody else.
     let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
-    let mut text: *mut u16 = std::ptr::null_mut();
-    // SAFETY: `sd` is a valid descriptor; on success `text` receives a LocalAlloc'd string.
-    let ok = unsafe {
-        ConvertSecurityDescriptorToStringSecurityDescriptorW(
-            sd.as_ptr(),
-            SDDL_REVISION_1,
-            info,
-            &mut text,
-            std::ptr::null_mut(),
-        )
-    };
-    if ok == 0 {
-        return Err(os_error(
-            path,
-            Win32Error::last("ConvertSecurityDescriptorToStringSecurityDescriptorW"),
-        ));
-    }
-    // SAFETY: the conversion returned a NUL-terminated string.
-    let string = unsafe { read_pwstr(text) };
-    // SAFETY: `text` was LocalAlloc'd by the conversion and is freed once here.
-    unsafe { LocalFree(text.cast()) };
-    Ok(string)
+    sd.to_sddl(info).map_err(|e| os_error(path, e))
 }
 
 /// Writes `acl` as the DACL of `path`. Unprotected: only the explicit ACEs are passed and Windows
 /// re-inherits from the parent. Protected: every ACE is kept as it is.
 fn write_dacl(path: &Path, acl: &Acl, protected: bool) -> Result<(), StoreError> {
-    let aces: Vec<&Ace> = if protected {
-        acl.aces.iter().collect()
-    } else {
-        acl.explicit().collect()
-    };
-    let sddl: String = std::iter::once(if protected {
-        "D:P".to_string()
-    } else {
-        "D:".to_string()
-    })
-    .chain(aces.iter().map(|a| a.to_sddl()))
-    .collect();
     let invalid = |reason: String| StoreError::Invalid {
         path: path.to_path_buf(),
         reason,
     };
-    let wide_sddl = to_wide(&sddl).map_err(|e| invalid(e.to_string()))?;
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `wide_sddl` is NUL-terminated; on success `sd` receives a LocalAlloc'd descriptor.
-    let ok = unsafe {
-        ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            wide_sddl.as_ptr(),
-            SDDL_REVISION_1,
-            &mut sd,
-            std::ptr::null_mut(),
-        )
+    let written = if protected {
+        acl.clone()
+    } else {
+        Acl::new(acl.explicit().cloned().collect())
     };
-    if ok == 0 {
-        let e = Win32Error::last("ConvertStringSecurityDescriptorToSecurityDescriptorW");
-        return Err(invalid(format!("{e} (SDDL `{sddl}`)")));
-    }
-    // SAFETY: `sd` was LocalAlloc'd by the conversion and is owned by nobody else.
-    let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
-    let mut present = 0;
-    let mut defaulted = 0;
-    let mut dacl: *mut ACL = std::ptr::null_mut();
-    // SAFETY: `sd` is a valid descriptor; the out-pointers are valid locals; `dacl` points into
-    // `sd`, which outlives its use below.
-    if unsafe { GetSecurityDescriptorDacl(sd.as_ptr(), &mut present, &mut dacl, &mut defaulted) }
-        == 0
-    {
-        return Err(os_error(
-            path,
-            Win32Error::last("GetSecurityDescriptorDacl"),
-        ));
-    }
+    let dacl = ModelDacl::new(&written, protected).map_err(|e| invalid(e.to_string()))?;
     let wide_path = to_wide(to_verbatim(path)?).map_err(|e| invalid(e.to_string()))?;
     let protection = if protected {
         PROTECTED_DACL_SECURITY_INFORMATION
     } else {
         UNPROTECTED_DACL_SECURITY_INFORMATION
     };
-    // SAFETY: `wide_path` is NUL-terminated; `dacl` is a valid ACL inside `sd`; owner, group and
-    // SACL are null and not requested, so they are left untouched.
+    // SAFETY: `wide_path` is NUL-terminated; `dacl` is a valid ACL alive for the call; owner,
+    // group and SACL are null and not requested, so they are left untouched.
     let code = unsafe {
         SetNamedSecurityInfoW(
             wide_path.as_ptr(),
@@ -315,7 +254,7 @@ fn write_dacl(path: &Path, acl: &Acl, protected: bool) -> Result<(), StoreError>
             DACL_SECURITY_INFORMATION | protection,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
-            dacl,
+            dacl.as_ptr(),
             std::ptr::null(),
         )
     };

@@ -4,8 +4,11 @@
 
 pub mod acl;
 pub mod audit;
+pub mod backend;
 pub mod desktop;
+pub mod device;
 pub mod error;
+pub mod launch;
 pub mod long_path;
 pub mod owned_acl;
 pub mod shell;

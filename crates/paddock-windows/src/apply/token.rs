@@ -1,37 +1,52 @@
-//! Access tokens: the current process token (queries), and the write-restricted token a
-//! sandboxed command runs with, made by `CreateRestrictedToken` from the caller's own token.
+//! Access tokens: the current process token (queries), and the restricted token a sandboxed
+//! command runs with, made by `CreateRestrictedToken` from the caller's own token as the
+//! planner's `TokenPlan` says.
 //!
-//! Guarantees: the token is `WRITE_RESTRICTED | DISABLE_MAX_PRIVILEGE | LUA_TOKEN` with the
-//! restricting SIDs asked for (`verify` reads them back from the kernel), and its
-//! default DACL grants the user, SYSTEM and every restricting SID `GENERIC_ALL`, so pipes and IPC
-//! objects the sandboxed process creates stay usable by it (PowerShell dies with 0xC0000142
-//! otherwise).
+//! Guarantees: the token gets exactly the plan's flags and restricting SIDs, and the plan's
+//! default DACL (so pipes and IPC objects the child creates stay usable by it; PowerShell dies
+//! with 0xC0000142 otherwise); `verify` reads restricting SIDs and default DACL back from the
+//! kernel and fails unless both are exactly as planned. A plan this layer cannot honour (extra
+//! privileges under DISABLE_MAX_PRIVILEGE, no restricting SID) is refused.
 
 use super::error::Win32Error;
-use super::owned_acl::{Entry, EntryMode, OwnedAcl};
-use super::sid::{OwnedSid, current_user_sid, sid_from_psid};
+use super::owned_acl::{ModelDacl, ModelDaclError, acl_to_model};
+use super::sid::{OwnedSid, sid_from_psid};
 use super::wine::running_under_wine;
+use crate::access::Privilege;
+use crate::acl::Acl;
+use crate::plan::TokenPlan;
 use crate::sid::Sid;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
-use windows_sys::Win32::Foundation::{ERROR_INSUFFICIENT_BUFFER, GENERIC_ALL, HANDLE};
+use windows_sys::Win32::Foundation::{ERROR_INSUFFICIENT_BUFFER, HANDLE};
 use windows_sys::Win32::Security::{
-    CreateRestrictedToken, DISABLE_MAX_PRIVILEGE, GetTokenInformation, LUA_TOKEN,
-    SID_AND_ATTRIBUTES, SetTokenInformation, TOKEN_ACCESS_MASK, TOKEN_ADJUST_DEFAULT,
-    TOKEN_ASSIGN_PRIMARY, TOKEN_DEFAULT_DACL, TOKEN_DUPLICATE, TOKEN_GROUPS,
-    TOKEN_INFORMATION_CLASS, TOKEN_QUERY, TokenDefaultDacl, TokenRestrictedSids, WRITE_RESTRICTED,
+    CreateRestrictedToken, GetTokenInformation, SID_AND_ATTRIBUTES, SetTokenInformation,
+    TOKEN_ACCESS_MASK, TOKEN_ADJUST_DEFAULT, TOKEN_ASSIGN_PRIMARY, TOKEN_DEFAULT_DACL,
+    TOKEN_DUPLICATE, TOKEN_GROUPS, TOKEN_INFORMATION_CLASS, TOKEN_QUERY, TokenDefaultDacl,
+    TokenRestrictedSids,
 };
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
-/// Why a sandbox token could not be made.
+/// Why a sandbox token could not be made or proven.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error(transparent)]
     Win32(#[from] Win32Error),
+    #[error("the token's default DACL cannot be built or read: {0}")]
+    DefaultDacl(#[from] ModelDaclError),
+    #[error("a restricted token needs at least one restricting SID; the plan has none")]
+    NoRestrictingSids,
+    #[error(
+        "the plan keeps privileges {0:?} under DISABLE_MAX_PRIVILEGE, which keeps only \
+         SeChangeNotifyPrivilege; the apply layer refuses a token that differs from its plan"
+    )]
+    UnsupportedPrivileges(Vec<Privilege>),
     #[error(
         "the restricted token carries restricting SIDs {found:?} instead of {wanted:?}; this \
-         Windows version does not build restricted tokens as documented, so Paddock refuses to run"
+         Windows does not build restricted tokens as documented, so Paddock refuses to run"
     )]
     RestrictingSidsMismatch { wanted: Vec<Sid>, found: Vec<Sid> },
+    #[error("the token's default DACL is {found} instead of {wanted}; Paddock refuses to run")]
+    DefaultDaclMismatch { wanted: String, found: String },
     #[error(
         "cannot read the restricting SIDs back from the sandbox token ({source}){wine}; without \
          that proof Paddock refuses to run the command"
@@ -40,8 +55,6 @@ pub enum TokenError {
         source: Win32Error,
         wine: &'static str,
     },
-    #[error("a write-restricted token needs at least one restricting SID; the plan has none")]
-    NoRestrictingSids,
 }
 
 /// A handle to the current process's token.
@@ -106,8 +119,8 @@ fn token_information(
         }
     }
     let mut buffer = vec![0u64; (needed as usize).div_ceil(8).max(1)];
-    // SAFETY: `buffer` is writable for `needed` bytes and 8-byte aligned, enough for every
-    // token information structure.
+    // SAFETY: `buffer` is writable for its full length in bytes and 8-byte aligned, enough for
+    // every token information structure.
     let ok = unsafe {
         GetTokenInformation(
             token.as_raw_handle(),
@@ -123,24 +136,35 @@ fn token_information(
     Ok(TokenInfo(buffer))
 }
 
-/// A primary token for a sandboxed command.
+/// A primary token for a sandboxed command, made from a `TokenPlan`.
 #[derive(Debug)]
 pub struct RestrictedToken {
     handle: OwnedHandle,
     restricting: Vec<Sid>,
-    default_dacl: Vec<Sid>,
+    default_dacl: Acl,
+    flags: u32,
 }
 
 impl RestrictedToken {
-    /// A write-restricted copy of the caller's token with `restricting` as restricting SIDs.
-    pub fn create(restricting: &[Sid]) -> Result<RestrictedToken, TokenError> {
-        if restricting.is_empty() {
+    /// A restricted copy of the caller's token as `plan` says.
+    pub fn create(plan: &TokenPlan) -> Result<RestrictedToken, TokenError> {
+        if plan.restricting_sids.is_empty() {
             return Err(TokenError::NoRestrictingSids);
+        }
+        let extra: Vec<Privilege> = plan
+            .retained_privileges
+            .iter()
+            .copied()
+            .filter(|p| *p != Privilege::ChangeNotify)
+            .collect();
+        if plan.disable_max_privilege && !extra.is_empty() {
+            return Err(TokenError::UnsupportedPrivileges(extra));
         }
         let base = ProcessToken::open(
             TOKEN_DUPLICATE | TOKEN_QUERY | TOKEN_ASSIGN_PRIMARY | TOKEN_ADJUST_DEFAULT,
         )?;
-        let owned: Vec<OwnedSid> = restricting
+        let owned: Vec<OwnedSid> = plan
+            .restricting_sids
             .iter()
             .map(OwnedSid::new)
             .collect::<Result<_, _>>()?;
@@ -151,14 +175,15 @@ impl RestrictedToken {
                 Attributes: 0,
             })
             .collect();
+        let flags = plan.flag_bits();
         let mut handle: HANDLE = std::ptr::null_mut();
         // SAFETY: `base` is a token opened with TOKEN_DUPLICATE; `entries` holds `len` valid
-        // SIDs kept alive by `owned`; no SIDs to disable and no privileges listed (the flag
-        // DISABLE_MAX_PRIVILEGE drops them all); on success `handle` is a new token we own.
+        // SIDs kept alive by `owned`; no SIDs to disable and no privileges listed (the flags
+        // decide privileges); on success `handle` is a new token we own.
         let ok = unsafe {
             CreateRestrictedToken(
                 base.0.as_raw_handle(),
-                WRITE_RESTRICTED | DISABLE_MAX_PRIVILEGE | LUA_TOKEN,
+                flags,
                 0,
                 std::ptr::null(),
                 0,
@@ -173,13 +198,12 @@ impl RestrictedToken {
         }
         // SAFETY: `handle` is a valid token handle owned by nobody else.
         let handle = unsafe { OwnedHandle::from_raw_handle(handle) };
-        let mut default_dacl = vec![current_user_sid()?, Sid::local_system()];
-        default_dacl.extend(restricting.iter().cloned());
-        set_default_dacl(&handle, &default_dacl)?;
+        set_default_dacl(&handle, &plan.default_dacl)?;
         Ok(RestrictedToken {
             handle,
-            restricting: restricting.to_vec(),
-            default_dacl,
+            restricting: plan.restricting_sids.clone(),
+            default_dacl: plan.default_dacl.clone(),
+            flags,
         })
     }
 
@@ -188,8 +212,21 @@ impl RestrictedToken {
         &self.restricting
     }
 
-    /// Reads the restricting SIDs back from the kernel's token and checks they are exactly the
-    /// ones asked for. The backend runs nothing before this succeeds.
+    /// The `CreateRestrictedToken` flags used.
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// The default DACL as the kernel holds it.
+    pub fn read_default_dacl(&self) -> Result<Acl, TokenError> {
+        let info = token_information(&self.handle, TokenDefaultDacl)?;
+        // SAFETY: a TokenDefaultDacl query fills the buffer with a TOKEN_DEFAULT_DACL whose ACL
+        // pointer points into the same buffer, which `info` keeps alive for the call.
+        Ok(unsafe { acl_to_model((*info.as_ptr::<TOKEN_DEFAULT_DACL>()).DefaultDacl)? })
+    }
+
+    /// Reads restricting SIDs and default DACL back from the kernel's token and checks they are
+    /// exactly the planned ones. The backend runs nothing before this succeeds.
     pub fn verify(&self) -> Result<(), TokenError> {
         let found = restricting_sids(&self.handle).map_err(|source| TokenError::Unverifiable {
             source,
@@ -199,18 +236,22 @@ impl RestrictedToken {
                 ""
             },
         })?;
-        if !same_set(&found, &self.restricting) {
+        let same = found.len() == self.restricting.len()
+            && found.iter().all(|s| self.restricting.contains(s));
+        if !same {
             return Err(TokenError::RestrictingSidsMismatch {
                 wanted: self.restricting.clone(),
                 found,
             });
         }
+        let dacl = self.read_default_dacl()?;
+        if dacl != self.default_dacl {
+            return Err(TokenError::DefaultDaclMismatch {
+                wanted: sddl(&self.default_dacl),
+                found: sddl(&dacl),
+            });
+        }
         Ok(())
-    }
-
-    /// The SIDs the token's default DACL grants `GENERIC_ALL`.
-    pub fn default_dacl_sids(&self) -> &[Sid] {
-        &self.default_dacl
     }
 
     /// Gives the handle away (to the process launcher).
@@ -219,8 +260,8 @@ impl RestrictedToken {
     }
 }
 
-fn same_set(a: &[Sid], b: &[Sid]) -> bool {
-    a.len() == b.len() && a.iter().all(|s| b.contains(s))
+fn sddl(acl: &Acl) -> String {
+    acl.aces.iter().map(|a| a.to_sddl()).collect()
 }
 
 /// The restricting SIDs of `token` (`TokenRestrictedSids`).
@@ -236,23 +277,13 @@ fn restricting_sids(token: &OwnedHandle) -> Result<Vec<Sid>, Win32Error> {
     }
 }
 
-fn set_default_dacl(token: &OwnedHandle, sids: &[Sid]) -> Result<(), Win32Error> {
-    let owned: Vec<OwnedSid> = sids.iter().map(OwnedSid::new).collect::<Result<_, _>>()?;
-    let entries: Vec<Entry<'_>> = owned
-        .iter()
-        .map(|sid| Entry {
-            sid,
-            mode: EntryMode::Grant,
-            mask: GENERIC_ALL,
-            inheritance: 0,
-        })
-        .collect();
-    let acl = OwnedAcl::build(&entries)?;
+fn set_default_dacl(token: &OwnedHandle, acl: &Acl) -> Result<(), TokenError> {
+    let dacl = ModelDacl::new(acl, false)?;
     let info = TOKEN_DEFAULT_DACL {
-        DefaultDacl: acl.as_ptr(),
+        DefaultDacl: dacl.as_ptr(),
     };
-    // SAFETY: `token` was opened with TOKEN_ADJUST_DEFAULT (inherited by the restricted copy);
-    // `info` points at a valid ACL alive for the call, and the system copies it.
+    // SAFETY: the restricted token inherits TOKEN_ADJUST_DEFAULT from `base`; `info` points at
+    // a valid ACL alive for the call, and the system copies it.
     let ok = unsafe {
         SetTokenInformation(
             token.as_raw_handle(),
@@ -262,7 +293,7 @@ fn set_default_dacl(token: &OwnedHandle, sids: &[Sid]) -> Result<(), Win32Error>
         )
     };
     if ok == 0 {
-        return Err(Win32Error::last("SetTokenInformation(TokenDefaultDacl)"));
+        return Err(Win32Error::last("SetTokenInformation(TokenDefaultDacl)").into());
     }
     Ok(())
 }

@@ -1,0 +1,203 @@
+//! The level-1 Windows backend end to end: check and plan (pure planner), journal and apply the
+//! ACEs (pure orchestration over the NTFS store), make and verify the restricted token, grant the
+//! null device and console, create the private desktop, and start the command in its job. The
+//! returned process undoes the run's per-run entries when it is dropped.
+//!
+//! Guarantees: nothing starts unless every security layer is in place (token verified by
+//! read-back, ACEs journaled and read back, desktop created); any failure after the ACEs were
+//! applied takes them back before returning; the report lists each layer as really applied,
+//! including compatibility grants that could not be made.
+
+use super::acl::NtfsAclStore;
+use super::desktop::{DesktopError, PrivateDesktop};
+use super::device::DeviceGrant;
+use super::launch::{Cleanup, Containment, LaunchError, start};
+use super::token::{RestrictedToken, TokenError};
+use crate::apply_plan::{self, ActiveRun};
+use crate::error::WindowsError;
+use crate::plan::{self, TargetedGrant, WindowsPlan};
+use crate::registry::SidRegistry;
+use paddock_core::SandboxSpec;
+use paddock_core::policy::WindowsLevel;
+use paddock_core::report::{EnforcementReport, LayerReport, LayerStatus};
+use paddock_core::spec::CommandSpec;
+use paddock_runner::windows::JobLimits;
+use paddock_runner::{SandboxedProcess, StdioMode};
+use std::ffi::OsString;
+use std::path::Path;
+
+/// Why the Windows backend did not start the command. Every variant means exit 125.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Windows(#[from] WindowsError),
+    #[error("cannot make the sandbox token: {0}")]
+    Token(#[from] TokenError),
+    #[error("cannot create the sandbox's private desktop: {0}")]
+    Desktop(#[from] DesktopError),
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    #[error(
+        "{cause}; taking the run's ACL entries back failed too ({undo}); the next paddock run \
+         undoes them from the journal"
+    )]
+    RollbackFailed {
+        cause: Box<ApplyError>,
+        undo: WindowsError,
+    },
+}
+
+/// Plans, applies and starts `cmd` under `spec` at `level`.
+pub fn prepare(
+    spec: &SandboxSpec,
+    cmd: &CommandSpec,
+    level: WindowsLevel,
+    stdio: StdioMode,
+) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), ApplyError> {
+    let mut registry = SidRegistry::open_default()?;
+    let mut store = NtfsAclStore::new();
+    let plan = plan::plan(spec, level, &store, &mut registry)?;
+    let active = apply_plan::apply(&plan, &mut store, &registry).inspect_err(|_| {
+        remove_private_temp(&plan.private_temp, &plan.run_id);
+    })?;
+    let (containment, grants, layers) = match contain(&plan, stdio) {
+        Ok(c) => c,
+        Err(cause) => {
+            remove_private_temp(&plan.private_temp, &plan.run_id);
+            return Err(match active.finish(&mut store) {
+                Ok(()) => cause,
+                Err(undo) => ApplyError::RollbackFailed {
+                    cause: Box::new(cause),
+                    undo,
+                },
+            });
+        }
+    };
+    let mut report = plan.report();
+    report.layers.retain(|l| l.name != "restricted-token");
+    report.layers.splice(0..0, layers);
+    let temp = plan.private_temp.clone();
+    let cleanup: Cleanup = Box::new(move || finish_run(active, grants, &temp));
+    let cmd = with_private_temp(cmd, &plan.private_temp);
+    let process = start(&cmd, containment, stdio, Some(cleanup))?;
+    Ok((process, report))
+}
+
+/// Token, device grants and desktop for `plan`, with the layers they stand for.
+fn contain(
+    plan: &WindowsPlan,
+    stdio: StdioMode,
+) -> Result<(Containment, Vec<DeviceGrant>, Vec<LayerReport>), ApplyError> {
+    let token = RestrictedToken::create(&plan.token)?;
+    token.verify()?;
+    let sids: Vec<String> = token
+        .restricting_sids()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let mut layers = vec![LayerReport::new(
+        "restricted-token",
+        LayerStatus::Enforced,
+        format!(
+            "CreateRestrictedToken flags 0x{:x} (write-restricted, no privileges but \
+             SeChangeNotify, filtered admin); restricting SIDs {} read back from the kernel; \
+             default DACL as planned",
+            token.flags(),
+            sids.join(", ")
+        ),
+    )];
+    let mut grants = Vec::new();
+    for target in &plan.targeted {
+        let (device, ace, name) = match target {
+            TargetedGrant::NullDevice { path, ace } => (path.as_str(), ace, "null-device"),
+            TargetedGrant::Console { ace } if stdio == StdioMode::Inherit => {
+                ("CONOUT$", ace, "console")
+            }
+            _ => continue,
+        };
+        match DeviceGrant::add(device, ace) {
+            Ok(grant) => {
+                layers.push(LayerReport::new(
+                    name,
+                    LayerStatus::Enforced,
+                    format!("{device} grants the run SID read/write for this run"),
+                ));
+                grants.push(grant);
+            }
+            Err(e) => layers.push(LayerReport::new(
+                name,
+                LayerStatus::NotEnforced,
+                format!(
+                    "{e}; the command cannot open {device} itself (e.g. `> NUL`), inherited \
+                     handles still work. Security is unaffected"
+                ),
+            )),
+        }
+    }
+    let desktop = PrivateDesktop::create(std::slice::from_ref(&plan.token.run_sid))?;
+    layers.push(LayerReport::new(
+        "private-desktop",
+        LayerStatus::Enforced,
+        format!(
+            "{}: the command cannot see or drive the user's windows",
+            desktop.startup_name()
+        ),
+    ));
+    layers.push(LayerReport::new(
+        "job-object",
+        LayerStatus::Enforced,
+        "in the job from creation, kill-on-close, no breakaway, UI restrictions",
+    ));
+    let containment = Containment {
+        token,
+        desktop: Some(desktop),
+        limits: JobLimits::default(),
+        keep_powershell_profile: false,
+    };
+    Ok((containment, grants, layers))
+}
+
+/// `cmd` with `TEMP` and `TMP` pointing at the run's private temp folder.
+fn with_private_temp(cmd: &CommandSpec, temp: &Path) -> CommandSpec {
+    let mut cmd = cmd.clone();
+    cmd.env.retain(|(k, _)| {
+        let k = k.to_string_lossy();
+        !k.eq_ignore_ascii_case("TEMP") && !k.eq_ignore_ascii_case("TMP")
+    });
+    for name in ["TEMP", "TMP"] {
+        cmd.env
+            .push((OsString::from(name), temp.as_os_str().to_os_string()));
+    }
+    cmd
+}
+
+/// Undoes a finished run: per-run ACEs through the journal, device grants, the private temp.
+/// Failures are printed: the journal still holds the entries and the next run recovers them.
+fn finish_run(active: ActiveRun, grants: Vec<DeviceGrant>, temp: &Path) {
+    let run_id = active.run_id().to_string();
+    if let Err(e) = active.finish(&mut NtfsAclStore::new()) {
+        eprintln!(
+            "paddock: run {run_id}: taking back its ACL entries failed ({e}); the next run \
+             recovers them from the journal"
+        );
+    }
+    for grant in grants {
+        let device = grant.device().to_string();
+        if let Err(e) = grant.revoke() {
+            eprintln!("paddock: run {run_id}: removing its grant on {device} failed ({e})");
+        }
+    }
+    remove_private_temp(temp, &run_id);
+}
+
+/// Removes the run's private temp folder (links inside it are removed, not followed).
+fn remove_private_temp(temp: &Path, run_id: &str) {
+    if let Err(e) = std::fs::remove_dir_all(temp)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!(
+            "paddock: run {run_id}: removing its temp folder {} failed ({e})",
+            temp.display()
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Starts a command inside the sandbox: the restricted token, the private desktop, a
+//! kill-on-close job (through the runner's Windows spawn), cmd and PowerShell spelled right, and
+//! a guard that ends the tree and then undoes the run's own ACL entries when the run is over.
+//!
+//! Guarantees: the process never starts without the token and desktop given; the guard runs on
+//! every path out (normal exit, timeout, Ctrl-C, panic unwinding through `run`): first the whole
+//! tree is killed, then the cleanup runs, then the desktop is closed.
+
+use super::desktop::PrivateDesktop;
+use super::shell::{ShellError, cmd_command_line, is_cmd, is_powershell, powershell_args};
+use super::token::RestrictedToken;
+use paddock_core::spec::CommandSpec;
+use paddock_runner::windows::{JobLimits, WinLaunch, spawn};
+use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
+use std::io;
+use std::time::Duration;
+
+/// Work to do once the sandboxed tree is gone (taking back per-run ACL entries).
+pub type Cleanup = Box<dyn FnOnce() + Send>;
+
+/// How the command is contained.
+pub struct Containment {
+    pub token: RestrictedToken,
+    pub desktop: Option<PrivateDesktop>,
+    pub limits: JobLimits,
+    /// Keep PowerShell's profile (otherwise `-NoProfile` is added).
+    pub keep_powershell_profile: bool,
+}
+
+/// Why the command could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Shell(#[from] ShellError),
+    #[error("starting {program} in the sandbox failed: {source}")]
+    Spawn { program: String, source: io::Error },
+}
+
+/// The `WinLaunch` for `cmd` under `containment` (what `start` hands the runner).
+pub fn win_launch(
+    cmd: &CommandSpec,
+    containment: Containment,
+) -> Result<(WinLaunch, Option<PrivateDesktop>), LaunchError> {
+    let args = if is_powershell(&cmd.program) {
+        powershell_args(&cmd.args, containment.keep_powershell_profile)
+    } else {
+        cmd.args.clone()
+    };
+    let command_line = if is_cmd(&cmd.program) {
+        cmd_command_line(&cmd.program, &args)?
+    } else {
+        None
+    };
+    let mut launch = WinLaunch::new(&cmd.program, args, &cmd.cwd, cmd.env.clone());
+    launch.command_line = command_line;
+    launch.token = Some(containment.token.into_handle());
+    launch.desktop = containment
+        .desktop
+        .as_ref()
+        .map(PrivateDesktop::startup_name);
+    launch.limits = containment.limits;
+    Ok((launch, containment.desktop))
+}
+
+/// Starts `cmd` contained by `containment`; `cleanup` runs once the tree is gone, or at once
+/// when the command cannot be started.
+pub fn start(
+    cmd: &CommandSpec,
+    containment: Containment,
+    stdio: StdioMode,
+    cleanup: Option<Cleanup>,
+) -> Result<Box<dyn SandboxedProcess>, LaunchError> {
+    let started = win_launch(cmd, containment).and_then(|(launch, desktop)| {
+        let inner = spawn(launch, stdio).map_err(|source| LaunchError::Spawn {
+            program: cmd.program.display().to_string(),
+            source,
+        })?;
+        Ok((inner, desktop))
+    });
+    match started {
+        Ok((inner, desktop)) => Ok(Box::new(GuardedProcess {
+            inner,
+            cleanup,
+            desktop,
+        })),
+        Err(e) => {
+            if let Some(cleanup) = cleanup {
+                cleanup();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// A sandboxed tree plus what must happen after it.
+struct GuardedProcess {
+    inner: Box<dyn SandboxedProcess>,
+    cleanup: Option<Cleanup>,
+    desktop: Option<PrivateDesktop>,
+}
+
+impl SandboxedProcess for GuardedProcess {
+    fn take_stdio(&mut self) -> ChildStdio {
+        self.inner.take_stdio()
+    }
+    fn try_wait(&mut self) -> io::Result<Option<ExitInfo>> {
+        self.inner.try_wait()
+    }
+    fn wait_timeout(&mut self, d: Duration) -> io::Result<Option<ExitInfo>> {
+        self.inner.wait_timeout(d)
+    }
+    fn signal_tree(&mut self, sig: Interrupt) -> io::Result<()> {
+        self.inner.signal_tree(sig)
+    }
+    fn kill_tree(&mut self) -> io::Result<()> {
+        self.inner.kill_tree()
+    }
+    fn id(&self) -> u32 {
+        self.inner.id()
+    }
+}
+
+impl Drop for GuardedProcess {
+    fn drop(&mut self) {
+        // Nothing of the tree may outlive the grants' removal with a handle opened under them.
+        let _ = self.inner.kill_tree();
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup();
+        }
+        self.desktop.take();
+    }
+}
