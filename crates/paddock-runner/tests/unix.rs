@@ -372,5 +372,8 @@ fn the_terminal_is_given_back_when_the_program_cannot_be_executed() {
     let inner = format!("{PROBE} harness -- /nonexistent/program; read line; echo after:$line");
     let shown = in_terminal(&inner, b"typed\n");
     let shown = shown.expect("the caller could not read its terminal after the failed spawn");
-    assert!(shown.contains("spawn failed") && shown.contains("after:typed"), "{shown}");
+    assert!(
+        shown.contains("spawn failed") && shown.contains("after:typed"),
+        "{shown}"
+    );
 }

@@ -240,6 +240,20 @@ fn a_handle_inheritable_in_paddock_does_not_reach_the_child() {
 }
 
 #[test]
+fn a_process_in_the_job_cannot_break_away() {
+    let out = go(launch(probe(), &["breakaway"]), &capture());
+    let said = String::from_utf8_lossy(&out.stdout.data).trim().to_string();
+    if let Some(pid) = said.strip_prefix("escaped ") {
+        // Do not leave the escapee running, then fail.
+        let _ = std::process::Command::new("taskkill")
+            .args(["/F", "/PID", pid])
+            .output();
+        panic!("a process broke away from the job: {said}");
+    }
+    assert_eq!(said, "refused");
+}
+
+#[test]
 fn a_relative_program_is_refused() {
     let err = spawn(launch("probe.exe", &[]), StdioMode::Capture)
         .err()

@@ -1,7 +1,8 @@
 //! Test helper for paddock-runner's integration tests (not shipped as a tool):
 //! `args` prints each argument as hex UTF-8 on its own line; `env NAME` prints one variable;
 //! `fds` lists the open descriptors (Linux); `write-handle HEX` writes to that handle value
-//! and prints whether it could (Windows: an inherited handle leaks that way); `exit N` exits with N; `sleep MS` sleeps;
+//! and prints whether it could (Windows: an inherited handle leaks that way); `breakaway`
+//! tries to start a process outside its job and prints `escaped PID` or `refused`; `exit N` exits with N; `sleep MS` sleeps;
 //! `tree MS` starts `probe sleep MS`, prints its pid and sleeps MS; `harness [--grace-ms N]
 //! [--timeout-ms N] [--capture] -- PROGRAM ARGS...` runs PROGRAM through `paddock_runner::run`
 //! with signal forwarding and prints `interrupted=.. timed_out=.. code=..` last.
@@ -26,6 +27,7 @@ fn main() {
         },
         "fds" => list_fds(),
         "write-handle" => write_handle(rest.first().map_or("", String::as_str)),
+        "breakaway" => breakaway(),
         "exit" => std::process::exit(rest.first().and_then(|c| c.parse().ok()).unwrap_or(2)),
         "sleep" => std::thread::sleep(millis(rest)),
         "tree" => {
@@ -93,6 +95,27 @@ fn write_handle(hex: &str) {
         )
     };
     println!("{}", if ok != 0 { "wrote" } else { "invalid" });
+}
+
+#[cfg(windows)]
+fn breakaway() {
+    use std::os::windows::process::CommandExt;
+    const CREATE_BREAKAWAY_FROM_JOB: u32 = 0x0100_0000;
+    let me = std::env::current_exe().expect("locating the probe");
+    match std::process::Command::new(me)
+        .args(["sleep", "60000"])
+        .creation_flags(CREATE_BREAKAWAY_FROM_JOB)
+        .spawn()
+    {
+        Ok(child) => println!("escaped {}", child.id()),
+        Err(_) => println!("refused"),
+    }
+}
+
+#[cfg(not(windows))]
+fn breakaway() {
+    eprintln!("breakaway: only on Windows");
+    std::process::exit(2)
 }
 
 #[cfg(not(windows))]
