@@ -6,10 +6,10 @@ use super::Win32Error;
 use super::handle::owned;
 use std::os::windows::io::{AsRawHandle, OwnedHandle};
 use windows_sys::Win32::System::JobObjects::{
-    CreateJobObjectW, JOB_OBJECT_LIMIT_ACTIVE_PROCESS, JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION,
-    JOB_OBJECT_LIMIT_JOB_MEMORY, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
-    JOB_OBJECT_LIMIT_PROCESS_MEMORY, JOB_OBJECT_UILIMIT_DESKTOP,
-    JOB_OBJECT_UILIMIT_DISPLAYSETTINGS, JOB_OBJECT_UILIMIT_EXITWINDOWS,
+    CreateJobObjectW, IsProcessInJob, JOB_OBJECT_LIMIT_ACTIVE_PROCESS,
+    JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION, JOB_OBJECT_LIMIT_JOB_MEMORY,
+    JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, JOB_OBJECT_LIMIT_PROCESS_MEMORY,
+    JOB_OBJECT_UILIMIT_DESKTOP, JOB_OBJECT_UILIMIT_DISPLAYSETTINGS, JOB_OBJECT_UILIMIT_EXITWINDOWS,
     JOB_OBJECT_UILIMIT_GLOBALATOMS, JOB_OBJECT_UILIMIT_HANDLES, JOB_OBJECT_UILIMIT_READCLIPBOARD,
     JOB_OBJECT_UILIMIT_SYSTEMPARAMETERS, JOB_OBJECT_UILIMIT_WRITECLIPBOARD,
     JOBOBJECT_BASIC_ACCOUNTING_INFORMATION, JOBOBJECT_BASIC_UI_RESTRICTIONS,
@@ -118,6 +118,16 @@ impl Job {
             return Err(Win32Error::last("TerminateJobObject"));
         }
         Ok(())
+    }
+
+    /// True when `process` is in this job.
+    pub(crate) fn contains(&self, process: &OwnedHandle) -> Result<bool, Win32Error> {
+        let mut result = 0;
+        // SAFETY: both handles are live; `result` is writable.
+        if unsafe { IsProcessInJob(process.as_raw_handle(), self.raw(), &mut result) } == 0 {
+            return Err(Win32Error::last("IsProcessInJob"));
+        }
+        Ok(result != 0)
     }
 
     /// How many processes of the job are still alive.

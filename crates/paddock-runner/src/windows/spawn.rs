@@ -12,7 +12,7 @@ use super::{Win32Error, WinLaunch};
 use crate::{StdioMode, cmdline, envblock};
 use std::io;
 use std::os::windows::ffi::OsStrExt;
-use std::os::windows::io::AsRawHandle;
+use std::os::windows::io::{AsRawHandle, OwnedHandle};
 use windows_sys::Win32::System::JobObjects::AssignProcessToJobObject;
 use windows_sys::Win32::System::Threading::{
     CREATE_NEW_PROCESS_GROUP, CREATE_SUSPENDED, CREATE_UNICODE_ENVIRONMENT, CreateProcessAsUserW,
@@ -119,14 +119,10 @@ pub(crate) fn spawn(l: WinLaunch, stdio: StdioMode) -> io::Result<WinProcess> {
     }
     let process = owned(pi.hProcess, "CreateProcessW")?;
     let thread = owned(pi.hThread, "CreateProcessW")?;
-    if !attrs.has_job {
-        // SAFETY: both handles are live; the process is suspended and has run no code.
-        if unsafe { AssignProcessToJobObject(job.raw(), process.as_raw_handle()) } == 0 {
-            let err = Win32Error::last("AssignProcessToJobObject");
-            // SAFETY: ends the suspended process we just created; it must not run unconfined.
-            unsafe { TerminateProcess(process.as_raw_handle(), 1) };
-            return Err(err.into());
-        }
+    if let Err(e) = confine(&job, &process, attrs.has_job) {
+        // SAFETY: ends the suspended process we just created; it must not run unconfined.
+        unsafe { TerminateProcess(process.as_raw_handle(), 1) };
+        return Err(e);
     }
     // SAFETY: resumes the primary thread of the process we created suspended.
     if unsafe { ResumeThread(thread.as_raw_handle()) } == u32::MAX {
@@ -144,4 +140,21 @@ pub(crate) fn spawn(l: WinLaunch, stdio: StdioMode) -> io::Result<WinProcess> {
         stderr: handles.stderr,
         exited: None,
     })
+}
+
+/// Makes sure the suspended `process` is in `job` before it runs: assigns it when the job list
+/// attribute was not accepted, then checks membership (fail closed).
+fn confine(job: &Job, process: &OwnedHandle, in_job_list: bool) -> io::Result<()> {
+    if !in_job_list {
+        // SAFETY: both handles are live; the process is suspended and has run no code.
+        if unsafe { AssignProcessToJobObject(job.raw(), process.as_raw_handle()) } == 0 {
+            return Err(Win32Error::last("AssignProcessToJobObject").into());
+        }
+    }
+    if !job.contains(process)? {
+        return Err(io::Error::other(
+            "the new process is not in its job object; refusing to run it uncontained",
+        ));
+    }
+    Ok(())
 }
