@@ -3,7 +3,7 @@
 //! mapping.
 //!
 //! Backends do not wait for processes themselves: they start the sandboxed tree through
-//! [`unix::spawn`] or `windows::spawn` (or their own [`SandboxedProcess`]) and hand it to [`run`],
+//! `unix::spawn` or `windows::spawn` (or their own [`SandboxedProcess`]) and hand it to [`run`],
 //! which owns the tree's lifetime. Whatever way `run` returns, the tree is gone: a command that
 //! exits leaves nothing behind, a timeout or an interrupt ends every process of the tree. The
 //! containment object (process group plus child-subreaper on plain Unix, a pid namespace in the
@@ -55,6 +55,7 @@ pub struct RunOptions {
     pub output_cap: u64,
     /// Forward SIGINT/SIGTERM/SIGHUP (Ctrl-C/Ctrl-Break/close on Windows) received by this process
     /// to the tree once, then kill the tree after `interrupt_grace`. A second signal kills at once.
+    /// (An interactive Unix tree owns the terminal: Ctrl-C typed there reaches it directly.)
     pub forward_signals: bool,
     /// How long an interrupted tree may take to exit on its own before it is killed.
     pub interrupt_grace: Duration,
@@ -140,6 +141,10 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
 /// Runs `child` to its end: pumps captured output, enforces the timeout, forwards signals, and
 /// kills whatever the tree left behind once its first process exits.
+///
+/// Signal handlers are installed here, after the spawn: a signal in between ends Paddock the
+/// ordinary way, and the tree with it (parent-death signal on Linux, kill-on-close job on
+/// Windows), only without `interrupted` being reported.
 pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Result<Outcome> {
     let start = Instant::now();
     let pumps = capture::Pumps::start(child.take_stdio(), opts.output_cap)?;
