@@ -143,8 +143,9 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// kills whatever the tree left behind once its first process exits.
 ///
 /// Signal handlers are installed here, after the spawn: a signal in between ends Paddock the
-/// ordinary way, and the tree with it (parent-death signal on Linux, kill-on-close job on
-/// Windows), only without `interrupted` being reported.
+/// ordinary way, and the tree with it where the containment follows Paddock (the Linux backend's
+/// pid namespace, the kill-on-close job on Windows; on plain Linux only the first process, by
+/// its parent-death signal), without `interrupted` being reported.
 pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Result<Outcome> {
     let start = Instant::now();
     let pumps = capture::Pumps::start(child.take_stdio(), opts.output_cap)?;
