@@ -9,7 +9,8 @@
 //!   SIDs; inherit-only ACEs are skipped.
 //! - "Restricted Tokens": with restricting SIDs the system does a second walk that matches only
 //!   the restricting SIDs, and grants the intersection; a `WRITE_RESTRICTED` token does the
-//!   second walk for write access only ([`AccessMask::WRITE_RESTRICTED_CHECKED`]).
+//!   second walk for write access only ([`AccessMask::WRITE_RESTRICTED_CHECKED`]: the generic
+//!   write mapping plus DELETE, WRITE_DAC and WRITE_OWNER, not FILE_DELETE_CHILD).
 //! - Owner: the owner gets READ_CONTROL | WRITE_DAC implicitly unless the DACL holds an
 //!   OWNER RIGHTS (S-1-3-4) ACE, which then replaces them ("SID Strings", Windows Vista+). In the
 //!   restricting pass the owner must be one of the restricting SIDs.
@@ -545,12 +546,17 @@ mod tests {
             AccessMask::DELETE,
             AccessMask::WRITE_DAC,
             AccessMask::WRITE_OWNER,
-            AccessMask::FILE_DELETE_CHILD,
         ] {
             let r = access_check(&t, &user_file, right);
             assert!(!r.allowed(), "{:?} granted", right.names());
             assert_eq!(r.restricted_bits, right);
         }
+        let delete_child = access_check(&t, &user_file, AccessMask::FILE_DELETE_CHILD);
+        assert!(
+            delete_child.allowed(),
+            "FILE_DELETE_CHILD is judged by the user's rights alone (measured on Windows)"
+        );
+        assert!(delete_child.restricted_bits.is_empty());
         let granted = sd(
             alice(),
             vec![

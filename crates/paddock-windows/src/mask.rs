@@ -77,9 +77,21 @@ impl AccessMask {
     );
 
     /// Rights a write-restricted token checks against its restricting SIDs (see `access`).
-    /// Microsoft documents only "write access"; we take the write bits of FILE_GENERIC_WRITE
-    /// plus DELETE, WRITE_DAC, WRITE_OWNER and FILE_DELETE_CHILD, i.e. `ALL_WRITE`.
-    pub const WRITE_RESTRICTED_CHECKED: AccessMask = Self::ALL_WRITE;
+    /// Microsoft documents only "write access". We take the object's generic write mapping
+    /// (FILE_GENERIC_WRITE's write bits) plus the standard write rights DELETE, WRITE_DAC and
+    /// WRITE_OWNER, and NOT FILE_DELETE_CHILD: a real-Windows measurement (a write-restricted
+    /// token deleting files bottom-up in folders that grant the user full control) shows that
+    /// right is judged by the user's rights alone. Assuming the narrower set keeps every claim
+    /// the model makes about the sandbox pessimistic; the smoke script confirms it.
+    pub const WRITE_RESTRICTED_CHECKED: AccessMask = AccessMask(
+        Self::FILE_WRITE_DATA.0
+            | Self::FILE_APPEND_DATA.0
+            | Self::FILE_WRITE_EA.0
+            | Self::FILE_WRITE_ATTRIBUTES.0
+            | Self::DELETE.0
+            | Self::WRITE_DAC.0
+            | Self::WRITE_OWNER.0,
+    );
 
     pub const fn bits(self) -> u32 {
         self.0

@@ -73,14 +73,12 @@ fn workspace_write_denies_write_to_home_and_outside_the_roots() {
         (r"C:\Users\me\NTUSER.DAT", Operation::Write),
         (r"C:\Users\me\.bashrc", Operation::CreateFile),
         (r"C:\Users\me\other\notes.txt", Operation::Write),
-        (r"C:\Users\me\other\notes.txt", Operation::Delete),
         (r"C:\Users\me\.ssh\id_ed25519", Operation::Write),
         (
             r"C:\Users\me\AppData\Local\Temp\x.ps1",
             Operation::CreateFile,
         ),
         (r"C:\evil", Operation::CreateDir),
-        (r"C:\Users\me\repo", Operation::Delete),
     ] {
         assert!(!can(&w, &t, path, op), "{op:?} {path} allowed");
     }
@@ -417,4 +415,30 @@ fn explain_names_the_deciding_ace() {
         "{}",
         v.summary()
     );
+}
+
+#[test]
+fn level_one_cannot_stop_deleting_files_where_the_user_holds_delete_child() {
+    // The documented level-1 gap (docs/windows.md): FILE_DELETE_CHILD is not write-restricted,
+    // so files in folders that grant the user full control can be deleted, never replaced.
+    let mut w = world();
+    let (_, t, _run) = applied(&mut w, &workspace_spec());
+    assert!(can(
+        &w,
+        &t,
+        r"C:\Users\me\other\notes.txt",
+        Operation::Delete
+    ));
+    assert!(!can(
+        &w,
+        &t,
+        r"C:\Users\me\other\notes.txt",
+        Operation::Write
+    ));
+    assert!(!can(
+        &w,
+        &t,
+        r"C:\Users\me\other\notes.txt",
+        Operation::CreateFile
+    ));
 }

@@ -2,9 +2,11 @@
 //! SID, and the protected paths to pre-create so that the sandbox cannot create them itself.
 //!
 //! Guarantees, for protected path P in root R with SID S: a deny of every write right on P
-//! (inherited by everything below a directory P); a DELETE and FILE_DELETE_CHILD deny on every
-//! directory from P's parent up to R, so that neither P nor any folder holding it can be
-//! deleted or renamed away and replaced. A missing P is pre-created: a
+//! (inherited by everything below a directory P); a DELETE deny for S and a FILE_DELETE_CHILD
+//! deny for Everyone on every directory from P's parent up to R (and on a directory P), so that
+//! neither P nor any folder holding it can be deleted or renamed away and replaced. Everyone,
+//! because a write-restricted token's FILE_DELETE_CHILD is judged by the user's own rights;
+//! the user loses nothing while the run lasts, as deleting through DELETE on a child still works. A missing P is pre-created: a
 //! directory when it is named `hooks` (git's hooks folder), an empty file otherwise; missing
 //! folders between R and P are pre-created as directories. These ACEs are per-run (reference
 //! counted between concurrent runs), so a run with fewer protections never strips another's.
@@ -48,12 +50,32 @@ pub(super) fn protect(
         Ace::deny(sid.clone(), AccessMask::ALL_WRITE, flags),
         &why,
     );
+    if kind == EntryKind::Dir {
+        // FILE_DELETE_CHILD is judged by the user's rights alone (see
+        // `AccessMask::WRITE_RESTRICTED_CHECKED`), so only a deny that matches the user stops
+        // deleting what is inside P. Everyone keeps deleting through DELETE on each child.
+        let why = format!(
+            "stops deleting inside {} through the folder",
+            p.path.display()
+        );
+        push(
+            aces,
+            root,
+            &p.path,
+            Ace::deny(
+                Sid::everyone(),
+                AccessMask::FILE_DELETE_CHILD,
+                AceFlags::CONTAINER_INHERIT,
+            ),
+            &why,
+        );
+    }
     if winpath::same(&p.path, root) {
         return Ok(());
     }
-    // Every folder from P's parent up to the root: neither P (through FILE_DELETE_CHILD on its
-    // folder) nor any folder holding it (DELETE, needed to rename) can be moved away.
-    let unlink = AccessMask::DELETE | AccessMask::FILE_DELETE_CHILD;
+    // Every folder from P's parent up to the root: neither P (FILE_DELETE_CHILD on its folder,
+    // denied to Everyone for the run) nor any folder holding it (DELETE, which renaming needs,
+    // denied to the root's SID) can be moved away and replaced.
     let why = format!(
         "stops deleting or renaming {} or a folder holding it",
         p.path.display()
@@ -67,7 +89,18 @@ pub(super) fn protect(
             aces,
             root,
             &d,
-            Ace::deny(sid.clone(), unlink, AceFlags::NONE),
+            Ace::deny(sid.clone(), AccessMask::DELETE, AceFlags::NONE),
+            &why,
+        );
+        push(
+            aces,
+            root,
+            &d,
+            Ace::deny(
+                Sid::everyone(),
+                AccessMask::FILE_DELETE_CHILD,
+                AceFlags::NONE,
+            ),
             &why,
         );
         if winpath::same(&d, root) {
