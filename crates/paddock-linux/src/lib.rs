@@ -2,11 +2,27 @@
 //! network off, network) namespaces over a read-only view of the host, with Landlock and seccomp
 //! as second layers. Everything is built by Paddock's own executable re-run as a single-threaded
 //! init; no setuid helper, no bubblewrap.
+//!
+//! Wiring (for the front end):
+//! - call [`maybe_run_init`] first thing in `main`, before any thread starts;
+//! - [`prepare`] starts a command in the sandbox and returns the running tree for
+//!   `paddock_runner::run` plus the enforcement report; every error means exit 125, except
+//!   [`LinuxError::Exec`] (126, 127 for a missing program);
+//! - [`probe`] says what the kernel allows, for `paddock status`.
 
 #![cfg(target_os = "linux")]
 
+mod init;
 pub mod landlock;
+mod placeholders;
 pub mod plan;
+mod probe;
 pub mod seccomp;
+mod status;
+mod supervisor;
+mod sys;
 
+pub use init::{INIT_MARKER, maybe_run_init};
 pub use plan::{LinuxError, LinuxPlan, PlanCommand, PlanPath};
+pub use probe::{Availability, KernelSupport, probe};
+pub use supervisor::{plan_for, prepare, prepare_with};

@@ -79,12 +79,16 @@ impl LinuxPlan {
 
     /// Encodes the plan for the init's pipe.
     pub fn to_bytes(&self) -> Result<Vec<u8>, LinuxError> {
-        serde_json::to_vec(self).map_err(|e| LinuxError::Plan { reason: e.to_string() })
+        serde_json::to_vec(self).map_err(|e| LinuxError::Plan {
+            reason: e.to_string(),
+        })
     }
 
     /// Decodes a plan written by `to_bytes`.
     pub fn from_bytes(bytes: &[u8]) -> Result<LinuxPlan, LinuxError> {
-        serde_json::from_slice(bytes).map_err(|e| LinuxError::Plan { reason: e.to_string() })
+        serde_json::from_slice(bytes).map_err(|e| LinuxError::Plan {
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -95,25 +99,45 @@ pub enum LinuxError {
     #[error("unprivileged user namespaces are unavailable: {reason}; {fix}")]
     UserNamespaces { reason: String, fix: String },
     #[error("{call}({target}) failed: {source}; the sandbox cannot be built on this system")]
-    Syscall { call: &'static str, target: String, source: std::io::Error },
+    Syscall {
+        call: &'static str,
+        target: String,
+        source: std::io::Error,
+    },
     #[error("the kernel lacks {feature} (needs Linux {version} or later); upgrade the kernel")]
-    KernelTooOld { feature: &'static str, version: &'static str },
+    KernelTooOld {
+        feature: &'static str,
+        version: &'static str,
+    },
     #[error("Landlock could not be applied: {reason}")]
     Landlock { reason: String },
     #[error("seccomp could not be applied: {reason}")]
     Seccomp { reason: String },
     #[error("the policy cannot be enforced on Linux: {reason}")]
     Unsupported { reason: String },
-    #[error("cannot create placeholder {path} for a missing protected path: {source}; create it yourself or remove it from protected_paths")]
-    Placeholder { path: PathBuf, source: std::io::Error },
-    #[error("invalid sandbox plan: {reason} (internal error: the supervisor and its init disagree)")]
+    #[error(
+        "cannot create placeholder {path} for a missing protected path: {source}; create it yourself or remove it from protected_paths"
+    )]
+    Placeholder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "invalid sandbox plan: {reason} (internal error: the supervisor and its init disagree)"
+    )]
     Plan { reason: String },
     #[error("cannot start the sandbox init ({exe}): {source}")]
-    Spawn { exe: PathBuf, source: std::io::Error },
+    Spawn {
+        exe: PathBuf,
+        source: std::io::Error,
+    },
     #[error("sandbox setup failed: {message}")]
     Setup { message: String },
     #[error("cannot execute {program} in the sandbox: {source}")]
-    Exec { program: PathBuf, source: std::io::Error },
+    Exec {
+        program: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Byte-exact serde encodings for paths and OS strings (Linux paths need not be UTF-8).
@@ -133,7 +157,9 @@ mod wire {
             s.serialize_bytes(to_bytes(p.as_os_str()))
         }
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
-            Ok(PathBuf::from(OsString::from_vec(Vec::<u8>::deserialize(d)?)))
+            Ok(PathBuf::from(OsString::from_vec(Vec::<u8>::deserialize(
+                d,
+            )?)))
         }
     }
 
@@ -146,7 +172,10 @@ mod wire {
         }
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
             let raw = Vec::<Vec<u8>>::deserialize(d)?;
-            Ok(raw.into_iter().map(|b| PathBuf::from(OsString::from_vec(b))).collect())
+            Ok(raw
+                .into_iter()
+                .map(|b| PathBuf::from(OsString::from_vec(b)))
+                .collect())
         }
     }
 
@@ -165,14 +194,20 @@ mod wire {
     pub mod env {
         use super::*;
         use serde::{Deserialize, Deserializer, Serializer};
-        pub fn serialize<S: Serializer>(v: &[(OsString, OsString)], s: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(
+            v: &[(OsString, OsString)],
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             s.collect_seq(v.iter().map(|(k, val)| (to_bytes(k), to_bytes(val))))
         }
         pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Vec<(OsString, OsString)>, D::Error> {
             let raw = Vec::<(Vec<u8>, Vec<u8>)>::deserialize(d)?;
-            Ok(raw.into_iter().map(|(k, v)| (OsString::from_vec(k), OsString::from_vec(v))).collect())
+            Ok(raw
+                .into_iter()
+                .map(|(k, v)| (OsString::from_vec(k), OsString::from_vec(v)))
+                .collect())
         }
     }
 }
@@ -186,8 +221,14 @@ mod tests {
         LinuxPlan {
             mode: Mode::WorkspaceWrite,
             writable_roots: vec![PathBuf::from("/w")],
-            protected: vec![PlanPath { path: "/w/.git/hooks".into(), kind: PathKind::Dir }],
-            deny_read: vec![PlanPath { path: "/home/u/.ssh".into(), kind: PathKind::Dir }],
+            protected: vec![PlanPath {
+                path: "/w/.git/hooks".into(),
+                kind: PathKind::Dir,
+            }],
+            deny_read: vec![PlanPath {
+                path: "/home/u/.ssh".into(),
+                kind: PathKind::Dir,
+            }],
             network_off: true,
             command: PlanCommand {
                 program: "/bin/sh".into(),
@@ -217,6 +258,9 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected_as_an_invalid_plan() {
-        assert!(matches!(LinuxPlan::from_bytes(b"{"), Err(LinuxError::Plan { .. })));
+        assert!(matches!(
+            LinuxPlan::from_bytes(b"{"),
+            Err(LinuxError::Plan { .. })
+        ));
     }
 }

@@ -1,0 +1,326 @@
+//! The in-sandbox init: Paddock's own executable re-run as `paddock __paddock-linux-init PID`,
+//! single-threaded, with the plan on fd 3 and the status channel on fd 4.
+//!
+//! Three processes: the *helper* (child of the supervisor) creates the namespaces, maps the
+//! caller's ids and forks *pid 1* of the new pid namespace; pid 1 builds the filesystem view,
+//! drops every privilege, applies Landlock and seccomp, forks the *command* and reaps until the
+//! command ends, then exits, which kills whatever the command left behind. The helper ends the
+//! way the command ended (exit code or signal). Any setup failure is reported on the status
+//! channel and ends the helper with 125; the command never runs unconfined.
+
+mod privileges;
+mod view;
+
+use crate::plan::{LinuxError, LinuxPlan};
+use crate::status::{self, InitMessage, Stage};
+use crate::sys::{self, Ended, Forked};
+use paddock_core::{LayerReport, LayerStatus};
+use std::ffi::{CString, OsStr};
+use std::io::{Read, Write};
+use std::os::fd::{OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+
+/// argv[1] that turns Paddock's executable into the init.
+pub const INIT_MARKER: &str = "__paddock-linux-init";
+/// The descriptor the plan arrives on (closed once read).
+pub(crate) const PLAN_FD: RawFd = 3;
+/// The descriptor of the status channel (close-on-exec in the command).
+pub(crate) const STATUS_FD: RawFd = 4;
+/// Paddock's exit code for "the sandbox could not be built".
+const SETUP_FAILED: i32 = 125;
+
+/// Runs the init and never returns when argv[1] is the init marker; returns at once otherwise.
+/// Call it first thing in `main`, before any thread is started.
+pub fn maybe_run_init() {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() != Some(OsStr::new(INIT_MARKER)) {
+        return;
+    }
+    let supervisor = args
+        .next()
+        .and_then(|a| a.to_str()?.parse::<libc::pid_t>().ok());
+    let Ok(status) = sys::adopt_fd(STATUS_FD) else {
+        sys::exit_now(SETUP_FAILED)
+    };
+    let Some(supervisor) = supervisor else {
+        fail(
+            &status,
+            Stage::Setup,
+            &LinuxError::Plan {
+                reason: "missing supervisor pid".into(),
+            },
+        )
+    };
+    helper(supervisor, status)
+}
+
+/// Reports `err` on the status channel and ends the process with 125.
+fn fail(status: &OwnedFd, stage: Stage, err: &LinuxError) -> ! {
+    let errno = match err {
+        LinuxError::Syscall { source, .. } => source.raw_os_error(),
+        _ => None,
+    };
+    let _ = status::send(
+        status,
+        &InitMessage::Failed {
+            stage,
+            message: err.to_string(),
+            errno,
+        },
+    );
+    sys::exit_now(SETUP_FAILED)
+}
+
+fn syscall(call: &'static str, target: &str) -> impl FnOnce(std::io::Error) -> LinuxError {
+    let target = target.to_string();
+    move |source| LinuxError::Syscall {
+        call,
+        target,
+        source,
+    }
+}
+
+fn read_plan() -> Result<LinuxPlan, LinuxError> {
+    let fd = sys::adopt_fd(PLAN_FD).map_err(syscall("read plan", "fd 3"))?;
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd)
+        .read_to_end(&mut bytes)
+        .map_err(syscall("read plan", "fd 3"))?;
+    LinuxPlan::from_bytes(&bytes)
+}
+
+/// The helper: outside the new pid namespace, inside the others.
+fn helper(supervisor: libc::pid_t, status: OwnedFd) -> ! {
+    // The supervisor's death must end the sandbox; check it did not die before we asked.
+    if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err()
+        || sys::getppid() != supervisor
+    {
+        sys::exit_now(SETUP_FAILED);
+    }
+    let plan = match read_plan() {
+        Ok(p) => p,
+        Err(e) => fail(&status, Stage::Setup, &e),
+    };
+    let mut flags = libc::CLONE_NEWUSER
+        | libc::CLONE_NEWNS
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWUTS;
+    if plan.network_off {
+        flags |= libc::CLONE_NEWNET;
+    }
+    if let Err(e) = sys::unshare(flags) {
+        fail(
+            &status,
+            Stage::UserNamespace,
+            &syscall("unshare", "user+mount+pid+ipc+uts namespaces")(e),
+        );
+    }
+    if let Err(e) = map_ids(&plan) {
+        fail(&status, Stage::UserNamespace, &e);
+    }
+    let mut names = "user, mount, pid, ipc, uts".to_string();
+    if plan.network_off {
+        if let Err(e) = sys::interface_up(c"lo") {
+            fail(
+                &status,
+                Stage::Setup,
+                &syscall("ioctl(SIOCSIFFLAGS)", "lo")(e),
+            );
+        }
+        names.push_str(", network (loopback only)");
+    }
+    let layer = LayerReport::new(
+        "namespaces",
+        LayerStatus::Enforced,
+        format!(
+            "{names}; uid {} and gid {} mapped to themselves, setgroups denied",
+            plan.uid, plan.gid
+        ),
+    );
+    let _ = status::send(&status, &InitMessage::Layer(layer));
+    let (result_r, result_w) = match sys::pipe() {
+        Ok(p) => p,
+        Err(e) => fail(&status, Stage::Setup, &syscall("pipe", "result")(e)),
+    };
+    match sys::fork() {
+        Err(e) => fail(&status, Stage::Setup, &syscall("fork", "pid 1")(e)),
+        Ok(Forked::Child) => {
+            drop(result_r);
+            pid1(&plan, status, result_w)
+        }
+        Ok(Forked::Parent(pid1)) => {
+            drop(status);
+            drop(result_w);
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+                let _ = sys::survive_signal(sig);
+            }
+            let pid1_end = sys::wait_for(pid1);
+            let mut result = Vec::new();
+            let _ = std::fs::File::from(result_r).read_to_end(&mut result);
+            match (decode_result(&result), pid1_end) {
+                (Some(Ended::Code(c)), _) => sys::exit_now(c),
+                (Some(Ended::Signal(s)), _) => sys::die_by_signal(s),
+                // pid 1 ended without a result: killed (timeout, supervisor) or a setup failure
+                // it already reported; end the same way.
+                (None, Ok((_, Ended::Signal(s)))) => sys::die_by_signal(s),
+                (None, _) => sys::exit_now(SETUP_FAILED),
+            }
+        }
+    }
+}
+
+/// Maps the caller's uid and gid to themselves: a root caller stays uid 0 but, once pid 1 drops
+/// its capabilities, holds no privilege over anything outside the sandbox.
+fn map_ids(plan: &LinuxPlan) -> Result<(), LinuxError> {
+    let write =
+        |file: &str, text: String| std::fs::write(file, text).map_err(syscall("write", file));
+    write("/proc/self/setgroups", "deny".into())?;
+    write("/proc/self/uid_map", format!("{0} {0} 1\n", plan.uid))?;
+    write("/proc/self/gid_map", format!("{0} {0} 1\n", plan.gid))
+}
+
+fn encode_result(e: Ended) -> [u8; 5] {
+    let (kind, value) = match e {
+        Ended::Code(c) => (0u8, c),
+        Ended::Signal(s) => (1u8, s),
+    };
+    let v = value.to_le_bytes();
+    [kind, v[0], v[1], v[2], v[3]]
+}
+
+fn decode_result(b: &[u8]) -> Option<Ended> {
+    let value = i32::from_le_bytes(b.get(1..5)?.try_into().ok()?);
+    match b.first()? {
+        0 => Some(Ended::Code(value)),
+        1 => Some(Ended::Signal(value)),
+        _ => None,
+    }
+}
+
+/// Pid 1 of the new pid namespace: builds the sandbox, runs the command, reaps, reports.
+fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
+    if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
+        sys::exit_now(SETUP_FAILED);
+    }
+    let layers = match confine(plan) {
+        Ok(l) => l,
+        Err(e) => fail(&status, Stage::Setup, &e),
+    };
+    for layer in layers {
+        let _ = status::send(&status, &InitMessage::Layer(layer));
+    }
+    let _ = status::send(&status, &InitMessage::Ready);
+    match sys::fork() {
+        Err(e) => fail(&status, Stage::Setup, &syscall("fork", "command")(e)),
+        Ok(Forked::Child) => {
+            drop(result);
+            exec_command(plan, &status)
+        }
+        Ok(Forked::Parent(command)) => {
+            drop(status);
+            // Reap every orphan until the command itself ends; its end is the sandbox's end.
+            let ended = loop {
+                match sys::wait_any() {
+                    Ok((pid, how)) if pid == command => break how,
+                    Ok(_) => continue,
+                    Err(_) => sys::exit_now(SETUP_FAILED),
+                }
+            };
+            let _ = std::fs::File::from(result).write_all(&encode_result(ended));
+            sys::exit_now(0)
+        }
+    }
+}
+
+/// Every layer, in order: the view, the privilege drop, Landlock, seccomp.
+fn confine(plan: &LinuxPlan) -> Result<Vec<LayerReport>, LinuxError> {
+    let view = view::build(plan)?;
+    let privileges = privileges::drop_all()?;
+    let landlock = crate::landlock::apply_landlock(plan)?;
+    let seccomp = crate::seccomp::apply_seccomp(plan)?;
+    Ok(vec![view, privileges, landlock, seccomp])
+}
+
+fn to_cstrings<'a>(items: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString>, LinuxError> {
+    items
+        .map(|s| {
+            sys::cstr(s).map_err(|e| LinuxError::Plan {
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The command's process: default signal handling, no descriptor but 0-2 survives exec, then
+/// execve. Only returns through an exit after reporting why exec failed.
+fn exec_command(plan: &LinuxPlan, status: &OwnedFd) -> ! {
+    sys::reset_signals();
+    let cmd = &plan.command;
+    if let Err(e) = std::env::set_current_dir(&cmd.cwd) {
+        fail(
+            status,
+            Stage::Setup,
+            &syscall("chdir", &cmd.cwd.display().to_string())(e),
+        );
+    }
+    if let Err(e) = sys::cloexec_from(3) {
+        fail(status, Stage::Setup, &syscall("close_range", "3..")(e));
+    }
+    let program = sys::cstr(&cmd.program);
+    let argv = to_cstrings(
+        std::iter::once(cmd.program.as_os_str()).chain(cmd.args.iter().map(|a| a.as_os_str())),
+    );
+    let env: Vec<Vec<u8>> = cmd
+        .env
+        .iter()
+        .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
+        .collect();
+    let envp = to_cstrings(env.iter().map(|e| OsStr::from_bytes(e)));
+    let (Ok(program), Ok(argv), Ok(envp)) = (program, argv, envp) else {
+        fail(
+            status,
+            Stage::Exec,
+            &LinuxError::Plan {
+                reason: "a NUL byte in the command".into(),
+            },
+        )
+    };
+    let err = sys::execve(&program, &argv, &envp);
+    let errno = err.raw_os_error();
+    let e = LinuxError::Exec {
+        program: cmd.program.clone(),
+        source: err,
+    };
+    let _ = status::send(
+        status,
+        &InitMessage::Failed {
+            stage: Stage::Exec,
+            message: e.to_string(),
+            errno,
+        },
+    );
+    sys::exit_now(if errno == Some(libc::ENOENT) {
+        127
+    } else {
+        126
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_round_trip_codes_and_signals() {
+        for e in [Ended::Code(0), Ended::Code(255), Ended::Signal(9)] {
+            assert_eq!(decode_result(&encode_result(e)), Some(e));
+        }
+    }
+
+    #[test]
+    fn a_missing_result_decodes_to_nothing() {
+        assert_eq!(decode_result(&[]), None);
+        assert_eq!(decode_result(&[7, 0, 0, 0, 0]), None);
+    }
+}

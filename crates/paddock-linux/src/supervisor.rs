@@ -1,0 +1,189 @@
+//! The supervisor side: turns a `SandboxSpec` and a `CommandSpec` into a `LinuxPlan`, starts
+//! the init through the runner, hands it the plan and waits until the sandbox is complete (or
+//! has failed) before returning the running tree to the caller.
+
+use crate::init::{INIT_MARKER, PLAN_FD, STATUS_FD};
+use crate::plan::{LinuxError, LinuxPlan, PRIVATE_TMPFS, PlanCommand, PlanPath};
+use crate::status::{self, InitMessage, Stage};
+use crate::{placeholders, probe, sys};
+use paddock_core::paths::is_beneath;
+use paddock_core::spec::{CommandSpec, PathKind};
+use paddock_core::{EnforcementReport, Mode, Network, SandboxSpec};
+use paddock_runner::{SandboxedProcess, StdioMode};
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Builds the plan for `spec` and `cmd` (creating placeholders for missing protected paths).
+pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, LinuxError> {
+    let network_off = match &spec.network {
+        Network::Off => true,
+        Network::On => false,
+        Network::Allowlist(_) => {
+            return Err(LinuxError::Unsupported {
+                reason: "network allowlists are not implemented yet; use --network off or on"
+                    .into(),
+            });
+        }
+    };
+    if spec.mode == Mode::FullAccess {
+        return Err(LinuxError::Unsupported {
+            reason: "full-access runs without a sandbox; it never reaches the Linux backend".into(),
+        });
+    }
+    let protected = placeholders::materialize(&spec.protected)?;
+    let mut deny_read: Vec<PlanPath> = spec
+        .deny_read
+        .iter()
+        .filter(|d| d.kind != PathKind::Missing)
+        .map(|d| PlanPath {
+            path: d.path.clone(),
+            kind: d.kind,
+        })
+        .collect();
+    // Host processes' unix sockets: a read-only mount does not stop connect(), hiding does.
+    let sockets = crate::seccomp::host_unix_sockets(&spec.writable_roots).unwrap_or_default();
+    for s in sockets {
+        let in_tmpfs = PRIVATE_TMPFS.iter().any(|t| is_beneath(&s, Path::new(t)));
+        if !in_tmpfs && !deny_read.iter().any(|d| d.path == s) {
+            deny_read.push(PlanPath {
+                path: s,
+                kind: PathKind::File,
+            });
+        }
+    }
+    let mut env: Vec<(OsString, OsString)> = cmd
+        .env
+        .iter()
+        .filter(|(k, _)| k != "TMPDIR")
+        .cloned()
+        .collect();
+    env.push(("TMPDIR".into(), "/tmp".into()));
+    Ok(LinuxPlan {
+        mode: spec.mode,
+        writable_roots: spec.writable_roots.clone(),
+        protected,
+        deny_read,
+        network_off,
+        command: PlanCommand {
+            program: cmd.program.clone(),
+            args: cmd.args.clone(),
+            cwd: cmd.cwd.clone(),
+            env,
+        },
+        uid: sys::getuid(),
+        gid: sys::getgid(),
+    })
+}
+
+/// Starts `cmd` in a sandbox enforcing `spec` and returns the running tree (for
+/// `paddock_runner::run`) with what was enforced. Returns only once the sandbox is complete and
+/// the command is being executed; every error means the command did not run (exit 125), except
+/// `LinuxError::Exec` (126, or 127 for a missing program).
+pub fn prepare(
+    spec: &SandboxSpec,
+    cmd: &CommandSpec,
+    stdio: StdioMode,
+) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), LinuxError> {
+    let exe = std::env::current_exe().map_err(|source| LinuxError::Spawn {
+        exe: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    prepare_with(&exe, spec, cmd, stdio)
+}
+
+/// `prepare` with an explicit init executable (one whose `main` calls `maybe_run_init` first).
+pub fn prepare_with(
+    init_exe: &Path,
+    spec: &SandboxSpec,
+    cmd: &CommandSpec,
+    stdio: StdioMode,
+) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), LinuxError> {
+    let plan = plan_for(spec, cmd)?;
+    let bytes = plan.to_bytes()?;
+    let spawn_err = |source| LinuxError::Spawn {
+        exe: init_exe.to_path_buf(),
+        source,
+    };
+    let (plan_r, plan_w) = sys::pipe().map_err(spawn_err)?;
+    let (status_r, status_w) = sys::pipe().map_err(spawn_err)?;
+    // Above the descriptors dup2 targets, so that moving one cannot overwrite the other.
+    let plan_r = {
+        let low = plan_r;
+        sys::dup_at_least(low.as_fd(), 10).map_err(spawn_err)?
+    };
+    let status_w = {
+        let low = status_w;
+        sys::dup_at_least(low.as_fd(), 10).map_err(spawn_err)?
+    };
+    let (plan_src, status_src) = (plan_r.as_raw_fd(), status_w.as_raw_fd());
+
+    let mut command = std::process::Command::new(init_exe);
+    command
+        .arg(INIT_MARKER)
+        .arg(std::process::id().to_string())
+        .env_clear()
+        .current_dir("/");
+    // SAFETY: the hook only calls dup2, which is async-signal-safe, on descriptors that stay
+    // open in the parent until spawn returns.
+    unsafe {
+        command.pre_exec(move || {
+            sys::dup2(plan_src, PLAN_FD)?;
+            sys::dup2(status_src, STATUS_FD)
+        })
+    };
+    let mut child = paddock_runner::unix::spawn_keeping_fds(command, stdio, &[PLAN_FD, STATUS_FD])
+        .map_err(spawn_err)?;
+    drop(plan_r);
+    drop(status_w);
+    let written = std::fs::File::from(plan_w).write_all(&bytes);
+    let messages = status::receive_all(status_r);
+
+    let mut report = EnforcementReport {
+        backend: "linux".into(),
+        ..Default::default()
+    };
+    let mut ready = false;
+    let mut failure = None;
+    for msg in messages.unwrap_or_default() {
+        match msg {
+            InitMessage::Layer(l) => report.layers.push(l),
+            InitMessage::Ready => ready = true,
+            InitMessage::Failed {
+                stage,
+                message,
+                errno,
+            } => failure = Some((stage, message, errno)),
+        }
+    }
+    let error = match failure {
+        Some((Stage::UserNamespace, message, _)) => {
+            let (reason, fix) = probe::userns_diagnosis();
+            Some(LinuxError::UserNamespaces {
+                reason: format!("{message}; {reason}"),
+                fix,
+            })
+        }
+        Some((Stage::Exec, _, errno)) => Some(LinuxError::Exec {
+            program: cmd.program.clone(),
+            source: std::io::Error::from_raw_os_error(errno.unwrap_or(libc::EACCES)),
+        }),
+        Some((Stage::Setup, message, _)) => Some(LinuxError::Setup { message }),
+        None if !ready => Some(LinuxError::Setup {
+            message: match written {
+                Err(e) => format!("the sandbox init did not take the plan: {e}"),
+                Ok(()) => "the sandbox init ended before the command started".into(),
+            },
+        }),
+        None => None,
+    };
+    if let Some(e) = error {
+        let _ = child.kill_tree();
+        let _ = child.wait_timeout(Duration::from_secs(1));
+        return Err(e);
+    }
+    Ok((child, report))
+}
