@@ -1,0 +1,263 @@
+<#
+.SYNOPSIS
+End-to-end attacks on Paddock's Windows level-1 sandbox, run on real Windows as a standard user.
+.DESCRIPTION
+Each case tries to cross a boundary from inside `paddock run` (and must fail) or does legitimate
+work next to it (and must succeed), then prints one line: PASS, FAIL (with why) or SKIP (with the
+missing prerequisite). Exits 1 if any case failed, 0 otherwise. Needs $env:PADDOCK_EXE; works in a
+fresh scratch folder under the current directory and removes nothing outside it.
+Cannot run under Wine (no ACLs, no restricted tokens): CI runs it on windows-latest.
+#>
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 2
+
+$P = $env:PADDOCK_EXE
+if (-not $P -or -not (Test-Path $P)) {
+    Write-Output "FAIL setup: PADDOCK_EXE is not set to an existing paddock.exe"
+    exit 1
+}
+
+$script:failures = 0
+function Report([string]$name, [bool]$ok, [string]$detail) {
+    if ($ok) { Write-Output "PASS $name" }
+    else { Write-Output "FAIL ${name}: $detail"; $script:failures++ }
+}
+function Skip([string]$name, [string]$why) { Write-Output "SKIP ${name}: $why" }
+
+$tag = [guid]::NewGuid().ToString('N').Substring(0, 8)
+$root = Join-Path (Get-Location) "paddock-smoke-$tag"
+$ws = Join-Path $root 'ws'
+$out = Join-Path $root 'outside'
+$state = Join-Path $root 'state'
+New-Item -ItemType Directory -Path $ws, $out, $state, (Join-Path $ws '.git\hooks') | Out-Null
+Set-Content -Path (Join-Path $ws '.git\config') -Value '[core]'
+Set-Content -Path (Join-Path $ws '.git\HEAD') -Value 'ref: refs/heads/main'
+$env:PADDOCK_STATE_DIR = $state
+if ("$root$env:USERPROFILE" -match ' ') {
+    Write-Output "FAIL setup: run from a folder without spaces (argument quoting to native programs differs between PowerShell versions)"
+    exit 1
+}
+# From here on every case checks its own outcome; native stderr must not turn into exceptions.
+$ErrorActionPreference = 'Continue'
+
+# Runs `paddock run` in the workspace; returns @{ Code; Output }.
+function Sandboxed([string[]]$command, [string]$mode = 'workspace-write', [int]$timeout = 60, [string]$workspace = $ws) {
+    $argv = @('run', '--mode', $mode, '--workspace', $workspace, '--cwd', $workspace, '--timeout', "$timeout", '--') + $command
+    $output = & $P @argv 2>&1 | Out-String
+    return @{ Code = $LASTEXITCODE; Output = $output }
+}
+function Cmd([string]$script, [string]$mode = 'workspace-write', [int]$timeout = 60, [string]$workspace = $ws) {
+    return Sandboxed @('cmd', '/c', $script) $mode $timeout $workspace
+}
+function Ps([string]$script, [string]$mode = 'workspace-write') {
+    return Sandboxed @('powershell', '-NoProfile', '-Command', $script) $mode
+}
+function Sddl([string]$path) { return (Get-Acl -LiteralPath $path).Sddl }
+
+# --- Legitimate work inside the workspace -----------------------------------------------------
+$r = Cmd 'echo hi> in-cmd.txt'
+Report 'write inside workspace (cmd redirection)' ((Test-Path "$ws\in-cmd.txt") -and $r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+$r = Ps "Set-Content -Path in-ps.txt -Value hi"
+Report 'write inside workspace (PowerShell Set-Content)' ((Test-Path "$ws\in-ps.txt") -and $r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+$python = Get-Command python -ErrorAction SilentlyContinue
+if ($python) {
+    $r = Sandboxed @($python.Source, '-c', "open('in-py.txt','w').write('hi')")
+    Report 'write inside workspace (Python)' ((Test-Path "$ws\in-py.txt") -and $r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+} else { Skip 'write inside workspace (Python)' 'python not on PATH' }
+$r = Cmd 'echo x> .git\index.lock'
+Report 'git can still write its own files (.git\index.lock)' (Test-Path "$ws\.git\index.lock") "exit $($r.Code): $($r.Output)"
+$r = Cmd 'echo x> NUL'
+Report 'write to NUL succeeds' ($r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+$r = Sandboxed @('cmd', '/c', 'echo x> out.txt') 'read-only'
+Report 'read-only mode denies writes in the workspace' (-not (Test-Path "$ws\out.txt")) "exit $($r.Code): $($r.Output)"
+
+# --- Writes outside the workspace -------------------------------------------------------------
+$r = Cmd "echo x> $out\o-cmd.txt"
+Report 'write outside workspace denied (cmd)' (-not (Test-Path "$out\o-cmd.txt")) $r.Output
+$r = Ps "Set-Content -Path '$out\o-ps.txt' -Value x"
+Report 'write outside workspace denied (PowerShell)' (-not (Test-Path "$out\o-ps.txt")) $r.Output
+if ($python) {
+    $r = Sandboxed @($python.Source, '-c', "open(r'$out\o-py.txt','w').write('x')")
+    Report 'write outside workspace denied (Python)' (-not (Test-Path "$out\o-py.txt")) $r.Output
+} else { Skip 'write outside workspace denied (Python)' 'python not on PATH' }
+$homeFile = Join-Path $env:USERPROFILE "paddock-smoke-$tag.txt"
+$r = Cmd "echo x> $homeFile"
+Report 'write to the user profile denied' (-not (Test-Path $homeFile)) $r.Output
+Remove-Item -LiteralPath $homeFile -ErrorAction SilentlyContinue
+$r = Ps "Set-Content -LiteralPath '\\?\$out\o-long.txt' -Value x"
+Report 'write outside through a \\?\ path denied' (-not (Test-Path "$out\o-long.txt")) $r.Output
+
+# --- Protected .git\hooks and .git\config -----------------------------------------------------
+$hooks = Join-Path $ws '.git\hooks'
+$attempts = @(
+    @('plain', 'echo x> .git\hooks\pre-commit', "$hooks\pre-commit"),
+    @('case variant .GiT\HOOKS', 'echo x> .GiT\HOOKS\post-checkout', "$hooks\post-checkout"),
+    @('trailing dot', 'echo x> .git\hooks.\pre-push', "$hooks\pre-push"),
+    @('alternate data stream on the folder', 'echo x> .git\hooks:evil', $null),
+    @('config', 'echo [core]hooksPath=x>> .git\config', $null)
+)
+foreach ($a in $attempts) {
+    $before = Get-Content (Join-Path $ws '.git\config') -Raw
+    $r = Cmd $a[1]
+    if ($a[2]) { $ok = -not (Test-Path $a[2]) }
+    elseif ($a[0] -eq 'config') { $ok = (Get-Content (Join-Path $ws '.git\config') -Raw) -eq $before }
+    else { $ok = -not ((cmd /c dir /r "$ws\.git") -match 'hooks:evil') }
+    Report "protected .git\hooks: $($a[0])" $ok $r.Output
+}
+$short = "$(cmd /c "for %I in ($ws\.git) do @echo %~sI")".Trim()
+if ($short -and (Split-Path $short -Leaf) -ne '.git') {
+    $r = Cmd "echo x> $short\hooks\pre-rebase"
+    Report 'protected .git\hooks: 8.3 short name' (-not (Test-Path "$hooks\pre-rebase")) $r.Output
+} else { Skip 'protected .git\hooks: 8.3 short name' 'short names are disabled on this volume' }
+$r = Cmd 'rd /s /q .git\hooks & ren .git\hooks old-hooks & ren .git moved-git & move .git moved-git2'
+Report 'protected .git\hooks cannot be deleted or renamed away' ((Test-Path "$hooks") -and (Test-Path "$ws\.git\config")) $r.Output
+$wsR = Join-Path $root 'ws-replace'
+New-Item -ItemType Directory -Path $wsR | Out-Null
+Set-Content -Path "$wsR\keep.txt" -Value keep
+$r = Cmd "cd .. & rd /s /q ws-replace & ren ws-replace ws-old & mklink /J ws-replace $out" 'workspace-write' 60 $wsR
+$item = Get-Item -LiteralPath $wsR -ErrorAction SilentlyContinue
+# Emptying (even removing) its own root is work inside the workspace; swapping it for a link is not.
+Report 'workspace root cannot be replaced by a link' ((-not $item) -or ($item.PSIsContainer -and -not $item.LinkType)) $r.Output
+Report 'workspace root cannot be renamed away' (-not (Test-Path (Join-Path $root 'ws-old'))) $r.Output
+
+# --- Links planted in the workspace -----------------------------------------------------------
+$outBefore = Sddl $out
+New-Item -ItemType Junction -Path "$ws\j-out" -Target $out | Out-Null
+New-Item -ItemType Junction -Path "$ws\j-win" -Target $env:SystemRoot | Out-Null
+$r = Cmd 'echo x> j-out\via-junction.txt & echo x> j-win\paddock-smoke.txt'
+Report 'pre-planted junction to a folder outside: write denied' (-not (Test-Path "$out\via-junction.txt")) $r.Output
+Report 'pre-planted junction to C:\Windows: write denied' (-not (Test-Path "$env:SystemRoot\paddock-smoke.txt")) $r.Output
+Report 'grant did not propagate through the junction' ((Sddl $out) -eq $outBefore) "outside SDDL changed: $(Sddl $out)"
+$r = Cmd "mklink /J j-new $out & echo x> j-new\planted.txt"
+Report 'junction made by the sandbox: write through it denied' (-not (Test-Path "$out\planted.txt")) $r.Output
+$other = Get-PSDrive -PSProvider FileSystem | Where-Object { $_.Root -ne "$env:SystemDrive\" -and (Test-Path $_.Root) } | Select-Object -First 1
+if ($other) {
+    $target = Join-Path $other.Root "paddock-smoke-$tag"
+    try {
+        New-Item -ItemType Directory -Path $target -ErrorAction Stop | Out-Null
+        New-Item -ItemType Junction -Path "$ws\j-drive" -Target $target | Out-Null
+        $r = Cmd 'echo x> j-drive\x.txt'
+        Report "junction to another drive ($($other.Root)): write denied" (-not (Test-Path "$target\x.txt")) $r.Output
+        Remove-Item -LiteralPath $target -Recurse -Force -ErrorAction SilentlyContinue
+    } catch { Skip 'junction to another drive' "cannot create a folder on $($other.Root): $_" }
+} else { Skip 'junction to another drive' 'only one drive' }
+$uncLocal = Join-Path "$env:SystemDrive\" "paddock-smoke-$tag"
+$uncPath = '\\localhost\' + $env:SystemDrive.Substring(0, 1) + '$\' + "paddock-smoke-$tag"
+try {
+    New-Item -ItemType Directory -Path $uncLocal -ErrorAction Stop | Out-Null
+    New-Item -ItemType SymbolicLink -Path "$ws\s-unc" -Target $uncPath -ErrorAction Stop | Out-Null
+    $r = Cmd 'echo x> s-unc\x.txt'
+    Report 'symlink to a UNC path: write denied' (-not (Test-Path "$uncLocal\x.txt")) $r.Output
+} catch {
+    Skip 'symlink to a UNC path' "cannot set it up here ($_); symlinks need Developer Mode or SeCreateSymbolicLinkPrivilege"
+}
+Remove-Item -LiteralPath $uncLocal -Recurse -Force -ErrorAction SilentlyContinue
+$wsLink = Join-Path $root 'ws-link'
+$wsTarget = Join-Path $root 'ws-target'
+New-Item -ItemType Directory -Path $wsTarget | Out-Null
+New-Item -ItemType Junction -Path $wsLink -Target $wsTarget | Out-Null
+$r = Cmd "echo x> inside.txt & echo x> $out\from-link-ws.txt" 'workspace-write' 60 $wsLink
+Report 'workspace given as a link: writes land in its target' (Test-Path "$wsTarget\inside.txt") $r.Output
+Report 'workspace given as a link: outside still denied' (-not (Test-Path "$out\from-link-ws.txt")) $r.Output
+
+# --- Long paths --------------------------------------------------------------------------------
+$deep = ($ws + '\' + ((1..12 | ForEach-Object { 'a-long-directory-name-' + $_ }) -join '\'))
+$r = Ps "New-Item -ItemType Directory -Path '\\?\$deep' -Force | Out-Null; Set-Content -Path '\\?\$deep\leaf.txt' -Value x"
+Report 'long \\?\ path inside the workspace works' (Test-Path -LiteralPath "\\?\$deep\leaf.txt") $r.Output
+
+# --- Devices and pipes -------------------------------------------------------------------------
+$r = Ps "[IO.File]::Open('\\.\PhysicalDrive0', 'Open', 'ReadWrite') | Out-Null; exit 0"
+Report 'raw disk open for write denied' ($r.Code -ne 0) "exit $($r.Code): $($r.Output)"
+$server = New-Object System.IO.Pipes.NamedPipeServerStream("paddock-smoke-$tag", [System.IO.Pipes.PipeDirection]::In)
+$wait = $server.BeginWaitForConnection($null, $null)
+$r = Cmd "echo x> \\.\pipe\paddock-smoke-$tag"
+Start-Sleep -Milliseconds 500
+Report "writing to the user's own named pipe denied" (-not $wait.IsCompleted) $r.Output
+$server.Dispose()
+$r = Ps "`$s = New-Object System.IO.Pipes.NamedPipeServerStream('paddock-inner-$tag'); `$s.Dispose(); exit 0"
+Report 'the sandbox can create its own named pipe' ($r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+
+# --- Kept grant: applied once, not propagated again --------------------------------------------
+$journal = Join-Path $state 'windows\journal.jsonl'
+$r1 = Cmd 'echo one> one.txt'
+$sddl1 = Sddl $ws
+$keptAdds1 = @(Get-Content $journal -ErrorAction SilentlyContinue | Where-Object { $_ -match '"op":"add"' -and $_ -match '"kept"' }).Count
+$r2 = Cmd 'echo two> two.txt'
+$keptAdds2 = @(Get-Content $journal -ErrorAction SilentlyContinue | Where-Object { $_ -match '"op":"add"' -and $_ -match '"kept"' }).Count
+Report 'kept grant survives two runs' ((Test-Path "$ws\two.txt") -and (Sddl $ws) -eq $sddl1) "SDDL before: $sddl1 after: $(Sddl $ws)"
+Report 'second run made no second kept-grant change' ($keptAdds2 -eq $keptAdds1) "journal kept adds: $keptAdds1 then $keptAdds2"
+
+# --- Journal recovery after Paddock is killed mid-run ------------------------------------------
+$baseline = Sddl $ws
+$hooksBaseline = Sddl $hooks
+# Start-Process joins -ArgumentList without quoting: pass one pre-quoted command line.
+$killed = Start-Process -FilePath $P -PassThru -WindowStyle Hidden -ArgumentList "run --workspace $ws --cwd $ws -- cmd /c `"ping -n 60 127.0.0.1 > NUL & echo late> killed-late.txt`""
+Start-Sleep -Seconds 4
+Stop-Process -Id $killed.Id -Force
+Start-Sleep -Seconds 2
+$r = Cmd 'echo recovered> recovered.txt'
+Report 'tree dies with a killed Paddock (no late write)' (-not (Test-Path "$ws\killed-late.txt")) ''
+Report 'next run recovers the killed run''s ACL entries' ((Test-Path "$ws\recovered.txt") -and (Sddl $ws) -eq $baseline -and (Sddl $hooks) -eq $hooksBaseline) "ws SDDL: $(Sddl $ws) baseline: $baseline"
+
+# --- Timeout and Ctrl-C end the tree -------------------------------------------------------------
+$r = Cmd 'ping -n 8 127.0.0.1 > NUL & echo late> timeout-late.txt' 'workspace-write' 2
+Start-Sleep -Seconds 9
+Report 'timeout ends the run with 124' ($r.Code -eq 124) "exit $($r.Code)"
+Report 'no write after the timeout' (-not (Test-Path "$ws\timeout-late.txt")) ''
+$ctrlc = @'
+param([int]$Target)
+Add-Type -Namespace P -Name K -MemberDefinition @"
+[DllImport("kernel32.dll")] public static extern bool FreeConsole();
+[DllImport("kernel32.dll")] public static extern bool AttachConsole(uint id);
+[DllImport("kernel32.dll")] public static extern bool SetConsoleCtrlHandler(System.IntPtr h, bool add);
+[DllImport("kernel32.dll")] public static extern bool GenerateConsoleCtrlEvent(uint ev, uint group);
+"@
+[P.K]::FreeConsole() | Out-Null
+if (-not [P.K]::AttachConsole($Target)) { exit 2 }
+[P.K]::SetConsoleCtrlHandler([System.IntPtr]::Zero, $true) | Out-Null
+if (-not [P.K]::GenerateConsoleCtrlEvent(0, 0)) { exit 3 }
+Start-Sleep -Milliseconds 500
+exit 0
+'@
+$ctrlcScript = Join-Path $root 'ctrlc.ps1'
+Set-Content -Path $ctrlcScript -Value $ctrlc
+$running = Start-Process -FilePath $P -PassThru -WindowStyle Hidden -ArgumentList "run --workspace $ws --cwd $ws -- cmd /c `"ping -n 8 127.0.0.1 > NUL & echo late> ctrlc-late.txt`""
+Start-Sleep -Seconds 2
+$sender = Start-Process -FilePath 'powershell.exe' -PassThru -Wait -WindowStyle Hidden -ArgumentList "-NoProfile -ExecutionPolicy Bypass -File $ctrlcScript $($running.Id)"
+if ($sender.ExitCode -ne 0) {
+    Skip 'Ctrl-C ends the tree' "could not deliver Ctrl-C to Paddock's console (helper exit $($sender.ExitCode))"
+    Stop-Process -Id $running.Id -Force -ErrorAction SilentlyContinue
+} else {
+    $exited = $running.WaitForExit(15000)
+    Start-Sleep -Seconds 8
+    Report 'Ctrl-C ends Paddock with 130' ($exited -and $running.ExitCode -eq 130) "exited: $exited code: $($running.ExitCode)"
+    Report 'no write after Ctrl-C' (-not (Test-Path "$ws\ctrlc-late.txt")) ''
+}
+
+# --- Start-Process of a URL does not escape -------------------------------------------------------
+$browsers = 'msedge', 'chrome', 'firefox', 'iexplore', 'brave', 'opera'
+$before = @(Get-Process -Name $browsers -ErrorAction SilentlyContinue | ForEach-Object { $_.Id })
+$r = Ps "Start-Process 'https://example.invalid/paddock-smoke'; Start-Sleep -Seconds 3"
+Start-Sleep -Seconds 5
+$escaped = @(Get-Process -Name $browsers -ErrorAction SilentlyContinue | Where-Object { $before -notcontains $_.Id })
+Report 'Start-Process of a URL leaves no browser running outside the sandbox' ($escaped.Count -eq 0) "new processes: $(($escaped | ForEach-Object { "$($_.Name)($($_.Id))" }) -join ', ')"
+$escaped | Stop-Process -Force -ErrorAction SilentlyContinue
+
+# --- The run report says what was enforced ----------------------------------------------------------
+$json = & $P run --json --workspace $ws --cwd $ws -- cmd /c 'exit 0' 2>$null | Out-String
+try {
+    $report = $json | ConvertFrom-Json
+    $layers = @($report.enforcement.layers)
+    $token = $layers | Where-Object { $_.name -eq 'restricted-token' -and $_.status -eq 'enforced' }
+    $desktop = $layers | Where-Object { $_.name -eq 'private-desktop' -and $_.status -eq 'enforced' }
+    Report 'run report lists the token and desktop as enforced' ($token -and $desktop) (($layers | ForEach-Object { "$($_.name)=$($_.status)" }) -join ', ')
+} catch { Report 'run report lists the token and desktop as enforced' $false "not JSON: $json" }
+
+Write-Output "paddock status for the record:"
+& $P status 2>&1 | Write-Output
+if ($script:failures -gt 0) {
+    Write-Output "windows-smoke: $($script:failures) case(s) failed"
+    exit 1
+}
+Write-Output 'windows-smoke: all cases passed'
+exit 0
