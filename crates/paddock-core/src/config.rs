@@ -603,7 +603,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cp = paths_in(dir.path());
         let user_text = format!(
-            "mode = \"full-access\"\ntimeout = 30\ntrusted_projects = [\"{}\"]\n",
+            "mode = \"full-access\"\ntimeout = 30\ntrusted_projects = ['{}']\n",
             cp.workspace.display()
         );
         write(dir.path(), "user/config.toml", &user_text);

@@ -92,22 +92,29 @@ impl SandboxSpec {
         }
         let mut protected = Vec::new();
         for root in &writable_roots {
-            expand_protected(root, policy, &mut protected);
+            expand_protected(root, policy, &mut protected)?;
         }
         for p in &policy.protected_paths {
             let expanded = paths::expand_tilde(p, home.as_deref());
             if expanded.is_absolute() {
-                push_protected(&mut protected, &ws, &expanded, "protected_paths entry");
+                push_protected(&mut protected, &ws, &expanded, "protected_paths entry")?;
             }
         }
         let mut deny_read = Vec::new();
         for p in &policy.deny_read {
             let expanded = paths::expand_tilde(p, home.as_deref());
-            let Ok(resolved) = paths::resolve(&ws, &expanded) else {
-                continue;
-            };
+            let resolved = paths::resolve(&ws, &expanded).map_err(|e| SpecError::Resolve {
+                path: p.clone(),
+                reason: format!("{e}; fix or remove this deny_read entry"),
+            })?;
             let kind = kind_of(&resolved);
-            if kind == PathKind::Missing && !resolved.parent().is_some_and(Path::exists) {
+            // A missing secret whose parent is missing too can only appear if something creates
+            // the parent: that needs a writable root above it, so only then is it listed.
+            let creatable = resolved.parent().is_some_and(Path::exists)
+                || writable_roots
+                    .iter()
+                    .any(|r| paths::may_be_beneath(&resolved, r));
+            if kind == PathKind::Missing && !creatable {
                 continue;
             }
             if !deny_read.iter().any(|d: &DenyReadPath| d.path == resolved) {
@@ -134,14 +141,14 @@ impl SandboxSpec {
             && !self
                 .protected
                 .iter()
-                .any(|pp| paths::is_beneath(p, &pp.path))
+                .any(|pp| paths::may_be_beneath(p, &pp.path))
     }
 
     /// The deny-read entry that covers `p`, if any.
     pub fn denied_read(&self, p: &Path) -> Option<&DenyReadPath> {
         self.deny_read
             .iter()
-            .find(|d| paths::is_beneath(p, &d.path))
+            .find(|d| paths::may_be_beneath(p, &d.path))
     }
 }
 
@@ -153,53 +160,65 @@ fn kind_of(p: &Path) -> PathKind {
     }
 }
 
-fn push_protected(out: &mut Vec<ProtectedPath>, base: &Path, p: &Path, reason: &str) {
-    let Ok(resolved) = paths::resolve(base, p) else {
-        return;
-    };
+fn push_protected(
+    out: &mut Vec<ProtectedPath>,
+    base: &Path,
+    p: &Path,
+    reason: &str,
+) -> Result<(), SpecError> {
+    let resolved = paths::resolve(base, p).map_err(|e| SpecError::Resolve {
+        path: p.to_path_buf(),
+        reason: format!("{e}; a protected path must resolve (remove the link loop)"),
+    })?;
     if out.iter().any(|e| e.path == resolved) {
-        return;
+        return Ok(());
     }
     out.push(ProtectedPath {
         kind: kind_of(&resolved),
         path: resolved,
         reason: reason.into(),
     });
+    Ok(())
 }
 
 /// Expands the default and relative protected entries inside one writable root, following a
 /// `.git` file to its gitdir (worktrees) and common dir, and covering submodules' git dirs.
-fn expand_protected(root: &Path, policy: &Policy, out: &mut Vec<ProtectedPath>) {
+fn expand_protected(
+    root: &Path,
+    policy: &Policy,
+    out: &mut Vec<ProtectedPath>,
+) -> Result<(), SpecError> {
     let git = root.join(".git");
     let git_dirs = git_dirs_of(&git);
     if policy.protect_whole_git {
-        push_protected(out, root, &git, "protect_whole_git");
+        push_protected(out, root, &git, "protect_whole_git")?;
         for dir in &git_dirs {
-            push_protected(out, root, dir, "protect_whole_git (gitdir target)");
+            push_protected(out, root, dir, "protect_whole_git (gitdir target)")?;
         }
     } else {
         for dir in &git_dirs {
-            push_protected(out, root, &dir.join("hooks"), "git hooks run code");
+            push_protected(out, root, &dir.join("hooks"), "git hooks run code")?;
             push_protected(
                 out,
                 root,
                 &dir.join("config"),
                 "git config can run code (core.hooksPath, filters, aliases)",
-            );
+            )?;
         }
         if git.is_file() {
             // The `.git` file itself: rewriting its gitdir line would redirect git elsewhere.
-            push_protected(out, root, &git, "`.git` file points git at its gitdir");
+            push_protected(out, root, &git, "`.git` file points git at its gitdir")?;
         }
     }
     for name in DEFAULT_PROTECTED.iter().filter(|n| !n.starts_with(".git")) {
-        push_protected(out, root, &root.join(name), "Paddock's own config");
+        push_protected(out, root, &root.join(name), "Paddock's own config")?;
     }
     for p in &policy.protected_paths {
         if p.is_relative() {
-            push_protected(out, root, &root.join(p), "protected_paths entry");
+            push_protected(out, root, &root.join(p), "protected_paths entry")?;
         }
     }
+    Ok(())
 }
 
 /// The git directories whose hooks and config a command in `root` would use: the `.git`
@@ -387,5 +406,18 @@ mod tests {
             let spec = spec_for(&base, |p| p.deny_read.push(base.join("link")));
             assert!(spec.denied_read(&base.join("secrets/key")).is_some());
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn deny_read_entry_that_cannot_resolve_is_refused_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        std::os::unix::fs::symlink(base.join("b"), base.join("a")).unwrap();
+        std::os::unix::fs::symlink(base.join("a"), base.join("b")).unwrap();
+        let mut p = default_policy();
+        p.deny_read = vec![base.join("a")];
+        let err = SandboxSpec::from_policy(&p, &base).unwrap_err();
+        assert!(matches!(err, SpecError::Resolve { .. }), "{err}");
     }
 }
