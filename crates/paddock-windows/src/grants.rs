@@ -60,14 +60,6 @@ impl Ledger {
             .iter()
             .position(|g| g.ace == *ace && winpath::same(&g.path, path))
     }
-
-    /// The kept grants of `root`.
-    pub fn for_root(&self, root: &Path) -> Vec<&KeptGrant> {
-        self.entries
-            .iter()
-            .filter(|g| winpath::same(&g.root, root))
-            .collect()
-    }
 }
 
 /// Makes sure the kept ACE `planned` is recorded and present: one read; ledger first, then the
@@ -165,6 +157,8 @@ pub fn forget(
         ledger.entries.remove(i);
         ledger.save()?;
     }
+    journal.append(&JournalEntry::released("forget"))?;
+    journal.compact()?;
     let sid = registry.remove(root)?.or(sid);
     Ok(Forgotten {
         root: root.to_path_buf(),

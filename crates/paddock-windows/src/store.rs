@@ -13,7 +13,6 @@
 use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor, inherited_aces};
 use crate::sid::Sid;
 use crate::winpath;
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -82,7 +81,6 @@ pub struct FakeAclStore {
     mutations: usize,
     fail_at: Option<usize>,
     fail_after: bool,
-    reads: Cell<usize>,
     rewrites: usize,
 }
 
@@ -95,7 +93,6 @@ impl FakeAclStore {
             mutations: 0,
             fail_at: None,
             fail_after: false,
-            reads: Cell::new(0),
             rewrites: 0,
         }
     }
@@ -133,11 +130,6 @@ impl FakeAclStore {
     /// Mutating calls made so far (add, remove, create), including the failed one.
     pub fn mutations(&self) -> usize {
         self.mutations
-    }
-
-    /// `read` calls made so far.
-    pub fn reads(&self) -> usize {
-        self.reads.get()
     }
 
     /// Descendant ACLs rewritten by propagation so far (the cost Codex paid per command).
@@ -276,7 +268,6 @@ fn inheritable(ace: &Ace) -> bool {
 
 impl AclStore for FakeAclStore {
     fn read(&self, path: &Path) -> Result<SecurityDescriptor, StoreError> {
-        self.reads.set(self.reads.get() + 1);
         self.nodes
             .get(&winpath::key(path))
             .map(|n| n.sd.clone())

@@ -256,6 +256,16 @@ pub fn plan_with(
                 reason,
             });
         }
+        if let Some(p) = spec
+            .protected
+            .iter()
+            .find(|p| winpath::may_be_beneath(root, &p.path))
+        {
+            return Err(WindowsError::RefusedRoot {
+                root: root.clone(),
+                reason: format!("it lies inside the protected path {}", p.path.display()),
+            });
+        }
         if store.kind(root)? != Some(EntryKind::Dir) {
             return Err(WindowsError::RefusedRoot {
                 root: root.clone(),

@@ -343,6 +343,20 @@ fn refused_roots_are_typed_errors() {
             "{root}: {err}"
         );
     }
+    let mut spec = workspace_spec();
+    spec.writable_roots.push(p(r"C:\Users\me\repo\.git\hooks"));
+    let err = plan_with(
+        &spec,
+        WindowsLevel::Unelevated,
+        &w.store,
+        &mut w.registry,
+        &test_host(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("inside the protected path"),
+        "{err}"
+    );
 }
 
 #[test]

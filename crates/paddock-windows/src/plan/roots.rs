@@ -1,9 +1,10 @@
 //! Which folders may never become writable roots at level 1, and why: an inheritable grant on
 //! them would reach the whole disk, every profile, the user's startup items, `%TEMP%` or
-//! Paddock's own state (journal, ledger, SIDs).
+//! Paddock's own state (journal, ledger, SIDs), which no root may overlap.
 //!
 //! Guarantees: `refusal` is `Some` for a volume root, a profile root (any child of the users
-//! folder), an ancestor of (or equal to) a guarded folder, and a system folder or anything in it.
+//! folder), an ancestor of (or equal to) a guarded folder, a system folder or anything in it,
+//! and anything overlapping the state directory.
 
 use crate::winpath;
 use std::path::{Path, PathBuf};
@@ -17,8 +18,11 @@ pub struct HostDirs {
     /// The folder holding every profile (`C:\Users`): its children are profile roots.
     pub users: Vec<PathBuf>,
     /// Folders a root may be inside of but never equal to or above: the profile, `%TEMP%`,
-    /// AppData, the Startup folder, Paddock's state directory.
+    /// AppData, the Startup folder.
     pub guarded: Vec<PathBuf>,
+    /// Paddock's state directory (journal, ledger, SIDs): a root may not overlap it at all, or
+    /// the command could rewrite what Paddock later replays with the user's rights.
+    pub state: PathBuf,
 }
 
 impl HostDirs {
@@ -72,11 +76,11 @@ impl HostDirs {
                 r"Microsoft\Windows\Start Menu\Programs\Startup",
             ));
         }
-        guarded.push(state_dir.to_path_buf());
         HostDirs {
             system,
             users,
             guarded,
+            state: state_dir.to_path_buf(),
         }
     }
 
@@ -109,6 +113,13 @@ impl HostDirs {
                 ));
             }
         }
+        if winpath::may_be_beneath(root, &self.state) || winpath::may_be_beneath(&self.state, root)
+        {
+            return Some(format!(
+                "it overlaps Paddock's state directory {}",
+                self.state.display()
+            ));
+        }
         for s in &self.system {
             if winpath::may_be_beneath(root, s) || winpath::may_be_beneath(s, root) {
                 return Some(format!(
@@ -138,11 +149,11 @@ pub(crate) fn test_host() -> HostDirs {
             r"C:\Users\me",
             r"C:\Users\me\AppData\Local\Temp",
             r"C:\Users\me\AppData\Roaming",
-            r"C:\Users\me\AppData\Local\paddock",
         ]
         .iter()
         .map(PathBuf::from)
         .collect(),
+        state: PathBuf::from(r"C:\Users\me\AppData\Local\paddock"),
     }
 }
 
@@ -162,6 +173,7 @@ mod tests {
             r"C:\Users\me\AppData",
             r"C:\Users\me\AppData\Local\Temp",
             r"C:\Users\me\AppData\Local\paddock",
+            r"C:\Users\me\AppData\Local\paddock\windows\tmp\run",
             r"C:\Windows",
             r"C:\Windows\System32",
             r"C:\Program Files\Git",
