@@ -1,1 +1,19 @@
-fn main() {}
+//! The `paddock` command: a thin front end that parses flags, loads the layered config and calls
+//! the `paddock` library. No sandboxing logic lives here.
+
+mod args;
+mod commands;
+mod output;
+
+use clap::Parser;
+
+fn main() {
+    // The Linux backend re-executes this binary as its single-threaded sandbox init; that must
+    // happen before anything else runs (no threads, no allocations we rely on).
+    #[cfg(target_os = "linux")]
+    paddock_linux::maybe_run_init();
+
+    let cli = args::Cli::parse();
+    let code = commands::dispatch(cli.command);
+    std::process::exit(code);
+}

@@ -1,1 +1,19 @@
-//! placeholder
+//! Paddock: run an AI coding agent's shell commands in a sandbox.
+//!
+//! This crate is the library front: `SandboxCommand` is a builder in the spirit of
+//! `std::process::Command` that takes a `Policy` (see `paddock_core::config` for the layered
+//! config), picks this OS's backend (Linux namespaces + Landlock + seccomp, or Windows
+//! restricted tokens + ACLs + job objects), and returns a `RunReport` saying what ran and what
+//! was really enforced. It fails closed: what cannot be enforced is refused with exit code 125.
+
+pub mod backend;
+pub mod command;
+pub mod error;
+pub mod exit;
+pub mod explain;
+pub mod resolve;
+
+pub use command::{Prepared, SandboxCommand, failure_report};
+pub use error::PaddockError;
+pub use paddock_core as core;
+pub use paddock_core::{Policy, RunReport};

@@ -1,0 +1,151 @@
+//! The command line, declared with clap. Every subcommand's `--help` is complete.
+
+use clap::{Args, Parser, Subcommand};
+use paddock_core::Mode;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "paddock",
+    version,
+    about = "Run an AI coding agent's shell commands in a sandbox",
+    long_about = "Paddock runs a command so that it can work inside the project while it cannot \
+touch the rest of the machine, cannot reach the network unless allowed and cannot outlive its \
+time. Exit codes: the command's own; 124 timeout; 125 sandbox unavailable or policy not \
+enforceable; 126 not executable; 127 not found; 130 interrupted; 76 not approved; 77 forbidden \
+by a rule; 78 invalid config or path."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command in the sandbox.
+    Run(RunArgs),
+    /// Show the effective policy.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+    /// Show what this machine's backend can enforce.
+    Status(StatusArgs),
+    /// Explain a decision: `explain PATH` (can the sandbox read/write it?) or `explain -- CMD...`.
+    Explain(ExplainArgs),
+    /// List locations that stay writable to everyone (and so to the sandbox) and how to fix them.
+    Audit {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check command-rules files.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+    /// Show the audit log of decisions and runs.
+    Log(LogArgs),
+}
+
+/// Policy flags shared by `run`, `policy show`, `status` and `explain`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PolicyArgs {
+    /// read-only | workspace-write | full-access.
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<Mode>,
+    /// Extra writable root (workspace-write); repeatable.
+    #[arg(long = "writable", value_name = "DIR")]
+    pub writable: Vec<PathBuf>,
+    /// Extra path the command may not read; repeatable.
+    #[arg(long = "deny-read", value_name = "PATH")]
+    pub deny_read: Vec<PathBuf>,
+    /// on | off.
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub network: Option<String>,
+    /// Timeout in seconds (0: none).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Working directory of the command (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Workspace root (default: the working directory).
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Read this config file instead of the user config file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Print one JSON report at the end (output is captured into it).
+    #[arg(long)]
+    pub json: bool,
+    /// The program and its arguments, after `--`.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PROGRAM"
+    )]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Print the effective policy and where each value came from.
+    Show {
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Ask about writing (default: both reading and writing).
+    #[arg(long)]
+    pub write: bool,
+    /// Ask about reading.
+    #[arg(long)]
+    pub read: bool,
+    #[arg(long)]
+    pub json: bool,
+    /// A path, or `-- COMMAND...` to explain the command-rules decision.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PATH | -- COMMAND"
+    )]
+    pub target: Vec<OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Validate a rules file (syntax and every example).
+    Check { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only entries newer than this: seconds, or a number with s/m/h/d (e.g. 2h).
+    #[arg(long, value_name = "AGE")]
+    pub since: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}

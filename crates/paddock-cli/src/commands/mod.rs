@@ -1,0 +1,77 @@
+//! One module per subcommand; `dispatch` maps a parsed command to its exit code.
+
+mod policy;
+mod run;
+
+use crate::args::{Command, PolicyArgs};
+use paddock::PaddockError;
+use paddock_core::Network;
+use paddock_core::config::{self, CliOverrides, ConfigPaths, EffectivePolicy};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub fn dispatch(command: Command) -> i32 {
+    match command {
+        Command::Run(a) => run::run(a),
+        Command::Policy { action } => policy::run(action),
+        other => crate::output::fail(
+            format!("`{}` is not available in this build", command_name(&other)),
+            paddock::exit::SANDBOX_UNAVAILABLE,
+        ),
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Run(_) => "run",
+        Command::Policy { .. } => "policy",
+        Command::Status(_) => "status",
+        Command::Explain(_) => "explain",
+        Command::Audit { .. } => "audit",
+        Command::Rules { .. } => "rules",
+        Command::Log(_) => "log",
+    }
+}
+
+/// The working directory and workspace the flags name (resolved against the current directory).
+pub fn dirs(a: &PolicyArgs) -> Result<(PathBuf, PathBuf), PaddockError> {
+    let here = std::env::current_dir()?;
+    let cwd = a.cwd.as_ref().map_or(here.clone(), |c| here.join(c));
+    let workspace = a.workspace.as_ref().map_or(cwd.clone(), |w| here.join(w));
+    Ok((cwd, workspace))
+}
+
+/// Loads the layered config for the flags.
+pub fn load_policy(a: &PolicyArgs) -> Result<EffectivePolicy, PaddockError> {
+    let (_, workspace) = dirs(a)?;
+    if !workspace.is_dir() {
+        return Err(paddock_core::SpecError::Workspace {
+            path: workspace,
+            reason: "no such directory".into(),
+        }
+        .into());
+    }
+    let mut paths = ConfigPaths::for_workspace(&workspace);
+    paths.explicit = a.config.clone();
+    let cli = CliOverrides {
+        mode: a.mode,
+        writable_roots: a.writable.clone(),
+        deny_read: a.deny_read.clone(),
+        network: a
+            .network
+            .as_deref()
+            .map(|n| if n == "on" { Network::On } else { Network::Off }),
+        timeout: match a.timeout {
+            Some(t) if !t.is_finite() || t < 0.0 => {
+                return Err(paddock_core::ConfigError::Value {
+                    origin: "--timeout".into(),
+                    message: format!("`{t}` is not a number of seconds >= 0"),
+                }
+                .into());
+            }
+            Some(t) => Some(Duration::from_secs_f64(t)),
+            None => None,
+        },
+    };
+    Ok(config::load(&paths, &cli)?)
+}

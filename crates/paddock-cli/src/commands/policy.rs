@@ -1,0 +1,65 @@
+//! `paddock policy show`: the effective policy and where each value came from.
+
+use crate::args::PolicyAction;
+use crate::output;
+
+pub fn run(action: PolicyAction) -> i32 {
+    let PolicyAction::Show { policy, json } = action;
+    let eff = match super::load_policy(&policy) {
+        Ok(e) => e,
+        Err(err) => return output::fail(&err, err.exit_code()),
+    };
+    if json {
+        output::json(&eff);
+        return 0;
+    }
+    let value = serde_json::to_value(&eff.policy).unwrap_or_default();
+    println!("Effective policy (files read: {})", files(&eff.files));
+    for key in paddock_core::config::SETTINGS {
+        let v = lookup(&value, key);
+        let sources: Vec<String> = eff
+            .sources
+            .get(*key)
+            .into_iter()
+            .flatten()
+            .map(ToString::to_string)
+            .collect();
+        println!("  {key:<18} = {v}   [{}]", sources.join(", "));
+    }
+    if !eff.files.is_empty() && eff.files.iter().any(|f| f.ends_with("paddock.toml")) {
+        let trust = if eff.project_trusted {
+            "trusted"
+        } else {
+            "untrusted: may only tighten"
+        };
+        println!("  project file: {trust}");
+    }
+    0
+}
+
+fn files(files: &[std::path::PathBuf]) -> String {
+    if files.is_empty() {
+        return "none, built-in defaults".into();
+    }
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Finds `a.b` in the policy JSON (config names map onto the policy's field names).
+fn lookup(value: &serde_json::Value, key: &str) -> String {
+    let field = match key {
+        "windows.level" => "windows_level",
+        other => other,
+    };
+    let mut cur = value;
+    for part in field.split('.') {
+        match cur.get(part) {
+            Some(v) => cur = v,
+            None => return "?".into(),
+        }
+    }
+    cur.to_string()
+}

@@ -1,0 +1,18 @@
+//! Printing: one-line errors on stderr, JSON on stdout.
+
+use serde::Serialize;
+
+/// Prints `paddock: <message>` on stderr as a single line and returns `code`.
+pub fn fail(message: impl std::fmt::Display, code: i32) -> i32 {
+    let text = message.to_string().replace('\n', " ");
+    eprintln!("paddock: {text}");
+    code
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn json(value: &impl Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("paddock: cannot encode JSON: {e}"),
+    }
+}

@@ -1,0 +1,96 @@
+//! Chooses the backend for this OS and mode and hands it the spec. Fails closed: a mode that no
+//! backend here can enforce is refused, never run unconfined; only `full-access` runs without a
+//! sandbox, and its report says so.
+
+use crate::error::PaddockError;
+use paddock_core::spec::CommandSpec;
+use paddock_core::{EnforcementReport, Mode, Network, Policy, SandboxSpec};
+use paddock_runner::{SandboxedProcess, StdioMode};
+
+/// A started command and what its backend applied.
+pub type Launched = (Box<dyn SandboxedProcess>, EnforcementReport);
+
+/// Refusals that do not depend on the OS.
+pub fn check_portable(spec: &SandboxSpec) -> Result<(), PaddockError> {
+    if spec.mode != Mode::FullAccess
+        && let Network::Allowlist(_) = spec.network
+    {
+        return Err(PaddockError::Unenforceable {
+            what: "network allowlist".into(),
+            fix: "domain allowlists are not implemented yet; use network = \"on\" or \"off\""
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Starts `cmd` under `spec`.
+pub fn launch(
+    spec: &SandboxSpec,
+    cmd: &CommandSpec,
+    policy: &Policy,
+    stdio: StdioMode,
+) -> Result<Launched, PaddockError> {
+    check_portable(spec)?;
+    if spec.mode == Mode::FullAccess {
+        return launch_unconfined(cmd, stdio);
+    }
+    launch_sandboxed(spec, cmd, policy, stdio)
+}
+
+#[cfg(unix)]
+fn launch_unconfined(cmd: &CommandSpec, stdio: StdioMode) -> Result<Launched, PaddockError> {
+    let mut c = std::process::Command::new(&cmd.program);
+    c.args(&cmd.args)
+        .current_dir(&cmd.cwd)
+        .env_clear()
+        .envs(cmd.env.iter().cloned());
+    let child = paddock_runner::unix::spawn(c, stdio)?;
+    Ok((child, EnforcementReport::unconfined()))
+}
+
+#[cfg(windows)]
+fn launch_unconfined(cmd: &CommandSpec, stdio: StdioMode) -> Result<Launched, PaddockError> {
+    let launch = paddock_runner::windows::WinLaunch::new(
+        cmd.program.clone(),
+        cmd.args.clone(),
+        cmd.cwd.clone(),
+        cmd.env.clone(),
+    );
+    let child = paddock_runner::windows::spawn(launch, stdio)?;
+    Ok((child, EnforcementReport::unconfined()))
+}
+
+#[cfg(target_os = "linux")]
+fn launch_sandboxed(
+    spec: &SandboxSpec,
+    cmd: &CommandSpec,
+    _policy: &Policy,
+    stdio: StdioMode,
+) -> Result<Launched, PaddockError> {
+    paddock_linux::prepare(spec, cmd, stdio).map_err(|e| PaddockError::Setup(e.to_string()))
+}
+
+#[cfg(windows)]
+fn launch_sandboxed(
+    spec: &SandboxSpec,
+    cmd: &CommandSpec,
+    policy: &Policy,
+    stdio: StdioMode,
+) -> Result<Launched, PaddockError> {
+    paddock_windows::apply::prepare(spec, cmd, policy.windows_level, stdio)
+        .map_err(|e| PaddockError::Setup(e.to_string()))
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+fn launch_sandboxed(
+    spec: &SandboxSpec,
+    _cmd: &CommandSpec,
+    _policy: &Policy,
+    _stdio: StdioMode,
+) -> Result<Launched, PaddockError> {
+    Err(PaddockError::BackendMissing {
+        os: std::env::consts::OS,
+        mode: spec.mode.as_str(),
+    })
+}

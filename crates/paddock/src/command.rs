@@ -1,0 +1,221 @@
+//! `SandboxCommand`: a builder in the spirit of `std::process::Command` (program, args, cwd, env,
+//! policy, timeout, stdio) that runs a command under a Paddock policy and returns the run report.
+//!
+//! The order of work is fixed and fail-closed: build the concrete spec from the policy, scrub the
+//! environment, resolve the program (127/126 before any sandbox is built), let the backend set up
+//! and start the command, then let the runner own its lifetime (timeout, signals, capture).
+
+use crate::backend;
+use crate::error::PaddockError;
+use crate::exit;
+use crate::resolve::resolve_program;
+use paddock_core::report::RunReport;
+use paddock_core::spec::CommandSpec;
+use paddock_core::{EnforcementReport, Policy, SandboxSpec};
+use paddock_runner::{ExitInfo, RunOptions, StdioMode};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A command to run in the sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxCommand {
+    program: OsString,
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    workspace: Option<PathBuf>,
+    env: Vec<(OsString, OsString)>,
+    policy: Policy,
+    capture: bool,
+    forward_signals: bool,
+}
+
+/// The spec and command a run would use, computed without starting anything.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub spec: SandboxSpec,
+    pub command: CommandSpec,
+    /// Environment variable names dropped by scrubbing.
+    pub dropped_env: Vec<String>,
+}
+
+impl SandboxCommand {
+    /// A command running `program` under the built-in default policy.
+    pub fn new(program: impl Into<OsString>) -> Self {
+        SandboxCommand {
+            program: program.into(),
+            args: Vec::new(),
+            cwd: None,
+            workspace: None,
+            env: Vec::new(),
+            policy: paddock_core::config::default_policy(),
+            capture: false,
+            forward_signals: false,
+        }
+    }
+
+    pub fn arg(&mut self, arg: impl Into<OsString>) -> &mut Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// The working directory (default: the workspace, or the current directory).
+    pub fn cwd(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// The workspace root (default: the working directory).
+    pub fn workspace(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.workspace = Some(dir.into());
+        self
+    }
+
+    /// Sets a variable after the policy's scrubbing (it is passed even if its name looks secret).
+    pub fn env(&mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> &mut Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn policy(&mut self, policy: Policy) -> &mut Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
+        self.policy.timeout = timeout;
+        self
+    }
+
+    /// Capture stdout/stderr into the report (stdin is then empty) instead of passing them through.
+    pub fn capture_output(&mut self, capture: bool) -> &mut Self {
+        self.capture = capture;
+        self
+    }
+
+    /// Forward SIGINT/SIGTERM/SIGHUP (Ctrl-C on Windows) to the sandboxed tree (CLI use).
+    pub fn forward_signals(&mut self, forward: bool) -> &mut Self {
+        self.forward_signals = forward;
+        self
+    }
+
+    /// The working directory and workspace this command will use, resolved.
+    fn dirs(&self) -> Result<(PathBuf, PathBuf), PaddockError> {
+        let here = std::env::current_dir()?;
+        let cwd = match &self.cwd {
+            Some(c) => paddock_core::paths::resolve(&here, c).map_err(|e| {
+                paddock_core::SpecError::Workspace {
+                    path: c.clone(),
+                    reason: e.to_string(),
+                }
+            })?,
+            None => here.clone(),
+        };
+        if !cwd.is_dir() {
+            return Err(paddock_core::SpecError::Workspace {
+                path: cwd,
+                reason: "the working directory does not exist".into(),
+            }
+            .into());
+        }
+        let workspace = self.workspace.clone().unwrap_or_else(|| cwd.clone());
+        Ok((cwd, workspace))
+    }
+
+    /// Computes the spec and the command without running anything.
+    pub fn prepare(&self) -> Result<Prepared, PaddockError> {
+        let (cwd, workspace) = self.dirs()?;
+        let spec = SandboxSpec::from_policy(&self.policy, &workspace)?;
+        backend::check_portable(&spec)?;
+        let mut scrubbed = paddock_core::env::scrub(std::env::vars_os(), &self.policy.env);
+        for (k, v) in &self.env {
+            paddock_core::env::set_var(&mut scrubbed.vars, &k.to_string_lossy(), v.clone());
+        }
+        let program = resolve_program(&self.program, &cwd, &scrubbed.vars)?;
+        Ok(Prepared {
+            spec,
+            command: CommandSpec {
+                program,
+                args: self.args.clone(),
+                cwd,
+                env: scrubbed.vars,
+            },
+            dropped_env: scrubbed.dropped,
+        })
+    }
+
+    /// Runs the command and returns its report. `Err` means the command never started.
+    pub fn run(&self) -> Result<RunReport, PaddockError> {
+        let prepared = self.prepare()?;
+        self.run_prepared(&prepared)
+    }
+
+    /// Runs an already prepared command (see `prepare`).
+    pub fn run_prepared(&self, prepared: &Prepared) -> Result<RunReport, PaddockError> {
+        let stdio = if self.capture {
+            StdioMode::Capture
+        } else {
+            StdioMode::Inherit
+        };
+        let (child, enforcement) =
+            backend::launch(&prepared.spec, &prepared.command, &self.policy, stdio)?;
+        let opts = RunOptions {
+            stdio,
+            timeout: self.policy.timeout,
+            output_cap: self.policy.output_cap,
+            forward_signals: self.forward_signals,
+            ..RunOptions::default()
+        };
+        let outcome = paddock_runner::run(child, &opts)?;
+        Ok(report_from(outcome, enforcement))
+    }
+}
+
+fn report_from(o: paddock_runner::Outcome, enforcement: EnforcementReport) -> RunReport {
+    let (command_exit_code, signal) = match o.status {
+        ExitInfo::Code(c) => (Some(c), None),
+        ExitInfo::Signal(s) => (None, Some(s)),
+    };
+    let exit_code = if o.timed_out {
+        exit::TIMEOUT
+    } else if o.interrupted {
+        exit::INTERRUPTED
+    } else {
+        o.status.shell_code()
+    };
+    let text = |c: &paddock_runner::Captured| String::from_utf8_lossy(&c.data).into_owned();
+    RunReport {
+        exit_code,
+        command_exit_code,
+        signal,
+        duration_ms: u64::try_from(o.duration.as_millis()).unwrap_or(u64::MAX),
+        timed_out: o.timed_out,
+        interrupted: o.interrupted,
+        stdout_bytes: o.stdout.bytes,
+        stderr_bytes: o.stderr.bytes,
+        stdout: Some(text(&o.stdout)).filter(|_| o.stdout.bytes > 0 || !o.stdout.data.is_empty()),
+        stderr: Some(text(&o.stderr)).filter(|_| o.stderr.bytes > 0 || !o.stderr.data.is_empty()),
+        output_truncated: o.stdout.truncated || o.stderr.truncated,
+        enforcement,
+        decision: None,
+        error: None,
+    }
+}
+
+/// A report for a run that never started.
+pub fn failure_report(err: &PaddockError) -> RunReport {
+    RunReport {
+        exit_code: err.exit_code(),
+        error: Some(err.to_string()),
+        ..RunReport::default()
+    }
+}

@@ -1,0 +1,143 @@
+//! Finds the program a command names, in the sandbox's own PATH, before anything is set up, so
+//! "not found" (127) and "not executable" (126) are reported as such and never confused with a
+//! sandbox failure or the command's own exit code.
+
+use crate::error::PaddockError;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+/// Resolves `program` against `cwd` (when it contains a separator) or the `PATH` in `env`.
+pub fn resolve_program(
+    program: &OsStr,
+    cwd: &Path,
+    env: &[(OsString, OsString)],
+) -> Result<PathBuf, PaddockError> {
+    let p = Path::new(program);
+    let has_sep = p.components().count() > 1 || p.is_absolute();
+    let exts = executable_extensions(env);
+    if has_sep {
+        let candidate = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            cwd.join(p)
+        };
+        return with_extensions(&candidate, &exts)
+            .ok_or_else(|| PaddockError::NotFound {
+                program: program.to_string_lossy().into(),
+            })
+            .and_then(check_executable);
+    }
+    let path_var = paddock_core::env::get_var(env, "PATH").unwrap_or_default();
+    for dir in std::env::split_paths(path_var) {
+        let dir = if dir.is_absolute() {
+            dir
+        } else {
+            cwd.join(dir)
+        };
+        if let Some(found) = with_extensions(&dir.join(p), &exts)
+            && check_executable(found.clone()).is_ok()
+        {
+            return Ok(found);
+        }
+    }
+    Err(PaddockError::NotFound {
+        program: program.to_string_lossy().into(),
+    })
+}
+
+/// `PATHEXT` on Windows (`.COM;.EXE;.BAT;.CMD` by default); nothing elsewhere.
+fn executable_extensions(env: &[(OsString, OsString)]) -> Vec<String> {
+    if !cfg!(windows) {
+        return vec![String::new()];
+    }
+    let pathext = paddock_core::env::get_var(env, "PATHEXT")
+        .map(|v| v.to_string_lossy().into_owned())
+        .unwrap_or_else(|| ".COM;.EXE;.BAT;.CMD".into());
+    let mut exts = vec![String::new()];
+    exts.extend(
+        pathext
+            .split(';')
+            .filter(|e| !e.is_empty())
+            .map(str::to_ascii_lowercase),
+    );
+    exts
+}
+
+fn with_extensions(base: &Path, exts: &[String]) -> Option<PathBuf> {
+    exts.iter().find_map(|ext| {
+        let mut s = base.as_os_str().to_os_string();
+        s.push(ext);
+        let candidate = PathBuf::from(s);
+        candidate.is_file().then_some(candidate)
+    })
+}
+
+fn check_executable(path: PathBuf) -> Result<PathBuf, PaddockError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(&path).map_err(|e| PaddockError::NotExecutable {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(PaddockError::NotExecutable {
+                path,
+                reason: "no execute permission".into(),
+            });
+        }
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_with_path(p: &Path) -> Vec<(OsString, OsString)> {
+        vec![("PATH".into(), p.as_os_str().to_os_string())]
+    }
+
+    #[test]
+    fn missing_program_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = resolve_program(
+            OsStr::new("no-such-prog-xyz"),
+            dir.path(),
+            &env_with_path(dir.path()),
+        );
+        assert!(matches!(err, Err(PaddockError::NotFound { .. })));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn program_is_found_in_path_and_non_executable_file_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("tool");
+        std::fs::write(&exe, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let found = resolve_program(
+            OsStr::new("tool"),
+            Path::new("/"),
+            &env_with_path(dir.path()),
+        );
+        assert_eq!(found.unwrap(), exe);
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        let err = resolve_program(plain.as_os_str(), Path::new("/"), &[]);
+        assert!(matches!(err, Err(PaddockError::NotExecutable { .. })));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn relative_program_with_separator_resolves_against_cwd() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("run.sh");
+        std::fs::write(&exe, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let found = resolve_program(OsStr::new("./run.sh"), dir.path(), &[]).unwrap();
+        assert!(found.ends_with("run.sh"));
+    }
+}
