@@ -1,0 +1,129 @@
+//! Shared harness of the Linux attack suites: a fresh workspace, a sibling "outside" directory
+//! and a fake home with secrets, all outside /tmp (so that the private /tmp does not hide them
+//! by accident), and a runner for `paddock run ... -- sh -c SCRIPT` through the real binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tempfile::TempDir;
+
+pub const SECRET: &str = "s3cr3t-k3y-m4t3r14l";
+
+/// One test's world: `ws` (the workspace), `outside` (a host directory next to it holding
+/// `victim` = "orig"), `home` (the caller's HOME, with `.ssh/id_rsa`, `.netrc`, `.bashrc`).
+pub struct World {
+    _root: TempDir,
+    pub ws: PathBuf,
+    pub outside: PathBuf,
+    pub home: PathBuf,
+    config: PathBuf,
+    state: PathBuf,
+}
+
+impl World {
+    pub fn new() -> World {
+        let root = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let base = root.path().canonicalize().unwrap();
+        let w = World {
+            ws: base.join("ws"),
+            outside: base.join("outside"),
+            home: base.join("home"),
+            config: base.join("config"),
+            state: base.join("state"),
+            _root: root,
+        };
+        for d in [&w.ws, &w.outside, &w.home, &w.config, &w.state] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(w.outside.join("victim"), "orig").unwrap();
+        std::fs::create_dir_all(w.home.join(".ssh")).unwrap();
+        std::fs::write(w.home.join(".ssh/id_rsa"), SECRET).unwrap();
+        std::fs::write(w.home.join(".netrc"), SECRET).unwrap();
+        std::fs::write(w.home.join(".bashrc"), "orig").unwrap();
+        w
+    }
+
+    /// A world whose workspace is a git repository with one commit.
+    pub fn with_repo() -> World {
+        let w = World::new();
+        w.git(&["init", "-q", "."]);
+        std::fs::write(w.ws.join("README"), "hello\n").unwrap();
+        w.git(&["add", "README"]);
+        w.git(&["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "init"]);
+        w
+    }
+
+    pub fn git(&self, args: &[&str]) {
+        let ok = Command::new("git").args(args).current_dir(&self.ws).env("HOME", &self.home).status().unwrap();
+        assert!(ok.success(), "git {args:?} failed on the host");
+    }
+
+    /// `paddock run --mode MODE --network off --cwd WS EXTRA -- sh -c SCRIPT`, with `$OUT`,
+    /// `$WS` and `$HOME` set for the script.
+    pub fn run_with(&self, mode: &str, extra: &[&str], script: &str) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock"));
+        cmd.args(["run", "--mode", mode, "--network", "off", "--cwd"])
+            .arg(&self.ws)
+            .args(extra)
+            .args(["--", "sh", "-c", script])
+            .env("HOME", &self.home)
+            .env("OUT", &self.outside)
+            .env("WS", &self.ws)
+            .env("PADDOCK_CONFIG_DIR", &self.config)
+            .env("PADDOCK_STATE_DIR", &self.state);
+        cmd.output().unwrap()
+    }
+
+    pub fn run(&self, script: &str) -> Output {
+        self.run_with("workspace-write", &[], script)
+    }
+
+    pub fn victim(&self) -> String {
+        std::fs::read_to_string(self.outside.join("victim")).unwrap()
+    }
+
+    /// Asserts that nothing in `outside` changed: `victim` intact and no other entry.
+    pub fn assert_outside_untouched(&self) {
+        assert_eq!(self.victim(), "orig", "outside/victim was modified");
+        let names: Vec<_> = std::fs::read_dir(&self.outside).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("victim")], "outside gained or lost entries");
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the sandbox really ran the script (not refused with 125).
+pub fn assert_ran(o: &Output) {
+    assert_ne!(o.status.code(), Some(125), "paddock refused to run: {}", stderr(o));
+}
+
+/// Asserts the run succeeded (exit 0).
+pub fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status, stdout(o), stderr(o));
+}
+
+pub fn exists(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
+}
+
+/// Processes on the host whose command line contains `needle`.
+pub fn host_processes_matching(needle: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        if let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) {
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if text.contains(needle) {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
