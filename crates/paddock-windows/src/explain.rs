@@ -31,6 +31,22 @@ pub enum Operation {
     Delete,
 }
 
+impl std::str::FromStr for Operation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Operation, String> {
+        match s {
+            "read" => Ok(Operation::Read),
+            "write" => Ok(Operation::Write),
+            "create-file" => Ok(Operation::CreateFile),
+            "create-dir" => Ok(Operation::CreateDir),
+            "delete" => Ok(Operation::Delete),
+            other => Err(format!(
+                "unknown operation `{other}`: use read, write, create-file, create-dir or delete"
+            )),
+        }
+    }
+}
+
 /// One access check made for an operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
@@ -157,4 +173,60 @@ pub fn explain(
         allowed,
         checks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testworld::{caller, p, world};
+
+    #[test]
+    fn operations_parse_from_their_cli_names() {
+        for (name, op) in [
+            ("read", Operation::Read),
+            ("write", Operation::Write),
+            ("create-file", Operation::CreateFile),
+            ("create-dir", Operation::CreateDir),
+            ("delete", Operation::Delete),
+        ] {
+            assert_eq!(name.parse::<Operation>(), Ok(op));
+        }
+        assert!(
+            "rename"
+                .parse::<Operation>()
+                .unwrap_err()
+                .contains("create-file")
+        );
+    }
+
+    #[test]
+    fn delete_is_allowed_through_either_check_and_lists_both() {
+        let w = world();
+        let v = explain(
+            &w.store,
+            &caller(),
+            &p(r"C:\Users\me\other\notes.txt"),
+            Operation::Delete,
+        )
+        .unwrap();
+        assert!(v.allowed);
+        assert_eq!(v.checks.len(), 2);
+        assert_eq!(v.checks[1].object, p(r"C:\Users\me\other"));
+    }
+
+    #[test]
+    fn explaining_a_path_whose_folder_is_missing_is_an_error() {
+        let w = world();
+        let err = explain(
+            &w.store,
+            &caller(),
+            &p(r"C:\nowhere\x"),
+            Operation::CreateFile,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, WindowsError::Store(StoreError::NotFound { .. })),
+            "{err}"
+        );
+    }
 }

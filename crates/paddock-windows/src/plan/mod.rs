@@ -200,6 +200,13 @@ impl WindowsPlan {
                 ),
             ),
             LayerReport::new(
+                "delete-confinement",
+                LayerStatus::Partial,
+                "outside the writable roots the command can delete (never create, change or \
+                 rename) files in folders that grant the user full control: a write-restricted \
+                 token does not restrict FILE_DELETE_CHILD; protected paths are covered",
+            ),
+            LayerReport::new(
                 "read-confinement",
                 LayerStatus::NotEnforced,
                 "level 1 restricts writes only: the command reads what the user can read",

@@ -397,6 +397,19 @@ fn report_lists_accepted_gaps_as_not_enforced() {
             .any(|l| l.name == "network" && l.status == LayerStatus::NotEnforced)
     );
     assert!(!report.unconfined);
+    for (layer, status) in [
+        ("restricted-token", LayerStatus::Enforced),
+        ("delete-confinement", LayerStatus::Partial),
+        ("read-confinement", LayerStatus::NotEnforced),
+    ] {
+        assert!(
+            report
+                .layers
+                .iter()
+                .any(|l| l.name == layer && l.status == status),
+            "{layer}"
+        );
+    }
 }
 
 #[test]
