@@ -14,6 +14,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::{RwLock, RwLockWriteGuard};
 
 const PERL: &str = "/usr/bin/perl";
 
@@ -27,9 +28,35 @@ fn workspace() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }
 
-fn paddock(network: &str, ws: &Path, program: &str, args: &[&str]) -> Output {
+/// Host socket files come and go in these tests while other tests' sandboxes start, and the
+/// Linux backend lists host sockets before it hides them: a socket removed in between makes
+/// that sandbox's setup fail (a backend bug, reported). A test that creates socket files holds
+/// this lock exclusively (`socket_files_lock`) until they are gone; every other run shares it.
+static SOCKET_FILES: RwLock<()> = RwLock::new(());
+
+fn socket_files_lock() -> RwLockWriteGuard<'static, ()> {
+    SOCKET_FILES.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether the calling test creates unix socket files (and holds `socket_files_lock`).
+#[derive(Clone, Copy, PartialEq)]
+enum Sockets {
+    None,
+    CreatesFiles,
+}
+
+fn paddock(network: &str, ws: &Path, program: &str, args: &[&str], sockets: Sockets) -> Output {
+    let _shared =
+        (sockets == Sockets::None).then(|| SOCKET_FILES.read().unwrap_or_else(|e| e.into_inner()));
     Command::new(env!("CARGO_BIN_EXE_paddock"))
-        .args(["run", "--mode", "workspace-write", "--network", network, "--cwd"])
+        .args([
+            "run",
+            "--mode",
+            "workspace-write",
+            "--network",
+            network,
+            "--cwd",
+        ])
         .arg(ws)
         .arg("--")
         .arg(program)
@@ -39,17 +66,25 @@ fn paddock(network: &str, ws: &Path, program: &str, args: &[&str]) -> Output {
 }
 
 fn perl(network: &str, ws: &Path, script: &str, args: &[&str]) -> Output {
+    perl_with(network, ws, script, args, Sockets::None)
+}
+
+fn perl_with(network: &str, ws: &Path, script: &str, args: &[&str], sockets: Sockets) -> Output {
     let program = format!("use Socket; $| = 1; print \"ran\\n\"; {script}");
     let mut all = vec!["-e", program.as_str()];
     all.extend_from_slice(args);
-    paddock(network, ws, PERL, &all)
+    paddock(network, ws, PERL, &all, sockets)
 }
 
 /// Asserts the sandbox really ran the probe and the probe failed with one of `codes`.
 fn assert_refused(out: &Output, codes: &[i32]) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stdout.contains("ran"), "the probe did not run (paddock refused?): {:?}\n{stderr}", out.status);
+    assert!(
+        stdout.contains("ran"),
+        "the probe did not run (paddock refused?): {:?}\n{stderr}",
+        out.status
+    );
     let code = out.status.code();
     assert!(
         code.is_some_and(|c| codes.contains(&c)),
@@ -137,7 +172,13 @@ fn bash_dev_tcp_connect_to_a_host_loopback_listener_is_refused() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let script = format!("echo ran; exec 3<>/dev/tcp/127.0.0.1/{port} || exit 3; echo leak >&3");
-    let out = paddock("off", ws.path(), "/bin/bash", &["-c", &script]);
+    let out = paddock(
+        "off",
+        ws.path(),
+        "/bin/bash",
+        &["-c", &script],
+        Sockets::None,
+    );
     assert_refused(&out, &[NO_PEER]);
     assert_no_tcp_connection(&listener);
 }
@@ -155,23 +196,32 @@ const UNIX_CONNECT: &str = r#"socket(my $s, AF_UNIX, SOCK_STREAM, 0) or do { war
 connect($s, pack_sockaddr_un($ARGV[0])) or do { warn "connect: $!"; exit 3 };
 exit 0;"#;
 
+/// The caller holds `socket_files_lock` until `dir` is removed.
 fn unix_socket_by_path_is_refused(dir: &Path) {
     let ws = workspace();
     let path = dir.join("host.sock");
     let listener = UnixListener::bind(&path).unwrap();
-    let out = perl("off", ws.path(), UNIX_CONNECT, &[path.to_str().unwrap()]);
+    let out = perl_with(
+        "off",
+        ws.path(),
+        UNIX_CONNECT,
+        &[path.to_str().unwrap()],
+        Sockets::CreatesFiles,
+    );
     assert_refused(&out, &[NO_PEER]);
     assert_no_unix_connection(&listener);
 }
 
 #[test]
 fn unix_socket_file_of_a_host_listener_outside_the_workspace_is_unreachable() {
+    let _lock = socket_files_lock();
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     unix_socket_by_path_is_refused(dir.path());
 }
 
 #[test]
 fn unix_socket_file_of_a_host_listener_in_tmp_is_unreachable() {
+    let _lock = socket_files_lock();
     let dir = tempfile::tempdir_in("/tmp").unwrap();
     unix_socket_by_path_is_refused(dir.path());
 }
@@ -201,6 +251,7 @@ exit 0;"#;
 
 #[test]
 fn unix_socket_server_and_client_inside_the_workspace_work_with_the_network_off() {
+    let _lock = socket_files_lock();
     let ws = workspace();
     let script = r#"my $path = "$ARGV[0]/inside.sock";
 socket(my $srv, AF_UNIX, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
@@ -218,7 +269,13 @@ sysread($conn, my $got, 5); waitpid($pid, 0);
 $? == 0 && $got eq "hello" or do { warn "child $? got '$got'"; exit 9 };
 exit 0;"#;
     let ws_path = ws.path().to_str().unwrap().to_string();
-    assert_succeeded(&perl("off", ws.path(), script, &[&ws_path]));
+    assert_succeeded(&perl_with(
+        "off",
+        ws.path(),
+        script,
+        &[&ws_path],
+        Sockets::CreatesFiles,
+    ));
 }
 
 #[test]
@@ -231,7 +288,9 @@ connect($s, pack_sockaddr_in($ARGV[0], inet_aton("127.0.0.1"))) or do { warn "co
 syswrite($s, "hello"); exit 0;"#;
     assert_succeeded(&perl("on", ws.path(), script, &[&port]));
     listener.set_nonblocking(true).unwrap();
-    let (mut conn, _) = listener.accept().expect("the sandbox's connection is queued");
+    let (mut conn, _) = listener
+        .accept()
+        .expect("the sandbox's connection is queued");
     conn.set_nonblocking(false).unwrap();
     let mut got = String::new();
     conn.read_to_string(&mut got).unwrap();
