@@ -48,7 +48,7 @@ pub struct LandlockRequest {
 pub enum LandlockError {
     #[error(
         "Landlock is not available: {reason}. Paddock refuses to run without its second \
-         filesystem layer; fix the kernel, or accept the risk with allow_unenforced"
+         filesystem layer; use a kernel with Landlock enabled"
     )]
     Unavailable { reason: &'static str },
     #[error(
@@ -124,7 +124,7 @@ fn start(kernel: KernelLandlock, may_degrade: bool) -> Result<Start, LandlockErr
     Ok(Start::Degraded(LayerReport::new(
         LAYER,
         LayerStatus::NotEnforced,
-        format!("not enforced (accepted by allow_unenforced): {reason}"),
+        format!("not enforced (the caller accepted running without Landlock): {reason}"),
     )))
 }
 
