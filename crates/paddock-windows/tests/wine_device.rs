@@ -35,3 +35,25 @@ fn null_device_grant_is_proven_or_refused() {
         Err(other) => panic!("unexpected: {other}"),
     }
 }
+
+#[test]
+fn window_station_grant_is_proven_or_refused() {
+    let ace = Ace::allow(
+        Sid::synthetic().unwrap(),
+        AccessMask(paddock_windows::apply::device::WINDOW_STATION_SANDBOX),
+        AceFlags::NONE,
+    );
+    match DeviceGrant::add_to_window_station(&ace) {
+        Ok(grant) => grant.revoke().unwrap(),
+        Err(DeviceError::Win32 { source, .. }) => {
+            assert_eq!(source.code, 5, "only access denied is expected: {source}")
+        }
+        Err(DeviceError::Invalid { reason, .. }) => {
+            assert!(
+                running_under_wine(),
+                "real Windows returned an unreadable DACL: {reason}"
+            );
+        }
+        Err(other) => panic!("unexpected: {other}"),
+    }
+}

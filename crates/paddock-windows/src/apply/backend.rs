@@ -10,11 +10,13 @@
 
 use super::acl::NtfsAclStore;
 use super::desktop::{DesktopError, PrivateDesktop};
-use super::device::DeviceGrant;
+use super::device::{DeviceGrant, WINDOW_STATION_SANDBOX};
 use super::launch::{Cleanup, Containment, LaunchError, start};
 use super::token::{RestrictedToken, TokenError};
+use crate::acl::{Ace, AceFlags};
 use crate::apply_plan::{self, ActiveRun};
 use crate::error::WindowsError;
+use crate::mask::AccessMask;
 use crate::plan::{self, TargetedGrant, WindowsPlan};
 use crate::registry::SidRegistry;
 use paddock_core::SandboxSpec;
@@ -133,6 +135,26 @@ fn contain(
                 ),
             )),
         }
+    }
+    let station_ace = Ace::allow(
+        plan.token.run_sid.clone(),
+        AccessMask(WINDOW_STATION_SANDBOX),
+        AceFlags::NONE,
+    );
+    match DeviceGrant::add_to_window_station(&station_ace) {
+        Ok(grant) => {
+            layers.push(LayerReport::new(
+                "window-station",
+                LayerStatus::Enforced,
+                "the window station lets the run SID connect (no clipboard, screen or desktop creation)",
+            ));
+            grants.push(grant);
+        }
+        Err(e) => layers.push(LayerReport::new(
+            "window-station",
+            LayerStatus::NotEnforced,
+            format!("{e}; programs that need the window station may fail to start"),
+        )),
     }
     let desktop = PrivateDesktop::create(std::slice::from_ref(&plan.token.run_sid))?;
     layers.push(LayerReport::new(

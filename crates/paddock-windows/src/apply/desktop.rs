@@ -159,7 +159,7 @@ impl Drop for PrivateDesktop {
 }
 
 /// The name of the caller's window station (normally `WinSta0`).
-fn window_station_name() -> Result<String, Win32Error> {
+pub(crate) fn window_station_name() -> Result<String, Win32Error> {
     // SAFETY: returns the process's window-station handle, which must not be closed.
     let station = unsafe { GetProcessWindowStation() };
     if station.is_null() {

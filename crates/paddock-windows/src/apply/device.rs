@@ -1,7 +1,8 @@
-//! Grants on device objects the sandboxed command must write to but cannot, because their DACLs
-//! name Everyone and not the run's restricting SIDs: the null device `\\.\NUL` (every `> NUL`),
-//! and the console (`CONOUT$`). Done through a handle (`GetSecurityInfo` / `SetSecurityInfo`),
-//! since these are not files with a path-based descriptor.
+//! Grants on objects the sandboxed command must write to but cannot, because their DACLs name
+//! Everyone or the logon session and not the run's restricting SIDs: the null device `\\.\NUL`
+//! (every `> NUL`), the console (`CONOUT$`) and the caller's window station (which every process
+//! connects to at start-up). Done through a handle (`GetSecurityInfo` / `SetSecurityInfo`), since
+//! these are not files with a path-based descriptor.
 //!
 //! Guarantees: one explicit ACE is added to the object's current DACL (nothing else changes) and
 //! read back; `DeviceGrant::revoke` (or drop) removes exactly that ACE. A device whose DACL the
@@ -9,18 +10,22 @@
 //! backend reports as a layer not applied, never a silent success. Device DACLs live in memory:
 //! a grant left by a crash is gone at the next reboot, and the run SID it names is never reused.
 
+use super::desktop::window_station_name;
 use super::error::Win32Error;
 use super::owned_acl::{ModelDacl, RawSecurityDescriptor};
 use super::wide::to_wide;
 use crate::acl::{Ace, SecurityDescriptor};
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
-use windows_sys::Win32::Foundation::{ERROR_SUCCESS, INVALID_HANDLE_VALUE};
+use windows_sys::Win32::Foundation::{ERROR_SUCCESS, HANDLE, INVALID_HANDLE_VALUE};
 use windows_sys::Win32::Security::Authorization::{
-    GetSecurityInfo, SE_FILE_OBJECT, SetSecurityInfo,
+    GetSecurityInfo, SE_FILE_OBJECT, SE_OBJECT_TYPE, SE_WINDOW_OBJECT, SetSecurityInfo,
 };
 use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR};
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_SHARE_READ, FILE_SHARE_WRITE, OPEN_EXISTING, READ_CONTROL, WRITE_DAC,
+};
+use windows_sys::Win32::System::StationsAndDesktops::{
+    CloseWindowStation, HWINSTA, OpenWindowStationW,
 };
 
 /// Why a device grant could not be made or proven.
@@ -34,19 +39,79 @@ pub enum DeviceError {
     NotStored { device: String },
 }
 
-/// One ACE added to a device's DACL, removed again by `revoke` or on drop.
+/// An open object whose DACL is edited.
+#[derive(Debug)]
+enum Object {
+    Device(OwnedHandle),
+    Station(HWINSTA),
+}
+
+impl Object {
+    fn raw(&self) -> HANDLE {
+        match self {
+            Object::Device(h) => h.as_raw_handle(),
+            Object::Station(h) => *h,
+        }
+    }
+
+    fn kind(&self) -> SE_OBJECT_TYPE {
+        match self {
+            Object::Device(_) => SE_FILE_OBJECT,
+            Object::Station(_) => SE_WINDOW_OBJECT,
+        }
+    }
+}
+
+impl Drop for Object {
+    fn drop(&mut self) {
+        if let Object::Station(h) = self {
+            // SAFETY: `h` came from OpenWindowStationW and is closed only here.
+            unsafe { CloseWindowStation(*h) };
+        }
+    }
+}
+
+// SAFETY: both kinds are kernel handles usable from any thread, closed once on drop.
+unsafe impl Send for Object {}
+
+/// One ACE added to an object's DACL, removed again by `revoke` or on drop.
 #[derive(Debug)]
 pub struct DeviceGrant {
     device: String,
-    handle: OwnedHandle,
+    handle: Object,
     ace: Ace,
     revoked: bool,
 }
 
+/// Rights on the window station for the run SID: enumerate, read and write attributes and use
+/// global atoms, which process start-up may ask for; no clipboard, screen reading, desktop
+/// creation or logoff.
+pub const WINDOW_STATION_SANDBOX: u32 = 0x0001 | 0x0002 | 0x0010 | 0x0020 | 0x0100 | 0x0002_0000;
+
 impl DeviceGrant {
     /// Adds `ace` to the DACL of `device` (`\\.\NUL`, `CONOUT$`).
     pub fn add(device: &str, ace: &Ace) -> Result<DeviceGrant, DeviceError> {
-        let handle = open_for_dac(device)?;
+        DeviceGrant::add_to(device, Object::Device(open_for_dac(device)?), ace)
+    }
+
+    /// Adds `ace` to the DACL of the caller's window station (normally `WinSta0`).
+    pub fn add_to_window_station(ace: &Ace) -> Result<DeviceGrant, DeviceError> {
+        let name = window_station_name().map_err(|e| win32("window station", e))?;
+        let name = name.as_str();
+        let wide = to_wide(name).map_err(|e| DeviceError::Invalid {
+            device: name.into(),
+            reason: e.to_string(),
+        })?;
+        // SAFETY: `wide` is NUL-terminated; the handle is not inheritable and is closed by
+        // `Object`'s drop with CloseWindowStation.
+        let station = unsafe { OpenWindowStationW(wide.as_ptr(), 0, READ_CONTROL | WRITE_DAC) };
+        if station.is_null() {
+            return Err(win32(name, Win32Error::last("OpenWindowStationW")));
+        }
+        DeviceGrant::add_to(name, Object::Station(station), ace)
+    }
+
+    fn add_to(device: &str, handle: Object, ace: &Ace) -> Result<DeviceGrant, DeviceError> {
         let mut sd = read(device, &handle)?;
         let Some(acl) = sd.dacl.as_mut() else {
             return Err(DeviceError::Invalid {
@@ -133,14 +198,14 @@ fn open_for_dac(device: &str) -> Result<OwnedHandle, DeviceError> {
     Ok(unsafe { OwnedHandle::from_raw_handle(handle) })
 }
 
-fn read(device: &str, handle: &OwnedHandle) -> Result<SecurityDescriptor, DeviceError> {
+fn read(device: &str, handle: &Object) -> Result<SecurityDescriptor, DeviceError> {
     let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `handle` was opened with READ_CONTROL; only the whole descriptor is requested, which
+    // SAFETY: `handle` is open with READ_CONTROL; only the whole descriptor is requested, which
     // the system LocalAllocs into `sd`.
     let code = unsafe {
         GetSecurityInfo(
-            handle.as_raw_handle(),
-            SE_FILE_OBJECT,
+            handle.raw(),
+            handle.kind(),
             DACL_SECURITY_INFORMATION,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
@@ -166,18 +231,18 @@ fn read(device: &str, handle: &OwnedHandle) -> Result<SecurityDescriptor, Device
     })
 }
 
-fn write(device: &str, handle: &OwnedHandle, sd: &SecurityDescriptor) -> Result<(), DeviceError> {
+fn write(device: &str, handle: &Object, sd: &SecurityDescriptor) -> Result<(), DeviceError> {
     let acl = sd.dacl.clone().unwrap_or_default();
     let dacl = ModelDacl::new(&acl, sd.protected).map_err(|e| DeviceError::Invalid {
         device: device.into(),
         reason: e.to_string(),
     })?;
-    // SAFETY: `handle` was opened with WRITE_DAC; `dacl` is a valid ACL alive for the call; only
+    // SAFETY: `handle` is open with WRITE_DAC; `dacl` is a valid ACL alive for the call; only
     // the DACL is set.
     let code = unsafe {
         SetSecurityInfo(
-            handle.as_raw_handle(),
-            SE_FILE_OBJECT,
+            handle.raw(),
+            handle.kind(),
             DACL_SECURITY_INFORMATION,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
