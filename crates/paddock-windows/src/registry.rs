@@ -189,6 +189,24 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_first_use_of_a_root_yields_one_sid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    let mut reg = SidRegistry::open(&dir).unwrap();
+                    reg.sid_for_root(Path::new(r"C:\repo")).unwrap()
+                })
+            })
+            .collect();
+        let sids: Vec<Sid> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert!(sids.windows(2).all(|w| w[0] == w[1]), "{sids:?}");
+        assert_eq!(SidRegistry::open(&dir).unwrap().entries().unwrap().len(), 1);
+    }
+
+    #[test]
     fn removed_root_gets_a_fresh_sid_next_time() {
         let tmp = tempfile::tempdir().unwrap();
         let mut reg = SidRegistry::open(tmp.path()).unwrap();
