@@ -378,6 +378,49 @@ mod tests {
     const R: AccessMask = AccessMask::FILE_READ_DATA;
 
     #[test]
+    fn microsoft_example_how_dacls_control_access_to_an_object() {
+        // "How DACLs Control Access to an Object": Andrew is denied by the first ACE; Jane gets
+        // write from Group A's ACE and read+execute from Everyone's.
+        let andrew = Sid::parse("S-1-5-21-5-5-5-1101").unwrap();
+        let jane = Sid::parse("S-1-5-21-5-5-5-1102").unwrap();
+        let group_a = Sid::parse("S-1-5-21-5-5-5-2001").unwrap();
+        let rwx = AccessMask::FILE_GENERIC_READ
+            | AccessMask::FILE_GENERIC_WRITE
+            | AccessMask::FILE_GENERIC_EXECUTE;
+        let d = sd(
+            Sid::local_system(),
+            vec![
+                Ace::deny(andrew.clone(), rwx, AceFlags::NONE),
+                Ace::allow(
+                    group_a.clone(),
+                    AccessMask::FILE_GENERIC_WRITE,
+                    AceFlags::NONE,
+                ),
+                Ace::allow(
+                    Sid::everyone(),
+                    AccessMask::FILE_GENERIC_READ | AccessMask::FILE_GENERIC_EXECUTE,
+                    AceFlags::NONE,
+                ),
+            ],
+        );
+        let thread_a = TokenModel::user(andrew, &[group_a.clone(), Sid::everyone()]);
+        let thread_b = TokenModel::user(jane, &[group_a, Sid::everyone()]);
+        let a = access_check(&thread_a, &d, rwx);
+        assert!(!a.allowed());
+        assert_eq!(a.normal.deciders[0].index, 0);
+        let b = access_check(&thread_b, &d, rwx);
+        assert!(b.allowed());
+        assert_eq!(
+            b.normal
+                .deciders
+                .iter()
+                .map(|x| x.index)
+                .collect::<Vec<_>>(),
+            [1, 2]
+        );
+    }
+
+    #[test]
     fn null_dacl_grants_everything_and_empty_dacl_nothing() {
         let null = SecurityDescriptor {
             owner: Some(Sid::local_system()),
