@@ -19,7 +19,8 @@
 //! - [`store::AclStore`]: the only way planning and journaling touch the file system's ACLs:
 //!   `read` (owner+group+DACL), `add_explicit` / `remove_explicit` (one ACE at a time, never a
 //!   whole descriptor; exact-match semantics; inheritable ACEs propagate like
-//!   `SetNamedSecurityInfoW`), `kind`, `create_dir`, `create_file`. Errors are `StoreError`;
+//!   `SetNamedSecurityInfoW`, non-inheritable ones must not walk the tree), `kind`,
+//!   `create_dir`, `create_file`. Errors are `StoreError`;
 //!   a Win32 failure is `StoreError::Os { path, api, code, message }`.
 //!   `store::FakeAclStore` is the in-memory reference implementation used by the tests.
 //!
@@ -33,7 +34,9 @@
 //!   `registry = SidRegistry::open_default()?`; `WindowsPlan::report()` is the enforcement report.
 //! - [`apply_plan::apply`]`(plan, store, registry) -> Result<ActiveRun, WindowsError>` before
 //!   spawning, [`apply_plan::ActiveRun::finish`]`(store)` after the command ends (the apply
-//!   layer then deletes `plan.private_temp`); [`grants::forget`] for `paddock forget ROOT`.
+//!   layer then deletes `plan.private_temp`); [`apply_plan::recover`] at start-up (undoes runs
+//!   that died; returns their ids so their temp folders can go); [`grants::forget`] for
+//!   `paddock forget ROOT`, [`grants::forget_all`] for uninstall.
 //! - [`explain::explain`]`(store, token_model, path, op) -> Result<Verdict, WindowsError>` for
 //!   `paddock explain PATH`, with `plan.token.model(&caller_token_model)`.
 
