@@ -68,11 +68,18 @@ pub struct ActiveRun {
     run_id: String,
     windows_dir: PathBuf,
     lock: File,
+    recovered: Vec<String>,
 }
 
 impl ActiveRun {
     pub fn run_id(&self) -> &str {
         &self.run_id
+    }
+
+    /// Dead runs whose per-run ACEs `apply` undid first; their private temp folders
+    /// (`SidRegistry::private_temp`) can be deleted.
+    pub fn recovered(&self) -> &[String] {
+        &self.recovered
     }
 
     /// Undoes this run's per-run ACEs (those no other live run shares).
@@ -113,13 +120,14 @@ pub fn apply(
         .map_err(|e| WindowsError::state(&lock_path, e))?;
     lock.lock()
         .map_err(|e| WindowsError::state(&lock_path, e))?;
+    let _acl = StateLock::acquire(&wd.join("acl.lock"))?;
+    let recovered = recover_locked(store, &wd)?;
     let run = ActiveRun {
         run_id: plan.run_id.clone(),
         windows_dir: wd.clone(),
         lock,
+        recovered,
     };
-    let _acl = StateLock::acquire(&wd.join("acl.lock"))?;
-    recover_locked(store, &wd)?;
     match apply_locked(plan, store, &wd) {
         Ok(()) => Ok(run),
         Err(e) => {
@@ -448,6 +456,26 @@ mod tests {
             1,
             "the kept grant stays"
         );
+    }
+
+    #[test]
+    fn the_next_apply_recovers_a_dead_run_and_names_it() {
+        let mut w = world();
+        let dead = plan_in(&mut w, &workspace_spec());
+        drop(apply(&dead, &mut w.store, &w.registry).unwrap());
+        let next = plan_in(&mut w, &workspace_spec());
+        let run = apply(&next, &mut w.store, &w.registry).unwrap();
+        assert_eq!(run.recovered(), std::slice::from_ref(&dead.run_id));
+        assert_eq!(w.registry.private_temp(&dead.run_id), dead.private_temp);
+        let shared = SharedAces::load(w.registry.windows_dir()).unwrap();
+        assert!(
+            shared
+                .entries
+                .iter()
+                .all(|e| e.runs == [next.run_id.clone()])
+        );
+        run.finish(&mut w.store).unwrap();
+        no_per_run_state_left(&w);
     }
 
     #[test]

@@ -93,6 +93,11 @@ impl SidRegistry {
         &self.dir
     }
 
+    /// The private temp folder of run `run_id` (`windows\tmp\<run id>`).
+    pub fn private_temp(&self, run_id: &str) -> PathBuf {
+        self.dir.join("tmp").join(run_id)
+    }
+
     fn file(&self) -> PathBuf {
         self.dir.join("sids.json")
     }

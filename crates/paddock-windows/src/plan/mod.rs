@@ -311,7 +311,7 @@ pub fn plan_with(
             reason: "writable root (Modify without FILE_DELETE_CHILD)".into(),
         });
     }
-    let private_temp = registry.windows_dir().join("tmp").join(&run_id);
+    let private_temp = registry.private_temp(&run_id);
     aces.push(PlannedAce {
         path: private_temp.clone(),
         ace: Ace::allow(
