@@ -126,3 +126,24 @@ fn failed_start_runs_cleanup_at_once() {
     assert!(start(&missing, containment(), StdioMode::Capture, Some(cleanup)).is_err());
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn batch_file_arguments_reach_it_literally_not_as_cmd_syntax() {
+    let dir = tempfile::tempdir().unwrap();
+    let bat = dir.path().join("echo-args.bat");
+    std::fs::write(&bat, "@echo off\r\necho \"[%~1]\"\r\n").unwrap();
+    let marker = dir.path().join("injected.txt");
+    let mut spec = cmd("unused");
+    spec.program = bat;
+    // No space or quote, so plain argv quoting would leave `&` and `>` bare for cmd to run.
+    let arg = format!("a&echo.>{}", marker.display());
+    assert!(!arg.contains(' '), "temp path with a space: {arg}");
+    spec.args = vec![arg.into()];
+    let child = start(&spec, containment(), StdioMode::Capture, None).unwrap();
+    let outcome = run(child, &capture(Some(Duration::from_secs(60)))).unwrap();
+    assert!(!marker.exists(), "the argument ran as a cmd command");
+    assert!(
+        String::from_utf8_lossy(&outcome.stdout.data).contains("[a&echo.>"),
+        "{outcome:?}"
+    );
+}

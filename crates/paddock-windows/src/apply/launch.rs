@@ -7,7 +7,10 @@
 //! tree is killed, then the cleanup runs, then the desktop is closed.
 
 use super::desktop::PrivateDesktop;
-use super::shell::{ShellError, cmd_command_line, is_cmd, is_powershell, powershell_args};
+use super::shell::{
+    Env, KnownShell, ShellError, batch_command_line, cmd_command_line, find_shell, is_batch,
+    is_cmd, is_powershell, powershell_args,
+};
 use super::token::RestrictedToken;
 use paddock_core::spec::CommandSpec;
 use paddock_runner::windows::{JobLimits, WinLaunch, spawn};
@@ -46,12 +49,18 @@ pub fn win_launch(
     } else {
         cmd.args.clone()
     };
-    let command_line = if is_cmd(&cmd.program) {
-        cmd_command_line(&cmd.program, &args)?
+    // A batch file is started as cmd.exe running it, never as the program itself: CreateProcess
+    // would otherwise hand the arguments to cmd unescaped.
+    let (program, command_line) = if is_cmd(&cmd.program) {
+        (cmd.program.clone(), cmd_command_line(&cmd.program, &args)?)
+    } else if is_batch(&cmd.program) {
+        let cmd_exe = find_shell(KnownShell::Cmd, Env(&cmd.env))?;
+        let line = batch_command_line(&cmd_exe, &cmd.program, &args)?;
+        (cmd_exe, Some(line))
     } else {
-        None
+        (cmd.program.clone(), None)
     };
-    let mut launch = WinLaunch::new(&cmd.program, args, &cmd.cwd, cmd.env.clone());
+    let mut launch = WinLaunch::new(program, args, &cmd.cwd, cmd.env.clone());
     launch.command_line = command_line;
     launch.token = Some(containment.token.into_handle());
     launch.desktop = containment

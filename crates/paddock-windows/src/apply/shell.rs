@@ -6,7 +6,7 @@
 //! planted `git.exe` in a repo win); every result is an absolute path to an existing file; a cmd
 //! argument that cmd cannot be handed unambiguously is refused, never mangled.
 
-use paddock_runner::cmdline::{CmdLineError, cmd_exe_script_line};
+use paddock_runner::cmdline::{CmdLineError, cmd_exe_argv_line, cmd_exe_script_line};
 use std::ffi::{OsStr, OsString};
 use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -185,6 +185,28 @@ pub fn is_cmd(program: &Path) -> bool {
     file_stem_lower(program) == "cmd"
 }
 
+/// True when `program` is a batch file, which CreateProcess would hand to cmd.exe with the
+/// arguments unescaped for cmd (the "BatBadBut" injection).
+pub fn is_batch(program: &Path) -> bool {
+    program
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .is_some_and(|e| e == "bat" || e == "cmd")
+}
+
+/// The command line that runs batch file `program` with exactly `args` through `cmd_exe`, every
+/// cmd metacharacter escaped (the runner's `cmd_exe_argv_line`; `%` is refused there).
+pub fn batch_command_line(
+    cmd_exe: &Path,
+    program: &Path,
+    args: &[OsString],
+) -> Result<OsString, ShellError> {
+    let mut argv: Vec<Vec<u16>> = vec![program.as_os_str().encode_wide().collect()];
+    argv.extend(args.iter().map(|a| a.encode_wide().collect()));
+    let cmd: Vec<u16> = cmd_exe.as_os_str().encode_wide().collect();
+    Ok(OsString::from_wide(&cmd_exe_argv_line(&cmd, &argv)?))
+}
+
 /// True when `program` is Windows PowerShell or pwsh.
 pub fn is_powershell(program: &Path) -> bool {
     matches!(file_stem_lower(program).as_str(), "powershell" | "pwsh")
@@ -302,6 +324,36 @@ mod tests {
         let err = cmd_command_line(Path::new(r"C:\cmd.exe"), &os(&["/c", "echo a\r\ndel x"]))
             .unwrap_err();
         assert!(matches!(err, ShellError::CmdLine(_)), "{err}");
+    }
+
+    #[test]
+    fn batch_file_arguments_are_escaped_for_cmd() {
+        assert!(is_batch(Path::new(r"C:\x\build.CMD")));
+        assert!(!is_batch(Path::new(r"C:\x\build.exe")));
+        let line = batch_command_line(
+            Path::new(r"C:\cmd.exe"),
+            Path::new(r"C:\x\build.bat"),
+            &os(&["a&calc", "\"b\""]),
+        )
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+        assert!(
+            line.starts_with(r#""C:\cmd.exe" /d /v:off /s /c ""#),
+            "{line}"
+        );
+        assert!(line.contains("a^&calc"), "{line}");
+        assert!(!line.contains(" a&calc"), "{line}");
+    }
+
+    #[test]
+    fn batch_file_argument_with_percent_is_refused() {
+        let err = batch_command_line(
+            Path::new(r"C:\cmd.exe"),
+            Path::new(r"C:\b.bat"),
+            &os(&["%PATH%"]),
+        );
+        assert!(matches!(err, Err(ShellError::CmdLine(_))));
     }
 
     #[test]
