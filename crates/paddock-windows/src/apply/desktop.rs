@@ -6,9 +6,11 @@
 //! (no hooks or journal rights for the latter), and is closed when the value drops.
 
 use super::error::Win32Error;
-use super::owned_acl::{Entry, EntryMode, OwnedAcl};
-use super::sid::{OwnedSid, current_user_sid};
+use super::owned_acl::{ModelDacl, ModelDaclError};
+use super::sid::current_user_sid;
 use super::wide::{to_wide, until_nul};
+use crate::acl::{Ace, AceFlags, Acl};
+use crate::mask::AccessMask;
 use crate::sid::Sid;
 use windows_sys::Win32::Foundation::ERROR_SUCCESS;
 use windows_sys::Win32::Security::Authorization::{SE_WINDOW_OBJECT, SetSecurityInfo};
@@ -52,6 +54,8 @@ pub enum DesktopError {
     Win32(#[from] Win32Error),
     #[error("the OS random generator failed ({0}); Paddock will not name a desktop predictably")]
     Random(String),
+    #[error("the desktop's DACL cannot be built: {0}")]
+    Dacl(#[from] ModelDaclError),
 }
 
 /// A desktop created for one run; closed on drop.
@@ -102,34 +106,18 @@ impl PrivateDesktop {
         format!("{}\\{}", self.station, self.name)
     }
 
-    fn restrict_access(&self, restricting: &[Sid]) -> Result<(), Win32Error> {
-        let user = OwnedSid::new(&current_user_sid()?)?;
-        let system = OwnedSid::new(&Sid::local_system())?;
-        let others: Vec<OwnedSid> = restricting
-            .iter()
-            .map(OwnedSid::new)
-            .collect::<Result<_, _>>()?;
-        let mut entries = vec![
-            Entry {
-                sid: &user,
-                mode: EntryMode::Grant,
-                mask: DESKTOP_ALL,
-                inheritance: 0,
-            },
-            Entry {
-                sid: &system,
-                mode: EntryMode::Grant,
-                mask: DESKTOP_ALL,
-                inheritance: 0,
-            },
+    fn restrict_access(&self, restricting: &[Sid]) -> Result<(), DesktopError> {
+        let all = AccessMask(DESKTOP_ALL);
+        let mut aces = vec![
+            Ace::allow(current_user_sid()?, all, AceFlags::NONE),
+            Ace::allow(Sid::local_system(), all, AceFlags::NONE),
         ];
-        entries.extend(others.iter().map(|sid| Entry {
-            sid,
-            mode: EntryMode::Grant,
-            mask: DESKTOP_SANDBOX,
-            inheritance: 0,
-        }));
-        let acl = OwnedAcl::build(&entries)?;
+        aces.extend(
+            restricting
+                .iter()
+                .map(|sid| Ace::allow(sid.clone(), AccessMask(DESKTOP_SANDBOX), AceFlags::NONE)),
+        );
+        let acl = ModelDacl::new(&Acl::new(aces), true)?;
         // SAFETY: `self.handle` is an open desktop created with WRITE_DAC; `acl` is a valid ACL
         // alive for the call; only the DACL is set.
         let code = unsafe {
@@ -144,7 +132,7 @@ impl PrivateDesktop {
             )
         };
         if code != ERROR_SUCCESS {
-            return Err(Win32Error::from_code("SetSecurityInfo(desktop)", code));
+            return Err(Win32Error::from_code("SetSecurityInfo(desktop)", code).into());
         }
         Ok(())
     }

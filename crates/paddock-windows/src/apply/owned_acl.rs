@@ -1,107 +1,23 @@
-//! ACLs in binary form, freed with `LocalFree` on drop: built by `SetEntriesInAclW` from a few
-//! grants (private desktop), or converted exactly from the pure model's `Acl` through SDDL (file
-//! DACLs, the token's default DACL), plus the system-allocated security descriptors they live in.
+//! ACLs in binary form, converted exactly from and to the pure model's `Acl` through SDDL (file
+//! and device DACLs, the token's default DACL, the private desktop), and the system-allocated
+//! security descriptors they live in, freed with `LocalFree` on drop.
 //!
-//! Guarantees: `SetEntriesInAclW` keeps the result canonical (explicit deny before explicit
-//! allow); a model ACL is converted ACE for ACE in its given order, nothing merged or dropped; the
-//! SIDs named by entries must outlive the call only (the ACL holds copies).
+//! Guarantees: a model ACL is converted ACE for ACE in its given order, nothing merged, reordered
+//! or dropped; what Windows cannot take is an error, never a partial ACL.
 
 use super::error::Win32Error;
-use super::sid::OwnedSid;
 use super::wide::{read_pwstr, to_wide};
 use crate::acl::{Acl, SecurityDescriptor};
-use windows_sys::Win32::Foundation::{ERROR_SUCCESS, LocalFree};
+use windows_sys::Win32::Foundation::LocalFree;
 use windows_sys::Win32::Security::Authorization::{
-    ACCESS_MODE, ConvertSecurityDescriptorToStringSecurityDescriptorW,
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, DENY_ACCESS, EXPLICIT_ACCESS_W,
-    GRANT_ACCESS, REVOKE_ACCESS, SDDL_REVISION_1, SetEntriesInAclW, TRUSTEE_IS_SID,
-    TRUSTEE_IS_UNKNOWN, TRUSTEE_W,
+    ConvertSecurityDescriptorToStringSecurityDescriptorW,
+    ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
 };
 use windows_sys::Win32::Security::{
     ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorDacl, InitializeSecurityDescriptor,
     PSECURITY_DESCRIPTOR, SECURITY_DESCRIPTOR, SetSecurityDescriptorDacl,
 };
 use windows_sys::Win32::System::SystemServices::SECURITY_DESCRIPTOR_REVISION;
-
-/// What one entry does to the ACL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryMode {
-    /// Adds an allow ACE, merged with an existing allow ACE of the same SID.
-    Grant,
-    /// Adds a deny ACE, placed before every allow ACE.
-    Deny,
-    /// Removes every explicit ACE (allow and deny) of the SID.
-    Revoke,
-}
-
-/// One change handed to `SetEntriesInAclW`.
-#[derive(Debug)]
-pub struct Entry<'a> {
-    pub sid: &'a OwnedSid,
-    pub mode: EntryMode,
-    /// Access mask (ignored for `Revoke`).
-    pub mask: u32,
-    /// ACE inheritance flags (`OBJECT_INHERIT_ACE`, `CONTAINER_INHERIT_ACE`, ...).
-    pub inheritance: u32,
-}
-
-/// An ACL allocated by the system.
-#[derive(Debug)]
-pub struct OwnedAcl(*mut ACL);
-
-// SAFETY: the ACL is a block of memory owned by this value alone; LocalFree may run on any thread.
-unsafe impl Send for OwnedAcl {}
-
-impl OwnedAcl {
-    /// A new ACL holding exactly `entries`.
-    pub fn build(entries: &[Entry<'_>]) -> Result<OwnedAcl, Win32Error> {
-        let explicit: Vec<EXPLICIT_ACCESS_W> = entries
-            .iter()
-            .map(|e| EXPLICIT_ACCESS_W {
-                grfAccessPermissions: e.mask,
-                grfAccessMode: access_mode(e.mode),
-                grfInheritance: e.inheritance,
-                Trustee: TRUSTEE_W {
-                    pMultipleTrustee: std::ptr::null_mut(),
-                    MultipleTrusteeOperation: 0,
-                    TrusteeForm: TRUSTEE_IS_SID,
-                    TrusteeType: TRUSTEE_IS_UNKNOWN,
-                    ptstrName: e.sid.as_psid().cast(),
-                },
-            })
-            .collect();
-        let mut acl: *mut ACL = std::ptr::null_mut();
-        // SAFETY: `explicit` holds `len` initialised entries whose SIDs are alive (borrowed from
-        // `entries`); there is no old ACL to merge; on success `acl`
-        // receives a LocalAlloc'd ACL that this value then owns.
-        let code = unsafe {
-            SetEntriesInAclW(
-                explicit.len() as u32,
-                explicit.as_ptr(),
-                std::ptr::null(),
-                &mut acl,
-            )
-        };
-        if code != ERROR_SUCCESS {
-            return Err(Win32Error::from_code("SetEntriesInAclW", code));
-        }
-        Ok(OwnedAcl(acl))
-    }
-
-    /// The pointer to pass to Win32; valid while `self` lives.
-    pub fn as_ptr(&self) -> *mut ACL {
-        self.0
-    }
-}
-
-impl Drop for OwnedAcl {
-    fn drop(&mut self) {
-        if !self.0.is_null() {
-            // SAFETY: the ACL was LocalAlloc'd by SetEntriesInAclW and is freed only here.
-            unsafe { LocalFree(self.0.cast()) };
-        }
-    }
-}
 
 /// A security descriptor the system allocated (`GetNamedSecurityInfoW`,
 /// `ConvertStringSecurityDescriptorToSecurityDescriptorW`), freed on drop.
@@ -272,13 +188,5 @@ pub(crate) unsafe fn acl_to_model(acl: *const ACL) -> Result<Acl, ModelDaclError
             sddl,
             reason: e.to_string(),
         }),
-    }
-}
-
-fn access_mode(mode: EntryMode) -> ACCESS_MODE {
-    match mode {
-        EntryMode::Grant => GRANT_ACCESS,
-        EntryMode::Deny => DENY_ACCESS,
-        EntryMode::Revoke => REVOKE_ACCESS,
     }
 }

@@ -8,7 +8,7 @@ use super::error::Win32Error;
 use super::token::{ProcessToken, TokenInfo};
 use super::wide::{read_pwstr, to_wide};
 use crate::sid::Sid;
-use windows_sys::Win32::Foundation::LocalFree;
+use windows_sys::Win32::Foundation::{ERROR_INVALID_SID, LocalFree};
 use windows_sys::Win32::Security::Authorization::{ConvertSidToStringSidW, ConvertStringSidToSidW};
 use windows_sys::Win32::Security::{
     IsValidSid, PSID, TOKEN_GROUPS, TOKEN_USER, TokenGroups, TokenUser,
@@ -64,7 +64,7 @@ impl Drop for OwnedSid {
 pub(crate) unsafe fn sid_from_psid(psid: PSID) -> Result<Sid, Win32Error> {
     // SAFETY: the caller guarantees `psid` points at readable SID memory.
     if unsafe { IsValidSid(psid) } == 0 {
-        return Err(Win32Error::from_code("IsValidSid", 1337));
+        return Err(Win32Error::from_code("IsValidSid", ERROR_INVALID_SID));
     }
     let mut text: *mut u16 = std::ptr::null_mut();
     // SAFETY: `psid` is valid (checked above); on success `text` receives a LocalAlloc'd string.
@@ -75,7 +75,8 @@ pub(crate) unsafe fn sid_from_psid(psid: PSID) -> Result<Sid, Win32Error> {
     let string = unsafe { read_pwstr(text) };
     // SAFETY: `text` was LocalAlloc'd by ConvertSidToStringSidW and is freed once here.
     unsafe { LocalFree(text.cast()) };
-    Sid::parse(&string).map_err(|_| Win32Error::from_code("ConvertSidToStringSidW", 1337))
+    Sid::parse(&string)
+        .map_err(|_| Win32Error::from_code("ConvertSidToStringSidW", ERROR_INVALID_SID))
 }
 
 /// The SID of the user the current process runs as (`TokenUser`).
