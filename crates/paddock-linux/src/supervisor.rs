@@ -34,6 +34,7 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
             reason: "full-access runs without a sandbox; it never reaches the Linux backend".into(),
         });
     }
+    refuse_symlinked_protected_names(&spec.writable_roots)?;
     let protected = placeholders::materialize(&spec.protected)?;
     let mut deny_read: Vec<PlanPath> = spec
         .deny_read
@@ -46,7 +47,7 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
         .collect();
     // Host processes' unix sockets: a read-only mount does not stop connect(), hiding does.
     let sockets = crate::seccomp::host_unix_sockets(&spec.writable_roots).unwrap_or_default();
-    for s in sockets {
+    for s in sockets.into_iter().filter_map(|s| s.canonicalize().ok()) {
         let in_tmpfs = PRIVATE_TMPFS.iter().any(|t| is_beneath(&s, Path::new(t)));
         if !in_tmpfs && !deny_read.iter().any(|d| d.path == s) {
             deny_read.push(PlanPath {
@@ -77,6 +78,30 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
         uid: sys::getuid(),
         gid: sys::getgid(),
     })
+}
+
+/// Refuses to run when a default protected name (`.git/hooks`, `.git/config`, `paddock.toml`,
+/// `.paddock`) or one of its parents inside a writable root is a symlink: the mount view pins
+/// the link's target, but the link itself lives in a writable directory and could be replaced.
+fn refuse_symlinked_protected_names(roots: &[PathBuf]) -> Result<(), LinuxError> {
+    for root in roots {
+        for name in paddock_core::spec::DEFAULT_PROTECTED {
+            let mut p = root.clone();
+            for part in Path::new(name).components() {
+                p.push(part);
+                if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(LinuxError::Unsupported {
+                        reason: format!(
+                            "{} is a symlink, which the sandbox could replace; replace it by the \
+                             directory or file it points to",
+                            p.display()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Starts `cmd` in a sandbox enforcing `spec` and returns the running tree (for

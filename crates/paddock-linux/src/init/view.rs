@@ -311,7 +311,12 @@ fn hide_deny_read(plan: &LinuxPlan) -> Result<usize, LinuxError> {
 }
 
 fn hide_one(d: &PlanPath, blank: &OwnedFd) -> Result<(), LinuxError> {
-    let target = sys::open_nofollow(&d.path).map_err(syscall("openat2", &d.path))?;
+    let target = match sys::open_nofollow(&d.path) {
+        Ok(fd) => fd,
+        // Gone since the plan was made (a host socket closed): nothing left to read.
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+        Err(e) => return Err(syscall("openat2", &d.path)(e)),
+    };
     let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     if d.kind == PathKind::Dir {
         let via = PathBuf::from(format!("/proc/self/fd/{}", target.as_raw_fd()));
