@@ -16,3 +16,5 @@ pub mod sid;
 pub mod token;
 pub mod wide;
 pub mod wine;
+
+pub use backend::{ApplyError, prepare};
