@@ -84,6 +84,14 @@ pub struct RunArgs {
     /// Print one JSON report at the end (output is captured into it).
     #[arg(long)]
     pub json: bool,
+    /// Ask to run this one command OUTSIDE the sandbox. Always asks a person (never remembered);
+    /// refused without a terminal or with `approval = "never"`.
+    #[arg(long)]
+    pub escalate: bool,
+    /// Skip the command rules and approvals (the sandbox still applies and the run is still
+    /// audited): for harnesses that judge commands themselves, and for testing the sandbox.
+    #[arg(long, conflicts_with = "escalate")]
+    pub no_rules: bool,
     /// The program and its arguments, after `--`.
     #[arg(
         required = true,

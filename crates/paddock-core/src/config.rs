@@ -226,6 +226,7 @@ pub fn default_policy() -> Policy {
         allow_unenforced: BTreeSet::new(),
         approval: ApprovalMode::OnRisk,
         output_cap: 1 << 20,
+        project_trusted: false,
     }
 }
 
@@ -329,6 +330,7 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
         }
         eff.files.push(project_path.clone());
         apply_layer(&mut eff, &file, Source::Project(project_path));
+        eff.policy.project_trusted = eff.project_trusted;
     }
     apply_cli(&mut eff, cli);
     Ok(eff)

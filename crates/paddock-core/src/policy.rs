@@ -151,6 +151,10 @@ pub struct Policy {
     pub approval: ApprovalMode,
     /// Cap on captured output per stream (bytes) when output is captured (`--json`).
     pub output_cap: u64,
+    /// The user trusts this workspace's project file (`trusted_projects`), so it may loosen
+    /// the policy. Set by `config::load`, never by a file itself.
+    #[serde(default)]
+    pub project_trusted: bool,
 }
 
 mod opt_secs {

@@ -170,6 +170,17 @@ fn push_protected(
         path: p.to_path_buf(),
         reason: format!("{e}; a protected path must resolve (remove the link loop)"),
     })?;
+    if let Some(link) = replaceable_link(base, p) {
+        return Err(SpecError::Resolve {
+            path: p.to_path_buf(),
+            reason: format!(
+                "{} is a link inside a writable root, so the sandbox could replace it and \
+                 escape the protection of {}; replace the link by the real directory or file",
+                link.display(),
+                resolved.display()
+            ),
+        });
+    }
     if out.iter().any(|e| e.path == resolved) {
         return Ok(());
     }
@@ -179,6 +190,22 @@ fn push_protected(
         reason: reason.into(),
     });
     Ok(())
+}
+
+/// The first symlink (or junction) on the way from writable root `root` down to `p`, if any:
+/// protection pins the link's target, but the link itself lies in writable space.
+fn replaceable_link(root: &Path, p: &Path) -> Option<PathBuf> {
+    let rel = p.strip_prefix(root).ok()?;
+    let mut cur = root.to_path_buf();
+    for part in rel.components() {
+        cur.push(part);
+        match cur.symlink_metadata() {
+            Ok(m) if m.file_type().is_symlink() => return Some(cur),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// Expands the default and relative protected entries inside one writable root, following a
@@ -211,7 +238,12 @@ fn expand_protected(
         }
     }
     for name in DEFAULT_PROTECTED.iter().filter(|n| !n.starts_with(".git")) {
-        push_protected(out, root, &root.join(name), "Paddock's own config")?;
+        // A project file the sandbox creates can only tighten the next run's policy unless the
+        // user trusts the project, so a missing one needs pinning only for trusted projects.
+        let path = root.join(name);
+        if policy.project_trusted || path.symlink_metadata().is_ok() {
+            push_protected(out, root, &path, "Paddock's own config")?;
+        }
     }
     for p in &policy.protected_paths {
         if p.is_relative() {
@@ -316,7 +348,10 @@ mod tests {
             .unwrap();
         assert_eq!(hooks.kind, PathKind::Missing);
         assert!(protected(&spec).contains(&ws.join(".git/config")));
-        assert!(protected(&spec).contains(&ws.join("paddock.toml")));
+        assert!(
+            !protected(&spec).contains(&ws.join("paddock.toml")),
+            "a missing project file is not pinned for an untrusted project"
+        );
         assert!(spec.is_writable(&ws.join("src/main.rs")));
         assert!(
             spec.is_writable(&ws.join(".git/index")),
@@ -419,5 +454,31 @@ mod tests {
         p.deny_read = vec![base.join("a")];
         let err = SandboxSpec::from_policy(&p, &base).unwrap_err();
         assert!(matches!(err, SpecError::Resolve { .. }), "{err}");
+    }
+
+    #[test]
+    fn paddock_config_is_protected_when_present_or_project_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(dir.path()).unwrap();
+        let spec = spec_for(&ws, |p| p.project_trusted = true);
+        assert!(protected(&spec).contains(&ws.join("paddock.toml")));
+        std::fs::write(ws.join("paddock.toml"), "").unwrap();
+        let spec = spec_for(&ws, |_| {});
+        assert!(protected(&spec).contains(&ws.join("paddock.toml")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn protected_path_behind_a_link_in_the_workspace_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let ws = base.join("ws");
+        std::fs::create_dir_all(ws.join(".git")).unwrap();
+        std::fs::create_dir_all(base.join("shared-hooks")).unwrap();
+        std::os::unix::fs::symlink(base.join("shared-hooks"), ws.join(".git/hooks")).unwrap();
+        let mut p = default_policy();
+        p.deny_read.clear();
+        let err = SandboxSpec::from_policy(&p, &ws).unwrap_err().to_string();
+        assert!(err.contains("is a link inside a writable root"), "{err}");
     }
 }

@@ -68,7 +68,20 @@ fn launch_sandboxed(
     _policy: &Policy,
     stdio: StdioMode,
 ) -> Result<Launched, PaddockError> {
-    paddock_linux::prepare(spec, cmd, stdio).map_err(|e| PaddockError::Setup(e.to_string()))
+    paddock_linux::prepare(spec, cmd, stdio).map_err(|e| match e {
+        paddock_linux::LinuxError::Exec { program, source }
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            PaddockError::NotFound {
+                program: program.display().to_string(),
+            }
+        }
+        paddock_linux::LinuxError::Exec { program, source } => PaddockError::NotExecutable {
+            path: program,
+            reason: source.to_string(),
+        },
+        other => PaddockError::Setup(other.to_string()),
+    })
 }
 
 #[cfg(windows)]

@@ -108,6 +108,27 @@ impl SandboxCommand {
         self
     }
 
+    /// The policy this command runs under.
+    pub fn current_policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Program and arguments as strings (lossy), as the rules and the audit log see them.
+    pub fn argv_lossy(&self) -> Vec<String> {
+        std::iter::once(&self.program)
+            .chain(&self.args)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The working directory as given, or the current directory.
+    pub fn cwd_or_current(&self) -> PathBuf {
+        self.cwd
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default()
+    }
+
     /// The working directory and workspace this command will use, resolved.
     fn dirs(&self) -> Result<(PathBuf, PathBuf), PaddockError> {
         let here = std::env::current_dir()?;

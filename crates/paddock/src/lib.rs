@@ -11,9 +11,12 @@ pub mod command;
 pub mod error;
 pub mod exit;
 pub mod explain;
+pub mod gate;
 pub mod resolve;
 
 pub use command::{Prepared, SandboxCommand, failure_report};
 pub use error::PaddockError;
+pub use gate::{Gate, GatedRun, run_gated, run_unchecked};
 pub use paddock_core as core;
 pub use paddock_core::{Policy, RunReport};
+pub use paddock_rules as rules;

@@ -1,7 +1,11 @@
 //! One module per subcommand; `dispatch` maps a parsed command to its exit code.
 
+mod audit;
+mod explain;
 mod policy;
+mod rules;
 mod run;
+mod status;
 
 use crate::args::{Command, PolicyArgs};
 use paddock::PaddockError;
@@ -14,22 +18,11 @@ pub fn dispatch(command: Command) -> i32 {
     match command {
         Command::Run(a) => run::run(a),
         Command::Policy { action } => policy::run(action),
-        other => crate::output::fail(
-            format!("`{}` is not available in this build", command_name(&other)),
-            paddock::exit::SANDBOX_UNAVAILABLE,
-        ),
-    }
-}
-
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Run(_) => "run",
-        Command::Policy { .. } => "policy",
-        Command::Status(_) => "status",
-        Command::Explain(_) => "explain",
-        Command::Audit { .. } => "audit",
-        Command::Rules { .. } => "rules",
-        Command::Log(_) => "log",
+        Command::Status(a) => status::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Audit { json } => audit::run(json),
+        Command::Rules { action } => rules::check(action),
+        Command::Log(a) => rules::log(a),
     }
 }
 

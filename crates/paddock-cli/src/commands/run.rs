@@ -1,23 +1,17 @@
-//! `paddock run`: run one command under the effective policy.
+//! `paddock run`: consult the command rules, then run one command under the effective policy.
 
 use crate::args::RunArgs;
 use crate::output;
-use paddock::{SandboxCommand, failure_report};
+use paddock::rules::approval::{Approver, NoApprover, TerminalApprover};
+use paddock::rules::audit::AuditLog;
+use paddock::rules::rules::engine::{Engine, RulePaths};
+use paddock::{
+    Gate, PaddockError, RunReport, SandboxCommand, failure_report, run_gated, run_unchecked,
+};
 
 pub fn run(a: RunArgs) -> i32 {
     let json = a.json;
-    let result = (|| {
-        let eff = super::load_policy(&a.policy)?;
-        let (cwd, workspace) = super::dirs(&a.policy)?;
-        let mut cmd = SandboxCommand::new(&a.command[0]);
-        cmd.args(&a.command[1..])
-            .cwd(cwd)
-            .workspace(workspace)
-            .policy(eff.policy)
-            .capture_output(json)
-            .forward_signals(true);
-        cmd.run()
-    })();
+    let result = gated(&a);
     match result {
         Ok(report) => {
             if json {
@@ -32,4 +26,56 @@ pub fn run(a: RunArgs) -> i32 {
             output::fail(&err, err.exit_code())
         }
     }
+}
+
+fn gated(a: &RunArgs) -> Result<RunReport, PaddockError> {
+    let eff = super::load_policy(&a.policy)?;
+    let (cwd, workspace) = super::dirs(&a.policy)?;
+    let mut engine = load_rules(&workspace, eff.policy.project_trusted)?;
+    let mut cmd = SandboxCommand::new(&a.command[0]);
+    cmd.args(&a.command[1..])
+        .cwd(cwd)
+        .workspace(workspace)
+        .policy(eff.policy)
+        .capture_output(a.json)
+        .forward_signals(true);
+    let audit = AuditLog::open_default().map_err(|e| {
+        PaddockError::Setup(format!(
+            "cannot open the audit log: {e}; set PADDOCK_STATE_DIR to a writable directory"
+        ))
+    })?;
+    if a.no_rules {
+        return run_unchecked(&cmd, Some(&audit));
+    }
+    let mut terminal;
+    let mut none = NoApprover;
+    let approver: &mut dyn Approver = match TerminalApprover::open() {
+        Ok(t) => {
+            terminal = t;
+            &mut terminal
+        }
+        Err(_) => &mut none,
+    };
+    let gate = Gate {
+        engine: &mut engine,
+        approver,
+        audit: Some(&audit),
+        escalate: a.escalate,
+    };
+    run_gated(&cmd, gate).result
+}
+
+/// Loads the user's and the project's rules files.
+pub fn load_rules(
+    workspace: &std::path::Path,
+    project_trusted: bool,
+) -> Result<Engine, PaddockError> {
+    let mut paths = RulePaths::for_workspace(workspace);
+    paths.project_trusted = project_trusted;
+    Engine::load(&paths).map_err(|e| {
+        PaddockError::Config(paddock_core::ConfigError::Value {
+            origin: "rules".into(),
+            message: e.to_string(),
+        })
+    })
 }

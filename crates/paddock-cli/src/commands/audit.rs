@@ -1,0 +1,54 @@
+//! `paddock audit`: locations anyone can write (so a write-restricted sandbox, or any other
+//! account, can plant files there), each with why it matters and how to fix it.
+
+use crate::output;
+
+pub fn run(json: bool) -> i32 {
+    let findings = scan();
+    if json {
+        output::json(&findings);
+        return 0;
+    }
+    if findings.is_empty() {
+        println!("No world-writable locations found on PATH or in the scanned system folders.");
+    }
+    for f in &findings {
+        println!("- {f}");
+    }
+    0
+}
+
+#[cfg(unix)]
+fn scan() -> Vec<paddock_core::audit::Finding> {
+    paddock_core::audit::scan_system()
+}
+
+#[cfg(windows)]
+fn scan() -> Vec<paddock_core::audit::Finding> {
+    use paddock_windows::apply::audit;
+    let env: Vec<_> = std::env::vars_os().collect();
+    let report = audit::audit(paddock_windows::apply::shell::Env(&env));
+    let mut out: Vec<paddock_core::audit::Finding> = report
+        .findings
+        .into_iter()
+        .map(|f| paddock_core::audit::Finding {
+            path: f.path,
+            who: format!("{} ({})", f.principal, f.rights.join(", ")),
+            why: f.why.to_string(),
+            fix: f.fix,
+        })
+        .collect();
+    out.extend(
+        report
+            .unreadable
+            .into_iter()
+            .map(|u| paddock_core::audit::Finding {
+                path: u.path,
+                who: "unknown (its permissions could not be read)".into(),
+                why: u.reason,
+                fix: "run `paddock audit` from an account that can read this folder's permissions"
+                    .into(),
+            }),
+    );
+    out
+}

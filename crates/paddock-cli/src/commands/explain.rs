@@ -1,0 +1,59 @@
+//! `paddock explain PATH` (could the sandbox read or write it, and which setting decides) and
+//! `paddock explain -- COMMAND...` (the command-rules decision and its reason).
+
+use crate::args::ExplainArgs;
+use crate::output;
+use std::path::Path;
+
+pub fn run(a: ExplainArgs) -> i32 {
+    let eff = match super::load_policy(&a.policy) {
+        Ok(e) => e,
+        Err(err) => return output::fail(&err, err.exit_code()),
+    };
+    let (cwd, workspace) = match super::dirs(&a.policy) {
+        Ok(d) => d,
+        Err(err) => return output::fail(&err, err.exit_code()),
+    };
+    if a.target.len() > 1 {
+        return super::rules::explain_command(&a.target, &cwd, &workspace, &eff, a.json);
+    }
+    let spec = match paddock_core::SandboxSpec::from_policy(&eff.policy, &workspace) {
+        Ok(s) => s,
+        Err(err) => {
+            let err = paddock::PaddockError::from(err);
+            return output::fail(&err, err.exit_code());
+        }
+    };
+    let target = Path::new(&a.target[0]);
+    let e = match paddock::explain::explain_path(&spec, target) {
+        Ok(e) => e,
+        Err(err) => {
+            return output::fail(
+                format!("cannot resolve {}: {err}", target.display()),
+                paddock::exit::BAD_CONFIG,
+            );
+        }
+    };
+    if a.json {
+        output::json(&e);
+        return 0;
+    }
+    println!("{}", e.path.display());
+    let both = !a.read && !a.write;
+    let word = |allowed: bool| if allowed { "allowed" } else { "DENIED" };
+    if a.read || both {
+        println!(
+            "  read:  {:<8} ({})",
+            word(e.read.allowed),
+            e.read.decided_by
+        );
+    }
+    if a.write || both {
+        println!(
+            "  write: {:<8} ({})",
+            word(e.write.allowed),
+            e.write.decided_by
+        );
+    }
+    0
+}
