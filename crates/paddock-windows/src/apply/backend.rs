@@ -19,6 +19,7 @@ use crate::error::WindowsError;
 use crate::mask::AccessMask;
 use crate::plan::{self, TargetedGrant, WindowsPlan};
 use crate::registry::SidRegistry;
+use crate::store::AclStore;
 use paddock_core::SandboxSpec;
 use paddock_core::policy::WindowsLevel;
 use paddock_core::report::{EnforcementReport, LayerReport, LayerStatus};
@@ -56,17 +57,35 @@ pub fn prepare(
     level: WindowsLevel,
     stdio: StdioMode,
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), ApplyError> {
-    let mut registry = SidRegistry::open_default()?;
-    let mut store = NtfsAclStore::new();
-    let plan = plan::plan(spec, level, &store, &mut registry)?;
-    let active = apply_plan::apply(&plan, &mut store, &registry).inspect_err(|_| {
+    let registry = SidRegistry::open_default()?;
+    prepare_with(
+        spec,
+        cmd,
+        level,
+        stdio,
+        Box::new(NtfsAclStore::new()),
+        registry,
+    )
+}
+
+/// `prepare` over a given ACL store and SID registry (tests use the in-memory store).
+pub fn prepare_with(
+    spec: &SandboxSpec,
+    cmd: &CommandSpec,
+    level: WindowsLevel,
+    stdio: StdioMode,
+    mut store: Box<dyn AclStore + Send>,
+    mut registry: SidRegistry,
+) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), ApplyError> {
+    let plan = plan::plan(spec, level, store.as_ref(), &mut registry)?;
+    let active = apply_plan::apply(&plan, store.as_mut(), &registry).inspect_err(|_| {
         remove_private_temp(&plan.private_temp, &plan.run_id);
     })?;
     let (containment, grants, layers) = match contain(&plan, stdio) {
         Ok(c) => c,
         Err(cause) => {
             remove_private_temp(&plan.private_temp, &plan.run_id);
-            return Err(match active.finish(&mut store) {
+            return Err(match active.finish(store.as_mut()) {
                 Ok(()) => cause,
                 Err(undo) => ApplyError::RollbackFailed {
                     cause: Box::new(cause),
@@ -79,7 +98,7 @@ pub fn prepare(
     report.layers.retain(|l| l.name != "restricted-token");
     report.layers.splice(0..0, layers);
     let temp = plan.private_temp.clone();
-    let cleanup: Cleanup = Box::new(move || finish_run(active, grants, &temp));
+    let cleanup: Cleanup = Box::new(move || finish_run(active, store, grants, &temp));
     let cmd = with_private_temp(cmd, &plan.private_temp);
     let process = start(&cmd, containment, stdio, Some(cleanup))?;
     Ok((process, report))
@@ -195,9 +214,14 @@ fn with_private_temp(cmd: &CommandSpec, temp: &Path) -> CommandSpec {
 
 /// Undoes a finished run: per-run ACEs through the journal, device grants, the private temp.
 /// Failures are printed: the journal still holds the entries and the next run recovers them.
-fn finish_run(active: ActiveRun, grants: Vec<DeviceGrant>, temp: &Path) {
+fn finish_run(
+    active: ActiveRun,
+    mut store: Box<dyn AclStore + Send>,
+    grants: Vec<DeviceGrant>,
+    temp: &Path,
+) {
     let run_id = active.run_id().to_string();
-    if let Err(e) = active.finish(&mut NtfsAclStore::new()) {
+    if let Err(e) = active.finish(store.as_mut()) {
         eprintln!(
             "paddock: run {run_id}: taking back its ACL entries failed ({e}); the next run \
              recovers them from the journal"
