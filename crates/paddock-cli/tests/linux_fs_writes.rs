@@ -17,7 +17,9 @@ fn write_outside_workspace_by_absolute_path_is_denied() {
 #[test]
 fn write_outside_workspace_through_dotdot_is_denied() {
     let w = World::new();
-    assert_ran(&w.run("echo pwn > ../outside/victim; echo pwn > ../outside/new; echo pwn > ../../escape"));
+    assert_ran(
+        &w.run("echo pwn > ../outside/victim; echo pwn > ../outside/new; echo pwn > ../../escape"),
+    );
     w.assert_outside_untouched();
     assert!(!exists(&w.ws.join("../../escape")));
 }
@@ -49,7 +51,11 @@ fn write_through_proc_self_root_is_denied() {
 fn write_through_proc_entries_of_host_processes_is_denied() {
     let w = World::new();
     // A host process whose cwd and root are the outside directory's filesystem.
-    let mut host = std::process::Command::new("sleep").arg("30").current_dir(&w.outside).spawn().unwrap();
+    let mut host = std::process::Command::new("sleep")
+        .arg("30")
+        .current_dir(&w.outside)
+        .spawn()
+        .unwrap();
     let script = format!(
         "ls /proc/{pid} >/dev/null 2>&1 && echo HOST-PID-VISIBLE; \
          for p in /proc/[0-9]*; do echo pwn > $p/cwd/new 2>/dev/null; echo pwn > $p/root$OUT/new2 2>/dev/null; done; true",
@@ -95,7 +101,10 @@ fn truncate_outside_is_denied() {
 #[test]
 fn chmod_outside_is_denied() {
     let w = World::new();
-    let before = std::fs::metadata(w.outside.join("victim")).unwrap().permissions().mode();
+    let before = std::fs::metadata(w.outside.join("victim"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_ran(&w.run("chmod 0777 $OUT/victim; chmod 0000 $OUT; chown 1:1 $OUT/victim"));
     let meta = std::fs::metadata(w.outside.join("victim")).unwrap();
     assert_eq!(meta.permissions().mode(), before);
@@ -108,7 +117,10 @@ fn utimes_outside_is_denied() {
     let w = World::new();
     let before = std::fs::metadata(w.outside.join("victim")).unwrap().mtime();
     assert_ran(&w.run("touch -d 2000-01-01 $OUT/victim; touch -d 2000-01-01 $OUT"));
-    assert_eq!(std::fs::metadata(w.outside.join("victim")).unwrap().mtime(), before);
+    assert_eq!(
+        std::fs::metadata(w.outside.join("victim")).unwrap().mtime(),
+        before
+    );
     w.assert_outside_untouched();
 }
 
@@ -139,12 +151,17 @@ fn dev_shm_is_private_to_the_run() {
     let tag = format!("paddock-test-{}", std::process::id());
     let host_file = std::path::Path::new("/dev/shm").join(&tag);
     std::fs::write(&host_file, "host").unwrap();
-    let out = w.run(&format!("cat /dev/shm/{tag}; echo pwn > /dev/shm/{tag}; echo pwn > /dev/shm/{tag}-new"));
+    let out = w.run(&format!(
+        "cat /dev/shm/{tag}; echo pwn > /dev/shm/{tag}; echo pwn > /dev/shm/{tag}-new"
+    ));
     let host_content = std::fs::read_to_string(&host_file).unwrap();
     let leaked = exists(&std::path::Path::new("/dev/shm").join(format!("{tag}-new")));
     std::fs::remove_file(&host_file).unwrap();
     assert_ran(&out);
-    assert!(!stdout(&out).contains("host"), "the host's /dev/shm is visible");
+    assert!(
+        !stdout(&out).contains("host"),
+        "the host's /dev/shm is visible"
+    );
     assert_eq!(host_content, "host");
     assert!(!leaked, "a file written to /dev/shm reached the host");
 }
@@ -155,7 +172,9 @@ fn var_tmp_is_private_to_the_run() {
     let tag = format!("paddock-test-{}", std::process::id());
     let host_file = std::path::Path::new("/var/tmp").join(&tag);
     std::fs::write(&host_file, "host").unwrap();
-    let out = w.run(&format!("cat /var/tmp/{tag}; echo pwn > /var/tmp/{tag}; echo pwn > /var/tmp/{tag}-new"));
+    let out = w.run(&format!(
+        "cat /var/tmp/{tag}; echo pwn > /var/tmp/{tag}; echo pwn > /var/tmp/{tag}-new"
+    ));
     let host_content = std::fs::read_to_string(&host_file).unwrap();
     let leaked = exists(&std::path::Path::new("/var/tmp").join(format!("{tag}-new")));
     std::fs::remove_file(&host_file).unwrap();
@@ -171,7 +190,10 @@ fn tmp_is_private_to_the_run() {
     let host = tempfile::NamedTempFile::new_in("/tmp").unwrap();
     std::fs::write(host.path(), "host").unwrap();
     let tag = format!("/tmp/paddock-test-new-{}", std::process::id());
-    let out = w.run(&format!("cat {p}; echo pwn > {p}; echo pwn > {tag}", p = host.path().display()));
+    let out = w.run(&format!(
+        "cat {p}; echo pwn > {p}; echo pwn > {tag}",
+        p = host.path().display()
+    ));
     assert_ran(&out);
     assert!(!stdout(&out).contains("host"));
     assert_eq!(std::fs::read_to_string(host.path()).unwrap(), "host");
@@ -182,7 +204,10 @@ fn tmp_is_private_to_the_run() {
 fn home_dotfiles_cannot_be_written() {
     let w = World::new();
     assert_ran(&w.run("echo pwn >> ~/.bashrc; echo pwn > ~/.profile; mkdir -p ~/.config/autostart; echo pwn > ~/.ssh/authorized_keys"));
-    assert_eq!(std::fs::read_to_string(w.home.join(".bashrc")).unwrap(), "orig");
+    assert_eq!(
+        std::fs::read_to_string(w.home.join(".bashrc")).unwrap(),
+        "orig"
+    );
     assert!(!exists(&w.home.join(".profile")));
     assert!(!exists(&w.home.join(".config")));
     assert!(!exists(&w.home.join(".ssh/authorized_keys")));
@@ -194,15 +219,36 @@ fn a_workspace_under_tmp_is_still_writable_and_its_neighbours_are_not() {
     let ws = base.path().join("ws");
     std::fs::create_dir(&ws).unwrap();
     std::fs::write(base.path().join("neighbour"), "orig").unwrap();
+    // The script lives in the workspace: the rest of the host's /tmp is invisible in the sandbox.
+    let script = ws.join("attack.sh");
+    std::fs::write(
+        &script,
+        "echo ok > inside; echo pwn > ../neighbour; echo pwn > ../new",
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
-        .args(["run", "--mode", "workspace-write", "--network", "off", "--cwd"])
+        .args([
+            "run",
+            "--mode",
+            "workspace-write",
+            "--network",
+            "off",
+            "--cwd",
+        ])
         .arg(&ws)
-        .args(["--", "sh", "-c", "echo ok > inside; echo pwn > ../neighbour; echo pwn > ../new"])
+        .arg("--")
+        .arg("sh")
+        .arg(&script)
+        .env("PADDOCK_CONFIG_DIR", base.path().join("config"))
+        .env("PADDOCK_STATE_DIR", base.path().join("state"))
         .output()
         .unwrap();
     assert_ran(&out);
     assert_eq!(std::fs::read_to_string(ws.join("inside")).unwrap(), "ok\n");
-    assert_eq!(std::fs::read_to_string(base.path().join("neighbour")).unwrap(), "orig");
+    assert_eq!(
+        std::fs::read_to_string(base.path().join("neighbour")).unwrap(),
+        "orig"
+    );
     assert!(!exists(&base.path().join("new")));
 }
 
@@ -213,4 +259,16 @@ fn control_the_same_attack_succeeds_in_full_access_mode() {
     let out = w.run_with("full-access", &[], "echo pwn > $OUT/victim");
     assert_ok(&out);
     assert_eq!(w.victim(), "pwn\n");
+}
+
+#[test]
+fn hard_link_to_an_outside_file_cannot_be_made() {
+    let w = World::new();
+    assert_ran(&w.run("ln $OUT/victim stolen-link; echo pwn >> stolen-link"));
+    assert_eq!(
+        std::fs::metadata(w.outside.join("victim")).unwrap().nlink(),
+        1,
+        "a hard link was made"
+    );
+    w.assert_outside_untouched();
 }

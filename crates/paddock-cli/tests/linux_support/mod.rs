@@ -1,6 +1,8 @@
 //! Shared harness of the Linux attack suites: a fresh workspace, a sibling "outside" directory
 //! and a fake home with secrets, all outside /tmp (so that the private /tmp does not hide them
-//! by accident), and a runner for `paddock run ... -- sh -c SCRIPT` through the real binary.
+//! by accident), and a runner for `paddock run ... -- sh SCRIPT-FILE` through the real binary.
+//! Scripts go through a file, not `sh -c`, so that the command rules (which would refuse many
+//! attacks before the sandbox is even built) do not see them: these suites test the sandbox.
 
 #![allow(dead_code)]
 
@@ -19,6 +21,8 @@ pub struct World {
     pub home: PathBuf,
     config: PathBuf,
     state: PathBuf,
+    scripts: PathBuf,
+    runs: std::cell::Cell<usize>,
 }
 
 impl World {
@@ -31,9 +35,11 @@ impl World {
             home: base.join("home"),
             config: base.join("config"),
             state: base.join("state"),
+            scripts: base.join("scripts"),
+            runs: std::cell::Cell::new(0),
             _root: root,
         };
-        for d in [&w.ws, &w.outside, &w.home, &w.config, &w.state] {
+        for d in [&w.ws, &w.outside, &w.home, &w.config, &w.state, &w.scripts] {
             std::fs::create_dir_all(d).unwrap();
         }
         std::fs::write(w.outside.join("victim"), "orig").unwrap();
@@ -50,23 +56,41 @@ impl World {
         w.git(&["init", "-q", "."]);
         std::fs::write(w.ws.join("README"), "hello\n").unwrap();
         w.git(&["add", "README"]);
-        w.git(&["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "init"]);
+        w.git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "init",
+        ]);
         w
     }
 
     pub fn git(&self, args: &[&str]) {
-        let ok = Command::new("git").args(args).current_dir(&self.ws).env("HOME", &self.home).status().unwrap();
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(&self.ws)
+            .env("HOME", &self.home)
+            .status()
+            .unwrap();
         assert!(ok.success(), "git {args:?} failed on the host");
     }
 
-    /// `paddock run --mode MODE --network off --cwd WS EXTRA -- sh -c SCRIPT`, with `$OUT`,
-    /// `$WS` and `$HOME` set for the script.
+    /// `paddock run --mode MODE --network off --cwd WS EXTRA -- sh FILE` where FILE holds
+    /// `script` (outside the workspace), with `$OUT`, `$WS` and `$HOME` set for the script.
     pub fn run_with(&self, mode: &str, extra: &[&str], script: &str) -> Output {
+        let n = self.runs.get() + 1;
+        self.runs.set(n);
+        let file = self.scripts.join(format!("{n}.sh"));
+        std::fs::write(&file, script).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock"));
         cmd.args(["run", "--mode", mode, "--network", "off", "--cwd"])
             .arg(&self.ws)
             .args(extra)
-            .args(["--", "sh", "-c", script])
+            .args(["--", "sh"])
+            .arg(&file)
             .env("HOME", &self.home)
             .env("OUT", &self.outside)
             .env("WS", &self.ws)
@@ -86,8 +110,15 @@ impl World {
     /// Asserts that nothing in `outside` changed: `victim` intact and no other entry.
     pub fn assert_outside_untouched(&self) {
         assert_eq!(self.victim(), "orig", "outside/victim was modified");
-        let names: Vec<_> = std::fs::read_dir(&self.outside).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("victim")], "outside gained or lost entries");
+        let names: Vec<_> = std::fs::read_dir(&self.outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("victim")],
+            "outside gained or lost entries"
+        );
     }
 }
 
@@ -101,12 +132,23 @@ pub fn stderr(o: &Output) -> String {
 
 /// Asserts the sandbox really ran the script (not refused with 125).
 pub fn assert_ran(o: &Output) {
-    assert_ne!(o.status.code(), Some(125), "paddock refused to run: {}", stderr(o));
+    assert_ne!(
+        o.status.code(),
+        Some(125),
+        "paddock refused to run: {}",
+        stderr(o)
+    );
 }
 
 /// Asserts the run succeeded (exit 0).
 pub fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status, stdout(o), stderr(o));
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
 }
 
 pub fn exists(p: &Path) -> bool {
@@ -117,7 +159,9 @@ pub fn exists(p: &Path) -> bool {
 pub fn host_processes_matching(needle: &str) -> Vec<u32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         if let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) {
             let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
             if text.contains(needle) {
