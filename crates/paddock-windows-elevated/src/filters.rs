@@ -38,7 +38,8 @@ impl Guid {
     }
 
     pub fn to_u128(self) -> u128 {
-        let mut v = (self.data1 as u128) << 96 | (self.data2 as u128) << 80 | (self.data3 as u128) << 64;
+        let mut v =
+            (self.data1 as u128) << 96 | (self.data2 as u128) << 80 | (self.data3 as u128) << 64;
         for (i, b) in self.data4.iter().enumerate() {
             v |= (*b as u128) << (56 - 8 * i);
         }
@@ -261,9 +262,7 @@ impl Condition {
                 access_check(&c.token, &sd, AccessMask(FWP_ACTRL_MATCH_FILTER)).allowed()
             }),
             Condition::IsLoopback => c.loopback,
-            Condition::RemotePort { range } => {
-                (range.low..=range.high).contains(&c.remote_port)
-            }
+            Condition::RemotePort { range } => (range.low..=range.high).contains(&c.remote_port),
         }
     }
 }
@@ -314,9 +313,16 @@ mod tests {
             assert_eq!(g.to_string().parse::<Guid>().unwrap(), g);
         }
         assert_eq!(SUBLAYER_KEY.data1, 0x42736f7e);
-        assert_eq!(SUBLAYER_KEY.data4, [0xa1, 0xc4, 0x8d, 0x41, 0x46, 0x6b, 0x7d, 0x7f]);
+        assert_eq!(
+            SUBLAYER_KEY.data4,
+            [0xa1, 0xc4, 0x8d, 0x41, 0x46, 0x6b, 0x7d, 0x7f]
+        );
         assert!("{42736f7e-bfc8-496f-a1c4}".parse::<Guid>().is_err());
-        assert!("42736f7e-bfc8-496f-a1c4-8d41466b7dzz".parse::<Guid>().is_err());
+        assert!(
+            "42736f7e-bfc8-496f-a1c4-8d41466b7dzz"
+                .parse::<Guid>()
+                .is_err()
+        );
     }
 
     #[test]
@@ -333,8 +339,15 @@ mod tests {
         let a = fence(&offline(), DEFAULT_PROXY_PORTS);
         assert_eq!(a, fence(&offline(), DEFAULT_PROXY_PORTS));
         let keys: Vec<Guid> = a.filters.iter().map(|f| f.key).collect();
-        assert_eq!(keys, [BLOCK_V4_KEY, BLOCK_V6_KEY, PROXY_V4_KEY, PROXY_V6_KEY]);
-        assert_ne!(a, fence(&online(), DEFAULT_PROXY_PORTS), "the account is part of the spec");
+        assert_eq!(
+            keys,
+            [BLOCK_V4_KEY, BLOCK_V6_KEY, PROXY_V4_KEY, PROXY_V6_KEY]
+        );
+        assert_ne!(
+            a,
+            fence(&online(), DEFAULT_PROXY_PORTS),
+            "the account is part of the spec"
+        );
     }
 
     #[test]

@@ -1,0 +1,759 @@
+//! The level-2 file-system plan: the level-1 plan (root SIDs, write-restricted token, protected
+//! paths, private temp) plus ACEs for the sandbox group, so that a sandbox account reads only
+//! what is granted: writable roots and the workspace, the user's tool folders, system locations
+//! (through BUILTIN\Users as on any machine), and never credential stores or deny-read paths.
+//!
+//! Guarantees: every ACE goes through the level-1 journal and ledger (`apply_plan::apply`,
+//! `grants::forget_all`), so level 2 is reversible exactly like level 1; credential stores that
+//! exist get kept explicit deny ACEs for the group, policy deny-read paths per-run ones; tool
+//! folders are granted narrowly (e.g. `.cargo\bin`, never `.cargo` with its credentials file);
+//! no ACE is ever planned on a registry hive file (`NTUSER.DAT`, `UsrClass.dat`), a drive root
+//! or a profile root.
+
+use crate::errors::ElevatedError;
+use paddock_core::SandboxSpec;
+use paddock_core::policy::{Mode, Network, WindowsLevel};
+use paddock_core::spec::PathKind;
+use paddock_windows::acl::{Ace, AceFlags};
+use paddock_windows::mask::AccessMask;
+use paddock_windows::plan::{HostDirs, Lifetime, PlannedAce, WindowsPlan, plan_with};
+use paddock_windows::registry::SidRegistry;
+use paddock_windows::sid::Sid;
+use paddock_windows::store::{AclStore, EntryKind};
+use paddock_windows::{WindowsError, winpath};
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// The read rights a deny ACE takes away (reading data, EAs, and listing / executing).
+/// Attributes and SYNCHRONIZE stay: denying them breaks tools without protecting content.
+pub const DENY_READ: AccessMask = AccessMask(
+    AccessMask::FILE_READ_DATA.bits()
+        | AccessMask::FILE_READ_EA.bits()
+        | AccessMask::FILE_EXECUTE.bits(),
+);
+
+/// Read and execute: what a tool folder grant gives.
+pub const READ_EXECUTE: AccessMask =
+    AccessMask(AccessMask::FILE_GENERIC_READ.bits() | AccessMask::FILE_GENERIC_EXECUTE.bits());
+
+/// The real user's folders level 2 reasons about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileDirs {
+    /// `%USERPROFILE%`
+    pub profile: PathBuf,
+    /// `%APPDATA%`
+    pub appdata: PathBuf,
+    /// `%LOCALAPPDATA%`
+    pub local_appdata: PathBuf,
+}
+
+impl ProfileDirs {
+    /// From `USERPROFILE`, `APPDATA` and `LOCALAPPDATA` (the defaults below the profile when the
+    /// last two are unset); `None` without `USERPROFILE`.
+    pub fn from_env() -> Option<ProfileDirs> {
+        let var = |n: &str| {
+            std::env::var_os(n)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let profile = var("USERPROFILE")?;
+        Some(ProfileDirs {
+            appdata: var("APPDATA").unwrap_or_else(|| winpath::join(&profile, r"AppData\Roaming")),
+            local_appdata: var("LOCALAPPDATA")
+                .unwrap_or_else(|| winpath::join(&profile, r"AppData\Local")),
+            profile,
+        })
+    }
+
+    /// Tool folders the sandbox accounts may read and run from.
+    pub fn tool_dirs(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for rel in [
+            r".cargo\bin",
+            r".cargo\registry",
+            r".cargo\git",
+            r".cargo\config.toml",
+            r".rustup\toolchains",
+            r".rustup\settings.toml",
+            r"go\bin",
+            r"go\pkg",
+            r".nuget\packages",
+        ] {
+            out.push(winpath::join(&self.profile, rel));
+        }
+        for rel in [r"npm", r"pip\pip.ini", r"NuGet\NuGet.Config"] {
+            out.push(winpath::join(&self.appdata, rel));
+        }
+        for rel in [r"Programs", r"npm-cache", r"pip\cache", r"go-build"] {
+            out.push(winpath::join(&self.local_appdata, rel));
+        }
+        out
+    }
+
+    /// Credential stores: explicit deny ACEs for the sandbox group wherever they exist.
+    pub fn credential_stores(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for rel in [
+            ".ssh",
+            ".aws",
+            ".azure",
+            ".kube",
+            ".docker",
+            ".gnupg",
+            r".config\gh",
+            ".git-credentials",
+            ".netrc",
+            "_netrc",
+            ".npmrc",
+            r".cargo\credentials.toml",
+            r".cargo\credentials",
+            r".nuget\NuGet\NuGet.Config",
+        ] {
+            out.push(winpath::join(&self.profile, rel));
+        }
+        for rel in [
+            r"GitHub CLI",
+            r"Microsoft\Credentials",
+            r"Microsoft\Protect",
+            r"Microsoft\Vault",
+            r"Microsoft\SystemCertificates",
+            r"Mozilla\Firefox\Profiles",
+            r"gcloud",
+        ] {
+            out.push(winpath::join(&self.appdata, rel));
+        }
+        for rel in [
+            r"Microsoft\Credentials",
+            r"Microsoft\Vault",
+            r"Google\Chrome\User Data",
+            r"Microsoft\Edge\User Data",
+            r"BraveSoftware\Brave-Browser\User Data",
+            r"Mozilla\Firefox\Profiles",
+        ] {
+            out.push(winpath::join(&self.local_appdata, rel));
+        }
+        out
+    }
+}
+
+/// A path the plan left alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Everything a level-2 run applies on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElevatedFsPlan {
+    /// The level-1 plan with the level-2 ACEs appended (apply it with `apply_plan::apply`).
+    pub windows: WindowsPlan,
+    /// The sandbox group every level-2 ACE names.
+    pub group: Sid,
+    pub read_grants: Vec<PathBuf>,
+    pub denied: Vec<PathBuf>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// True for a registry hive file, which must never get an ACE (Codex #31140).
+pub fn is_registry_hive(p: &Path) -> bool {
+    winpath::file_name(p).is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        n.starts_with("ntuser.") || n.starts_with("usrclass.")
+    })
+}
+
+fn flags_for(kind: EntryKind) -> AceFlags {
+    match kind {
+        EntryKind::Dir => AceFlags::OICI,
+        EntryKind::File => AceFlags::NONE,
+    }
+}
+
+fn planned(
+    path: &Path,
+    ace: Ace,
+    lifetime: Lifetime,
+    root: Option<&Path>,
+    why: &str,
+) -> PlannedAce {
+    PlannedAce {
+        path: path.to_path_buf(),
+        ace,
+        lifetime,
+        root: root.map(Path::to_path_buf),
+        reason: why.to_string(),
+    }
+}
+
+/// Plans a level-2 run of `spec` for accounts in the sandbox `group`.
+pub fn plan(
+    spec: &SandboxSpec,
+    store: &dyn AclStore,
+    registry: &mut SidRegistry,
+    host: &HostDirs,
+    profile: &ProfileDirs,
+    group: &Sid,
+) -> Result<ElevatedFsPlan, ElevatedError> {
+    if spec.mode == Mode::FullAccess {
+        return Err(WindowsError::FullAccess.into());
+    }
+    if matches!(spec.network, Network::Allowlist(_)) {
+        return Err(ElevatedError::AllowlistUnsupported);
+    }
+    // Level 1 plans writes; network and read denial are level 2's own, so they are taken out of
+    // the spec handed to it (they are not dropped: the fence and the denies below enforce them).
+    let write_spec = SandboxSpec {
+        network: Network::On,
+        deny_read: Vec::new(),
+        allow_unenforced: BTreeSet::new(),
+        ..spec.clone()
+    };
+    let mut windows = plan_with(&write_spec, WindowsLevel::Unelevated, store, registry, host)?;
+    let mut extra = Vec::new();
+    let mut read_grants = Vec::new();
+    let mut denied = Vec::new();
+    let mut skipped = Vec::new();
+
+    let modify = AccessMask::MODIFY_WITHOUT_DELETE_CHILD;
+    for (root, _) in &windows.roots {
+        extra.push(planned(
+            root,
+            Ace::allow(group.clone(), modify, AceFlags::OICI),
+            Lifetime::Kept,
+            Some(root),
+            "writable root, for the sandbox group (Modify without FILE_DELETE_CHILD)",
+        ));
+    }
+    if !windows
+        .roots
+        .iter()
+        .any(|(r, _)| winpath::same(r, &spec.workspace))
+    {
+        extra.push(planned(
+            &spec.workspace,
+            Ace::allow(group.clone(), READ_EXECUTE, AceFlags::OICI),
+            Lifetime::Kept,
+            Some(&spec.workspace),
+            "workspace, readable by the sandbox group",
+        ));
+    }
+    for dir in profile.tool_dirs() {
+        match store.kind(&dir).map_err(WindowsError::from)? {
+            Some(kind) if !is_registry_hive(&dir) => {
+                extra.push(planned(
+                    &dir,
+                    Ace::allow(group.clone(), READ_EXECUTE, flags_for(kind)),
+                    Lifetime::Kept,
+                    None,
+                    "tool folder, readable by the sandbox group",
+                ));
+                read_grants.push(dir);
+            }
+            _ => {}
+        }
+    }
+    let mut deny = |path: &Path,
+                    lifetime,
+                    why: &str,
+                    extra: &mut Vec<PlannedAce>,
+                    skipped: &mut Vec<Skipped>| {
+        if is_registry_hive(path) {
+            skipped.push(Skipped {
+                path: path.to_path_buf(),
+                reason: "a registry hive never gets an ACE; the profile's own DACL keeps it \
+                         from the sandbox accounts"
+                    .into(),
+            });
+            return Ok(());
+        }
+        match store.kind(path).map_err(WindowsError::from)? {
+            Some(kind) => {
+                extra.push(planned(
+                    path,
+                    Ace::deny(group.clone(), DENY_READ, flags_for(kind)),
+                    lifetime,
+                    None,
+                    why,
+                ));
+                denied.push(path.to_path_buf());
+            }
+            None => skipped.push(Skipped {
+                path: path.to_path_buf(),
+                reason: "does not exist; it inherits its folder's ACL when created".into(),
+            }),
+        }
+        Ok::<(), ElevatedError>(())
+    };
+    for cred in profile.credential_stores() {
+        let why = "credential store, denied to the sandbox group";
+        deny(&cred, Lifetime::Kept, why, &mut extra, &mut skipped)?;
+    }
+    for d in &spec.deny_read {
+        if d.kind == PathKind::Missing && store.kind(&d.path).map_err(WindowsError::from)?.is_none()
+        {
+            skipped.push(Skipped {
+                path: d.path.clone(),
+                reason: "deny-read path does not exist yet".into(),
+            });
+            continue;
+        }
+        deny(
+            &d.path,
+            Lifetime::PerRun,
+            "policy deny_read",
+            &mut extra,
+            &mut skipped,
+        )?;
+    }
+    extra.push(planned(
+        &windows.private_temp,
+        Ace::allow(group.clone(), modify, AceFlags::OICI),
+        Lifetime::PerRun,
+        None,
+        "the run's private temp directory, for the sandbox group",
+    ));
+    // Denies first (as level 1 orders them), then grants.
+    let (denies, grants): (Vec<_>, Vec<_>) = extra
+        .into_iter()
+        .partition(|p| p.ace.kind == paddock_windows::acl::AceKind::Deny);
+    let private_temp_pos = windows
+        .aces
+        .iter()
+        .position(|a| winpath::same(&a.path, &windows.private_temp))
+        .unwrap_or(windows.aces.len());
+    let tail = windows.aces.split_off(private_temp_pos);
+    windows.aces.extend(denies);
+    windows.aces.extend(tail);
+    windows.aces.extend(grants);
+    windows.not_enforced = Vec::new();
+    Ok(ElevatedFsPlan {
+        windows,
+        group: group.clone(),
+        read_grants,
+        denied,
+        skipped,
+    })
+}
+
+/// Environment for git inside the sandbox: every writable root and the workspace as
+/// `safe.directory` (the sandbox account does not own the repository), through
+/// `GIT_CONFIG_COUNT` / `GIT_CONFIG_KEY_n` / `GIT_CONFIG_VALUE_n`, so no config file is written.
+pub fn git_safe_directory_env(spec: &SandboxSpec) -> Vec<(OsString, OsString)> {
+    let mut dirs: Vec<String> = Vec::new();
+    for p in std::iter::once(&spec.workspace).chain(spec.writable_roots.iter()) {
+        let text = p.to_string_lossy().replace('\\', "/");
+        if !dirs.contains(&text) {
+            dirs.push(text);
+        }
+    }
+    let mut env = vec![(
+        OsString::from("GIT_CONFIG_COUNT"),
+        OsString::from(dirs.len().to_string()),
+    )];
+    for (i, d) in dirs.iter().enumerate() {
+        env.push((
+            OsString::from(format!("GIT_CONFIG_KEY_{i}")),
+            OsString::from("safe.directory"),
+        ));
+        env.push((
+            OsString::from(format!("GIT_CONFIG_VALUE_{i}")),
+            OsString::from(d),
+        ));
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paddock_core::spec::{DenyReadPath, ProtectedPath};
+    use paddock_windows::access::{TokenModel, access_check, child_descriptor};
+    use paddock_windows::acl::SecurityDescriptor;
+    use paddock_windows::apply_plan;
+    use paddock_windows::grants;
+    use paddock_windows::store::FakeAclStore;
+
+    const ME: &str = "S-1-5-21-1004336348-1177238915-682003330-1001";
+    const OFFLINE: &str = "S-1-5-21-1004336348-1177238915-682003330-1010";
+    const GROUP: &str = "S-1-5-21-1004336348-1177238915-682003330-1009";
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+    fn sid(s: &str) -> Sid {
+        Sid::parse(s).unwrap()
+    }
+    fn sd(text: &str) -> SecurityDescriptor {
+        SecurityDescriptor::parse(&text.replace("ME", ME)).unwrap()
+    }
+
+    struct World {
+        store: FakeAclStore,
+        registry: SidRegistry,
+        _state: tempfile::TempDir,
+    }
+
+    fn world() -> World {
+        let mut s = FakeAclStore::new(sid(ME));
+        s.insert(
+            &p(r"C:\"),
+            EntryKind::Dir,
+            sd("O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)(A;;0x4;;;AU)"),
+        );
+        s.insert(
+            &p(r"C:\Users"),
+            EntryKind::Dir,
+            sd("O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)"),
+        );
+        s.insert(
+            &p(r"C:\Users\me"),
+            EntryKind::Dir,
+            sd("O:MEG:MED:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;ME)"),
+        );
+        for d in [
+            r"C:\Windows",
+            r"C:\Windows\System32",
+            r"C:\Users\me\repo",
+            r"C:\Users\me\repo\.git",
+            r"C:\Users\me\repo\.git\hooks",
+            r"C:\Users\me\repo\src",
+            r"C:\Users\me\other",
+            r"C:\Users\me\.ssh",
+            r"C:\Users\me\.cargo",
+            r"C:\Users\me\.cargo\bin",
+            r"C:\Users\me\AppData",
+            r"C:\Users\me\AppData\Roaming",
+            r"C:\Users\me\AppData\Roaming\Microsoft",
+            r"C:\Users\me\AppData\Roaming\Microsoft\Credentials",
+            r"C:\Users\me\AppData\Local",
+            r"C:\Users\me\AppData\Local\Programs",
+            r"C:\Users\me\AppData\Local\Programs\tool",
+        ] {
+            s.create_dir(&p(d)).unwrap();
+        }
+        for f in [
+            r"C:\Windows\System32\cmd.exe",
+            r"C:\Users\me\repo\.git\config",
+            r"C:\Users\me\repo\.git\hooks\pre-commit",
+            r"C:\Users\me\repo\src\main.rs",
+            r"C:\Users\me\repo\.env",
+            r"C:\Users\me\other\notes.txt",
+            r"C:\Users\me\.ssh\id_ed25519",
+            r"C:\Users\me\.cargo\bin\cargo.exe",
+            r"C:\Users\me\.cargo\credentials.toml",
+            r"C:\Users\me\AppData\Roaming\Microsoft\Credentials\blob",
+            r"C:\Users\me\AppData\Local\Programs\tool\tool.exe",
+            r"C:\Users\me\NTUSER.DAT",
+        ] {
+            s.create_file(&p(f)).unwrap();
+        }
+        let state = tempfile::tempdir().unwrap();
+        let registry = SidRegistry::open(state.path()).unwrap();
+        s.insert(
+            registry.windows_dir(),
+            EntryKind::Dir,
+            sd("O:MEG:MED:P(A;OICI;FA;;;SY)(A;OICI;FA;;;ME)"),
+        );
+        World {
+            store: s,
+            registry,
+            _state: state,
+        }
+    }
+
+    fn host(_w: &World) -> HostDirs {
+        HostDirs {
+            system: vec![p(r"C:\Windows"), p(r"C:\Program Files")],
+            users: vec![p(r"C:\Users")],
+            guarded: vec![
+                p(r"C:\Users\me"),
+                p(r"C:\Users\me\AppData\Local\Temp"),
+                p(r"C:\Users\me\AppData\Roaming"),
+            ],
+            state: p(r"C:\Users\me\AppData\Local\paddock"),
+        }
+    }
+
+    fn profile() -> ProfileDirs {
+        ProfileDirs {
+            profile: p(r"C:\Users\me"),
+            appdata: p(r"C:\Users\me\AppData\Roaming"),
+            local_appdata: p(r"C:\Users\me\AppData\Local"),
+        }
+    }
+
+    fn spec(mode: Mode) -> SandboxSpec {
+        let repo = p(r"C:\Users\me\repo");
+        SandboxSpec {
+            mode,
+            workspace: repo.clone(),
+            writable_roots: if mode == Mode::WorkspaceWrite {
+                vec![repo]
+            } else {
+                Vec::new()
+            },
+            protected: vec![
+                ProtectedPath {
+                    path: p(r"C:\Users\me\repo\.git\hooks"),
+                    kind: PathKind::Dir,
+                    reason: "test".into(),
+                },
+                ProtectedPath {
+                    path: p(r"C:\Users\me\repo\.git\config"),
+                    kind: PathKind::File,
+                    reason: "test".into(),
+                },
+            ],
+            deny_read: vec![DenyReadPath {
+                path: p(r"C:\Users\me\repo\.env"),
+                kind: PathKind::File,
+            }],
+            network: Network::Off,
+            allow_unenforced: BTreeSet::new(),
+        }
+    }
+
+    /// The sandbox account's own token, before restriction.
+    fn account_token() -> TokenModel {
+        TokenModel::user(
+            sid(OFFLINE),
+            &[
+                sid(GROUP),
+                Sid::builtin_users(),
+                Sid::authenticated_users(),
+                Sid::everyone(),
+            ],
+        )
+    }
+
+    /// Plans and applies `mode` in a fresh world; returns the world, plan and target token.
+    fn applied(mode: Mode) -> (World, ElevatedFsPlan, TokenModel) {
+        let mut w = world();
+        let h = host(&w);
+        let plan = plan(
+            &spec(mode),
+            &w.store,
+            &mut w.registry,
+            &h,
+            &profile(),
+            &sid(GROUP),
+        )
+        .unwrap();
+        let run = apply_plan::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
+        std::mem::forget(run);
+        let token = plan.windows.token.model(&account_token());
+        (w, plan, token)
+    }
+
+    fn can(w: &World, token: &TokenModel, path: &str, mask: AccessMask) -> bool {
+        let sd = w.store.read(&p(path)).unwrap();
+        access_check(token, &sd, mask).allowed()
+    }
+
+    const READ: AccessMask = AccessMask::FILE_GENERIC_READ;
+    const WRITE: AccessMask = AccessMask::FILE_GENERIC_WRITE;
+
+    #[test]
+    fn sandbox_account_cannot_read_ssh_keys_or_windows_credentials() {
+        let (w, _, t) = applied(Mode::WorkspaceWrite);
+        assert!(!can(&w, &t, r"C:\Users\me\.ssh\id_ed25519", READ));
+        assert!(!can(
+            &w,
+            &t,
+            r"C:\Users\me\.ssh",
+            AccessMask::FILE_READ_DATA
+        ));
+        assert!(!can(
+            &w,
+            &t,
+            r"C:\Users\me\AppData\Roaming\Microsoft\Credentials\blob",
+            READ
+        ));
+    }
+
+    #[test]
+    fn ssh_keys_stay_denied_even_if_the_profile_were_granted() {
+        let (mut w, _, t) = applied(Mode::WorkspaceWrite);
+        w.store
+            .add_explicit(
+                &p(r"C:\Users\me"),
+                &[Ace::allow(sid(GROUP), READ, AceFlags::OICI)],
+            )
+            .unwrap();
+        assert!(
+            can(&w, &t, r"C:\Users\me\other\notes.txt", READ),
+            "grant took effect"
+        );
+        assert!(
+            !can(&w, &t, r"C:\Users\me\.ssh\id_ed25519", READ),
+            "explicit deny wins"
+        );
+    }
+
+    #[test]
+    fn sandbox_account_reads_and_runs_tools_and_system_files() {
+        let (w, plan, t) = applied(Mode::WorkspaceWrite);
+        for f in [
+            r"C:\Users\me\.cargo\bin\cargo.exe",
+            r"C:\Users\me\AppData\Local\Programs\tool\tool.exe",
+            r"C:\Windows\System32\cmd.exe",
+        ] {
+            assert!(can(&w, &t, f, READ_EXECUTE), "{f}");
+        }
+        assert!(plan.read_grants.contains(&p(r"C:\Users\me\.cargo\bin")));
+    }
+
+    #[test]
+    fn cargo_credentials_beside_a_granted_tool_folder_stay_unreadable() {
+        let (w, plan, t) = applied(Mode::WorkspaceWrite);
+        assert!(!can(&w, &t, r"C:\Users\me\.cargo\credentials.toml", READ));
+        assert!(!plan.read_grants.contains(&p(r"C:\Users\me\.cargo")));
+    }
+
+    #[test]
+    fn the_rest_of_the_profile_is_unreadable_for_the_sandbox_account() {
+        let (w, _, t) = applied(Mode::WorkspaceWrite);
+        assert!(!can(&w, &t, r"C:\Users\me\other\notes.txt", READ));
+        assert!(!can(&w, &t, r"C:\Users\me\NTUSER.DAT", READ));
+    }
+
+    #[test]
+    fn sandbox_account_writes_the_workspace_but_not_hooks_config_or_outside() {
+        let (w, _, t) = applied(Mode::WorkspaceWrite);
+        assert!(can(&w, &t, r"C:\Users\me\repo\src\main.rs", WRITE | READ));
+        assert!(!can(
+            &w,
+            &t,
+            r"C:\Users\me\repo\.git\hooks\pre-commit",
+            WRITE
+        ));
+        assert!(!can(&w, &t, r"C:\Users\me\repo\.git\config", WRITE));
+        assert!(!can(&w, &t, r"C:\Users\me\other\notes.txt", WRITE));
+        assert!(!can(&w, &t, r"C:\Windows\System32\cmd.exe", WRITE));
+    }
+
+    #[test]
+    fn read_only_mode_reads_the_workspace_and_writes_nothing() {
+        let (w, _, t) = applied(Mode::ReadOnly);
+        assert!(can(&w, &t, r"C:\Users\me\repo\src\main.rs", READ));
+        assert!(!can(&w, &t, r"C:\Users\me\repo\src\main.rs", WRITE));
+    }
+
+    #[test]
+    fn policy_deny_read_inside_the_workspace_beats_the_root_grant() {
+        let (w, plan, t) = applied(Mode::WorkspaceWrite);
+        assert!(!can(&w, &t, r"C:\Users\me\repo\.env", READ));
+        assert!(plan.denied.contains(&p(r"C:\Users\me\repo\.env")));
+    }
+
+    #[test]
+    fn a_registry_hive_never_gets_an_ace_even_when_listed_in_deny_read() {
+        let mut w = world();
+        let h = host(&w);
+        let mut s = spec(Mode::WorkspaceWrite);
+        s.deny_read.push(DenyReadPath {
+            path: p(r"C:\Users\me\NTUSER.DAT"),
+            kind: PathKind::File,
+        });
+        let plan = plan(&s, &w.store, &mut w.registry, &h, &profile(), &sid(GROUP)).unwrap();
+        assert!(plan.windows.aces.iter().all(|a| !is_registry_hive(&a.path)));
+        assert!(plan.skipped.iter().any(|k| is_registry_hive(&k.path)));
+        let run = apply_plan::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
+        run.finish(&mut w.store).unwrap();
+    }
+
+    #[test]
+    fn level_two_reports_network_and_deny_read_as_enforced() {
+        let (_, plan, _) = applied(Mode::WorkspaceWrite);
+        assert!(plan.windows.not_enforced.is_empty());
+    }
+
+    #[test]
+    fn everything_level_two_applied_is_removed_by_finish_and_forget_all() {
+        let mut w = world();
+        let before = w.store.snapshot();
+        let h = host(&w);
+        let plan = plan(
+            &spec(Mode::WorkspaceWrite),
+            &w.store,
+            &mut w.registry,
+            &h,
+            &profile(),
+            &sid(GROUP),
+        )
+        .unwrap();
+        let run = apply_plan::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
+        assert_ne!(w.store.snapshot(), before);
+        run.finish(&mut w.store).unwrap();
+        grants::forget_all(&mut w.store, &mut w.registry).unwrap();
+        // What remains is Paddock's own state folder (run temp dirs) and pre-created protected
+        // paths; every ACE on the user's files is gone.
+        let state = winpath::key(w.registry.windows_dir());
+        let precreated: Vec<String> = plan
+            .windows
+            .precreate
+            .iter()
+            .map(|c| winpath::key(&c.path))
+            .collect();
+        let mut after = w.store.snapshot();
+        after.retain(|k, _| !k.starts_with(&format!("{state}\\")) && !precreated.contains(k));
+        assert_eq!(after, before);
+    }
+
+    #[test]
+    fn files_the_sandbox_creates_in_the_workspace_stay_usable_by_the_real_user() {
+        let (w, _, _) = applied(Mode::WorkspaceWrite);
+        let parent = w.store.read(&p(r"C:\Users\me\repo\src")).unwrap();
+        let created = child_descriptor(&parent, Vec::new(), false, &sid(OFFLINE));
+        let me = TokenModel::user(sid(ME), &[Sid::builtin_users(), Sid::everyone()]);
+        assert!(
+            access_check(
+                &me,
+                &created,
+                READ | WRITE | AccessMask::DELETE | AccessMask::WRITE_OWNER
+            )
+            .allowed()
+        );
+    }
+
+    #[test]
+    fn sandbox_git_trusts_the_workspace_through_config_env() {
+        let env = git_safe_directory_env(&spec(Mode::WorkspaceWrite));
+        let get = |k: &str| {
+            env.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.to_string_lossy().into_owned())
+        };
+        assert_eq!(get("GIT_CONFIG_COUNT").as_deref(), Some("1"));
+        assert_eq!(get("GIT_CONFIG_KEY_0").as_deref(), Some("safe.directory"));
+        assert_eq!(
+            get("GIT_CONFIG_VALUE_0").as_deref(),
+            Some("C:/Users/me/repo")
+        );
+    }
+
+    #[test]
+    fn allowlist_and_full_access_are_refused() {
+        let mut w = world();
+        let h = host(&w);
+        let mut s = spec(Mode::WorkspaceWrite);
+        s.network = Network::Allowlist(vec!["example.com".into()]);
+        assert!(matches!(
+            plan(&s, &w.store, &mut w.registry, &h, &profile(), &sid(GROUP)),
+            Err(ElevatedError::AllowlistUnsupported)
+        ));
+        assert!(
+            plan(
+                &spec(Mode::FullAccess),
+                &w.store,
+                &mut w.registry,
+                &h,
+                &profile(),
+                &sid(GROUP)
+            )
+            .is_err()
+        );
+    }
+}

@@ -87,19 +87,31 @@ pub struct ExitReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// First message each way: version and the broker's nonce (the runner echoes it).
-    Hello { version: u32, nonce: [u8; 16] },
+    Hello {
+        version: u32,
+        nonce: [u8; 16],
+    },
     Launch(Box<LaunchRequest>),
     /// The target started with this process id.
-    Started { pid: u32 },
-    Data { stream: Stream, bytes: Vec<u8> },
+    Started {
+        pid: u32,
+    },
+    Data {
+        stream: Stream,
+        bytes: Vec<u8>,
+    },
     /// End of a stream.
-    Eof { stream: Stream },
+    Eof {
+        stream: Stream,
+    },
     Signal(Signal),
     /// End the whole tree now (timeout, second Ctrl-C).
     Kill,
     Exit(ExitReport),
     /// The runner refuses to start the target (fail closed), with the reason.
-    Refused { message: String },
+    Refused {
+        message: String,
+    },
 }
 
 /// A malformed or unexpected frame.
@@ -483,13 +495,7 @@ mod tests {
             .is_ok()
         );
         assert!(matches!(
-            check_hello(
-                Some(Message::Hello {
-                    version: 99,
-                    nonce
-                }),
-                &nonce
-            ),
+            check_hello(Some(Message::Hello { version: 99, nonce }), &nonce),
             Err(ProtocolError::Version { theirs: 99, .. })
         ));
         assert!(matches!(

@@ -242,12 +242,20 @@ pub enum Step {
     /// Create with a fresh password and store it.
     CreateAccount(AccountSpec),
     /// Set a fresh password (repairing expiry and lockout) and store it.
-    RotatePassword { account: String },
-    AddToGroup { group: String, account: String },
+    RotatePassword {
+        account: String,
+    },
+    AddToGroup {
+        group: String,
+        account: String,
+    },
     Hide(RegistryValue),
     InstallFence(Box<FenceSpec>),
     /// Install the fence for the offline account once it exists (its SID is not known before).
-    InstallFenceForNewAccount { account: String, proxy: PortRange },
+    InstallFenceForNewAccount {
+        account: String,
+        proxy: PortRange,
+    },
     WriteRecord,
 }
 
@@ -330,7 +338,10 @@ pub fn reconcile(desired: &DesiredState, observed: &Observed) -> Vec<Step> {
     let record_ok = observed.record.as_ref().is_some_and(|r| {
         r.version == desired.version
             && r.proxy_ports == desired.proxy_ports
-            && observed.group.as_ref().is_some_and(|(sid, _)| *sid == r.group_sid)
+            && observed
+                .group
+                .as_ref()
+                .is_some_and(|(sid, _)| *sid == r.group_sid)
             && desired.accounts.iter().all(|a| {
                 observed
                     .accounts
@@ -483,19 +494,28 @@ fn execute(
             let observed = sys
                 .observe(desired)
                 .map_err(|e| fail(SetupStep::InstallFence, e))?;
-            let sid = observed.accounts.get(account).map(|a| a.sid.clone()).ok_or_else(|| {
-                fail(
-                    SetupStep::InstallFence,
-                    SystemError::new("LookupAccountNameW", 1332, format!("{account} not found")),
-                )
-            })?;
+            let sid = observed
+                .accounts
+                .get(account)
+                .map(|a| a.sid.clone())
+                .ok_or_else(|| {
+                    fail(
+                        SetupStep::InstallFence,
+                        SystemError::new(
+                            "LookupAccountNameW",
+                            1332,
+                            format!("{account} not found"),
+                        ),
+                    )
+                })?;
             install_fence(&filters::fence(&sid, *proxy), desired, sys, undo)?;
         }
         Step::WriteRecord => {
             let observed = sys
                 .observe(desired)
                 .map_err(|e| fail(SetupStep::WriteRecord, e))?;
-            let record = record_from(desired, &observed).map_err(|e| fail(SetupStep::WriteRecord, e))?;
+            let record =
+                record_from(desired, &observed).map_err(|e| fail(SetupStep::WriteRecord, e))?;
             sys.write_record(Some(&record))
                 .map_err(|e| fail(SetupStep::WriteRecord, e))?;
             undo.push(Undo::RestoreRecord(observed.record));
@@ -552,13 +572,15 @@ pub fn setup(
     sys: &mut dyn SystemState,
     desired: &DesiredState,
 ) -> Result<SetupOutcome, ElevatedError> {
-    let observed = sys.observe(desired).map_err(|source| ElevatedError::Setup {
-        step: SetupStep::CheckElevation,
-        source,
-        done: Vec::new(),
-        rolled_back: true,
-        rollback_failures: Vec::new(),
-    })?;
+    let observed = sys
+        .observe(desired)
+        .map_err(|source| ElevatedError::Setup {
+            step: SetupStep::CheckElevation,
+            source,
+            done: Vec::new(),
+            rolled_back: true,
+            rollback_failures: Vec::new(),
+        })?;
     let steps = reconcile(desired, &observed);
     let mut undo: Vec<Undo> = Vec::new();
     let mut done: Vec<String> = Vec::new();
@@ -580,20 +602,25 @@ pub fn setup(
         }
         done.push(step.describe());
     }
-    let observed = sys.observe(desired).map_err(|source| ElevatedError::Setup {
-        step: SetupStep::WriteRecord,
-        source,
-        done: done.clone(),
-        rolled_back: false,
-        rollback_failures: vec!["setup completed but could not be read back".into()],
-    })?;
-    let record = observed.record.clone().ok_or_else(|| ElevatedError::Setup {
-        step: SetupStep::WriteRecord,
-        source: SystemError::new("observe", 2, "the setup record is missing after setup"),
-        done: done.clone(),
-        rolled_back: false,
-        rollback_failures: Vec::new(),
-    })?;
+    let observed = sys
+        .observe(desired)
+        .map_err(|source| ElevatedError::Setup {
+            step: SetupStep::WriteRecord,
+            source,
+            done: done.clone(),
+            rolled_back: false,
+            rollback_failures: vec!["setup completed but could not be read back".into()],
+        })?;
+    let record = observed
+        .record
+        .clone()
+        .ok_or_else(|| ElevatedError::Setup {
+            step: SetupStep::WriteRecord,
+            source: SystemError::new("observe", 2, "the setup record is missing after setup"),
+            done: done.clone(),
+            rolled_back: false,
+            rollback_failures: Vec::new(),
+        })?;
     Ok(SetupOutcome {
         steps: done,
         record,
@@ -613,11 +640,9 @@ pub fn uninstall(
     sys: &mut dyn SystemState,
     desired: &DesiredState,
 ) -> Result<UninstallOutcome, ElevatedError> {
-    let observed = sys
-        .observe(desired)
-        .map_err(|e| ElevatedError::Uninstall {
-            failures: vec![format!("observe the machine: {e}")],
-        })?;
+    let observed = sys.observe(desired).map_err(|e| ElevatedError::Uninstall {
+        failures: vec![format!("observe the machine: {e}")],
+    })?;
     let mut out = UninstallOutcome::default();
     let mut failures: Vec<String> = Vec::new();
     match sys.remove_kept_aces() {
@@ -629,7 +654,13 @@ pub fn uninstall(
     }
     if observed.fence.is_some() {
         let r = sys.remove_fence();
-        note(&mut out, &mut failures, SetupStep::RemoveFence, "WFP fence".into(), r);
+        note(
+            &mut out,
+            &mut failures,
+            SetupStep::RemoveFence,
+            "WFP fence".into(),
+            r,
+        );
     }
     let mut names: Vec<String> = desired.accounts.iter().map(|a| a.name.clone()).collect();
     if let Some(rec) = &observed.record {
@@ -642,18 +673,42 @@ pub fn uninstall(
     for name in &names {
         if observed.secrets.contains(name) {
             let r = sys.delete_secret(name);
-            note(&mut out, &mut failures, SetupStep::RemoveSecret, format!("secret of {name}"), r);
+            note(
+                &mut out,
+                &mut failures,
+                SetupStep::RemoveSecret,
+                format!("secret of {name}"),
+                r,
+            );
         }
         if observed.accounts.contains_key(name) {
             let r = sys.delete_account(name);
-            note(&mut out, &mut failures, SetupStep::RemoveAccount, format!("account {name}"), r);
+            note(
+                &mut out,
+                &mut failures,
+                SetupStep::RemoveAccount,
+                format!("account {name}"),
+                r,
+            );
         }
         let r = sys.delete_profile(name);
-        note(&mut out, &mut failures, SetupStep::RemoveProfile, format!("profile of {name}"), r);
+        note(
+            &mut out,
+            &mut failures,
+            SetupStep::RemoveProfile,
+            format!("profile of {name}"),
+            r,
+        );
         if observed.registry.contains_key(&reg_key(USERLIST_KEY, name)) {
             let r = sys.delete_registry_value(USERLIST_KEY, name);
             let what = format!("sign-in value {name}");
-            note(&mut out, &mut failures, SetupStep::RemoveRegistryValue, what, r);
+            note(
+                &mut out,
+                &mut failures,
+                SetupStep::RemoveRegistryValue,
+                what,
+                r,
+            );
         }
     }
     if observed.group.is_some() {
@@ -664,7 +719,13 @@ pub fn uninstall(
     // The record goes last, so an interrupted uninstall still knows what to finish.
     if failures.is_empty() && observed.record.is_some() {
         let r = sys.write_record(None);
-        note(&mut out, &mut failures, SetupStep::RemoveRecord, "setup record".into(), r);
+        note(
+            &mut out,
+            &mut failures,
+            SetupStep::RemoveRecord,
+            "setup record".into(),
+            r,
+        );
     }
     if failures.is_empty() {
         Ok(out)
@@ -815,7 +876,11 @@ impl SystemState for FakeSystem {
                 m.insert(account.to_string());
                 Ok(())
             }
-            None => Err(SystemError::new("NetLocalGroupAddMembers", 1376, "no such group")),
+            None => Err(SystemError::new(
+                "NetLocalGroupAddMembers",
+                1376,
+                "no such group",
+            )),
         }
     }
     fn remove_member(&mut self, _group: &str, account: &str) -> Result<(), SystemError> {
@@ -827,7 +892,9 @@ impl SystemState for FakeSystem {
     }
     fn set_registry_dword(&mut self, v: &RegistryValue) -> Result<(), SystemError> {
         self.mutate("RegSetKeyValueW")?;
-        self.machine.registry.insert(reg_key(&v.key, &v.name), v.value);
+        self.machine
+            .registry
+            .insert(reg_key(&v.key, &v.name), v.value);
         Ok(())
     }
     fn delete_registry_value(&mut self, key: &str, name: &str) -> Result<(), SystemError> {
@@ -990,12 +1057,18 @@ mod tests {
         let desired = DesiredState::standard();
         let steps = reconcile(&desired, &sys.observe(&desired).unwrap());
         assert!(steps.iter().any(|s| matches!(s, Step::InstallFence(_))));
-        assert!(steps.iter().any(|s| matches!(s, Step::Hide(v) if v.name == ONLINE_ACCOUNT)));
+        assert!(
+            steps
+                .iter()
+                .any(|s| matches!(s, Step::Hide(v) if v.name == ONLINE_ACCOUNT))
+        );
         assert!(!steps.iter().any(|s| matches!(s, Step::CreateAccount(_))));
         setup(&mut sys, &desired).unwrap();
         assert!(sys.machine.fence.is_some());
         assert_eq!(
-            sys.machine.registry.get(&reg_key(USERLIST_KEY, ONLINE_ACCOUNT)),
+            sys.machine
+                .registry
+                .get(&reg_key(USERLIST_KEY, ONLINE_ACCOUNT)),
             Some(&0)
         );
     }
@@ -1017,7 +1090,10 @@ mod tests {
             sys.machine.fence,
             Some(filters::fence(&offline, filters::DEFAULT_PROXY_PORTS))
         );
-        assert_eq!(sys.machine.accounts[OFFLINE_ACCOUNT].0, offline, "same account kept");
+        assert_eq!(
+            sys.machine.accounts[OFFLINE_ACCOUNT].0, offline,
+            "same account kept"
+        );
     }
 
     #[test]
@@ -1055,7 +1131,11 @@ mod tests {
             sys.fail_at(n);
             let err = uninstall(&mut sys, &DesiredState::standard()).unwrap_err();
             assert!(err.to_string().contains("PDK-S"), "{err}");
-            assert_ne!(sys.machine, FakeMachine::default(), "fault at {n} must leave a trace");
+            assert_ne!(
+                sys.machine,
+                FakeMachine::default(),
+                "fault at {n} must leave a trace"
+            );
             assert!(
                 sys.machine.record.is_some(),
                 "the record stays until everything else is gone ({n})"
