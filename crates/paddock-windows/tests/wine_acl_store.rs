@@ -136,3 +136,37 @@ fn relative_paths_are_refused() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
 }
+
+#[test]
+fn non_inheritable_entry_is_written_in_place_on_windows_and_refused_where_acls_are_not_stored() {
+    let (_tmp, ws) = workspace();
+    let mut store = NtfsAclStore::new();
+    let before = store.read(&ws).unwrap();
+    let child_before = store.read(&ws.join("file.txt")).unwrap();
+    let deny = Ace::deny(
+        Sid::synthetic().unwrap(),
+        AccessMask::FILE_DELETE_CHILD | AccessMask::DELETE,
+        AceFlags::NONE,
+    );
+    let result = store.add_explicit(&ws, std::slice::from_ref(&deny));
+    if running_under_wine() {
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("does not keep ACLs"), "{err}");
+        return;
+    }
+    result.unwrap();
+    let after = store.read(&ws).unwrap();
+    assert_eq!(after.protected, before.protected);
+    assert_eq!(
+        after.dacl.as_ref().unwrap().explicit().next(),
+        Some(&deny),
+        "deny comes first"
+    );
+    assert_eq!(
+        store.read(&ws.join("file.txt")).unwrap(),
+        child_before,
+        "the child was touched"
+    );
+    store.remove_explicit(&ws, &[deny]).unwrap();
+    assert_eq!(store.read(&ws).unwrap(), before);
+}

@@ -1,10 +1,12 @@
 //! `AclStore` for real files: reads a security descriptor through its SDDL text into the pure
 //! model, edits only the explicit ACEs in the model, and writes back just the DACL.
 //!
-//! Guarantees: owner, group and SACL are never written; an unprotected DACL is written as its
-//! explicit ACEs only, so Windows recomputes the inherited part from the parent and propagates to
-//! children exactly as `SetNamedSecurityInfoW` documents; a call that changes nothing writes
-//! nothing (no propagation); every write is read back and a DACL that did not stick is an error
+//! Guarantees: owner, group and SACL are never written; when an inheritable ACE changes, an
+//! unprotected DACL is written as its explicit ACEs only, so Windows recomputes the inherited part
+//! from the parent and propagates to children exactly as `SetNamedSecurityInfoW` documents; when
+//! only non-inheritable ACEs change (per-run denies on a root), the DACL is written in place on
+//! that one object (`SetKernelObjectSecurity`), so no tree is walked; a call that changes nothing
+//! writes nothing; every write is read back and a DACL that did not stick is an error
 //! (file systems without ACLs, Wine); a path that is or passes through a link (symlink, junction) is
 //! refused rather than followed; a NULL DACL is refused rather than made restrictive; every path
 //! is used in its `\\?\` form, so long paths work.
@@ -13,18 +15,25 @@ use super::error::Win32Error;
 use super::long_path::{strip_verbatim, verbatim};
 use super::owned_acl::{ModelDacl, RawSecurityDescriptor};
 use super::wide::to_wide;
-use crate::acl::{Ace, Acl, SecurityDescriptor};
+use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
 use crate::store::{AclStore, EntryKind, StoreError};
 use crate::winpath;
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::path::{Path, PathBuf};
-use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, ERROR_SUCCESS};
+use windows_sys::Win32::Foundation::{
+    ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, ERROR_SUCCESS, INVALID_HANDLE_VALUE,
+};
 use windows_sys::Win32::Security::Authorization::{
     GetNamedSecurityInfoW, SE_FILE_OBJECT, SetNamedSecurityInfoW,
 };
 use windows_sys::Win32::Security::{
     DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
-    PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
+    PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, SetKernelObjectSecurity,
     UNPROTECTED_DACL_SECURITY_INFORMATION,
+};
+use windows_sys::Win32::Storage::FileSystem::{
+    CreateFileW, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE,
+    FILE_SHARE_READ, FILE_SHARE_WRITE, OPEN_EXISTING, READ_CONTROL, WRITE_DAC,
 };
 
 /// The NTFS (and ReFS, SMB) implementation of `AclStore`.
@@ -52,7 +61,14 @@ impl NtfsAclStore {
         if Some(&acl) == current.dacl.as_ref() {
             return Ok(());
         }
-        write_dacl(path, &acl, current.protected)?;
+        // Changing only non-inheritable entries leaves every child as it is, so the DACL is
+        // written in place without the tree walk SetNamedSecurityInfoW would make.
+        let old = current.dacl.as_ref().map(inheritable).unwrap_or_default();
+        if inheritable(&acl) == old {
+            write_dacl_in_place(path, &acl, current.protected)?;
+        } else {
+            write_dacl(path, &acl, current.protected)?;
+        }
         self.verify_written(path, &acl, current.protected)
     }
 
@@ -60,7 +76,18 @@ impl NtfsAclStore {
     /// written: a file system that accepts `SetNamedSecurityInfoW` but stores nothing (FAT32,
     /// exFAT, some network shares, Wine) must not pass for an enforced grant.
     fn verify_written(&self, path: &Path, wanted: &Acl, protected: bool) -> Result<(), StoreError> {
-        let stored = self.read(path)?.dacl.unwrap_or_default();
+        let read = self.read(path)?;
+        if read.protected != protected {
+            return Err(StoreError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "its DACL protection changed from {protected} to {} while Paddock edited it; \
+                     check `icacls` on it and retry",
+                    read.protected
+                ),
+            });
+        }
+        let stored = read.dacl.unwrap_or_default();
         let same = if protected {
             stored.aces == wanted.aces
         } else {
@@ -80,6 +107,15 @@ impl NtfsAclStore {
             ),
         })
     }
+}
+
+/// The explicit ACEs a child inherits from (object or container inherit).
+fn inheritable(acl: &Acl) -> Vec<Ace> {
+    let inherit = AceFlags::OBJECT_INHERIT.union(AceFlags::CONTAINER_INHERIT);
+    acl.explicit()
+        .filter(|a| a.flags.0 & inherit.0 != 0)
+        .cloned()
+        .collect()
 }
 
 fn sddl_of(acl: &Acl) -> String {
@@ -224,6 +260,49 @@ fn read_sddl(path: &Path) -> Result<String, StoreError> {
     // SAFETY: `sd` was LocalAlloc'd by GetNamedSecurityInfoW and is owned by nobody else.
     let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
     sd.to_sddl(info).map_err(|e| os_error(path, e))
+}
+
+/// Writes `acl` (explicit and inherited ACEs as read) as the DACL of `path` itself through
+/// `SetKernelObjectSecurity`, which touches no other file. Only valid when no inheritable ACE
+/// changed. The file is opened without following a link at `path`.
+fn write_dacl_in_place(path: &Path, acl: &Acl, protected: bool) -> Result<(), StoreError> {
+    let invalid = |reason: String| StoreError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let dacl = ModelDacl::with_control(acl, protected, true).map_err(|e| invalid(e.to_string()))?;
+    let wide_path = to_wide(to_verbatim(path)?).map_err(|e| invalid(e.to_string()))?;
+    // SAFETY: `wide_path` is NUL-terminated; no security attributes or template; on success we
+    // own the handle, closed when `file` drops.
+    let handle = unsafe {
+        CreateFileW(
+            wide_path.as_ptr(),
+            READ_CONTROL | WRITE_DAC,
+            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+            std::ptr::null(),
+            OPEN_EXISTING,
+            FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
+            std::ptr::null_mut(),
+        )
+    };
+    if handle == INVALID_HANDLE_VALUE {
+        return Err(os_error(path, Win32Error::last("CreateFileW")));
+    }
+    // SAFETY: `handle` is a valid handle owned by nobody else.
+    let file = unsafe { OwnedHandle::from_raw_handle(handle) };
+    // SAFETY: `file` is open with WRITE_DAC; the descriptor is valid and alive for the call; only
+    // the DACL (with its protected and auto-inherited bits) is set.
+    let ok = unsafe {
+        SetKernelObjectSecurity(
+            file.as_raw_handle(),
+            DACL_SECURITY_INFORMATION,
+            dacl.descriptor(),
+        )
+    };
+    if ok == 0 {
+        return Err(os_error(path, Win32Error::last("SetKernelObjectSecurity")));
+    }
+    Ok(())
 }
 
 /// Writes `acl` as the DACL of `path`. Unprotected: only the explicit ACEs are passed and Windows

@@ -81,7 +81,7 @@ impl Drop for RawSecurityDescriptor {
 #[derive(Debug)]
 pub struct ModelDacl {
     /// Owns the memory `dacl` points into.
-    _sd: RawSecurityDescriptor,
+    sd: RawSecurityDescriptor,
     dacl: *mut ACL,
 }
 
@@ -89,7 +89,24 @@ impl ModelDacl {
     /// Converts `acl` (its ACEs in order; `protected` adds SDDL's `P`, which only matters to
     /// the descriptor, not the ACL).
     pub fn new(acl: &Acl, protected: bool) -> Result<ModelDacl, ModelDaclError> {
-        let sddl: String = std::iter::once(if protected { "D:P" } else { "D:" }.to_string())
+        ModelDacl::with_control(acl, protected, false)
+    }
+
+    /// As `new`, and `auto_inherited` adds SDDL's `AI` (SE_DACL_AUTO_INHERITED), which a file
+    /// whose inherited ACEs Windows computed carries; needed when a whole DACL, inherited ACEs
+    /// included, is written back in place.
+    pub fn with_control(
+        acl: &Acl,
+        protected: bool,
+        auto_inherited: bool,
+    ) -> Result<ModelDacl, ModelDaclError> {
+        let control = match (protected, auto_inherited) {
+            (true, true) => "D:PAI",
+            (true, false) => "D:P",
+            (false, true) => "D:AI",
+            (false, false) => "D:",
+        };
+        let sddl: String = std::iter::once(control.to_string())
             .chain(acl.aces.iter().map(|a| a.to_sddl()))
             .collect();
         let wide = to_wide(&sddl).map_err(|_| ModelDaclError::Nul { sddl: sddl.clone() })?;
@@ -121,7 +138,12 @@ impl ModelDacl {
             let source = Win32Error::last("GetSecurityDescriptorDacl");
             return Err(ModelDaclError::Convert { sddl, source });
         }
-        Ok(ModelDacl { _sd: sd, dacl })
+        Ok(ModelDacl { sd, dacl })
+    }
+
+    /// The whole (self-relative) descriptor holding the ACL; valid while `self` lives.
+    pub fn descriptor(&self) -> PSECURITY_DESCRIPTOR {
+        self.sd.as_ptr()
     }
 
     /// The ACL pointer; valid while `self` lives.
