@@ -46,6 +46,22 @@ pub enum Command {
     },
     /// Show the audit log of decisions and runs.
     Log(LogArgs),
+    /// List or forget the ACL grants Windows keeps between runs.
+    Grants {
+        #[command(subcommand)]
+        action: GrantsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantsAction {
+    /// List kept grants.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every kept grant of ROOT and its synthetic SID.
+    Forget { root: PathBuf },
 }
 
 /// Policy flags shared by `run`, `policy show`, `status` and `explain`.

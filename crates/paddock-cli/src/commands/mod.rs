@@ -2,6 +2,7 @@
 
 mod audit;
 mod explain;
+mod grants;
 mod policy;
 mod rules;
 mod run;
@@ -23,6 +24,7 @@ pub fn dispatch(command: Command) -> i32 {
         Command::Audit { json } => audit::run(json),
         Command::Rules { action } => rules::check(action),
         Command::Log(a) => rules::log(a),
+        Command::Grants { action } => grants::run(action),
     }
 }
 
