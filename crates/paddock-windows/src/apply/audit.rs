@@ -59,7 +59,9 @@ impl Place {
             }
             Place::CommonFolder => {
                 "a folder shared by all users is writable here; programs that load files from it \
-                 run what any account, Paddock's sandbox accounts included, put there"
+                 run what any account, Paddock's sandbox accounts included, put there. Windows \
+                 sets some of this by default (ProgramData): installers may rely on it, so test \
+                 the fix on one folder first"
             }
         }
     }
