@@ -1,7 +1,7 @@
 //! The level-1 Windows backend end to end: check and plan (pure planner), journal and apply the
 //! ACEs (pure orchestration over the NTFS store), make and verify the restricted token, grant the
-//! null device and console, create the private desktop, and start the command in its job. The
-//! returned process undoes the run's per-run entries when it is dropped.
+//! run SID the null device, console and window station, create the private desktop, and start
+//! the command in its job. The returned process undoes the run's per-run entries when dropped.
 //!
 //! Guarantees: nothing starts unless every security layer is in place (token verified by
 //! read-back, ACEs journaled and read back, desktop created); any failure after the ACEs were
@@ -120,10 +120,9 @@ fn contain(
         "restricted-token",
         LayerStatus::Enforced,
         format!(
-            "CreateRestrictedToken flags 0x{:x} (write-restricted, no privileges but \
-             SeChangeNotify, filtered admin); restricting SIDs {} read back from the kernel; \
-             default DACL as planned",
-            token.flags(),
+            "CreateRestrictedToken with {}; restricting SIDs {} and the default DACL read back \
+             from the kernel as planned",
+            flag_names(token.flags()),
             sids.join(", ")
         ),
     )];
@@ -198,6 +197,26 @@ fn contain(
     Ok((containment, grants, layers))
 }
 
+/// The `CreateRestrictedToken` flags in `bits`, by name.
+fn flag_names(bits: u32) -> String {
+    let names = [
+        (0x1, "DISABLE_MAX_PRIVILEGE"),
+        (0x2, "SANDBOX_INERT"),
+        (0x4, "LUA_TOKEN"),
+        (0x8, "WRITE_RESTRICTED"),
+    ];
+    let set: Vec<&str> = names
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if set.is_empty() {
+        "no flags".into()
+    } else {
+        set.join(" | ")
+    }
+}
+
 /// `cmd` with `TEMP` and `TMP` pointing at the run's private temp folder.
 fn with_private_temp(cmd: &CommandSpec, temp: &Path) -> CommandSpec {
     let mut cmd = cmd.clone();
@@ -245,5 +264,42 @@ fn remove_private_temp(temp: &Path, run_id: &str) {
             "paddock: run {run_id}: removing its temp folder {} failed ({e})",
             temp.display()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_flags_are_named_in_the_report() {
+        assert_eq!(
+            flag_names(0xd),
+            "DISABLE_MAX_PRIVILEGE | LUA_TOKEN | WRITE_RESTRICTED"
+        );
+        assert_eq!(flag_names(0), "no flags");
+    }
+
+    #[test]
+    fn private_temp_replaces_temp_and_tmp_whatever_their_case() {
+        let cmd = CommandSpec {
+            program: r"C:\x.exe".into(),
+            args: Vec::new(),
+            cwd: r"C:\ws".into(),
+            env: vec![
+                ("temp".into(), r"C:\Users\me\AppData\Local\Temp".into()),
+                ("Tmp".into(), r"C:\Users\me\AppData\Local\Temp".into()),
+                ("PATH".into(), r"C:\Windows".into()),
+            ],
+        };
+        let out = with_private_temp(&cmd, Path::new(r"C:\state\windows\tmp\ab12"));
+        let temps: Vec<_> = out
+            .env
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("TEMP") || k.eq_ignore_ascii_case("TMP"))
+            .collect();
+        assert_eq!(temps.len(), 2);
+        assert!(temps.iter().all(|(_, v)| v == r"C:\state\windows\tmp\ab12"));
+        assert!(out.env.iter().any(|(k, _)| k == "PATH"));
     }
 }
