@@ -225,3 +225,49 @@ fn sandboxed_output_and_exit_code_pass_through() {
         "hello"
     );
 }
+
+#[test]
+#[ignore = "real Windows only: Wine has no PowerShell and enforces no tokens"]
+fn powershell_starts_under_the_token_and_writes_only_inside() {
+    isolated_state();
+    let (_w, ws) = real_dir();
+    let (_o, outside) = real_dir();
+    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let script = format!(
+        "Set-Content -Path ps.txt -Value ok; Set-Content -Path '{}' -Value escaped",
+        outside.join("ps-out.txt").display()
+    );
+    let cmd = CommandSpec {
+        program: find_shell(KnownShell::WindowsPowerShell, Env(&env)).unwrap(),
+        args: vec!["-Command".into(), script.into()],
+        cwd: ws.clone(),
+        env,
+    };
+    let (child, _) = prepare(
+        &spec(&ws, Vec::new()),
+        &cmd,
+        WindowsLevel::Unelevated,
+        StdioMode::Capture,
+    )
+    .unwrap();
+    let opts = RunOptions {
+        stdio: StdioMode::Capture,
+        timeout: Some(Duration::from_secs(120)),
+        ..RunOptions::default()
+    };
+    let outcome = run(child, &opts).unwrap();
+    let stderr = String::from_utf8_lossy(&outcome.stderr.data);
+    assert_ne!(
+        outcome.status,
+        ExitInfo::Code(0xC000_0142_u32 as i32),
+        "PowerShell died in DLL init (STATUS_DLL_INIT_FAILED): {stderr}"
+    );
+    assert!(
+        ws.join("ps.txt").exists(),
+        "PowerShell could not write inside: {stderr}"
+    );
+    assert!(
+        !outside.join("ps-out.txt").exists(),
+        "PowerShell wrote outside the workspace"
+    );
+}
