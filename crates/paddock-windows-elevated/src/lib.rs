@@ -14,4 +14,7 @@ pub mod fs_plan;
 pub mod protocol;
 pub mod setup_plan;
 
+#[cfg(windows)]
+pub mod win;
+
 pub use errors::{ElevatedError, LogonFailure, SetupStep, SystemError};

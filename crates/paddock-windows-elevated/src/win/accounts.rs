@@ -1,0 +1,299 @@
+//! Local accounts and the local group through NetAPI: create, re-password, delete, group
+//! membership, SID lookup, and profile removal.
+//!
+//! Guarantees: accounts are created enabled, with a password that never expires and that the
+//! account cannot change, as ordinary users (never administrators); "already absent" counts as
+//! success for deletions, so uninstall can be re-run.
+
+use super::ffi::{sys_err, wide};
+use crate::errors::SystemError;
+use paddock_windows::apply::error::Win32Error;
+use paddock_windows::apply::sid::OwnedSid;
+use paddock_windows::sid::Sid;
+use windows_sys::Win32::Foundation::{
+    ERROR_ALIAS_EXISTS, ERROR_FILE_NOT_FOUND, ERROR_INSUFFICIENT_BUFFER, ERROR_MEMBER_IN_ALIAS,
+    ERROR_MEMBER_NOT_IN_ALIAS, ERROR_NO_SUCH_ALIAS, ERROR_NONE_MAPPED, HLOCAL, LocalFree,
+};
+use windows_sys::Win32::NetworkManagement::NetManagement::{
+    LOCALGROUP_INFO_1, LOCALGROUP_MEMBERS_INFO_3, MAX_PREFERRED_LENGTH, NERR_GroupNotFound,
+    NERR_UserNotFound, NetApiBufferFree, NetLocalGroupAdd, NetLocalGroupAddMembers,
+    NetLocalGroupDel, NetLocalGroupDelMembers, NetLocalGroupGetMembers, NetUserAdd, NetUserDel,
+    NetUserSetInfo, UF_DONT_EXPIRE_PASSWD, UF_PASSWD_CANT_CHANGE, UF_SCRIPT, USER_INFO_1,
+    USER_INFO_1003, USER_INFO_1008, USER_PRIV_USER,
+};
+use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
+use windows_sys::Win32::Security::{LookupAccountNameW, PSID, SID_NAME_USE};
+use windows_sys::Win32::UI::Shell::DeleteProfileW;
+
+const FLAGS: u32 = UF_SCRIPT | UF_DONT_EXPIRE_PASSWD | UF_PASSWD_CANT_CHANGE;
+
+fn check(api: &'static str, rc: u32, ok_also: &[u32]) -> Result<(), SystemError> {
+    if rc == 0 || ok_also.contains(&rc) {
+        Ok(())
+    } else {
+        Err(sys_err(api, rc))
+    }
+}
+
+pub fn create_user(name: &str, password: &str, comment: &str) -> Result<(), SystemError> {
+    let (mut n, mut p, mut c) = (wide(name), wide(password), wide(comment));
+    let info = USER_INFO_1 {
+        usri1_name: n.as_mut_ptr(),
+        usri1_password: p.as_mut_ptr(),
+        usri1_priv: USER_PRIV_USER,
+        usri1_comment: c.as_mut_ptr(),
+        usri1_flags: FLAGS,
+        ..Default::default()
+    };
+    let mut parm = 0u32;
+    // SAFETY: `info` and its strings live across the call; level 1 matches USER_INFO_1.
+    let rc = unsafe {
+        NetUserAdd(
+            std::ptr::null(),
+            1,
+            (&info as *const USER_INFO_1).cast(),
+            &mut parm,
+        )
+    };
+    p.fill(0);
+    check("NetUserAdd", rc, &[])
+}
+
+/// Sets the password, then the flags (which also clears a lockout and re-enables).
+pub fn set_password(name: &str, password: &str) -> Result<(), SystemError> {
+    let (n, mut p) = (wide(name), wide(password));
+    let info = USER_INFO_1003 {
+        usri1003_password: p.as_mut_ptr(),
+    };
+    let mut parm = 0u32;
+    // SAFETY: `info` and its string live across the call; level 1003 matches USER_INFO_1003.
+    let rc = unsafe {
+        NetUserSetInfo(
+            std::ptr::null(),
+            n.as_ptr(),
+            1003,
+            (&info as *const USER_INFO_1003).cast(),
+            &mut parm,
+        )
+    };
+    p.fill(0);
+    check("NetUserSetInfo(1003)", rc, &[])?;
+    let flags = USER_INFO_1008 {
+        usri1008_flags: FLAGS,
+    };
+    // SAFETY: level 1008 matches USER_INFO_1008, a plain struct on the stack.
+    let rc = unsafe {
+        NetUserSetInfo(
+            std::ptr::null(),
+            n.as_ptr(),
+            1008,
+            (&flags as *const USER_INFO_1008).cast(),
+            &mut parm,
+        )
+    };
+    check("NetUserSetInfo(1008)", rc, &[])
+}
+
+pub fn delete_user(name: &str) -> Result<(), SystemError> {
+    let n = wide(name);
+    // SAFETY: `n` is NUL-terminated.
+    let rc = unsafe { NetUserDel(std::ptr::null(), n.as_ptr()) };
+    check("NetUserDel", rc, &[NERR_UserNotFound])
+}
+
+pub fn create_group(name: &str, comment: &str) -> Result<(), SystemError> {
+    let (mut n, mut c) = (wide(name), wide(comment));
+    let info = LOCALGROUP_INFO_1 {
+        lgrpi1_name: n.as_mut_ptr(),
+        lgrpi1_comment: c.as_mut_ptr(),
+    };
+    let mut parm = 0u32;
+    // SAFETY: `info` and its strings live across the call; level 1 matches LOCALGROUP_INFO_1.
+    let rc = unsafe {
+        NetLocalGroupAdd(
+            std::ptr::null(),
+            1,
+            (&info as *const LOCALGROUP_INFO_1).cast(),
+            &mut parm,
+        )
+    };
+    check("NetLocalGroupAdd", rc, &[ERROR_ALIAS_EXISTS])
+}
+
+pub fn delete_group(name: &str) -> Result<(), SystemError> {
+    let n = wide(name);
+    // SAFETY: `n` is NUL-terminated.
+    let rc = unsafe { NetLocalGroupDel(std::ptr::null(), n.as_ptr()) };
+    check(
+        "NetLocalGroupDel",
+        rc,
+        &[NERR_GroupNotFound, ERROR_NO_SUCH_ALIAS],
+    )
+}
+
+fn member_call(group: &str, account: &str, add: bool) -> Result<(), SystemError> {
+    let (g, mut a) = (wide(group), wide(account));
+    let info = LOCALGROUP_MEMBERS_INFO_3 {
+        lgrmi3_domainandname: a.as_mut_ptr(),
+    };
+    let buf = (&info as *const LOCALGROUP_MEMBERS_INFO_3).cast();
+    // SAFETY: `info` and its strings live across the call; level 3 matches the struct; one
+    // entry.
+    let rc = unsafe {
+        if add {
+            NetLocalGroupAddMembers(std::ptr::null(), g.as_ptr(), 3, buf, 1)
+        } else {
+            NetLocalGroupDelMembers(std::ptr::null(), g.as_ptr(), 3, buf, 1)
+        }
+    };
+    if add {
+        check("NetLocalGroupAddMembers", rc, &[ERROR_MEMBER_IN_ALIAS])
+    } else {
+        check("NetLocalGroupDelMembers", rc, &[ERROR_MEMBER_NOT_IN_ALIAS])
+    }
+}
+
+pub fn add_member(group: &str, account: &str) -> Result<(), SystemError> {
+    member_call(group, account, true)
+}
+
+pub fn remove_member(group: &str, account: &str) -> Result<(), SystemError> {
+    member_call(group, account, false)
+}
+
+/// Member names of `group` (`DOMAIN\name` stripped to `name`); `None` when it does not exist.
+pub fn group_members(group: &str) -> Result<Option<Vec<String>>, SystemError> {
+    let g = wide(group);
+    let mut buf: *mut u8 = std::ptr::null_mut();
+    let (mut read, mut total, mut resume) = (0u32, 0u32, 0usize);
+    // SAFETY: out-pointers are valid locals; on success `buf` is a NetAPI buffer freed below.
+    let rc = unsafe {
+        NetLocalGroupGetMembers(
+            std::ptr::null(),
+            g.as_ptr(),
+            3,
+            &mut buf,
+            MAX_PREFERRED_LENGTH,
+            &mut read,
+            &mut total,
+            &mut resume,
+        )
+    };
+    if rc == NERR_GroupNotFound || rc == ERROR_NO_SUCH_ALIAS {
+        return Ok(None);
+    }
+    check("NetLocalGroupGetMembers", rc, &[])?;
+    let mut names = Vec::new();
+    for i in 0..read as usize {
+        // SAFETY: `buf` holds `read` LOCALGROUP_MEMBERS_INFO_3 entries with NUL-terminated
+        // strings, valid until NetApiBufferFree.
+        let full = unsafe {
+            let entry = &*buf.cast::<LOCALGROUP_MEMBERS_INFO_3>().add(i);
+            read_pwstr(entry.lgrmi3_domainandname)
+        };
+        names.push(full.rsplit('\\').next().unwrap_or(&full).to_string());
+    }
+    if !buf.is_null() {
+        // SAFETY: frees the buffer NetLocalGroupGetMembers allocated, once.
+        unsafe { NetApiBufferFree(buf.cast()) };
+    }
+    Ok(Some(names))
+}
+
+/// Reads a NUL-terminated UTF-16 string.
+///
+/// # Safety
+/// `p` must be null or point to a NUL-terminated UTF-16 string.
+unsafe fn read_pwstr(p: *const u16) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    let mut len = 0;
+    // SAFETY: the caller guarantees a terminating NUL.
+    while unsafe { *p.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: `len` elements before the NUL are readable.
+    String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// The SID of local account or group `name`, `None` when it does not exist.
+pub fn lookup_sid(name: &str) -> Result<Option<Sid>, SystemError> {
+    let n = wide(name);
+    let mut sid_len = 0u32;
+    let mut dom_len = 0u32;
+    let mut use_: SID_NAME_USE = 0;
+    // SAFETY: size query: null buffers with zero lengths.
+    let ok = unsafe {
+        LookupAccountNameW(
+            std::ptr::null(),
+            n.as_ptr(),
+            std::ptr::null_mut(),
+            &mut sid_len,
+            std::ptr::null_mut(),
+            &mut dom_len,
+            &mut use_,
+        )
+    };
+    if ok == 0 {
+        let e = Win32Error::last("LookupAccountNameW");
+        if e.code == ERROR_NONE_MAPPED {
+            return Ok(None);
+        }
+        if e.code != ERROR_INSUFFICIENT_BUFFER {
+            return Err(super::ffi::from_win32(e));
+        }
+    }
+    let mut sid = vec![0u8; sid_len as usize];
+    let mut dom = vec![0u16; dom_len as usize + 1];
+    // SAFETY: buffers of the sizes the first call asked for.
+    let ok = unsafe {
+        LookupAccountNameW(
+            std::ptr::null(),
+            n.as_ptr(),
+            sid.as_mut_ptr().cast(),
+            &mut sid_len,
+            dom.as_mut_ptr(),
+            &mut dom_len,
+            &mut use_,
+        )
+    };
+    if ok == 0 {
+        return Err(super::ffi::from_win32(Win32Error::last(
+            "LookupAccountNameW",
+        )));
+    }
+    sid_to_string(sid.as_mut_ptr().cast()).map(Some)
+}
+
+fn sid_to_string(psid: PSID) -> Result<Sid, SystemError> {
+    let mut text: *mut u16 = std::ptr::null_mut();
+    // SAFETY: `psid` points to a valid SID; `text` receives a LocalAlloc'd string freed below.
+    if unsafe { ConvertSidToStringSidW(psid, &mut text) } == 0 {
+        return Err(super::ffi::from_win32(Win32Error::last(
+            "ConvertSidToStringSidW",
+        )));
+    }
+    // SAFETY: `text` is NUL-terminated; it is freed once after the copy.
+    let s = unsafe {
+        let s = read_pwstr(text);
+        LocalFree(text as HLOCAL);
+        s
+    };
+    Sid::parse(&s).map_err(|e| SystemError::new("ConvertSidToStringSidW", 0, e.to_string()))
+}
+
+/// Deletes the profile folder and ProfileList entry of `sid` (absent is fine).
+pub fn delete_profile(sid: &Sid) -> Result<(), SystemError> {
+    // Round-trip through the OS to be sure the text is a SID Windows accepts.
+    OwnedSid::new(sid).map_err(super::ffi::from_win32)?;
+    let s = wide(&sid.to_string());
+    // SAFETY: `s` is NUL-terminated; null path and computer mean "this machine's profile".
+    if unsafe { DeleteProfileW(s.as_ptr(), std::ptr::null(), std::ptr::null()) } == 0 {
+        let e = Win32Error::last("DeleteProfileW");
+        if e.code != ERROR_FILE_NOT_FOUND && e.code != 2 {
+            return Err(super::ffi::from_win32(e));
+        }
+    }
+    Ok(())
+}
