@@ -137,3 +137,41 @@ pub fn probe() -> KernelSupport {
         seccomp: sys::seccomp_available(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_agrees_with_unshare_about_user_namespaces() {
+        let works = std::process::Command::new("unshare")
+            .args(["-Urm", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+        let probed = probe().user_namespaces == Availability::Available;
+        assert_eq!(probed, works);
+    }
+
+    #[test]
+    fn every_missing_requirement_is_a_problem_line_with_a_fix() {
+        let k = KernelSupport {
+            user_namespaces: Availability::Unavailable {
+                reason: "r".into(),
+                fix: "f".into(),
+            },
+            mount_api: Availability::Available,
+            landlock_abi: None,
+            seccomp: false,
+        };
+        let p = k.problems();
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[0], "user namespaces: r; f");
+    }
+
+    #[test]
+    fn this_kernel_has_the_mount_api_landlock_and_seccomp() {
+        // Paddock's CI kernel is recent (6.x); an old kernel fails here with the reason.
+        let k = probe();
+        assert!(k.problems().is_empty(), "{:?}", k.problems());
+    }
+}

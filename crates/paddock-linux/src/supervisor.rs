@@ -212,3 +212,107 @@ pub fn prepare_with(
     }
     Ok((child, report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paddock_core::spec::{DenyReadPath, ProtectedPath};
+
+    fn spec(ws: &Path, network: Network) -> SandboxSpec {
+        SandboxSpec {
+            mode: Mode::WorkspaceWrite,
+            workspace: ws.to_path_buf(),
+            writable_roots: vec![ws.to_path_buf()],
+            protected: vec![ProtectedPath {
+                path: ws.join(".git/hooks"),
+                kind: PathKind::Missing,
+                reason: "test".into(),
+            }],
+            deny_read: vec![
+                DenyReadPath {
+                    path: ws.join("gone"),
+                    kind: PathKind::Missing,
+                },
+                DenyReadPath {
+                    path: ws.join(".env"),
+                    kind: PathKind::File,
+                },
+            ],
+            network,
+            allow_unenforced: Default::default(),
+        }
+    }
+
+    fn command(ws: &Path) -> CommandSpec {
+        CommandSpec {
+            program: "/bin/true".into(),
+            args: vec![],
+            cwd: ws.to_path_buf(),
+            env: vec![
+                ("TMPDIR".into(), "/host/tmp".into()),
+                ("A".into(), "b".into()),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_plan_forces_tmpdir_and_keeps_the_rest_of_the_environment() {
+        let ws = tempfile::tempdir().unwrap();
+        let plan = plan_for(&spec(ws.path(), Network::Off), &command(ws.path())).unwrap();
+        let env = &plan.command.env;
+        assert!(env.contains(&("TMPDIR".into(), "/tmp".into())));
+        assert!(!env.contains(&("TMPDIR".into(), "/host/tmp".into())));
+        assert!(env.contains(&("A".into(), "b".into())));
+        assert!(plan.network_off);
+    }
+
+    #[test]
+    fn missing_protected_paths_get_placeholders_and_missing_secrets_are_left_out() {
+        let ws = tempfile::tempdir().unwrap();
+        let plan = plan_for(&spec(ws.path(), Network::On), &command(ws.path())).unwrap();
+        assert_eq!(plan.protected[0].kind, PathKind::Dir);
+        assert!(ws.path().join(".git/hooks").is_dir());
+        assert!(
+            plan.deny_read
+                .iter()
+                .any(|d| d.path == ws.path().join(".env"))
+        );
+        assert!(
+            !plan
+                .deny_read
+                .iter()
+                .any(|d| d.path == ws.path().join("gone"))
+        );
+        assert!(!plan.network_off);
+    }
+
+    #[test]
+    fn network_allowlists_are_refused_rather_than_run_open() {
+        let ws = tempfile::tempdir().unwrap();
+        let s = spec(ws.path(), Network::Allowlist(vec!["example.com".into()]));
+        assert!(matches!(
+            plan_for(&s, &command(ws.path())),
+            Err(LinuxError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn full_access_never_reaches_the_backend() {
+        let ws = tempfile::tempdir().unwrap();
+        let mut s = spec(ws.path(), Network::Off);
+        s.mode = Mode::FullAccess;
+        assert!(matches!(
+            plan_for(&s, &command(ws.path())),
+            Err(LinuxError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn a_symlinked_default_protected_name_is_refused() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::create_dir(ws.path().join(".git")).unwrap();
+        std::os::unix::fs::symlink("/elsewhere", ws.path().join(".git/hooks")).unwrap();
+        let err = plan_for(&spec(ws.path(), Network::Off), &command(ws.path())).unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+    }
+}
