@@ -3,8 +3,9 @@
 //! `/dev/tcp`, raw ICMP, unix sockets by path and abstract name) and each listener must see
 //! nothing; socketpairs, unix sockets inside the workspace and `--network on` must keep working.
 //!
-//! Probes are Perl one-liners (`/usr/bin/perl` with its core `Socket` module): they print `ran`,
-//! then exit 4 when the socket cannot be created, 3 when it cannot reach its peer, 0 on success.
+//! Probes are Perl scripts (`/usr/bin/perl` with its core `Socket` module) run from a file, so
+//! that the command rules do not pre-empt the sandbox: they print `ran`, then exit 4 when the
+//! socket cannot be created, 3 when it cannot reach its peer, 0 on success.
 
 #![cfg(target_os = "linux")]
 
@@ -12,21 +13,14 @@ use std::io::{ErrorKind, Read};
 use std::net::{Ipv6Addr, TcpListener, UdpSocket};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{RwLock, RwLockWriteGuard};
-
-const PERL: &str = "/usr/bin/perl";
 
 /// Exit code of a probe whose socket could not be created.
 const NO_SOCKET: i32 = 4;
 /// Exit code of a probe whose socket could not reach its peer.
 const NO_PEER: i32 = 3;
-
-fn workspace() -> tempfile::TempDir {
-    // Not under /tmp: the sandbox gets a private /tmp, and the workspace must stay the host's.
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
-}
 
 /// Host socket files come and go in these tests while other tests' sandboxes start, and the
 /// Linux backend lists host sockets before it hides them: a socket removed in between makes
@@ -45,35 +39,74 @@ enum Sockets {
     CreatesFiles,
 }
 
-fn paddock(network: &str, ws: &Path, program: &str, args: &[&str], sockets: Sockets) -> Output {
-    let _shared =
-        (sockets == Sockets::None).then(|| SOCKET_FILES.read().unwrap_or_else(|e| e.into_inner()));
-    Command::new(env!("CARGO_BIN_EXE_paddock"))
-        .args([
-            "run",
-            "--mode",
-            "workspace-write",
-            "--network",
-            network,
-            "--cwd",
-        ])
-        .arg(ws)
-        .arg("--")
-        .arg(program)
-        .args(args)
-        .output()
-        .expect("paddock starts")
+/// One test's directories, all outside /tmp (the sandbox gets a private /tmp): the workspace,
+/// the probe scripts (outside the workspace), and Paddock's own config and state.
+struct Sandbox {
+    _root: tempfile::TempDir,
+    ws: PathBuf,
+    scripts: PathBuf,
+    config: PathBuf,
+    state: PathBuf,
 }
 
-fn perl(network: &str, ws: &Path, script: &str, args: &[&str]) -> Output {
-    perl_with(network, ws, script, args, Sockets::None)
-}
+impl Sandbox {
+    fn new() -> Sandbox {
+        let root = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let base = root.path().canonicalize().unwrap();
+        let sb = Sandbox {
+            ws: base.join("ws"),
+            scripts: base.join("scripts"),
+            config: base.join("config"),
+            state: base.join("state"),
+            _root: root,
+        };
+        for d in [&sb.ws, &sb.scripts, &sb.config, &sb.state] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        sb
+    }
 
-fn perl_with(network: &str, ws: &Path, script: &str, args: &[&str], sockets: Sockets) -> Output {
-    let program = format!("use Socket; $| = 1; print \"ran\\n\"; {script}");
-    let mut all = vec!["-e", program.as_str()];
-    all.extend_from_slice(args);
-    paddock(network, ws, PERL, &all, sockets)
+    /// `paddock run --mode workspace-write --network NETWORK --cwd WS -- INTERPRETER FILE ARGS`
+    /// where FILE holds `script`.
+    fn run(
+        &self,
+        network: &str,
+        interpreter: &str,
+        script: &str,
+        args: &[&str],
+        sockets: Sockets,
+    ) -> Output {
+        let _shared = (sockets == Sockets::None)
+            .then(|| SOCKET_FILES.read().unwrap_or_else(|e| e.into_inner()));
+        let file = self.scripts.join("probe");
+        std::fs::write(&file, script).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_paddock"))
+            .args([
+                "run",
+                "--mode",
+                "workspace-write",
+                "--network",
+                network,
+                "--cwd",
+            ])
+            .arg(&self.ws)
+            .args(["--", interpreter])
+            .arg(&file)
+            .args(args)
+            .env("PADDOCK_CONFIG_DIR", &self.config)
+            .env("PADDOCK_STATE_DIR", &self.state)
+            .output()
+            .expect("paddock starts")
+    }
+
+    fn perl(&self, network: &str, script: &str, args: &[&str]) -> Output {
+        self.perl_with(network, script, args, Sockets::None)
+    }
+
+    fn perl_with(&self, network: &str, script: &str, args: &[&str], sockets: Sockets) -> Output {
+        let program = format!("use Socket; $| = 1; print \"ran\\n\"; {script}");
+        self.run(network, "/usr/bin/perl", &program, args, sockets)
+    }
 }
 
 /// Asserts the sandbox really ran the probe and the probe failed with one of `codes`.
@@ -126,36 +159,36 @@ exit 0;"#;
 
 #[test]
 fn tcp_v4_connect_to_a_host_loopback_listener_is_refused() {
-    let ws = workspace();
+    let sb = Sandbox::new();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
-    let out = perl("off", ws.path(), TCP4_CONNECT, &[&port]);
+    let out = sb.perl("off", TCP4_CONNECT, &[&port]);
     assert_refused(&out, &[NO_SOCKET, NO_PEER]);
     assert_no_tcp_connection(&listener);
 }
 
 #[test]
 fn tcp_v6_connect_to_a_host_loopback_listener_is_refused() {
-    let ws = workspace();
+    let sb = Sandbox::new();
     let listener = TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).expect("the host has ::1");
     let port = listener.local_addr().unwrap().port().to_string();
     let script = r#"socket(my $s, AF_INET6, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
 connect($s, pack_sockaddr_in6($ARGV[0], inet_pton(AF_INET6, "::1"))) or do { warn "connect: $!"; exit 3 };
 exit 0;"#;
-    let out = perl("off", ws.path(), script, &[&port]);
+    let out = sb.perl("off", script, &[&port]);
     assert_refused(&out, &[NO_SOCKET, NO_PEER]);
     assert_no_tcp_connection(&listener);
 }
 
 #[test]
 fn udp_send_to_a_host_loopback_socket_is_refused() {
-    let ws = workspace();
+    let sb = Sandbox::new();
     let host = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = host.local_addr().unwrap().port().to_string();
     let script = r#"socket(my $s, AF_INET, SOCK_DGRAM, 0) or do { warn "socket: $!"; exit 4 };
 send($s, "leak", 0, pack_sockaddr_in($ARGV[0], inet_aton("127.0.0.1"))) or do { warn "send: $!"; exit 3 };
 exit 0;"#;
-    let out = perl("off", ws.path(), script, &[&port]);
+    let out = sb.perl("off", script, &[&port]);
     assert_refused(&out, &[NO_SOCKET, NO_PEER]);
     host.set_nonblocking(true).unwrap();
     let mut buf = [0u8; 16];
@@ -168,27 +201,21 @@ exit 0;"#;
 
 #[test]
 fn bash_dev_tcp_connect_to_a_host_loopback_listener_is_refused() {
-    let ws = workspace();
+    let sb = Sandbox::new();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let script = format!("echo ran; exec 3<>/dev/tcp/127.0.0.1/{port} || exit 3; echo leak >&3");
-    let out = paddock(
-        "off",
-        ws.path(),
-        "/bin/bash",
-        &["-c", &script],
-        Sockets::None,
-    );
+    let script = format!("echo ran\nexec 3<>/dev/tcp/127.0.0.1/{port} || exit 3\necho leak >&3\n");
+    let out = sb.run("off", "/bin/bash", &script, &[], Sockets::None);
     assert_refused(&out, &[NO_PEER]);
     assert_no_tcp_connection(&listener);
 }
 
 #[test]
 fn raw_icmp_socket_is_refused() {
-    let ws = workspace();
+    let sb = Sandbox::new();
     let script = r#"socket(my $s, AF_INET, SOCK_RAW, 1) or do { warn "socket: $!"; exit 4 };
 exit 0;"#;
-    let out = perl("off", ws.path(), script, &[]);
+    let out = sb.perl("off", script, &[]);
     assert_refused(&out, &[NO_SOCKET]);
 }
 
@@ -198,12 +225,11 @@ exit 0;"#;
 
 /// The caller holds `socket_files_lock` until `dir` is removed.
 fn unix_socket_by_path_is_refused(dir: &Path) {
-    let ws = workspace();
+    let sb = Sandbox::new();
     let path = dir.join("host.sock");
     let listener = UnixListener::bind(&path).unwrap();
-    let out = perl_with(
+    let out = sb.perl_with(
         "off",
-        ws.path(),
         UNIX_CONNECT,
         &[path.to_str().unwrap()],
         Sockets::CreatesFiles,
@@ -228,31 +254,31 @@ fn unix_socket_file_of_a_host_listener_in_tmp_is_unreachable() {
 
 #[test]
 fn abstract_unix_socket_of_a_host_listener_is_unreachable() {
-    let ws = workspace();
+    let sb = Sandbox::new();
     let name = format!("paddock-test-host-{}", std::process::id());
     let listener =
         UnixListener::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap()).unwrap();
     let script = r#"socket(my $s, AF_UNIX, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
 connect($s, pack_sockaddr_un("\0" . $ARGV[0])) or do { warn "connect: $!"; exit 3 };
 exit 0;"#;
-    let out = perl("off", ws.path(), script, &[&name]);
+    let out = sb.perl("off", script, &[&name]);
     assert_refused(&out, &[NO_PEER]);
     assert_no_unix_connection(&listener);
 }
 
 #[test]
 fn socketpair_works_with_the_network_off() {
-    let ws = workspace();
+    let sb = Sandbox::new();
     let script = r#"socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, PF_UNSPEC) or do { warn "socketpair: $!"; exit 4 };
 syswrite($a, "ping") == 4 or exit 5; sysread($b, my $got, 4); $got eq "ping" or exit 6;
 exit 0;"#;
-    assert_succeeded(&perl("off", ws.path(), script, &[]));
+    assert_succeeded(&sb.perl("off", script, &[]));
 }
 
 #[test]
 fn unix_socket_server_and_client_inside_the_workspace_work_with_the_network_off() {
     let _lock = socket_files_lock();
-    let ws = workspace();
+    let sb = Sandbox::new();
     let script = r#"my $path = "$ARGV[0]/inside.sock";
 socket(my $srv, AF_UNIX, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
 bind($srv, pack_sockaddr_un($path)) or do { warn "bind: $!"; exit 5 };
@@ -268,25 +294,19 @@ accept(my $conn, $srv) or exit 8;
 sysread($conn, my $got, 5); waitpid($pid, 0);
 $? == 0 && $got eq "hello" or do { warn "child $? got '$got'"; exit 9 };
 exit 0;"#;
-    let ws_path = ws.path().to_str().unwrap().to_string();
-    assert_succeeded(&perl_with(
-        "off",
-        ws.path(),
-        script,
-        &[&ws_path],
-        Sockets::CreatesFiles,
-    ));
+    let ws_path = sb.ws.to_str().unwrap().to_string();
+    assert_succeeded(&sb.perl_with("off", script, &[&ws_path], Sockets::CreatesFiles));
 }
 
 #[test]
 fn network_on_reaches_the_host_loopback_listener() {
-    let ws = workspace();
+    let sb = Sandbox::new();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
     let script = r#"socket(my $s, AF_INET, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
 connect($s, pack_sockaddr_in($ARGV[0], inet_aton("127.0.0.1"))) or do { warn "connect: $!"; exit 3 };
 syswrite($s, "hello"); exit 0;"#;
-    assert_succeeded(&perl("on", ws.path(), script, &[&port]));
+    assert_succeeded(&sb.perl("on", script, &[&port]));
     listener.set_nonblocking(true).unwrap();
     let (mut conn, _) = listener
         .accept()
