@@ -160,3 +160,33 @@ fn json_report_lists_every_enforced_layer() {
         ]
     );
 }
+
+#[test]
+fn ctrl_c_reaches_the_command_which_can_handle_it() {
+    let w = World::new();
+    let script = w.ws.join("trap.sh");
+    std::fs::write(&script, "trap 'echo got-int; exit 7' INT; echo ready; while :; do sleep 0.05; done").unwrap();
+    let mut paddock = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
+        .args(["run", "--mode", "workspace-write", "--network", "off", "--cwd"])
+        .arg(&w.ws)
+        .arg("--")
+        .arg("sh")
+        .arg(&script)
+        .env("PADDOCK_CONFIG_DIR", w.ws.join("no-config"))
+        .env("PADDOCK_STATE_DIR", w.ws.join("state"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(paddock.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let sent = std::process::Command::new("kill").args(["-INT", &paddock.id().to_string()]).status();
+    assert!(sent.unwrap().success());
+    let status = paddock.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert_eq!(rest, "got-int\n");
+    // The command's own code, or 130: Paddock reports a run ended by Ctrl-C as interrupted.
+    assert!(matches!(status.code(), Some(7 | 130)), "{status:?}");
+}

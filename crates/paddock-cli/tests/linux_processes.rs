@@ -206,3 +206,30 @@ fn control_a_host_process_is_killable_in_full_access_mode() {
     std::thread::sleep(Duration::from_millis(100));
     assert!(!host.alive());
 }
+
+#[test]
+fn killing_paddock_itself_ends_the_whole_sandbox() {
+    let w = World::new();
+    let tag = format!("{}.4545", std::process::id() % 1000 + 300);
+    let script = w.ws.join("long.sh");
+    std::fs::write(&script, format!("setsid sleep {tag} & sleep {tag}")).unwrap();
+    let mut paddock = Command::new(env!("CARGO_BIN_EXE_paddock"))
+        .args(["run", "--mode", "workspace-write", "--network", "off", "--cwd"])
+        .arg(&w.ws)
+        .arg("--")
+        .arg("sh")
+        .arg(&script)
+        .env("PADDOCK_CONFIG_DIR", w.ws.join("no-config"))
+        .env("PADDOCK_STATE_DIR", w.ws.join("state"))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while host_processes_matching(&format!("sleep {tag}")).len() < 2 {
+        assert!(Instant::now() < deadline, "the sandboxed command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    paddock.kill().unwrap();
+    paddock.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(host_processes_matching(&format!("sleep {tag}")), Vec::<u32>::new());
+}
