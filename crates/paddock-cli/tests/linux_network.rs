@@ -15,29 +15,11 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{RwLock, RwLockWriteGuard};
 
 /// Exit code of a probe whose socket could not be created.
 const NO_SOCKET: i32 = 4;
 /// Exit code of a probe whose socket could not reach its peer.
 const NO_PEER: i32 = 3;
-
-/// Host socket files come and go in these tests while other tests' sandboxes start, and the
-/// Linux backend lists host sockets before it hides them: a socket removed in between makes
-/// that sandbox's setup fail (a backend bug, reported). A test that creates socket files holds
-/// this lock exclusively (`socket_files_lock`) until they are gone; every other run shares it.
-static SOCKET_FILES: RwLock<()> = RwLock::new(());
-
-fn socket_files_lock() -> RwLockWriteGuard<'static, ()> {
-    SOCKET_FILES.write().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Whether the calling test creates unix socket files (and holds `socket_files_lock`).
-#[derive(Clone, Copy, PartialEq)]
-enum Sockets {
-    None,
-    CreatesFiles,
-}
 
 /// One test's directories, all outside /tmp (the sandbox gets a private /tmp): the workspace,
 /// the probe scripts (outside the workspace), and Paddock's own config and state.
@@ -68,16 +50,7 @@ impl Sandbox {
 
     /// `paddock run --mode workspace-write --network NETWORK --cwd WS -- INTERPRETER FILE ARGS`
     /// where FILE holds `script`.
-    fn run(
-        &self,
-        network: &str,
-        interpreter: &str,
-        script: &str,
-        args: &[&str],
-        sockets: Sockets,
-    ) -> Output {
-        let _shared = (sockets == Sockets::None)
-            .then(|| SOCKET_FILES.read().unwrap_or_else(|e| e.into_inner()));
+    fn run(&self, network: &str, interpreter: &str, script: &str, args: &[&str]) -> Output {
         let file = self.scripts.join("probe");
         std::fs::write(&file, script).unwrap();
         Command::new(env!("CARGO_BIN_EXE_paddock"))
@@ -100,12 +73,8 @@ impl Sandbox {
     }
 
     fn perl(&self, network: &str, script: &str, args: &[&str]) -> Output {
-        self.perl_with(network, script, args, Sockets::None)
-    }
-
-    fn perl_with(&self, network: &str, script: &str, args: &[&str], sockets: Sockets) -> Output {
         let program = format!("use Socket; $| = 1; print \"ran\\n\"; {script}");
-        self.run(network, "/usr/bin/perl", &program, args, sockets)
+        self.run(network, "/usr/bin/perl", &program, args)
     }
 }
 
@@ -205,7 +174,7 @@ fn bash_dev_tcp_connect_to_a_host_loopback_listener_is_refused() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let script = format!("echo ran\nexec 3<>/dev/tcp/127.0.0.1/{port} || exit 3\necho leak >&3\n");
-    let out = sb.run("off", "/bin/bash", &script, &[], Sockets::None);
+    let out = sb.run("off", "/bin/bash", &script, &[]);
     assert_refused(&out, &[NO_PEER]);
     assert_no_tcp_connection(&listener);
 }
@@ -223,31 +192,23 @@ const UNIX_CONNECT: &str = r#"socket(my $s, AF_UNIX, SOCK_STREAM, 0) or do { war
 connect($s, pack_sockaddr_un($ARGV[0])) or do { warn "connect: $!"; exit 3 };
 exit 0;"#;
 
-/// The caller holds `socket_files_lock` until `dir` is removed.
 fn unix_socket_by_path_is_refused(dir: &Path) {
     let sb = Sandbox::new();
     let path = dir.join("host.sock");
     let listener = UnixListener::bind(&path).unwrap();
-    let out = sb.perl_with(
-        "off",
-        UNIX_CONNECT,
-        &[path.to_str().unwrap()],
-        Sockets::CreatesFiles,
-    );
+    let out = sb.perl("off", UNIX_CONNECT, &[path.to_str().unwrap()]);
     assert_refused(&out, &[NO_PEER]);
     assert_no_unix_connection(&listener);
 }
 
 #[test]
 fn unix_socket_file_of_a_host_listener_outside_the_workspace_is_unreachable() {
-    let _lock = socket_files_lock();
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     unix_socket_by_path_is_refused(dir.path());
 }
 
 #[test]
 fn unix_socket_file_of_a_host_listener_in_tmp_is_unreachable() {
-    let _lock = socket_files_lock();
     let dir = tempfile::tempdir_in("/tmp").unwrap();
     unix_socket_by_path_is_refused(dir.path());
 }
@@ -277,7 +238,6 @@ exit 0;"#;
 
 #[test]
 fn unix_socket_server_and_client_inside_the_workspace_work_with_the_network_off() {
-    let _lock = socket_files_lock();
     let sb = Sandbox::new();
     let script = r#"my $path = "$ARGV[0]/inside.sock";
 socket(my $srv, AF_UNIX, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
@@ -295,7 +255,7 @@ sysread($conn, my $got, 5); waitpid($pid, 0);
 $? == 0 && $got eq "hello" or do { warn "child $? got '$got'"; exit 9 };
 exit 0;"#;
     let ws_path = sb.ws.to_str().unwrap().to_string();
-    assert_succeeded(&sb.perl_with("off", script, &[&ws_path], Sockets::CreatesFiles));
+    assert_succeeded(&sb.perl("off", script, &[&ws_path]));
 }
 
 #[test]
