@@ -190,3 +190,46 @@ fn ctrl_c_reaches_the_command_which_can_handle_it() {
     // The command's own code, or 130: Paddock reports a run ended by Ctrl-C as interrupted.
     assert!(matches!(status.code(), Some(7 | 130)), "{status:?}");
 }
+
+#[test]
+fn an_unprivileged_caller_gets_the_same_sandbox() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let base = dir.path().canonicalize().unwrap();
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (ws, outside) = (base.join("ws"), base.join("outside"));
+    std::fs::create_dir(&ws).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let script = format!("id -u; echo ok > inside; echo pwn > {}/new; cat inside", outside.display());
+    std::fs::write(ws.join("attack.sh"), script).unwrap();
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let mut cmd = if root {
+        // Run as nobody, owning the workspace, with a world-writable directory outside it.
+        std::fs::create_dir(base.join("state")).unwrap();
+        for d in [&ws, &base.join("state")] {
+            std::os::unix::fs::chown(d, Some(65534), Some(65534)).unwrap();
+        }
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups", env!("CARGO_BIN_EXE_paddock")]);
+        c
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
+    };
+    let out = cmd
+        .args(["run", "--mode", "workspace-write", "--network", "off", "--cwd"])
+        .arg(&ws)
+        .args(["--", "sh", "attack.sh"])
+        .env("HOME", &ws)
+        .env("PADDOCK_CONFIG_DIR", ws.join("no-config"))
+        .env("PADDOCK_STATE_DIR", base.join("state"))
+        .output()
+        .unwrap();
+    assert_ran(&out);
+    let text = stdout(&out);
+    if root {
+        assert!(text.starts_with("65534\n"), "{text}");
+    }
+    assert!(text.ends_with("ok\n"), "{text} {}", stderr(&out));
+    assert!(!exists(&outside.join("new")), "an unprivileged caller wrote outside its workspace");
+}
