@@ -17,6 +17,8 @@ use thiserror::Error;
 
 /// The log's file name inside the state directory.
 pub const FILE_NAME: &str = "audit.jsonl";
+/// The lock file writers take turns on.
+const LOCK_NAME: &str = "audit.lock";
 
 #[derive(Debug, Error)]
 pub enum AuditError {
@@ -148,11 +150,17 @@ impl AuditLog {
         }
     }
 
-    /// Appends one record as one line, with one write.
+    /// Appends one record as one line, with one write, under the log's lock.
     pub fn append(&self, record: &Record) -> Result<(), AuditError> {
-        let mut line = serde_json::to_string(record)?;
-        line.push('\n');
+        let mut line = serde_json::to_string(record)?.into_bytes();
+        line.push(b'\n');
         create_private_dir(&self.dir).map_err(self.io("create its directory"))?;
+        // Writers take turns on a separate lock file: appends from several processes are then
+        // never interleaved (Wine, network file systems), rotation cannot race a write, and
+        // readers are never blocked by Windows' mandatory locks on the log itself.
+        let lock =
+            open_private(&self.dir.join(LOCK_NAME), false).map_err(self.io("open its lock"))?;
+        lock.lock().map_err(self.io("lock"))?;
         let path = self.path();
         if let Ok(meta) = std::fs::metadata(&path)
             && meta.len() > 0
@@ -160,8 +168,14 @@ impl AuditLog {
         {
             self.rotate()?;
         }
-        let mut file = open_append(&path).map_err(self.io("open"))?;
-        let written = file.write(line.as_bytes()).map_err(self.io("write"))?;
+        let mut file = open_private(&path, true).map_err(self.io("open"))?;
+        let len = file.metadata().map_err(self.io("inspect"))?.len();
+        if len > 0 && last_byte(&file, len - 1).map_err(self.io("read"))? != b'\n' {
+            // A writer died in the middle of its line: start on a fresh line, so that only the
+            // torn line is lost, never this record.
+            line.insert(0, b'\n');
+        }
+        let written = file.write(&line).map_err(self.io("write"))?;
         if written != line.len() {
             return Err(AuditError::Io {
                 path,
@@ -240,27 +254,44 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-#[cfg(unix)]
-fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)?;
-    let meta = file.metadata()?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+/// Opens `path` owner-only (0600 on Unix, tightening an existing file), for appending reads
+/// and writes when `append`, else for writing (a lock file).
+fn open_private(path: &Path, append: bool) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true);
+    if append {
+        opts.read(true).append(true);
+    } else {
+        opts.write(true);
     }
-    Ok(file)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        let file = opts.open(path)?;
+        if file.metadata()?.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    {
+        opts.open(path)
+    }
 }
 
-#[cfg(not(unix))]
-fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+fn last_byte(file: &std::fs::File, at: u64) -> std::io::Result<u8> {
+    let mut b = [0u8; 1];
+    #[cfg(unix)]
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut b, at)?;
+    #[cfg(windows)]
+    {
+        let n = std::os::windows::fs::FileExt::seek_read(file, &mut b, at)?;
+        if n != 1 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(b[0])
 }
 
 /// `SystemTime` as RFC 3339 in UTC with milliseconds: `2026-11-24T09:03:36.123Z`.
@@ -411,6 +442,26 @@ mod tests {
         assert_eq!(v["exit_code"], 3);
         assert_eq!(v["backend"], "none");
         assert_eq!(v["decision"], "allow");
+    }
+
+    #[test]
+    fn a_record_after_a_torn_line_starts_on_its_own_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_dir(dir.path());
+        log.append(&record(&["first"])).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(log.path())
+            .unwrap();
+        f.write_all(b"{\"time\":\"2026-").unwrap();
+        log.append(&record(&["after"])).unwrap();
+        let got: Vec<String> = log
+            .read(None)
+            .unwrap()
+            .iter()
+            .map(|r| r.argv[0].clone())
+            .collect();
+        assert_eq!(got, ["first", "after"]);
     }
 
     #[cfg(unix)]

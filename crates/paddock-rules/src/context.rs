@@ -60,10 +60,18 @@ impl Context {
             return false;
         }
         if looks_windows(target) || self.writable_roots.iter().any(|r| looks_windows_path(r)) {
+            let cwd = self.cwd.display().to_string();
+            let b = target.as_bytes();
             let abs = if is_windows_absolute(target) {
                 target.to_string()
+            } else if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+                // `C:x` is relative to drive C's own current directory, which we do not know.
+                return false;
+            } else if target.starts_with(['/', '\\']) {
+                // Root of the current drive.
+                format!("{}{}", cwd.get(..2).unwrap_or(""), target)
             } else {
-                format!("{}\\{}", self.cwd.display(), target)
+                format!("{cwd}\\{target}")
             };
             let abs = windows_normal(&abs);
             return self.writable_roots.iter().any(|r| {
@@ -155,6 +163,9 @@ mod tests {
         assert!(!ctx.write_target_allowed(r"C:\Work\Repo2\f.txt"));
         assert!(!ctx.write_target_allowed(r"..\f.txt"));
         assert!(!ctx.write_target_allowed(r"C:\Windows\System32\evil.dll"));
+        assert!(!ctx.write_target_allowed(r"\Windows\evil.dll"));
+        assert!(!ctx.write_target_allowed("/etc/x"));
+        assert!(!ctx.write_target_allowed("D:x"));
     }
 
     #[test]
