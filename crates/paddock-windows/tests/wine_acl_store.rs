@@ -170,3 +170,35 @@ fn non_inheritable_entry_is_written_in_place_on_windows_and_refused_where_acls_a
     store.remove_explicit(&ws, &[deny]).unwrap();
     assert_eq!(store.read(&ws).unwrap(), before);
 }
+
+#[test]
+fn nothing_is_created_below_a_planted_junction() {
+    if running_under_wine() {
+        println!("SKIPPED: Wine cannot follow the links it makes, so this cannot fail there");
+        return;
+    }
+    let (_tmp, ws) = workspace();
+    let (_elsewhere_tmp, elsewhere) = workspace();
+    let link = ws.join(".git");
+    let made = std::process::Command::new("cmd")
+        .args(["/c", "mklink", "/J"])
+        .arg(&link)
+        .arg(&elsewhere)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success() && link.exists(),
+        "mklink /J failed: {made:?}"
+    );
+    let mut store = NtfsAclStore::new();
+    assert!(store.create_dir(&link.join("hooks")).is_err());
+    assert!(store.create_file(&link.join("config")).is_err());
+    assert!(
+        !elsewhere.join("hooks").exists(),
+        "a folder was created through the junction"
+    );
+    assert!(
+        !elsewhere.join("config").exists(),
+        "a file was created through the junction"
+    );
+}

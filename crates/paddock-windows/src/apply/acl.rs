@@ -6,10 +6,10 @@
 //! from the parent and propagates to children exactly as `SetNamedSecurityInfoW` documents; when
 //! only non-inheritable ACEs change (per-run denies on a root), the DACL is written in place on
 //! that one object (`SetKernelObjectSecurity`), so no tree is walked; a call that changes nothing
-//! writes nothing; every write is read back and a DACL that did not stick is an error
-//! (file systems without ACLs, Wine); a path that is or passes through a link (symlink, junction) is
-//! refused rather than followed; a NULL DACL is refused rather than made restrictive; every path
-//! is used in its `\\?\` form, so long paths work.
+//! writes nothing; every write is read back and a DACL that did not stick is an error (file
+//! systems without ACLs, Wine); a path that is or passes through a link (symlink, junction) is
+//! refused rather than followed, and nothing is created below a link; a NULL DACL is refused
+//! rather than made restrictive; every path is used in its `\\?\` form, so long paths work.
 
 use super::error::Win32Error;
 use super::long_path::{strip_verbatim, verbatim};
@@ -17,7 +17,6 @@ use super::owned_acl::{ModelDacl, RawSecurityDescriptor};
 use super::wide::to_wide;
 use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
 use crate::store::{AclStore, EntryKind, StoreError};
-use crate::winpath;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::path::{Path, PathBuf};
 use windows_sys::Win32::Foundation::{
@@ -162,11 +161,13 @@ impl AclStore for NtfsAclStore {
 
     fn create_dir(&mut self, path: &Path) -> Result<(), StoreError> {
         let long = to_verbatim(path)?;
+        refuse_links_above(path)?;
         std::fs::create_dir(&long).map_err(|e| io_error(path, "CreateDirectoryW", &e))
     }
 
     fn create_file(&mut self, path: &Path) -> Result<(), StoreError> {
         let long = to_verbatim(path)?;
+        refuse_links_above(path)?;
         std::fs::File::create_new(&long)
             .map(drop)
             .map_err(|e| io_error(path, "CreateFileW", &e))
@@ -210,23 +211,35 @@ fn os_error(path: &Path, e: Win32Error) -> StoreError {
     }
 }
 
-/// Refuses a path whose resolved form differs from itself: some component is a symlink or a
-/// junction, and an ACL change would land on whatever it points at.
+/// Refuses a path that is, or passes through, a symlink or junction (a name-surrogate reparse
+/// point): an ACL change would land on whatever it points at. Short (8.3) names are not links
+/// and pass.
 fn refuse_links(path: &Path) -> Result<(), StoreError> {
     let long = to_verbatim(path)?;
-    let resolved = std::fs::canonicalize(&long)
-        .map_err(|e| io_error(path, "GetFinalPathNameByHandleW", &e))?;
-    if winpath::same(&strip_verbatim(&resolved), &strip_verbatim(&long)) {
-        return Ok(());
+    for prefix in long.ancestors() {
+        let meta = std::fs::symlink_metadata(prefix)
+            .map_err(|e| io_error(path, "GetFileAttributesExW", &e))?;
+        if meta.file_type().is_symlink() {
+            return Err(StoreError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "{} is a symlink or junction; Paddock does not change ACLs through links. \
+                     Remove the link or name its target",
+                    strip_verbatim(prefix).display()
+                ),
+            });
+        }
     }
-    Err(StoreError::Invalid {
-        path: path.to_path_buf(),
-        reason: format!(
-            "it resolves to {} through a symlink or junction; Paddock does not change ACLs \
-             through links. Remove the link or name its target",
-            strip_verbatim(&resolved).display()
-        ),
-    })
+    Ok(())
+}
+
+/// Refuses to create `path` when a folder above it is a link: a command that planted a junction
+/// in the workspace (`.git` -> elsewhere) must not get Paddock to create files where it points.
+fn refuse_links_above(path: &Path) -> Result<(), StoreError> {
+    match path.parent() {
+        Some(parent) if parent.parent().is_some() => refuse_links(parent),
+        _ => Ok(()),
+    }
 }
 
 /// The owner, group and DACL of `path` as SDDL.

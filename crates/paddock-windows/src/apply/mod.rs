@@ -11,6 +11,7 @@ pub mod error;
 pub mod launch;
 pub mod long_path;
 pub mod owned_acl;
+pub mod probe;
 pub mod shell;
 pub mod sid;
 pub mod token;
