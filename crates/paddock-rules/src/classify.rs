@@ -13,10 +13,16 @@ pub fn classify(cmd: &SimpleCommand) -> Option<&'static str> {
     if first.dynamic || is_relative_path(&first.text) {
         return None;
     }
-    if cmd.wrapper {
-        return Some("runs the commands listed with it, each judged on its own");
-    }
     let key = program_key(&first.text);
+    if cmd.wrapper {
+        match key.as_str() {
+            // Changing privileges is never routine, whatever runs inside.
+            "sudo" | "doas" | "run0" | "pkexec" => return None,
+            // `-exec` commands are judged on their own; `find`'s other options still count.
+            "find" => {}
+            _ => return Some("runs the commands listed with it, each judged on its own"),
+        }
+    }
     let key = if cmd.shell == Shell::PowerShell {
         crate::parse::powershell::names_of(&key)
             .into_iter()
@@ -64,8 +70,15 @@ pub fn classify(cmd: &SimpleCommand) -> Option<&'static str> {
                 "-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf",
                 "-fls",
             ];
-            (!args.iter().any(|a| RUNS_OR_WRITES.contains(a)))
-                .then_some("finds files without running or deleting anything")
+            let judged_apart: &[&str] = if cmd.wrapper {
+                &["-exec", "-execdir", "-ok", "-okdir"]
+            } else {
+                &[]
+            };
+            (!args
+                .iter()
+                .any(|a| RUNS_OR_WRITES.contains(a) && !judged_apart.contains(a)))
+            .then_some("finds files without deleting or writing anything")
         }
         "fd" | "fdfind" => (!args
             .iter()
@@ -356,6 +369,25 @@ mod tests {
         ] {
             assert!(classify(&cmd(line, Shell::PowerShell)).is_none(), "{line}");
         }
+    }
+
+    #[test]
+    fn wrappers_are_transparent_except_privilege_changes_and_find_deletes() {
+        let ctx = crate::context::Context::new("/w", vec!["/w".into()]);
+        let parsed = |words: &[&str]| {
+            let argv: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+            crate::parse::parse_argv(&argv, &ctx).commands[0].clone()
+        };
+        assert!(classify(&parsed(&["env", "A=1", "ls"])).is_some());
+        assert!(classify(&parsed(&["find", ".", "-exec", "cat", "{}", ";"])).is_some());
+        assert!(
+            classify(&parsed(&[
+                "find", ".", "-exec", "cat", "{}", ";", "-delete"
+            ]))
+            .is_none()
+        );
+        assert!(classify(&parsed(&["sudo", "ls"])).is_none());
+        assert!(classify(&parsed(&["doas", "ls"])).is_none());
     }
 
     #[test]

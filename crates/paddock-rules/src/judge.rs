@@ -285,6 +285,85 @@ decision = "forbid"
         }
     }
 
+    const RM_FORBID: &str =
+        "[[rule]]\nprogram = \"rm\"\nargs = [\"-rf\", \"*\"]\ndecision = \"forbid\"\n";
+
+    #[test]
+    fn forbid_rule_cannot_be_dodged_by_quoting_wrapping_or_nesting() {
+        let e = Engine::from_texts(Some(RM_FORBID), None, false).unwrap();
+        let forbidden: &[&[&str]] = &[
+            &["rm", "-rf", "/"],
+            &["/bin/rm", "-rf", "/"],
+            &["bash", "-c", "r\\m -rf /"],
+            &["bash", "-c", "\"rm\" -rf /"],
+            &["bash", "-c", "rm -r\"\"f /"],
+            &["bash", "-c", "rm -rf $HOME"],
+            &["sh", "-c", "command rm -rf /"],
+            &["sh", "-c", "exec rm -rf /"],
+            &["env", "X=1", "rm", "-rf", "/"],
+            &["sudo", "rm", "-rf", "/"],
+            &["busybox", "rm", "-rf", "/"],
+            &["find", "/", "-exec", "rm", "-rf", "{}", "+"],
+            &["sh", "-c", "ls | xargs rm -rf"],
+            &["nice", "-n", "5", "nohup", "timeout", "5", "rm", "-rf", "/"],
+            &["bash", "-c", "f(){ rm -rf /; }; f"],
+            &["bash", "-lc", "true && (rm -rf / &)"],
+            &["bash", "-c", "echo $(rm -rf /)"],
+            &["bash", "-c", "cat <(rm -rf /)"],
+            &["bash", "-c", "bash -c 'sh -c \"rm -rf /\"'"],
+            &["cmd", "/c", "r^m -rf /"],
+            &["CMD.EXE", "/C", "\"rm -rf /\""],
+            &["pwsh", "-c", "r`m -rf /"],
+            &["powershell", "-Command", "& rm -rf /"],
+            &["pwsh", "-c", "Write-Output $(rm -rf /)"],
+            &["bash", "-c", "cmd /c 'pwsh -c \"rm -rf /\"'"],
+        ];
+        for input in forbidden {
+            let j = judge(&e, &argv(input), &ctx());
+            assert_eq!(j.verdict, Verdict::Forbid, "{input:?}: {}", j.reason());
+        }
+        let asked: &[&[&str]] = &[
+            &["bash", "-c", "$(echo rm) -rf /"],
+            &["bash", "-c", "x=rm; $x -rf /"],
+            &["bash", "-c", "eval 'rm -rf /'"],
+            &["bash", "-c", "echo 'rm -rf /' | bash"],
+            &["bash", "-c", "bash <<< 'rm -rf /'"],
+            &["bash", "-c", "rm $FLAGS /"],
+            &["pwsh", "-EncodedCommand", "cgBtACAALQByAGYAIAAvAA=="],
+            &["pwsh", "-c", "iex 'rm -rf /'"],
+            &["cmd", "/c", "%X% -rf /"],
+        ];
+        for input in asked {
+            let j = judge(&e, &argv(input), &ctx());
+            assert!(
+                j.verdict >= Verdict::Prompt,
+                "{input:?}: {:?} {}",
+                j.verdict,
+                j.reason()
+            );
+        }
+    }
+
+    #[test]
+    fn forbid_rule_leaves_legitimate_neighbours_alone() {
+        let e = Engine::from_texts(Some(RM_FORBID), None, false).unwrap();
+        let cases: &[(&[&str], Verdict)] = &[
+            (&["rm", "-r", "build"], Verdict::Unknown),
+            (&["rm", "file"], Verdict::Unknown),
+            (&["bash", "-c", "echo rm -rf /"], Verdict::Allow),
+            (
+                &["git", "commit", "-m", "rm -rf / is bad"],
+                Verdict::Unknown,
+            ),
+            (&["bash", "-c", "grep -rn 'rm -rf' ."], Verdict::Allow),
+            (&["pwsh", "-c", "Select-String 'rm -rf' x"], Verdict::Allow),
+        ];
+        for (input, want) in cases {
+            let j = judge(&e, &argv(input), &ctx());
+            assert_eq!(j.verdict, *want, "{input:?}: {}", j.reason());
+        }
+    }
+
     #[test]
     fn forbid_reason_names_the_rule_and_its_justification() {
         let e = Engine::from_texts(Some(USER), None, false).unwrap();

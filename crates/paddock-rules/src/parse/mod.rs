@@ -204,6 +204,15 @@ impl<'a> Collector<'a> {
                 self.command(SimpleCommand::new(words, shell), depth + 1);
                 return;
             }
+            wrappers::Inner::Commands(list) => {
+                cmd.wrapper = true;
+                let shell = cmd.shell;
+                self.out.commands.push(cmd);
+                for words in list {
+                    self.command(SimpleCommand::new(words, shell), depth + 1);
+                }
+                return;
+            }
             wrappers::Inner::Bash(script) => {
                 cmd.wrapper = true;
                 self.out.commands.push(cmd);
@@ -306,6 +315,18 @@ mod tests {
                 &["Get-ChildItem", "rm x"],
             ),
             (&["pwsh", "-c", "Get-Date"], &["Get-Date"]),
+            (&["sudo", "-u", "root", "rm", "-rf", "/"], &["rm -rf /"]),
+            (&["busybox", "rm", "-rf", "/"], &["rm -rf /"]),
+            (
+                &[
+                    "find", ".", "-name", "x", "-exec", "rm", "-rf", "{}", ";", "-execdir",
+                    "chmod", "+x", "{}", "+",
+                ],
+                &["rm -rf {}", "chmod +x {}"],
+            ),
+            (&["bash", "script.sh"], &["bash script.sh"]),
+            (&["bash", "--version"], &["bash --version"]),
+            (&["pwsh", "-File", "x.ps1"], &["pwsh -File x.ps1"]),
         ];
         for (input, want) in cases {
             let p = parse_argv(&argv(input), &ctx());
@@ -328,6 +349,15 @@ mod tests {
             (&["powershell", "-Command", "-"], "standard input"),
             (&["pwsh", "-c", "iex $x"], "Invoke-Expression"),
             (&["cmd", "/c", "%COMSPEC% /c del x"], "%VAR%"),
+            (&["bash"], "standard input"),
+            (&["sh", "-s", "arg"], "standard input"),
+            (
+                &["bash", "-c", "bash <<'EOF'\nrm -rf /\nEOF"],
+                "standard input",
+            ),
+            (&["bash", "-c", "echo 'rm -rf /' | sh"], "standard input"),
+            (&["cmd"], "standard input"),
+            (&["powershell", "-NoProfile"], "standard input"),
         ];
         for (input, reason) in cases {
             let p = parse_argv(&argv(input), &ctx());

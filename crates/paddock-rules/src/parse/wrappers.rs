@@ -1,6 +1,7 @@
 //! Programs that run other programs: shells given a script (`bash -c`, `cmd /c`, `pwsh -Command`)
 //! and wrappers (`env`, `nohup`, `nice`, `time`, `timeout`, `stdbuf`, `command`, `exec`,
-//! `builtin`, `xargs`). Finds the inner command or script, or says why it cannot.
+//! `builtin`, `xargs`, `sudo`, `doas`, `busybox`, `find -exec`). Finds the inner commands or
+//! script, or says why it cannot (a shell reading its script from standard input, for one).
 
 use super::{Shell, Word};
 
@@ -10,6 +11,8 @@ pub enum Inner {
     None,
     Uncertain(String),
     Command(Vec<Word>),
+    /// Several inner commands (`find -exec a ; -exec b ;`).
+    Commands(Vec<Vec<Word>>),
     Bash(String),
     Cmd {
         line: String,
@@ -47,6 +50,15 @@ pub fn look_through(key: &str, args: &[Word], shell: Shell) -> Inner {
         }
         "exec" => skip_options(args, &["-a"], false),
         "xargs" => xargs(args),
+        "sudo" | "doas" | "run0" | "pkexec" => skip_options(
+            args,
+            &[
+                "-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "--user", "--group",
+            ],
+            false,
+        ),
+        "busybox" => inner_from(args, 0),
+        "find" => find_exec(args),
         _ => Inner::None,
     }
 }
@@ -117,6 +129,40 @@ fn env(args: &[Word]) -> Inner {
     inner_from(args, i)
 }
 
+/// The commands of `find`'s `-exec`, `-execdir`, `-ok` and `-okdir` (each up to `;` or `+`);
+/// `{}` stands for a found path, known only at run time.
+fn find_exec(args: &[Word]) -> Inner {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        if matches!(
+            args[i].text.as_str(),
+            "-exec" | "-execdir" | "-ok" | "-okdir"
+        ) {
+            let mut words = Vec::new();
+            i += 1;
+            while i < args.len() && args[i].text != ";" && args[i].text != "+" {
+                let w = &args[i];
+                words.push(if w.text.contains("{}") {
+                    Word::dynamic(w.text.clone())
+                } else {
+                    w.clone()
+                });
+                i += 1;
+            }
+            if !words.is_empty() {
+                out.push(words);
+            }
+        }
+        i += 1;
+    }
+    if out.is_empty() {
+        Inner::None
+    } else {
+        Inner::Commands(out)
+    }
+}
+
 fn xargs(args: &[Word]) -> Inner {
     const WITH_VALUE: &[&str] = &[
         "-I", "-L", "-n", "-P", "-s", "-d", "-E", "-a", "-e", "-l", "-i",
@@ -184,6 +230,18 @@ fn posix_shell(args: &[Word]) -> Inner {
         break;
     }
     if !has_c {
+        let informational = args
+            .iter()
+            .any(|a| a.text == "--version" || a.text == "--help");
+        let reads_stdin = args[..i]
+            .iter()
+            .any(|a| a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('s'))
+            || i >= args.len();
+        if reads_stdin && !informational {
+            return Inner::Uncertain(
+                "the shell reads its script from standard input, which is not analysed".into(),
+            );
+        }
         return Inner::None;
     }
     match args.get(i) {
@@ -221,7 +279,12 @@ fn cmd_shell(args: &[Word]) -> Inner {
             return Inner::None;
         }
     }
-    Inner::None
+    if args.iter().any(|a| a.text == "/?") {
+        return Inner::None;
+    }
+    Inner::Uncertain(
+        "cmd without /c reads commands from standard input, which is not analysed".into(),
+    )
 }
 
 /// `cmd /c "a b"` runs `a b`: cmd drops the first and the last quote of the line.
@@ -346,7 +409,9 @@ fn powershell(key: &str, args: &[Word]) -> Inner {
                 );
             }
             Some(PsParam::File) => return Inner::None,
+            Some(PsParam::Value) if name.starts_with('v') => return Inner::None,
             Some(PsParam::Value) => i += 2,
+            Some(PsParam::Switch) if name.starts_with('h') || name == "?" => return Inner::None,
             Some(PsParam::Switch) => i += 1,
             None => {
                 return Inner::Uncertain(format!(
@@ -355,7 +420,10 @@ fn powershell(key: &str, args: &[Word]) -> Inner {
             }
         }
     }
-    Inner::None
+    Inner::Uncertain(
+        "PowerShell without -Command or -File reads commands from standard input, which is not analysed"
+            .into(),
+    )
 }
 
 fn ps_command(rest: &[Word]) -> Inner {
