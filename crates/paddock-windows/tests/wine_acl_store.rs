@@ -107,26 +107,33 @@ fn missing_path_reads_as_not_found() {
 }
 
 #[test]
-fn edits_through_a_directory_symlink_are_refused() {
-    let (_tmp, ws) = workspace();
-    let target = ws.join("target");
-    std::fs::create_dir(&target).unwrap();
-    let link = ws.join("link");
-    if let Err(e) = std::os::windows::fs::symlink_dir(&target, &link) {
-        println!(
-            "SKIPPED: cannot create a directory symlink here ({e}); the smoke script covers links"
-        );
+fn edits_through_a_junction_are_refused_and_the_target_keeps_its_dacl() {
+    if running_under_wine() {
+        println!("SKIPPED: Wine cannot follow the links it makes, so this cannot fail there");
         return;
     }
-    let err = NtfsAclStore::new()
-        .add_explicit(&link, &[grant()])
+    let (_tmp, ws) = workspace();
+    let (_target_tmp, target) = workspace();
+    let link = ws.join("link");
+    let made = std::process::Command::new("cmd")
+        .args(["/c", "mklink", "/J"])
+        .arg(&link)
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success() && link.exists(),
+        "mklink /J failed: {made:?}"
+    );
+    let mut store = NtfsAclStore::new();
+    let before = store.read(&target).unwrap();
+    let err = store.add_explicit(&link, &[grant()]).unwrap_err();
+    assert!(err.to_string().contains("symlink or junction"), "{err}");
+    let err = store
+        .add_explicit(&link.join("file.txt"), &[grant()])
         .unwrap_err();
-    if running_under_wine() {
-        // Wine cannot resolve a symlink it made to a Windows path; the edit is refused all the same.
-        assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
-    } else {
-        assert!(err.to_string().contains("symlink or junction"), "{err}");
-    }
+    assert!(err.to_string().contains("symlink or junction"), "{err}");
+    assert_eq!(store.read(&target).unwrap(), before);
 }
 
 #[test]
