@@ -5,6 +5,7 @@
 //! `Ok(None)` only at a clean end of stream (between frames), and rejects an unknown tag, an
 //! oversized or truncated frame and a malformed payload with a typed error, never a panic.
 
+use paddock_windows::plan::TokenPlan;
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
@@ -41,10 +42,21 @@ pub struct LaunchRequest {
     pub command_line: Option<String>,
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
-    /// Restricting SIDs of the target's token (root SIDs then the run SID), `S-1-...` text.
-    pub restricting_sids: Vec<String>,
-    /// Capture stdout/stderr through frames (true) or hand them through as well (false: same).
-    pub capture: bool,
+    /// The write-restricted token the runner makes from its own (the sandbox account's) token.
+    pub token: TokenPlan,
+    /// The run's private temp folder (`TEMP` / `TMP` of the target).
+    pub private_temp: PathBuf,
+    /// Fence probe to run as the sandbox account before the target starts.
+    pub probe: Option<ProbeRequest>,
+}
+
+/// What the runner must fail to reach before it starts anything (network = "off").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeRequest {
+    /// A loopback port the broker listens on.
+    pub loopback_port: u16,
+    /// An outside address (`ip:port`).
+    pub outside: String,
 }
 
 impl LaunchRequest {
@@ -55,6 +67,8 @@ impl LaunchRequest {
         args: &[OsString],
         cwd: PathBuf,
         env: &[(OsString, OsString)],
+        token: TokenPlan,
+        private_temp: PathBuf,
     ) -> Result<LaunchRequest, ProtocolError> {
         let text = |s: &OsString| {
             s.to_str()
@@ -70,8 +84,9 @@ impl LaunchRequest {
                 .iter()
                 .map(|(k, v)| Ok((text(k)?, text(v)?)))
                 .collect::<Result<_, ProtocolError>>()?,
-            restricting_sids: Vec::new(),
-            capture: true,
+            token,
+            private_temp,
+            probe: None,
         })
     }
 }
@@ -367,6 +382,22 @@ pub fn check_hello(msg: Option<Message>, nonce: &[u8; 16]) -> Result<(), Protoco
 #[cfg(test)]
 mod tests {
     use super::*;
+    use paddock_windows::access::Privilege;
+    use paddock_windows::acl::Acl;
+    use paddock_windows::sid::Sid;
+
+    fn token() -> TokenPlan {
+        let run = Sid::parse("S-1-5-21-1-2-3-4").unwrap();
+        TokenPlan {
+            write_restricted: true,
+            disable_max_privilege: true,
+            lua_token: true,
+            restricting_sids: vec![run.clone()],
+            run_sid: run,
+            retained_privileges: vec![Privilege::ChangeNotify],
+            default_dacl: Acl::new(Vec::new()),
+        }
+    }
 
     fn samples() -> Vec<Message> {
         vec![
@@ -380,8 +411,12 @@ mod tests {
                 command_line: Some("cmd.exe /d /c \"echo hi\"".into()),
                 cwd: PathBuf::from(r"C:\repo"),
                 env: vec![("PATH".into(), r"C:\Windows".into())],
-                restricting_sids: vec!["S-1-5-21-1-2-3-4".into()],
-                capture: true,
+                token: token(),
+                private_temp: PathBuf::from(r"C:\state\tmp\run"),
+                probe: Some(ProbeRequest {
+                    loopback_port: 50123,
+                    outside: "1.1.1.1:443".into(),
+                }),
             })),
             Message::Started { pid: 4242 },
             Message::Data {
@@ -519,7 +554,14 @@ mod tests {
             use std::os::unix::ffi::OsStringExt;
             let bad = OsString::from_vec(vec![0x66, 0xff]);
             assert!(matches!(
-                LaunchRequest::new(PathBuf::from("/bin/x"), &[bad], PathBuf::from("/"), &[]),
+                LaunchRequest::new(
+                    PathBuf::from("/bin/x"),
+                    &[bad],
+                    PathBuf::from("/"),
+                    &[],
+                    token(),
+                    PathBuf::from("/tmp")
+                ),
                 Err(ProtocolError::NotUnicode(_))
             ));
         }
@@ -528,7 +570,14 @@ mod tests {
             use std::os::windows::ffi::OsStringExt;
             let bad = OsString::from_wide(&[0x66, 0xD800]);
             assert!(matches!(
-                LaunchRequest::new(PathBuf::from(r"C:\x"), &[bad], PathBuf::from(r"C:\"), &[]),
+                LaunchRequest::new(
+                    PathBuf::from(r"C:\x"),
+                    &[bad],
+                    PathBuf::from(r"C:\"),
+                    &[],
+                    token(),
+                    PathBuf::from(r"C:\t")
+                ),
                 Err(ProtocolError::NotUnicode(_))
             ));
         }

@@ -1,0 +1,306 @@
+//! The broker: `paddock run` at level 2, as the real user. Picks the account by the network
+//! policy, applies the level-2 file plan (journaled), starts the runner as that account in a
+//! kill-on-close job, talks to it over the authenticated pipe, and hands the lead a
+//! `SandboxedProcess` whose exit code, timeout kill and Ctrl-C reach across.
+//!
+//! Guarantees: it refuses before anything starts when setup is missing or outdated, the
+//! policy asks for an allowlist, the runner is not the process it started, or the runner
+//! refuses (fence probe leaked, token or desktop unavailable); per-run ACEs are taken back when
+//! the process is dropped, and on every refusal after they were applied.
+
+use super::logon_launch::{RunnerProcess, RunnerStdio, start_runner};
+use super::pipe::{PipeServer, fresh_name, pipe_sddl};
+use super::runner::RUNNER_FLAG;
+use super::system;
+use crate::errors::ElevatedError;
+use crate::fs_plan::{self, ProfileDirs};
+use crate::protocol::{
+    LaunchRequest, Message, ProbeRequest, Signal, check_hello, read_message, write_message,
+};
+use crate::setup_plan::{Role, SETUP_VERSION, SetupRecord};
+use paddock_core::SandboxSpec;
+use paddock_core::policy::Network;
+use paddock_core::report::{EnforcementReport, LayerReport, LayerStatus};
+use paddock_core::spec::CommandSpec;
+use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
+use paddock_windows::apply::acl::NtfsAclStore;
+use paddock_windows::apply::error::Win32Error;
+use paddock_windows::apply::sid::current_user_sid;
+use paddock_windows::apply_plan::{self, ActiveRun};
+use paddock_windows::plan::HostDirs;
+use paddock_windows::registry::SidRegistry;
+use std::fs::File;
+use std::io;
+use std::os::windows::io::AsRawHandle;
+use std::time::Duration;
+use windows_sys::Win32::Foundation::WAIT_OBJECT_0;
+use windows_sys::Win32::System::Threading::{GetExitCodeProcess, WaitForSingleObject};
+
+/// How long the runner may take to log on, load its profile and connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An outside address the offline account must not reach (Cloudflare DNS over TCP/443).
+const PROBE_OUTSIDE: &str = "1.1.1.1:443";
+
+fn state(e: impl std::fmt::Display) -> ElevatedError {
+    ElevatedError::State(e.to_string())
+}
+
+/// The setup record, or the refusal that names `paddock setup`.
+pub fn current_setup() -> Result<SetupRecord, ElevatedError> {
+    let rec = system::read_record()
+        .map_err(state)?
+        .ok_or(ElevatedError::NotSetUp)?;
+    if rec.version < SETUP_VERSION {
+        return Err(ElevatedError::SetupOutdated {
+            found: rec.version,
+            wanted: SETUP_VERSION,
+        });
+    }
+    Ok(rec)
+}
+
+/// Plans, applies and starts `cmd` under `spec` at Windows level 2.
+pub fn prepare_elevated(
+    spec: &SandboxSpec,
+    cmd: &CommandSpec,
+    stdio: StdioMode,
+) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), ElevatedError> {
+    let rec = current_setup()?;
+    let role = match spec.network {
+        Network::Off => Role::Offline,
+        Network::On => Role::Online,
+        Network::Allowlist(_) => return Err(ElevatedError::AllowlistUnsupported),
+    };
+    let (account, _, account_sid) = rec
+        .accounts
+        .iter()
+        .find(|(_, r, _)| *r == role)
+        .cloned()
+        .ok_or(ElevatedError::NotSetUp)?;
+    let password = system::read_secret(&account)
+        .map_err(state)?
+        .ok_or(ElevatedError::NotSetUp)?;
+    let mut registry = SidRegistry::open_default()?;
+    let mut store = NtfsAclStore::new();
+    let host = HostDirs::from_env(registry.state_dir());
+    let profile = ProfileDirs::from_env()
+        .ok_or_else(|| state("USERPROFILE is not set; Paddock cannot find your profile"))?;
+    let plan = fs_plan::plan(spec, &store, &mut registry, &host, &profile, &rec.group_sid)?;
+    let active = apply_plan::apply(&plan.windows, &mut store, &registry)?;
+    let undo = move |active: ActiveRun| {
+        let mut store = NtfsAclStore::new();
+        let _ = active.finish(&mut store);
+    };
+    let started = (|| {
+        let broker_sid = current_user_sid().map_err(state)?;
+        let name = fresh_name()?;
+        let server = PipeServer::create(&name, &pipe_sddl(&broker_sid, &account_sid))?;
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(state)?;
+        let hex: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let exe = std::env::current_exe().map_err(state)?;
+        let line = format!("\"{}\" {RUNNER_FLAG} {name} {hex}", exe.display());
+        let mut stdio_ends = RunnerStdio::new(stdio == StdioMode::Capture)?;
+        let runner = start_runner(&account, password.expose(), &exe, &line, &mut stdio_ends)?;
+        let mut conn = server.accept(runner.pid, CONNECT_TIMEOUT)?;
+        check_hello(read_message(&mut conn)?, &nonce)?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(state)?;
+        let mut req = LaunchRequest::new(
+            cmd.program.clone(),
+            &cmd.args,
+            cmd.cwd.clone(),
+            &with_git_trust(spec, cmd),
+            plan.windows.token.clone(),
+            plan.windows.private_temp.clone(),
+        )?;
+        if role == Role::Offline {
+            req.probe = Some(ProbeRequest {
+                loopback_port: listener.local_addr().map_err(state)?.port(),
+                outside: PROBE_OUTSIDE.into(),
+            });
+        }
+        write_message(&mut conn, &Message::Launch(Box::new(req)))?;
+        match read_message(&mut conn)? {
+            Some(Message::Started { .. }) => Ok((runner, conn, stdio_ends)),
+            Some(Message::Refused { message }) => Err(ElevatedError::State(format!(
+                "the sandbox runner refused to start the command: {message}"
+            ))),
+            _ => Err(crate::protocol::ProtocolError::Unexpected("reply to launch").into()),
+        }
+    })();
+    let (runner, conn, stdio_ends) = match started {
+        Ok(s) => s,
+        Err(e) => {
+            undo(active);
+            return Err(e);
+        }
+    };
+    let report = report(&rec, role, &account, &plan);
+    let process = BrokeredProcess {
+        runner,
+        conn,
+        stdout: stdio_ends.stdout,
+        stderr: stdio_ends.stderr,
+        cleanup: Some(Box::new(move || undo(active))),
+    };
+    Ok((Box::new(process), report))
+}
+
+/// `cmd`'s environment plus git's `safe.directory` for the workspace and roots.
+fn with_git_trust(
+    spec: &SandboxSpec,
+    cmd: &CommandSpec,
+) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let mut env: Vec<_> = cmd
+        .env
+        .iter()
+        .filter(|(k, _)| {
+            !k.to_string_lossy()
+                .to_ascii_uppercase()
+                .starts_with("GIT_CONFIG_")
+        })
+        .cloned()
+        .collect();
+    env.extend(fs_plan::git_safe_directory_env(spec));
+    env
+}
+
+fn report(
+    rec: &SetupRecord,
+    role: Role,
+    account: &str,
+    plan: &fs_plan::ElevatedFsPlan,
+) -> EnforcementReport {
+    let mut layers = vec![
+        LayerReport::new(
+            "sandbox-account",
+            LayerStatus::Enforced,
+            format!(
+                "runs as {account} (setup version {}), its own profile loaded",
+                rec.version
+            ),
+        ),
+        LayerReport::new(
+            "restricted-token",
+            LayerStatus::Enforced,
+            format!(
+                "write-restricted token of {account}, {} restricting SID(s), verified by the runner",
+                plan.windows.token.restricting_sids.len()
+            ),
+        ),
+        LayerReport::new(
+            "read-confinement",
+            LayerStatus::Enforced,
+            format!(
+                "{} reads only granted folders: {} tool folder grant(s), {} deny ACE(s) on \
+                 credential stores and deny-read paths",
+                rec.group,
+                plan.read_grants.len(),
+                plan.denied.len()
+            ),
+        ),
+        LayerReport::new(
+            "job-object",
+            LayerStatus::Enforced,
+            "runner and command in kill-on-close jobs; the command on a private desktop",
+        ),
+    ];
+    layers.push(match role {
+        Role::Offline => LayerReport::new(
+            "network-fence",
+            LayerStatus::Enforced,
+            format!(
+                "WFP blocks every connect of {account} except loopback ports {}-{}; probed at \
+                 start (loopback and {PROBE_OUTSIDE} blocked). Residuals: DNS through Dnscache, \
+                 SMB through the redirector",
+                rec.proxy_ports.low, rec.proxy_ports.high
+            ),
+        ),
+        Role::Online => LayerReport::new(
+            "network",
+            LayerStatus::NotEnforced,
+            "network = \"on\": the online sandbox account is not fenced",
+        ),
+    });
+    EnforcementReport {
+        backend: "windows-elevated".into(),
+        unconfined: false,
+        layers,
+        not_enforced: Vec::new(),
+    }
+}
+
+type Cleanup = Box<dyn FnOnce() + Send>;
+
+/// The runner as the lead's runner sees it.
+struct BrokeredProcess {
+    runner: RunnerProcess,
+    conn: File,
+    stdout: Option<File>,
+    stderr: Option<File>,
+    cleanup: Option<Cleanup>,
+}
+
+impl BrokeredProcess {
+    fn wait_ms(&self, ms: u32) -> io::Result<Option<ExitInfo>> {
+        // SAFETY: waits on the live runner process handle.
+        let rc = unsafe { WaitForSingleObject(self.runner.process.as_raw_handle(), ms) };
+        if rc != WAIT_OBJECT_0 {
+            return Ok(None);
+        }
+        let mut code = 0u32;
+        // SAFETY: valid process handle and out-pointer.
+        if unsafe { GetExitCodeProcess(self.runner.process.as_raw_handle(), &mut code) } == 0 {
+            return Err(io::Error::other(Win32Error::last("GetExitCodeProcess")));
+        }
+        Ok(Some(ExitInfo::Code(code as i32)))
+    }
+}
+
+impl SandboxedProcess for BrokeredProcess {
+    fn take_stdio(&mut self) -> ChildStdio {
+        ChildStdio {
+            stdout: self
+                .stdout
+                .take()
+                .map(|f| Box::new(f) as Box<dyn io::Read + Send>),
+            stderr: self
+                .stderr
+                .take()
+                .map(|f| Box::new(f) as Box<dyn io::Read + Send>),
+        }
+    }
+    fn try_wait(&mut self) -> io::Result<Option<ExitInfo>> {
+        self.wait_ms(0)
+    }
+    fn wait_timeout(&mut self, d: Duration) -> io::Result<Option<ExitInfo>> {
+        self.wait_ms(d.as_millis().min(u128::from(u32::MAX - 1)) as u32)
+    }
+    fn signal_tree(&mut self, sig: Interrupt) -> io::Result<()> {
+        let s = match sig {
+            Interrupt::Interrupt => Signal::Interrupt,
+            Interrupt::Terminate | Interrupt::Hangup => Signal::Terminate,
+        };
+        write_message(&mut self.conn, &Message::Signal(s)).map_err(io::Error::other)
+    }
+    fn kill_tree(&mut self) -> io::Result<()> {
+        if self.wait_ms(0)?.is_some() {
+            return Ok(());
+        }
+        let _ = write_message(&mut self.conn, &Message::Kill);
+        self.runner.job.terminate().map_err(io::Error::other)
+    }
+    fn id(&self) -> u32 {
+        self.runner.pid
+    }
+}
+
+impl Drop for BrokeredProcess {
+    fn drop(&mut self) {
+        let _ = self.runner.job.terminate();
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Paddock's machine-wide folder `%ProgramData%\Paddock`: the setup record, the installed
+//! fence spec, and the DPAPI-sealed passwords in `secrets\`.
+//!
+//! Guarantees: `secure` gives a folder Administrators as owner and a protected DACL (SYSTEM and
+//! Administrators full control, plus what the caller adds), so a standard user who pre-created
+//! the folder loses control of it; files are replaced atomically (write then rename).
+
+use super::ffi::{SddlDescriptor, from_win32, wide};
+use crate::errors::SystemError;
+use paddock_windows::apply::error::Win32Error;
+use paddock_windows::sid::Sid;
+use std::path::{Path, PathBuf};
+use windows_sys::Win32::Security::Authorization::{SE_FILE_OBJECT, SetNamedSecurityInfoW};
+use windows_sys::Win32::Security::{
+    ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorDacl, GetSecurityDescriptorOwner,
+    OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, PSID,
+};
+
+/// `%ProgramData%\Paddock`.
+pub fn root() -> PathBuf {
+    let base = std::env::var_os("ProgramData")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"));
+    base.join("Paddock")
+}
+
+pub fn record_path() -> PathBuf {
+    root().join("setup.json")
+}
+
+pub fn fence_path() -> PathBuf {
+    root().join("fence.json")
+}
+
+pub fn secret_path(account: &str) -> PathBuf {
+    root().join("secrets").join(format!("{account}.bin"))
+}
+
+fn io_err(api: &'static str, path: &Path, e: std::io::Error) -> SystemError {
+    SystemError::new(
+        api,
+        e.raw_os_error().unwrap_or(0) as u32,
+        format!("{}: {e}", path.display()),
+    )
+}
+
+/// Creates `dir` (and parents) and sets its owner and protected DACL: SYSTEM and
+/// Administrators full control, `readers` read and execute, inherited by everything inside.
+pub fn secure(dir: &Path, readers: &[Sid]) -> Result<(), SystemError> {
+    std::fs::create_dir_all(dir).map_err(|e| io_err("CreateDirectoryW", dir, e))?;
+    let mut sddl = String::from("O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
+    for r in readers {
+        sddl.push_str(&format!("(A;OICI;FRFX;;;{r})"));
+    }
+    let sd = SddlDescriptor::new(&sddl)?;
+    let (mut present, mut defaulted) = (0, 0);
+    let mut dacl: *mut ACL = std::ptr::null_mut();
+    let mut owner: PSID = std::ptr::null_mut();
+    // SAFETY: `sd` is valid; the out-pointers are locals; `dacl` and `owner` point into `sd`,
+    // which outlives their use below.
+    let ok = unsafe {
+        GetSecurityDescriptorDacl(sd.as_ptr(), &mut present, &mut dacl, &mut defaulted) != 0
+            && GetSecurityDescriptorOwner(sd.as_ptr(), &mut owner, &mut defaulted) != 0
+    };
+    if !ok {
+        return Err(from_win32(Win32Error::last("GetSecurityDescriptorDacl")));
+    }
+    let path = wide(&dir.to_string_lossy());
+    // SAFETY: `path` is NUL-terminated; `owner` and `dacl` point into the live `sd`.
+    let rc = unsafe {
+        SetNamedSecurityInfoW(
+            path.as_ptr(),
+            SE_FILE_OBJECT,
+            OWNER_SECURITY_INFORMATION
+                | DACL_SECURITY_INFORMATION
+                | PROTECTED_DACL_SECURITY_INFORMATION,
+            owner,
+            std::ptr::null_mut(),
+            dacl,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(super::ffi::sys_err("SetNamedSecurityInfoW", rc));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SystemError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| io_err("WriteFile", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err("MoveFileExW", path, e))
+}
+
+/// Reads `path`, `None` when it does not exist.
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, SystemError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("ReadFile", path, e)),
+    }
+}
+
+/// Deletes `path`; absent is fine.
+pub fn remove_optional(path: &Path) -> Result<(), SystemError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err("DeleteFileW", path, e)),
+    }
+}

@@ -1,0 +1,236 @@
+//! The runner: this same executable started as a sandbox account by the broker. It proves
+//! itself on the pipe (the broker's nonce), runs the fence probe when asked, makes the
+//! write-restricted token from its own token, and starts the target on a private desktop in
+//! its own job, relaying Ctrl-C, kill and the exit code over the pipe.
+//!
+//! Guarantees: nothing starts if the probe leaks, the token cannot be made and verified, or the
+//! desktop cannot be created (fail closed, `Refused` with the reason); when the pipe breaks (the
+//! broker died) the target's tree is killed; the target never sees the real user's profile
+//! folders: `USERPROFILE`, `HOME`, `APPDATA`, `LOCALAPPDATA` are the sandbox account's own.
+
+use super::pipe;
+use crate::errors::ElevatedError;
+use crate::protocol::{
+    LaunchRequest, Message, PROTOCOL_VERSION, ProbeRequest, Signal, read_message, write_message,
+};
+use paddock_core::spec::CommandSpec;
+use paddock_runner::windows::JobLimits;
+use paddock_runner::{Interrupt, StdioMode};
+use paddock_windows::apply::desktop::PrivateDesktop;
+use paddock_windows::apply::launch::{Containment, start};
+use paddock_windows::apply::token::RestrictedToken;
+use std::ffi::OsString;
+use std::fs::File;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The first argument that turns this executable into the runner.
+pub const RUNNER_FLAG: &str = "--paddock-elevated-runner";
+
+/// Variables the target gets from the sandbox account's own environment, never the broker's.
+const ACCOUNT_VARS: &[&str] = &[
+    "USERPROFILE",
+    "HOMEDRIVE",
+    "HOMEPATH",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "USERNAME",
+    "USERDOMAIN",
+];
+
+/// Call first thing in `main`: when this process was started as the runner, runs it and exits;
+/// otherwise returns at once.
+pub fn runner_main_if_requested() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).and_then(|a| a.to_str()) != Some(RUNNER_FLAG) {
+        return;
+    }
+    let code = match runner_main(&args[2..]) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("paddock (sandbox runner): {e}");
+            125
+        }
+    };
+    std::process::exit(code as i32);
+}
+
+fn parse_nonce(hex: &str) -> Option<[u8; 16]> {
+    let mut out = [0u8; 16];
+    if hex.len() != 32 {
+        return None;
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Connects, answers the broker, and runs one target; returns the target's exit code.
+fn runner_main(args: &[OsString]) -> Result<u32, ElevatedError> {
+    let usage = || ElevatedError::State(format!("usage: {RUNNER_FLAG} <pipe> <nonce>"));
+    let name = args.first().and_then(|a| a.to_str()).ok_or_else(usage)?;
+    let nonce = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .and_then(parse_nonce)
+        .ok_or_else(usage)?;
+    let mut conn = pipe::connect(name).map_err(|e| ElevatedError::State(format!("{name}: {e}")))?;
+    write_message(
+        &mut conn,
+        &Message::Hello {
+            version: PROTOCOL_VERSION,
+            nonce,
+        },
+    )?;
+    let req = match read_message(&mut conn)? {
+        Some(Message::Launch(req)) => req,
+        _ => return Err(crate::protocol::ProtocolError::Unexpected("non-launch request").into()),
+    };
+    match launch(&req) {
+        Ok(process) => supervise(process, conn),
+        Err(e) => {
+            write_message(
+                &mut conn,
+                &Message::Refused {
+                    message: e.to_string(),
+                },
+            )?;
+            Ok(125)
+        }
+    }
+}
+
+/// The first connect of `probe` that succeeds, if any.
+pub fn probe_leak(probe: &ProbeRequest) -> Option<String> {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], probe.loopback_port));
+    if TcpStream::connect_timeout(&loopback, Duration::from_secs(2)).is_ok() {
+        return Some(loopback.to_string());
+    }
+    let outside: SocketAddr = probe.outside.parse().ok()?;
+    TcpStream::connect_timeout(&outside, Duration::from_secs(3))
+        .is_ok()
+        .then(|| outside.to_string())
+}
+
+fn launch(req: &LaunchRequest) -> Result<Box<dyn paddock_runner::SandboxedProcess>, ElevatedError> {
+    if let Some(p) = &req.probe
+        && let Some(target) = probe_leak(p)
+    {
+        return Err(ElevatedError::FenceLeaked { target });
+    }
+    let token = RestrictedToken::create(&req.token)
+        .and_then(|t| t.verify().map(|()| t))
+        .map_err(|e| ElevatedError::State(format!("sandbox token: {e}")))?;
+    let desktop = PrivateDesktop::create(std::slice::from_ref(&req.token.run_sid))
+        .map_err(|e| ElevatedError::State(format!("private desktop: {e}")))?;
+    let mut env: Vec<(OsString, OsString)> = req
+        .env
+        .iter()
+        .filter(|(k, _)| {
+            !ACCOUNT_VARS.iter().any(|v| k.eq_ignore_ascii_case(v))
+                && !["HOME", "TEMP", "TMP"]
+                    .iter()
+                    .any(|v| k.eq_ignore_ascii_case(v))
+        })
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    for var in ACCOUNT_VARS {
+        if let Some(v) = std::env::var_os(var) {
+            env.push((var.into(), v));
+        }
+    }
+    if let Some(profile) = std::env::var_os("USERPROFILE") {
+        env.push(("HOME".into(), profile));
+    }
+    for var in ["TEMP", "TMP"] {
+        env.push((var.into(), req.private_temp.clone().into_os_string()));
+    }
+    let cmd = CommandSpec {
+        program: req.program.clone(),
+        args: req.args.iter().map(OsString::from).collect(),
+        cwd: req.cwd.clone(),
+        env,
+    };
+    let containment = Containment {
+        token,
+        desktop: Some(desktop),
+        limits: JobLimits::default(),
+        keep_powershell_profile: false,
+    };
+    start(&cmd, containment, StdioMode::Inherit, None)
+        .map_err(|e| ElevatedError::State(e.to_string()))
+}
+
+/// Relays the broker's signals to the target until it exits; kills it if the pipe breaks.
+fn supervise(
+    mut process: Box<dyn paddock_runner::SandboxedProcess>,
+    mut conn: File,
+) -> Result<u32, ElevatedError> {
+    write_message(&mut conn, &Message::Started { pid: process.id() })?;
+    let mut reader = conn
+        .try_clone()
+        .map_err(|e| ElevatedError::State(format!("pipe: {e}")))?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        while let Ok(Some(m)) = read_message(&mut reader) {
+            if tx.send(m).is_err() {
+                return;
+            }
+        }
+    });
+    let status = loop {
+        if let Some(status) = process
+            .wait_timeout(Duration::from_millis(20))
+            .map_err(|e| ElevatedError::State(e.to_string()))?
+        {
+            break status;
+        }
+        match rx.try_recv() {
+            Ok(Message::Signal(Signal::Interrupt)) => {
+                let _ = process.signal_tree(Interrupt::Interrupt);
+            }
+            Ok(Message::Signal(Signal::Terminate)) => {
+                let _ = process.signal_tree(Interrupt::Terminate);
+            }
+            Ok(_) | Err(mpsc::TryRecvError::Disconnected) => {
+                let _ = process.kill_tree();
+            }
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+    };
+    let _ = process.kill_tree();
+    let code = status.shell_code() as u32;
+    write_message(
+        &mut conn,
+        &Message::Exit(crate::protocol::ExitReport { code }),
+    )?;
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nonce_argument_must_be_exactly_32_hex_digits() {
+        assert_eq!(
+            parse_nonce("000102030405060708090a0b0c0d0e0f"),
+            Some([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])
+        );
+        assert_eq!(parse_nonce("0001"), None);
+        assert_eq!(parse_nonce("zz0102030405060708090a0b0c0d0e0f"), None);
+    }
+
+    #[test]
+    fn a_listening_loopback_port_counts_as_a_leak() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let probe = ProbeRequest {
+            loopback_port: port,
+            outside: "192.0.2.1:9".into(),
+        };
+        assert_eq!(probe_leak(&probe), Some(format!("127.0.0.1:{port}")));
+    }
+}
