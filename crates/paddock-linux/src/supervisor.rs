@@ -210,7 +210,7 @@ pub fn prepare_with(
         let _ = child.wait_timeout(Duration::from_secs(1));
         return Err(e);
     }
-    Ok((child, report))
+    Ok((Box::new(crate::process::LinuxProcess::new(child)), report))
 }
 
 #[cfg(test)]
