@@ -186,6 +186,30 @@ fn substitute_is_read_only(s: &str) -> bool {
     flags.is_some_and(|f| f.chars().all(|c| "giIp".contains(c) || c.is_ascii_digit()))
 }
 
+/// `git branch` options that only change how the list looks.
+const BRANCH_LIST_FLAGS: &[&str] = &[
+    "-a",
+    "-r",
+    "-v",
+    "-vv",
+    "--all",
+    "--remotes",
+    "--show-current",
+    "--verbose",
+    "--no-color",
+    "--color",
+];
+/// `git branch` options under which a plain word is a pattern or a commit, not a new branch.
+const BRANCH_LIST_MODES: &[&str] = &["-l", "--list", "--contains", "--merged", "--no-merged"];
+
+/// `git branch` / `git tag` that only list: every option is a listing option, and plain words
+/// are allowed only when a list mode makes them patterns (else they would create a ref).
+fn lists_only(rest: &[&str], flags: &[&str], modes: &[&str]) -> bool {
+    let listing = rest.iter().any(|a| modes.contains(a));
+    rest.iter()
+        .all(|a| flags.contains(a) || modes.contains(a) || (listing && !a.starts_with('-')))
+}
+
 /// Read-only git subcommands; `-c` and output-writing options are refused.
 fn git_is_read_only(args: &[&str]) -> Option<&'static str> {
     let mut i = 0;
@@ -210,50 +234,17 @@ fn git_is_read_only(args: &[&str]) -> Option<&'static str> {
         | "shortlog" | "cat-file" | "ls-tree" | "grep" | "merge-base" | "rev-list" | "name-rev"
         | "show-ref" | "count-objects" | "whatchanged" | "diff-tree" | "diff-files"
         | "diff-index" | "check-ignore" | "version" => true,
-        "branch" => rest.iter().all(|a| {
-            matches!(
-                *a,
-                "-a" | "-r"
-                    | "-v"
-                    | "-vv"
-                    | "-l"
-                    | "--list"
-                    | "--all"
-                    | "--remotes"
-                    | "--show-current"
-                    | "--verbose"
-                    | "--no-color"
-                    | "--color"
-                    | "--merged"
-                    | "--no-merged"
-                    | "--contains"
-            ) || !a.starts_with('-')
-                && rest.iter().any(|o| {
-                    o.starts_with("--contains")
-                        || o.starts_with("--merged")
-                        || o.starts_with("--no-merged")
-                        || *o == "--list"
-                        || *o == "-l"
-                })
-        }),
+        "branch" => lists_only(rest, BRANCH_LIST_FLAGS, BRANCH_LIST_MODES),
+        "tag" => lists_only(rest, &["-n"], &["-l", "--list", "--contains", "--merged"]),
         "remote" => rest.iter().all(|a| *a == "-v" || *a == "--verbose"),
-        "tag" => {
-            rest.is_empty()
-                || rest.iter().all(|a| {
-                    *a == "-l" || *a == "--list" || !a.starts_with('-') && rest.contains(&"-l")
-                })
-        }
         "stash" => rest.first().is_some_and(|s| *s == "list" || *s == "show"),
         "reflog" => rest.is_empty() || rest.first() == Some(&"show"),
         "config" => {
-            rest.iter().all(|a| {
-                matches!(
-                    *a,
-                    "--get" | "--get-all" | "--list" | "-l" | "--show-origin" | "--get-regexp"
-                ) || !a.starts_with('-')
-            }) && rest
-                .iter()
-                .any(|a| matches!(*a, "--get" | "--get-all" | "--list" | "-l" | "--get-regexp"))
+            const READS: &[&str] = &["--get", "--get-all", "--get-regexp", "--list", "-l"];
+            rest.iter().any(|a| READS.contains(a))
+                && rest
+                    .iter()
+                    .all(|a| READS.contains(a) || *a == "--show-origin" || !a.starts_with('-'))
         }
         _ => false,
     };
@@ -295,6 +286,8 @@ mod tests {
             "git rev-parse HEAD",
             "git remote -v",
             "git tag",
+            "git tag -l 'v*'",
+            "git branch --list 'feat*'",
             "git stash list",
             "git config --get user.name",
             "pwd",
@@ -344,6 +337,8 @@ mod tests {
             "git diff --output=/tmp/x",
             "git log --ext-diff",
             "git tag v1",
+            "git tag -d v1",
+            "git branch -m old new",
             "git remote add o url",
             "git stash",
             "git config user.name x",

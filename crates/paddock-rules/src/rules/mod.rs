@@ -121,9 +121,13 @@ impl Rule {
             return Match::No;
         }
         let fold = matches!(cmd.shell, Shell::PowerShell | Shell::Cmd);
+        let args = match names.first().map(String::as_str) {
+            Some("git") => skip_git_global_options(&cmd.words[1..]),
+            _ => &cmd.words[1..],
+        };
         let mut result = Match::Yes;
         for (i, pat) in self.args.iter().enumerate() {
-            let Some(word) = cmd.words.get(i + 1) else {
+            let Some(word) = args.get(i) else {
                 return Match::No;
             };
             if word.dynamic {
@@ -162,6 +166,35 @@ impl Rule {
         }
         s
     }
+}
+
+/// git's options before the subcommand (`git -C dir -c k=v --no-pager push`): rules on
+/// `git push` must match however many of them come first.
+fn skip_git_global_options(args: &[crate::parse::Word]) -> &[crate::parse::Word] {
+    const WITH_VALUE: &[&str] = &[
+        "-C",
+        "-c",
+        "--git-dir",
+        "--work-tree",
+        "--namespace",
+        "--exec-path",
+        "--super-prefix",
+        "--config-env",
+        "--list-cmds",
+        "--attr-source",
+    ];
+    let mut i = 0;
+    while let Some(w) = args.get(i) {
+        if w.dynamic || !w.text.starts_with('-') || w.text == "-" {
+            break;
+        }
+        i += if WITH_VALUE.contains(&w.text.as_str()) {
+            2
+        } else {
+            1
+        };
+    }
+    &args[i.min(args.len())..]
 }
 
 /// Normalises a program name as written in a rule.
@@ -235,6 +268,14 @@ mod tests {
             (&pkg, "yarn.exe install --frozen", Shell::Direct, Match::Yes),
             (&pkg, "./npm install", Shell::Direct, Match::No),
             (&push, "./git push", Shell::Direct, Match::Yes),
+            (&push, "git -C sub push", Shell::Direct, Match::Yes),
+            (
+                &push,
+                "git -c core.pager=cat --no-pager --git-dir=.git push",
+                Shell::Direct,
+                Match::Yes,
+            ),
+            (&push, "git -C push status", Shell::Direct, Match::No),
         ];
         for (rule, line, shell, want) in cases {
             assert_eq!(
