@@ -1,5 +1,8 @@
-//! The broker <-> runner wire format over the named pipe: length-prefixed frames
-//! `[tag: u8][len: u32 little-endian][payload]`, one message each.
+//! The broker <-> runner control channel over the named pipe: length-prefixed frames
+//! `[tag: u8][len: u32 little-endian][payload]`, one message each. It carries the handshake,
+//! the launch request, Ctrl-C / kill and the exit code; the command's stdio does not go through
+//! it but through the standard handles the broker hands the runner, which the command inherits
+//! (raw bytes, no framing, consoles keep working).
 //!
 //! Guarantees: `read_message` never allocates more than `MAX_PAYLOAD` for a frame, returns
 //! `Ok(None)` only at a clean end of stream (between frames), and rejects an unknown tag, an
@@ -15,16 +18,8 @@ use thiserror::Error;
 /// Protocol version carried in `Hello`; broker and runner refuse each other on a mismatch.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Largest payload of one frame (stdio chunks are split to fit).
+/// Largest payload of one frame (a launch request with a large environment fits).
 pub const MAX_PAYLOAD: usize = 1 << 20;
-
-/// Which stream a chunk belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Stream {
-    Stdin,
-    Stdout,
-    Stderr,
-}
 
 /// A polite stop request forwarded across (Ctrl-C / close).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,14 +106,6 @@ pub enum Message {
     Started {
         pid: u32,
     },
-    Data {
-        stream: Stream,
-        bytes: Vec<u8>,
-    },
-    /// End of a stream.
-    Eof {
-        stream: Stream,
-    },
     Signal(Signal),
     /// End the whole tree now (timeout, second Ctrl-C).
     Kill,
@@ -155,32 +142,10 @@ pub enum ProtocolError {
 const T_HELLO: u8 = 1;
 const T_LAUNCH: u8 = 2;
 const T_STARTED: u8 = 3;
-const T_DATA: u8 = 4;
-const T_EOF: u8 = 5;
-const T_SIGNAL: u8 = 6;
-const T_KILL: u8 = 7;
-const T_EXIT: u8 = 8;
-const T_REFUSED: u8 = 9;
-
-fn stream_byte(s: Stream) -> u8 {
-    match s {
-        Stream::Stdin => 0,
-        Stream::Stdout => 1,
-        Stream::Stderr => 2,
-    }
-}
-
-fn byte_stream(b: u8, what: &'static str) -> Result<Stream, ProtocolError> {
-    match b {
-        0 => Ok(Stream::Stdin),
-        1 => Ok(Stream::Stdout),
-        2 => Ok(Stream::Stderr),
-        other => Err(ProtocolError::Malformed {
-            what,
-            reason: format!("unknown stream {other}"),
-        }),
-    }
-}
+const T_SIGNAL: u8 = 4;
+const T_KILL: u8 = 5;
+const T_EXIT: u8 = 6;
+const T_REFUSED: u8 = 7;
 
 fn fixed<const N: usize>(p: &[u8], what: &'static str) -> Result<[u8; N], ProtocolError> {
     p.try_into().map_err(|_| ProtocolError::Malformed {
@@ -205,13 +170,6 @@ impl Message {
                 })?,
             ),
             Message::Started { pid } => (T_STARTED, pid.to_le_bytes().to_vec()),
-            Message::Data { stream, bytes } => {
-                let mut p = Vec::with_capacity(bytes.len() + 1);
-                p.push(stream_byte(*stream));
-                p.extend_from_slice(bytes);
-                (T_DATA, p)
-            }
-            Message::Eof { stream } => (T_EOF, vec![stream_byte(*stream)]),
             Message::Signal(s) => (
                 T_SIGNAL,
                 vec![match s {
@@ -244,21 +202,6 @@ impl Message {
             })?)),
             T_STARTED => Message::Started {
                 pid: u32::from_le_bytes(fixed(&p, "started")?),
-            },
-            T_DATA => {
-                let Some((&s, rest)) = p.split_first() else {
-                    return Err(ProtocolError::Malformed {
-                        what: "data",
-                        reason: "no stream byte".into(),
-                    });
-                };
-                Message::Data {
-                    stream: byte_stream(s, "data")?,
-                    bytes: rest.to_vec(),
-                }
-            }
-            T_EOF => Message::Eof {
-                stream: byte_stream(fixed::<1>(&p, "eof")?[0], "eof")?,
             },
             T_SIGNAL => Message::Signal(match fixed::<1>(&p, "signal")?[0] {
                 0 => Signal::Interrupt,
@@ -303,20 +246,6 @@ pub fn write_message(w: &mut impl Write, msg: &Message) -> Result<(), ProtocolEr
     frame.extend_from_slice(&payload);
     w.write_all(&frame)?;
     w.flush()?;
-    Ok(())
-}
-
-/// Writes `bytes` of `stream` as as many `Data` frames as needed.
-pub fn write_data(w: &mut impl Write, stream: Stream, bytes: &[u8]) -> Result<(), ProtocolError> {
-    for chunk in bytes.chunks(MAX_PAYLOAD - 1) {
-        write_message(
-            w,
-            &Message::Data {
-                stream,
-                bytes: chunk.to_vec(),
-            },
-        )?;
-    }
     Ok(())
 }
 
@@ -419,17 +348,6 @@ mod tests {
                 }),
             })),
             Message::Started { pid: 4242 },
-            Message::Data {
-                stream: Stream::Stdout,
-                bytes: b"hello\r\n\0\xff".to_vec(),
-            },
-            Message::Data {
-                stream: Stream::Stdin,
-                bytes: Vec::new(),
-            },
-            Message::Eof {
-                stream: Stream::Stderr,
-            },
             Message::Signal(Signal::Interrupt),
             Message::Signal(Signal::Terminate),
             Message::Kill,
@@ -454,19 +372,6 @@ mod tests {
     }
 
     #[test]
-    fn large_output_is_split_into_frames_that_reassemble() {
-        let data: Vec<u8> = (0..(MAX_PAYLOAD * 2 + 10)).map(|i| i as u8).collect();
-        let mut buf = Vec::new();
-        write_data(&mut buf, Stream::Stdout, &data).unwrap();
-        let mut r = buf.as_slice();
-        let mut got = Vec::new();
-        while let Some(Message::Data { bytes, .. }) = read_message(&mut r).unwrap() {
-            got.extend(bytes);
-        }
-        assert_eq!(got, data);
-    }
-
-    #[test]
     fn an_unknown_tag_is_rejected() {
         let frame = [0x7f, 0, 0, 0, 0];
         assert!(matches!(
@@ -477,7 +382,7 @@ mod tests {
 
     #[test]
     fn an_oversized_length_is_rejected_before_allocating() {
-        let mut frame = vec![T_DATA];
+        let mut frame = vec![T_REFUSED];
         frame.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(
             read_message(&mut frame.as_slice()),
@@ -502,8 +407,8 @@ mod tests {
         let cases: &[(&[u8], &str)] = &[
             (&[T_HELLO, 1, 0, 0, 0, 9], "hello"),
             (&[T_LAUNCH, 2, 0, 0, 0, b'{', b'x'], "launch"),
-            (&[T_DATA, 0, 0, 0, 0], "data"),
-            (&[T_DATA, 1, 0, 0, 0, 9], "data"),
+            (&[T_STARTED, 1, 0, 0, 0, 9], "started"),
+            (&[T_EXIT, 2, 0, 0, 0, 9, 9], "exit"),
             (&[T_SIGNAL, 1, 0, 0, 0, 5], "signal"),
             (&[T_KILL, 1, 0, 0, 0, 5], "kill"),
             (&[T_REFUSED, 1, 0, 0, 0, 0xff], "refused"),

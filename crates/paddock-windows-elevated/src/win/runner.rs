@@ -212,6 +212,117 @@ fn supervise(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::check_hello;
+    use crate::win::pipe::{PipeServer, fresh_name, pipe_sddl};
+    use paddock_windows::access::Privilege;
+    use paddock_windows::acl::{Ace, AceFlags, Acl};
+    use paddock_windows::apply::sid::current_user_sid;
+    use paddock_windows::mask::AccessMask;
+    use paddock_windows::plan::TokenPlan;
+    use paddock_windows::sid::Sid;
+    use std::path::PathBuf;
+
+    fn token_plan() -> TokenPlan {
+        let run = Sid::synthetic().unwrap();
+        TokenPlan {
+            write_restricted: true,
+            disable_max_privilege: true,
+            lua_token: true,
+            restricting_sids: vec![run.clone()],
+            run_sid: run.clone(),
+            retained_privileges: vec![Privilege::ChangeNotify],
+            default_dacl: Acl::new(vec![
+                Ace::allow(Sid::owner_rights(), AccessMask::GENERIC_ALL, AceFlags::NONE),
+                Ace::allow(Sid::local_system(), AccessMask::GENERIC_ALL, AceFlags::NONE),
+                Ace::allow(run, AccessMask::GENERIC_ALL, AceFlags::NONE),
+            ]),
+        }
+    }
+
+    /// Plays the broker against `runner_main` running in a thread of this process (the pid
+    /// check then expects this process); returns the runner's reply to `req` and its result.
+    fn broker_round(
+        probe: Option<ProbeRequest>,
+    ) -> (Option<Message>, Result<u32, ElevatedError>, Option<Message>) {
+        let me = current_user_sid().unwrap();
+        let name = fresh_name().unwrap();
+        let server = PipeServer::create(&name, &pipe_sddl(&me, &me)).unwrap();
+        let nonce = [0x5a; 16];
+        let hex: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let args: Vec<OsString> = vec![name.clone().into(), hex.into()];
+        let runner = std::thread::spawn(move || runner_main(&args));
+        let mut conn = server
+            .accept(std::process::id(), Duration::from_secs(20))
+            .unwrap();
+        check_hello(read_message(&mut conn).unwrap(), &nonce).unwrap();
+        let system_root = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\Windows".into());
+        let cmd = PathBuf::from(system_root).join(r"System32\cmd.exe");
+        let temp = std::env::temp_dir();
+        let mut req = LaunchRequest::new(
+            cmd,
+            &["/d".into(), "/c".into(), "exit 7".into()],
+            temp.clone(),
+            &std::env::vars_os().collect::<Vec<_>>(),
+            token_plan(),
+            temp,
+        )
+        .unwrap();
+        req.probe = probe;
+        write_message(&mut conn, &Message::Launch(Box::new(req))).unwrap();
+        let reply = read_message(&mut conn).unwrap();
+        let last = if matches!(reply, Some(Message::Started { .. })) {
+            read_message(&mut conn).unwrap()
+        } else {
+            None
+        };
+        (reply, runner.join().unwrap(), last)
+    }
+
+    #[test]
+    fn runner_refuses_to_start_anything_when_the_fence_probe_connects() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let probe = ProbeRequest {
+            loopback_port: listener.local_addr().unwrap().port(),
+            outside: "192.0.2.1:9".into(),
+        };
+        let (reply, result, _) = broker_round(Some(probe));
+        match reply {
+            Some(Message::Refused { message }) => {
+                assert!(message.contains("fence leaks"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(result.unwrap(), 125);
+    }
+
+    #[test]
+    fn runner_starts_the_target_under_its_token_or_refuses_when_it_cannot_verify_it() {
+        let (reply, result, last) = broker_round(None);
+        match reply {
+            Some(Message::Started { .. }) => {
+                assert_eq!(
+                    last,
+                    Some(Message::Exit(crate::protocol::ExitReport { code: 7 }))
+                );
+                assert_eq!(result.unwrap(), 7);
+            }
+            Some(Message::Refused { message }) => {
+                assert!(
+                    paddock_windows::apply::wine::running_under_wine(),
+                    "real Windows must start it: {message}"
+                );
+                assert!(
+                    message.contains("sandbox token") || message.contains("desktop"),
+                    "{message}"
+                );
+                println!(
+                    "SKIPPED: Wine cannot verify restricted tokens; the runner refused: {message}"
+                );
+                assert_eq!(result.unwrap(), 125);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn the_nonce_argument_must_be_exactly_32_hex_digits() {
