@@ -1,9 +1,10 @@
 //! The audit log: one JSON line per decided command in `<state_dir>/audit.jsonl`, append-only.
 //!
 //! Each record is written with ONE `write` of a complete line to a file opened with `O_APPEND`
-//! (owner-only, mode 0600 on Unix), so concurrent writers never interleave and a crash cannot
-//! leave half a record in the middle; a reader skips a torn last line. The file is rotated to
-//! `audit.jsonl.1 .. .N` past a size limit.
+//! (owner-only, mode 0600 on Unix), while holding `audit.lock`, so writers never interleave. A
+//! writer killed mid-write leaves at most one torn line, which the next writer ends before its
+//! own record and every reader skips. The file is rotated to `audit.jsonl.1 .. .N` past a size
+//! limit.
 
 use crate::approval::{ApprovedBy, FinalDecision};
 use paddock_core::policy::Policy;

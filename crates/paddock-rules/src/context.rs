@@ -14,6 +14,8 @@ pub struct Context {
     pub cwd: PathBuf,
     /// Directories a redirection may write into without asking (empty in read-only mode).
     pub writable_roots: Vec<PathBuf>,
+    /// Read-only holes inside the writable roots (`.git/hooks`, `paddock.toml`, ...).
+    pub protected: Vec<PathBuf>,
     /// What the sandbox will and will not allow, in one or two lines, shown when asking.
     pub sandbox_summary: String,
 }
@@ -35,6 +37,7 @@ impl Context {
         Context {
             cwd: cwd.into(),
             writable_roots,
+            protected: Vec::new(),
             sandbox_summary: String::new(),
         }
     }
@@ -47,11 +50,13 @@ impl Context {
 
     /// The context of a run in `cwd` under `spec`.
     pub fn from_spec(spec: &SandboxSpec, cwd: &Path) -> Context {
-        Context::new(cwd, spec.writable_roots.clone())
+        let mut ctx = Context::new(cwd, spec.writable_roots.clone());
+        ctx.protected = spec.protected.iter().map(|p| p.path.clone()).collect();
+        ctx
     }
 
-    /// True when writing to `target` (as written in the script) stays inside a writable root or
-    /// goes to a device such as `/dev/null`.
+    /// True when writing to `target` (as written in the script) stays inside a writable root,
+    /// outside every protected path, or goes to a device such as `/dev/null`.
     pub fn write_target_allowed(&self, target: &str) -> bool {
         if DEVICES.contains(&target.to_ascii_lowercase().as_str()) {
             return true;
@@ -74,18 +79,24 @@ impl Context {
                 format!("{cwd}\\{target}")
             };
             let abs = windows_normal(&abs);
-            return self.writable_roots.iter().any(|r| {
-                let root = windows_normal(&r.display().to_string());
-                abs == root || abs.starts_with(&format!("{}\\", root.trim_end_matches('\\')))
-            });
+            let beneath = |dirs: &[PathBuf]| {
+                dirs.iter().any(|r| {
+                    let root = windows_normal(&r.display().to_string());
+                    abs == root || abs.starts_with(&format!("{}\\", root.trim_end_matches('\\')))
+                })
+            };
+            return beneath(&self.writable_roots) && !beneath(&self.protected);
         }
         let Ok(abs) = paths::resolve(&self.cwd, Path::new(target)) else {
             return false;
         };
-        self.writable_roots.iter().any(|r| {
-            let root = paths::resolve(Path::new("/"), r).unwrap_or_else(|_| r.clone());
-            paths::is_beneath(&abs, &root)
-        })
+        let beneath = |dirs: &[PathBuf]| {
+            dirs.iter().any(|r| {
+                let root = paths::resolve(Path::new("/"), r).unwrap_or_else(|_| r.clone());
+                paths::is_beneath(&abs, &root)
+            })
+        };
+        beneath(&self.writable_roots) && !beneath(&self.protected)
     }
 }
 
@@ -166,6 +177,25 @@ mod tests {
         assert!(!ctx.write_target_allowed(r"\Windows\evil.dll"));
         assert!(!ctx.write_target_allowed("/etc/x"));
         assert!(!ctx.write_target_allowed("D:x"));
+    }
+
+    #[test]
+    fn redirect_into_a_protected_path_of_the_spec_is_not_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".git/hooks")).unwrap();
+        std::fs::write(dir.path().join("paddock.toml"), "").unwrap();
+        let policy = paddock_core::config::default_policy();
+        let spec = SandboxSpec::from_policy(&policy, dir.path()).unwrap();
+        let ctx = Context::from_spec(&spec, &spec.workspace);
+        assert!(ctx.write_target_allowed("build.log"));
+        assert!(!ctx.write_target_allowed(".git/hooks/pre-commit"));
+        assert!(!ctx.write_target_allowed("paddock.toml"));
+        let win = Context {
+            protected: vec![PathBuf::from(r"C:\Work\Repo\.git\hooks")],
+            ..Context::new(r"C:\Work\Repo", vec![PathBuf::from(r"C:\Work\Repo")])
+        };
+        assert!(!win.write_target_allowed(r".GIT\Hooks\pre-commit"));
+        assert!(win.write_target_allowed(r".git\config.bak"));
     }
 
     #[test]

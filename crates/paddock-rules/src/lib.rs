@@ -3,7 +3,7 @@
 //!
 //! How a front end uses it (`paddock run`):
 //!
-//! ```ignore
+//! ```text
 //! let mut engine = Engine::load(&RulePaths::for_workspace(&workspace))?;   // rules files
 //! let ctx = Context::from_spec(&spec, &cwd).with_summary(summary);          // where it may write
 //! let mut approver: Box<dyn Approver> = match TerminalApprover::open() {
