@@ -50,6 +50,23 @@ pub struct SandboxSpec {
     pub allow_unenforced: BTreeSet<Capability>,
 }
 
+/// What a backend creates for a missing protected path so that it can pin the name: a
+/// directory for `.git`, `hooks`, `.paddock` and names without an extension, an empty file for
+/// `config`, `paddock.toml` and other names with an extension. Both backends use this, so a
+/// workspace looks the same after a run on either OS.
+pub fn placeholder_kind(path: &Path) -> PathKind {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    match name {
+        ".git" | "hooks" | ".paddock" => PathKind::Dir,
+        "config" | "paddock.toml" => PathKind::File,
+        n if n.len() > 1 && n[1..].contains('.') => PathKind::File,
+        _ => PathKind::Dir,
+    }
+}
+
 /// Names protected inside every writable root by default: git's code-execution vectors and
 /// Paddock's own config.
 pub const DEFAULT_PROTECTED: &[&str] = &[".git/hooks", ".git/config", "paddock.toml", ".paddock"];
@@ -217,7 +234,16 @@ fn expand_protected(
 ) -> Result<(), SpecError> {
     let git = root.join(".git");
     let git_dirs = git_dirs_of(&git);
-    if policy.protect_whole_git {
+    if git.symlink_metadata().is_err() {
+        // No repository yet: pin the name (an empty directory), so the sandbox cannot create a
+        // repository whose hooks would later run outside it when you use git here.
+        push_protected(
+            out,
+            root,
+            &git,
+            "no repository yet: a repository the sandbox created would run its hooks outside it",
+        )?;
+    } else if policy.protect_whole_git {
         push_protected(out, root, &git, "protect_whole_git")?;
         for dir in &git_dirs {
             push_protected(out, root, dir, "protect_whole_git (gitdir target)")?;
@@ -267,8 +293,10 @@ fn git_dirs_of(git: &Path) -> Vec<PathBuf> {
                 .and_then(|t| paths::resolve(base, Path::new(t.trim())).ok()),
             Err(_) => None,
         }
-    } else {
+    } else if git.is_dir() {
         Some(git.to_path_buf())
+    } else {
+        None
     };
     let Some(primary) = primary else { return dirs };
     dirs.push(primary.clone());
@@ -333,6 +361,32 @@ mod tests {
 
     fn protected(spec: &SandboxSpec) -> Vec<PathBuf> {
         spec.protected.iter().map(|p| p.path.clone()).collect()
+    }
+
+    #[test]
+    fn workspace_without_a_repository_pins_the_git_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(dir.path()).unwrap();
+        let spec = spec_for(&ws, |_| {});
+        assert_eq!(protected(&spec), vec![ws.join(".git")]);
+        assert_eq!(placeholder_kind(&ws.join(".git")), PathKind::Dir);
+        assert!(!spec.is_writable(&ws.join(".git/hooks/post-commit")));
+        assert!(spec.is_writable(&ws.join("src/main.rs")));
+    }
+
+    #[test]
+    fn placeholder_kinds_are_directories_for_git_names_and_files_for_config() {
+        for (name, kind) in [
+            (".git", PathKind::Dir),
+            ("hooks", PathKind::Dir),
+            (".paddock", PathKind::Dir),
+            ("config", PathKind::File),
+            ("paddock.toml", PathKind::File),
+            ("secrets.env", PathKind::File),
+            ("build", PathKind::Dir),
+        ] {
+            assert_eq!(placeholder_kind(Path::new(name)), kind, "{name}");
+        }
     }
 
     #[test]

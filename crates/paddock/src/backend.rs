@@ -91,8 +91,16 @@ fn launch_sandboxed(
     policy: &Policy,
     stdio: StdioMode,
 ) -> Result<Launched, PaddockError> {
-    paddock_windows::apply::prepare(spec, cmd, policy.windows_level, stdio)
-        .map_err(|e| PaddockError::Setup(e.to_string()))
+    use paddock_windows::apply::ApplyError;
+    use paddock_windows::apply::launch::LaunchError;
+    paddock_windows::apply::prepare(spec, cmd, policy.windows_level, stdio).map_err(|e| match e {
+        ApplyError::Launch(LaunchError::Spawn { program, source })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            PaddockError::NotFound { program }
+        }
+        other => PaddockError::Setup(other.to_string()),
+    })
 }
 
 #[cfg(not(any(target_os = "linux", windows)))]

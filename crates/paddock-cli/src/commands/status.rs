@@ -64,13 +64,14 @@ fn backend_status() -> serde_json::Value {
 
 #[cfg(windows)]
 fn backend_status() -> serde_json::Value {
+    let here = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+    let probe = paddock_windows::apply::probe::probe(&here);
     json!({
         "name": "windows",
-        "levels": {
-            "unelevated": "write-restricted token, per-root SIDs, ACL grants, job object; reads and network not restricted",
-            "elevated": "needs `paddock setup` (sandbox accounts and network fence)",
-        },
-        "problems": [],
+        "level_1": "write-restricted token, per-root SIDs, ACL grants, job object, private desktop; reads and network are not restricted at this level",
+        "level_2": "needs `paddock setup` (sandbox accounts and network fence)",
+        "probe": probe,
+        "problems": probe.problems,
     })
 }
 

@@ -6,8 +6,9 @@
 //! deny for Everyone on every directory from P's parent up to R (and on a directory P), so that
 //! neither P nor any folder holding it can be deleted or renamed away and replaced. Everyone,
 //! because a write-restricted token's FILE_DELETE_CHILD is judged by the user's own rights;
-//! the user loses nothing while the run lasts, as deleting through DELETE on a child still works. A missing P is pre-created: a
-//! directory when it is named `hooks` (git's hooks folder), an empty file otherwise; missing
+//! the user loses nothing while the run lasts, as deleting through DELETE on a child still works. A missing P is pre-created as
+//! `paddock_core::spec::placeholder_kind` says (directories for `.git`, `hooks`, `.paddock`;
+//! empty files for `config`, `paddock.toml`), as the Linux backend does; missing
 //! folders between R and P are pre-created as directories. These ACEs are per-run (reference
 //! counted between concurrent runs), so a run with fewer protections never strips another's.
 
@@ -113,9 +114,12 @@ pub(super) fn protect(
 
 /// What a missing protected path is created as (see the module doc).
 pub(super) fn missing_kind(p: &Path) -> EntryKind {
-    match winpath::file_name(p) {
-        Some(name) if name.eq_ignore_ascii_case("hooks") => EntryKind::Dir,
-        _ => EntryKind::File,
+    let name = winpath::file_name(p)
+        .map(|n| n.to_ascii_lowercase())
+        .unwrap_or_default();
+    match paddock_core::spec::placeholder_kind(Path::new(&name)) {
+        paddock_core::spec::PathKind::File => EntryKind::File,
+        _ => EntryKind::Dir,
     }
 }
 
