@@ -25,6 +25,15 @@ pub const ONLINE_ACCOUNT: &str = "PaddockOnline";
 /// HKLM key whose DWORD values named after accounts hide them from the sign-in screen.
 pub const USERLIST_KEY: &str =
     r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\SpecialAccounts\UserList";
+/// User rights setup gives the sandbox group: no logon over the network (SMB, WinRM) and none
+/// through Remote Desktop, as a service or as a batch job. The launch needs only the
+/// interactive logon `CreateProcessWithLogonW` performs (granted to Users by default).
+pub const DENIED_LOGON_RIGHTS: &[&str] = &[
+    "SeDenyNetworkLogonRight",
+    "SeDenyRemoteInteractiveLogonRight",
+    "SeDenyServiceLogonRight",
+    "SeDenyBatchLogonRight",
+];
 /// Length of generated passwords (characters; well above any complexity policy).
 pub const PASSWORD_LEN: usize = 40;
 
@@ -66,6 +75,8 @@ pub struct DesiredState {
     pub group: GroupSpec,
     pub accounts: Vec<AccountSpec>,
     pub hidden: Vec<RegistryValue>,
+    /// User rights (LSA) given to the group.
+    pub group_rights: Vec<String>,
     pub proxy_ports: PortRange,
 }
 
@@ -97,6 +108,7 @@ impl DesiredState {
             },
             accounts,
             hidden,
+            group_rights: DENIED_LOGON_RIGHTS.iter().map(|r| r.to_string()).collect(),
             proxy_ports: filters::DEFAULT_PROXY_PORTS,
         }
     }
@@ -190,6 +202,8 @@ pub struct ObservedAccount {
 pub struct Observed {
     /// The group's SID and member names, when it exists.
     pub group: Option<(Sid, BTreeSet<String>)>,
+    /// The user rights (LSA) the group holds.
+    pub group_rights: BTreeSet<String>,
     pub accounts: BTreeMap<String, ObservedAccount>,
     /// `key\name` -> DWORD for the values setup manages.
     pub registry: BTreeMap<String, u32>,
@@ -221,6 +235,10 @@ pub trait SystemState {
     fn add_member(&mut self, group: &str, account: &str) -> Result<(), SystemError>;
     fn remove_member(&mut self, group: &str, account: &str) -> Result<(), SystemError>;
     fn set_registry_dword(&mut self, v: &RegistryValue) -> Result<(), SystemError>;
+    /// Adds user rights (LSA) to the group.
+    fn add_group_rights(&mut self, group: &str, rights: &[String]) -> Result<(), SystemError>;
+    /// Removes user rights from the group (absent ones are fine).
+    fn remove_group_rights(&mut self, group: &str, rights: &[String]) -> Result<(), SystemError>;
     fn delete_registry_value(&mut self, key: &str, name: &str) -> Result<(), SystemError>;
     fn read_secret(&self, account: &str) -> Result<Option<Secret>, SystemError>;
     fn store_secret(&mut self, account: &str, secret: &Secret) -> Result<(), SystemError>;
@@ -250,6 +268,11 @@ pub enum Step {
         account: String,
     },
     Hide(RegistryValue),
+    /// Give the group the user rights it lacks.
+    RestrictLogon {
+        group: String,
+        rights: Vec<String>,
+    },
     InstallFence(Box<FenceSpec>),
     /// Install the fence for the offline account once it exists (its SID is not known before).
     InstallFenceForNewAccount {
@@ -267,6 +290,7 @@ impl Step {
             Step::RotatePassword { .. } => SetupStep::SetPassword,
             Step::AddToGroup { .. } => SetupStep::AddToGroup,
             Step::Hide(_) => SetupStep::HideAccount,
+            Step::RestrictLogon { .. } => SetupStep::RestrictLogon,
             Step::InstallFence(_) | Step::InstallFenceForNewAccount { .. } => {
                 SetupStep::InstallFence
             }
@@ -281,6 +305,9 @@ impl Step {
             Step::RotatePassword { account } => format!("rotate the password of {account}"),
             Step::AddToGroup { group, account } => format!("add {account} to {group}"),
             Step::Hide(v) => format!("hide {} from the sign-in screen", v.name),
+            Step::RestrictLogon { rights, .. } => {
+                format!("deny the sandbox group {}", rights.join(", "))
+            }
             Step::InstallFence(_) | Step::InstallFenceForNewAccount { .. } => {
                 "install the WFP network fence".into()
             }
@@ -317,6 +344,18 @@ pub fn reconcile(desired: &DesiredState, observed: &Observed) -> Vec<Step> {
         if observed.registry.get(&reg_key(&v.key, &v.name)) != Some(&v.value) {
             steps.push(Step::Hide(v.clone()));
         }
+    }
+    let missing: Vec<String> = desired
+        .group_rights
+        .iter()
+        .filter(|r| !observed.group_rights.contains(*r))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        steps.push(Step::RestrictLogon {
+            group: desired.group.name.clone(),
+            rights: missing,
+        });
     }
     if let Some(offline) = desired.account(Role::Offline) {
         match observed.accounts.get(&offline.name) {
@@ -372,6 +411,10 @@ enum Undo {
         value: RegistryValue,
         previous: Option<u32>,
     },
+    RemoveRights {
+        group: String,
+        rights: Vec<String>,
+    },
     RestoreFence(Option<FenceSpec>),
     RestoreRecord(Option<SetupRecord>),
 }
@@ -402,6 +445,7 @@ impl Undo {
                 }),
                 None => sys.delete_registry_value(&value.key, &value.name),
             },
+            Undo::RemoveRights { group, rights } => sys.remove_group_rights(group, rights),
             Undo::RestoreFence(Some(f)) => sys.install_fence(f),
             Undo::RestoreFence(None) => sys.remove_fence(),
             Undo::RestoreRecord(r) => sys.write_record(r.as_ref()),
@@ -415,6 +459,7 @@ impl Undo {
             Undo::RestorePassword { account, .. } => format!("restore the password of {account}"),
             Undo::RemoveMember { group, account } => format!("remove {account} from {group}"),
             Undo::RestoreRegistry { value, .. } => format!("restore registry value {}", value.name),
+            Undo::RemoveRights { group, .. } => format!("remove the rights given to {group}"),
             Undo::RestoreFence(_) => "restore the previous WFP fence".into(),
             Undo::RestoreRecord(_) => "restore the previous setup record".into(),
         }
@@ -487,6 +532,14 @@ fn execute(
             undo.push(Undo::RestoreRegistry {
                 value: v.clone(),
                 previous,
+            });
+        }
+        Step::RestrictLogon { group, rights } => {
+            sys.add_group_rights(group, rights)
+                .map_err(|e| fail(SetupStep::RestrictLogon, e))?;
+            undo.push(Undo::RemoveRights {
+                group: group.clone(),
+                rights: rights.clone(),
             });
         }
         Step::InstallFence(f) => install_fence(f, desired, sys, undo)?,
@@ -711,6 +764,19 @@ pub fn uninstall(
             );
         }
     }
+    if !observed.group_rights.is_empty() {
+        // Rights held by a deleted SID would stay in the policy as orphans: remove them first.
+        let rights: Vec<String> = observed.group_rights.iter().cloned().collect();
+        let r = sys.remove_group_rights(&desired.group.name, &rights);
+        let what = format!("user rights of {}", desired.group.name);
+        note(
+            &mut out,
+            &mut failures,
+            SetupStep::RemoveLogonRights,
+            what,
+            r,
+        );
+    }
     if observed.group.is_some() {
         let r = sys.delete_group(&desired.group.name);
         let what = format!("group {}", desired.group.name);
@@ -751,6 +817,7 @@ fn note(
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FakeMachine {
     pub group: Option<(Sid, BTreeSet<String>)>,
+    pub group_rights: BTreeSet<String>,
     pub accounts: BTreeMap<String, (Sid, String)>,
     pub profiles: BTreeSet<String>,
     pub registry: BTreeMap<String, u32>,
@@ -814,6 +881,7 @@ impl SystemState for FakeSystem {
         let m = &self.machine;
         Ok(Observed {
             group: m.group.clone(),
+            group_rights: m.group_rights.clone(),
             accounts: m
                 .accounts
                 .iter()
@@ -897,6 +965,25 @@ impl SystemState for FakeSystem {
             .insert(reg_key(&v.key, &v.name), v.value);
         Ok(())
     }
+    fn add_group_rights(&mut self, _group: &str, rights: &[String]) -> Result<(), SystemError> {
+        self.mutate("LsaAddAccountRights")?;
+        if self.machine.group.is_none() {
+            return Err(SystemError::new(
+                "LsaAddAccountRights",
+                1376,
+                "no such group",
+            ));
+        }
+        self.machine.group_rights.extend(rights.iter().cloned());
+        Ok(())
+    }
+    fn remove_group_rights(&mut self, _group: &str, rights: &[String]) -> Result<(), SystemError> {
+        self.mutate("LsaRemoveAccountRights")?;
+        for r in rights {
+            self.machine.group_rights.remove(r);
+        }
+        Ok(())
+    }
     fn delete_registry_value(&mut self, key: &str, name: &str) -> Result<(), SystemError> {
         self.mutate("RegDeleteKeyValueW")?;
         self.machine.registry.remove(&reg_key(key, name));
@@ -961,6 +1048,9 @@ mod tests {
         for name in [OFFLINE_ACCOUNT, ONLINE_ACCOUNT] {
             assert_eq!(m.registry.get(&reg_key(USERLIST_KEY, name)), Some(&0));
             assert!(m.secrets.contains_key(name));
+        }
+        for right in DENIED_LOGON_RIGHTS {
+            assert!(m.group_rights.contains(*right), "{right}");
         }
         let offline_sid = &m.accounts[OFFLINE_ACCOUNT].0;
         assert_eq!(
@@ -1071,6 +1161,22 @@ mod tests {
                 .get(&reg_key(USERLIST_KEY, ONLINE_ACCOUNT)),
             Some(&0)
         );
+    }
+
+    #[test]
+    fn a_removed_logon_restriction_is_restored() {
+        let mut sys = installed();
+        sys.machine.group_rights.remove("SeDenyNetworkLogonRight");
+        let desired = DesiredState::standard();
+        let steps = reconcile(&desired, &sys.observe(&desired).unwrap());
+        assert!(
+            steps
+                .iter()
+                .any(|s| matches!(s, Step::RestrictLogon { rights, .. }
+            if rights == &["SeDenyNetworkLogonRight".to_string()]))
+        );
+        setup(&mut sys, &desired).unwrap();
+        assert!(sys.machine.group_rights.contains("SeDenyNetworkLogonRight"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod dpapi;
 pub mod elevation;
 pub mod ffi;
 pub mod logon_launch;
+pub mod lsa;
 pub mod machine_dir;
 pub mod pipe;
 pub mod registry;

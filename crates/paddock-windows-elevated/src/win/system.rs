@@ -5,7 +5,7 @@
 //! Guarantees: the machine folder is re-secured before anything is written into it; a SID seen
 //! for an account is remembered so its profile can still be removed after the account is gone.
 
-use super::{accounts, dpapi, machine_dir, registry, wfp};
+use super::{accounts, dpapi, lsa, machine_dir, registry, wfp};
 use crate::errors::SystemError;
 use crate::filters::{self, FenceSpec};
 use crate::setup_plan::{
@@ -61,6 +61,11 @@ impl WinSystem {
     }
 }
 
+fn group_sid(group: &str) -> Result<Sid, SystemError> {
+    accounts::lookup_sid(group)?
+        .ok_or_else(|| SystemError::new("LookupAccountNameW", 1332, format!("{group} not found")))
+}
+
 /// A spec with Paddock's keys (the account does not matter for deletion by key).
 fn keys_only() -> FenceSpec {
     filters::fence(&Sid::everyone(), filters::DEFAULT_PROXY_PORTS)
@@ -68,12 +73,16 @@ fn keys_only() -> FenceSpec {
 
 impl SystemState for WinSystem {
     fn observe(&self, desired: &DesiredState) -> Result<Observed, SystemError> {
-        let group = match accounts::lookup_sid(&desired.group.name)? {
+        let (group, group_rights) = match accounts::lookup_sid(&desired.group.name)? {
             Some(sid) => {
                 let members = accounts::group_members(&desired.group.name)?.unwrap_or_default();
-                Some((sid, members.into_iter().collect::<BTreeSet<_>>()))
+                let rights = lsa::rights_of(&sid)?;
+                (
+                    Some((sid, members.into_iter().collect::<BTreeSet<_>>())),
+                    rights,
+                )
             }
-            None => None,
+            None => (None, BTreeSet::new()),
         };
         let record = self.record()?;
         let mut names: Vec<String> = desired.accounts.iter().map(|a| a.name.clone()).collect();
@@ -96,6 +105,7 @@ impl SystemState for WinSystem {
         }
         Ok(Observed {
             group,
+            group_rights,
             accounts: accs,
             registry: regs,
             fence: self.installed_fence()?,
@@ -154,6 +164,17 @@ impl SystemState for WinSystem {
 
     fn set_registry_dword(&mut self, v: &RegistryValue) -> Result<(), SystemError> {
         registry::set_dword(&v.key, &v.name, v.value)
+    }
+
+    fn add_group_rights(&mut self, group: &str, rights: &[String]) -> Result<(), SystemError> {
+        lsa::add_rights(&group_sid(group)?, rights)
+    }
+
+    fn remove_group_rights(&mut self, group: &str, rights: &[String]) -> Result<(), SystemError> {
+        match accounts::lookup_sid(group)? {
+            Some(sid) => lsa::remove_rights(&sid, rights),
+            None => Ok(()),
+        }
     }
 
     fn delete_registry_value(&mut self, key: &str, name: &str) -> Result<(), SystemError> {
