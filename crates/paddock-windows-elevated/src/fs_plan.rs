@@ -337,6 +337,15 @@ pub fn plan(
     })
 }
 
+/// The folders whose owner git checks for the real user after a run: each writable root's
+/// `.git`. When the sandbox created it (`git init`), the broker gives it back to the user.
+pub fn git_dirs_to_reown(spec: &SandboxSpec) -> Vec<PathBuf> {
+    spec.writable_roots
+        .iter()
+        .map(|r| winpath::join(r, ".git"))
+        .collect()
+}
+
 /// Environment for git inside the sandbox: every writable root and the workspace as
 /// `safe.directory` (the sandbox account does not own the repository), through
 /// `GIT_CONFIG_COUNT` / `GIT_CONFIG_KEY_n` / `GIT_CONFIG_VALUE_n`, so no config file is written.
@@ -732,6 +741,13 @@ mod tests {
             get("GIT_CONFIG_VALUE_0").as_deref(),
             Some("C:/Users/me/repo")
         );
+    }
+
+    #[test]
+    fn the_git_dir_of_each_writable_root_is_given_back_after_a_run() {
+        let dirs = git_dirs_to_reown(&spec(Mode::WorkspaceWrite));
+        assert_eq!(dirs, vec![p(r"C:\Users\me\repo\.git")]);
+        assert!(git_dirs_to_reown(&spec(Mode::ReadOnly)).is_empty());
     }
 
     #[test]

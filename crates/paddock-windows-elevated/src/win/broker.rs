@@ -9,6 +9,7 @@
 //! the process is dropped, and on every refusal after they were applied.
 
 use super::logon_launch::{RunnerProcess, RunnerStdio, start_runner};
+use super::ownership;
 use super::pipe::{PipeServer, fresh_name, pipe_sddl};
 use super::runner::RUNNER_FLAG;
 use super::system;
@@ -88,12 +89,18 @@ pub fn prepare_elevated(
         .ok_or_else(|| state("USERPROFILE is not set; Paddock cannot find your profile"))?;
     let plan = fs_plan::plan(spec, &store, &mut registry, &host, &profile, &rec.group_sid)?;
     let active = apply_plan::apply(&plan.windows, &mut store, &registry)?;
+    let broker_sid = current_user_sid().map_err(state)?;
+    let sandbox_sids: Vec<_> = rec.accounts.iter().map(|(_, _, s)| s.clone()).collect();
+    let reown = fs_plan::git_dirs_to_reown(spec);
+    let owner = broker_sid.clone();
     let undo = move |active: ActiveRun| {
         let mut store = NtfsAclStore::new();
         let _ = active.finish(&mut store);
+        for dir in &reown {
+            let _ = ownership::reown_if_sandbox_owned(dir, &owner, &sandbox_sids);
+        }
     };
     let started = (|| {
-        let broker_sid = current_user_sid().map_err(state)?;
         let name = fresh_name()?;
         let server = PipeServer::create(&name, &pipe_sddl(&broker_sid, &account_sid))?;
         let mut nonce = [0u8; 16];

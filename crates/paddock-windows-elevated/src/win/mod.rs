@@ -9,6 +9,7 @@ pub mod ffi;
 pub mod logon_launch;
 pub mod lsa;
 pub mod machine_dir;
+pub mod ownership;
 pub mod pipe;
 pub mod registry;
 pub mod runner;
