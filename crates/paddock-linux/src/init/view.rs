@@ -177,8 +177,17 @@ pub fn build(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
         attach(c)?;
     }
 
-    // 5. Deny-read paths: hidden under empty, unreadable, read-only mounts.
+    // 5. Deny-read paths: hidden under empty, unreadable, read-only mounts. Then /dev, where
+    // the empty file they are bound from was made, becomes read-only.
     let hidden = hide_deny_read(plan)?;
+    sys::mount(
+        None,
+        c"/dev",
+        None,
+        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC,
+        None,
+    )
+    .map_err(syscall("mount(remount /dev read-only)", Path::new("/dev")))?;
 
     let detail = format!(
         "read-only recursive bind of / (nosuid, nodev); {} writable root(s) bound read-write; \
@@ -226,7 +235,8 @@ fn ensure_dir_mount_point(target: &Path) -> Result<(), LinuxError> {
 }
 
 /// A private /dev: tmpfs with the host's harmless character devices bound in, a fresh devpts
-/// instance, /dev/shm as a private tmpfs, the usual /proc/self/fd links; then read-only.
+/// instance, /dev/shm as a private tmpfs, the usual /proc/self/fd links (made read-only by
+/// `build` once the deny-read mounts are done).
 fn build_dev(devices: &[Capture]) -> Result<(), LinuxError> {
     let dev = Path::new("/dev");
     mount_fs(
@@ -268,14 +278,7 @@ fn build_dev(devices: &[Capture]) -> Result<(), LinuxError> {
         let l = dev.join(link);
         std::os::unix::fs::symlink(to, &l).map_err(syscall("symlink", &l))?;
     }
-    sys::mount(
-        None,
-        c"/dev",
-        None,
-        libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC,
-        None,
-    )
-    .map_err(syscall("mount(remount /dev read-only)", dev))
+    Ok(())
 }
 
 /// Covers each deny-read path: an empty mode-000 read-only tmpfs over a directory, an empty
@@ -301,8 +304,8 @@ fn hide_deny_read(plan: &LinuxPlan) -> Result<usize, LinuxError> {
     if needed.is_empty() {
         return Ok(0);
     }
-    let blank = Path::new("/tmp/.paddock-deny-read");
-    let _ = std::fs::remove_file(blank);
+    // In the private /dev tmpfs, never on a host filesystem; removed before the command runs.
+    let blank = Path::new("/dev/.paddock-deny-read");
     sys::create_empty_file(blank, 0).map_err(syscall("create", blank))?;
     let blank_fd = sys::open_nofollow(blank).map_err(syscall("openat2", blank))?;
     let result = needed.iter().try_for_each(|d| hide_one(d, &blank_fd));
