@@ -1,0 +1,184 @@
+//! Attacks on Windows level 2, for real Windows as administrator only (Wine stubs accounts,
+//! logon, LSA and WFP): each test tries to cross a boundary and must fail, next to the
+//! legitimate work that must succeed. Every test runs `setup` first (idempotent) under one lock.
+//! Run by the elevated Windows CI job with `--ignored`; `scripts/windows-smoke-elevated.ps1`
+//! covers the same ground through the `paddock` binary.
+#![cfg(windows)]
+
+use paddock_core::SandboxSpec;
+use paddock_core::policy::{Mode, Network};
+use paddock_core::spec::{CommandSpec, DenyReadPath, PathKind};
+use paddock_runner::{ExitInfo, Outcome, RunOptions, StdioMode, run};
+use paddock_windows::apply::long_path::strip_verbatim;
+use paddock_windows::apply::shell::{Env, KnownShell, find_shell};
+use paddock_windows_elevated::setup_plan::{GROUP_NAME, OFFLINE_ACCOUNT, ONLINE_ACCOUNT};
+use paddock_windows_elevated::win::{self, SetupOptions, SetupResult, accounts};
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+static MACHINE: Mutex<()> = Mutex::new(());
+
+fn set_up() {
+    match win::setup(&SetupOptions::default()).unwrap() {
+        SetupResult::Done(_) => {}
+        SetupResult::Elevated { .. } => panic!("the test must run elevated"),
+    }
+}
+
+fn workspace() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = strip_verbatim(&std::fs::canonicalize(dir.path()).unwrap());
+    (dir, path)
+}
+
+fn spec(ws: &Path, network: Network, deny_read: Vec<DenyReadPath>) -> SandboxSpec {
+    SandboxSpec {
+        mode: Mode::WorkspaceWrite,
+        workspace: ws.to_path_buf(),
+        writable_roots: vec![ws.to_path_buf()],
+        protected: Vec::new(),
+        deny_read,
+        network,
+        allow_unenforced: BTreeSet::new(),
+    }
+}
+
+fn sandboxed(spec: &SandboxSpec, script: &str) -> Outcome {
+    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let cmd = CommandSpec {
+        program: find_shell(KnownShell::Cmd, Env(&env)).unwrap(),
+        args: vec!["/d".into(), "/c".into(), script.into()],
+        cwd: spec.workspace.clone(),
+        env,
+    };
+    let (process, report) = win::prepare_elevated(spec, &cmd, StdioMode::Capture).unwrap();
+    assert_eq!(report.backend, "windows-elevated");
+    let opts = RunOptions {
+        stdio: StdioMode::Capture,
+        timeout: Some(Duration::from_secs(60)),
+        ..RunOptions::default()
+    };
+    run(process, &opts).unwrap()
+}
+
+fn powershell_connect(port: u16) -> String {
+    format!(
+        "powershell -NoProfile -Command \"try {{ (New-Object Net.Sockets.TcpClient).Connect(\
+         '127.0.0.1', {port}); exit 0 }} catch {{ exit 3 }}\""
+    )
+}
+
+#[test]
+#[ignore = "real Windows, elevated"]
+fn offline_account_cannot_connect_to_a_loopback_listener() {
+    let _m = MACHINE.lock().unwrap();
+    set_up();
+    let (_d, ws) = workspace();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = sandboxed(
+        &spec(&ws, Network::Off, Vec::new()),
+        &powershell_connect(port),
+    );
+    assert_eq!(
+        out.status,
+        ExitInfo::Code(3),
+        "the fence let a connect through"
+    );
+}
+
+#[test]
+#[ignore = "real Windows, elevated"]
+fn online_account_reaches_a_loopback_listener() {
+    let _m = MACHINE.lock().unwrap();
+    set_up();
+    let (_d, ws) = workspace();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = sandboxed(
+        &spec(&ws, Network::On, Vec::new()),
+        &powershell_connect(port),
+    );
+    assert_eq!(out.status, ExitInfo::Code(0));
+}
+
+#[test]
+#[ignore = "real Windows, elevated"]
+fn sandbox_account_cannot_read_ssh_keys_but_writes_the_workspace() {
+    let _m = MACHINE.lock().unwrap();
+    set_up();
+    let (_d, ws) = workspace();
+    let profile = PathBuf::from(std::env::var_os("USERPROFILE").unwrap());
+    let ssh = profile.join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    let key = ssh.join("paddock_test_key");
+    std::fs::write(&key, "SECRET-KEY").unwrap();
+    let out = sandboxed(
+        &spec(&ws, Network::Off, Vec::new()),
+        &format!("type \"{}\" & echo made> made.txt", key.display()),
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout.data).contains("SECRET-KEY"));
+    assert_eq!(
+        std::fs::read_to_string(ws.join("made.txt")).unwrap().trim(),
+        "made"
+    );
+    std::fs::remove_file(&key).unwrap();
+}
+
+#[test]
+#[ignore = "real Windows, elevated"]
+fn a_deny_read_file_in_the_workspace_is_unreadable_for_the_sandbox() {
+    let _m = MACHINE.lock().unwrap();
+    set_up();
+    let (_d, ws) = workspace();
+    std::fs::write(ws.join(".env"), "TOKEN=hunter2").unwrap();
+    std::fs::write(ws.join("README"), "public").unwrap();
+    let deny = vec![DenyReadPath {
+        path: ws.join(".env"),
+        kind: PathKind::File,
+    }];
+    let out = sandboxed(&spec(&ws, Network::Off, deny), "type .env & type README");
+    let text = String::from_utf8_lossy(&out.stdout.data);
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("public"), "{text}");
+}
+
+#[test]
+#[ignore = "real Windows, elevated"]
+fn uninstall_leaves_no_account_group_filter_record_or_ace_behind() {
+    let _m = MACHINE.lock().unwrap();
+    set_up();
+    let (_d, ws) = workspace();
+    sandboxed(&spec(&ws, Network::Off, Vec::new()), "echo hi");
+    assert_eq!(win::status().fence_installed, Some(true));
+    match win::uninstall(&SetupOptions::default()).unwrap() {
+        SetupResult::Done(out) => assert!(out.aces_removed > 0),
+        SetupResult::Elevated { .. } => panic!("the test must run elevated"),
+    }
+    for name in [OFFLINE_ACCOUNT, ONLINE_ACCOUNT, GROUP_NAME] {
+        assert_eq!(accounts::lookup_sid(name).unwrap(), None, "{name}");
+    }
+    let st = win::status();
+    assert!(st.record.is_none());
+    assert_eq!(st.kept_grants, 0);
+    let engine = win::wfp::Engine::open().unwrap();
+    let any_sid = paddock_windows::sid::Sid::everyone();
+    let keys = paddock_windows_elevated::filters::fence(
+        &any_sid,
+        paddock_windows_elevated::filters::DEFAULT_PROXY_PORTS,
+    );
+    for f in &keys.filters {
+        let one = paddock_windows_elevated::filters::FenceSpec {
+            sublayer: keys.sublayer.clone(),
+            filters: vec![f.clone()],
+        };
+        assert!(
+            !engine.present(&one).unwrap(),
+            "filter {} left behind",
+            f.key
+        );
+    }
+}
