@@ -214,7 +214,14 @@ fn killing_paddock_itself_ends_the_whole_sandbox() {
     let script = w.ws.join("long.sh");
     std::fs::write(&script, format!("setsid sleep {tag} & sleep {tag}")).unwrap();
     let mut paddock = Command::new(env!("CARGO_BIN_EXE_paddock"))
-        .args(["run", "--mode", "workspace-write", "--network", "off", "--cwd"])
+        .args([
+            "run",
+            "--mode",
+            "workspace-write",
+            "--network",
+            "off",
+            "--cwd",
+        ])
         .arg(&w.ws)
         .arg("--")
         .arg("sh")
@@ -225,11 +232,29 @@ fn killing_paddock_itself_ends_the_whole_sandbox() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while host_processes_matching(&format!("sleep {tag}")).len() < 2 {
-        assert!(Instant::now() < deadline, "the sandboxed command never started");
+        assert!(
+            Instant::now() < deadline,
+            "the sandboxed command never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     paddock.kill().unwrap();
     paddock.wait().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(host_processes_matching(&format!("sleep {tag}")), Vec::<u32>::new());
+    assert_eq!(
+        host_processes_matching(&format!("sleep {tag}")),
+        Vec::<u32>::new()
+    );
+}
+
+#[test]
+fn the_sandboxs_own_init_cannot_be_inspected_or_signalled() {
+    let w = World::new();
+    let out = w.run(
+        "for f in /proc/1/fd/*; do readlink $f >/dev/null 2>&1 && echo FD-OPENABLE; \
+         echo forged 2>/dev/null > $f && echo FD-WRITABLE; done; \
+         cat /proc/1/environ 2>/dev/null && echo ENV-VISIBLE; kill -9 1; kill -STOP 1; echo alive",
+    );
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "alive\n", "{}", stderr(&out));
 }

@@ -207,6 +207,15 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
         Ok(l) => l,
         Err(e) => fail(&status, Stage::Setup, &e),
     };
+    // Not dumpable: the command (same uid, same empty capabilities) cannot open pid 1's
+    // descriptors or memory through /proc/1. Reset by the command's own execve.
+    if let Err(e) = sys::prctl(libc::PR_SET_DUMPABLE, 0) {
+        fail(
+            &status,
+            Stage::Setup,
+            &syscall("prctl(PR_SET_DUMPABLE)", "pid 1")(e),
+        );
+    }
     for layer in layers {
         let _ = status::send(&status, &InitMessage::Layer(layer));
     }
