@@ -2,6 +2,13 @@
 //! `sandbox_run [read-only|workspace-write] [off|on] WORKSPACE PROGRAM [ARGS...]`.
 //! Uses the built-in default policy; prints the enforcement report to stderr as JSON.
 
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    eprintln!("sandbox_run drives the Linux backend and only runs on Linux");
+    std::process::exit(2);
+}
+
+#[cfg(target_os = "linux")]
 fn main() {
     paddock_linux::maybe_run_init();
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
