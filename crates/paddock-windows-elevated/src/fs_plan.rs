@@ -187,7 +187,8 @@ fn planned(
     }
 }
 
-/// Plans a level-2 run of `spec` for accounts in the sandbox `group`.
+/// Plans a level-2 run of `spec` for accounts in the sandbox `group`; `runner` is the
+/// executable the sandbox account starts as the runner (it gets a read grant of its own).
 pub fn plan(
     spec: &SandboxSpec,
     store: &dyn AclStore,
@@ -195,6 +196,7 @@ pub fn plan(
     host: &HostDirs,
     profile: &ProfileDirs,
     group: &Sid,
+    runner: &Path,
 ) -> Result<ElevatedFsPlan, ElevatedError> {
     if spec.mode == Mode::FullAccess {
         return Err(WindowsError::FullAccess.into());
@@ -237,6 +239,15 @@ pub fn plan(
             Lifetime::Kept,
             Some(&spec.workspace),
             "workspace, readable by the sandbox group",
+        ));
+    }
+    if store.kind(runner).map_err(WindowsError::from)? == Some(EntryKind::File) {
+        extra.push(planned(
+            runner,
+            Ace::allow(group.clone(), READ_EXECUTE, AceFlags::NONE),
+            Lifetime::Kept,
+            None,
+            "Paddock's runner executable, started as the sandbox account",
         ));
     }
     for dir in profile.tool_dirs() {
@@ -439,6 +450,7 @@ mod tests {
             r"C:\Users\me\AppData\Local",
             r"C:\Users\me\AppData\Local\Programs",
             r"C:\Users\me\AppData\Local\Programs\tool",
+            r"C:\Users\me\AppData\Local\paddock-bin",
         ] {
             s.create_dir(&p(d)).unwrap();
         }
@@ -454,6 +466,7 @@ mod tests {
             r"C:\Users\me\.cargo\credentials.toml",
             r"C:\Users\me\AppData\Roaming\Microsoft\Credentials\blob",
             r"C:\Users\me\AppData\Local\Programs\tool\tool.exe",
+            r"C:\Users\me\AppData\Local\paddock-bin\paddock.exe",
             r"C:\Users\me\NTUSER.DAT",
         ] {
             s.create_file(&p(f)).unwrap();
@@ -483,6 +496,10 @@ mod tests {
             ],
             state: p(r"C:\Users\me\AppData\Local\paddock"),
         }
+    }
+
+    fn runner() -> PathBuf {
+        p(r"C:\Users\me\AppData\Local\paddock-bin\paddock.exe")
     }
 
     fn profile() -> ProfileDirs {
@@ -548,6 +565,7 @@ mod tests {
             &h,
             &profile(),
             &sid(GROUP),
+            &runner(),
         )
         .unwrap();
         let run = apply_plan::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
@@ -615,6 +633,26 @@ mod tests {
     }
 
     #[test]
+    fn sandbox_account_runs_the_runner_but_not_its_neighbours() {
+        let (mut w, _, t) = applied(Mode::WorkspaceWrite);
+        w.store
+            .create_file(&p(r"C:\Users\me\AppData\Local\paddock-bin\other.txt"))
+            .unwrap();
+        assert!(can(
+            &w,
+            &t,
+            r"C:\Users\me\AppData\Local\paddock-bin\paddock.exe",
+            READ_EXECUTE
+        ));
+        assert!(!can(
+            &w,
+            &t,
+            r"C:\Users\me\AppData\Local\paddock-bin\other.txt",
+            READ
+        ));
+    }
+
+    #[test]
     fn cargo_credentials_beside_a_granted_tool_folder_stay_unreadable() {
         let (w, plan, t) = applied(Mode::WorkspaceWrite);
         assert!(!can(&w, &t, r"C:\Users\me\.cargo\credentials.toml", READ));
@@ -666,7 +704,16 @@ mod tests {
             path: p(r"C:\Users\me\NTUSER.DAT"),
             kind: PathKind::File,
         });
-        let plan = plan(&s, &w.store, &mut w.registry, &h, &profile(), &sid(GROUP)).unwrap();
+        let plan = plan(
+            &s,
+            &w.store,
+            &mut w.registry,
+            &h,
+            &profile(),
+            &sid(GROUP),
+            &runner(),
+        )
+        .unwrap();
         assert!(plan.windows.aces.iter().all(|a| !is_registry_hive(&a.path)));
         assert!(plan.skipped.iter().any(|k| is_registry_hive(&k.path)));
         let run = apply_plan::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
@@ -691,6 +738,7 @@ mod tests {
             &h,
             &profile(),
             &sid(GROUP),
+            &runner(),
         )
         .unwrap();
         let run = apply_plan::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
@@ -757,7 +805,15 @@ mod tests {
         let mut s = spec(Mode::WorkspaceWrite);
         s.network = Network::Allowlist(vec!["example.com".into()]);
         assert!(matches!(
-            plan(&s, &w.store, &mut w.registry, &h, &profile(), &sid(GROUP)),
+            plan(
+                &s,
+                &w.store,
+                &mut w.registry,
+                &h,
+                &profile(),
+                &sid(GROUP),
+                &runner()
+            ),
             Err(ElevatedError::AllowlistUnsupported)
         ));
         assert!(
@@ -767,7 +823,8 @@ mod tests {
                 &mut w.registry,
                 &h,
                 &profile(),
-                &sid(GROUP)
+                &sid(GROUP),
+                &runner()
             )
             .is_err()
         );

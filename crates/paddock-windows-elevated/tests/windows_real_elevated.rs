@@ -22,6 +22,13 @@ use std::time::Duration;
 static MACHINE: Mutex<()> = Mutex::new(());
 
 fn set_up() {
+    // SAFETY: every test takes MACHINE first, so no other thread reads the environment here.
+    unsafe {
+        std::env::set_var(
+            "PADDOCK_RUNNER_EXE",
+            env!("CARGO_BIN_EXE_paddock-elevated-runner"),
+        )
+    };
     match win::setup(&SetupOptions::default()).unwrap() {
         SetupResult::Done(_) => {}
         SetupResult::Elevated { .. } => panic!("the test must run elevated"),

@@ -47,6 +47,16 @@ fn state(e: impl std::fmt::Display) -> ElevatedError {
     ElevatedError::State(e.to_string())
 }
 
+/// The executable started as the runner: `PADDOCK_RUNNER_EXE` when set (tests, packagers who
+/// ship the runner separately), otherwise this program, which must call
+/// `runner_main_if_requested` first thing in `main`.
+pub fn runner_exe() -> Result<std::path::PathBuf, ElevatedError> {
+    match std::env::var_os("PADDOCK_RUNNER_EXE").filter(|v| !v.is_empty()) {
+        Some(p) => Ok(p.into()),
+        None => std::env::current_exe().map_err(state),
+    }
+}
+
 /// The setup record, or the refusal that names `paddock setup`.
 pub fn current_setup() -> Result<SetupRecord, ElevatedError> {
     let rec = system::read_record()
@@ -87,7 +97,16 @@ pub fn prepare_elevated(
     let host = HostDirs::from_env(registry.state_dir());
     let profile = ProfileDirs::from_env()
         .ok_or_else(|| state("USERPROFILE is not set; Paddock cannot find your profile"))?;
-    let plan = fs_plan::plan(spec, &store, &mut registry, &host, &profile, &rec.group_sid)?;
+    let exe = runner_exe()?;
+    let plan = fs_plan::plan(
+        spec,
+        &store,
+        &mut registry,
+        &host,
+        &profile,
+        &rec.group_sid,
+        &exe,
+    )?;
     let active = apply_plan::apply(&plan.windows, &mut store, &registry)?;
     let broker_sid = current_user_sid().map_err(state)?;
     let sandbox_sids: Vec<_> = rec.accounts.iter().map(|(_, _, s)| s.clone()).collect();
@@ -106,7 +125,6 @@ pub fn prepare_elevated(
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(state)?;
         let hex: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-        let exe = std::env::current_exe().map_err(state)?;
         let line = format!("\"{}\" {RUNNER_FLAG} {name} {hex}", exe.display());
         let mut stdio_ends = RunnerStdio::new(stdio == StdioMode::Capture)?;
         let runner = start_runner(&account, password.expose(), &exe, &line, &mut stdio_ends)?;
