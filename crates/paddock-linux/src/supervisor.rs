@@ -185,10 +185,14 @@ pub fn prepare_with(
         }
     }
     let error = match failure {
-        Some((Stage::UserNamespace, message, _)) => {
+        Some((Stage::UserNamespace, message, errno)) => {
             let (reason, fix) = probe::userns_diagnosis();
+            let failed = match errno {
+                Some(e) => format!("unshare failed: {}", std::io::Error::from_raw_os_error(e)),
+                None => message,
+            };
             Some(LinuxError::UserNamespaces {
-                reason: format!("{message}; {reason}"),
+                reason: format!("{failed}; {reason}"),
                 fix,
             })
         }
