@@ -165,9 +165,20 @@ fn json_report_lists_every_enforced_layer() {
 fn ctrl_c_reaches_the_command_which_can_handle_it() {
     let w = World::new();
     let script = w.ws.join("trap.sh");
-    std::fs::write(&script, "trap 'echo got-int; exit 7' INT; echo ready; while :; do sleep 0.05; done").unwrap();
+    std::fs::write(
+        &script,
+        "trap 'echo got-int; exit 7' INT; echo ready; while :; do sleep 0.05; done",
+    )
+    .unwrap();
     let mut paddock = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
-        .args(["run", "--mode", "workspace-write", "--network", "off", "--cwd"])
+        .args([
+            "run",
+            "--mode",
+            "workspace-write",
+            "--network",
+            "off",
+            "--cwd",
+        ])
         .arg(&w.ws)
         .arg("--")
         .arg("sh")
@@ -181,7 +192,9 @@ fn ctrl_c_reaches_the_command_which_can_handle_it() {
     let mut line = String::new();
     std::io::BufRead::read_line(&mut out, &mut line).unwrap();
     assert_eq!(line, "ready\n");
-    let sent = std::process::Command::new("kill").args(["-INT", &paddock.id().to_string()]).status();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &paddock.id().to_string()])
+        .status();
     assert!(sent.unwrap().success());
     let status = paddock.wait().unwrap();
     let mut rest = String::new();
@@ -201,7 +214,10 @@ fn an_unprivileged_caller_gets_the_same_sandbox() {
     std::fs::create_dir(&ws).unwrap();
     std::fs::create_dir(&outside).unwrap();
     std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let script = format!("id -u; echo ok > inside; echo pwn > {}/new; cat inside", outside.display());
+    let script = format!(
+        "id -u; echo ok > inside; echo pwn > {}/new; cat inside",
+        outside.display()
+    );
     std::fs::write(ws.join("attack.sh"), script).unwrap();
     let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
     let mut cmd = if root {
@@ -211,13 +227,27 @@ fn an_unprivileged_caller_gets_the_same_sandbox() {
             std::os::unix::fs::chown(d, Some(65534), Some(65534)).unwrap();
         }
         let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups", env!("CARGO_BIN_EXE_paddock")]);
+        c.args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_paddock"),
+        ]);
         c
     } else {
         std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
     };
     let out = cmd
-        .args(["run", "--mode", "workspace-write", "--network", "off", "--cwd"])
+        .args([
+            "run",
+            "--mode",
+            "workspace-write",
+            "--network",
+            "off",
+            "--cwd",
+        ])
         .arg(&ws)
         .args(["--", "sh", "attack.sh"])
         .env("HOME", &ws)
@@ -231,5 +261,8 @@ fn an_unprivileged_caller_gets_the_same_sandbox() {
         assert!(text.starts_with("65534\n"), "{text}");
     }
     assert!(text.ends_with("ok\n"), "{text} {}", stderr(&out));
-    assert!(!exists(&outside.join("new")), "an unprivileged caller wrote outside its workspace");
+    assert!(
+        !exists(&outside.join("new")),
+        "an unprivileged caller wrote outside its workspace"
+    );
 }

@@ -28,6 +28,12 @@ fn disabled_user_namespaces_refuse_with_the_sysctl_and_the_fix() {
         .unwrap();
     assert_eq!(out.status.code(), Some(125), "stderr: {}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("user.max_user_namespaces=0") && err.contains("sysctl -w"), "{err}");
-    assert!(!exists(&w.ws.join("ran.txt")), "the command ran without a sandbox");
+    assert!(
+        err.contains("user.max_user_namespaces=0") && err.contains("sysctl -w"),
+        "{err}"
+    );
+    assert!(
+        !exists(&w.ws.join("ran.txt")),
+        "the command ran without a sandbox"
+    );
 }

@@ -134,7 +134,12 @@ pub fn stderr(o: &Output) -> String {
 /// command rules (76, 77), nor unable to start the shell (126, 127).
 pub fn assert_ran(o: &Output) {
     let refused = matches!(o.status.code(), Some(76 | 77 | 125 | 126 | 127));
-    assert!(!refused, "paddock did not run the script: {:?}: {}", o.status, stderr(o));
+    assert!(
+        !refused,
+        "paddock did not run the script: {:?}: {}",
+        o.status,
+        stderr(o)
+    );
 }
 
 /// Asserts the run succeeded (exit 0).
