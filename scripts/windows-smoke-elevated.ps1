@@ -1,0 +1,119 @@
+<#
+.SYNOPSIS
+End-to-end checks of Paddock's Windows level 2 (sandbox accounts, network fence, read
+confinement), run on real Windows from an elevated PowerShell.
+.DESCRIPTION
+Runs `paddock setup`, then attacks from inside `paddock run` at windows.level = "elevated" (each
+must fail) next to legitimate work (each must succeed), then `paddock setup --uninstall` and
+checks that no account, group, WFP filter, setup record or ACE is left behind. Prints one line
+per case: PASS, FAIL (with why) or SKIP (with the missing prerequisite). Exits 1 if any case
+failed. Needs $env:PADDOCK_EXE. It changes the machine (creates and removes the two sandbox
+accounts), so run it on a CI runner or a disposable VM, never on a workstation you care about.
+Cannot run under Wine (no accounts, logon, LSA or WFP).
+#>
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 2
+
+$P = $env:PADDOCK_EXE
+if (-not $P -or -not (Test-Path $P)) {
+    Write-Output "FAIL setup: PADDOCK_EXE is not set to an existing paddock.exe"
+    exit 1
+}
+$principal = New-Object Security.Principal.WindowsPrincipal([Security.Principal.WindowsIdentity]::GetCurrent())
+if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
+    Write-Output "FAIL setup: run this script from an elevated PowerShell (setup needs administrator rights)"
+    exit 1
+}
+
+$script:failures = 0
+function Report([string]$name, [bool]$ok, [string]$detail) {
+    if ($ok) { Write-Output "PASS $name" }
+    else { Write-Output "FAIL ${name}: $detail"; $script:failures++ }
+}
+
+$tag = [guid]::NewGuid().ToString('N').Substring(0, 8)
+$root = Join-Path (Get-Location) "paddock-smoke2-$tag"
+$ws = Join-Path $root 'ws'
+New-Item -ItemType Directory -Path $ws | Out-Null
+$config = Join-Path $root 'paddock.toml'
+Set-Content -Path $config -Value "[windows]`nlevel = `"elevated`""
+$sshDir = Join-Path $env:USERPROFILE '.ssh'
+$key = Join-Path $sshDir "paddock-smoke-$tag"
+New-Item -ItemType Directory -Force -Path $sshDir | Out-Null
+Set-Content -Path $key -Value 'SMOKE-SECRET'
+if ("$root$env:USERPROFILE" -match ' ') {
+    Write-Output "FAIL setup: run from a folder without spaces"
+    exit 1
+}
+$ErrorActionPreference = 'Continue'
+
+function Sandboxed([string]$network, [string[]]$command) {
+    $argv = @('run', '--no-rules', '--config', $config, '--network', $network, '--workspace', $ws, '--cwd', $ws, '--timeout', '90', '--') + $command
+    $output = & $P @argv 2>&1 | Out-String
+    return @{ Code = $LASTEXITCODE; Output = $output }
+}
+function Connect([string]$network, [string]$hostName, [int]$port) {
+    $ps = "try { (New-Object Net.Sockets.TcpClient).Connect('$hostName', $port); exit 0 } catch { exit 3 }"
+    return Sandboxed $network @('powershell', '-NoProfile', '-Command', $ps)
+}
+function SandboxAccountsPresent {
+    return @(Get-LocalUser -ErrorAction SilentlyContinue | Where-Object { $_.Name -like 'Paddock*' }).Count -gt 0
+}
+function PaddockFilters {
+    $out = netsh wfp show filters file=- 2>$null | Out-String
+    return ([regex]::Matches($out, 'Paddock')).Count
+}
+
+# --- Setup --------------------------------------------------------------------------------------
+$o = & $P setup 2>&1 | Out-String
+Report 'setup succeeds' ($LASTEXITCODE -eq 0) "exit ${LASTEXITCODE}: $o"
+Report 'setup creates the hidden sandbox accounts' (SandboxAccountsPresent) 'no Paddock* local user'
+$hidden = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\SpecialAccounts\UserList' -ErrorAction SilentlyContinue
+Report 'sandbox accounts are hidden from the sign-in screen' ($hidden -and $hidden.PaddockOffline -eq 0 -and $hidden.PaddockOnline -eq 0) 'UserList values missing'
+$o = & $P setup 2>&1 | Out-String
+Report 'setup again repairs in place (idempotent)' ($LASTEXITCODE -eq 0) "exit ${LASTEXITCODE}: $o"
+$o = & $P status 2>&1 | Out-String
+Report 'status shows the setup' ($o -match 'elevated|Paddock') $o
+$groupSid = $null
+try { $groupSid = (New-Object Security.Principal.NTAccount('PaddockSandbox')).Translate([Security.Principal.SecurityIdentifier]).Value } catch { }
+Report 'setup creates the sandbox group' ([bool]$groupSid) 'PaddockSandbox not found'
+
+# --- Network fence --------------------------------------------------------------------------------
+$listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+$listener.Start()
+$port = $listener.LocalEndpoint.Port
+$r = Connect 'off' '127.0.0.1' $port
+Report 'offline account cannot connect to a loopback listener' ($r.Code -ne 0) "exit $($r.Code): $($r.Output)"
+$r = Connect 'off' '1.1.1.1' 443
+Report 'offline account cannot connect outside' ($r.Code -ne 0) "exit $($r.Code): $($r.Output)"
+$r = Connect 'on' '127.0.0.1' $port
+Report 'online account reaches a loopback listener' ($r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+$listener.Stop()
+
+# --- Read confinement and workspace writes ----------------------------------------------------------
+$r = Sandboxed 'off' @('cmd', '/d', '/c', "type $key")
+Report 'reading ~/.ssh is denied' ($r.Output -notmatch 'SMOKE-SECRET') $r.Output
+$r = Sandboxed 'off' @('cmd', '/d', '/c', 'echo made> made.txt')
+Report 'writing the workspace works' ((Test-Path "$ws\made.txt") -and $r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+$r = Sandboxed 'off' @('cmd', '/d', '/c', "echo x> $root\outside.txt")
+Report 'writing outside the workspace is denied' (-not (Test-Path "$root\outside.txt")) $r.Output
+$r = Sandboxed 'off' @('cmd', '/d', '/c', 'echo %USERPROFILE%')
+Report 'the sandbox has its own USERPROFILE' ($r.Output -notmatch [regex]::Escape($env:USERPROFILE)) $r.Output
+
+# --- Uninstall ----------------------------------------------------------------------------------------
+$o = & $P setup --uninstall 2>&1 | Out-String
+Report 'uninstall succeeds' ($LASTEXITCODE -eq 0) "exit ${LASTEXITCODE}: $o"
+Report 'uninstall leaves no sandbox account' (-not (SandboxAccountsPresent)) 'a Paddock* local user remains'
+Report 'uninstall leaves no sandbox group' (-not (Get-LocalGroup -Name 'PaddockSandbox' -ErrorAction SilentlyContinue)) 'PaddockSandbox remains'
+Report 'uninstall leaves no WFP filter' ((PaddockFilters) -eq 0) 'netsh wfp show filters still lists Paddock filters'
+Report 'uninstall leaves no setup record' (-not (Test-Path "$env:ProgramData\Paddock\setup.json")) 'setup.json remains'
+# Every place level 2 puts ACEs: the workspace, credential stores, tool folders.
+$places = @($ws, $sshDir, "$env:USERPROFILE\.cargo\bin", "$env:LOCALAPPDATA\Programs", "$env:APPDATA\Microsoft\Credentials") | Where-Object { Test-Path -LiteralPath $_ }
+$left = @($places | Where-Object { $groupSid -and (Get-Acl -LiteralPath $_).Sddl -match [regex]::Escape($groupSid) })
+Report 'uninstall leaves no ACE naming the sandbox group' ($left.Count -eq 0) "still on: $($left -join ', ')"
+
+Remove-Item -LiteralPath $key -Force -ErrorAction SilentlyContinue
+Remove-Item -LiteralPath $root -Recurse -Force -ErrorAction SilentlyContinue
+if ($script:failures -gt 0) { Write-Output "$($script:failures) case(s) failed"; exit 1 }
+Write-Output 'all cases passed'
+exit 0
