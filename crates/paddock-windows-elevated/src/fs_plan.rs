@@ -348,6 +348,12 @@ pub fn plan(
     })
 }
 
+/// True for a Microsoft Store execution alias (`...\Microsoft\WindowsApps\tool.exe`): it runs
+/// only in the signed-in user's own session, so a sandbox account cannot start it (error 1312).
+pub fn is_windows_apps_alias(program: &Path) -> bool {
+    winpath::key(program).contains(r"\microsoft\windowsapps\")
+}
+
 /// The folders whose owner git checks for the real user after a run: each writable root's
 /// `.git`. When the sandbox created it (`git init`), the broker gives it back to the user.
 pub fn git_dirs_to_reown(spec: &SandboxSpec) -> Vec<PathBuf> {
@@ -796,6 +802,14 @@ mod tests {
         let dirs = git_dirs_to_reown(&spec(Mode::WorkspaceWrite));
         assert_eq!(dirs, vec![p(r"C:\Users\me\repo\.git")]);
         assert!(git_dirs_to_reown(&spec(Mode::ReadOnly)).is_empty());
+    }
+
+    #[test]
+    fn store_execution_aliases_are_recognised() {
+        assert!(is_windows_apps_alias(&p(
+            r"C:\Users\me\AppData\Local\Microsoft\WindowsApps\python.exe"
+        )));
+        assert!(!is_windows_apps_alias(&p(r"C:\Python312\python.exe")));
     }
 
     #[test]

@@ -114,6 +114,10 @@ pub enum Message {
     Refused {
         message: String,
     },
+    /// The fence probe reached `target`: nothing was started.
+    Leaked {
+        target: String,
+    },
 }
 
 /// A malformed or unexpected frame.
@@ -146,6 +150,7 @@ const T_SIGNAL: u8 = 4;
 const T_KILL: u8 = 5;
 const T_EXIT: u8 = 6;
 const T_REFUSED: u8 = 7;
+const T_LEAKED: u8 = 8;
 
 fn fixed<const N: usize>(p: &[u8], what: &'static str) -> Result<[u8; N], ProtocolError> {
     p.try_into().map_err(|_| ProtocolError::Malformed {
@@ -180,6 +185,7 @@ impl Message {
             Message::Kill => (T_KILL, Vec::new()),
             Message::Exit(e) => (T_EXIT, e.code.to_le_bytes().to_vec()),
             Message::Refused { message } => (T_REFUSED, message.as_bytes().to_vec()),
+            Message::Leaked { target } => (T_LEAKED, target.as_bytes().to_vec()),
         })
     }
 
@@ -229,6 +235,12 @@ impl Message {
                     reason: e.to_string(),
                 })?,
             },
+            T_LEAKED => Message::Leaked {
+                target: String::from_utf8(p).map_err(|e| ProtocolError::Malformed {
+                    what: "leaked",
+                    reason: e.to_string(),
+                })?,
+            },
             other => return Err(ProtocolError::UnknownTag(other)),
         })
     }
@@ -264,7 +276,7 @@ pub fn read_message(r: &mut impl Read) -> Result<Option<Message>, ProtocolError>
     }
     let tag = header[0];
     let len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
-    if !(T_HELLO..=T_REFUSED).contains(&tag) {
+    if !(T_HELLO..=T_LEAKED).contains(&tag) {
         return Err(ProtocolError::UnknownTag(tag));
     }
     if len > MAX_PAYLOAD {
@@ -353,7 +365,10 @@ mod tests {
             Message::Kill,
             Message::Exit(ExitReport { code: 0xC000_013A }),
             Message::Refused {
-                message: "fence leaked".into(),
+                message: "no desktop".into(),
+            },
+            Message::Leaked {
+                target: "127.0.0.1:50123".into(),
             },
         ]
     }

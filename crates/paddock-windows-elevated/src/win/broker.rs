@@ -89,6 +89,12 @@ pub fn prepare_elevated(
         .find(|(_, r, _)| *r == role)
         .cloned()
         .ok_or(ElevatedError::NotSetUp)?;
+    if fs_plan::is_windows_apps_alias(&cmd.program) {
+        return Err(ElevatedError::Logon {
+            account,
+            failure: crate::errors::LogonFailure::NoLogonSession,
+        });
+    }
     let password = system::read_secret(&account)
         .map_err(state)?
         .ok_or(ElevatedError::NotSetUp)?;
@@ -146,8 +152,18 @@ pub fn prepare_elevated(
             });
         }
         write_message(&mut conn, &Message::Launch(Box::new(req)))?;
+        let probed = role == Role::Offline;
         match read_message(&mut conn)? {
-            Some(Message::Started { .. }) => Ok((runner, conn, stdio_ends)),
+            Some(Message::Started { .. }) => {
+                if probed {
+                    record_probe(&registry, &account, None);
+                }
+                Ok((runner, conn, stdio_ends))
+            }
+            Some(Message::Leaked { target }) => {
+                record_probe(&registry, &account, Some(&target));
+                Err(ElevatedError::FenceLeaked { target })
+            }
             Some(Message::Refused { message }) => Err(ElevatedError::State(format!(
                 "the sandbox runner refused to start the command: {message}"
             ))),
@@ -170,6 +186,40 @@ pub fn prepare_elevated(
         cleanup: Some(Box::new(move || undo(active))),
     };
     Ok((Box::new(process), report))
+}
+
+/// The last fence probe, kept in the state folder for `paddock status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProbeRecord {
+    /// Seconds since the Unix epoch.
+    pub at: u64,
+    pub account: String,
+    /// The address a connect reached, `None` when everything was blocked.
+    pub leaked: Option<String>,
+}
+
+fn probe_path(registry: &SidRegistry) -> std::path::PathBuf {
+    registry.windows_dir().join("elevated-probe.json")
+}
+
+fn record_probe(registry: &SidRegistry, account: &str, leaked: Option<&str>) {
+    let rec = ProbeRecord {
+        at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        account: account.to_string(),
+        leaked: leaked.map(str::to_string),
+    };
+    if let Ok(bytes) = serde_json::to_vec_pretty(&rec) {
+        let _ = std::fs::write(probe_path(registry), bytes);
+    }
+}
+
+/// The last probe result recorded by a level-2 run of this user.
+pub fn last_probe() -> Option<ProbeRecord> {
+    let registry = SidRegistry::open_default().ok()?;
+    let bytes = std::fs::read(probe_path(&registry)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// `cmd`'s environment plus git's `safe.directory` for the workspace and roots.
@@ -245,7 +295,9 @@ fn report(
         Role::Online => LayerReport::new(
             "network",
             LayerStatus::NotEnforced,
-            "network = \"on\": the online sandbox account is not fenced",
+            "network = \"on\": the online sandbox account is not fenced. Schannel TLS \
+             (System32 curl, Invoke-WebRequest, .NET HttpClient, winget) fails under the \
+             restricted token; git and other OpenSSL-based tools work",
         ),
     });
     EnforcementReport {

@@ -27,8 +27,9 @@ use windows_sys::Win32::System::Pipes::CreatePipe;
 use windows_sys::Win32::System::Threading::{
     CREATE_NEW_PROCESS_GROUP, CREATE_SUSPENDED, CREATE_UNICODE_ENVIRONMENT,
     CreateProcessWithLogonW, LOGON_WITH_PROFILE, PROCESS_INFORMATION, ResumeThread,
-    STARTF_USESTDHANDLES, STARTUPINFOW, TerminateProcess,
+    STARTF_USESHOWWINDOW, STARTF_USESTDHANDLES, STARTUPINFOW, TerminateProcess,
 };
+use windows_sys::Win32::UI::WindowsAndMessaging::SW_HIDE;
 
 fn os(e: Win32Error) -> ElevatedError {
     ElevatedError::Os {
@@ -169,9 +170,12 @@ pub fn start_runner(
     let (user, domain, mut pw) = (wide(account), wide("."), wide(password));
     let app = wide(&program.to_string_lossy());
     let mut line = wide(command_line);
+    // The runner's console (seclogon gives it one of its own) stays hidden: the command's
+    // output goes through the handles below, and Ctrl-C arrives over the pipe.
     let si = STARTUPINFOW {
         cb: size_of::<STARTUPINFOW>() as u32,
-        dwFlags: STARTF_USESTDHANDLES,
+        dwFlags: STARTF_USESTDHANDLES | STARTF_USESHOWWINDOW,
+        wShowWindow: SW_HIDE as u16,
         hStdInput: stdio.child[0],
         hStdOutput: stdio.child[1],
         hStdError: stdio.child[2],

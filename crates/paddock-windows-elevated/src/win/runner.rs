@@ -91,12 +91,13 @@ fn runner_main(args: &[OsString]) -> Result<u32, ElevatedError> {
     match launch(&req) {
         Ok(process) => supervise(process, conn),
         Err(e) => {
-            write_message(
-                &mut conn,
-                &Message::Refused {
-                    message: e.to_string(),
+            let reply = match e {
+                ElevatedError::FenceLeaked { target } => Message::Leaked { target },
+                other => Message::Refused {
+                    message: other.to_string(),
                 },
-            )?;
+            };
+            write_message(&mut conn, &reply)?;
             Ok(125)
         }
     }
@@ -286,12 +287,13 @@ mod tests {
             outside: "192.0.2.1:9".into(),
         };
         let (reply, result, _) = broker_round(Some(probe));
-        match reply {
-            Some(Message::Refused { message }) => {
-                assert!(message.contains("fence leaks"), "{message}")
-            }
-            other => panic!("{other:?}"),
-        }
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(
+            reply,
+            Some(Message::Leaked {
+                target: format!("127.0.0.1:{port}")
+            })
+        );
         assert_eq!(result.unwrap(), 125);
     }
 

@@ -23,7 +23,10 @@ pub struct SetupOptions {
     /// (for a fleet install as SYSTEM, pass the users explicitly).
     pub brokers: Vec<Sid>,
     /// When not elevated: the arguments to relaunch this executable with through UAC (the
-    /// CLI's own `setup ... --for-user <SID>`); `None` refuses with `ElevationRequired`.
+    /// CLI's own `setup` or `setup --uninstall`); `None` refuses with `ElevationRequired`.
+    /// ` --for-user <SID of the invoking user>` is appended, so that an over-the-shoulder
+    /// elevation (another administrator's credentials) still sets Paddock up for the user who
+    /// asked: the CLI passes each `--for-user` SID in `brokers`.
     pub relaunch_args: Option<String>,
 }
 
@@ -41,7 +44,10 @@ fn elevated_or_relaunch(opts: &SetupOptions) -> Result<Option<u32>, ElevatedErro
         return Ok(None);
     }
     match &opts.relaunch_args {
-        Some(args) => run_elevated(args).map(Some),
+        Some(args) => {
+            let me = current_user_sid().map_err(|e| ElevatedError::State(e.to_string()))?;
+            run_elevated(&format!("{args} --for-user {me}")).map(Some)
+        }
         None => Err(ElevatedError::ElevationRequired),
     }
 }
@@ -76,6 +82,8 @@ pub struct ElevatedStatus {
     /// Every filter of the fence is installed (`None`: could not be checked, e.g. not admin).
     pub fence_installed: Option<bool>,
     pub kept_grants: usize,
+    /// The fence probe of the last offline run (every offline run probes before it starts).
+    pub last_probe: Option<super::broker::ProbeRecord>,
     pub problems: Vec<String>,
 }
 
@@ -111,11 +119,19 @@ pub fn status() -> ElevatedStatus {
     if record.is_none() {
         problems.push("not set up: run `paddock setup`".into());
     }
+    let last_probe = super::broker::last_probe();
+    if let Some(target) = last_probe.as_ref().and_then(|p| p.leaked.as_ref()) {
+        problems.push(format!(
+            "the last fence probe reached {target}: offline runs are refused until `paddock \
+             setup` repairs the fence"
+        ));
+    }
     ElevatedStatus {
         record,
         setup_current,
         fence_installed,
         kept_grants,
+        last_probe,
         problems,
     }
 }
