@@ -1,7 +1,8 @@
 //! Network attacks through the real `paddock` binary on Linux: with `--network off` the sandboxed
 //! command tries to reach listeners this test starts on the host (TCP v4/v6, UDP, bash
 //! `/dev/tcp`, raw ICMP, unix sockets by path and abstract name) and each listener must see
-//! nothing; socketpairs, unix sockets inside the workspace and `--network on` must keep working.
+//! nothing; socketpairs, unix sockets inside the workspace and `--network on` must keep working,
+//! and the `--json` report must claim the network restrictions exactly when they apply.
 //!
 //! Probes are Perl scripts (`/usr/bin/perl` with its core `Socket` module) run from a file, so
 //! that the command rules do not pre-empt the sandbox: they print `ran`, then exit 4 when the
@@ -275,4 +276,66 @@ syswrite($s, "hello"); exit 0;"#;
     let mut got = String::new();
     conn.read_to_string(&mut got).unwrap();
     assert_eq!(got, "hello");
+}
+
+/// The layers of `paddock run --json`'s enforcement report, as (name, status, detail).
+fn reported_layers(sb: &Sandbox, network: &str) -> Vec<(String, String, String)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_paddock"))
+        .args([
+            "run",
+            "--json",
+            "--mode",
+            "workspace-write",
+            "--network",
+            network,
+            "--cwd",
+        ])
+        .arg(&sb.ws)
+        .args(["--", "/bin/true"])
+        .env("PADDOCK_CONFIG_DIR", &sb.config)
+        .env("PADDOCK_STATE_DIR", &sb.state)
+        .output()
+        .expect("paddock starts");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    report["enforcement"]["layers"]
+        .as_array()
+        .expect("a layer list")
+        .iter()
+        .map(|l| {
+            let field = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+            (field("name"), field("status"), field("detail"))
+        })
+        .collect()
+}
+
+fn layer<'a>(layers: &'a [(String, String, String)], name: &str) -> &'a (String, String, String) {
+    layers
+        .iter()
+        .find(|l| l.0 == name)
+        .unwrap_or_else(|| panic!("no {name} layer in {layers:?}"))
+}
+
+#[test]
+fn network_off_report_says_landlock_denies_tcp_and_seccomp_allows_only_unix_sockets() {
+    let layers = reported_layers(&Sandbox::new(), "off");
+    let (_, status, detail) = layer(&layers, "landlock");
+    assert_eq!(status, "enforced");
+    assert!(detail.contains("TCP bind and connect denied"), "{detail}");
+    let (_, status, detail) = layer(&layers, "seccomp");
+    assert_eq!(status, "enforced");
+    assert!(detail.contains("only for AF_UNIX"), "{detail}");
+}
+
+#[test]
+fn network_on_report_claims_no_network_restriction() {
+    let layers = reported_layers(&Sandbox::new(), "on");
+    let (_, _, detail) = layer(&layers, "landlock");
+    assert!(!detail.contains("TCP"), "{detail}");
+    let (_, _, detail) = layer(&layers, "seccomp");
+    assert!(!detail.contains("AF_UNIX"), "{detail}");
 }
