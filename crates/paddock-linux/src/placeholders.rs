@@ -2,25 +2,13 @@
 //! name, so the supervisor creates the missing name (and its missing parents) on the host before
 //! the sandbox starts; the init then binds it read-only and the command cannot create, replace
 //! or remove it. Placeholders stay after the run (removing one would unmount it in concurrent
-//! runs); they are empty and harmless to git and to Paddock.
+//! runs). What is created is `paddock_core::spec::placeholder_kind`'s choice, shared with the
+//! Windows backend: an empty `.git` directory in a workspace without a repository (git treats
+//! it as no repository), empty `hooks`/`.paddock` directories, empty `config` files.
 
 use crate::plan::{LinuxError, PlanPath};
-use paddock_core::spec::{PathKind, ProtectedPath};
+use paddock_core::spec::{PathKind, ProtectedPath, placeholder_kind};
 use std::path::Path;
-
-/// Names that are files when they exist: everything else missing becomes an empty directory.
-fn is_file_name(name: &str) -> bool {
-    matches!(name, "config" | "paddock.toml" | "HEAD" | "index")
-        || name.contains('.') && !name.starts_with('.')
-}
-
-/// The kind of placeholder for a missing protected `path`.
-pub fn placeholder_kind(path: &Path) -> PathKind {
-    match path.file_name().and_then(|n| n.to_str()) {
-        Some(n) if is_file_name(n) => PathKind::File,
-        _ => PathKind::Dir,
-    }
-}
 
 /// Turns the spec's protected paths into plan entries, creating a placeholder for each missing
 /// one. A `Missing` entry whose name turns out to exist now (created since the spec was made)
