@@ -1,5 +1,6 @@
 //! The runner: this same executable started as a sandbox account by the broker. It proves
-//! itself on the pipe (the broker's nonce), runs the fence probe when asked, makes the
+//! itself on the pipe (the broker's nonce), runs the fence probe when asked (impersonating the
+//! target's restricted token), makes the
 //! write-restricted token from its own token, and starts the target on a private desktop in
 //! its own job, relaying Ctrl-C, kill and the exit code over the pipe.
 //!
@@ -17,13 +18,17 @@ use paddock_core::spec::CommandSpec;
 use paddock_runner::windows::JobLimits;
 use paddock_runner::{Interrupt, StdioMode};
 use paddock_windows::apply::desktop::PrivateDesktop;
+use paddock_windows::apply::error::Win32Error;
 use paddock_windows::apply::launch::{Containment, start};
 use paddock_windows::apply::token::RestrictedToken;
 use std::ffi::OsString;
 use std::fs::File;
 use std::net::{SocketAddr, TcpStream};
+use std::os::windows::io::{AsRawHandle, OwnedHandle};
 use std::sync::mpsc;
 use std::time::Duration;
+use windows_sys::Win32::Foundation::HANDLE;
+use windows_sys::Win32::Security::{ImpersonateLoggedOnUser, RevertToSelf};
 
 /// The first argument that turns this executable into the runner.
 pub const RUNNER_FLAG: &str = "--paddock-elevated-runner";
@@ -115,11 +120,38 @@ pub fn probe_leak(probe: &ProbeRequest) -> Option<String> {
         .then(|| outside.to_string())
 }
 
+/// `probe_leak` on a thread impersonating `token` (the target's restricted token), so the probe
+/// sees the fence exactly as the target will: a filter that did not match restricted tokens
+/// shows up here as a leak, and the run is refused.
+fn probe_as(token: &OwnedHandle, probe: &ProbeRequest) -> Result<Option<String>, ElevatedError> {
+    let raw = token.as_raw_handle() as usize;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                // SAFETY: impersonates a valid token (a restricted copy of this process's own)
+                // on this thread only; reverted below before the thread ends.
+                if unsafe { ImpersonateLoggedOnUser(raw as HANDLE) } == 0 {
+                    let e = Win32Error::last("ImpersonateLoggedOnUser");
+                    return Err(ElevatedError::ProbeFailed(e.to_string()));
+                }
+                let leak = probe_leak(probe);
+                // SAFETY: ends this thread's impersonation.
+                unsafe { RevertToSelf() };
+                Ok(leak)
+            })
+            .join()
+            .map_err(|_| ElevatedError::ProbeFailed("the probe thread panicked".into()))?
+    })
+}
+
 fn launch(req: &LaunchRequest) -> Result<Box<dyn paddock_runner::SandboxedProcess>, ElevatedError> {
-    if let Some(p) = &req.probe
-        && let Some(target) = probe_leak(p)
-    {
-        return Err(ElevatedError::FenceLeaked { target });
+    if let Some(p) = &req.probe {
+        let probe_token = RestrictedToken::create(&req.token)
+            .map_err(|e| ElevatedError::ProbeFailed(format!("sandbox token: {e}")))?
+            .into_handle();
+        if let Some(target) = probe_as(&probe_token, p)? {
+            return Err(ElevatedError::FenceLeaked { target });
+        }
     }
     let token = RestrictedToken::create(&req.token)
         .and_then(|t| t.verify().map(|()| t))
