@@ -170,6 +170,9 @@ pub fn start_runner(
     let (user, domain, mut pw) = (wide(account), wide("."), wide(password));
     let app = wide(&program.to_string_lossy());
     let mut line = wide(command_line);
+    // The broker's own directory may be closed to the account: start in the system folder.
+    let system_root = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\Windows".into());
+    let cwd = wide(&format!(r"{system_root}\System32"));
     // The runner's console (seclogon gives it one of its own) stays hidden: the command's
     // output goes through the handles below, and Ctrl-C arrives over the pipe.
     let si = STARTUPINFOW {
@@ -194,7 +197,7 @@ pub fn start_runner(
             line.as_mut_ptr(),
             CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT | CREATE_NEW_PROCESS_GROUP,
             std::ptr::null(),
-            std::ptr::null(),
+            cwd.as_ptr(),
             &si,
             &mut pi,
         )
