@@ -381,3 +381,87 @@ impl Drop for BrokeredProcess {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::win::logon_launch::KillJob;
+    use std::os::windows::io::OwnedHandle;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn runner_like(script: &str) -> RunnerProcess {
+        let system_root = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\Windows".into());
+        let child = std::process::Command::new(format!(r"{system_root}\System32\cmd.exe"))
+            .args(["/d", "/c", script])
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let process = OwnedHandle::from(child);
+        let job = KillJob::create().unwrap();
+        job.assign(&process).unwrap();
+        RunnerProcess { process, pid, job }
+    }
+
+    /// The broker's end and the runner's end of a connected control pipe.
+    fn control_pipe() -> (File, File) {
+        let me = current_user_sid().unwrap();
+        let server = PipeServer::create(&fresh_name().unwrap(), &pipe_sddl(&me, &me)).unwrap();
+        let name = server.name().to_string();
+        let client = std::thread::spawn(move || crate::win::pipe::connect(&name).unwrap());
+        let broker = server
+            .accept(std::process::id(), Duration::from_secs(10))
+            .unwrap();
+        (broker, client.join().unwrap())
+    }
+
+    fn brokered(script: &str, cleanups: Arc<AtomicUsize>) -> (BrokeredProcess, File) {
+        let (conn, runner_end) = control_pipe();
+        let process = BrokeredProcess {
+            runner: runner_like(script),
+            conn,
+            stdout: None,
+            stderr: None,
+            cleanup: Some(Box::new(move || {
+                cleanups.fetch_add(1, Ordering::SeqCst);
+            })),
+        };
+        (process, runner_end)
+    }
+
+    #[test]
+    fn the_runner_exit_code_is_the_run_exit_code() {
+        let (mut p, _runner_end) = brokered("ping -n 2 127.0.0.1 >NUL & exit 7", Arc::default());
+        let status = loop {
+            if let Some(s) = p.wait_timeout(Duration::from_millis(100)).unwrap() {
+                break s;
+            }
+        };
+        assert_eq!(status, ExitInfo::Code(7));
+    }
+
+    #[test]
+    fn ctrl_c_crosses_the_pipe_and_kill_ends_the_runner_job() {
+        let (mut p, mut runner_end) = brokered("ping -n 60 127.0.0.1 >NUL", Arc::default());
+        p.signal_tree(Interrupt::Interrupt).unwrap();
+        assert_eq!(
+            read_message(&mut runner_end).unwrap(),
+            Some(Message::Signal(Signal::Interrupt))
+        );
+        p.kill_tree().unwrap();
+        assert_eq!(read_message(&mut runner_end).unwrap(), Some(Message::Kill));
+        assert!(p.wait_timeout(Duration::from_secs(10)).unwrap().is_some());
+    }
+
+    #[test]
+    fn dropping_the_run_kills_the_runner_and_cleans_up_once() {
+        let cleanups = Arc::new(AtomicUsize::new(0));
+        let (p, _runner_end) = brokered("ping -n 60 127.0.0.1 >NUL", cleanups.clone());
+        let watch = p.runner.process.try_clone().unwrap();
+        drop(p);
+        assert_eq!(cleanups.load(Ordering::SeqCst), 1);
+        // SAFETY: waits on a live duplicate of the runner's process handle.
+        let rc = unsafe { WaitForSingleObject(watch.as_raw_handle(), 10_000) };
+        assert_eq!(rc, WAIT_OBJECT_0, "the runner survived its job");
+    }
+}

@@ -68,6 +68,16 @@ impl KillJob {
         Ok(job)
     }
 
+    /// Puts `process` in the job (it must not have started running unconfined code yet).
+    pub fn assign(&self, process: &OwnedHandle) -> Result<(), ElevatedError> {
+        // SAFETY: both handles are live.
+        if unsafe { AssignProcessToJobObject(self.0.as_raw_handle(), process.as_raw_handle()) } == 0
+        {
+            return Err(os(Win32Error::last("AssignProcessToJobObject")));
+        }
+        Ok(())
+    }
+
     pub fn terminate(&self) -> Result<(), ElevatedError> {
         // SAFETY: valid job handle.
         if unsafe { TerminateJobObject(self.0.as_raw_handle(), KILLED_EXIT_CODE) } == 0 {
@@ -218,12 +228,11 @@ pub fn start_runner(
         )
     };
     stdio.owned_child_ends.clear();
-    // SAFETY: both handles are live; the process is suspended and has run no code.
-    if unsafe { AssignProcessToJobObject(job.0.as_raw_handle(), process.as_raw_handle()) } == 0 {
-        let e = Win32Error::last("AssignProcessToJobObject");
+    // The process is suspended and has run no code: it is in the job before it runs, or gone.
+    if let Err(e) = job.assign(&process) {
         // SAFETY: ends the suspended process: it must not run outside the job.
         unsafe { TerminateProcess(process.as_raw_handle(), KILLED_EXIT_CODE) };
-        return Err(os(e));
+        return Err(e);
     }
     // SAFETY: resumes the primary thread of the suspended process we created.
     if unsafe { ResumeThread(thread.as_raw_handle()) } == u32::MAX {
