@@ -118,6 +118,11 @@ pub enum Message {
     Leaked {
         target: String,
     },
+    /// A compatibility grant the runner could not make (before `Started`); security is
+    /// unaffected, the report lists it.
+    Gap {
+        what: String,
+    },
 }
 
 /// A malformed or unexpected frame.
@@ -151,6 +156,7 @@ const T_KILL: u8 = 5;
 const T_EXIT: u8 = 6;
 const T_REFUSED: u8 = 7;
 const T_LEAKED: u8 = 8;
+const T_GAP: u8 = 9;
 
 fn fixed<const N: usize>(p: &[u8], what: &'static str) -> Result<[u8; N], ProtocolError> {
     p.try_into().map_err(|_| ProtocolError::Malformed {
@@ -186,6 +192,7 @@ impl Message {
             Message::Exit(e) => (T_EXIT, e.code.to_le_bytes().to_vec()),
             Message::Refused { message } => (T_REFUSED, message.as_bytes().to_vec()),
             Message::Leaked { target } => (T_LEAKED, target.as_bytes().to_vec()),
+            Message::Gap { what } => (T_GAP, what.as_bytes().to_vec()),
         })
     }
 
@@ -241,6 +248,12 @@ impl Message {
                     reason: e.to_string(),
                 })?,
             },
+            T_GAP => Message::Gap {
+                what: String::from_utf8(p).map_err(|e| ProtocolError::Malformed {
+                    what: "gap",
+                    reason: e.to_string(),
+                })?,
+            },
             other => return Err(ProtocolError::UnknownTag(other)),
         })
     }
@@ -276,7 +289,7 @@ pub fn read_message(r: &mut impl Read) -> Result<Option<Message>, ProtocolError>
     }
     let tag = header[0];
     let len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
-    if !(T_HELLO..=T_LEAKED).contains(&tag) {
+    if !(T_HELLO..=T_GAP).contains(&tag) {
         return Err(ProtocolError::UnknownTag(tag));
     }
     if len > MAX_PAYLOAD {
@@ -369,6 +382,9 @@ mod tests {
             },
             Message::Leaked {
                 target: "127.0.0.1:50123".into(),
+            },
+            Message::Gap {
+                what: r"\\.\NUL: access denied".into(),
             },
         ]
     }

@@ -153,12 +153,18 @@ pub fn prepare_elevated(
         }
         write_message(&mut conn, &Message::Launch(Box::new(req)))?;
         let probed = role == Role::Offline;
-        match read_message(&mut conn)? {
+        let mut gaps = Vec::new();
+        let mut reply = read_message(&mut conn)?;
+        while let Some(Message::Gap { what }) = reply {
+            gaps.push(what);
+            reply = read_message(&mut conn)?;
+        }
+        match reply {
             Some(Message::Started { .. }) => {
                 if probed {
                     record_probe(&registry, &account, None);
                 }
-                Ok((runner, conn, stdio_ends))
+                Ok((runner, conn, stdio_ends, gaps))
             }
             Some(Message::Leaked { target }) => {
                 record_probe(&registry, &account, Some(&target));
@@ -170,14 +176,21 @@ pub fn prepare_elevated(
             _ => Err(crate::protocol::ProtocolError::Unexpected("reply to launch").into()),
         }
     })();
-    let (runner, conn, stdio_ends) = match started {
+    let (runner, conn, stdio_ends, gaps) = match started {
         Ok(s) => s,
         Err(e) => {
             undo(active);
             return Err(e);
         }
     };
-    let report = report(&rec, role, &account, &plan);
+    let mut report = report(&rec, role, &account, &plan);
+    for gap in gaps {
+        report.layers.push(LayerReport::new(
+            "compat-grant",
+            LayerStatus::NotEnforced,
+            format!("{gap}; programs that need it may fail. Security is unaffected"),
+        ));
+    }
     let process = BrokeredProcess {
         runner,
         conn,

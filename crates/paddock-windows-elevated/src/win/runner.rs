@@ -17,10 +17,13 @@ use crate::protocol::{
 use paddock_core::spec::CommandSpec;
 use paddock_runner::windows::JobLimits;
 use paddock_runner::{Interrupt, StdioMode};
+use paddock_windows::acl::{Ace, AceFlags};
 use paddock_windows::apply::desktop::PrivateDesktop;
+use paddock_windows::apply::device::{DeviceGrant, WINDOW_STATION_SANDBOX};
 use paddock_windows::apply::error::Win32Error;
 use paddock_windows::apply::launch::{Containment, start};
 use paddock_windows::apply::token::RestrictedToken;
+use paddock_windows::mask::AccessMask;
 use std::ffi::OsString;
 use std::fs::File;
 use std::net::{SocketAddr, TcpStream};
@@ -94,7 +97,16 @@ fn runner_main(args: &[OsString]) -> Result<u32, ElevatedError> {
         _ => return Err(crate::protocol::ProtocolError::Unexpected("non-launch request").into()),
     };
     match launch(&req) {
-        Ok(process) => supervise(process, conn),
+        Ok(launched) => {
+            for what in &launched.gaps {
+                write_message(&mut conn, &Message::Gap { what: what.clone() })?;
+            }
+            let code = supervise(launched.process, conn);
+            for g in launched.grants {
+                let _ = g.revoke();
+            }
+            code
+        }
         Err(e) => {
             let reply = match e {
                 ElevatedError::FenceLeaked { target } => Message::Leaked { target },
@@ -144,7 +156,37 @@ fn probe_as(token: &OwnedHandle, probe: &ProbeRequest) -> Result<Option<String>,
     })
 }
 
-fn launch(req: &LaunchRequest) -> Result<Box<dyn paddock_runner::SandboxedProcess>, ElevatedError> {
+/// What `launch` started, and the compatibility grants to take back when it ends.
+struct Launched {
+    process: Box<dyn paddock_runner::SandboxedProcess>,
+    grants: Vec<DeviceGrant>,
+    gaps: Vec<String>,
+}
+
+/// `\\.\NUL` and the window station for the run SID, as level 1 grants them: without them
+/// tools that open `NUL` or start a GUI subsystem fail. Compatibility only: a grant that cannot
+/// be made is reported, not fatal.
+fn compat_grants(run_sid: &paddock_windows::sid::Sid) -> (Vec<DeviceGrant>, Vec<String>) {
+    let mut grants = Vec::new();
+    let mut gaps = Vec::new();
+    let rw = AccessMask::FILE_GENERIC_READ | AccessMask::FILE_GENERIC_WRITE;
+    match DeviceGrant::add(r"\\.\NUL", &Ace::allow(run_sid.clone(), rw, AceFlags::NONE)) {
+        Ok(g) => grants.push(g),
+        Err(e) => gaps.push(format!("null device: {e}")),
+    }
+    let station = Ace::allow(
+        run_sid.clone(),
+        AccessMask(WINDOW_STATION_SANDBOX),
+        AceFlags::NONE,
+    );
+    match DeviceGrant::add_to_window_station(&station) {
+        Ok(g) => grants.push(g),
+        Err(e) => gaps.push(format!("window station: {e}")),
+    }
+    (grants, gaps)
+}
+
+fn launch(req: &LaunchRequest) -> Result<Launched, ElevatedError> {
     if let Some(p) = &req.probe {
         let probe_token = RestrictedToken::create(&req.token)
             .map_err(|e| ElevatedError::ProbeFailed(format!("sandbox token: {e}")))?
@@ -192,8 +234,14 @@ fn launch(req: &LaunchRequest) -> Result<Box<dyn paddock_runner::SandboxedProces
         limits: JobLimits::default(),
         keep_powershell_profile: false,
     };
-    start(&cmd, containment, StdioMode::Inherit, None)
-        .map_err(|e| ElevatedError::State(e.to_string()))
+    let (grants, gaps) = compat_grants(&req.token.run_sid);
+    let process = start(&cmd, containment, StdioMode::Inherit, None)
+        .map_err(|e| ElevatedError::State(e.to_string()))?;
+    Ok(Launched {
+        process,
+        grants,
+        gaps,
+    })
 }
 
 /// Relays the broker's signals to the target until it exits; kills it if the pipe breaks.
