@@ -5,8 +5,20 @@
 //! Pure parts (every OS, tested on Linux): [`setup_plan`] (desired machine state, reconcile,
 //! rollback, uninstall against a [`setup_plan::SystemState`]), [`filters`] (WFP specs and an
 //! arbitration model), [`fs_plan`] (level-2 ACEs judged by the level-1 access model),
-//! [`protocol`] (pipe framing), [`errors`] (step codes, UAC and logon errors with fixes).
-//! The `cfg(windows)` part in `win` carries them out with Win32.
+//! [`protocol`] (broker/runner control frames), [`errors`] (step codes, UAC and logon errors
+//! with fixes). The `cfg(windows)` part in `win` carries them out with Win32.
+//!
+//! # The API the lead wires (Windows only; every `ElevatedError` is a refusal, exit 125)
+//!
+//! - `win::runner_main_if_requested()`: first thing in `main` (the runner is `paddock.exe`
+//!   started by the broker as a sandbox account with `--paddock-elevated-runner`).
+//! - `win::prepare_elevated(spec, cmd, stdio) -> Result<(Box<dyn SandboxedProcess>,
+//!   EnforcementReport), ElevatedError>` for `windows.level = "elevated"`; hand the process to
+//!   `paddock_runner::run`.
+//! - `win::setup(&SetupOptions)` / `win::uninstall(&SetupOptions)` ->
+//!   `Result<SetupResult<_>, ElevatedError>` for `paddock setup [--uninstall]`, with
+//!   `SetupOptions { brokers: <each --for-user SID>, relaunch_args: Some("setup".into()) }`.
+//! - `win::status() -> ElevatedStatus` (serializable) for `paddock status`.
 
 pub mod errors;
 pub mod filters;
