@@ -1259,6 +1259,17 @@ mod tests {
     }
 
     #[test]
+    fn the_group_keeps_the_interactive_logon_the_launch_needs() {
+        let rights = DesiredState::standard().group_rights;
+        assert!(rights.iter().any(|r| r == "SeDenyNetworkLogonRight"));
+        assert!(rights.iter().any(|r| r == "SeDenyRemoteInteractiveLogonRight"));
+        assert!(
+            !rights.iter().any(|r| r == "SeDenyInteractiveLogonRight"),
+            "CreateProcessWithLogonW logs on interactively"
+        );
+    }
+
+    #[test]
     fn passwords_are_long_complex_distinct_and_never_printed() {
         let a = Secret::generate().unwrap();
         let b = Secret::generate().unwrap();
