@@ -451,10 +451,17 @@ mod tests {
             "the per-run deny is gone"
         );
         let root = w.store.read(&p(REPO)).unwrap();
+        let kept: Vec<_> = plan
+            .aces
+            .iter()
+            .filter(|a| a.lifetime == Lifetime::Kept)
+            .map(|a| &a.ace)
+            .collect();
+        assert_eq!(kept.len(), 2, "the root's DELETE deny and its grant");
         assert_eq!(
-            root.dacl.unwrap().explicit().count(),
-            1,
-            "the kept grant stays"
+            root.dacl.unwrap().explicit().collect::<Vec<_>>(),
+            kept,
+            "the kept entries stay, nothing else"
         );
     }
 
@@ -539,7 +546,7 @@ mod tests {
             "the kept grant stays between runs"
         );
         let f = forget(&p(REPO), &mut w.store, &mut w.registry).unwrap();
-        assert_eq!(f.aces_removed, 1);
+        assert_eq!(f.aces_removed, 2, "the root's grant and its DELETE deny");
         assert_eq!(same_paths_now(&w, &before), before);
         assert_eq!(
             w.registry.lookup(&p(REPO)).unwrap(),
@@ -595,7 +602,7 @@ mod tests {
         let grant = plan
             .aces
             .iter()
-            .find(|a| a.lifetime == Lifetime::Kept)
+            .find(|a| a.lifetime == Lifetime::Kept && a.ace.kind == crate::acl::AceKind::Allow)
             .unwrap()
             .ace
             .clone();

@@ -4,7 +4,9 @@
 //!
 //! Guarantees: the token is write-restricted with one synthetic SID per writable root plus a
 //! per-run SID, never Everyone nor a logon SID; each root gets an inheritable Modify grant
-//! without FILE_DELETE_CHILD; each protected path gets the denies of `protect`; roots that would
+//! without FILE_DELETE_CHILD and a kept, non-inheritable DELETE deny on the root folder itself
+//! for its SID (kept with the grant: it is part of what being a root means, costs no tree walk,
+//! and goes with the grant at `forget`); each protected path gets the denies of `protect`; roots that would
 //! spread a grant over the disk, a profile, `%TEMP%`, system folders or Paddock's state are
 //! refused; gaps in enforcement are refused unless accepted (see `enforceability`).
 
@@ -162,7 +164,7 @@ pub struct WindowsPlan {
     pub roots: Vec<(PathBuf, Sid)>,
     /// Created (once) before ACEs are applied.
     pub precreate: Vec<Precreate>,
-    /// Denies first, then grants.
+    /// Per-run denies first, then each root's kept DELETE deny and grant, then the private temp.
     pub aces: Vec<PlannedAce>,
     /// The command's `TEMP` / `TMP`; created by apply, removed at the end of the run.
     pub private_temp: PathBuf,
@@ -299,6 +301,15 @@ pub fn plan_with(
     }
     let mut aces = denies;
     for (root, sid) in &root_sids {
+        aces.push(PlannedAce {
+            path: root.clone(),
+            ace: Ace::deny(sid.clone(), AccessMask::DELETE, AceFlags::NONE),
+            lifetime: Lifetime::Kept,
+            root: Some(root.clone()),
+            reason: "the root itself cannot be deleted or renamed away (then recreated as a \
+                     link); what is inside stays deletable"
+                .into(),
+        });
         aces.push(PlannedAce {
             path: root.clone(),
             ace: Ace::allow(

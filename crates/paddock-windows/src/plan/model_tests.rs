@@ -469,3 +469,66 @@ fn level_one_cannot_stop_deleting_files_where_the_user_holds_delete_child() {
         Operation::CreateFile
     ));
 }
+
+/// A workspace in a folder the user made at the top of the drive: it inherits `C:\`'s Modify
+/// for Authenticated Users, so nobody but the (deny-only) Administrators holds
+/// FILE_DELETE_CHILD there, and the root can only go through its own DELETE.
+fn drive_workspace(w: &mut World) -> SandboxSpec {
+    for d in [r"C:\src", r"C:\src\proj", r"C:\src\proj\build"] {
+        w.store.create_dir(&p(d)).unwrap();
+    }
+    w.store
+        .create_file(&p(r"C:\src\proj\build\out.o"))
+        .unwrap();
+    SandboxSpec {
+        workspace: p(r"C:\src\proj"),
+        writable_roots: vec![p(r"C:\src\proj")],
+        protected: Vec::new(),
+        ..workspace_spec()
+    }
+}
+
+#[test]
+fn a_command_cannot_delete_its_emptied_root_and_put_a_junction_in_its_place() {
+    let mut w = world();
+    let spec = drive_workspace(&mut w);
+    let (_, t, _run) = applied(&mut w, &spec);
+    assert!(
+        can(&w, &t, r"C:\src\proj\build\out.o", Operation::Delete),
+        "files inside stay deletable"
+    );
+    assert!(
+        can(&w, &t, r"C:\src\proj\build", Operation::Delete),
+        "folders inside stay deletable"
+    );
+    let v = explain(&w.store, &t, &p(r"C:\src\proj"), Operation::Delete).unwrap();
+    assert!(!v.allowed, "the emptied root was deleted:\n{}", v.summary());
+    assert!(
+        v.summary().contains("(D;;0x10000;;;S-1-5-21-"),
+        "the kept DELETE deny decides:\n{}",
+        v.summary()
+    );
+    assert!(
+        !can(&w, &t, r"C:\src\proj", Operation::CreateDir),
+        "nor could a junction take its name"
+    );
+    assert!(
+        can(&w, &caller(), r"C:\src\proj", Operation::Delete),
+        "the user still deletes the workspace"
+    );
+}
+
+#[test]
+fn in_a_profile_the_emptied_root_can_go_through_its_parent_but_never_come_back() {
+    // The level-1 delete gap (docs/windows.md): the profile grants the user FILE_DELETE_CHILD,
+    // which a write-restricted token does not restrict, so the kept DELETE deny is bypassed
+    // through the parent; creating anything in the profile stays denied, so no link can replace
+    // the root.
+    let mut w = world();
+    let (_, t, _run) = applied(&mut w, &workspace_spec());
+    let v = explain(&w.store, &t, &p(REPO), Operation::Delete).unwrap();
+    assert!(v.allowed);
+    assert!(!v.checks[0].decision.allowed(), "its own DELETE is denied");
+    assert!(v.checks[1].decision.allowed(), "the profile's FILE_DELETE_CHILD");
+    assert!(!can(&w, &t, REPO, Operation::CreateDir));
+}

@@ -3,7 +3,8 @@
 //!
 //! Guarantees, for protected path P in root R with SID S: a deny of every write right on P
 //! (inherited by everything below a directory P); a DELETE deny for S and a FILE_DELETE_CHILD
-//! deny for Everyone on every directory from P's parent up to R (and on a directory P), so that
+//! deny for Everyone on every directory from P's parent up to R (and on a directory P; R's own
+//! DELETE deny is the kept one `plan` gives every root), so that
 //! neither P nor any folder holding it can be deleted or renamed away and replaced. Everyone,
 //! because a write-restricted token's FILE_DELETE_CHILD is judged by the user's own rights;
 //! the user loses nothing while the run lasts, as deleting through DELETE on a child still works. A missing P is pre-created as
@@ -86,13 +87,17 @@ pub(super) fn protect(
         if !winpath::is_beneath(&d, root) {
             break;
         }
-        push(
-            aces,
-            root,
-            &d,
-            Ace::deny(sid.clone(), AccessMask::DELETE, AceFlags::NONE),
-            &why,
-        );
+        // The root's own DELETE deny is kept with its grant (`plan`): a per-run copy of the same
+        // ACE would take the kept one with it when the run ends.
+        if !winpath::same(&d, root) {
+            push(
+                aces,
+                root,
+                &d,
+                Ace::deny(sid.clone(), AccessMask::DELETE, AceFlags::NONE),
+                &why,
+            );
+        }
         push(
             aces,
             root,
