@@ -46,11 +46,25 @@ pub enum Command {
     },
     /// Show the audit log of decisions and runs.
     Log(LogArgs),
+    /// Windows level 2: create (or repair) the sandbox accounts and network fence, once, with one
+    /// UAC prompt; `--uninstall` removes them and every ACE Paddock kept.
+    Setup(SetupArgs),
     /// List or forget the ACL grants Windows keeps between runs.
     Grants {
         #[command(subcommand)]
         action: GrantsAction,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Remove the accounts, group, filters, stored secrets and every kept ACE.
+    #[arg(long)]
+    pub uninstall: bool,
+    /// SID of a user who may run level-2 commands (repeatable; default: you). Passed along by
+    /// the UAC relaunch.
+    #[arg(long = "for-user", value_name = "SID")]
+    pub for_user: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

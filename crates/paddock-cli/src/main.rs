@@ -12,6 +12,9 @@ fn main() {
     // happen before anything else runs (no threads, no allocations we rely on).
     #[cfg(target_os = "linux")]
     paddock_linux::maybe_run_init();
+    // Windows level 2: this binary, started as the sandbox account, is the command runner.
+    #[cfg(windows)]
+    paddock_windows_elevated::win::runner_main_if_requested();
 
     let cli = args::Cli::parse();
     let code = commands::dispatch(cli.command);

@@ -1,6 +1,8 @@
 //! The `paddock` binary's contract, end to end: exit codes (the command's own, 124, 127, 76, 77,
 //! 78), the JSON report, the audit log, config layering and refusal of broken or loosening
-//! config, and `explain`. Sandbox attacks live in the `linux_*` suites.
+//! config, and `explain`. Sandbox attacks live in the `linux_*` suites; the Windows build's
+//! contract under Wine is in `cli_windows.rs`.
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -93,6 +93,10 @@ fn launch_sandboxed(
 ) -> Result<Launched, PaddockError> {
     use paddock_windows::apply::ApplyError;
     use paddock_windows::apply::launch::LaunchError;
+    if policy.windows_level == paddock_core::WindowsLevel::Elevated {
+        return paddock_windows_elevated::win::prepare_elevated(spec, cmd, stdio)
+            .map_err(|e| PaddockError::Setup(e.to_string()));
+    }
     paddock_windows::apply::prepare(spec, cmd, policy.windows_level, stdio).map_err(|e| match e {
         ApplyError::Launch(LaunchError::Spawn { program, source })
             if source.kind() == std::io::ErrorKind::NotFound =>

@@ -6,6 +6,7 @@ mod grants;
 mod policy;
 mod rules;
 mod run;
+mod setup;
 mod status;
 
 use crate::args::{Command, PolicyArgs};
@@ -25,6 +26,7 @@ pub fn dispatch(command: Command) -> i32 {
         Command::Rules { action } => rules::check(action),
         Command::Log(a) => rules::log(a),
         Command::Grants { action } => grants::run(action),
+        Command::Setup(a) => setup::run(a),
     }
 }
 

@@ -69,7 +69,7 @@ fn backend_status() -> serde_json::Value {
     json!({
         "name": "windows",
         "level_1": "write-restricted token, per-root SIDs, ACL grants, job object, private desktop; reads and network are not restricted at this level",
-        "level_2": "needs `paddock setup` (sandbox accounts and network fence)",
+        "level_2": paddock_windows_elevated::win::status(),
         "probe": probe,
         "problems": probe.problems,
     })

@@ -1,0 +1,117 @@
+//! The `paddock.exe` contract on Windows, run under Wine in CI: the embedded `asInvoker`
+//! manifest, exit codes through the job-object runner, and fail-closed refusal where the
+//! sandbox cannot be enforced (Wine enforces neither restricted tokens nor ACLs, so every
+//! sandboxed mode must be refused there, never run unconfined).
+#![cfg(windows)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct Env {
+    _dir: tempfile::TempDir,
+    ws: PathBuf,
+    state: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&ws).unwrap();
+        std::fs::create_dir_all(&state).unwrap();
+        Env {
+            _dir: dir,
+            ws,
+            state,
+        }
+    }
+
+    fn paddock(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_paddock"))
+            .args(args)
+            .current_dir(&self.ws)
+            .env("PADDOCK_STATE_DIR", &self.state)
+            .env("PADDOCK_CONFIG_DIR", &self.state)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn paddock_exe_embeds_an_as_invoker_manifest() {
+    let bytes = std::fs::read(env!("CARGO_BIN_EXE_paddock")).unwrap();
+    let needle = br#"requestedExecutionLevel level="asInvoker""#;
+    assert!(
+        bytes.windows(needle.len()).any(|w| w == needle),
+        "no asInvoker manifest in paddock.exe"
+    );
+}
+
+#[test]
+fn full_access_exits_with_the_commands_own_code() {
+    let env = Env::new();
+    let o = env.paddock(&[
+        "run",
+        "--mode",
+        "full-access",
+        "--no-rules",
+        "--",
+        "cmd",
+        "/c",
+        "exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+#[test]
+fn missing_program_exits_127() {
+    let env = Env::new();
+    let o = env.paddock(&["run", "--mode", "full-access", "--", "no-such-program-xyz"]);
+    assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
+}
+
+#[test]
+fn level_one_refuses_network_off_and_deny_read_by_default() {
+    let env = Env::new();
+    let o = env.paddock(&["run", "--no-rules", "--", "cmd", "/c", "echo ran > ran.txt"]);
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert!(stderr(&o).contains("paddock setup"), "{}", stderr(&o));
+    assert!(
+        !env.ws.join("ran.txt").exists(),
+        "the command ran although it was refused"
+    );
+}
+
+#[test]
+fn sandboxed_mode_is_refused_where_acls_and_tokens_are_not_enforced() {
+    let env = Env::new();
+    std::fs::write(
+        env.state.join("config.toml"),
+        "allow_unenforced = [\"network\", \"deny-read\"]\n",
+    )
+    .unwrap();
+    let o = env.paddock(&["run", "--no-rules", "--", "cmd", "/c", "echo ran > ran.txt"]);
+    if o.status.code() == Some(0) {
+        // Real Windows: the sandbox was built and the write inside the workspace worked.
+        assert!(env.ws.join("ran.txt").exists());
+    } else {
+        assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+        assert!(
+            !env.ws.join("ran.txt").exists(),
+            "the command ran although it was refused"
+        );
+    }
+}
+
+#[test]
+fn setup_on_an_unknown_user_sid_is_refused_with_78() {
+    let env = Env::new();
+    let o = env.paddock(&["setup", "--for-user", "not-a-sid"]);
+    assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
+}
