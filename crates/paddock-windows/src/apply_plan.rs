@@ -232,7 +232,9 @@ fn acquire_shared(
 
 /// Undoes `run_id`'s per-run ACEs: drops the run from every shared entry, removes entries no
 /// run uses any more, and removes ACEs the run journaled but never recorded as shared (it died
-/// in between) unless a live run shares them. Ends with a `Released` journal line.
+/// in between) unless a live run shares them. Also removes each kept ACE whose `Add` has no
+/// `Applied` line (it failed or died part-way), restoring the descriptor it replaced. Ends with
+/// a `Released` journal line.
 fn release_locked(run_id: &str, store: &mut dyn AclStore, wd: &Path) -> Result<(), WindowsError> {
     let journal = Journal::at(wd);
     let mut shared = SharedAces::load(wd)?;
@@ -245,7 +247,44 @@ fn release_locked(run_id: &str, store: &mut dyn AclStore, wd: &Path) -> Result<(
             }
         }
     }
-    for entry in journal.read()? {
+    let entries = journal.read()?;
+    let mut unfinished_kept: Vec<(PathBuf, Ace)> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if entry.run_id != run_id
+            || entry.op != JournalOp::Add
+            || entry.lifetime != Some(Lifetime::Kept)
+        {
+            continue;
+        }
+        let applied = entries[i + 1..].iter().any(|later| {
+            later.run_id == run_id
+                && later.op == JournalOp::Applied
+                && later.ace == entry.ace
+                && later
+                    .path
+                    .as_deref()
+                    .zip(entry.path.as_deref())
+                    .is_some_and(|(a, b)| winpath::same(a, b))
+        });
+        if let (false, Some(path), Some(ace)) = (applied, &entry.path, &entry.ace) {
+            unfinished_kept.push((path.clone(), ace.clone()));
+        }
+    }
+    for (path, ace) in &unfinished_kept {
+        if store.exists(path)? {
+            let before = store.read(path)?.to_sddl();
+            journal.append(&JournalEntry::change(
+                run_id,
+                JournalOp::Remove,
+                path,
+                ace,
+                before,
+                Lifetime::Kept,
+            ))?;
+            store.remove_explicit(path, std::slice::from_ref(ace))?;
+        }
+    }
+    for entry in entries {
         if entry.run_id != run_id
             || entry.op != JournalOp::Add
             || entry.lifetime != Some(Lifetime::PerRun)
@@ -415,6 +454,60 @@ mod tests {
             forget(&p(REPO), &mut w.store, &mut w.registry).unwrap();
             assert_eq!(same_paths_now(&w, &before), before, "step {n}");
         }
+    }
+
+    #[test]
+    fn a_kept_grant_add_that_failed_part_way_is_taken_back_and_leaves_no_journal_line() {
+        let mut w = world();
+        let before = originals(&w);
+        let plan = plan_in(&mut w, &workspace_spec());
+        let grant = plan
+            .aces
+            .iter()
+            .position(|a| a.lifetime == Lifetime::Kept && a.ace.kind == crate::acl::AceKind::Allow)
+            .unwrap();
+        // Every ACE before the grant is one add; the pre-created paths come first.
+        w.store.fail_late_at(plan.precreate.len() + grant);
+        let err = apply(&plan, &mut w.store, &w.registry).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WindowsError::Store(StoreError::Injected {
+                    op: "add_explicit",
+                    ..
+                })
+            ),
+            "{err}"
+        );
+        let journal = Journal::at(w.registry.windows_dir()).read().unwrap();
+        assert!(journal.is_empty(), "lines left: {journal:?}");
+        let now = same_paths_now(&w, &before);
+        for (path, sd) in &before {
+            if crate::winpath::same(Path::new(path), &p(REPO)) {
+                let explicit: Vec<_> = now[path].dacl.as_ref().unwrap().explicit().collect();
+                assert_eq!(
+                    explicit,
+                    [&plan.aces[grant - 1].ace],
+                    "only the completed kept DELETE deny stays on the root"
+                );
+            } else {
+                assert_eq!(&now[path], sd, "{path}: the propagated grant stayed");
+            }
+        }
+        w.store.heal();
+        let plan = plan_in(&mut w, &workspace_spec());
+        let _run = apply(&plan, &mut w.store, &w.registry).unwrap();
+        assert!(
+            explain(
+                &w.store,
+                &plan.token.model(&caller()),
+                &p(r"C:\Users\me\repo\src\main.rs"),
+                Operation::Write
+            )
+            .unwrap()
+            .allowed,
+            "the next run adds the grant whole"
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! only by `forget`, which also garbage-collects the root's SID.
 //!
 //! Guarantees: an ACE is recorded in the ledger (atomically, fsynced) BEFORE it is added, so no
-//! kept ACE can exist on disk without a ledger entry that `forget` will remove; `forget` refuses
+//! kept ACE can exist on disk without a ledger entry that `forget` will remove; an add that did
+//! not complete is taken back when its run is released (rollback or recovery); `forget` refuses
 //! while a live run still uses the root.
 
 use crate::acl::Ace;
@@ -63,7 +64,10 @@ impl Ledger {
 }
 
 /// Makes sure the kept ACE `planned` is recorded and present: one read; ledger first, then the
-/// journal line, then the ACE.
+/// journal line, then the ACE, then the `Applied` line. An add that fails or dies part-way
+/// (propagation stopped mid-tree, a write that did not stick) has no `Applied` line, and
+/// releasing the run removes the ACE again, so the next run adds it whole; the ledger entry
+/// stays, and `forget` tolerates the ACE's absence.
 pub(crate) fn ensure_kept(
     store: &mut dyn AclStore,
     ledger: &mut Ledger,
@@ -96,6 +100,7 @@ pub(crate) fn ensure_kept(
             Lifetime::Kept,
         ))?;
         store.add_explicit(&planned.path, std::slice::from_ref(&planned.ace))?;
+        journal.append(&JournalEntry::applied(run_id, &planned.path, &planned.ace))?;
     }
     Ok(())
 }

@@ -2,7 +2,9 @@
 //! SDDL, the ACE, op, lifetime), appended and fsynced BEFORE the change is made, so that a run
 //! that dies mid-way leaves enough on disk for the next start to undo exactly its changes.
 //!
-//! Guarantees: `append` returns only after the line is on stable storage; `read` returns every
+//! Guarantees: `append` returns only after the line is on stable storage; a kept ACE's `Add`
+//! is followed by `Applied` once the change completed, so an unfinished one can be told apart;
+//! `read` returns every
 //! complete line and ignores a torn last line (a crash mid-append); `compact` keeps the lines of
 //! runs not yet released and is atomic.
 
@@ -23,6 +25,9 @@ pub enum JournalOp {
     Add,
     /// The ACE is about to be removed from `path`.
     Remove,
+    /// The kept `Add` of the same run, path and ACE completed. A kept `Add` without it was
+    /// interrupted or failed part-way: releasing the run removes the ACE again.
+    Applied,
     /// Every per-run change of the run has been undone.
     Released,
 }
@@ -55,6 +60,18 @@ impl JournalEntry {
             ace: Some(ace.clone()),
             previous: Some(previous),
             lifetime: Some(lifetime),
+        }
+    }
+
+    /// `Applied` for the kept `ace` on `path`.
+    pub fn applied(run_id: &str, path: &Path, ace: &Ace) -> JournalEntry {
+        JournalEntry {
+            run_id: run_id.to_string(),
+            op: JournalOp::Applied,
+            path: Some(path.to_path_buf()),
+            ace: Some(ace.clone()),
+            previous: None,
+            lifetime: Some(Lifetime::Kept),
         }
     }
 

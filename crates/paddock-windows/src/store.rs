@@ -81,6 +81,7 @@ pub struct FakeAclStore {
     mutations: usize,
     fail_at: Option<usize>,
     fail_after: bool,
+    fail_late: bool,
     rewrites: usize,
 }
 
@@ -93,6 +94,7 @@ impl FakeAclStore {
             mutations: 0,
             fail_at: None,
             fail_after: false,
+            fail_late: false,
             rewrites: 0,
         }
     }
@@ -113,6 +115,14 @@ impl FakeAclStore {
     pub fn fail_at(&mut self, n: usize) {
         self.fail_at = Some(self.mutations + n);
         self.fail_after = false;
+        self.fail_late = false;
+    }
+
+    /// Makes the `n`-th mutating call from now make its change and then fail, like a write that
+    /// stopped propagating part-way or did not read back as written.
+    pub fn fail_late_at(&mut self, n: usize) {
+        self.fail_at(n);
+        self.fail_late = true;
     }
 
     /// Makes every mutating call from the `n`-th from now on fail, as if the process had died
@@ -120,6 +130,7 @@ impl FakeAclStore {
     pub fn fail_from(&mut self, n: usize) {
         self.fail_at = Some(self.mutations + n);
         self.fail_after = true;
+        self.fail_late = false;
     }
 
     /// Stops injecting faults.
@@ -150,7 +161,9 @@ impl FakeAclStore {
             .collect()
     }
 
-    fn mutate(&mut self, path: &Path, op: &'static str) -> Result<(), StoreError> {
+    /// Counts a mutating call: `Err` when it must fail before changing anything, `Ok(Some)` with
+    /// the error to return once it has made its change (`fail_late_at`).
+    fn mutate(&mut self, path: &Path, op: &'static str) -> Result<Option<StoreError>, StoreError> {
         let call = self.mutations;
         self.mutations += 1;
         let failing = match self.fail_at {
@@ -158,14 +171,19 @@ impl FakeAclStore {
             Some(n) => call == n,
             None => false,
         };
-        if failing {
-            return Err(StoreError::Injected {
-                path: path.to_path_buf(),
-                call,
-                op,
-            });
+        if !failing {
+            return Ok(None);
         }
-        Ok(())
+        let err = StoreError::Injected {
+            path: path.to_path_buf(),
+            call,
+            op,
+        };
+        if self.fail_late {
+            Ok(Some(err))
+        } else {
+            Err(err)
+        }
     }
 
     fn node_mut(&mut self, path: &Path) -> Result<&mut Node, StoreError> {
@@ -223,7 +241,7 @@ impl FakeAclStore {
     }
 
     fn create(&mut self, path: &Path, kind: EntryKind, op: &'static str) -> Result<(), StoreError> {
-        self.mutate(path, op)?;
+        let late = self.mutate(path, op)?;
         if self.nodes.contains_key(&winpath::key(path)) {
             return Err(StoreError::Os {
                 path: path.to_path_buf(),
@@ -258,7 +276,7 @@ impl FakeAclStore {
             protected: false,
         };
         self.insert(path, kind, sd);
-        Ok(())
+        late.map_or(Ok(()), Err)
     }
 }
 
@@ -277,7 +295,7 @@ impl AclStore for FakeAclStore {
     }
 
     fn add_explicit(&mut self, path: &Path, aces: &[Ace]) -> Result<(), StoreError> {
-        self.mutate(path, "add_explicit")?;
+        let late = self.mutate(path, "add_explicit")?;
         let node = self.node_mut(path)?;
         let acl = node.sd.dacl.get_or_insert_with(Acl::default);
         for ace in aces {
@@ -286,11 +304,11 @@ impl AclStore for FakeAclStore {
         if node.kind == EntryKind::Dir && aces.iter().any(inheritable) {
             self.propagate(path);
         }
-        Ok(())
+        late.map_or(Ok(()), Err)
     }
 
     fn remove_explicit(&mut self, path: &Path, aces: &[Ace]) -> Result<(), StoreError> {
-        self.mutate(path, "remove_explicit")?;
+        let late = self.mutate(path, "remove_explicit")?;
         let node = self.node_mut(path)?;
         if let Some(acl) = node.sd.dacl.as_mut() {
             for ace in aces {
@@ -300,7 +318,7 @@ impl AclStore for FakeAclStore {
         if node.kind == EntryKind::Dir && aces.iter().any(inheritable) {
             self.propagate(path);
         }
-        Ok(())
+        late.map_or(Ok(()), Err)
     }
 
     fn kind(&self, path: &Path) -> Result<Option<EntryKind>, StoreError> {

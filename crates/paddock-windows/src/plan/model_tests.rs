@@ -477,9 +477,7 @@ fn drive_workspace(w: &mut World) -> SandboxSpec {
     for d in [r"C:\src", r"C:\src\proj", r"C:\src\proj\build"] {
         w.store.create_dir(&p(d)).unwrap();
     }
-    w.store
-        .create_file(&p(r"C:\src\proj\build\out.o"))
-        .unwrap();
+    w.store.create_file(&p(r"C:\src\proj\build\out.o")).unwrap();
     SandboxSpec {
         workspace: p(r"C:\src\proj"),
         writable_roots: vec![p(r"C:\src\proj")],
@@ -529,6 +527,9 @@ fn in_a_profile_the_emptied_root_can_go_through_its_parent_but_never_come_back()
     let v = explain(&w.store, &t, &p(REPO), Operation::Delete).unwrap();
     assert!(v.allowed);
     assert!(!v.checks[0].decision.allowed(), "its own DELETE is denied");
-    assert!(v.checks[1].decision.allowed(), "the profile's FILE_DELETE_CHILD");
+    assert!(
+        v.checks[1].decision.allowed(),
+        "the profile's FILE_DELETE_CHILD"
+    );
     assert!(!can(&w, &t, REPO, Operation::CreateDir));
 }
