@@ -119,6 +119,13 @@ impl Verdict {
     }
 }
 
+impl std::fmt::Display for Verdict {
+    /// The verdict, then each check with the ACEs that decided it (`summary`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
 /// Judges `op` on `path` for `token` against the ACLs in `store`.
 pub fn explain(
     store: &dyn AclStore,

@@ -37,8 +37,11 @@
 //!   layer then deletes `plan.private_temp`); [`apply_plan::recover`] at start-up (undoes runs
 //!   that died; returns their ids so their temp folders can go); [`grants::forget`] for
 //!   `paddock forget ROOT`, [`grants::forget_all`] for uninstall.
-//! - [`explain::explain`]`(store, token_model, path, op) -> Result<Verdict, WindowsError>` for
-//!   `paddock explain PATH`, with `plan.token.model(&caller_token_model)`.
+//! - `apply::explain::explain_path(spec, level, path, op) -> Result<Verdict, ApplyError>`
+//!   (Windows) for `paddock explain PATH [--read|--write]`: plans as a run would (a preview
+//!   registry, nothing applied), judges the sandbox token made from the caller's real token
+//!   against the ACLs as the plan would leave them ([`preview::explain_planned`]); print the
+//!   verdict with `Display`. [`explain::explain`] judges a token against a store as it is.
 
 pub mod access;
 pub mod acl;
@@ -50,6 +53,7 @@ pub mod grants;
 pub mod journal;
 pub mod mask;
 pub mod plan;
+pub mod preview;
 pub mod registry;
 pub mod sid;
 pub mod store;

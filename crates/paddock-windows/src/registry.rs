@@ -30,6 +30,8 @@ struct RegistryFile {
 pub struct SidRegistry {
     dir: PathBuf,
     state_dir: PathBuf,
+    /// `sid_for_root` does not persist new SIDs (see `preview`).
+    preview: bool,
 }
 
 /// An exclusive lock on a file in the state directory, released on drop.
@@ -74,7 +76,17 @@ impl SidRegistry {
         Ok(SidRegistry {
             dir,
             state_dir: state_dir.to_path_buf(),
+            preview: false,
         })
+    }
+
+    /// This registry for planning without changing anything (`paddock explain`): a root
+    /// without a SID gets a fresh one that is not saved, so nothing on disk names it.
+    pub fn preview(self) -> SidRegistry {
+        SidRegistry {
+            preview: true,
+            ..self
+        }
     }
 
     /// Opens the registry in `paddock_core::state::state_dir()`.
@@ -134,6 +146,9 @@ impl SidRegistry {
                 break candidate;
             }
         };
+        if self.preview {
+            return Ok(sid);
+        }
         reg.roots.push(RootSid {
             root: root.to_path_buf(),
             sid: sid.clone(),
@@ -219,6 +234,19 @@ mod tests {
         assert_eq!(reg.remove(Path::new(r"C:\repo")).unwrap(), Some(a.clone()));
         assert_eq!(reg.remove(Path::new(r"C:\repo")).unwrap(), None);
         assert_ne!(reg.sid_for_root(Path::new(r"C:\repo")).unwrap(), a);
+    }
+
+    #[test]
+    fn a_preview_registry_reuses_known_sids_and_saves_no_new_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut reg = SidRegistry::open(tmp.path()).unwrap();
+        let a = reg.sid_for_root(Path::new(r"C:\repo")).unwrap();
+        let mut preview = reg.preview();
+        assert_eq!(preview.sid_for_root(Path::new(r"C:\repo")).unwrap(), a);
+        let fresh = preview.sid_for_root(Path::new(r"C:\other")).unwrap();
+        assert!(fresh.has_synthetic_shape());
+        assert_eq!(preview.lookup(Path::new(r"C:\other")).unwrap(), None);
+        assert_eq!(preview.entries().unwrap().len(), 1);
     }
 
     #[test]
