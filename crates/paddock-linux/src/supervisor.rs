@@ -160,7 +160,10 @@ pub fn prepare_with(
             sys::dup2(status_src, STATUS_FD)
         })
     };
-    let mut child = paddock_runner::unix::spawn_keeping_fds(command, stdio, &[PLAN_FD, STATUS_FD])
+    // Contained: the helper's child is the pid namespace's init, in the helper's process group
+    // and with PR_SET_PDEATHSIG, so killing the group and the helper ends the whole sandbox and
+    // the runner need not walk /proc for escaped processes.
+    let mut child = paddock_runner::unix::spawn_contained(command, stdio, &[PLAN_FD, STATUS_FD])
         .map_err(spawn_err)?;
     drop(plan_r);
     drop(status_w);

@@ -47,7 +47,8 @@ fn tagged_alive(tag: &str) -> Vec<String> {
         if !env.split(|&b| b == 0).any(|kv| kv == want.as_bytes()) {
             continue;
         }
-        let stat = std::fs::read_to_string(p.join("stat")).unwrap_or_default();
+        let stat = String::from_utf8_lossy(&std::fs::read(p.join("stat")).unwrap_or_default())
+            .into_owned();
         let state = stat
             .rsplit_once(')')
             .map(|(_, t)| t.trim_start().chars().next());
@@ -59,9 +60,11 @@ fn tagged_alive(tag: &str) -> Vec<String> {
 }
 
 fn pid_alive(pid: i32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+    // Lossy: a process whose name is not UTF-8 is alive all the same.
+    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
         return false;
     };
+    let stat = String::from_utf8_lossy(&stat);
     !matches!(
         stat.rsplit_once(')')
             .and_then(|(_, t)| t.trim_start().chars().next()),
@@ -213,6 +216,93 @@ fn unrelated_children_of_the_caller_are_not_killed() {
     );
     bystander.kill().unwrap();
     bystander.wait().unwrap();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_setsid_daemon_whose_name_is_not_utf8_is_still_found_and_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("daemon.pid");
+    let script = format!(
+        "d={dir}; n=$(printf 'z\\377'); cp \"$(command -v sleep)\" \"$d/$n\"; \
+         setsid \"$d/$n\" 300 & echo $! > {pid}; sleep 0.2; exit 0",
+        dir = dir.path().display(),
+        pid = pidfile.display()
+    );
+    let out = sh(&script, &capture());
+    assert_eq!(out.status, ExitInfo::Code(0), "{out:?}");
+    let daemon: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!pid_alive(daemon), "the daemon {daemon} survived");
+}
+
+#[test]
+fn waiting_returns_when_the_command_exits_not_at_the_timeout() {
+    let mut cmd = Command::new("sleep");
+    cmd.arg("0.2");
+    let mut child = unix::spawn(cmd, StdioMode::Capture).unwrap();
+    let start = Instant::now();
+    let status = child.wait_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(status, Some(ExitInfo::Code(0)));
+    assert!(start.elapsed() < Duration::from_secs(10));
+    child.kill_tree().unwrap();
+}
+
+fn sh_contained(script: &str, tag: &str, opts: &RunOptions) -> Outcome {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", script]).env("PADDOCK_TEST_TAG", tag);
+    run(unix::spawn_contained(cmd, opts.stdio, &[]).unwrap(), opts).unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_contained_tree_that_exits_leaves_no_member_of_its_group_running() {
+    let t = tag("contained-exit");
+    let out = sh_contained("sleep 300 & sleep 300 & exit 3", &t, &capture());
+    assert_eq!(out.status, ExitInfo::Code(3));
+    assert_eq!(tagged_alive(&t), Vec::<String>::new());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_contained_tree_is_killed_with_its_group_at_the_timeout() {
+    let t = tag("contained-timeout");
+    let opts = RunOptions {
+        timeout: Some(Duration::from_millis(300)),
+        ..capture()
+    };
+    let out = sh_contained("trap '' TERM INT; sleep 300 & sleep 300", &t, &opts);
+    assert!(out.timed_out);
+    assert_eq!(tagged_alive(&t), Vec::<String>::new());
+}
+
+/// The contained spawn trusts the caller's containment: it does not search for processes that
+/// left the group (that search is what it saves). A backend without a pid namespace must use
+/// `spawn` instead.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_contained_spawn_leaves_processes_outside_its_group_to_the_callers_containment() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("daemon.pid");
+    let t = tag("contained-escape");
+    let script = format!(
+        "setsid sleep 300 & echo $! > {}; sleep 0.2; exit 0",
+        pidfile.display()
+    );
+    let out = sh_contained(&script, &t, &capture());
+    assert_eq!(out.status, ExitInfo::Code(0));
+    let daemon: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let survived = pid_alive(daemon);
+    // SAFETY: kill with a positive pid; the test cleans up the process it let escape.
+    unsafe { libc::kill(daemon, libc::SIGKILL) };
+    assert!(survived, "spawn_contained searched outside the group");
 }
 
 /// Opens /dev/null without close-on-exec, as careless code elsewhere in a process might.

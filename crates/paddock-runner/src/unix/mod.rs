@@ -1,13 +1,16 @@
 //! The plain Unix spawn: a `std::process::Command` started in a new process group, with every
 //! descriptor but stdio (and any the caller asks to keep) closed at exec, and on Linux a
 //! parent-death signal and a child-subreaper Paddock so that escaped grandchildren can be found
-//! and killed (see `tree`). Backends with a pid namespace get the same spawn and `run`.
+//! and killed (see `tree`). Backends whose tree dies with its first process (a pid namespace)
+//! use `spawn_contained`, which skips the search for escaped processes.
 
 mod child_setup;
+mod exit_watch;
 mod tree;
 
 use crate::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
 use child_setup::terminal;
+use exit_watch::ExitWatch;
 use std::io;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
@@ -19,6 +22,27 @@ pub use tree::MARKER_VAR;
 /// Starts `cmd` as the first process of a new tree. See [`spawn_keeping_fds`].
 pub fn spawn(cmd: Command, stdio: StdioMode) -> io::Result<Box<dyn SandboxedProcess>> {
     spawn_keeping_fds(cmd, stdio, &[])
+}
+
+/// Starts `cmd` like [`spawn_keeping_fds`], for a tree whose containment is the caller's: the
+/// caller guarantees that once the first process and its process group are killed, no process
+/// of the tree can run any more. The Linux backend qualifies: its first process is outside a
+/// new pid namespace whose init is its child, in its process group and with
+/// `PR_SET_PDEATHSIG = SIGKILL`, and the kernel kills every process of a pid namespace when its
+/// init dies.
+///
+/// Differences from [`spawn_keeping_fds`]: no marker variable, and `kill_tree` does not walk
+/// `/proc` for escaped processes. It kills the group and the first process, reaps the first
+/// process, then kills and waits until the process group is empty (reaping members reparented
+/// to this process, a child subreaper as with every spawn), so when it returns the pid
+/// namespace's init is gone and with it, by the kernel's guarantee, every process of the
+/// namespace.
+pub fn spawn_contained(
+    cmd: Command,
+    stdio: StdioMode,
+    keep: &[RawFd],
+) -> io::Result<Box<dyn SandboxedProcess>> {
+    start(cmd, stdio, keep, Containment::Caller)
 }
 
 /// Starts `cmd` as the first process of a new tree:
@@ -41,9 +65,27 @@ pub fn spawn(cmd: Command, stdio: StdioMode) -> io::Result<Box<dyn SandboxedProc
 ///
 /// Caller's `pre_exec` hooks run before Paddock's own.
 pub fn spawn_keeping_fds(
+    cmd: Command,
+    stdio: StdioMode,
+    keep: &[RawFd],
+) -> io::Result<Box<dyn SandboxedProcess>> {
+    start(cmd, stdio, keep, Containment::Search)
+}
+
+/// How `kill_tree` finds the processes of a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Containment {
+    /// By the process group, the marker variable and (Linux) a walk of `/proc`.
+    Search,
+    /// The caller's containment ends the tree with its first process (see `spawn_contained`).
+    Caller,
+}
+
+fn start(
     mut cmd: Command,
     stdio: StdioMode,
     keep: &[RawFd],
+    containment: Containment,
 ) -> io::Result<Box<dyn SandboxedProcess>> {
     match stdio {
         StdioMode::Inherit => {
@@ -58,8 +100,10 @@ pub fn spawn_keeping_fds(
         }
     }
     cmd.process_group(0);
-    let marker = tree::new_marker();
-    cmd.env(MARKER_VAR, &marker);
+    let marker = (containment == Containment::Search).then(tree::new_marker);
+    if let Some(marker) = &marker {
+        cmd.env(MARKER_VAR, marker);
+    }
     tree::become_subreaper()?;
     let terminal = stdio == StdioMode::Inherit && terminal::is_ours();
     let setup = child_setup::ChildSetup::new(keep, terminal);
@@ -79,14 +123,18 @@ pub fn spawn_keeping_fds(
         }
     };
     let pid = child.id() as libc::pid_t;
-    Ok(Box::new(UnixProcess {
+    let mut process = Box::new(UnixProcess {
         child,
         pid,
         marker,
         exited: None,
         reaped: false,
         terminal,
-    }))
+        watch: ExitWatch::Polling,
+    });
+    // The child stays unreaped until kill_tree, so the pid cannot name another process here.
+    process.watch = ExitWatch::new(pid)?;
+    Ok(process)
 }
 
 /// A tree started by `spawn`.
@@ -94,13 +142,16 @@ struct UnixProcess {
     child: Child,
     /// The first process's pid, which is also the tree's process-group id.
     pid: libc::pid_t,
-    marker: String,
+    /// The tree's marker variable; `None` when the caller contains the tree (`spawn_contained`).
+    marker: Option<String>,
     /// The first process's status once it has exited (it stays unreaped until `kill_tree`, so
     /// that its pid, the group id, cannot be reused while the tree is being killed).
     exited: Option<ExitInfo>,
     reaped: bool,
     /// The tree holds the terminal's foreground; give it back once the tree is gone.
     terminal: bool,
+    /// How `wait_timeout` learns that the first process has exited.
+    watch: ExitWatch,
 }
 
 impl SandboxedProcess for UnixProcess {
@@ -129,8 +180,10 @@ impl SandboxedProcess for UnixProcess {
             if left.is_zero() {
                 return Ok(None);
             }
-            std::thread::sleep(nap.min(left));
-            nap = (nap * 2).min(Duration::from_millis(10));
+            if !self.watch.wait(left)? {
+                std::thread::sleep(nap.min(left));
+                nap = (nap * 2).min(Duration::from_millis(10));
+            }
         }
     }
 
@@ -150,8 +203,18 @@ impl SandboxedProcess for UnixProcess {
         if self.reaped {
             return Ok(());
         }
-        tree::kill(self.pid, &self.marker)?;
-        let status = self.child.wait()?;
+        let status = match &self.marker {
+            Some(marker) => {
+                tree::kill(self.pid, marker)?;
+                self.child.wait()?
+            }
+            None => {
+                tree::kill_group_and_leader(self.pid);
+                let status = self.child.wait()?;
+                tree::await_empty_group(self.pid)?;
+                status
+            }
+        };
         self.reaped = true;
         self.exited.get_or_insert(status.into());
         if std::mem::take(&mut self.terminal) {

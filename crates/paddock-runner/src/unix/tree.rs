@@ -4,7 +4,9 @@
 //! it and of the group, plus orphans reparented to this process (a child subreaper) that carry
 //! the tree's marker variable or its group id. A process that leaves the group *and* drops the
 //! marker from its environment *and* is orphaned before `kill_tree` runs is not found: the plain
-//! Unix spawn is best effort against hostile code; a pid namespace (Linux backend) is not.
+//! Unix spawn is best effort against hostile code; a pid namespace (Linux backend) is not, and
+//! a tree it contains is killed by its group and first process alone (`kill_group_and_leader`,
+//! `await_empty_group`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -62,6 +64,64 @@ pub(super) fn signal_group(leader: libc::pid_t, signo: libc::c_int) -> io::Resul
 fn kill_one(pid: libc::pid_t) {
     // SAFETY: kill with a positive pid; a pid already gone fails with ESRCH, which is fine.
     unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+/// Kills the group led by `leader` and the leader itself, nothing else (a contained tree). The
+/// leader stays unreaped: the caller waits for it.
+pub(super) fn kill_group_and_leader(leader: libc::pid_t) {
+    let _ = signal_group(leader, libc::SIGKILL);
+    kill_one(leader);
+}
+
+/// Upper bound on kill rounds, so that a process table we cannot read cannot hang us.
+const MAX_ROUNDS: usize = 500;
+
+/// Once the leader is reaped: kills and waits until the group led by `leader` is empty, reaping
+/// its members that were reparented to this process (a child subreaper). The group id cannot be
+/// reused meanwhile: it stays reserved while any member exists.
+pub(super) fn await_empty_group(leader: libc::pid_t) -> io::Result<()> {
+    for _ in 0..MAX_ROUNDS {
+        reap_group_zombies(leader);
+        // SAFETY: signal 0 to a process group only checks that it has members.
+        if unsafe { libc::kill(-leader, 0) } != 0
+            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+        {
+            return Ok(());
+        }
+        let _ = signal_group(leader, libc::SIGKILL);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Err(io::Error::other(format!(
+        "processes of the group {leader} survived {MAX_ROUNDS} kill rounds"
+    )))
+}
+
+/// Reaps every exited child of this process in the group led by `leader`.
+fn reap_group_zombies(leader: libc::pid_t) {
+    #[cfg(target_os = "linux")]
+    loop {
+        // SAFETY: a zeroed siginfo_t is a valid out-parameter.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is writable; WNOHANG never blocks; only children of ours in the group
+        // are reaped, and those are members of the tree.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PGID,
+                leader as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG,
+            )
+        };
+        // SAFETY: waitid filled a SIGCHLD siginfo or left it zeroed.
+        if rc != 0 || unsafe { info.si_pid() } == 0 {
+            break;
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    while {
+        // SAFETY: WNOHANG never blocks; only children of ours in the group are reaped.
+        unsafe { libc::waitpid(-leader, std::ptr::null_mut(), libc::WNOHANG) > 0 }
+    } {}
 }
 
 /// Kills the tree led by `leader` (which stays unreaped: the caller waits for it).
@@ -133,29 +193,46 @@ pub(super) fn members(
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use super::{Proc, kill_one, members, parse_stat};
+    use super::{MAX_ROUNDS, Proc, kill_one, members, parse_stat};
     use std::collections::BTreeSet;
-    use std::io;
+    use std::io::{self, Read};
     use std::time::Duration;
-
-    /// Upper bound on kill rounds, so that a process table we cannot read cannot hang us.
-    const MAX_ROUNDS: usize = 500;
 
     fn table() -> io::Result<Vec<Proc>> {
         let mut out = Vec::new();
+        let mut path = String::new();
+        let mut buf = [0u8; 1024];
         for entry in std::fs::read_dir("/proc")? {
             let Ok(entry) = entry else { continue };
             let name = entry.file_name();
-            if !name.as_encoded_bytes().iter().all(u8::is_ascii_digit) {
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
                 continue;
-            }
-            if let Ok(text) = std::fs::read_to_string(entry.path().join("stat"))
-                && let Some(p) = parse_stat(&text)
-            {
+            };
+            path.clear();
+            path.push_str("/proc/");
+            path.push_str(pid);
+            path.push_str("/stat");
+            if let Some(p) = read_stat(&path, &mut buf) {
                 out.push(p);
             }
         }
         Ok(out)
+    }
+
+    /// One `/proc/<pid>/stat`, in one read when it fits `buf` (it always does in practice).
+    fn read_stat(path: &str, buf: &mut [u8]) -> Option<Proc> {
+        let mut file = std::fs::File::open(path).ok()?;
+        let n = file.read(buf).ok()?;
+        // Lossy: a comm that is not UTF-8 must not hide a process from the walk.
+        if n < buf.len() {
+            return parse_stat(&String::from_utf8_lossy(&buf[..n]));
+        }
+        let mut bytes = buf.to_vec();
+        file.read_to_end(&mut bytes).ok()?;
+        parse_stat(&String::from_utf8_lossy(&bytes))
     }
 
     fn has_marker(pid: libc::pid_t, marker: &str) -> bool {
