@@ -155,22 +155,27 @@ impl AuditLog {
     pub fn append(&self, record: &Record) -> Result<(), AuditError> {
         let mut line = serde_json::to_string(record)?.into_bytes();
         line.push(b'\n');
-        create_private_dir(&self.dir).map_err(self.io("create its directory"))?;
         // Writers take turns on a separate lock file: appends from several processes are then
         // never interleaved (Wine, network file systems), rotation cannot race a write, and
         // readers are never blocked by Windows' mandatory locks on the log itself.
-        let lock =
-            open_private(&self.dir.join(LOCK_NAME), false).map_err(self.io("open its lock"))?;
+        let lock_path = self.dir.join(LOCK_NAME);
+        // The directory is created only when it is missing: no mkdir on every append.
+        let lock = match open_private(&lock_path, false) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                create_private_dir(&self.dir).map_err(self.io("create its directory"))?;
+                open_private(&lock_path, false)
+            }
+            other => other,
+        }
+        .map_err(self.io("open its lock"))?;
         lock.lock().map_err(self.io("lock"))?;
         let path = self.path();
-        if let Ok(meta) = std::fs::metadata(&path)
-            && meta.len() > 0
-            && meta.len() + line.len() as u64 > self.max_bytes
-        {
+        let (mut file, mut len) = open_private_len(&path).map_err(self.io("open"))?;
+        if len > 0 && len + line.len() as u64 > self.max_bytes {
+            drop(file);
             self.rotate()?;
+            (file, len) = open_private_len(&path).map_err(self.io("open"))?;
         }
-        let mut file = open_private(&path, true).map_err(self.io("open"))?;
-        let len = file.metadata().map_err(self.io("inspect"))?.len();
         if len > 0 && last_byte(&file, len - 1).map_err(self.io("read"))? != b'\n' {
             // A writer died in the middle of its line: start on a fresh line, so that only the
             // torn line is lost, never this record.
@@ -258,6 +263,25 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// Opens `path` owner-only (0600 on Unix, tightening an existing file), for appending reads
 /// and writes when `append`, else for writing (a lock file).
 fn open_private(path: &Path, append: bool) -> std::io::Result<std::fs::File> {
+    open_private_meta(path, append).map(|(file, _)| file)
+}
+
+/// Opens the log like `open_private` for appending, with its current length (one `fstat`).
+fn open_private_len(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
+    let (file, meta) = open_private_meta(path, true)?;
+    let len = match meta {
+        Some(meta) => meta.len(),
+        None => file.metadata()?.len(),
+    };
+    Ok((file, len))
+}
+
+/// `open_private`, returning the metadata it read on the way (Unix) so callers need not ask
+/// again.
+fn open_private_meta(
+    path: &Path,
+    append: bool,
+) -> std::io::Result<(std::fs::File, Option<std::fs::Metadata>)> {
     let mut opts = std::fs::OpenOptions::new();
     opts.create(true);
     if append {
@@ -270,14 +294,15 @@ fn open_private(path: &Path, append: bool) -> std::io::Result<std::fs::File> {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         opts.mode(0o600);
         let file = opts.open(path)?;
-        if file.metadata()?.permissions().mode() & 0o077 != 0 {
+        let meta = file.metadata()?;
+        if meta.permissions().mode() & 0o077 != 0 {
             file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         }
-        Ok(file)
+        Ok((file, Some(meta)))
     }
     #[cfg(not(unix))]
     {
-        opts.open(path)
+        opts.open(path).map(|file| (file, None))
     }
 }
 
@@ -463,6 +488,24 @@ mod tests {
             .map(|r| r.argv[0].clone())
             .collect();
         assert_eq!(got, ["first", "after"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_missing_state_directory_is_created_owner_only_on_the_first_append() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_dir(dir.path().join("a/state"));
+        log.append(&record(&["ls"])).unwrap();
+        log.append(&record(&["pwd"])).unwrap();
+        let mode = std::fs::metadata(dir.path().join("a/state"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let mode = std::fs::metadata(log.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(log.read(None).unwrap().len(), 2);
     }
 
     #[cfg(unix)]
