@@ -12,6 +12,7 @@ use paddock_windows::apply::acl::NtfsAclStore;
 use paddock_windows::apply::backend::prepare;
 use paddock_windows::apply::long_path::strip_verbatim;
 use paddock_windows::apply::shell::{Env, KnownShell, find_shell};
+use paddock_windows::mask::AccessMask;
 use paddock_windows::registry::SidRegistry;
 use paddock_windows::store::AclStore;
 use std::collections::BTreeSet;
@@ -182,13 +183,19 @@ fn kept_grant_survives_two_runs_without_a_second_change_and_per_run_entries_go()
         .unwrap()
         .unwrap();
     let explicit: Vec<_> = after_first.dacl.unwrap().explicit().cloned().collect();
-    let mine: Vec<_> = explicit.iter().filter(|a| a.sid == root_sid).collect();
+    let mine: Vec<_> = explicit
+        .iter()
+        .filter(|a| a.sid == root_sid)
+        .map(|a| (a.kind, a.mask))
+        .collect();
     assert_eq!(
-        mine.len(),
-        1,
-        "only the kept grant stays between runs: {explicit:?}"
+        mine,
+        [
+            (AceKind::Deny, AccessMask::DELETE),
+            (AceKind::Allow, AccessMask::MODIFY_WITHOUT_DELETE_CHILD)
+        ],
+        "only the kept DELETE deny and grant stay between runs: {explicit:?}"
     );
-    assert_eq!(mine[0].kind, AceKind::Allow);
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub enum ApplyError {
     Desktop(#[from] DesktopError),
     #[error(transparent)]
     Launch(#[from] LaunchError),
+    #[error("cannot read this process's own token to model it: {0}")]
+    CallerToken(super::error::Win32Error),
     #[error(
         "{cause}; taking the run's ACL entries back failed too ({undo}); the next paddock run \
          undoes them from the journal"

@@ -8,6 +8,7 @@ pub mod backend;
 pub mod desktop;
 pub mod device;
 pub mod error;
+pub mod explain;
 pub mod launch;
 pub mod long_path;
 pub mod owned_acl;
