@@ -66,8 +66,13 @@ if ($python) {
 } else { Skip 'write inside workspace (Python)' 'python not on PATH' }
 $r = Cmd 'echo x> .git\index.lock'
 Report 'git can still write its own files (.git\index.lock)' (Test-Path "$ws\.git\index.lock") "exit $($r.Code): $($r.Output)"
+# NUL grants write to Everyone only (stock DACL D:(A;;0x1201bf;;;WD)(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x1200a9;;;RC)),
+# never a level-1 restricting SID, and a standard user cannot add the run SID: the command's own
+# `> NUL` is denied, while the null stdin Paddock opens for it (`--json` captures) works.
 $r = Cmd 'echo x> NUL'
-Report 'write to NUL succeeds' ($r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+Report 'level 1: a sandboxed `> NUL` is denied (docs/windows.md, The NUL device)' ($r.Code -ne 0) "exit $($r.Code): $($r.Output)"
+$nullOut = & $P run --json --mode workspace-write --workspace $ws --cwd $ws --timeout 60 -- cmd /c 'sort && echo ok> null-stdin.txt' 2>&1 | Out-String
+Report "Paddock's own null stdin works in the sandbox" ((Test-Path "$ws\null-stdin.txt") -and $LASTEXITCODE -eq 0) "exit ${LASTEXITCODE}: $nullOut"
 $r = Sandboxed @('cmd', '/c', 'echo x> out.txt') 'read-only'
 Report 'read-only mode denies writes in the workspace' (-not (Test-Path "$ws\out.txt")) "exit $($r.Code): $($r.Output)"
 
@@ -116,7 +121,8 @@ New-Item -ItemType Directory -Path $wsR | Out-Null
 Set-Content -Path "$wsR\keep.txt" -Value keep
 $r = Cmd "cd .. & rd /s /q ws-replace & ren ws-replace ws-old & mklink /J ws-replace $out" 'workspace-write' 60 $wsR
 $item = Get-Item -LiteralPath $wsR -ErrorAction SilentlyContinue
-# Emptying (even removing) its own root is work inside the workspace; swapping it for a link is not.
+# Emptying its own root is work inside the workspace. Removing it meets the root's kept DELETE deny,
+# unless the folder above grants this user full control (docs/windows.md); swapping it for a link never works.
 Report 'workspace root cannot be replaced by a link' ((-not $item) -or ($item.PSIsContainer -and -not $item.LinkType)) $r.Output
 Report 'workspace root cannot be renamed away' (-not (Test-Path (Join-Path $root 'ws-old'))) $r.Output
 

@@ -146,12 +146,22 @@ fn contain(
                 ));
                 grants.push(grant);
             }
+            Err(e) if name == "null-device" => layers.push(LayerReport::new(
+                name,
+                LayerStatus::NotEnforced,
+                format!(
+                    "{e}; {device} grants write to Everyone only, never a level-1 restricting \
+                     SID, and only an administrator may add the run SID: the command's own \
+                     `> NUL` is denied, the null stdin Paddock opens for it works. Security is \
+                     unaffected"
+                ),
+            )),
             Err(e) => layers.push(LayerReport::new(
                 name,
                 LayerStatus::NotEnforced,
                 format!(
-                    "{e}; the command cannot open {device} itself (e.g. `> NUL`), inherited \
-                     handles still work. Security is unaffected"
+                    "{e}; the command cannot open {device} itself, inherited handles still \
+                     work. Security is unaffected"
                 ),
             )),
         }

@@ -95,8 +95,9 @@ pub fn probe(dir: &Path) -> Probe {
     }
     if !null_device.ok {
         problems.push(format!(
-            "null device: {}; sandboxed commands cannot open NUL themselves (`> NUL` fails), \
-             which only an administrator can change",
+            "null device: {}; at level 1 a sandboxed `> NUL` is denied (NUL grants write to \
+             Everyone only, and only an administrator can add the run SID); the null stdin \
+             Paddock opens for a command works",
             null_device.detail
         ));
     }

@@ -89,7 +89,11 @@ mod kind_serde {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "target")]
 pub enum TargetedGrant {
-    /// `\\.\NUL`: opened for write by countless tools; without a grant they stall or fail.
+    /// `\\.\NUL`: opened for write by countless tools. Its stock DACL
+    /// `D:(A;;0x1201bf;;;WD)(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x1200a9;;;RC)` grants write to Everyone
+    /// only, never a level-1 restricting SID, so the command's own `> NUL` is denied unless this
+    /// grant is made, which needs an administrator (WRITE_DAC). Paddock's own null stdio is
+    /// opened by Paddock and works either way (docs/windows.md, "The NUL device").
     NullDevice { path: String, ace: Ace },
     /// The console the child is attached to (`CONIN$` / `CONOUT$`).
     Console { ace: Ace },
