@@ -16,6 +16,8 @@ use crate::plan::WindowsPlan;
 use crate::sid::Sid;
 use crate::store::{AclStore, EntryKind, FakeAclStore};
 use crate::winpath;
+use paddock_core::SandboxSpec;
+use paddock_core::policy::Network;
 use std::path::{Path, PathBuf};
 
 /// The ACLs around `asked` and the plan's paths as they would be once `plan` is applied; new
@@ -72,6 +74,17 @@ pub fn explain_planned(
     asked.extend(folder.as_deref());
     let view = preview(base, plan, &caller.user, &asked)?;
     explain(&view, &plan.token.model(caller), path, op)
+}
+
+/// `spec` reduced to what decides file writes at level 1, for `explain`: network and deny-read
+/// settings (which level 1 refuses unless accepted, and never enforces) change nothing in the
+/// file plan, so they are left out and `explain` answers even for a spec a run would refuse.
+pub fn file_access_spec(spec: &SandboxSpec) -> SandboxSpec {
+    SandboxSpec {
+        network: Network::On,
+        deny_read: Vec::new(),
+        ..spec.clone()
+    }
 }
 
 /// Copies `path` and every existing ancestor of it from `base`, top-down (what does not exist
@@ -185,6 +198,31 @@ mod tests {
             text.contains("restricting SIDs: ACE #0 (D;OICI;0xd0156;;;S-1-5-21-"),
             "the deny decides:\n{text}"
         );
+    }
+
+    #[test]
+    fn a_network_off_spec_is_explained_with_the_file_plan_of_its_run() {
+        let mut w = world();
+        let mut spec = workspace_spec();
+        spec.network = Network::Off;
+        let refused = crate::plan::plan_with(
+            &spec,
+            paddock_core::policy::WindowsLevel::Unelevated,
+            &w.store,
+            &mut w.registry,
+            &crate::plan::test_host(),
+        );
+        assert!(refused.is_err(), "a run of it is refused");
+        let plan = plan_in(&mut w, &file_access_spec(&spec));
+        let v = explain_planned(
+            &w.store,
+            &plan,
+            &caller(),
+            &p(r"C:\Users\me\repo\.git\hooks\pre-commit"),
+            Operation::Write,
+        )
+        .unwrap();
+        assert!(!v.allowed, "{v}");
     }
 
     #[test]

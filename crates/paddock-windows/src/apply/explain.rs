@@ -18,7 +18,7 @@ use super::wide::until_nul;
 use crate::access::{GroupState, Privilege, TokenGroup, TokenModel};
 use crate::explain::{Operation, Verdict};
 use crate::plan;
-use crate::preview::explain_planned;
+use crate::preview::{explain_planned, file_access_spec};
 use crate::registry::SidRegistry;
 use paddock_core::SandboxSpec;
 use paddock_core::policy::WindowsLevel;
@@ -30,8 +30,10 @@ use windows_sys::Win32::Security::{
 };
 use windows_sys::Win32::System::SystemServices::{SE_GROUP_ENABLED, SE_GROUP_USE_FOR_DENY_ONLY};
 
-/// Would a sandboxed run of `spec` at `level` be allowed `op` on `path`? Plans exactly as the
-/// run would, applies nothing, and returns the verdict with the ACEs that decided it.
+/// Would a sandboxed run of `spec` at `level` be allowed `op` on `path`? Plans the run's file
+/// access exactly as the run would (`preview::file_access_spec`: network and deny-read, which
+/// do not change it, are left out), applies nothing, and returns the verdict with the ACEs that
+/// decided it. Level 2 and full access are errors (`ElevatedUnavailable`, `FullAccess`).
 pub fn explain_path(
     spec: &SandboxSpec,
     level: WindowsLevel,
@@ -41,7 +43,7 @@ pub fn explain_path(
     let caller = caller_token_model().map_err(ApplyError::CallerToken)?;
     let store = NtfsAclStore::new();
     let mut registry = SidRegistry::open_default()?.preview();
-    let plan = plan::plan(spec, level, &store, &mut registry)?;
+    let plan = plan::plan(&file_access_spec(spec), level, &store, &mut registry)?;
     Ok(explain_planned(&store, &plan, &caller, path, op)?)
 }
 
