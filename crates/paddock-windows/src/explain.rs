@@ -7,6 +7,7 @@
 //! every check with its deciding ACEs per pass.
 
 use crate::access::{AccessDecision, Pass, TokenModel, access_check};
+use crate::acl::{Ace, AceKind};
 use crate::error::WindowsError;
 use crate::mask::AccessMask;
 use crate::store::{AclStore, StoreError};
@@ -66,14 +67,36 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// A human explanation naming the deciding ACEs.
+    /// The first deny ACE that refused a failing check, and the object it sits on.
+    pub fn denied_by(&self) -> Option<(&Ace, &Path)> {
+        if self.allowed {
+            return None;
+        }
+        self.checks
+            .iter()
+            .filter(|c| !c.decision.allowed())
+            .find_map(|c| {
+                let d = &c.decision;
+                d.restricting
+                    .iter()
+                    .chain(std::iter::once(&d.normal))
+                    .flat_map(|pass| &pass.deciders)
+                    .find(|dec| dec.ace.kind == AceKind::Deny)
+                    .map(|dec| (&dec.ace, c.object.as_path()))
+            })
+    }
+
+    /// A human explanation naming the deciding ACEs: the verdict (with the deny that refused
+    /// it, if one did), then each check and, per pass, each ACE that granted or denied bits.
     pub fn summary(&self) -> String {
-        let mut s = format!(
-            "{:?} {}: {}\n",
-            self.operation,
-            self.path.display(),
-            if self.allowed { "allowed" } else { "denied" }
-        );
+        let verdict = match (self.allowed, self.denied_by()) {
+            (true, _) => "allowed".to_string(),
+            (false, Some((ace, on))) => {
+                format!("denied by {} on {}", ace.to_sddl(), on.display())
+            }
+            (false, None) => "denied: no ACE grants it (see below)".to_string(),
+        };
+        let mut s = format!("{:?} {}: {verdict}\n", self.operation, self.path.display());
         for c in &self.checks {
             let d = &c.decision;
             let _ = writeln!(
@@ -92,16 +115,24 @@ impl Verdict {
                 if pass.null_dacl {
                     let _ = writeln!(s, "    {label}: NULL DACL grants everything");
                 }
+                let mut denied = AccessMask::NONE;
                 for dec in &pass.deciders {
+                    let verb = match dec.ace.kind {
+                        AceKind::Allow => "grants",
+                        AceKind::Deny => {
+                            denied |= dec.bits;
+                            "denies"
+                        }
+                    };
                     let _ = writeln!(
                         s,
-                        "    {label}: ACE #{} {} decided [{}]",
+                        "    {label}: ACE #{} {} {verb} [{}]",
                         dec.index,
                         dec.ace.to_sddl(),
                         dec.bits.names().join(" ")
                     );
                 }
-                let missing = d.requested.without(pass.granted);
+                let missing = d.requested.without(pass.granted).without(denied);
                 let relevant = match pass.pass {
                     Pass::Normal => missing,
                     Pass::Restricting => missing & d.restricted_bits,
@@ -219,6 +250,43 @@ mod tests {
         assert!(v.allowed);
         assert_eq!(v.checks.len(), 2);
         assert_eq!(v.checks[1].object, p(r"C:\Users\me\other"));
+    }
+
+    #[test]
+    fn a_denied_verdict_names_the_deny_and_where_it_sits() {
+        let mut w = world();
+        let plan = crate::testworld::plan_in(&mut w, &crate::testworld::workspace_spec());
+        let _run = crate::apply_plan::apply(&plan, &mut w.store, &w.registry).unwrap();
+        let t = plan.token.model(&caller());
+        let v = explain(
+            &w.store,
+            &t,
+            &p(r"C:\Users\me\repo\.git\hooks\post-merge"),
+            Operation::CreateFile,
+        )
+        .unwrap();
+        let (ace, on) = v.denied_by().unwrap();
+        assert_eq!(ace.kind, AceKind::Deny);
+        assert_eq!(on, p(r"C:\Users\me\repo\.git\hooks"));
+        let first = v.summary().lines().next().unwrap().to_string();
+        assert!(
+            first.starts_with(r"CreateFile C:\Users\me\repo\.git\hooks\post-merge: denied by (D;OICI;0xd0156;;;S-1-5-21-"),
+            "{first}"
+        );
+        assert!(
+            first.ends_with(r"on C:\Users\me\repo\.git\hooks"),
+            "{first}"
+        );
+        assert!(!v.summary().contains("nothing grants"), "{}", v.summary());
+        let home = explain(
+            &w.store,
+            &t,
+            &p(r"C:\Users\me\x.txt"),
+            Operation::CreateFile,
+        )
+        .unwrap();
+        assert_eq!(home.denied_by(), None);
+        assert!(home.summary().contains("denied: no ACE grants it"));
     }
 
     #[test]
