@@ -80,7 +80,9 @@ pub fn parent(p: &Path) -> Option<PathBuf> {
     if head.is_empty() || (head.ends_with('\\') && !head.trim_start_matches('\\').contains('\\')) {
         return None;
     }
-    if head.len() == 2 && head.as_bytes()[1] == b':' {
+    let drive = head.strip_prefix("\\\\?\\").unwrap_or(head);
+    if drive.len() == 2 && drive.as_bytes()[1] == b':' {
+        // `C:` and `\\?\C:` name the volume, not its root directory.
         return Some(PathBuf::from(format!("{head}\\")));
     }
     if head.starts_with("\\\\") && head[2..].find('\\').is_none() {
@@ -136,6 +138,9 @@ mod tests {
         assert_eq!(parent(&p(r"C:\")), None);
         assert_eq!(parent(&p(r"\\srv\share\dir")), Some(p(r"\\srv\share")));
         assert_eq!(parent(&p(r"\\srv\share")), None);
+        assert_eq!(parent(&p(r"\\?\Z:\tmp")), Some(p(r"\\?\Z:\")));
+        assert_eq!(parent(&p(r"\\?\Z:\tmp\ws")), Some(p(r"\\?\Z:\tmp")));
+        assert_eq!(parent(&p(r"\\?\Z:\")), None);
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub fn run(a: ExplainArgs) -> i32 {
         }
     };
     let target = Path::new(&a.target[0]);
+    #[cfg(windows)]
+    if spec.mode != paddock_core::Mode::FullAccess {
+        return explain_windows(&spec, eff.policy.windows_level, target, &a);
+    }
     let e = match paddock::explain::explain_path(&spec, target) {
         Ok(e) => e,
         Err(err) => {
@@ -54,6 +58,47 @@ pub fn run(a: ExplainArgs) -> i32 {
             word(e.write.allowed),
             e.write.decided_by
         );
+    }
+    0
+}
+
+/// On Windows the ACLs on disk decide: plan the run without applying it and ask the model of
+/// the access check, with the caller's real token restricted as the run would restrict it.
+#[cfg(windows)]
+fn explain_windows(
+    spec: &paddock_core::SandboxSpec,
+    level: paddock_core::WindowsLevel,
+    target: &Path,
+    a: &ExplainArgs,
+) -> i32 {
+    use paddock_windows::explain::Operation;
+    let ops: Vec<Operation> = match (a.read, a.write) {
+        (true, false) => vec![Operation::Read],
+        (false, true) => vec![Operation::Write],
+        _ => vec![Operation::Read, Operation::Write],
+    };
+    let target = match paddock_core::paths::resolve(&spec.workspace, target) {
+        Ok(t) => t,
+        Err(e) => {
+            return output::fail(
+                format!("cannot resolve {}: {e}", target.display()),
+                paddock::exit::BAD_CONFIG,
+            );
+        }
+    };
+    let mut verdicts = Vec::new();
+    for op in ops {
+        match paddock_windows::apply::explain::explain_path(spec, level, &target, op) {
+            Ok(v) => verdicts.push(v),
+            Err(e) => return output::fail(e, paddock::exit::SANDBOX_UNAVAILABLE),
+        }
+    }
+    if a.json {
+        output::json(&verdicts);
+    } else {
+        for v in &verdicts {
+            println!("{v}");
+        }
     }
     0
 }
