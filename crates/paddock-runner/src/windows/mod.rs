@@ -11,7 +11,7 @@ mod pipes;
 mod process;
 mod spawn;
 
-pub use error::Win32Error;
+pub use error::{Win32Error, system_message};
 pub use job::{JobLimits, KILLED_EXIT_CODE};
 
 use crate::{SandboxedProcess, StdioMode};
