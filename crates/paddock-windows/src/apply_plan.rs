@@ -13,7 +13,7 @@ use crate::error::WindowsError;
 use crate::grants::{Ledger, ensure_kept};
 use crate::journal::{Journal, JournalEntry, JournalOp};
 use crate::plan::{Lifetime, PlannedAce, WindowsPlan};
-use crate::registry::{SidRegistry, StateLock, write_atomically};
+use crate::registry::{SidRegistry, StateLock};
 use crate::store::{AclStore, EntryKind};
 use crate::winpath;
 use serde::{Deserialize, Serialize};
@@ -38,20 +38,12 @@ pub struct SharedAces {
 impl SharedAces {
     pub fn load(windows_dir: &Path) -> Result<SharedAces, WindowsError> {
         let file = windows_dir.join("shared.json");
-        let entries = match fs::read(&file) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| WindowsError::state(&file, e))?
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(WindowsError::state(&file, e)),
-        };
+        let entries = crate::registry::load_list(&file)?;
         Ok(SharedAces { file, entries })
     }
 
     fn save(&self) -> Result<(), WindowsError> {
-        let bytes = serde_json::to_vec_pretty(&self.entries)
-            .map_err(|e| WindowsError::state(&self.file, e))?;
-        write_atomically(&self.file, &bytes)
+        crate::registry::save_list(&self.file, &self.entries)
     }
 
     fn find(&self, path: &Path, ace: &Ace) -> Option<usize> {

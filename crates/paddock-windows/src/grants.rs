@@ -12,12 +12,11 @@ use crate::apply_plan::{SharedAces, recover_locked};
 use crate::error::WindowsError;
 use crate::journal::{Journal, JournalEntry, JournalOp};
 use crate::plan::{Lifetime, PlannedAce};
-use crate::registry::{SidRegistry, StateLock, write_atomically};
+use crate::registry::{SidRegistry, StateLock};
 use crate::sid::Sid;
 use crate::store::AclStore;
 use crate::winpath;
 use serde::{Deserialize, Serialize};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 /// One kept ACE.
@@ -40,20 +39,12 @@ impl Ledger {
     /// Loads the ledger of the state directory's `windows` folder (empty when absent).
     pub fn load(windows_dir: &Path) -> Result<Ledger, WindowsError> {
         let file = windows_dir.join("grants.json");
-        let entries = match fs::read(&file) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| WindowsError::state(&file, e))?
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(WindowsError::state(&file, e)),
-        };
+        let entries = crate::registry::load_list(&file)?;
         Ok(Ledger { file, entries })
     }
 
     fn save(&self) -> Result<(), WindowsError> {
-        let bytes = serde_json::to_vec_pretty(&self.entries)
-            .map_err(|e| WindowsError::state(&self.file, e))?;
-        write_atomically(&self.file, &bytes)
+        crate::registry::save_list(&self.file, &self.entries)
     }
 
     fn position(&self, path: &Path, ace: &Ace) -> Option<usize> {

@@ -59,6 +59,26 @@ impl Drop for StateLock {
 }
 
 /// Writes `bytes` to `path` atomically: a sibling temp file, fsync, rename.
+/// Reads a state file that holds one JSON list (empty when the file does not exist).
+pub(crate) fn load_list<T: serde::de::DeserializeOwned>(
+    file: &Path,
+) -> Result<Vec<T>, WindowsError> {
+    match fs::read(file) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| WindowsError::state(file, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(WindowsError::state(file, e)),
+    }
+}
+
+/// Replaces a state file with `entries` as one JSON list, atomically (see `write_atomically`).
+pub(crate) fn save_list<T: serde::Serialize>(
+    file: &Path,
+    entries: &[T],
+) -> Result<(), WindowsError> {
+    let bytes = serde_json::to_vec_pretty(entries).map_err(|e| WindowsError::state(file, e))?;
+    write_atomically(file, &bytes)
+}
+
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WindowsError> {
     let tmp = path.with_extension("tmp");
     let mut f = File::create(&tmp).map_err(|e| WindowsError::state(&tmp, e))?;
