@@ -127,8 +127,6 @@ pub fn prepare_with(
     cmd: &CommandSpec,
     stdio: StdioMode,
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), LinuxError> {
-    let plan = plan_for(spec, cmd)?;
-    let bytes = plan.to_bytes()?;
     let spawn_err = |source| LinuxError::Spawn {
         exe: init_exe.to_path_buf(),
         source,
@@ -167,6 +165,15 @@ pub fn prepare_with(
         .map_err(spawn_err)?;
     drop(plan_r);
     drop(status_w);
+    // The plan is made while the init starts up (exec, dynamic loading) on the other side of
+    // the pipe: the two overlap. An init without a plan sets nothing up and runs nothing.
+    let bytes = match plan_for(spec, cmd).and_then(|plan| plan.to_bytes()) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let _ = child.kill_tree();
+            return Err(e);
+        }
+    };
     let written = std::fs::File::from(plan_w).write_all(&bytes);
     let messages = status::receive_all(status_r);
 
