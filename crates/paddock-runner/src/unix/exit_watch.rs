@@ -18,7 +18,9 @@ pub(super) enum ExitWatch {
 
 impl ExitWatch {
     /// A watch on `pid`, which must be an unreaped child of this process (so that the pid cannot
-    /// name another process). Falls back to polling only when the kernel has no `pidfd_open`.
+    /// name another process). Falls back to polling only when `pidfd_open` does not exist:
+    /// `ENOSYS` (kernels before 5.3) or `EPERM` (a container's seccomp profile that predates
+    /// the call answers so); any other failure is an error.
     pub(super) fn new(pid: libc::pid_t) -> io::Result<ExitWatch> {
         #[cfg(target_os = "linux")]
         {
@@ -29,7 +31,7 @@ impl ExitWatch {
                 return Ok(ExitWatch::Pidfd(unsafe { OwnedFd::from_raw_fd(fd as i32) }));
             }
             let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::ENOSYS) {
+            if !matches!(err.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) {
                 return Err(err);
             }
         }
