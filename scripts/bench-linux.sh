@@ -1,66 +1,109 @@
 #!/usr/bin/env bash
-# Start-up cost of Paddock's Linux sandbox: median wall time of
-#   paddock run --mode workspace-write --network off -- true
-# against bare /bin/true and bubblewrap doing a comparable job, plus the supervisor's peak RSS.
-# Uses a release build and hyperfine when available (else a plain timing loop).
-# Usage: scripts/bench-linux.sh [RUNS]   (default 300)
+# Start-up cost of Paddock's Linux sandbox, measured side by side in one run: median wall time of
+# bare /bin/true, `paddock run --mode full-access -- true` (the front end without a sandbox),
+# the issue's `paddock run --mode workspace-write --network off -- true`, and bubblewrap doing a
+# comparable job when it is installed; each with its difference and ratio against bare true,
+# then the supervisor's peak RSS. It prints figures and never judges them: timings depend on
+# the machine and its load. Uses a release build and hyperfine when available (else a Python
+# timing loop).
+# With STATIC=1 it also times a statically linked build (glibc static-pie, in target/bench-static)
+# of the same sandboxed command, to show what dynamic loading costs in the two execs of a run.
+# Usage: [STATIC=1] scripts/bench-linux.sh [RUNS]   (default 300)
 set -euo pipefail
 
 runs=${1:-300}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release -q -p paddock-cli --manifest-path "$root/Cargo.toml"
 paddock="$root/target/release/paddock"
+if [ "${STATIC:-0}" = 1 ]; then
+  # An explicit --target keeps the flag off build scripts and proc-macros, which cannot be static.
+  triple=$(rustc -vV | awk '/^host:/ {print $2}')
+  RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$root/target/bench-static" \
+    cargo build --release -q -p paddock-cli --target "$triple" --manifest-path "$root/Cargo.toml"
+  paddock_static="$root/target/bench-static/$triple/release/paddock"
+fi
 ws=$(mktemp -d)
 state=$(mktemp -d)
 trap 'rm -rf "$ws" "$state"' EXIT
 export PADDOCK_STATE_DIR="$state" PADDOCK_CONFIG_DIR="$state/config"
+# The issue's command line runs in the workspace: the current directory.
+cd "$ws"
 
-# paddock-fa: the same front end without a sandbox (full-access), to separate the cost of the
-# front end (config, rules, audit log, runner) from the cost of the sandbox itself.
-names=(bare paddock-fa paddock bwrap)
+names=(bare paddock-fa paddock)
 cmds=(
   "/bin/true"
-  "$paddock run --mode full-access --cwd $ws -- /bin/true"
-  "$paddock run --mode workspace-write --network off --cwd $ws -- /bin/true"
-  "bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent /bin/true"
+  "$paddock run --mode full-access -- true"
+  "$paddock run --mode workspace-write --network off -- true"
 )
+if [ -n "${paddock_static:-}" ]; then
+  names+=(static)
+  cmds+=("$paddock_static run --mode workspace-write --network off -- true")
+fi
+if command -v bwrap >/dev/null; then
+  names+=(bwrap)
+  cmds+=("bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --die-with-parent /bin/true")
+else
+  echo "bwrap is not installed: no comparison with bubblewrap" >&2
+fi
 
 # Fail loudly rather than time a command that does not work.
 for c in "${cmds[@]}"; do $c || { echo "not working: $c" >&2; exit 1; }; done
 
-median_ms() { # command -> median wall time in ms
+# Median wall time in ms of every command, in order, one per line.
+medians_ms() {
   if command -v hyperfine >/dev/null; then
     local out
     out=$(mktemp)
-    hyperfine -N --warmup 20 --runs "$runs" --export-json "$out" "$1" >/dev/null 2>&1
-    python3 -c "import json,sys; print('%.3f' % (json.load(open(sys.argv[1]))['results'][0]['median']*1000))" "$out"
+    hyperfine -N --warmup 20 --runs "$runs" --export-json "$out" "$@" >/dev/null 2>&1
+    python3 -c "import json,sys
+for r in json.load(open(sys.argv[1]))['results']: print('%.3f' % (r['median'] * 1000))" "$out"
     rm -f "$out"
   else
-    python3 - "$runs" "$1" <<'PY'
+    python3 - "$runs" "$@" <<'PY'
 import shlex, statistics, subprocess, sys, time
-runs, cmd = int(sys.argv[1]), shlex.split(sys.argv[2])
-for _ in range(20): subprocess.run(cmd, check=True)
-t = []
-for _ in range(runs):
-    s = time.perf_counter(); subprocess.run(cmd, check=True); t.append(time.perf_counter() - s)
-print('%.3f' % (statistics.median(t) * 1000))
+runs = int(sys.argv[1])
+for cmd in map(shlex.split, sys.argv[2:]):
+    for _ in range(20): subprocess.run(cmd, check=True)
+    t = []
+    for _ in range(runs):
+        s = time.perf_counter(); subprocess.run(cmd, check=True); t.append(time.perf_counter() - s)
+    print('%.3f' % (statistics.median(t) * 1000))
 PY
   fi
 }
 
-declare -A med
-for i in "${!cmds[@]}"; do med[${names[$i]}]=$(median_ms "${cmds[$i]}"); done
+mapfile -t med < <(medians_ms "${cmds[@]}")
 
-rss_kib=$(/usr/bin/time -v "$paddock" run --mode workspace-write --network off --cwd "$ws" -- /bin/true 2>&1 >/dev/null \
-  | awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}')
-
-printf '%-11s %12s %14s\n' "command" "median (ms)" "vs bare true"
-for n in "${names[@]}"; do
-  printf '%-11s %12s %13sx\n' "$n" "${med[$n]}" "$(python3 -c "print('%.1f' % (${med[$n]} / ${med[bare]}))")"
+for i in "${!names[@]}"; do printf '%-11s %s\n' "${names[$i]}:" "${cmds[$i]}"; done
+echo
+printf '%-11s %12s %16s %10s\n' "command" "median (ms)" "- bare true (ms)" "/ bare true"
+for i in "${!names[@]}"; do
+  printf '%-11s %12s %16s %9sx\n' "${names[$i]}" "${med[$i]}" \
+    "$(python3 -c "print('%+.2f' % (${med[$i]} - ${med[0]}))")" \
+    "$(python3 -c "print('%.1f' % (${med[$i]} / ${med[0]}))")"
 done
-printf 'paddock over bare true: %s ms (sandbox alone, over paddock-fa: %s ms); paddock / bwrap: %s\n' \
-  "$(python3 -c "print('%.2f' % (${med[paddock]} - ${med[bare]}))")" \
-  "$(python3 -c "print('%.2f' % (${med[paddock]} - ${med[paddock-fa]}))")" \
-  "$(python3 -c "print('%.2f' % (${med[paddock]} / ${med[bwrap]}))")"
-printf 'paddock peak RSS (largest of supervisor and reaped children): %s KiB (%.1f MiB)\n' \
-  "$rss_kib" "$(python3 -c "print($rss_kib / 1024)")"
+printf 'sandbox alone (paddock - paddock-fa): %s ms\n' \
+  "$(python3 -c "print('%.2f' % (${med[2]} - ${med[1]}))")"
+for i in "${!names[@]}"; do
+  [ "${names[$i]}" = bwrap ] || continue
+  for j in "${!names[@]}"; do
+    case "${names[$j]}" in paddock | static) ;; *) continue ;; esac
+    printf '%s - bwrap: %s ms; %s / bwrap: %s\n' "${names[$j]}" \
+      "$(python3 -c "print('%+.2f' % (${med[$j]} - ${med[$i]}))")" "${names[$j]}" \
+      "$(python3 -c "print('%.2f' % (${med[$j]} / ${med[$i]}))")"
+  done
+done
+
+# The supervisor's own peak (VmHWM), read while the sandboxed command sleeps: by then start-up,
+# configuration and the spawn are behind it; what remains (report, audit record) is small.
+"$paddock" run --mode workspace-write --network off -- sleep 0.5 &
+sup=$!
+sleep 0.3
+hwm_kib=$(awk '/^VmHWM/ {print $2}' "/proc/$sup/status")
+wait "$sup"
+# An upper bound over the whole run: the largest of the supervisor, the init and the command.
+max_kib=$(/usr/bin/time -f '%M' "$paddock" run --mode workspace-write --network off -- true 2>&1 >/dev/null | tail -n 1)
+printf 'supervisor peak RSS (VmHWM during the run): %s KiB (%s MiB)\n' \
+  "$hwm_kib" "$(python3 -c "print('%.1f' % ($hwm_kib / 1024))")"
+printf 'largest peak RSS of any process of the run: %s KiB (%s MiB)\n' \
+  "$max_kib" "$(python3 -c "print('%.1f' % ($max_kib / 1024))")"
