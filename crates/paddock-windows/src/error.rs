@@ -41,7 +41,7 @@ pub enum WindowsError {
     State { path: PathBuf, message: String },
     #[error(
         "{root} is in use by a running sandboxed command (run {run_id}); wait for it to end, \
-         then run `paddock forget` again"
+         then run `paddock grants forget` again"
     )]
     RootInUse { root: PathBuf, run_id: String },
 }

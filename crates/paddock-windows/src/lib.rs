@@ -36,7 +36,7 @@
 //!   spawning, [`apply_plan::ActiveRun::finish`]`(store)` after the command ends (the apply
 //!   layer then deletes `plan.private_temp`); [`apply_plan::recover`] at start-up (undoes runs
 //!   that died; returns their ids so their temp folders can go); [`grants::forget`] for
-//!   `paddock forget ROOT`, [`grants::forget_all`] for uninstall.
+//!   `paddock grants forget ROOT`, [`grants::forget_all`] for uninstall.
 //! - `apply::explain::explain_path(spec, level, path, op) -> Result<Verdict, ApplyError>`
 //!   (Windows) for `paddock explain PATH [--read|--write]`: plans as a run would (a preview
 //!   registry, nothing applied), judges the sandbox token made from the caller's real token
