@@ -46,7 +46,15 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
         })
         .collect();
     // Host processes' unix sockets: a read-only mount does not stop connect(), hiding does.
-    let sockets = crate::seccomp::host_unix_sockets(&spec.writable_roots).unwrap_or_default();
+    // Fail closed: without the list, no host socket would be hidden.
+    let sockets = crate::seccomp::host_unix_sockets(&spec.writable_roots).map_err(|e| {
+        LinuxError::Setup {
+            message: format!(
+                "cannot list the host's unix sockets in /proc/net/unix ({e}), so they cannot be \
+                 hidden from the sandbox; mount /proc or run Paddock where it is readable"
+            ),
+        }
+    })?;
     for s in sockets.into_iter().filter_map(|s| s.canonicalize().ok()) {
         let in_tmpfs = PRIVATE_TMPFS.iter().any(|t| is_beneath(&s, Path::new(t)));
         if !in_tmpfs && !deny_read.iter().any(|d| d.path == s) {
