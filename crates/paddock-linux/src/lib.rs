@@ -17,7 +17,6 @@ pub mod landlock;
 mod placeholders;
 pub mod plan;
 mod probe;
-mod process;
 pub mod seccomp;
 mod status;
 mod supervisor;

@@ -232,7 +232,7 @@ pub fn prepare_with(
         let _ = child.wait_timeout(Duration::from_secs(1));
         return Err(e);
     }
-    Ok((Box::new(crate::process::LinuxProcess::new(child)), report))
+    Ok((child, report))
 }
 
 #[cfg(test)]

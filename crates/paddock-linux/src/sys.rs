@@ -473,33 +473,3 @@ pub fn landlock_abi() -> Option<i32> {
 pub fn seccomp_available() -> bool {
     prctl(libc::PR_GET_SECCOMP, 0).is_ok()
 }
-
-/// A pidfd for `pid` (Linux 5.3): readable once the process has exited.
-pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags only.
-    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    check(ret).map(owned)
-}
-
-/// Waits at most `timeout` for `fd` to become readable; true when it did.
-pub fn wait_readable(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ms = timeout.as_millis().min(libc::c_int::MAX as u128) as libc::c_int;
-    // SAFETY: `pfd` is one valid pollfd.
-    match unsafe { libc::poll(&mut pfd, 1, ms) } {
-        n if n < 0 => {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                Ok(false)
-            } else {
-                Err(err)
-            }
-        }
-        0 => Ok(false),
-        _ => Ok(true),
-    }
-}
