@@ -118,16 +118,19 @@ impl SandboxSpec {
             }
         }
         let mut deny_read = Vec::new();
+        let mut resolver = SharedPrefixResolver::default();
         for p in &policy.deny_read {
             let expanded = paths::expand_tilde(p, home.as_deref());
-            let resolved = paths::resolve(&ws, &expanded).map_err(|e| SpecError::Resolve {
-                path: p.clone(),
-                reason: format!("{e}; fix or remove this deny_read entry"),
-            })?;
-            let kind = kind_of(&resolved);
+            let (resolved, kind) =
+                resolver
+                    .resolve(&ws, &expanded)
+                    .map_err(|e| SpecError::Resolve {
+                        path: p.clone(),
+                        reason: format!("{e}; fix or remove this deny_read entry"),
+                    })?;
             // A missing secret whose parent is missing too can only appear if something creates
             // the parent: that needs a writable root above it, so only then is it listed.
-            let creatable = resolved.parent().is_some_and(Path::exists)
+            let creatable = resolved.parent().is_some_and(|d| resolver.exists(d))
                 || writable_roots
                     .iter()
                     .any(|r| paths::may_be_beneath(&resolved, r));
@@ -166,6 +169,72 @@ impl SandboxSpec {
         self.deny_read
             .iter()
             .find(|d| paths::may_be_beneath(p, &d.path))
+    }
+}
+
+/// Resolves many paths that share ancestors (the default secrets under `~`) with one `lstat` per
+/// distinct component, instead of walking each from `/` as `paths::resolve` does. A component that
+/// is a symlink, a path with `.` or `..`, or any path on Windows goes to `paths::resolve`, so the
+/// answer is the same as `paths::resolve` followed by `kind_of` (a test checks it).
+#[derive(Default)]
+struct SharedPrefixResolver {
+    known: std::collections::HashMap<PathBuf, (PathBuf, PathKind)>,
+}
+
+impl SharedPrefixResolver {
+    fn resolve(&mut self, base: &Path, p: &Path) -> std::io::Result<(PathBuf, PathKind)> {
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        };
+        let plain = abs.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::RootDir | std::path::Component::Normal(_)
+            )
+        });
+        if !plain || cfg!(windows) {
+            let r = paths::resolve(base, p)?;
+            let k = kind_of(&r);
+            return Ok((r, k));
+        }
+        self.walk(&abs)
+    }
+
+    /// Whether `p` (absolute) exists, from the cache where possible.
+    fn exists(&mut self, p: &Path) -> bool {
+        self.resolve(Path::new("/"), p)
+            .is_ok_and(|(_, k)| k != PathKind::Missing)
+    }
+
+    fn walk(&mut self, abs: &Path) -> std::io::Result<(PathBuf, PathKind)> {
+        if let Some(hit) = self.known.get(abs) {
+            return Ok(hit.clone());
+        }
+        let out = match (abs.parent(), abs.file_name()) {
+            (Some(parent), Some(name)) => {
+                let (dir, dir_kind) = self.walk(parent)?;
+                let candidate = dir.join(name);
+                if dir_kind != PathKind::Dir {
+                    (candidate, PathKind::Missing)
+                } else {
+                    match std::fs::symlink_metadata(&candidate) {
+                        Ok(m) if m.file_type().is_symlink() => {
+                            let r = paths::resolve(Path::new("/"), &candidate)?;
+                            let k = kind_of(&r);
+                            (r, k)
+                        }
+                        Ok(m) if m.is_dir() => (candidate, PathKind::Dir),
+                        Ok(_) => (candidate, PathKind::File),
+                        Err(_) => (candidate, PathKind::Missing),
+                    }
+                }
+            }
+            _ => (abs.to_path_buf(), PathKind::Dir),
+        };
+        self.known.insert(abs.to_path_buf(), out.clone());
+        Ok(out)
     }
 }
 
@@ -534,5 +603,48 @@ mod tests {
         p.deny_read.clear();
         let err = SandboxSpec::from_policy(&p, &ws).unwrap_err().to_string();
         assert!(err.contains("is a link inside a writable root"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn shared_prefix_resolver_agrees_with_paths_resolve() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let b = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(b.join("home/.config/app")).unwrap();
+        std::fs::create_dir_all(b.join("elsewhere/keys")).unwrap();
+        std::fs::write(b.join("home/.netrc"), "x").unwrap();
+        std::fs::write(b.join("elsewhere/keys/id"), "x").unwrap();
+        symlink(b.join("elsewhere/keys"), b.join("home/.ssh")).unwrap();
+        symlink("../elsewhere", b.join("home/rel")).unwrap();
+        symlink(b.join("nowhere/at/all"), b.join("home/dangling")).unwrap();
+        symlink(b.join("home/.ssh"), b.join("home/chain")).unwrap();
+        let cases = [
+            "home",
+            "home/.netrc",
+            "home/.netrc/below",
+            "home/.ssh",
+            "home/.ssh/id",
+            "home/.ssh/missing",
+            "home/rel/keys/id",
+            "home/dangling",
+            "home/dangling/x",
+            "home/chain/id",
+            "home/.config/app",
+            "home/.config/gh",
+            "home/.config/gh/hosts.yml",
+            "home/missing/deeper/still",
+            "home/../elsewhere/keys",
+            "home/./.netrc",
+        ];
+        let mut r = SharedPrefixResolver::default();
+        for c in cases {
+            let p = b.join(c);
+            let want_path = paths::resolve(&b, &p).unwrap();
+            let want = (want_path.clone(), kind_of(&want_path));
+            assert_eq!(r.resolve(&b, &p).unwrap(), want, "{c}");
+            // Second lookup comes from the cache and must agree too.
+            assert_eq!(r.resolve(&b, &p).unwrap(), want, "{c} (cached)");
+        }
     }
 }
