@@ -4,23 +4,20 @@
 # the issue's `paddock run --mode workspace-write --network off -- true`, and bubblewrap doing a
 # comparable job when it is installed; each with its difference and ratio against bare true,
 # then the supervisor's peak RSS. It prints figures and never judges them: timings depend on
-# the machine and its load. Uses a release build and hyperfine when available (else a Python
-# timing loop).
-# With STATIC=1 it also times a statically linked build (glibc static-pie, in target/bench-static)
-# of the same sandboxed command, to show what dynamic loading costs in the two execs of a run.
-# Usage: [STATIC=1] scripts/bench-linux.sh [RUNS]   (default 300)
+# the machine and its load. Uses hyperfine when available (else a Python timing loop).
+# The binary measured is the distribution binary that scripts/build-release.sh builds (release,
+# statically linked); with DYNAMIC=1 the plain dynamically linked release build of the same
+# sandboxed command is timed too, to show what dynamic loading costs in the two execs of a run.
+# Usage: [DYNAMIC=1] scripts/bench-linux.sh [RUNS]   (default 300)
 set -euo pipefail
 
 runs=${1:-300}
 root=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release -q -p paddock-cli --manifest-path "$root/Cargo.toml"
-paddock="$root/target/release/paddock"
-if [ "${STATIC:-0}" = 1 ]; then
-  # An explicit --target keeps the flag off build scripts and proc-macros, which cannot be static.
-  triple=$(rustc -vV | awk '/^host:/ {print $2}')
-  RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$root/target/bench-static" \
-    cargo build --release -q -p paddock-cli --target "$triple" --manifest-path "$root/Cargo.toml"
-  paddock_static="$root/target/bench-static/$triple/release/paddock"
+paddock=$("$root/scripts/build-release.sh")
+echo "measuring $paddock (built by scripts/build-release.sh)"
+if [ "${DYNAMIC:-0}" = 1 ]; then
+  cargo build --release -q -p paddock-cli --manifest-path "$root/Cargo.toml"
+  paddock_dynamic="$root/target/release/paddock"
 fi
 ws=$(mktemp -d)
 state=$(mktemp -d)
@@ -35,9 +32,9 @@ cmds=(
   "$paddock run --mode full-access -- true"
   "$paddock run --mode workspace-write --network off -- true"
 )
-if [ -n "${paddock_static:-}" ]; then
-  names+=(static)
-  cmds+=("$paddock_static run --mode workspace-write --network off -- true")
+if [ -n "${paddock_dynamic:-}" ]; then
+  names+=(dynamic)
+  cmds+=("$paddock_dynamic run --mode workspace-write --network off -- true")
 fi
 if command -v bwrap >/dev/null; then
   names+=(bwrap)
@@ -87,7 +84,7 @@ printf 'sandbox alone (paddock - paddock-fa): %s ms\n' \
 for i in "${!names[@]}"; do
   [ "${names[$i]}" = bwrap ] || continue
   for j in "${!names[@]}"; do
-    case "${names[$j]}" in paddock | static) ;; *) continue ;; esac
+    case "${names[$j]}" in paddock | dynamic) ;; *) continue ;; esac
     printf '%s - bwrap: %s ms; %s / bwrap: %s\n' "${names[$j]}" \
       "$(python3 -c "print('%+.2f' % (${med[$j]} - ${med[$i]}))")" "${names[$j]}" \
       "$(python3 -c "print('%.2f' % (${med[$j]} / ${med[$i]}))")"
