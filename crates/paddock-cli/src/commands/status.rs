@@ -11,6 +11,7 @@ pub fn run(a: StatusArgs) -> i32 {
         Err(err) => return output::fail(&err, err.exit_code()),
     };
     let backend = backend_status();
+    let trial = trial_run(&a, &eff.policy);
     let verdict = match backend.get("problems").and_then(|p| p.as_array()) {
         Some(p) if !p.is_empty() && eff.policy.mode != paddock_core::Mode::FullAccess => {
             "sandbox unavailable: `paddock run` will refuse (exit 125) until the problems are fixed"
@@ -22,6 +23,7 @@ pub fn run(a: StatusArgs) -> i32 {
         "mode": eff.policy.mode.as_str(),
         "network": eff.policy.network,
         "backend": backend,
+        "trial_run": trial,
         "state_dir": paddock_core::state::state_dir(),
         "verdict": verdict,
     });
@@ -39,9 +41,52 @@ pub fn run(a: StatusArgs) -> i32 {
                 println!("  {k}: {v}");
             }
         }
+        match &report["trial_run"] {
+            serde_json::Value::Object(t) if t.contains_key("error") => {
+                println!(
+                    "  trial run: refused: {}",
+                    t["error"].as_str().unwrap_or_default()
+                );
+            }
+            t => {
+                println!("  trial run (a no-op under the effective policy), enforced layers:");
+                for l in t["layers"].as_array().into_iter().flatten() {
+                    println!(
+                        "    {:<22} {:<13} {}",
+                        l["name"].as_str().unwrap_or_default(),
+                        l["status"].as_str().unwrap_or_default(),
+                        l["detail"].as_str().unwrap_or_default()
+                    );
+                }
+            }
+        }
         println!("  verdict: {verdict}");
     }
     0
+}
+
+/// Runs a no-op command under the effective policy and returns what was really enforced (the
+/// enforcement report), or why the sandbox refused: the answer a real run would get.
+fn trial_run(a: &StatusArgs, policy: &paddock_core::Policy) -> serde_json::Value {
+    let (program, args): (&str, &[&str]) = if cfg!(windows) {
+        ("cmd.exe", &["/c", "exit 0"])
+    } else {
+        ("true", &[])
+    };
+    let dirs = super::dirs(&a.policy);
+    let result = dirs.and_then(|(cwd, workspace)| {
+        let mut cmd = paddock::SandboxCommand::new(program);
+        cmd.args(args)
+            .cwd(cwd)
+            .workspace(workspace)
+            .policy(policy.clone())
+            .capture_output(true);
+        cmd.run()
+    });
+    match result {
+        Ok(r) => serde_json::to_value(&r.enforcement).unwrap_or_default(),
+        Err(e) => json!({ "error": e.to_string(), "exit_code": e.exit_code() }),
+    }
 }
 
 #[cfg(target_os = "linux")]
