@@ -2,7 +2,7 @@
 //! the init through the runner, hands it the plan and waits until the sandbox is complete (or
 //! has failed) before returning the running tree to the caller.
 
-use crate::init::{INIT_MARKER, PLAN_FD, STATUS_FD};
+use crate::init::INIT_MARKER;
 use crate::plan::{LinuxError, LinuxPlan, PRIVATE_TMPFS, PlanCommand, PlanPath};
 use crate::status::{self, InitMessage, Stage};
 use crate::{placeholders, probe, sys};
@@ -13,7 +13,6 @@ use paddock_runner::{SandboxedProcess, StdioMode};
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,14 +46,13 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
         .collect();
     // Host processes' unix sockets: a read-only mount does not stop connect(), hiding does.
     // Fail closed: without the list, no host socket would be hidden.
-    let sockets = crate::seccomp::host_unix_sockets(&spec.writable_roots).map_err(|e| {
-        LinuxError::Setup {
+    let sockets =
+        crate::seccomp::host_unix_sockets(&spec.writable_roots).map_err(|e| LinuxError::Setup {
             message: format!(
                 "cannot list the host's unix sockets in /proc/net/unix ({e}), so they cannot be \
                  hidden from the sandbox; mount /proc or run Paddock where it is readable"
             ),
-        }
-    })?;
+        })?;
     for s in sockets.into_iter().filter_map(|s| s.canonicalize().ok()) {
         let in_tmpfs = PRIVATE_TMPFS.iter().any(|t| is_beneath(&s, Path::new(t)));
         if !in_tmpfs && !deny_read.iter().any(|d| d.path == s) {
@@ -152,24 +150,19 @@ pub fn prepare_with(
     };
     let (plan_src, status_src) = (plan_r.as_raw_fd(), status_w.as_raw_fd());
 
+    // No current_dir and no pre_exec: either would make std fork instead of posix_spawn. The
+    // init moves the two descriptors to 3 and 4, closes every other one and enters `/` itself.
     let mut command = std::process::Command::new(init_exe);
     command
         .arg(INIT_MARKER)
         .arg(std::process::id().to_string())
-        .env_clear()
-        .current_dir("/");
-    // SAFETY: the hook only calls dup2, which is async-signal-safe, on descriptors that stay
-    // open in the parent until spawn returns.
-    unsafe {
-        command.pre_exec(move || {
-            sys::dup2(plan_src, PLAN_FD)?;
-            sys::dup2(status_src, STATUS_FD)
-        })
-    };
+        .arg(plan_src.to_string())
+        .arg(status_src.to_string())
+        .env_clear();
     // Contained: the helper's child is the pid namespace's init, in the helper's process group
     // and with PR_SET_PDEATHSIG, so killing the group and the helper ends the whole sandbox and
     // the runner need not walk /proc for escaped processes.
-    let mut child = paddock_runner::unix::spawn_contained(command, stdio, &[PLAN_FD, STATUS_FD])
+    let mut child = paddock_runner::unix::spawn_contained(command, stdio, &[plan_src, status_src])
         .map_err(spawn_err)?;
     drop(plan_r);
     drop(status_w);

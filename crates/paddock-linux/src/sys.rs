@@ -200,6 +200,14 @@ pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Closes every descriptor from `first` up.
+pub fn close_from(first: u32) -> io::Result<()> {
+    // SAFETY: close_range with no flags closes descriptors this process owns from `first` up;
+    // the callers own no object wrapping one of them.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0) };
+    check(ret).map(drop)
+}
+
 /// Marks every descriptor from `first` on close-on-exec (close_range(CLOSE_RANGE_CLOEXEC)).
 pub fn cloexec_from(first: u32) -> io::Result<()> {
     // SAFETY: close_range only changes descriptor flags.

@@ -352,6 +352,38 @@ fn a_descriptor_asked_for_reaches_the_child() {
     assert!(fds.contains(&fd), "{fds:?}");
 }
 
+/// A descriptor opened with close-on-exec, as std and Paddock open theirs.
+#[cfg(target_os = "linux")]
+fn cloexec_fd() -> i32 {
+    // SAFETY: open with a NUL-terminated literal path.
+    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    assert!(fd > 2);
+    fd
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_contained_spawn_hands_over_a_kept_descriptor_and_restores_its_close_on_exec() {
+    let fd = cloexec_fd();
+    let mut cmd = Command::new(PROBE);
+    cmd.arg("fds");
+    let out = run(
+        unix::spawn_contained(cmd, StdioMode::Capture, &[fd]).unwrap(),
+        &capture(),
+    )
+    .unwrap();
+    // SAFETY: F_GETFD only queries the descriptor opened above.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
+    let listed = String::from_utf8(out.stdout.data).unwrap();
+    assert!(
+        listed.lines().any(|l| l.starts_with(&format!("{fd} "))),
+        "{listed}"
+    );
+    assert_eq!(flags, libc::FD_CLOEXEC);
+}
+
 /// Starts the probe harness on `script`, waits for the script's first line ("ready" after the
 /// pid of anything it wants checked), sends `signal` to the harness and returns (pids, report).
 fn interrupt_harness(script: &str, signal: i32, grace_ms: &str) -> (Vec<i32>, String) {

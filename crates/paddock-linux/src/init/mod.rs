@@ -1,5 +1,6 @@
-//! The in-sandbox init: Paddock's own executable re-run as `paddock __paddock-linux-init PID`,
-//! single-threaded, with the plan on fd 3 and the status channel on fd 4.
+//! The in-sandbox init: Paddock's own executable re-run as
+//! `paddock __paddock-linux-init PID PLAN_FD STATUS_FD`, single-threaded; it moves the plan to
+//! fd 3 and the status channel to fd 4 and closes every other descriptor above 2.
 //!
 //! Three processes: the *helper* (child of the supervisor) creates the namespaces, maps the
 //! caller's ids and forks *pid 1* of the new pid namespace; pid 1 builds the filesystem view,
@@ -22,10 +23,10 @@ use std::os::unix::ffi::OsStrExt;
 
 /// argv[1] that turns Paddock's executable into the init.
 pub const INIT_MARKER: &str = "__paddock-linux-init";
-/// The descriptor the plan arrives on (closed once read).
-pub(crate) const PLAN_FD: RawFd = 3;
+/// The descriptor the plan is read from (closed once read).
+const PLAN_FD: RawFd = 3;
 /// The descriptor of the status channel (close-on-exec in the command).
-pub(crate) const STATUS_FD: RawFd = 4;
+const STATUS_FD: RawFd = 4;
 /// Paddock's exit code for "the sandbox could not be built".
 const SETUP_FAILED: i32 = 125;
 
@@ -36,12 +37,28 @@ pub fn maybe_run_init() {
     if args.next().as_deref() != Some(OsStr::new(INIT_MARKER)) {
         return;
     }
-    let supervisor = args
-        .next()
-        .and_then(|a| a.to_str()?.parse::<libc::pid_t>().ok());
+    let mut number = || {
+        args.next()
+            .and_then(|a| a.to_str()?.parse::<libc::pid_t>().ok())
+    };
+    let (supervisor, plan_fd, status_fd) = (number(), number(), number());
+    // Started without hooks (posix_spawn): take the two pipes, drop whatever else was
+    // inherited, leave the caller's directory. Without a status channel nothing can be said.
+    let (Some(plan_fd), Some(status_fd)) = (plan_fd, status_fd) else {
+        sys::exit_now(SETUP_FAILED)
+    };
+    if sys::dup2(plan_fd, PLAN_FD).is_err()
+        || sys::dup2(status_fd, STATUS_FD).is_err()
+        || sys::close_from(STATUS_FD as u32 + 1).is_err()
+    {
+        sys::exit_now(SETUP_FAILED)
+    }
     let Ok(status) = sys::adopt_fd(STATUS_FD) else {
         sys::exit_now(SETUP_FAILED)
     };
+    if let Err(e) = std::env::set_current_dir("/") {
+        fail(&status, Stage::Setup, &syscall("chdir", "/")(e))
+    }
     let Some(supervisor) = supervisor else {
         fail(
             &status,
