@@ -207,7 +207,7 @@ fn ctrl_c_reaches_the_command_which_can_handle_it() {
 #[test]
 fn an_unprivileged_caller_gets_the_same_sandbox() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = linux_support::test_dir();
     let base = dir.path().canonicalize().unwrap();
     std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
     let (ws, outside) = (base.join("ws"), base.join("outside"));
@@ -226,15 +226,13 @@ fn an_unprivileged_caller_gets_the_same_sandbox() {
         for d in [&ws, &base.join("state")] {
             std::os::unix::fs::chown(d, Some(65534), Some(65534)).unwrap();
         }
+        // A copy of the binary nobody can reach and run, wherever the checkout is.
+        let exe = base.join("paddock");
+        std::fs::copy(env!("CARGO_BIN_EXE_paddock"), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut c = std::process::Command::new("setpriv");
-        c.args([
-            "--reuid",
-            "65534",
-            "--regid",
-            "65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_paddock"),
-        ]);
+        c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(&exe);
         c
     } else {
         std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))

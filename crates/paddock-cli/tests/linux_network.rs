@@ -10,6 +10,7 @@
 
 #![cfg(target_os = "linux")]
 
+mod linux_support;
 use std::io::{ErrorKind, Read};
 use std::net::{Ipv6Addr, TcpListener, UdpSocket};
 use std::os::linux::net::SocketAddrExt;
@@ -34,7 +35,7 @@ struct Sandbox {
 
 impl Sandbox {
     fn new() -> Sandbox {
-        let root = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let root = linux_support::test_dir();
         let base = root.path().canonicalize().unwrap();
         let sb = Sandbox {
             ws: base.join("ws"),
@@ -204,7 +205,7 @@ fn unix_socket_by_path_is_refused(dir: &Path) {
 
 #[test]
 fn unix_socket_file_of_a_host_listener_outside_the_workspace_is_unreachable() {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = linux_support::test_dir();
     unix_socket_by_path_is_refused(dir.path());
 }
 

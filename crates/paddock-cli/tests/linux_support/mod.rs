@@ -1,6 +1,6 @@
 //! Shared harness of the Linux attack suites: a fresh workspace, a sibling "outside" directory
-//! and a fake home with secrets, all outside /tmp (so that the private /tmp does not hide them
-//! by accident), and a runner for `paddock run ... -- sh SCRIPT-FILE` through the real binary.
+//! and a fake home with secrets, all outside /tmp wherever the checkout is (see `test_dir`: the
+//! private /tmp must not hide them by accident), and a runner for `paddock run ... -- sh SCRIPT-FILE` through the real binary.
 //! Scripts go through a file, not `sh -c`, so that the command rules (which would refuse many
 //! attacks before the sandbox is even built) do not see them: these suites test the sandbox.
 
@@ -11,6 +11,38 @@ use std::process::{Command, Output};
 use tempfile::TempDir;
 
 pub const SECRET: &str = "s3cr3t-k3y-m4t3r14l";
+
+/// A fresh directory for one test's world. Never under a path the sandbox replaces by a private
+/// tmpfs (`/tmp`, `/var/tmp`, `/dev/shm`): a world there would be invisible inside the sandbox and
+/// attacks would fail for the wrong reason. Traversable by every user when run as root (the
+/// unprivileged-caller test runs as nobody). `CARGO_TARGET_TMPDIR` when it qualifies (a checkout
+/// outside /tmp), else `/var/lib/paddock-tests` as root, else `~/.cache/paddock-tests`.
+pub fn test_dir() -> TempDir {
+    let base = base_dir();
+    std::fs::create_dir_all(&base).unwrap();
+    tempfile::tempdir_in(&base).unwrap()
+}
+
+fn base_dir() -> PathBuf {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let canonical = target.canonicalize().unwrap_or_else(|_| target.clone());
+    let shadowed = ["/tmp", "/var/tmp", "/dev/shm"]
+        .iter()
+        .any(|t| canonical.starts_with(t));
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let traversable = canonical
+        .ancestors()
+        .all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o001 != 0));
+    if !shadowed && (traversable || !root) {
+        return target;
+    }
+    if root {
+        return PathBuf::from("/var/lib/paddock-tests");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache/paddock-tests")
+}
 
 /// One test's world: `ws` (the workspace), `outside` (a host directory next to it holding
 /// `victim` = "orig"), `home` (the caller's HOME, with `.ssh/id_rsa`, `.netrc`, `.bashrc`).
@@ -27,7 +59,7 @@ pub struct World {
 
 impl World {
     pub fn new() -> World {
-        let root = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let root = test_dir();
         let base = root.path().canonicalize().unwrap();
         let w = World {
             ws: base.join("ws"),
