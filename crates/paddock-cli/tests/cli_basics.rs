@@ -318,7 +318,14 @@ fn status_reports_the_layers_a_trial_run_really_enforced() {
     let o = env.paddock(&["status", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let layers = v["trial_run"]["layers"].as_array().expect("a trial run report");
-    assert!(layers.iter().any(|l| l["name"] == "seccomp" && l["status"] == "enforced"), "{v}");
+    let layers = v["trial_run"]["layers"]
+        .as_array()
+        .expect("a trial run report");
+    assert!(
+        layers
+            .iter()
+            .any(|l| l["name"] == "seccomp" && l["status"] == "enforced"),
+        "{v}"
+    );
     assert_eq!(v["verdict"], "ready");
 }

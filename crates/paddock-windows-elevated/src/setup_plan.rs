@@ -1262,7 +1262,11 @@ mod tests {
     fn the_group_keeps_the_interactive_logon_the_launch_needs() {
         let rights = DesiredState::standard().group_rights;
         assert!(rights.iter().any(|r| r == "SeDenyNetworkLogonRight"));
-        assert!(rights.iter().any(|r| r == "SeDenyRemoteInteractiveLogonRight"));
+        assert!(
+            rights
+                .iter()
+                .any(|r| r == "SeDenyRemoteInteractiveLogonRight")
+        );
         assert!(
             !rights.iter().any(|r| r == "SeDenyInteractiveLogonRight"),
             "CreateProcessWithLogonW logs on interactively"
