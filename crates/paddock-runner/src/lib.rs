@@ -133,6 +133,24 @@ pub trait SandboxedProcess: Send {
     fn kill_tree(&mut self) -> io::Result<()>;
     /// The first process's id.
     fn id(&self) -> u32;
+    /// Signals recorded from before the spawn on, for `run` to forward: a signal that arrives
+    /// after the command has started but before `run` has begun then reaches the tree instead
+    /// of ending Paddock. `None` (the default): `run` installs its handlers itself.
+    fn take_signal_watch(&mut self) -> Option<SignalWatch> {
+        None
+    }
+}
+
+/// Signal handlers installed at a spawn, handed to `run` (see
+/// [`SandboxedProcess::take_signal_watch`]). Dropping it puts the previous handlers back and
+/// forgets what it recorded.
+pub struct SignalWatch(signals::Watch);
+
+impl SignalWatch {
+    /// Installs the handlers now; signals from here on are forwarded by the `run` it reaches.
+    pub fn install() -> io::Result<SignalWatch> {
+        signals::Watch::install().map(SignalWatch)
+    }
 }
 
 /// How often the run loop wakes to check the timeout and forwarded signals.
@@ -144,17 +162,19 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// Runs `child` to its end: pumps captured output, enforces the timeout, forwards signals, and
 /// kills whatever the tree left behind once its first process exits.
 ///
-/// Signal handlers are installed here, after the spawn: a signal in between ends Paddock the
-/// ordinary way, and the tree with it where the containment follows Paddock (the Linux backend's
-/// pid namespace, the kill-on-close job on Windows; on plain Linux only the first process, by
-/// its parent-death signal), without `interrupted` being reported.
+/// Signal handlers are those the spawn installed (`take_signal_watch`, the Unix spawns), else
+/// installed here: then a signal between the spawn and `run` ends Paddock the ordinary way, and
+/// the tree with it where the containment follows Paddock (the kill-on-close job on Windows),
+/// without `interrupted` being reported. Without `forward_signals`, handlers a spawn installed
+/// are removed here and a signal they caught in between is dropped.
 pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Result<Outcome> {
     let start = Instant::now();
     let pumps = capture::Pumps::start(child.take_stdio(), opts.output_cap)?;
-    let watch = if opts.forward_signals {
-        Some(signals::Watch::install()?)
-    } else {
-        None
+    let early = child.take_signal_watch();
+    let watch = match (opts.forward_signals, early) {
+        (true, Some(SignalWatch(w))) => Some(w),
+        (true, None) => Some(signals::Watch::install()?),
+        (false, _) => None,
     };
     let deadline = opts.timeout.map(|t| start + t);
     let mut timed_out = false;

@@ -352,6 +352,20 @@ fn a_descriptor_asked_for_reaches_the_child() {
     assert!(fds.contains(&fd), "{fds:?}");
 }
 
+#[test]
+fn a_signal_between_the_spawn_and_run_reaches_the_tree_instead_of_ending_paddock() {
+    let out = Command::new(PROBE)
+        .args(["harness", "--sigint-before-run", "--", "sleep", "30"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("interrupted=true"),
+        "{:?} {report}",
+        out.status
+    );
+}
+
 /// A descriptor opened with close-on-exec, as std and Paddock open theirs.
 #[cfg(target_os = "linux")]
 fn cloexec_fd() -> i32 {

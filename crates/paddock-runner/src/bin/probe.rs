@@ -4,8 +4,9 @@
 //! and prints whether it could (Windows: an inherited handle leaks that way); `breakaway`
 //! tries to start a process outside its job and prints `escaped PID` or `refused`; `exit N` exits with N; `sleep MS` sleeps;
 //! `tree MS` starts `probe sleep MS`, prints its pid and sleeps MS; `harness [--grace-ms N]
-//! [--timeout-ms N] [--capture] -- PROGRAM ARGS...` runs PROGRAM through `paddock_runner::run`
-//! with signal forwarding and prints `interrupted=.. timed_out=.. code=..` last.
+//! [--timeout-ms N] [--capture] [--sigint-before-run] -- PROGRAM ARGS...` runs PROGRAM through
+//! `paddock_runner::run` with signal forwarding (raising SIGINT on itself between the spawn and
+//! `run` when asked) and prints `interrupted=.. timed_out=.. code=..` last.
 
 use std::time::Duration;
 
@@ -132,6 +133,7 @@ fn harness(rest: &[String]) {
     };
     let mut it = rest.iter();
     let mut program = Vec::new();
+    let mut sigint_before_run = false;
     while let Some(a) = it.next() {
         let mut num = || {
             it.next()
@@ -142,6 +144,7 @@ fn harness(rest: &[String]) {
             "--grace-ms" => opts.interrupt_grace = Duration::from_millis(num()),
             "--timeout-ms" => opts.timeout = Some(Duration::from_millis(num())),
             "--capture" => opts.stdio = paddock_runner::StdioMode::Capture,
+            "--sigint-before-run" => sigint_before_run = true,
             "--" => {
                 program = it.by_ref().cloned().collect();
                 break;
@@ -156,6 +159,9 @@ fn harness(rest: &[String]) {
         eprintln!("spawn failed: {e}");
         std::process::exit(125)
     });
+    if sigint_before_run {
+        raise_sigint();
+    }
     let out = paddock_runner::run(child, &opts).unwrap_or_else(|e| {
         eprintln!("run failed: {e}");
         std::process::exit(125)
@@ -194,4 +200,15 @@ fn spawn(
         std::env::vars_os().collect(),
     );
     spawn(launch, stdio)
+}
+
+#[cfg(unix)]
+fn raise_sigint() {
+    // SAFETY: raise only sends a signal to this process.
+    unsafe { libc::raise(libc::SIGINT) };
+}
+
+#[cfg(windows)]
+fn raise_sigint() {
+    usage()
 }

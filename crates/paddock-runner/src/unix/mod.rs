@@ -112,6 +112,9 @@ fn start(
         cmd.env(MARKER_VAR, marker);
     }
     tree::become_subreaper()?;
+    // Before the spawn: a signal from here on is forwarded by `run` rather than ending Paddock
+    // with the tree still starting.
+    let signals = crate::SignalWatch::install()?;
     let terminal = stdio == StdioMode::Inherit && terminal::is_ours();
     let spawned = match containment {
         Containment::Search => {
@@ -144,6 +147,7 @@ fn start(
         reaped: false,
         terminal,
         watch: ExitWatch::Polling,
+        signals: Some(signals),
     });
     // The child stays unreaped until kill_tree, so the pid cannot name another process here.
     process.watch = ExitWatch::new(pid)?;
@@ -185,6 +189,8 @@ struct UnixProcess {
     terminal: bool,
     /// How `wait_timeout` learns that the first process has exited.
     watch: ExitWatch,
+    /// The handlers installed before the spawn, until `run` takes them.
+    signals: Option<crate::SignalWatch>,
 }
 
 impl SandboxedProcess for UnixProcess {
@@ -218,6 +224,10 @@ impl SandboxedProcess for UnixProcess {
                 nap = (nap * 2).min(Duration::from_millis(10));
             }
         }
+    }
+
+    fn take_signal_watch(&mut self) -> Option<crate::SignalWatch> {
+        self.signals.take()
     }
 
     fn signal_tree(&mut self, sig: Interrupt) -> io::Result<()> {
