@@ -237,26 +237,24 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
         let _ = status::send(&status, &InitMessage::Layer(layer));
     }
     let _ = status::send(&status, &InitMessage::Ready);
-    match sys::fork() {
-        Err(e) => fail(&status, Stage::Setup, &syscall("fork", "command")(e)),
-        Ok(Forked::Child) => {
-            drop(result);
-            exec_command(plan, &status)
-        }
-        Ok(Forked::Parent(command)) => {
-            drop(status);
-            // Reap every orphan until the command itself ends; its end is the sandbox's end.
-            let ended = loop {
-                match sys::wait_any() {
-                    Ok((pid, how)) if pid == command => break how,
-                    Ok(_) => continue,
-                    Err(_) => sys::exit_now(SETUP_FAILED),
-                }
-            };
+    let command = match spawn_command(plan, &status) {
+        Ok(pid) => pid,
+        Err(ended) => {
             let _ = std::fs::File::from(result).write_all(&encode_result(ended));
             sys::exit_now(0)
         }
-    }
+    };
+    drop(status);
+    // Reap every orphan until the command itself ends; its end is the sandbox's end.
+    let ended = loop {
+        match sys::wait_any() {
+            Ok((pid, how)) if pid == command => break how,
+            Ok(_) => continue,
+            Err(_) => sys::exit_now(SETUP_FAILED),
+        }
+    };
+    let _ = std::fs::File::from(result).write_all(&encode_result(ended));
+    sys::exit_now(0)
 }
 
 /// Every layer, in order: the view, the privilege drop, Landlock, seccomp.
@@ -278,20 +276,35 @@ fn to_cstrings<'a>(items: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString
         .collect()
 }
 
-/// The command's process: default signal handling, no descriptor but 0-2 survives exec, then
-/// execve. Only returns through an exit after reporting why exec failed.
-fn exec_command(plan: &LinuxPlan, status: &OwnedFd) -> ! {
-    sys::reset_signals();
-    let cmd = &plan.command;
-    if let Err(e) = std::env::set_current_dir(&cmd.cwd) {
-        fail(
+/// Starts the command with posix_spawn (no copy of pid 1's page tables): pid 1 first enters
+/// the command's directory and marks every descriptor but 0-2 close-on-exec, so that the
+/// command starts there with only its stdio and default signal handling. Returns the command's
+/// pid, or, after reporting why it could not start, how pid 1 should say the command ended
+/// (126, 127 for a missing program, 125 for a failed set-up).
+fn spawn_command(plan: &LinuxPlan, status: &OwnedFd) -> Result<libc::pid_t, Ended> {
+    let report = |stage: Stage, e: &LinuxError| {
+        let errno = match e {
+            LinuxError::Syscall { source, .. } | LinuxError::Exec { source, .. } => {
+                source.raw_os_error()
+            }
+            _ => None,
+        };
+        let _ = status::send(
             status,
-            Stage::Setup,
-            &syscall("chdir", &cmd.cwd.display().to_string())(e),
+            &InitMessage::Failed {
+                stage,
+                message: e.to_string(),
+                errno,
+            },
         );
-    }
-    if let Err(e) = sys::cloexec_from(3) {
-        fail(status, Stage::Setup, &syscall("close_range", "3..")(e));
+    };
+    let cmd = &plan.command;
+    let prepared = std::env::set_current_dir(&cmd.cwd)
+        .map_err(syscall("chdir", &cmd.cwd.display().to_string()))
+        .and_then(|()| sys::cloexec_from(3).map_err(syscall("close_range", "3..")));
+    if let Err(e) = prepared {
+        report(Stage::Setup, &e);
+        return Err(Ended::Code(SETUP_FAILED));
     }
     let program = sys::cstr(&cmd.program);
     let argv = to_cstrings(
@@ -304,32 +317,20 @@ fn exec_command(plan: &LinuxPlan, status: &OwnedFd) -> ! {
         .collect();
     let envp = to_cstrings(env.iter().map(|e| OsStr::from_bytes(e)));
     let (Ok(program), Ok(argv), Ok(envp)) = (program, argv, envp) else {
-        fail(
-            status,
-            Stage::Exec,
-            &LinuxError::Plan {
-                reason: "a NUL byte in the command".into(),
-            },
-        )
+        let e = LinuxError::Plan {
+            reason: "a NUL byte in the command".into(),
+        };
+        report(Stage::Exec, &e);
+        return Err(Ended::Code(126));
     };
-    let err = sys::execve(&program, &argv, &envp);
-    let errno = err.raw_os_error();
-    let e = LinuxError::Exec {
-        program: cmd.program.clone(),
-        source: err,
-    };
-    let _ = status::send(
-        status,
-        &InitMessage::Failed {
-            stage: Stage::Exec,
-            message: e.to_string(),
-            errno,
-        },
-    );
-    sys::exit_now(if errno == Some(libc::ENOENT) {
-        127
-    } else {
-        126
+    sys::spawn(&program, &argv, &envp).map_err(|source| {
+        let missing = source.raw_os_error() == Some(libc::ENOENT);
+        let e = LinuxError::Exec {
+            program: cmd.program.clone(),
+            source,
+        };
+        report(Stage::Exec, &e);
+        Ended::Code(if missing { 127 } else { 126 })
     })
 }
 
