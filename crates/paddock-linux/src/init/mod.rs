@@ -4,10 +4,11 @@
 //!
 //! Three processes: the *helper* (child of the supervisor) creates the namespaces, maps the
 //! caller's ids and forks *pid 1* of the new pid namespace; pid 1 builds the filesystem view,
-//! drops every privilege, applies Landlock and seccomp, forks the *command* and reaps until the
-//! command ends, then exits, which kills whatever the command left behind. The helper ends the
-//! way the command ended (exit code or signal). Any setup failure is reported on the status
-//! channel and ends the helper with 125; the command never runs unconfined.
+//! drops every privilege, applies Landlock and seccomp, starts the *command* (posix_spawn) and
+//! reaps until the command ends, then exits, which kills whatever the command left behind.
+//! The helper ends the way the command ended (exit code or signal). Any setup failure is
+//! reported on the status channel and ends the helper with 125; the command never runs
+//! unconfined.
 
 mod privileges;
 mod view;
