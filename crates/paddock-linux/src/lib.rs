@@ -14,6 +14,7 @@
 
 mod init;
 pub mod landlock;
+mod pid1_process;
 mod placeholders;
 pub mod plan;
 mod probe;

@@ -10,8 +10,6 @@ use std::os::fd::OwnedFd;
 /// Which part of the init failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stage {
-    /// Creating the user namespace (the caller's system forbids it).
-    UserNamespace,
     /// Any other part of building the sandbox.
     Setup,
     /// `execve` of the command itself.

@@ -3,16 +3,18 @@
 //! has failed) before returning the running tree to the caller.
 
 use crate::init::INIT_MARKER;
+use crate::pid1_process::Pid1Process;
 use crate::plan::{LinuxError, LinuxPlan, PRIVATE_TMPFS, PlanCommand, PlanPath};
 use crate::status::{self, InitMessage, Stage};
 use crate::{placeholders, probe, sys};
 use paddock_core::paths::is_beneath;
 use paddock_core::spec::{CommandSpec, PathKind};
 use paddock_core::{EnforcementReport, Mode, Network, SandboxSpec};
+use paddock_runner::unix::{NamespaceSpawnError, NamespacedCommand};
 use paddock_runner::{SandboxedProcess, StdioMode};
 use std::ffi::OsString;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -139,33 +141,42 @@ pub fn prepare_with(
     };
     let (plan_r, plan_w) = sys::pipe().map_err(spawn_err)?;
     let (status_r, status_w) = sys::pipe().map_err(spawn_err)?;
-    // Above the descriptors dup2 targets, so that moving one cannot overwrite the other.
-    let plan_r = {
-        let low = plan_r;
-        sys::dup_at_least(low.as_fd(), 10).map_err(spawn_err)?
+    let (result_r, result_w) = sys::pipe().map_err(spawn_err)?;
+    // Above the descriptors dup2 targets, so that moving one cannot overwrite another.
+    let high = |fd: OwnedFd| sys::dup_at_least(fd.as_fd(), 10).map_err(spawn_err);
+    let (plan_r, status_w, result_w) = (high(plan_r)?, high(status_w)?, high(result_w)?);
+    let kept = [
+        plan_r.as_raw_fd(),
+        status_w.as_raw_fd(),
+        result_w.as_raw_fd(),
+    ];
+    let to_c = |s: &std::ffi::OsStr| {
+        sys::cstr(s).map_err(|source| LinuxError::Spawn {
+            exe: init_exe.to_path_buf(),
+            source,
+        })
     };
-    let status_w = {
-        let low = status_w;
-        sys::dup_at_least(low.as_fd(), 10).map_err(spawn_err)?
+    let program = to_c(init_exe.as_os_str())?;
+    let mut argv = vec![program.clone(), to_c(INIT_MARKER.as_ref())?];
+    for fd in kept {
+        argv.push(to_c(fd.to_string().as_ref())?);
+    }
+    let mut namespaces = (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC) as u64
+        | libc::CLONE_NEWUTS as u64;
+    if spec.network == Network::Off {
+        namespaces |= libc::CLONE_NEWNET as u64;
+    }
+    let init = NamespacedCommand {
+        program: &program,
+        argv: &argv,
+        envp: &[],
+        namespaces,
+        keep: &kept,
     };
-    let (plan_src, status_src) = (plan_r.as_raw_fd(), status_w.as_raw_fd());
-
-    // No current_dir and no pre_exec: either would make std fork instead of posix_spawn. The
-    // init moves the two descriptors to 3 and 4, closes every other one and enters `/` itself.
-    let mut command = std::process::Command::new(init_exe);
-    command
-        .arg(INIT_MARKER)
-        .arg(std::process::id().to_string())
-        .arg(plan_src.to_string())
-        .arg(status_src.to_string())
-        .env_clear();
-    // Contained: the helper's child is the pid namespace's init, in the helper's process group
-    // and with PR_SET_PDEATHSIG, so killing the group and the helper ends the whole sandbox and
-    // the runner need not walk /proc for escaped processes.
-    let mut child = paddock_runner::unix::spawn_contained(command, stdio, &[plan_src, status_src])
-        .map_err(spawn_err)?;
-    drop(plan_r);
-    drop(status_w);
+    let started =
+        paddock_runner::unix::spawn_in_namespaces(&init, stdio).map_err(|e| namespace_error(&e))?;
+    drop((plan_r, status_w, result_w));
+    let mut child: Box<dyn SandboxedProcess> = Box::new(Pid1Process::new(started, result_r));
     // The plan is made while the init starts up (exec, dynamic loading) on the other side of
     // the pipe: the two overlap. An init without a plan sets nothing up and runs nothing.
     let bytes = match plan_for(spec, cmd).and_then(|plan| plan.to_bytes()) {
@@ -196,17 +207,6 @@ pub fn prepare_with(
         }
     }
     let error = match failure {
-        Some((Stage::UserNamespace, message, errno)) => {
-            let (reason, fix) = probe::userns_diagnosis();
-            let failed = match errno {
-                Some(e) => format!("unshare failed: {}", std::io::Error::from_raw_os_error(e)),
-                None => message,
-            };
-            Some(LinuxError::UserNamespaces {
-                reason: format!("{failed}; {reason}"),
-                fix,
-            })
-        }
         Some((Stage::Exec, _, errno)) => Some(LinuxError::Exec {
             program: cmd.program.clone(),
             source: std::io::Error::from_raw_os_error(errno.unwrap_or(libc::EACCES)),
@@ -226,6 +226,23 @@ pub fn prepare_with(
         return Err(e);
     }
     Ok((child, report))
+}
+
+/// A failed start of the init: a refused `clone3` or id map is the system forbidding user
+/// namespaces, said with the diagnosis and its fix.
+fn namespace_error(e: &NamespaceSpawnError) -> LinuxError {
+    match e {
+        NamespaceSpawnError::Clone(_) | NamespaceSpawnError::MapIds { .. } => {
+            let (reason, fix) = probe::userns_diagnosis();
+            LinuxError::UserNamespaces {
+                reason: format!("{e}; {reason}"),
+                fix,
+            }
+        }
+        _ => LinuxError::Setup {
+            message: e.to_string(),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -336,47 +336,10 @@ pub fn getgid() -> u32 {
     unsafe { libc::getgid() }
 }
 
-pub fn getppid() -> libc::pid_t {
-    // SAFETY: getppid cannot fail.
-    unsafe { libc::getppid() }
-}
-
 /// Ends the process at once, without running destructors or flushing stdio.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and is always safe to call.
     unsafe { libc::_exit(code) }
-}
-
-extern "C" fn ignore_signal(_: libc::c_int) {}
-
-/// Installs a handler that does nothing for `sig`: the process survives the signal, and the
-/// disposition reverts to the default at exec (unlike SIG_IGN, which exec would keep).
-pub fn survive_signal(sig: libc::c_int) -> io::Result<()> {
-    // SAFETY: sigaction is plain data; zeroed means no flags and an empty mask.
-    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = ignore_signal as *const () as libc::sighandler_t;
-    // SAFETY: `action` is fully initialised and the handler is async-signal-safe (it is empty).
-    check_int(unsafe { libc::sigaction(sig, &action, std::ptr::null_mut()) }).map(drop)
-}
-
-/// Ends this process by `sig` as the default action would (no core file); exits 128+sig if the
-/// signal does not end it.
-pub fn die_by_signal(sig: libc::c_int) -> ! {
-    let no_core = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: setrlimit, signal, sigprocmask and raise take plain values; all are safe to call.
-    unsafe {
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-        libc::signal(sig, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, sig);
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        libc::raise(sig);
-    }
-    exit_now(128 + sig)
 }
 
 /// posix_spawn(3) of `program` (no PATH search), with every signal at its default disposition

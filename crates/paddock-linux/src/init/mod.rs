@@ -1,21 +1,23 @@
-//! The in-sandbox init: Paddock's own executable re-run as
-//! `paddock __paddock-linux-init PID PLAN_FD STATUS_FD`, single-threaded; it moves the plan to
-//! fd 3 and the status channel to fd 4 and closes every other descriptor above 2.
+//! The in-sandbox init: Paddock's own executable started by the supervisor straight into new
+//! user, mount, pid, ipc, uts (and network) namespaces as
+//! `paddock __paddock-linux-init PLAN_FD STATUS_FD RESULT_FD`, single-threaded, with the
+//! caller's ids already mapped. It moves the plan to fd 3, the status channel to fd 4 and the
+//! result channel to fd 5 and closes every other descriptor above 2.
 //!
-//! Three processes: the *helper* (child of the supervisor) creates the namespaces, maps the
-//! caller's ids and forks *pid 1* of the new pid namespace; pid 1 builds the filesystem view,
+//! It is *pid 1* of the new pid namespace: it brings loopback up, builds the filesystem view,
 //! drops every privilege, applies Landlock and seccomp, starts the *command* (posix_spawn) and
-//! reaps until the command ends, then exits, which kills whatever the command left behind.
-//! The helper ends the way the command ended (exit code or signal). Any setup failure is
-//! reported on the status channel and ends the helper with 125; the command never runs
-//! unconfined.
+//! reaps until the command ends, then writes how it ended (exit code or signal) on the result
+//! channel and exits, which kills whatever the command left behind. Pid 1 cannot die by a
+//! signal it sends itself, so the supervisor reports the command's end from the result channel.
+//! Any setup failure is reported on the status channel and ends pid 1 with 125; the command
+//! never runs unconfined.
 
 mod privileges;
 mod view;
 
 use crate::plan::{LinuxError, LinuxPlan};
 use crate::status::{self, InitMessage, Stage};
-use crate::sys::{self, Ended, Forked};
+use crate::sys::{self, Ended};
 use paddock_core::{LayerReport, LayerStatus};
 use std::ffi::{CString, OsStr};
 use std::io::{Read, Write};
@@ -28,6 +30,8 @@ pub const INIT_MARKER: &str = "__paddock-linux-init";
 const PLAN_FD: RawFd = 3;
 /// The descriptor of the status channel (close-on-exec in the command).
 const STATUS_FD: RawFd = 4;
+/// The descriptor of the result channel (close-on-exec in the command).
+const RESULT_FD: RawFd = 5;
 /// Paddock's exit code for "the sandbox could not be built".
 const SETUP_FAILED: i32 = 125;
 
@@ -38,38 +42,31 @@ pub fn maybe_run_init() {
     if args.next().as_deref() != Some(OsStr::new(INIT_MARKER)) {
         return;
     }
-    let mut number = || {
-        args.next()
-            .and_then(|a| a.to_str()?.parse::<libc::pid_t>().ok())
-    };
-    let (supervisor, plan_fd, status_fd) = (number(), number(), number());
-    // Started without hooks (posix_spawn): take the two pipes, drop whatever else was
-    // inherited, leave the caller's directory. Without a status channel nothing can be said.
-    let (Some(plan_fd), Some(status_fd)) = (plan_fd, status_fd) else {
+    let mut number = || args.next().and_then(|a| a.to_str()?.parse::<RawFd>().ok());
+    // Take the three pipes, drop whatever else was inherited, leave the caller's directory.
+    // Without a status channel nothing can be said.
+    let (Some(plan_fd), Some(status_fd), Some(result_fd)) = (number(), number(), number()) else {
         sys::exit_now(SETUP_FAILED)
     };
     if sys::dup2(plan_fd, PLAN_FD).is_err()
         || sys::dup2(status_fd, STATUS_FD).is_err()
-        || sys::close_from(STATUS_FD as u32 + 1).is_err()
+        || sys::dup2(result_fd, RESULT_FD).is_err()
+        || sys::close_from(RESULT_FD as u32 + 1).is_err()
     {
         sys::exit_now(SETUP_FAILED)
     }
-    let Ok(status) = sys::adopt_fd(STATUS_FD) else {
+    let (Ok(status), Ok(result)) = (sys::adopt_fd(STATUS_FD), sys::adopt_fd(RESULT_FD)) else {
         sys::exit_now(SETUP_FAILED)
     };
     if let Err(e) = std::env::set_current_dir("/") {
         fail(&status, Stage::Setup, &syscall("chdir", "/")(e))
     }
-    let Some(supervisor) = supervisor else {
-        fail(
-            &status,
-            Stage::Setup,
-            &LinuxError::Plan {
-                reason: "missing supervisor pid".into(),
-            },
-        )
+    let plan = match read_plan() {
+        Ok(p) => p,
+        Err(e) => fail(&status, Stage::Setup, &e),
     };
-    helper(supervisor, status)
+    report_namespaces(&plan, &status);
+    pid1(&plan, status, result)
 }
 
 /// Reports `err` on the status channel and ends the process with 125.
@@ -107,41 +104,13 @@ fn read_plan() -> Result<LinuxPlan, LinuxError> {
     LinuxPlan::from_bytes(&bytes)
 }
 
-/// The helper: outside the new pid namespace, inside the others.
-fn helper(supervisor: libc::pid_t, status: OwnedFd) -> ! {
-    // The supervisor's death must end the sandbox; check it did not die before we asked.
-    if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err()
-        || sys::getppid() != supervisor
-    {
-        sys::exit_now(SETUP_FAILED);
-    }
-    let plan = match read_plan() {
-        Ok(p) => p,
-        Err(e) => fail(&status, Stage::Setup, &e),
-    };
-    let mut flags = libc::CLONE_NEWUSER
-        | libc::CLONE_NEWNS
-        | libc::CLONE_NEWPID
-        | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWUTS;
-    if plan.network_off {
-        flags |= libc::CLONE_NEWNET;
-    }
-    if let Err(e) = sys::unshare(flags) {
-        fail(
-            &status,
-            Stage::UserNamespace,
-            &syscall("unshare", "user+mount+pid+ipc+uts namespaces")(e),
-        );
-    }
-    if let Err(e) = map_ids(&plan) {
-        fail(&status, Stage::UserNamespace, &e);
-    }
+/// Brings loopback up when the network is off, and reports the namespaces layer.
+fn report_namespaces(plan: &LinuxPlan, status: &OwnedFd) {
     let mut names = "user, mount, pid, ipc, uts".to_string();
     if plan.network_off {
         if let Err(e) = sys::interface_up(c"lo") {
             fail(
-                &status,
+                status,
                 Stage::Setup,
                 &syscall("ioctl(SIOCSIFFLAGS)", "lo")(e),
             );
@@ -156,46 +125,7 @@ fn helper(supervisor: libc::pid_t, status: OwnedFd) -> ! {
             plan.uid, plan.gid
         ),
     );
-    let _ = status::send(&status, &InitMessage::Layer(layer));
-    let (result_r, result_w) = match sys::pipe() {
-        Ok(p) => p,
-        Err(e) => fail(&status, Stage::Setup, &syscall("pipe", "result")(e)),
-    };
-    match sys::fork() {
-        Err(e) => fail(&status, Stage::Setup, &syscall("fork", "pid 1")(e)),
-        Ok(Forked::Child) => {
-            drop(result_r);
-            pid1(&plan, status, result_w)
-        }
-        Ok(Forked::Parent(pid1)) => {
-            drop(status);
-            drop(result_w);
-            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
-                let _ = sys::survive_signal(sig);
-            }
-            let pid1_end = sys::wait_for(pid1);
-            let mut result = Vec::new();
-            let _ = std::fs::File::from(result_r).read_to_end(&mut result);
-            match (decode_result(&result), pid1_end) {
-                (Some(Ended::Code(c)), _) => sys::exit_now(c),
-                (Some(Ended::Signal(s)), _) => sys::die_by_signal(s),
-                // pid 1 ended without a result: killed (timeout, supervisor) or a setup failure
-                // it already reported; end the same way.
-                (None, Ok((_, Ended::Signal(s)))) => sys::die_by_signal(s),
-                (None, _) => sys::exit_now(SETUP_FAILED),
-            }
-        }
-    }
-}
-
-/// Maps the caller's uid and gid to themselves: a root caller stays uid 0 but, once pid 1 drops
-/// its capabilities, holds no privilege over anything outside the sandbox.
-fn map_ids(plan: &LinuxPlan) -> Result<(), LinuxError> {
-    let write =
-        |file: &str, text: String| std::fs::write(file, text).map_err(syscall("write", file));
-    write("/proc/self/setgroups", "deny".into())?;
-    write("/proc/self/uid_map", format!("{0} {0} 1\n", plan.uid))?;
-    write("/proc/self/gid_map", format!("{0} {0} 1\n", plan.gid))
+    let _ = status::send(status, &InitMessage::Layer(layer));
 }
 
 fn encode_result(e: Ended) -> [u8; 5] {
@@ -207,7 +137,8 @@ fn encode_result(e: Ended) -> [u8; 5] {
     [kind, v[0], v[1], v[2], v[3]]
 }
 
-fn decode_result(b: &[u8]) -> Option<Ended> {
+/// How the command ended, from what pid 1 wrote on the result channel.
+pub(crate) fn decode_result(b: &[u8]) -> Option<Ended> {
     let value = i32::from_le_bytes(b.get(1..5)?.try_into().ok()?);
     match b.first()? {
         0 => Some(Ended::Code(value)),

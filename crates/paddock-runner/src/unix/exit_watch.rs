@@ -40,6 +40,12 @@ impl ExitWatch {
         Ok(ExitWatch::Polling)
     }
 
+    /// A watch on a pidfd the caller already holds (from `clone3` with `CLONE_PIDFD`).
+    #[cfg(target_os = "linux")]
+    pub(super) fn from_pidfd(fd: OwnedFd) -> ExitWatch {
+        ExitWatch::Pidfd(fd)
+    }
+
     /// Blocks until the process exits or `d` has passed (or a signal interrupts the wait) and
     /// returns true; returns false at once when the caller has to poll.
     pub(super) fn wait(&self, d: Duration) -> io::Result<bool> {

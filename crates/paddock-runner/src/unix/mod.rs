@@ -2,10 +2,14 @@
 //! descriptor but stdio (and any the caller asks to keep) closed at exec, and on Linux a
 //! parent-death signal and a child-subreaper Paddock so that escaped grandchildren can be found
 //! and killed (see `tree`). Backends whose tree dies with its first process (a pid namespace)
-//! use `spawn_contained`, which skips the search for escaped processes.
+//! use `spawn_contained`, which skips the search for escaped processes, or on Linux
+//! `spawn_in_namespaces`, which starts a program straight into new namespaces (see
+//! `namespaced`).
 
 mod child_setup;
 mod exit_watch;
+#[cfg(target_os = "linux")]
+mod namespaced;
 mod tree;
 
 use crate::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
@@ -17,6 +21,8 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[cfg(target_os = "linux")]
+pub use namespaced::{NamespaceSpawnError, NamespacedCommand, spawn_in_namespaces};
 pub use tree::MARKER_VAR;
 
 /// Starts `cmd` as the first process of a new tree. See [`spawn_keeping_fds`].
@@ -276,34 +282,7 @@ impl UnixProcess {
     /// The first process's exit status, without reaping it.
     #[cfg(target_os = "linux")]
     fn peek_exit(&mut self) -> io::Result<Option<ExitInfo>> {
-        // SAFETY: a zeroed siginfo_t is a valid out-parameter.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        loop {
-            // SAFETY: `info` is writable; WNOWAIT leaves the child waitable for `Child::wait`.
-            let rc = unsafe {
-                libc::waitid(
-                    libc::P_PID,
-                    self.pid as libc::id_t,
-                    &mut info,
-                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-                )
-            };
-            if rc == 0 {
-                break;
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
-        }
-        // SAFETY: waitid filled a SIGCHLD siginfo (or left it zeroed when nothing changed).
-        let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
-        Ok(match info.si_code {
-            _ if pid == 0 => None,
-            libc::CLD_EXITED => Some(ExitInfo::Code(status)),
-            libc::CLD_KILLED | libc::CLD_DUMPED => Some(ExitInfo::Signal(status)),
-            _ => None,
-        })
+        peek_exit(self.pid)
     }
 
     /// The first process's exit status; elsewhere than Linux this reaps it.
@@ -311,6 +290,39 @@ impl UnixProcess {
     fn peek_exit(&mut self) -> io::Result<Option<ExitInfo>> {
         Ok(self.child.try_wait()?.map(ExitInfo::from))
     }
+}
+
+/// The exit status of the child `pid`, without reaping it.
+#[cfg(target_os = "linux")]
+fn peek_exit(pid: libc::pid_t) -> io::Result<Option<ExitInfo>> {
+    // SAFETY: a zeroed siginfo_t is a valid out-parameter.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `info` is writable; WNOWAIT leaves the child waitable for the reaping wait.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    // SAFETY: waitid filled a SIGCHLD siginfo (or left it zeroed when nothing changed).
+    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+    Ok(match info.si_code {
+        _ if pid == 0 => None,
+        libc::CLD_EXITED => Some(ExitInfo::Code(status)),
+        libc::CLD_KILLED | libc::CLD_DUMPED => Some(ExitInfo::Signal(status)),
+        _ => None,
+    })
 }
 
 impl Drop for UnixProcess {

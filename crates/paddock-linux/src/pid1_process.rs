@@ -1,0 +1,78 @@
+//! The running sandbox as the runner sees it: the init (pid 1 of the sandbox's pid namespace)
+//! wrapped so that its end reads as the command's. Pid 1 writes how the command ended on the
+//! result channel; a pid 1 that wrote nothing (killed by the timeout or a signal from outside,
+//! or a failed set-up) is reported as it ended.
+
+use crate::init::decode_result;
+use crate::sys::Ended;
+use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, SignalWatch};
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+
+/// The init's process plus the read end of its result channel.
+pub struct Pid1Process {
+    init: Box<dyn SandboxedProcess>,
+    result: Option<OwnedFd>,
+    ended: Option<ExitInfo>,
+}
+
+impl Pid1Process {
+    pub fn new(init: Box<dyn SandboxedProcess>, result: OwnedFd) -> Pid1Process {
+        Pid1Process {
+            init,
+            result: Some(result),
+            ended: None,
+        }
+    }
+
+    /// The command's end once the init has ended. The result channel is at end of file then:
+    /// its only writer was pid 1 (the command and its descendants never inherit it).
+    fn command_end(&mut self, init_end: Option<ExitInfo>) -> Option<ExitInfo> {
+        let init_end = init_end?;
+        if self.ended.is_none() {
+            let mut bytes = Vec::new();
+            if let Some(fd) = self.result.take() {
+                let _ = std::fs::File::from(fd).read_to_end(&mut bytes);
+            }
+            self.ended = Some(match decode_result(&bytes) {
+                Some(Ended::Code(c)) => ExitInfo::Code(c),
+                Some(Ended::Signal(s)) => ExitInfo::Signal(s),
+                None => init_end,
+            });
+        }
+        self.ended
+    }
+}
+
+impl SandboxedProcess for Pid1Process {
+    fn take_stdio(&mut self) -> ChildStdio {
+        self.init.take_stdio()
+    }
+
+    fn try_wait(&mut self) -> io::Result<Option<ExitInfo>> {
+        let end = self.init.try_wait()?;
+        Ok(self.command_end(end))
+    }
+
+    fn wait_timeout(&mut self, d: Duration) -> io::Result<Option<ExitInfo>> {
+        let end = self.init.wait_timeout(d)?;
+        Ok(self.command_end(end))
+    }
+
+    fn signal_tree(&mut self, sig: Interrupt) -> io::Result<()> {
+        self.init.signal_tree(sig)
+    }
+
+    fn kill_tree(&mut self) -> io::Result<()> {
+        self.init.kill_tree()
+    }
+
+    fn id(&self) -> u32 {
+        self.init.id()
+    }
+
+    fn take_signal_watch(&mut self) -> Option<SignalWatch> {
+        self.init.take_signal_watch()
+    }
+}

@@ -1,0 +1,585 @@
+//! Spawning straight into new namespaces: `clone` with `CLONE_VM | CLONE_VFORK` (no copy of
+//! this process's page tables, as `posix_spawn` does) creates the child in a new user namespace
+//! (and whichever others the caller names) with a pidfd; the child maps the caller's uid and
+//! gid in it and executes the program while this thread waits. Between clone and exec the
+//! child makes plain syscalls only, on data prepared here, with every signal blocked until it
+//! has reset their handlers: no allocation, no lock, no handler of this process.
+
+use super::child_setup::terminal;
+use super::exit_watch::ExitWatch;
+use super::tree;
+use crate::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
+use std::ffi::{CStr, CString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::ExitStatusExt;
+use std::time::{Duration, Instant};
+
+/// What to start and in which namespaces.
+pub struct NamespacedCommand<'a> {
+    /// The program, executed as is (no PATH search).
+    pub program: &'a CStr,
+    /// argv, program name included.
+    pub argv: &'a [CString],
+    /// The complete environment.
+    pub envp: &'a [CString],
+    /// `CLONE_NEW*` flags; `CLONE_NEWUSER` is always added.
+    pub namespaces: u64,
+    /// Descriptors the program inherits besides stdio; every other one above 2 is closed at exec.
+    pub keep: &'a [RawFd],
+}
+
+/// Why the namespaced child could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum NamespaceSpawnError {
+    /// `clone` refused the namespaces (user namespaces disabled or restricted).
+    #[error("clone into new namespaces failed: {0}")]
+    Clone(#[source] io::Error),
+    /// The child could not write its own id maps.
+    #[error("writing {file} of the sandbox's user namespace failed: {source}")]
+    MapIds {
+        file: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    /// Creating pipes, opening /dev/null, the signal handlers or the child's own set-up before
+    /// `execve` failed (an `execve` failure included).
+    #[error("preparing the spawn failed ({call}): {source}")]
+    Prepare {
+        call: &'static str,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl NamespaceSpawnError {
+    /// The OS error behind it.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            NamespaceSpawnError::Clone(e)
+            | NamespaceSpawnError::MapIds { source: e, .. }
+            | NamespaceSpawnError::Prepare { source: e, .. } => e.raw_os_error(),
+        }
+    }
+}
+
+/// Starts `cmd` in a new user namespace plus `cmd.namespaces`, as the first process of a new
+/// process group, with its uid and gid mapped to this process's own and setgroups denied; the
+/// child gets `PR_SET_PDEATHSIG = SIGKILL` (it dies when the calling *thread* exits) and every
+/// capability of its namespace as ambient, so that it keeps them across `execve` even for a
+/// non-root caller. Stdio per `stdio`; with `Inherit` and a terminal in our foreground, the
+/// child's group gets the terminal. The caller contains the tree: `kill_tree` kills the group
+/// and the first process, which must be the init of a new pid namespace (`CLONE_NEWPID`) or
+/// otherwise take every process of the tree with it.
+pub fn spawn_in_namespaces(
+    cmd: &NamespacedCommand<'_>,
+    stdio: StdioMode,
+) -> Result<Box<dyn SandboxedProcess>, NamespaceSpawnError> {
+    let prepare = |call| move |source| NamespaceSpawnError::Prepare { call, source };
+    let (stdin, stdout, stderr) = match stdio {
+        StdioMode::Inherit => (None, None, None),
+        StdioMode::Capture => {
+            let null = File::open("/dev/null").map_err(prepare("open /dev/null"))?;
+            let out = pipe().map_err(prepare("pipe"))?;
+            let err = pipe().map_err(prepare("pipe"))?;
+            (Some(OwnedFd::from(null)), Some(out), Some(err))
+        }
+    };
+    let mut argv: Vec<*const libc::c_char> = cmd.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = cmd.envp.iter().map(|e| e.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: getuid and getgid have no preconditions.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let (uid_map, gid_map) = (format!("{uid} {uid} 1\n"), format!("{gid} {gid} 1\n"));
+    let child = ChildPlan {
+        program: cmd.program.as_ptr(),
+        argv: argv.as_ptr(),
+        envp: envp.as_ptr(),
+        keep: cmd.keep,
+        maps: [
+            (c"/proc/self/setgroups", b"deny".as_slice()),
+            (c"/proc/self/uid_map", uid_map.as_bytes()),
+            (c"/proc/self/gid_map", gid_map.as_bytes()),
+        ],
+        stdio: [
+            stdin.as_ref().map(|f| f.as_raw_fd()),
+            stdout.as_ref().map(|(_, w)| w.as_raw_fd()),
+            stderr.as_ref().map(|(_, w)| w.as_raw_fd()),
+        ],
+        failed: std::sync::atomic::AtomicI64::new(0),
+    };
+    tree::become_subreaper().map_err(prepare("prctl(PR_SET_CHILD_SUBREAPER)"))?;
+    let signals = crate::SignalWatch::install().map_err(prepare("sigaction"))?;
+    let terminal = stdio == StdioMode::Inherit && terminal::is_ours();
+
+    let mut stack = vec![0u8; CHILD_STACK];
+    // SAFETY: the top of the buffer, rounded down to 16 bytes; the stack grows down into it.
+    let top = unsafe { stack.as_mut_ptr().add(CHILD_STACK) } as usize & !15;
+    let mut pidfd: libc::c_int = -1;
+    let flags = cmd.namespaces as libc::c_int
+        | libc::CLONE_NEWUSER
+        | libc::CLONE_VM
+        | libc::CLONE_VFORK
+        | libc::CLONE_PIDFD
+        | libc::SIGCHLD;
+    // SAFETY: every signal is blocked around the clone (restored below), so that no handler of
+    // this process runs in the child, which shares its memory until it executes the program.
+    let old_mask = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        old
+    };
+    // SAFETY: CLONE_VM|CLONE_VFORK: the child runs `child_entry` on `stack` (alive until clone
+    // returns, which is after the child's execve or exit) with `child` as its argument, and
+    // makes only raw syscalls; the pidfd is stored in `pidfd` (the parent_tid argument).
+    let pid = unsafe {
+        libc::clone(
+            child_entry,
+            top as *mut libc::c_void,
+            flags,
+            &child as *const ChildPlan as *mut libc::c_void,
+            &mut pidfd as *mut libc::c_int,
+        )
+    };
+    let clone_error = io::Error::last_os_error();
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
+    drop(stack);
+    if pid < 0 {
+        return Err(NamespaceSpawnError::Clone(clone_error));
+    }
+    drop(stdin);
+    // SAFETY: clone stored a new pidfd that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    let mut process = Box::new(NamespacedProcess {
+        pid,
+        stdout: stdout.map(|(r, _)| r),
+        stderr: stderr.map(|(r, _)| r),
+        exited: None,
+        reaped: false,
+        terminal: false,
+        watch: ExitWatch::from_pidfd(pidfd),
+        signals: Some(signals),
+    });
+    let failed = child.failed.load(std::sync::atomic::Ordering::SeqCst);
+    if failed != 0 {
+        // Dropping `process` reaps the child, which has exited.
+        let (step, errno) = ((failed >> 32) as usize, failed as i32);
+        let source = io::Error::from_raw_os_error(errno);
+        return Err(match step {
+            1..=3 => NamespaceSpawnError::MapIds {
+                file: ["setgroups", "uid_map", "gid_map"][step - 1],
+                source,
+            },
+            _ => NamespaceSpawnError::Prepare {
+                call: "child set-up before execve",
+                source,
+            },
+        });
+    }
+    if terminal {
+        // Best effort: a command that cannot have the terminal still runs.
+        process.terminal = terminal::give_to(pid).is_ok();
+    }
+    Ok(process)
+}
+
+/// The child's stack while it shares this process's memory (it only makes system calls).
+const CHILD_STACK: usize = 64 * 1024;
+
+extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildPlan` the parent passed to clone, alive while it waits.
+    let plan = unsafe { &*(arg as *const ChildPlan) };
+    plan.run()
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 returned two new descriptors that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Everything the child needs, as raw values prepared by the parent.
+struct ChildPlan<'a> {
+    program: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    keep: &'a [RawFd],
+    /// setgroups, uid_map and gid_map of the child's own user namespace, and what to write.
+    maps: [(&'a CStr, &'a [u8]); 3],
+    stdio: [Option<RawFd>; 3],
+    /// Set by the child before it exits on a failure: step << 32 | errno (steps 1-3: the maps).
+    failed: std::sync::atomic::AtomicI64,
+}
+
+/// Exit code of a child whose set-up failed before exec.
+const CHILD_SETUP_FAILED: libc::c_int = 125;
+
+impl ChildPlan<'_> {
+    /// Runs in the cloned child; only raw syscalls, then execve or _exit.
+    fn run(&self) -> ! {
+        // SAFETY: every call below is a plain syscall wrapper on integers or on memory the
+        // parent prepared before clone, which stays valid while the parent waits (vfork).
+        unsafe {
+            libc::setpgid(0, 0);
+            // The parent waits (vfork) until execve; if it is killed meanwhile, the init gets
+            // no plan and runs nothing.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                self.fail(0);
+            }
+            for (step, (path, text)) in self.maps.iter().enumerate() {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0
+                    || libc::write(fd, text.as_ptr().cast(), text.len()) != text.len() as isize
+                {
+                    self.fail(step as i64 + 1);
+                }
+                libc::close(fd);
+            }
+            if !raise_ambient_capabilities() {
+                self.fail(4);
+            }
+            // Default signal handling and an empty mask for the program (this process may
+            // ignore SIGPIPE and run handlers that execve would not reset when ignored).
+            for sig in 1..libc::SIGRTMIN() {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            for (target, fd) in self.stdio.iter().enumerate() {
+                if let Some(fd) = fd
+                    && libc::dup2(*fd, target as libc::c_int) < 0
+                {
+                    self.fail(5);
+                }
+            }
+            if libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            ) != 0
+            {
+                self.fail(6);
+            }
+            for &fd in self.keep {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    self.fail(7);
+                }
+            }
+            libc::execve(self.program, self.argv, self.envp);
+            self.fail(8)
+        }
+    }
+
+    /// Records the failed step and errno for the parent and exits.
+    fn fail(&self, step: i64) -> ! {
+        // SAFETY: __errno_location returns this thread's errno; _exit never returns.
+        unsafe {
+            let errno = *libc::__errno_location();
+            self.failed.store(
+                step << 32 | i64::from(errno as u32),
+                std::sync::atomic::Ordering::SeqCst,
+            );
+            libc::_exit(CHILD_SETUP_FAILED)
+        }
+    }
+}
+
+/// Makes every permitted capability inheritable and ambient, so that `execve` by a non-root uid
+/// keeps them. Raw syscalls only; false on failure.
+fn raise_ambient_capabilities() -> bool {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capget/capset with a version-3 header and two data structs, as the kernel expects.
+    unsafe {
+        if libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut Header,
+            data.as_mut_ptr(),
+        ) != 0
+        {
+            return false;
+        }
+        for d in &mut data {
+            d.inheritable = d.permitted;
+        }
+        if libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()) != 0 {
+            return false;
+        }
+        for cap in 0..64 {
+            let held = data[cap / 32].permitted & (1 << (cap % 32)) != 0;
+            if held
+                && libc::prctl(
+                    libc::PR_CAP_AMBIENT,
+                    libc::PR_CAP_AMBIENT_RAISE,
+                    cap as libc::c_ulong,
+                    0,
+                    0,
+                ) != 0
+            {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// A tree started by `spawn_in_namespaces`.
+struct NamespacedProcess {
+    /// The first process's pid (in our pid namespace), also the tree's process-group id.
+    pid: libc::pid_t,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    /// The first process's status once it has exited (it stays unreaped until `kill_tree`).
+    exited: Option<ExitInfo>,
+    reaped: bool,
+    /// The tree holds the terminal's foreground; give it back once the tree is gone.
+    terminal: bool,
+    watch: ExitWatch,
+    signals: Option<crate::SignalWatch>,
+}
+
+impl SandboxedProcess for NamespacedProcess {
+    fn take_stdio(&mut self) -> ChildStdio {
+        ChildStdio {
+            stdout: self.stdout.take().map(|p| Box::new(File::from(p)) as _),
+            stderr: self.stderr.take().map(|p| Box::new(File::from(p)) as _),
+        }
+    }
+
+    fn try_wait(&mut self) -> io::Result<Option<ExitInfo>> {
+        if self.exited.is_none() {
+            self.exited = super::peek_exit(self.pid)?;
+        }
+        Ok(self.exited)
+    }
+
+    fn wait_timeout(&mut self, d: Duration) -> io::Result<Option<ExitInfo>> {
+        let deadline = Instant::now() + d;
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(Some(status));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.watch.wait(left)?;
+        }
+    }
+
+    fn take_signal_watch(&mut self) -> Option<crate::SignalWatch> {
+        self.signals.take()
+    }
+
+    fn signal_tree(&mut self, sig: Interrupt) -> io::Result<()> {
+        if self.reaped {
+            return Ok(());
+        }
+        let signo = match sig {
+            Interrupt::Interrupt => libc::SIGINT,
+            Interrupt::Terminate => libc::SIGTERM,
+            Interrupt::Hangup => libc::SIGHUP,
+        };
+        tree::signal_group(self.pid, signo)
+    }
+
+    fn kill_tree(&mut self) -> io::Result<()> {
+        if self.reaped {
+            return Ok(());
+        }
+        tree::kill_group_and_leader(self.pid);
+        let mut status = 0;
+        loop {
+            // SAFETY: waits for our own unreaped child; `status` is writable.
+            if unsafe { libc::waitpid(self.pid, &mut status, 0) } == self.pid {
+                break;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+        self.reaped = true;
+        self.exited
+            .get_or_insert(std::process::ExitStatus::from_raw(status).into());
+        tree::await_empty_group(self.pid)?;
+        if std::mem::take(&mut self.terminal) {
+            // SAFETY: getpgrp has no preconditions.
+            terminal::give_to(unsafe { libc::getpgrp() })?;
+        }
+        Ok(())
+    }
+
+    fn id(&self) -> u32 {
+        self.pid as u32
+    }
+}
+
+impl Drop for NamespacedProcess {
+    fn drop(&mut self) {
+        let _ = self.kill_tree();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Outcome, RunOptions, run};
+
+    fn capture() -> RunOptions {
+        RunOptions {
+            stdio: StdioMode::Capture,
+            ..RunOptions::default()
+        }
+    }
+
+    fn tag(name: &str) -> String {
+        format!("{name}-{}", std::process::id())
+    }
+
+    /// Pids of live processes whose environment holds `PADDOCK_TEST_TAG=tag`.
+    fn tagged_alive(tag: &str) -> Vec<String> {
+        let want = format!("PADDOCK_TEST_TAG={tag}").into_bytes();
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| {
+                let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+                let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let zombie = stat.rsplit(')').next()?.trim_start().starts_with('Z');
+                (!zombie && env.split(|b| *b == 0).any(|v| v == want)).then(|| pid.to_string())
+            })
+            .collect()
+    }
+
+    /// Runs `sh -c script` as pid 1 of a new pid namespace (inside a new user namespace).
+    fn sh_in_namespaces(script: &str, tag: &str, keep: &[RawFd], opts: &RunOptions) -> Outcome {
+        let argv = ["sh", "-c", script].map(|a| CString::new(a).unwrap());
+        let envp = [
+            format!("PADDOCK_TEST_TAG={tag}"),
+            "PATH=/usr/bin:/bin".to_string(),
+        ]
+        .map(|e| CString::new(e).unwrap());
+        let cmd = NamespacedCommand {
+            program: c"/bin/sh",
+            argv: &argv,
+            envp: &envp,
+            namespaces: libc::CLONE_NEWPID as u64,
+            keep,
+        };
+        run(spawn_in_namespaces(&cmd, opts.stdio).unwrap(), opts).unwrap()
+    }
+
+    #[test]
+    fn a_namespaced_tree_whose_init_exits_leaves_no_process_running() {
+        let t = tag("ns-exit");
+        let out = sh_in_namespaces("sleep 300 & sleep 300 & exit 3", &t, &[], &capture());
+        assert_eq!(out.status, ExitInfo::Code(3));
+        assert_eq!(tagged_alive(&t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_namespaced_tree_is_killed_at_the_timeout() {
+        let t = tag("ns-timeout");
+        let opts = RunOptions {
+            timeout: Some(Duration::from_millis(300)),
+            ..capture()
+        };
+        let out = sh_in_namespaces("trap '' TERM INT; sleep 300 & sleep 300", &t, &[], &opts);
+        assert!(out.timed_out);
+        assert_eq!(tagged_alive(&t), Vec::<String>::new());
+    }
+
+    /// A daemon that leaves the process group (setsid) is still in the pid namespace, which
+    /// dies with its init: nothing needs to search for it.
+    #[test]
+    fn a_daemon_that_left_the_group_dies_with_the_namespaces_init() {
+        let t = tag("ns-escape");
+        let out = sh_in_namespaces("setsid sleep 300 & sleep 0.2; exit 0", &t, &[], &capture());
+        assert_eq!(out.status, ExitInfo::Code(0));
+        assert_eq!(tagged_alive(&t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_namespaced_child_runs_as_the_callers_uid_with_its_capabilities_kept() {
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let out = sh_in_namespaces(
+            "id -u; grep -E '^Cap(Eff|Amb)' /proc/self/status",
+            &tag("ns-ids"),
+            &[],
+            &capture(),
+        );
+        let text = String::from_utf8(out.stdout.data).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(uid.to_string().as_str()), "{text}");
+        for line in lines {
+            let caps = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
+            assert_ne!(caps, 0, "{text}");
+        }
+    }
+
+    /// A close-on-exec duplicate of /dev/null numbered at least `min`, or without
+    /// close-on-exec when `leaky` (as careless code elsewhere in a process might open it).
+    fn dev_null_at(min: RawFd, leaky: bool) -> OwnedFd {
+        let null = File::open("/dev/null").unwrap();
+        let cmd = if leaky {
+            libc::F_DUPFD
+        } else {
+            libc::F_DUPFD_CLOEXEC
+        };
+        // SAFETY: fcntl duplicates a descriptor we own.
+        let fd = unsafe { libc::fcntl(null.as_raw_fd(), cmd, min) };
+        assert!(fd >= min);
+        // SAFETY: a new descriptor that nothing else owns.
+        unsafe { OwnedFd::from_raw_fd(fd) }
+    }
+
+    #[test]
+    fn a_namespaced_spawn_hands_over_only_the_kept_descriptor() {
+        let kept = dev_null_at(200, false);
+        let other = dev_null_at(300, true);
+        let (k, o) = (kept.as_raw_fd(), other.as_raw_fd());
+        let script = format!(
+            "[ -e /proc/self/fd/{k} ] && echo kept; [ -e /proc/self/fd/{o} ] && echo leaked; true"
+        );
+        let out = sh_in_namespaces(&script, &tag("ns-fds"), &[k], &capture());
+        assert_eq!(String::from_utf8(out.stdout.data).unwrap(), "kept\n");
+        // SAFETY: F_GETFD only queries a descriptor we own.
+        assert_eq!(unsafe { libc::fcntl(k, libc::F_GETFD) }, libc::FD_CLOEXEC);
+    }
+}
