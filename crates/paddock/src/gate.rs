@@ -76,25 +76,39 @@ pub fn run_unchecked(
         duration_ms: None,
         timed_out: false,
     };
-    if let Some(log) = audit {
-        log.append(&record).map_err(|e| {
-            PaddockError::Setup(format!(
-                "cannot write the audit log {}: {e}; fix its permissions or set PADDOCK_STATE_DIR",
-                log.path().display()
-            ))
-        })?;
-    }
+    record_decision(audit, &record)?;
     let result = cmd.run();
-    if let Some(log) = audit {
-        let done = match &result {
-            Ok(report) => record.with_run(report),
-            Err(e) => record.with_run(&crate::command::failure_report(e)),
-        };
-        if let Err(e) = log.append(&done) {
-            eprintln!("paddock: warning: cannot append the run's outcome to the audit log: {e}");
-        }
-    }
+    record_outcome(audit, record, &result);
     result
+}
+
+/// Appends the record of a decision before the command starts; a log that cannot be written
+/// stops the run (the command must not run unrecorded).
+fn record_decision(audit: Option<&AuditLog>, record: &Record) -> Result<(), PaddockError> {
+    let Some(log) = audit else { return Ok(()) };
+    log.append(record).map_err(|e| {
+        PaddockError::Setup(format!(
+            "cannot write the audit log {}: {e}; fix its permissions or set PADDOCK_STATE_DIR",
+            log.path().display()
+        ))
+    })
+}
+
+/// Appends the outcome of a run whose decision is already on record: a failure here is
+/// reported, not fatal (the command has already run).
+fn record_outcome(
+    audit: Option<&AuditLog>,
+    record: Record,
+    result: &Result<RunReport, PaddockError>,
+) {
+    let Some(log) = audit else { return };
+    let done = match result {
+        Ok(report) => record.with_run(report),
+        Err(e) => record.with_run(&crate::command::failure_report(e)),
+    };
+    if let Err(e) = log.append(&done) {
+        eprintln!("paddock: warning: cannot append the run's outcome to the audit log: {e}");
+    }
 }
 
 /// Decides, audits and (when allowed) runs `cmd`.
@@ -121,13 +135,7 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
     };
     let decision_json = serde_json::to_value(&decision).ok();
     let record = Record::new(&decision, &cwd, policy);
-    if let Some(log) = gate.audit
-        && let Err(e) = log.append(&record)
-    {
-        let err = PaddockError::Setup(format!(
-            "cannot write the audit log {}: {e}; fix its permissions or set PADDOCK_STATE_DIR",
-            log.path().display()
-        ));
+    if let Err(err) = record_decision(gate.audit, &record) {
         return GatedRun {
             decision,
             result: Err(err),
@@ -160,15 +168,6 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
         report.decision = decision_json;
         report
     });
-    if let Some(log) = gate.audit {
-        let done = match &result {
-            Ok(report) => record.with_run(report),
-            Err(e) => record.with_run(&crate::command::failure_report(e)),
-        };
-        // The decision is already on record; a failure to add the outcome is reported, not fatal.
-        if let Err(e) = log.append(&done) {
-            eprintln!("paddock: warning: cannot append the run's outcome to the audit log: {e}");
-        }
-    }
+    record_outcome(gate.audit, record, &result);
     GatedRun { decision, result }
 }
