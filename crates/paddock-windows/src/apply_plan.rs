@@ -89,6 +89,32 @@ impl ActiveRun {
     }
 }
 
+/// Removes the explicit `ace` from `path`, journaling the previous descriptor first so that a
+/// crash in between is undone exactly. Returns false (and changes nothing) when `path` is gone.
+pub(crate) fn journaled_remove(
+    store: &mut dyn AclStore,
+    journal: &Journal,
+    run_id: &str,
+    path: &Path,
+    ace: &Ace,
+    lifetime: Lifetime,
+) -> Result<bool, WindowsError> {
+    if !store.exists(path)? {
+        return Ok(false);
+    }
+    let before = store.read(path)?.to_sddl();
+    journal.append(&JournalEntry::change(
+        run_id,
+        JournalOp::Remove,
+        path,
+        ace,
+        before,
+        lifetime,
+    ))?;
+    store.remove_explicit(path, std::slice::from_ref(ace))?;
+    Ok(true)
+}
+
 fn run_lock_path(windows_dir: &Path, run_id: &str) -> PathBuf {
     windows_dir.join("runs").join(format!("{run_id}.lock"))
 }
@@ -263,18 +289,7 @@ fn release_locked(run_id: &str, store: &mut dyn AclStore, wd: &Path) -> Result<(
         }
     }
     for (path, ace) in &unfinished_kept {
-        if store.exists(path)? {
-            let before = store.read(path)?.to_sddl();
-            journal.append(&JournalEntry::change(
-                run_id,
-                JournalOp::Remove,
-                path,
-                ace,
-                before,
-                Lifetime::Kept,
-            ))?;
-            store.remove_explicit(path, std::slice::from_ref(ace))?;
-        }
+        journaled_remove(store, &journal, run_id, path, ace, Lifetime::Kept)?;
     }
     for entry in entries {
         if entry.run_id != run_id
@@ -298,18 +313,7 @@ fn release_locked(run_id: &str, store: &mut dyn AclStore, wd: &Path) -> Result<(
         }
     }
     for (path, ace) in &to_remove {
-        if store.exists(path)? {
-            let before = store.read(path)?.to_sddl();
-            journal.append(&JournalEntry::change(
-                run_id,
-                JournalOp::Remove,
-                path,
-                ace,
-                before,
-                Lifetime::PerRun,
-            ))?;
-            store.remove_explicit(path, std::slice::from_ref(ace))?;
-        }
+        journaled_remove(store, &journal, run_id, path, ace, Lifetime::PerRun)?;
         if let Some(i) = shared.find(path, ace) {
             shared.entries.remove(i);
         }

@@ -8,7 +8,7 @@
 //! while a live run still uses the root.
 
 use crate::acl::Ace;
-use crate::apply_plan::{SharedAces, recover_locked};
+use crate::apply_plan::{SharedAces, journaled_remove, recover_locked};
 use crate::error::WindowsError;
 use crate::journal::{Journal, JournalEntry, JournalOp};
 use crate::plan::{Lifetime, PlannedAce};
@@ -137,17 +137,7 @@ pub fn forget(
         .position(|g| winpath::same(&g.root, root))
     {
         let g = ledger.entries[i].clone();
-        if store.exists(&g.path)? {
-            let before = store.read(&g.path)?.to_sddl();
-            journal.append(&JournalEntry::change(
-                "forget",
-                JournalOp::Remove,
-                &g.path,
-                &g.ace,
-                before,
-                Lifetime::Kept,
-            ))?;
-            store.remove_explicit(&g.path, std::slice::from_ref(&g.ace))?;
+        if journaled_remove(store, &journal, "forget", &g.path, &g.ace, Lifetime::Kept)? {
             removed += 1;
         }
         ledger.entries.remove(i);
