@@ -164,27 +164,12 @@ fn json_report_lists_every_enforced_layer() {
 #[test]
 fn ctrl_c_reaches_the_command_which_can_handle_it() {
     let w = World::new();
-    let script = w.ws.join("trap.sh");
-    std::fs::write(
-        &script,
-        "trap 'echo got-int; exit 7' INT; echo ready; while :; do sleep 0.05; done",
-    )
-    .unwrap();
-    let mut paddock = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
-        .args([
-            "run",
-            "--mode",
+    let mut paddock = w
+        .command(
             "workspace-write",
-            "--network",
-            "off",
-            "--cwd",
-        ])
-        .arg(&w.ws)
-        .arg("--")
-        .arg("sh")
-        .arg(&script)
-        .env("PADDOCK_CONFIG_DIR", w.ws.join("no-config"))
-        .env("PADDOCK_STATE_DIR", w.ws.join("state"))
+            &[],
+            "trap 'echo got-int; exit 7' INT; echo ready; while :; do sleep 0.05; done",
+        )
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -211,23 +211,12 @@ fn control_a_host_process_is_killable_in_full_access_mode() {
 fn killing_paddock_itself_ends_the_whole_sandbox() {
     let w = World::new();
     let tag = format!("{}.4545", std::process::id() % 1000 + 300);
-    let script = w.ws.join("long.sh");
-    std::fs::write(&script, format!("setsid sleep {tag} & sleep {tag}")).unwrap();
-    let mut paddock = Command::new(env!("CARGO_BIN_EXE_paddock"))
-        .args([
-            "run",
-            "--mode",
+    let mut paddock = w
+        .command(
             "workspace-write",
-            "--network",
-            "off",
-            "--cwd",
-        ])
-        .arg(&w.ws)
-        .arg("--")
-        .arg("sh")
-        .arg(&script)
-        .env("PADDOCK_CONFIG_DIR", w.ws.join("no-config"))
-        .env("PADDOCK_STATE_DIR", w.ws.join("state"))
+            &[],
+            &format!("setsid sleep {tag} & sleep {tag}"),
+        )
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);

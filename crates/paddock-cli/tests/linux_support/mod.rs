@@ -113,6 +113,12 @@ impl World {
     /// `paddock run --mode MODE --network off --cwd WS EXTRA -- sh FILE` where FILE holds
     /// `script` (outside the workspace), with `$OUT`, `$WS` and `$HOME` set for the script.
     pub fn run_with(&self, mode: &str, extra: &[&str], script: &str) -> Output {
+        self.command(mode, extra, script).output().unwrap()
+    }
+
+    /// The `paddock run --mode MODE --network off ... -- sh SCRIPT-FILE` command `run_with`
+    /// runs, for tests that need the running process (signals, killing Paddock).
+    pub fn command(&self, mode: &str, extra: &[&str], script: &str) -> Command {
         let n = self.runs.get() + 1;
         self.runs.set(n);
         let file = self.scripts.join(format!("{n}.sh"));
@@ -128,7 +134,7 @@ impl World {
             .env("WS", &self.ws)
             .env("PADDOCK_CONFIG_DIR", &self.config)
             .env("PADDOCK_STATE_DIR", &self.state);
-        cmd.output().unwrap()
+        cmd
     }
 
     pub fn run(&self, script: &str) -> Output {
