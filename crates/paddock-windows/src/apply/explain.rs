@@ -34,6 +34,8 @@ use windows_sys::Win32::System::SystemServices::{SE_GROUP_ENABLED, SE_GROUP_USE_
 /// access exactly as the run would (`preview::file_access_spec`: network and deny-read, which
 /// do not change it, are left out), applies nothing, and returns the verdict with the ACEs that
 /// decided it. Level 2 and full access are errors (`ElevatedUnavailable`, `FullAccess`).
+/// `path` must be absolute and resolved (`paddock_core::paths::resolve` against the workspace,
+/// as the CLI does): the store refuses relative paths.
 pub fn explain_path(
     spec: &SandboxSpec,
     level: WindowsLevel,
