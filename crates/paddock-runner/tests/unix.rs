@@ -251,60 +251,6 @@ fn waiting_returns_when_the_command_exits_not_at_the_timeout() {
     child.kill_tree().unwrap();
 }
 
-fn sh_contained(script: &str, tag: &str, opts: &RunOptions) -> Outcome {
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", script]).env("PADDOCK_TEST_TAG", tag);
-    run(unix::spawn_contained(cmd, opts.stdio, &[]).unwrap(), opts).unwrap()
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn a_contained_tree_that_exits_leaves_no_member_of_its_group_running() {
-    let t = tag("contained-exit");
-    let out = sh_contained("sleep 300 & sleep 300 & exit 3", &t, &capture());
-    assert_eq!(out.status, ExitInfo::Code(3));
-    assert_eq!(tagged_alive(&t), Vec::<String>::new());
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn a_contained_tree_is_killed_with_its_group_at_the_timeout() {
-    let t = tag("contained-timeout");
-    let opts = RunOptions {
-        timeout: Some(Duration::from_millis(300)),
-        ..capture()
-    };
-    let out = sh_contained("trap '' TERM INT; sleep 300 & sleep 300", &t, &opts);
-    assert!(out.timed_out);
-    assert_eq!(tagged_alive(&t), Vec::<String>::new());
-}
-
-/// The contained spawn trusts the caller's containment: it does not search for processes that
-/// left the group (that search is what it saves). A backend without a pid namespace must use
-/// `spawn` instead.
-#[cfg(target_os = "linux")]
-#[test]
-fn a_contained_spawn_leaves_processes_outside_its_group_to_the_callers_containment() {
-    let dir = tempfile::tempdir().unwrap();
-    let pidfile = dir.path().join("daemon.pid");
-    let t = tag("contained-escape");
-    let script = format!(
-        "setsid sleep 300 & echo $! > {}; sleep 0.2; exit 0",
-        pidfile.display()
-    );
-    let out = sh_contained(&script, &t, &capture());
-    assert_eq!(out.status, ExitInfo::Code(0));
-    let daemon: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let survived = pid_alive(daemon);
-    // SAFETY: kill with a positive pid; the test cleans up the process it let escape.
-    unsafe { libc::kill(daemon, libc::SIGKILL) };
-    assert!(survived, "spawn_contained searched outside the group");
-}
-
 /// Opens /dev/null without close-on-exec, as careless code elsewhere in a process might.
 #[cfg(target_os = "linux")]
 fn leaky_fd() -> i32 {
@@ -364,38 +310,6 @@ fn a_signal_between_the_spawn_and_run_reaches_the_tree_instead_of_ending_paddock
         "{:?} {report}",
         out.status
     );
-}
-
-/// A descriptor opened with close-on-exec, as std and Paddock open theirs.
-#[cfg(target_os = "linux")]
-fn cloexec_fd() -> i32 {
-    // SAFETY: open with a NUL-terminated literal path.
-    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    assert!(fd > 2);
-    fd
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn a_contained_spawn_hands_over_a_kept_descriptor_and_restores_its_close_on_exec() {
-    let fd = cloexec_fd();
-    let mut cmd = Command::new(PROBE);
-    cmd.arg("fds");
-    let out = run(
-        unix::spawn_contained(cmd, StdioMode::Capture, &[fd]).unwrap(),
-        &capture(),
-    )
-    .unwrap();
-    // SAFETY: F_GETFD only queries the descriptor opened above.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    // SAFETY: closing the descriptor opened above.
-    unsafe { libc::close(fd) };
-    let listed = String::from_utf8(out.stdout.data).unwrap();
-    assert!(
-        listed.lines().any(|l| l.starts_with(&format!("{fd} "))),
-        "{listed}"
-    );
-    assert_eq!(flags, libc::FD_CLOEXEC);
 }
 
 /// Starts the probe harness on `script`, waits for the script's first line ("ready" after the

@@ -55,16 +55,6 @@ impl ChildSetup {
     }
 }
 
-/// Sets or clears close-on-exec on `fd`.
-pub(super) fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
-    let flags = if on { libc::FD_CLOEXEC } else { 0 };
-    // SAFETY: fcntl on a caller-named descriptor; an invalid one fails with EBADF.
-    if unsafe { libc::fcntl(fd, libc::F_SETFD, flags) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// Sets close-on-exec on every descriptor from 3 up.
 fn cloexec_all_above_stderr() {
     #[cfg(target_os = "linux")]

@@ -1,10 +1,9 @@
 //! The plain Unix spawn: a `std::process::Command` started in a new process group, with every
 //! descriptor but stdio (and any the caller asks to keep) closed at exec, and on Linux a
 //! parent-death signal and a child-subreaper Paddock so that escaped grandchildren can be found
-//! and killed (see `tree`). Backends whose tree dies with its first process (a pid namespace)
-//! use `spawn_contained`, which skips the search for escaped processes, or on Linux
-//! `spawn_in_namespaces`, which starts a program straight into new namespaces (see
-//! `namespaced`).
+//! and killed (see `tree`). On Linux a backend whose tree dies with its first process uses
+//! `spawn_in_namespaces`, which starts a program straight into new namespaces as their pid 1
+//! (see `namespaced`) and skips that search.
 
 mod child_setup;
 mod exit_watch;
@@ -37,27 +36,6 @@ pub fn spawn(cmd: Command, stdio: StdioMode) -> io::Result<Box<dyn SandboxedProc
 /// `PR_SET_PDEATHSIG = SIGKILL`, and the kernel kills every process of a pid namespace when its
 /// init dies.
 ///
-/// Differences from [`spawn_keeping_fds`]: no marker variable, and `kill_tree` does not walk
-/// `/proc` for escaped processes. And no code runs between fork and exec, so that std can start
-/// the child with `posix_spawn` (`vfork`-like: no copy of this process's page tables, measured
-/// 0.2 ms less per spawn) as long as `cmd` sets no `pre_exec`, uid, gid or (in a static glibc
-/// build) `current_dir`. In exchange the started program must itself: arm
-/// `PR_SET_PDEATHSIG` and then check that its parent is still the spawner; close or mark
-/// close-on-exec every descriptor above 2 it does not need (descriptors of this process without
-/// close-on-exec are inherited, and `keep` are without it in this process for the duration of
-/// the spawn). The terminal (with `Inherit`) is handed to the new group by this process. It kills the group and the first process, reaps the first
-/// process, then kills and waits until the process group is empty (reaping members reparented
-/// to this process, a child subreaper as with every spawn), so when it returns the pid
-/// namespace's init is gone and with it, by the kernel's guarantee, every process of the
-/// namespace.
-pub fn spawn_contained(
-    cmd: Command,
-    stdio: StdioMode,
-    keep: &[RawFd],
-) -> io::Result<Box<dyn SandboxedProcess>> {
-    start(cmd, stdio, keep, Containment::Caller)
-}
-
 /// Starts `cmd` as the first process of a new tree:
 /// - stdio per `stdio` (with `Capture`, stdin is `/dev/null` and stdout/stderr are pipes);
 /// - in a new process group whose id is the child's pid (this replaces any `process_group` the
@@ -82,23 +60,13 @@ pub fn spawn_keeping_fds(
     stdio: StdioMode,
     keep: &[RawFd],
 ) -> io::Result<Box<dyn SandboxedProcess>> {
-    start(cmd, stdio, keep, Containment::Search)
-}
-
-/// How `kill_tree` finds the processes of a tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Containment {
-    /// By the process group, the marker variable and (Linux) a walk of `/proc`.
-    Search,
-    /// The caller's containment ends the tree with its first process (see `spawn_contained`).
-    Caller,
+    start(cmd, stdio, keep)
 }
 
 fn start(
     mut cmd: Command,
     stdio: StdioMode,
     keep: &[RawFd],
-    containment: Containment,
 ) -> io::Result<Box<dyn SandboxedProcess>> {
     match stdio {
         StdioMode::Inherit => {
@@ -113,27 +81,19 @@ fn start(
         }
     }
     cmd.process_group(0);
-    let marker = (containment == Containment::Search).then(tree::new_marker);
-    if let Some(marker) = &marker {
-        cmd.env(MARKER_VAR, marker);
-    }
+    let marker = tree::new_marker();
+    cmd.env(MARKER_VAR, &marker);
     tree::become_subreaper()?;
     // Before the spawn: a signal from here on is forwarded by `run` rather than ending Paddock
     // with the tree still starting.
     let signals = crate::SignalWatch::install()?;
     let terminal = stdio == StdioMode::Inherit && terminal::is_ours();
-    let spawned = match containment {
-        Containment::Search => {
-            let setup = child_setup::ChildSetup::new(keep, terminal);
-            // SAFETY: `ChildSetup::run` makes only async-signal-safe calls (prctl, getppid,
-            // getpid, pthread_sigmask, tcsetpgrp, fcntl, syscall) and does not allocate, as
-            // required between fork and exec.
-            unsafe { cmd.pre_exec(move || setup.run()) };
-            cmd.spawn()
-        }
-        Containment::Caller => spawn_without_hooks(&mut cmd, keep, terminal),
-    };
-    let child = match spawned {
+    let setup = child_setup::ChildSetup::new(keep, terminal);
+    // SAFETY: `ChildSetup::run` makes only async-signal-safe calls (prctl, getppid, getpid,
+    // pthread_sigmask, tcsetpgrp, fcntl, syscall) and does not allocate, as required between
+    // fork and exec.
+    unsafe { cmd.pre_exec(move || setup.run()) };
+    let child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
             if terminal {
@@ -160,33 +120,13 @@ fn start(
     Ok(process)
 }
 
-/// `spawn_contained`'s spawn: `keep` lose close-on-exec for the spawn only, and the terminal is
-/// handed to the child's group from here (its program cannot read it before it has run its own
-/// set-up, so the hand-over is in time).
-fn spawn_without_hooks(cmd: &mut Command, keep: &[RawFd], terminal: bool) -> io::Result<Child> {
-    for &fd in keep {
-        child_setup::set_cloexec(fd, false)?;
-    }
-    let spawned = cmd.spawn();
-    for &fd in keep {
-        let _ = child_setup::set_cloexec(fd, true);
-    }
-    let child = spawned?;
-    if terminal {
-        // Best effort, as in the forked child: a command that cannot have the terminal still
-        // runs, it just cannot read it.
-        let _ = terminal::give_to(child.id() as libc::pid_t);
-    }
-    Ok(child)
-}
-
 /// A tree started by `spawn`.
 struct UnixProcess {
     child: Child,
     /// The first process's pid, which is also the tree's process-group id.
     pid: libc::pid_t,
-    /// The tree's marker variable; `None` when the caller contains the tree (`spawn_contained`).
-    marker: Option<String>,
+    /// The tree's marker variable (see `tree`).
+    marker: String,
     /// The first process's status once it has exited (it stays unreaped until `kill_tree`, so
     /// that its pid, the group id, cannot be reused while the tree is being killed).
     exited: Option<ExitInfo>,
@@ -252,18 +192,8 @@ impl SandboxedProcess for UnixProcess {
         if self.reaped {
             return Ok(());
         }
-        let status = match &self.marker {
-            Some(marker) => {
-                tree::kill(self.pid, marker)?;
-                self.child.wait()?
-            }
-            None => {
-                tree::kill_group_and_leader(self.pid);
-                let status = self.child.wait()?;
-                tree::await_empty_group(self.pid)?;
-                status
-            }
-        };
+        tree::kill(self.pid, &self.marker)?;
+        let status = self.child.wait()?;
         self.reaped = true;
         self.exited.get_or_insert(status.into());
         if std::mem::take(&mut self.terminal) {
