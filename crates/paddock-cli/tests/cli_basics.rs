@@ -261,7 +261,10 @@ fn policy_show_names_where_each_value_came_from() {
 #[test]
 fn explain_path_names_the_deciding_setting() {
     let env = Env::new();
-    std::fs::create_dir(env.ws.join(".git")).unwrap();
+    for d in [".git/hooks", ".git/objects", ".git/refs"] {
+        std::fs::create_dir_all(env.ws.join(d)).unwrap();
+    }
+    std::fs::write(env.ws.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
     let o = env.paddock(&["explain", "--json", ".git/hooks/pre-commit"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["write"]["allowed"], false);

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod integrity;
 pub mod paths;
 pub mod policy;
 pub mod report;

@@ -86,4 +86,8 @@ pub struct RunReport {
     pub decision: Option<serde_json::Value>,
     /// Why Paddock refused or failed, when it did.
     pub error: Option<String>,
+    /// What the after-run integrity check reverted in the writable roots (planted hooks, git
+    /// configs, repositories): see `integrity::check_after_run`. Empty when nothing was found.
+    #[serde(default)]
+    pub integrity: Vec<crate::integrity::IntegrityEvent>,
 }

@@ -3,6 +3,7 @@
 //! for a backend to enforce. Backends take a `SandboxSpec`, never a raw `Policy`.
 
 use crate::error::SpecError;
+use crate::integrity::{self, discover::Control};
 use crate::paths;
 use crate::policy::{Capability, Mode, Network, Policy};
 use serde::{Deserialize, Serialize};
@@ -19,11 +20,21 @@ pub enum PathKind {
     Missing,
 }
 
-/// A path inside a writable root that must stay read-only, with why it is protected.
+/// A path inside a writable root that must stay read-only, with why it is protected. It exists
+/// when the spec is made (`File` or `Dir`); a missing one is *watched* instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtectedPath {
     pub path: PathBuf,
     pub kind: PathKind,
+    pub reason: String,
+}
+
+/// A control path inside a writable root that did not exist when the spec was made: nothing is
+/// created for it (a backend can only keep existing names read-only); whatever appears there
+/// during the run is removed after it (`integrity::check_after_run`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchedPath {
+    pub path: PathBuf,
     pub reason: String,
 }
 
@@ -42,34 +53,24 @@ pub struct SandboxSpec {
     pub workspace: PathBuf,
     /// Writable roots, resolved; the workspace first in workspace-write; empty in read-only.
     pub writable_roots: Vec<PathBuf>,
-    /// Read-only holes inside writable roots.
+    /// Read-only holes inside writable roots (existing paths only).
     pub protected: Vec<ProtectedPath>,
+    /// Control paths missing at start, checked and removed after the run.
+    #[serde(default)]
+    pub watched: Vec<WatchedPath>,
+    /// The git directories inside the writable roots before the run; any other found after it
+    /// is a new repository and is checked (`integrity`).
+    #[serde(default)]
+    pub repos: Vec<PathBuf>,
     /// Secrets; only those that exist or whose parent exists are listed.
     pub deny_read: Vec<DenyReadPath>,
     pub network: Network,
     pub allow_unenforced: BTreeSet<Capability>,
 }
 
-/// What a backend creates for a missing protected path so that it can pin the name: a
-/// directory for `.git`, `hooks`, `.paddock` and names without an extension, an empty file for
-/// `config`, `paddock.toml` and other names with an extension. Both backends use this, so a
-/// workspace looks the same after a run on either OS.
-pub fn placeholder_kind(path: &Path) -> PathKind {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    match name {
-        ".git" | "hooks" | ".paddock" => PathKind::Dir,
-        "config" | "paddock.toml" => PathKind::File,
-        n if n.len() > 1 && n[1..].contains('.') => PathKind::File,
-        _ => PathKind::Dir,
-    }
-}
-
-/// Names protected inside every writable root by default: git's code-execution vectors and
-/// Paddock's own config.
-pub const DEFAULT_PROTECTED: &[&str] = &[".git/hooks", ".git/config", "paddock.toml", ".paddock"];
+/// Names protected inside every writable root by default: Paddock's own project config. Git's
+/// control files are found per repository (`integrity::discover`).
+pub const DEFAULT_PROTECTED: &[&str] = &["paddock.toml", ".paddock"];
 
 impl SandboxSpec {
     /// Builds the spec for `policy` with `workspace` as the workspace root.
@@ -108,15 +109,48 @@ impl SandboxSpec {
             }
         }
         let mut protected = Vec::new();
+        let mut watched = Vec::new();
+        let found =
+            integrity::discover::find_repos(&writable_roots).map_err(|e| SpecError::Resolve {
+                path: ws.clone(),
+                reason: e.to_string(),
+            })?;
+        let own_dirs: Vec<PathBuf> = [crate::state::config_dir(), crate::state::state_dir()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut controls = integrity::discover::control_paths(
+            &writable_roots,
+            &found,
+            home.as_deref(),
+            &own_dirs,
+            policy.protect_whole_git,
+        );
         for root in &writable_roots {
-            expand_protected(root, policy, &mut protected)?;
+            project_controls(root, policy, &mut controls);
         }
         for p in &policy.protected_paths {
             let expanded = paths::expand_tilde(p, home.as_deref());
             if expanded.is_absolute() {
-                push_protected(&mut protected, &ws, &expanded, "protected_paths entry")?;
+                controls.push(Control {
+                    path: expanded,
+                    reason: "protected_paths entry".into(),
+                });
             }
         }
+        for c in controls {
+            let Some(root) = writable_roots
+                .iter()
+                .filter(|r| paths::is_beneath(&c.path, r))
+                .max_by_key(|r| r.components().count())
+            else {
+                // Reached only through a link from outside the roots: protect what it names.
+                push_protected(&mut protected, &mut watched, &ws, &c.path, &c.reason)?;
+                continue;
+            };
+            push_protected(&mut protected, &mut watched, root, &c.path, &c.reason)?;
+        }
+        let repos = found.into_iter().map(|r| r.git_dir).collect();
         let mut deny_read = Vec::new();
         let mut resolver = SharedPrefixResolver::default();
         for p in &policy.deny_read {
@@ -149,6 +183,8 @@ impl SandboxSpec {
             workspace: ws,
             writable_roots,
             protected,
+            watched,
+            repos,
             deny_read,
             network: policy.network.clone(),
             allow_unenforced: policy.allow_unenforced.clone(),
@@ -161,7 +197,9 @@ impl SandboxSpec {
             && !self
                 .protected
                 .iter()
-                .any(|pp| paths::may_be_beneath(p, &pp.path))
+                .map(|pp| &pp.path)
+                .chain(self.watched.iter().map(|w| &w.path))
+                .any(|pp| paths::may_be_beneath(p, pp))
     }
 
     /// The deny-read entry that covers `p`, if any.
@@ -246,8 +284,12 @@ fn kind_of(p: &Path) -> PathKind {
     }
 }
 
+/// Adds `p` (absolute, links not yet followed) as protected when it exists, as watched when
+/// it does not. Refuses a path reached through a link that lies inside the writable root `base`:
+/// the sandbox could replace the link and escape the protection.
 fn push_protected(
     out: &mut Vec<ProtectedPath>,
+    watched: &mut Vec<WatchedPath>,
     base: &Path,
     p: &Path,
     reason: &str,
@@ -267,11 +309,21 @@ fn push_protected(
             ),
         });
     }
+    let kind = kind_of(&resolved);
+    if kind == PathKind::Missing {
+        if !watched.iter().any(|w| w.path == resolved) {
+            watched.push(WatchedPath {
+                path: resolved,
+                reason: reason.into(),
+            });
+        }
+        return Ok(());
+    }
     if out.iter().any(|e| e.path == resolved) {
         return Ok(());
     }
     out.push(ProtectedPath {
-        kind: kind_of(&resolved),
+        kind,
         path: resolved,
         reason: reason.into(),
     });
@@ -294,111 +346,25 @@ fn replaceable_link(root: &Path, p: &Path) -> Option<PathBuf> {
     None
 }
 
-/// Expands the default and relative protected entries inside one writable root, following a
-/// `.git` file to its gitdir (worktrees) and common dir, and covering submodules' git dirs.
-fn expand_protected(
-    root: &Path,
-    policy: &Policy,
-    out: &mut Vec<ProtectedPath>,
-) -> Result<(), SpecError> {
-    let git = root.join(".git");
-    let git_dirs = git_dirs_of(&git);
-    if git.symlink_metadata().is_err() {
-        // No repository yet: pin the name (an empty directory), so the sandbox cannot create a
-        // repository whose hooks would later run outside it when you use git here.
-        push_protected(
-            out,
-            root,
-            &git,
-            "no repository yet: a repository the sandbox created would run its hooks outside it",
-        )?;
-    } else if policy.protect_whole_git {
-        push_protected(out, root, &git, "protect_whole_git")?;
-        for dir in &git_dirs {
-            push_protected(out, root, dir, "protect_whole_git (gitdir target)")?;
-        }
-    } else {
-        for dir in &git_dirs {
-            push_protected(out, root, &dir.join("hooks"), "git hooks run code")?;
-            push_protected(
-                out,
-                root,
-                &dir.join("config"),
-                "git config can run code (core.hooksPath, filters, aliases)",
-            )?;
-        }
-        if git.is_file() {
-            // The `.git` file itself: rewriting its gitdir line would redirect git elsewhere.
-            push_protected(out, root, &git, "`.git` file points git at its gitdir")?;
-        }
-    }
-    for name in DEFAULT_PROTECTED.iter().filter(|n| !n.starts_with(".git")) {
-        // A project file the sandbox creates can only tighten the next run's policy unless the
-        // user trusts the project, so a missing one needs pinning only for trusted projects.
+/// Paddock's project files and the relative `protected_paths` entries inside one writable root.
+/// A project file the sandbox creates can only tighten the next run's policy unless the user
+/// trusts the project, so a missing one is watched only for trusted projects.
+fn project_controls(root: &Path, policy: &Policy, out: &mut Vec<Control>) {
+    for name in DEFAULT_PROTECTED {
         let path = root.join(name);
         if policy.project_trusted || path.symlink_metadata().is_ok() {
-            push_protected(out, root, &path, "Paddock's own config")?;
+            out.push(Control {
+                path,
+                reason: "Paddock's own config".into(),
+            });
         }
     }
     for p in &policy.protected_paths {
         if p.is_relative() {
-            push_protected(out, root, &root.join(p), "protected_paths entry")?;
-        }
-    }
-    Ok(())
-}
-
-/// The git directories whose hooks and config a command in `root` would use: the `.git`
-/// directory (or a `.git` file's `gitdir:` target and its `commondir`), plus every submodule git
-/// dir under `modules/` and every worktree under `worktrees/`.
-fn git_dirs_of(git: &Path) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    let base = git.parent().unwrap_or(Path::new("/"));
-    let primary = if git.is_file() {
-        match std::fs::read_to_string(git) {
-            Ok(text) => text
-                .lines()
-                .find_map(|l| l.strip_prefix("gitdir:"))
-                .and_then(|t| paths::resolve(base, Path::new(t.trim())).ok()),
-            Err(_) => None,
-        }
-    } else if git.is_dir() {
-        Some(git.to_path_buf())
-    } else {
-        None
-    };
-    let Some(primary) = primary else { return dirs };
-    dirs.push(primary.clone());
-    if let Ok(common) = std::fs::read_to_string(primary.join("commondir"))
-        && let Ok(c) = paths::resolve(&primary, Path::new(common.trim()))
-        && !dirs.contains(&c)
-    {
-        dirs.push(c);
-    }
-    let mut i = 0;
-    while i < dirs.len() && dirs.len() < 512 {
-        for sub in ["modules", "worktrees"] {
-            collect_git_dirs(&dirs[i].join(sub), &mut dirs);
-        }
-        i += 1;
-    }
-    dirs
-}
-
-fn collect_git_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if !p.is_dir() || out.contains(&p) {
-            continue;
-        }
-        if p.join("HEAD").exists() || p.join("config").exists() || p.join("gitdir").exists() {
-            out.push(p);
-        } else {
-            // Nested submodule names (`modules/a/b`).
-            collect_git_dirs(&p, out);
+            out.push(Control {
+                path: root.join(p),
+                reason: "protected_paths entry".into(),
+            });
         }
     }
 }
@@ -432,62 +398,71 @@ mod tests {
         spec.protected.iter().map(|p| p.path.clone()).collect()
     }
 
+    fn watched(spec: &SandboxSpec) -> Vec<PathBuf> {
+        spec.watched.iter().map(|p| p.path.clone()).collect()
+    }
+
+    /// The files that make git take `dir` for a git directory.
+    fn make_git_dir(dir: &Path) {
+        std::fs::create_dir_all(dir.join("objects")).unwrap();
+        std::fs::create_dir_all(dir.join("refs")).unwrap();
+        std::fs::write(dir.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    }
+
     #[test]
-    fn workspace_without_a_repository_pins_the_git_name() {
+    fn workspace_without_a_repository_creates_and_pins_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let ws = std::fs::canonicalize(dir.path()).unwrap();
         let spec = spec_for(&ws, |_| {});
-        assert_eq!(protected(&spec), vec![ws.join(".git")]);
-        assert_eq!(placeholder_kind(&ws.join(".git")), PathKind::Dir);
-        assert!(!spec.is_writable(&ws.join(".git/hooks/post-commit")));
+        assert!(protected(&spec).is_empty(), "{:?}", protected(&spec));
+        assert!(spec.repos.is_empty());
+        assert!(!ws.join(".git").exists(), "no skeleton is left on the host");
         assert!(spec.is_writable(&ws.join("src/main.rs")));
     }
 
     #[test]
-    fn placeholder_kinds_are_directories_for_git_names_and_files_for_config() {
-        for (name, kind) in [
-            (".git", PathKind::Dir),
-            ("hooks", PathKind::Dir),
-            (".paddock", PathKind::Dir),
-            ("config", PathKind::File),
-            ("paddock.toml", PathKind::File),
-            ("secrets.env", PathKind::File),
-            ("build", PathKind::Dir),
-        ] {
-            assert_eq!(placeholder_kind(Path::new(name)), kind, "{name}");
-        }
-    }
-
-    #[test]
-    fn git_hooks_and_config_are_protected_even_before_they_exist() {
+    fn missing_git_control_files_are_watched_and_existing_ones_protected() {
         let dir = tempfile::tempdir().unwrap();
         let ws = std::fs::canonicalize(dir.path()).unwrap();
-        std::fs::create_dir(ws.join(".git")).unwrap();
+        make_git_dir(&ws.join(".git"));
+        std::fs::write(ws.join(".git/config"), "[core]\n\tbare = false\n").unwrap();
         let spec = spec_for(&ws, |_| {});
-        let hooks = spec
-            .protected
-            .iter()
-            .find(|p| p.path == ws.join(".git/hooks"))
-            .unwrap();
-        assert_eq!(hooks.kind, PathKind::Missing);
+        assert_eq!(spec.repos, vec![ws.join(".git")]);
         assert!(protected(&spec).contains(&ws.join(".git/config")));
+        for missing in [
+            "hooks",
+            "commondir",
+            "config.worktree",
+            "info",
+            "objects/info/alternates",
+        ] {
+            assert!(
+                watched(&spec).contains(&ws.join(".git").join(missing)),
+                "{missing}"
+            );
+        }
         assert!(
-            !protected(&spec).contains(&ws.join("paddock.toml")),
-            "a missing project file is not pinned for an untrusted project"
+            !watched(&spec).contains(&ws.join("paddock.toml")),
+            "a missing project file is not watched for an untrusted project"
         );
         assert!(spec.is_writable(&ws.join("src/main.rs")));
         assert!(
             spec.is_writable(&ws.join(".git/index")),
             "commits must work"
         );
+        assert!(spec.is_writable(&ws.join(".git/refs/heads/main")));
         assert!(!spec.is_writable(&ws.join(".git/hooks/pre-commit")));
+        assert!(!ws.join(".git/hooks").exists(), "nothing is created");
     }
 
     #[test]
-    fn git_file_gitdir_target_and_common_dir_are_protected() {
+    fn git_file_gitdir_target_and_common_dir_are_protected_inside_the_roots() {
         let dir = tempfile::tempdir().unwrap();
         let base = std::fs::canonicalize(dir.path()).unwrap();
         let main_git = base.join("main/.git");
+        make_git_dir(&main_git);
+        std::fs::create_dir_all(main_git.join("hooks")).unwrap();
+        std::fs::write(main_git.join("config"), "").unwrap();
         let wt_dir = main_git.join("worktrees/feature");
         std::fs::create_dir_all(&wt_dir).unwrap();
         std::fs::write(wt_dir.join("commondir"), "../..\n").unwrap();
@@ -496,12 +471,20 @@ mod tests {
         std::fs::create_dir(&ws).unwrap();
         std::fs::write(ws.join(".git"), format!("gitdir: {}\n", wt_dir.display())).unwrap();
         let spec = spec_for(&ws, |_| {});
+        assert!(
+            protected(&spec).contains(&ws.join(".git")),
+            "the .git file itself"
+        );
+        assert!(
+            protected(&spec).iter().all(|p| p.starts_with(&ws)),
+            "outside the roots nothing needs protecting"
+        );
+        let spec = spec_for(&ws, |p| p.writable_roots.push(base.join("main")));
         let got = protected(&spec);
-        assert!(got.contains(&ws.join(".git")), "the .git file itself");
-        assert!(got.contains(&wt_dir.join("config")));
+        assert!(got.contains(&wt_dir.join("commondir")));
         assert!(
             got.contains(&main_git.join("hooks")),
-            "hooks come from the common dir"
+            "hooks of the common dir"
         );
         assert!(got.contains(&main_git.join("config")));
     }
@@ -510,20 +493,34 @@ mod tests {
     fn submodule_git_dirs_are_protected() {
         let dir = tempfile::tempdir().unwrap();
         let ws = std::fs::canonicalize(dir.path()).unwrap();
+        make_git_dir(&ws.join(".git"));
         let sub = ws.join(".git/modules/libs/dep");
+        make_git_dir(&sub);
         std::fs::create_dir_all(sub.join("hooks")).unwrap();
-        std::fs::write(sub.join("HEAD"), "x").unwrap();
         let spec = spec_for(&ws, |_| {});
         let got = protected(&spec);
         assert!(got.contains(&sub.join("hooks")), "{got:?}");
-        assert!(got.contains(&sub.join("config")));
+        assert!(watched(&spec).contains(&sub.join("config")));
+        assert!(spec.repos.contains(&sub));
+    }
+
+    #[test]
+    fn nested_repositories_are_protected_like_the_top_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(dir.path()).unwrap();
+        let nested = ws.join("vendor/lib/.git");
+        make_git_dir(&nested);
+        std::fs::write(nested.join("config"), "").unwrap();
+        let spec = spec_for(&ws, |_| {});
+        assert!(protected(&spec).contains(&nested.join("config")));
+        assert!(watched(&spec).contains(&nested.join("hooks")));
     }
 
     #[test]
     fn protect_whole_git_protects_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         let ws = std::fs::canonicalize(dir.path()).unwrap();
-        std::fs::create_dir(ws.join(".git")).unwrap();
+        make_git_dir(&ws.join(".git"));
         let spec = spec_for(&ws, |p| p.protect_whole_git = true);
         assert!(!spec.is_writable(&ws.join(".git/index")));
     }
@@ -584,7 +581,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ws = std::fs::canonicalize(dir.path()).unwrap();
         let spec = spec_for(&ws, |p| p.project_trusted = true);
-        assert!(protected(&spec).contains(&ws.join("paddock.toml")));
+        assert!(watched(&spec).contains(&ws.join("paddock.toml")));
         std::fs::write(ws.join("paddock.toml"), "").unwrap();
         let spec = spec_for(&ws, |_| {});
         assert!(protected(&spec).contains(&ws.join("paddock.toml")));
@@ -596,7 +593,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let base = std::fs::canonicalize(dir.path()).unwrap();
         let ws = base.join("ws");
-        std::fs::create_dir_all(ws.join(".git")).unwrap();
+        make_git_dir(&ws.join(".git"));
         std::fs::create_dir_all(base.join("shared-hooks")).unwrap();
         std::os::unix::fs::symlink(base.join("shared-hooks"), ws.join(".git/hooks")).unwrap();
         let mut p = default_policy();

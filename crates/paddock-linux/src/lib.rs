@@ -15,7 +15,6 @@
 mod init;
 pub mod landlock;
 mod pid1_process;
-mod placeholders;
 pub mod plan;
 mod probe;
 pub mod seccomp;

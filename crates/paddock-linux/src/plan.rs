@@ -2,7 +2,7 @@
 //! inherited pipe, and `LinuxError`, the one error type of the Linux backend.
 //!
 //! The plan is plain data with absolute, resolved paths; it never holds a `Missing` protected
-//! path (the supervisor creates placeholders first) and it is read by the mount, Landlock and
+//! path (the spec lists only existing ones; nothing is created on the host) and it is read by the mount, Landlock and
 //! seccomp layers alike, so that all three enforce the same view.
 
 use paddock_core::Mode;
@@ -115,13 +115,6 @@ pub enum LinuxError {
     Seccomp { reason: String },
     #[error("the policy cannot be enforced on Linux: {reason}")]
     Unsupported { reason: String },
-    #[error(
-        "cannot create placeholder {path} for a missing protected path: {source}; create it yourself or remove it from protected_paths"
-    )]
-    Placeholder {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error(
         "invalid sandbox plan: {reason} (internal error: the supervisor and its init disagree)"
     )]

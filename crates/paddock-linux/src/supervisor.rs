@@ -6,7 +6,7 @@ use crate::init::INIT_MARKER;
 use crate::pid1_process::Pid1Process;
 use crate::plan::{LinuxError, LinuxPlan, PRIVATE_TMPFS, PlanCommand, PlanPath};
 use crate::status::{self, InitMessage, Stage};
-use crate::{placeholders, probe, sys};
+use crate::{probe, sys};
 use paddock_core::paths::is_beneath;
 use paddock_core::spec::{CommandSpec, PathKind};
 use paddock_core::{EnforcementReport, Mode, Network, SandboxSpec};
@@ -18,7 +18,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Builds the plan for `spec` and `cmd` (creating placeholders for missing protected paths).
+/// Builds the plan for `spec` and `cmd`. Creates nothing on the host: a protected path exists
+/// (missing control paths are watched by the core's after-run check instead).
 pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, LinuxError> {
     let network_off = match &spec.network {
         Network::Off => true,
@@ -36,7 +37,23 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
         });
     }
     refuse_symlinked_protected_names(&spec.writable_roots)?;
-    let protected = placeholders::materialize(&spec.protected)?;
+    let protected = spec
+        .protected
+        .iter()
+        .map(|p| match p.kind {
+            PathKind::Missing => Err(LinuxError::Setup {
+                message: format!(
+                    "protected path {} is missing; the spec lists only existing ones (watched \
+                     paths are checked after the run)",
+                    p.path.display()
+                ),
+            }),
+            kind => Ok(PlanPath {
+                path: p.path.clone(),
+                kind,
+            }),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut deny_read: Vec<PlanPath> = spec
         .deny_read
         .iter()
@@ -88,8 +105,8 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
     })
 }
 
-/// Refuses to run when a default protected name (`.git/hooks`, `.git/config`, `paddock.toml`,
-/// `.paddock`) or one of its parents inside a writable root is a symlink: the mount view pins
+/// Refuses to run when a default protected name (`paddock.toml`, `.paddock`) inside a writable
+/// root is a symlink: the mount view pins
 /// the link's target, but the link itself lives in a writable directory and could be replaced.
 fn refuse_symlinked_protected_names(roots: &[PathBuf]) -> Result<(), LinuxError> {
     for root in roots {
@@ -257,9 +274,11 @@ mod tests {
             writable_roots: vec![ws.to_path_buf()],
             protected: vec![ProtectedPath {
                 path: ws.join(".git/hooks"),
-                kind: PathKind::Missing,
+                kind: PathKind::Dir,
                 reason: "test".into(),
             }],
+            watched: vec![],
+            repos: vec![],
             deny_read: vec![
                 DenyReadPath {
                     path: ws.join("gone"),
@@ -299,11 +318,14 @@ mod tests {
     }
 
     #[test]
-    fn missing_protected_paths_get_placeholders_and_missing_secrets_are_left_out() {
+    fn missing_secrets_are_left_out_and_nothing_is_created() {
         let ws = tempfile::tempdir().unwrap();
         let plan = plan_for(&spec(ws.path(), Network::On), &command(ws.path())).unwrap();
         assert_eq!(plan.protected[0].kind, PathKind::Dir);
-        assert!(ws.path().join(".git/hooks").is_dir());
+        assert!(
+            !ws.path().join(".git").exists(),
+            "no placeholder on the host"
+        );
         assert!(
             plan.deny_read
                 .iter()
@@ -342,8 +364,7 @@ mod tests {
     #[test]
     fn a_symlinked_default_protected_name_is_refused() {
         let ws = tempfile::tempdir().unwrap();
-        std::fs::create_dir(ws.path().join(".git")).unwrap();
-        std::os::unix::fs::symlink("/elsewhere", ws.path().join(".git/hooks")).unwrap();
+        std::os::unix::fs::symlink("/elsewhere", ws.path().join("paddock.toml")).unwrap();
         let err = plan_for(&spec(ws.path(), Network::Off), &command(ws.path())).unwrap_err();
         assert!(err.to_string().contains("symlink"), "{err}");
     }

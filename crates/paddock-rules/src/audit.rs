@@ -57,6 +57,9 @@ pub struct Record {
     pub exit_code: Option<i32>,
     pub duration_ms: Option<u64>,
     pub timed_out: bool,
+    /// What the after-run integrity check reverted (see `paddock_core::integrity`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integrity: Vec<paddock_core::integrity::IntegrityEvent>,
 }
 
 impl Record {
@@ -81,6 +84,7 @@ impl Record {
             exit_code: None,
             duration_ms: None,
             timed_out: false,
+            integrity: Vec::new(),
         }
     }
 
@@ -91,6 +95,7 @@ impl Record {
         self.exit_code = Some(report.exit_code);
         self.duration_ms = Some(report.duration_ms);
         self.timed_out = report.timed_out;
+        self.integrity = report.integrity.clone();
         self
     }
 }

@@ -51,7 +51,13 @@ impl Context {
     /// The context of a run in `cwd` under `spec`.
     pub fn from_spec(spec: &SandboxSpec, cwd: &Path) -> Context {
         let mut ctx = Context::new(cwd, spec.writable_roots.clone());
-        ctx.protected = spec.protected.iter().map(|p| p.path.clone()).collect();
+        // Watched paths count as protected: what is written there is removed after the run.
+        ctx.protected = spec
+            .protected
+            .iter()
+            .map(|p| p.path.clone())
+            .chain(spec.watched.iter().map(|w| w.path.clone()))
+            .collect();
         ctx
     }
 
@@ -182,7 +188,10 @@ mod tests {
     #[test]
     fn redirect_into_a_protected_path_of_the_spec_is_not_allowed() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join(".git/hooks")).unwrap();
+        for d in [".git/hooks", ".git/objects", ".git/refs"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        std::fs::write(dir.path().join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
         std::fs::write(dir.path().join("paddock.toml"), "").unwrap();
         let policy = paddock_core::config::default_policy();
         let spec = SandboxSpec::from_policy(&policy, dir.path()).unwrap();

@@ -210,6 +210,8 @@ pub fn plan(
         network: Network::On,
         deny_read: Vec::new(),
         allow_unenforced: BTreeSet::new(),
+        watched: Vec::new(),
+        repos: Vec::new(),
         ..spec.clone()
     };
     let mut windows = plan_with(&write_spec, WindowsLevel::Unelevated, store, registry, host)?;
@@ -544,6 +546,8 @@ mod tests {
             }],
             network: Network::Off,
             allow_unenforced: BTreeSet::new(),
+            watched: Vec::new(),
+            repos: Vec::new(),
         }
     }
 

@@ -50,6 +50,8 @@ fn spec(ws: &Path, network: Network, deny_read: Vec<DenyReadPath>) -> SandboxSpe
         deny_read,
         network,
         allow_unenforced: BTreeSet::new(),
+        watched: Vec::new(),
+        repos: Vec::new(),
     }
 }
 

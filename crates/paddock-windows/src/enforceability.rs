@@ -65,6 +65,8 @@ mod tests {
             },
             network,
             allow_unenforced: allow.iter().copied().collect::<BTreeSet<_>>(),
+            watched: Vec::new(),
+            repos: Vec::new(),
         }
     }
 

@@ -143,6 +143,8 @@ pub(crate) fn workspace_spec() -> SandboxSpec {
         deny_read: Vec::new(),
         network: Network::On,
         allow_unenforced: BTreeSet::new(),
+        watched: Vec::new(),
+        repos: Vec::new(),
     }
 }
 

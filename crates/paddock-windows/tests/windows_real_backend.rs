@@ -49,6 +49,8 @@ fn spec(ws: &Path, protected: Vec<ProtectedPath>) -> SandboxSpec {
         deny_read: Vec::new(),
         network: Network::On,
         allow_unenforced: BTreeSet::new(),
+        watched: Vec::new(),
+        repos: Vec::new(),
     }
 }
 

@@ -80,6 +80,8 @@ fn failed_containment_takes_back_every_per_run_entry() {
         deny_read: Vec::new(),
         network: Network::On,
         allow_unenforced: BTreeSet::new(),
+        watched: Vec::new(),
+        repos: Vec::new(),
     };
     let cmd = CommandSpec {
         program: PathBuf::from(r"C:\Windows\System32\cmd.exe"),

@@ -62,6 +62,8 @@ fn spec(ws: &Path) -> SandboxSpec {
         deny_read: Vec::new(),
         network: Network::On,
         allow_unenforced: BTreeSet::new(),
+        watched: Vec::new(),
+        repos: Vec::new(),
     }
 }
 

@@ -197,7 +197,13 @@ impl SandboxCommand {
             ..RunOptions::default()
         };
         let outcome = paddock_runner::run(child, &opts)?;
-        Ok(report_from(outcome, enforcement))
+        let mut report = report_from(outcome, enforcement);
+        // Every sandboxed process has ended (the backend's containment guarantees it once `run`
+        // returns): revert what the command planted for git, Paddock or the shell to run later.
+        if !report.enforcement.unconfined {
+            report.integrity = paddock_core::integrity::check_after_run(&prepared.spec);
+        }
+        Ok(report)
     }
 }
 
@@ -229,6 +235,7 @@ fn report_from(o: paddock_runner::Outcome, enforcement: EnforcementReport) -> Ru
         enforcement,
         decision: None,
         error: None,
+        integrity: Vec::new(),
     }
 }
 

@@ -56,12 +56,28 @@ pub fn explain_path(spec: &SandboxSpec, path: &Path) -> std::io::Result<PathExpl
                 .protected
                 .iter()
                 .find(|p| paths::is_beneath(&resolved, &p.path));
+            let watched = spec
+                .watched
+                .iter()
+                .find(|w| paths::is_beneath(&resolved, &w.path));
             match (root, prot, denied) {
                 (_, _, Some(d)) => verdict(false, format!("deny_read entry {}", d.path.display())),
                 (Some(_), Some(p), _) => verdict(
                     false,
                     format!("protected path {} ({})", p.path.display(), p.reason),
                 ),
+                (Some(_), None, _) if watched.is_some() => {
+                    let w = watched.expect("checked by the guard");
+                    verdict(
+                        false,
+                        format!(
+                            "watched path {} ({}): whatever the command creates there is \
+                             removed after the run",
+                            w.path.display(),
+                            w.reason
+                        ),
+                    )
+                }
                 (Some(r), None, _) => verdict(true, format!("writable root {}", r.display())),
                 (None, _, _) => verdict(false, "outside every writable root"),
             }
@@ -90,7 +106,10 @@ mod tests {
     fn default_policy_explains_workspace_protected_outside_and_secret() {
         let dir = tempfile::tempdir().unwrap();
         let ws = std::fs::canonicalize(dir.path()).unwrap();
-        std::fs::create_dir(ws.join(".git")).unwrap();
+        for d in [".git/objects", ".git/refs", ".git/hooks"] {
+            std::fs::create_dir_all(ws.join(d)).unwrap();
+        }
+        std::fs::write(ws.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
         let s = spec(&ws, Mode::WorkspaceWrite);
         let e = explain_path(&s, Path::new("src/lib.rs")).unwrap();
         assert!(e.read.allowed && e.write.allowed, "{e:?}");
@@ -100,6 +119,13 @@ mod tests {
             !e.write.allowed && e.write.decided_by.contains("protected path"),
             "{e:?}"
         );
+        let e = explain_path(&s, Path::new(".git/config")).unwrap();
+        assert!(
+            !e.write.allowed && e.write.decided_by.contains("watched path"),
+            "a missing config is watched: {e:?}"
+        );
+        let e = explain_path(&s, Path::new(".git/refs/heads/main")).unwrap();
+        assert!(e.write.allowed, "commits must work: {e:?}");
         let e = explain_path(&s, Path::new("/etc/passwd")).unwrap();
         assert!(e.read.allowed && !e.write.allowed);
         assert_eq!(e.write.decided_by, "outside every writable root");

@@ -75,6 +75,7 @@ pub fn run_unchecked(
         exit_code: None,
         duration_ms: None,
         timed_out: false,
+        integrity: Vec::new(),
     };
     record_decision(audit, &record)?;
     let result = cmd.run();

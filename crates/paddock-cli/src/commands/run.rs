@@ -14,6 +14,9 @@ pub fn run(a: RunArgs) -> i32 {
     let result = gated(&a);
     match result {
         Ok(report) => {
+            for event in &report.integrity {
+                eprintln!("paddock: integrity: {}", event.describe());
+            }
             if json {
                 output::json(&report);
             }

@@ -7,9 +7,10 @@
 //! DELETE deny is the kept one `plan` gives every root), so that
 //! neither P nor any folder holding it can be deleted or renamed away and replaced. Everyone,
 //! because a write-restricted token's FILE_DELETE_CHILD is judged by the user's own rights;
-//! the user loses nothing while the run lasts, as deleting through DELETE on a child still works. A missing P is pre-created as
-//! `paddock_core::spec::placeholder_kind` says (directories for `.git`, `hooks`, `.paddock`;
-//! empty files for `config`, `paddock.toml`), as the Linux backend does; missing
+//! the user loses nothing while the run lasts, as deleting through DELETE on a child still works. A missing P (the core's
+//! spec no longer lists any: missing control paths are watched and checked after the run) is
+//! pre-created as `missing_kind` says (directories for `.git`, `hooks`, `.paddock`;
+//! empty files for `config`, `paddock.toml`); missing
 //! folders between R and P are pre-created as directories. These ACEs are per-run (reference
 //! counted between concurrent runs), so a run with fewer protections never strips another's.
 
@@ -122,8 +123,10 @@ pub(super) fn missing_kind(p: &Path) -> EntryKind {
     let name = winpath::file_name(p)
         .map(|n| n.to_ascii_lowercase())
         .unwrap_or_default();
-    match paddock_core::spec::placeholder_kind(Path::new(&name)) {
-        paddock_core::spec::PathKind::File => EntryKind::File,
+    match name.as_str() {
+        ".git" | "hooks" | ".paddock" => EntryKind::Dir,
+        "config" | "paddock.toml" => EntryKind::File,
+        n if n.len() > 1 && n[1..].contains('.') => EntryKind::File,
         _ => EntryKind::Dir,
     }
 }

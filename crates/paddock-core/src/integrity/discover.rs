@@ -1,0 +1,530 @@
+//! Finds, before a run, everything inside the writable roots that git, Paddock or the user's shell
+//! would read as configuration or run later: every repository's control files (at any depth),
+//! the files and commands their configs name, Paddock's own config and state, shell start-up
+//! files. Walks are bounded and never follow a symlink.
+
+use super::gitconfig;
+use crate::paths;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The most directory entries one walk of the writable roots reads; a larger tree is refused
+/// (the run would otherwise go unchecked).
+pub const MAX_WALK_ENTRIES: usize = 1_000_000;
+/// How deep a walk descends below a root.
+pub const MAX_WALK_DEPTH: usize = 128;
+/// How many `include.path` levels are followed.
+const MAX_INCLUDE_DEPTH: usize = 8;
+/// How many git directories one run tracks (modules and worktrees included).
+pub const MAX_GIT_DIRS: usize = 4096;
+
+/// Control files inside every git directory, besides `modules/` and `worktrees/` (whose new
+/// entries are checked as new repositories after the run).
+pub const GIT_CONTROL_FILES: &[(&str, &str)] = &[
+    (
+        "config",
+        "git config can run code (core.fsmonitor, hooksPath, filters, aliases)",
+    ),
+    ("config.worktree", "per-worktree git config can run code"),
+    (
+        "commondir",
+        "commondir points git at another config and hooks",
+    ),
+    ("hooks", "git hooks run code"),
+    (
+        "info",
+        "git info/ (attributes select filters, exclude, sparse-checkout)",
+    ),
+    (
+        "objects/info/alternates",
+        "alternates make git read objects from elsewhere",
+    ),
+    (
+        "objects/info/http-alternates",
+        "alternates make git read objects from elsewhere",
+    ),
+];
+
+/// Shell and session start-up files, relative to the home directory: protected when a writable
+/// root contains them.
+pub const HOME_CONTROL_FILES: &[&str] = &[
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+    ".zlogout",
+    ".config/fish",
+    ".config/autostart",
+    ".config/systemd",
+    ".config/environment.d",
+    ".config/git",
+    ".gitconfig",
+    ".ssh",
+    ".pam_environment",
+    ".xprofile",
+    ".xinitrc",
+    ".xsessionrc",
+    ".local/share/systemd",
+    ".config/powershell",
+];
+
+/// One repository found in a writable root.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Repo {
+    /// The git directory (`X/.git`, a gitfile's target, a bare directory, `modules/NAME`).
+    pub git_dir: PathBuf,
+    /// Where git runs commands for it: the directory holding `.git`, or the git dir when bare.
+    pub work_tree: PathBuf,
+    /// The `.git` entry (directory or gitfile) that makes `work_tree` a repository, if any.
+    pub dot_git: Option<PathBuf>,
+}
+
+/// A path that must not change during the run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Control {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Why the writable roots could not be checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalkError {
+    #[error(
+        "{root} holds more than {limit} entries, too many to check for planted git repositories; \
+         use a smaller workspace or writable root"
+    )]
+    TooLarge { root: PathBuf, limit: usize },
+    #[error("cannot read {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+}
+
+/// What git reads in a directory to take it for a git directory: `HEAD` and `objects` (or a
+/// `commondir`). Looked at without following links at the entries themselves.
+pub fn looks_like_git_dir(dir: &Path) -> bool {
+    let has = |n: &str| std::fs::symlink_metadata(dir.join(n)).is_ok();
+    has("HEAD") && (has("objects") || has("commondir"))
+}
+
+/// Every repository under `roots`: `.git` directories and files, bare-looking directories,
+/// and the `modules/` and `worktrees/` entries of each git dir. Never follows a symlink.
+pub fn find_repos(roots: &[PathBuf]) -> Result<Vec<Repo>, WalkError> {
+    let mut repos = BTreeSet::new();
+    for root in roots {
+        walk_root(root, &mut repos)?;
+    }
+    let mut out: Vec<Repo> = repos.into_iter().collect();
+    let mut i = 0;
+    while i < out.len() && out.len() < MAX_GIT_DIRS {
+        let git_dir = out[i].git_dir.clone();
+        for sub in ["modules", "worktrees"] {
+            collect_inner_git_dirs(&git_dir.join(sub), &mut out, 0);
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+fn walk_root(root: &Path, repos: &mut BTreeSet<Repo>) -> Result<(), WalkError> {
+    let mut seen = 0usize;
+    let mut stack = vec![(root.to_path_buf(), 0usize)];
+    while let Some((dir, depth)) = stack.pop() {
+        if looks_like_git_dir(&dir) && dir.file_name().is_none_or(|n| n != ".git") {
+            repos.insert(Repo {
+                git_dir: dir.clone(),
+                work_tree: dir.clone(),
+                dot_git: None,
+            });
+            continue;
+        }
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            // A directory the caller cannot list holds nothing the caller's git would run from
+            // a listing; the sandbox cannot list it either.
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(WalkError::Unreadable {
+                    path: dir,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > MAX_WALK_ENTRIES {
+                return Err(WalkError::TooLarge {
+                    root: root.to_path_buf(),
+                    limit: MAX_WALK_ENTRIES,
+                });
+            }
+            let Ok(ft) = entry.file_type() else { continue };
+            let path = entry.path();
+            if entry.file_name() == ".git" {
+                // A `.git` directory git would not take for a repository (an empty one, say) is
+                // not one yet: if the run makes it one, it is checked as a new repository.
+                if !ft.is_dir() || looks_like_git_dir(&path) {
+                    repos.insert(repo_for_dot_git(&path, &dir, ft.is_dir()));
+                }
+                continue;
+            }
+            if ft.is_dir() && depth < MAX_WALK_DEPTH {
+                stack.push((path, depth + 1));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The repository a `.git` entry (directory, gitfile, or anything else) stands for.
+fn repo_for_dot_git(dot_git: &Path, work_tree: &Path, is_dir: bool) -> Repo {
+    let git_dir = if is_dir {
+        dot_git.to_path_buf()
+    } else {
+        gitfile_target(dot_git).unwrap_or_else(|| dot_git.to_path_buf())
+    };
+    Repo {
+        git_dir,
+        work_tree: work_tree.to_path_buf(),
+        dot_git: Some(dot_git.to_path_buf()),
+    }
+}
+
+/// The `gitdir:` target of a gitfile, resolved against its directory; `None` for a symlink or
+/// anything unreadable.
+pub fn gitfile_target(dot_git: &Path) -> Option<PathBuf> {
+    let bytes = super::fsguard::read_small_regular_file(dot_git, 64 * 1024).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let target = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
+    let base = dot_git.parent()?;
+    paths::resolve(base, Path::new(target)).ok()
+}
+
+/// `modules/a`, `modules/a/b` (nested submodule names), `worktrees/w`: git dirs inside a git
+/// dir, found without following links.
+fn collect_inner_git_dirs(dir: &Path, out: &mut Vec<Repo>, depth: usize) {
+    if depth > 16 || out.len() >= MAX_GIT_DIRS {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let Ok(ft) = e.file_type() else { continue };
+        if !ft.is_dir() {
+            continue;
+        }
+        let p = e.path();
+        if out.iter().any(|r| r.git_dir == p) {
+            continue;
+        }
+        if looks_like_git_dir(&p) || p.join("gitdir").symlink_metadata().is_ok() {
+            out.push(Repo {
+                git_dir: p.clone(),
+                work_tree: p,
+                dot_git: None,
+            });
+        } else {
+            collect_inner_git_dirs(&p, out, depth + 1);
+        }
+    }
+}
+
+/// The common dir a git dir shares (`commondir`), when it has one.
+pub fn common_dir(git_dir: &Path) -> Option<PathBuf> {
+    let bytes =
+        super::fsguard::read_small_regular_file(&git_dir.join("commondir"), 64 * 1024).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    paths::resolve(git_dir, Path::new(text.trim())).ok()
+}
+
+/// Everything under `roots` that must not change during the run: each repository's control
+/// files, what its configs (and the user's global git configs) name as files or commands,
+/// Paddock's config and state (`paddock_dirs`), and the user's shell start-up files. Paths outside every root are
+/// left out (the sandbox cannot write them anyway).
+pub fn control_paths(
+    roots: &[PathBuf],
+    repos: &[Repo],
+    home: Option<&Path>,
+    paddock_dirs: &[PathBuf],
+    whole_git: bool,
+) -> Vec<Control> {
+    let mut out: Vec<Control> = Vec::new();
+    // Inside a root lexically or once links are followed: either way the sandbox could write it.
+    let inside = |p: &Path| {
+        let resolved = paths::resolve(Path::new("/"), p).unwrap_or_else(|_| p.to_path_buf());
+        roots
+            .iter()
+            .any(|r| paths::is_beneath(p, r) || paths::is_beneath(&resolved, r))
+    };
+    let add = |out: &mut Vec<Control>, p: PathBuf, reason: String| {
+        if inside(&p) && !out.iter().any(|c| c.path == p) {
+            out.push(Control { path: p, reason });
+        }
+    };
+    let global = global_configs(home);
+    for repo in repos {
+        let mut dirs = vec![repo.git_dir.clone()];
+        if let Some(c) = common_dir(&repo.git_dir).filter(|c| *c != repo.git_dir) {
+            dirs.push(c);
+        }
+        if let Some(dot_git) = &repo.dot_git
+            && dot_git.symlink_metadata().is_ok_and(|m| !m.is_dir())
+        {
+            add(
+                &mut out,
+                dot_git.clone(),
+                "`.git` file points git at its gitdir".into(),
+            );
+        }
+        for dir in &dirs {
+            if whole_git {
+                add(&mut out, dir.clone(), "protect_whole_git".into());
+            }
+            for (name, why) in GIT_CONTROL_FILES {
+                add(&mut out, dir.join(name), (*why).to_string());
+            }
+        }
+        let mut configs: Vec<PathBuf> = dirs.iter().map(|d| d.join("config")).collect();
+        configs.push(repo.git_dir.join("config.worktree"));
+        for cfg in &configs {
+            named_by_config(cfg, &repo.work_tree, home, 0, &mut |p, why| {
+                add(&mut out, p, why)
+            });
+        }
+        for cfg in &global {
+            named_by_config(cfg, &repo.work_tree, home, 0, &mut |p, why| {
+                add(&mut out, p, why)
+            });
+        }
+    }
+    for cfg in &global {
+        add(
+            &mut out,
+            cfg.clone(),
+            "your global git config can run code".into(),
+        );
+    }
+    for dir in paddock_dirs {
+        add(
+            &mut out,
+            dir.clone(),
+            "Paddock's own config and state (rules, audit log, sessions)".into(),
+        );
+    }
+    if let Some(home) = home {
+        for name in HOME_CONTROL_FILES {
+            add(
+                &mut out,
+                home.join(name),
+                "runs when you log in or start a shell".into(),
+            );
+        }
+    }
+    out
+}
+
+/// The user's global git configs: `~/.gitconfig`, `$XDG_CONFIG_HOME/git/config`,
+/// `/etc/gitconfig`.
+fn global_configs(home: Option<&Path>) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(h) = home {
+        v.push(h.join(".gitconfig"));
+    }
+    match std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
+        Some(x) => v.push(PathBuf::from(x).join("git/config")),
+        None => {
+            if let Some(h) = home {
+                v.push(h.join(".config/git/config"));
+            }
+        }
+    }
+    if cfg!(unix) {
+        v.push(PathBuf::from("/etc/gitconfig"));
+    }
+    v
+}
+
+/// Calls `found` with every file or program `config` (and the files it includes) names:
+/// include targets relative to the including file, hooks and commands relative to the work tree.
+fn named_by_config(
+    config: &Path,
+    work_tree: &Path,
+    home: Option<&Path>,
+    depth: usize,
+    found: &mut dyn FnMut(PathBuf, String),
+) {
+    if depth > MAX_INCLUDE_DEPTH {
+        return;
+    }
+    let Ok(Some(text)) = gitconfig::read_file(config) else {
+        return;
+    };
+    let Ok(entries) = gitconfig::parse(&text, false) else {
+        return;
+    };
+    let config_dir = config.parent().unwrap_or(Path::new("/"));
+    for e in &entries {
+        let Some(value) = e.value.as_deref() else {
+            continue;
+        };
+        let why = |what: &str| {
+            format!(
+                "{what} named by {} ({}.{})",
+                config.display(),
+                e.section,
+                e.key
+            )
+        };
+        if gitconfig::is_file_key(e) {
+            let base = if e.section == "core" {
+                work_tree
+            } else {
+                config_dir
+            };
+            let Some(target) = resolve_value(value, base, home) else {
+                continue;
+            };
+            if e.section != "core" {
+                named_by_config(&target, work_tree, home, depth + 1, found);
+            }
+            found(target, why("a file git reads"));
+        } else if gitconfig::is_command_key(e)
+            && let Some(program) = gitconfig::command_program(value)
+            && let Some(target) = resolve_value(&program, work_tree, home)
+        {
+            found(target, why("a program git runs"));
+        }
+    }
+}
+
+/// The path a config value names, absolute but with links left in place (the spec resolves it
+/// and refuses a link that lies in writable space).
+fn resolve_value(value: &str, base: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    let expanded = paths::expand_tilde(Path::new(value), home);
+    Some(paths::normalize_lexically(&base.join(expanded)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git_init(dir: &Path) {
+        std::fs::create_dir_all(dir.join(".git/objects")).unwrap();
+        std::fs::create_dir_all(dir.join(".git/refs")).unwrap();
+        std::fs::write(dir.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(dir.join(".git/config"), "[core]\n\tbare = false\n").unwrap();
+    }
+
+    fn tmp() -> (tempfile::TempDir, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let p = std::fs::canonicalize(d.path()).unwrap();
+        (d, p)
+    }
+
+    #[test]
+    fn nested_repositories_at_any_depth_are_found() {
+        let (_d, ws) = tmp();
+        git_init(&ws);
+        git_init(&ws.join("a/b/c/vendored"));
+        let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
+        let dirs: Vec<_> = repos.iter().map(|r| r.git_dir.clone()).collect();
+        assert!(dirs.contains(&ws.join(".git")));
+        assert!(dirs.contains(&ws.join("a/b/c/vendored/.git")));
+    }
+
+    #[test]
+    fn a_bare_repository_made_of_files_in_the_root_is_found() {
+        let (_d, ws) = tmp();
+        std::fs::write(ws.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::create_dir(ws.join("objects")).unwrap();
+        std::fs::create_dir(ws.join("refs")).unwrap();
+        let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
+        assert_eq!(repos[0].git_dir, ws);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_to_the_host_root_under_modules_is_not_walked() {
+        let (_d, ws) = tmp();
+        git_init(&ws);
+        std::fs::create_dir(ws.join(".git/modules")).unwrap();
+        std::os::unix::fs::symlink("/", ws.join(".git/modules/evil")).unwrap();
+        std::os::unix::fs::symlink("/", ws.join("rootlink")).unwrap();
+        let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
+        assert_eq!(repos.len(), 1, "{repos:?}");
+    }
+
+    #[test]
+    fn control_files_include_hooks_path_includes_and_command_paths_in_the_worktree() {
+        let (_d, ws) = tmp();
+        git_init(&ws);
+        std::fs::write(
+            ws.join(".git/config"),
+            "[core]\n\thooksPath = .husky\n\tfsmonitor = ./tools/fsmon.sh\n[include]\n\tpath = ../shared.gitconfig\n",
+        )
+        .unwrap();
+        std::fs::write(
+            ws.join("shared.gitconfig"),
+            "[diff \"x\"]\n\ttextconv = scripts/conv\n",
+        )
+        .unwrap();
+        let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
+        let ctl = control_paths(std::slice::from_ref(&ws), &repos, None, &[], false);
+        let paths: Vec<_> = ctl.iter().map(|c| c.path.clone()).collect();
+        for want in [
+            ws.join(".git/hooks"),
+            ws.join(".git/config"),
+            ws.join(".git/commondir"),
+            ws.join(".git/info"),
+            ws.join(".git/objects/info/alternates"),
+            ws.join(".husky"),
+            ws.join("tools/fsmon.sh"),
+            ws.join("shared.gitconfig"),
+            ws.join("scripts/conv"),
+        ] {
+            assert!(
+                paths.contains(&want),
+                "missing {}: {paths:?}",
+                want.display()
+            );
+        }
+    }
+
+    #[test]
+    fn paths_outside_the_roots_are_left_out() {
+        let (_d, base) = tmp();
+        let ws = base.join("ws");
+        git_init(&ws);
+        std::fs::write(ws.join(".git/config"), "[core]\n\thooksPath = /etc/hooks\n").unwrap();
+        let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
+        let ctl = control_paths(std::slice::from_ref(&ws), &repos, None, &[], false);
+        assert!(ctl.iter().all(|c| c.path.starts_with(&ws)), "{ctl:?}");
+    }
+
+    #[test]
+    fn home_start_up_files_count_only_when_a_root_contains_home() {
+        let (_d, home) = tmp();
+        let ctl = control_paths(std::slice::from_ref(&home), &[], Some(&home), &[], false);
+        assert!(ctl.iter().any(|c| c.path == home.join(".bashrc")));
+        let ctl = control_paths(&[home.join("proj")], &[], Some(&home), &[], false);
+        assert!(!ctl.iter().any(|c| c.path == home.join(".bashrc")));
+    }
+
+    #[test]
+    fn paddock_own_config_and_state_inside_a_root_are_controlled() {
+        let (_d, ws) = tmp();
+        let own = [ws.join("cfg"), PathBuf::from("/elsewhere/state")];
+        let ctl = control_paths(std::slice::from_ref(&ws), &[], None, &own, false);
+        let paths: Vec<_> = ctl.iter().map(|c| c.path.clone()).collect();
+        assert_eq!(paths, vec![ws.join("cfg")]);
+    }
+}

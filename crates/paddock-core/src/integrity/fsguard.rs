@@ -1,0 +1,186 @@
+//! File operations the supervisor makes with the caller's full rights on places a sandboxed
+//! command could have shaped: they never follow a symlink planted there, never read more than a
+//! bound, never block on a FIFO or device, and only act beneath a given root.
+//!
+//! They are called before the sandbox starts or after every sandboxed process has ended, so the
+//! command cannot race them; another sandbox run started concurrently on the same root could.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+/// Reads `path` when it is a regular file of at most `max` bytes. A symlink at `path`, a FIFO,
+/// socket, device or directory, or a larger file is an error naming what was found; the open
+/// never blocks (a FIFO is opened non-blocking, then refused).
+pub fn read_small_regular_file(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let file = open_no_follow(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    if meta.len() > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} is larger than {max} bytes", path.display()),
+        ));
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} grew beyond {max} bytes while read", path.display()),
+        ));
+    }
+    Ok(buf)
+}
+
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() || !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    std::fs::File::open(path)
+}
+
+/// True when every component of `path` below `root` (both absolute) is a real directory or,
+/// for the last one, anything but reached without a symlink on the way; false when `path` is not
+/// beneath `root` or a link lies between them.
+pub fn reached_without_links(root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return false;
+    };
+    let mut cur = root.to_path_buf();
+    let parts: Vec<Component> = rel.components().collect();
+    for (i, part) in parts.iter().enumerate() {
+        let Component::Normal(name) = part else {
+            return false;
+        };
+        cur.push(name);
+        if i + 1 == parts.len() {
+            break;
+        }
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.is_dir() && !m.file_type().is_symlink() => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Removes what is at `path` (a file, a symlink itself, or a directory tree, never following a
+/// link) when it lies beneath `root` with no link on the way. Returns false when it refused.
+pub fn remove_beneath(root: &Path, path: &Path) -> std::io::Result<bool> {
+    if !reached_without_links(root, path) {
+        return Ok(false);
+    }
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(e),
+    };
+    if meta.is_dir() && !meta.file_type().is_symlink() {
+        // std's remove_dir_all does not follow symlinks inside the tree.
+        std::fs::remove_dir_all(path)?;
+    } else {
+        std::fs::remove_file(path)?;
+    }
+    Ok(true)
+}
+
+/// Renames `path` to a free sibling name `<name><suffix>[-N]` beneath `root`, with no link on
+/// the way; returns the new path, or `None` when it refused.
+pub fn rename_aside(root: &Path, path: &Path, suffix: &str) -> std::io::Result<Option<PathBuf>> {
+    if !reached_without_links(root, path) {
+        return Ok(None);
+    }
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(None);
+    };
+    for n in 0..100u32 {
+        let mut new_name = name.to_os_string();
+        new_name.push(suffix);
+        if n > 0 {
+            new_name.push(format!("-{n}"));
+        }
+        let target = parent.join(new_name);
+        if std::fs::symlink_metadata(&target).is_ok() {
+            continue;
+        }
+        std::fs::rename(path, &target)?;
+        return Ok(Some(target));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_regular_file_is_read_and_a_large_one_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("c");
+        std::fs::write(&f, b"abc").unwrap();
+        assert_eq!(read_small_regular_file(&f, 3).unwrap(), b"abc");
+        assert!(read_small_regular_file(&f, 2).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_a_fifo_and_a_directory_are_refused_without_blocking() {
+        let d = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", d.path().join("link")).unwrap();
+        assert!(read_small_regular_file(&d.path().join("link"), 1 << 20).is_err());
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(read_small_regular_file(&fifo, 1 << 20).is_err());
+        assert!(read_small_regular_file(d.path(), 1 << 20).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn removal_refuses_a_path_reached_through_a_symlink() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("ws");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(outside.join("hooks")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join(".git")).unwrap();
+        assert!(!remove_beneath(&root, &root.join(".git/hooks")).unwrap());
+        assert!(outside.join("hooks").exists());
+        // The link itself can be removed: it is the last component.
+        assert!(remove_beneath(&root, &root.join(".git")).unwrap());
+        assert!(outside.join("hooks").exists());
+        assert!(!root.join(".git").exists());
+    }
+
+    #[test]
+    fn rename_aside_picks_a_free_name() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        std::fs::create_dir(root.join(".git")).unwrap();
+        std::fs::create_dir(root.join(".git.q")).unwrap();
+        let new = rename_aside(root, &root.join(".git"), ".q")
+            .unwrap()
+            .unwrap();
+        assert_eq!(new, root.join(".git.q-1"));
+    }
+}

@@ -1,0 +1,390 @@
+//! Sandbox integrity: nothing a sandboxed command writes may run, or loosen anything, outside
+//! the sandbox later.
+//!
+//! Two layers. Before the run, `discover` lists every control path inside the writable roots
+//! (repositories' hooks and configs at any depth, what those configs name, Paddock's own files,
+//! shell start-up files); the spec hands the existing ones to the backend to keep read-only
+//! (mounts on Linux, deny ACEs on Windows) and keeps the missing ones as *watched*. After the
+//! run, once every sandboxed process has ended, `check_after_run` removes whatever appeared at a
+//! watched path and checks every repository that did not exist before (a `git init`, a clone, a
+//! planted bare repository): one whose config holds anything but the plain keys a fresh
+//! repository has, or whose hooks are not samples, is renamed aside so git no longer finds it.
+//! Every revert is reported. What this does not cover is listed in docs/linux.md ("Integrity").
+
+pub mod discover;
+pub mod fsguard;
+pub mod gitconfig;
+
+use crate::paths;
+use crate::spec::SandboxSpec;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The suffix of a repository renamed aside after the run.
+pub const QUARANTINE_SUFFIX: &str = ".paddock-quarantine";
+
+/// What the after-run check did about one path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum IntegrityAction {
+    /// Created during the run at a watched path; removed.
+    Removed,
+    /// A repository made during the run that git would trust; renamed to `moved_to`.
+    Quarantined { moved_to: PathBuf },
+    /// Should have been reverted but could not be: the user must look at it.
+    NotReverted { error: String },
+}
+
+/// One revert (or failed revert) of the after-run check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrityEvent {
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub action: IntegrityAction,
+    /// Why the path is not trusted.
+    pub reason: String,
+}
+
+impl IntegrityEvent {
+    /// One line for stderr: what happened, where, why, and what to do.
+    pub fn describe(&self) -> String {
+        match &self.action {
+            IntegrityAction::Removed => format!(
+                "removed {}, created by the command ({})",
+                self.path.display(),
+                self.reason
+            ),
+            IntegrityAction::Quarantined { moved_to } => format!(
+                "moved {} to {}: {}; inspect it and rename it back if you trust it",
+                self.path.display(),
+                moved_to.display(),
+                self.reason
+            ),
+            IntegrityAction::NotReverted { error } => format!(
+                "could NOT revert {} ({}): {error}; inspect it before using git or Paddock here",
+                self.path.display(),
+                self.reason
+            ),
+        }
+    }
+}
+
+/// Checks the writable roots of `spec` after every sandboxed process has ended, reverting what
+/// the command planted (see the module documentation). Never follows a link planted in the
+/// roots; a path it cannot revert is reported as `NotReverted`, never ignored.
+pub fn check_after_run(spec: &SandboxSpec) -> Vec<IntegrityEvent> {
+    let mut events = Vec::new();
+    if spec.writable_roots.is_empty() {
+        return events;
+    }
+    for w in &spec.watched {
+        if w.path.symlink_metadata().is_err() {
+            continue;
+        }
+        let action = match root_of(spec, &w.path).map(|root| fsguard::remove_beneath(root, &w.path))
+        {
+            Some(Ok(true)) => IntegrityAction::Removed,
+            Some(Ok(false)) | None => IntegrityAction::NotReverted {
+                error: "a link was planted on the way to it".into(),
+            },
+            Some(Err(e)) => IntegrityAction::NotReverted {
+                error: e.to_string(),
+            },
+        };
+        events.push(IntegrityEvent {
+            path: w.path.clone(),
+            action,
+            reason: w.reason.clone(),
+        });
+    }
+    let repos = match discover::find_repos(&spec.writable_roots) {
+        Ok(r) => r,
+        Err(e) => {
+            events.push(IntegrityEvent {
+                path: spec.workspace.clone(),
+                action: IntegrityAction::NotReverted {
+                    error: e.to_string(),
+                },
+                reason: "the writable roots could not be checked for planted repositories".into(),
+            });
+            return events;
+        }
+    };
+    for repo in repos {
+        if spec.repos.contains(&repo.git_dir) {
+            continue;
+        }
+        let Some(reason) = untrusted_reason(spec, &repo) else {
+            continue;
+        };
+        let target = quarantine_target(spec, &repo);
+        let action = match root_of(spec, &target)
+            .map(|root| fsguard::rename_aside(root, &target, QUARANTINE_SUFFIX))
+        {
+            Some(Ok(Some(moved_to))) => IntegrityAction::Quarantined { moved_to },
+            Some(Ok(None)) | None => IntegrityAction::NotReverted {
+                error: "a link was planted on the way to it".into(),
+            },
+            Some(Err(e)) => IntegrityAction::NotReverted {
+                error: e.to_string(),
+            },
+        };
+        events.push(IntegrityEvent {
+            path: target,
+            action,
+            reason: format!("a repository made during the run: {reason}"),
+        });
+    }
+    events
+}
+
+/// The writable root `p` lies in (the innermost).
+fn root_of<'a>(spec: &'a SandboxSpec, p: &Path) -> Option<&'a Path> {
+    spec.writable_roots
+        .iter()
+        .filter(|r| paths::is_beneath(p, r))
+        .max_by_key(|r| r.components().count())
+        .map(PathBuf::as_path)
+}
+
+/// What to rename so git no longer finds the repository: its `.git` entry; a git dir inside
+/// another's `modules/` or `worktrees/` itself; else (a bare directory) its `HEAD`.
+fn quarantine_target(spec: &SandboxSpec, repo: &discover::Repo) -> PathBuf {
+    if let Some(dot_git) = &repo.dot_git {
+        return dot_git.clone();
+    }
+    let inner = repo
+        .git_dir
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "modules" || n == "worktrees");
+    if inner && root_of(spec, &repo.git_dir).is_some() {
+        return repo.git_dir.clone();
+    }
+    repo.git_dir.join("HEAD")
+}
+
+/// Why a repository that appeared during the run cannot be trusted, or `None` when it holds
+/// only what a fresh `git init` / `git clone` writes.
+fn untrusted_reason(spec: &SandboxSpec, repo: &discover::Repo) -> Option<String> {
+    if let Some(dot_git) = &repo.dot_git {
+        let meta = dot_git.symlink_metadata().ok()?;
+        if meta.file_type().is_symlink() {
+            return Some("its `.git` is a symlink".into());
+        }
+        if !meta.is_dir() && discover::gitfile_target(dot_git).is_none() {
+            return Some("its `.git` file cannot be read".into());
+        }
+    }
+    // A git dir outside every writable root was not written by the sandbox.
+    root_of(spec, &repo.git_dir)?;
+    for name in ["config", "config.worktree"] {
+        let path = repo.git_dir.join(name);
+        let text = match gitconfig::read_file(&path) {
+            Ok(Some(t)) => t,
+            Ok(None) => continue,
+            Err(e) => return Some(format!("{name} cannot be read safely ({e})")),
+        };
+        match gitconfig::parse(&text, true) {
+            Err(e) => return Some(format!("{name} is not a plain git config ({e})")),
+            Ok(entries) => {
+                if let Some(bad) = gitconfig::first_untrusted(&entries) {
+                    return Some(format!(
+                        "{name} sets {}, which a fresh repository does not have and which can \
+                         run code or redirect git",
+                        bad.name()
+                    ));
+                }
+            }
+        }
+    }
+    if repo.git_dir.join("commondir").symlink_metadata().is_ok() {
+        match discover::common_dir(&repo.git_dir) {
+            Some(c) if spec.repos.contains(&c) => {}
+            _ => {
+                return Some(
+                    "its commondir points at a directory that was not a repository before the run"
+                        .into(),
+                );
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(repo.git_dir.join("hooks")) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if !name.to_string_lossy().ends_with(".sample") {
+                return Some(format!("it has a hook {}", name.to_string_lossy()));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::default_policy;
+
+    fn git_dir(dir: &Path, config: &str) {
+        std::fs::create_dir_all(dir.join("objects")).unwrap();
+        std::fs::create_dir_all(dir.join("refs/heads")).unwrap();
+        std::fs::write(dir.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(dir.join("config"), config).unwrap();
+    }
+
+    const PLAIN: &str = "[core]\n\trepositoryformatversion = 0\n\tbare = false\n";
+
+    fn spec(ws: &Path) -> SandboxSpec {
+        let mut p = default_policy();
+        p.deny_read.clear();
+        SandboxSpec::from_policy(&p, ws).unwrap()
+    }
+
+    fn tmp() -> (tempfile::TempDir, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let p = std::fs::canonicalize(d.path()).unwrap();
+        (d, p)
+    }
+
+    #[test]
+    fn a_hook_created_in_an_existing_repository_is_removed() {
+        let (_d, ws) = tmp();
+        git_dir(&ws.join(".git"), PLAIN);
+        let spec = spec(&ws);
+        std::fs::create_dir(ws.join(".git/hooks")).unwrap();
+        std::fs::write(ws.join(".git/hooks/post-checkout"), "#!/bin/sh\nevil\n").unwrap();
+        let events = check_after_run(&spec);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].action, IntegrityAction::Removed);
+        assert!(!ws.join(".git/hooks").exists());
+    }
+
+    #[test]
+    fn a_planted_commondir_is_removed() {
+        let (_d, ws) = tmp();
+        git_dir(&ws.join(".git"), PLAIN);
+        let spec = spec(&ws);
+        std::fs::write(ws.join(".git/commondir"), "../evil\n").unwrap();
+        let events = check_after_run(&spec);
+        assert!(events.iter().any(|e| e.path == ws.join(".git/commondir")));
+        assert!(!ws.join(".git/commondir").exists());
+    }
+
+    #[test]
+    fn git_init_in_a_workspace_without_a_repository_is_kept() {
+        let (_d, ws) = tmp();
+        let spec = spec(&ws);
+        git_dir(&ws.join(".git"), PLAIN);
+        std::fs::create_dir(ws.join(".git/hooks")).unwrap();
+        std::fs::write(ws.join(".git/hooks/pre-commit.sample"), "#!/bin/sh\n").unwrap();
+        assert_eq!(check_after_run(&spec), vec![]);
+        assert!(ws.join(".git/HEAD").exists());
+    }
+
+    #[test]
+    fn a_new_repository_with_an_fsmonitor_is_quarantined() {
+        let (_d, ws) = tmp();
+        let spec = spec(&ws);
+        git_dir(&ws.join(".git"), "[core]\n\tfsmonitor = ./x.sh\n");
+        let events = check_after_run(&spec);
+        assert_eq!(events.len(), 1, "{events:?}");
+        let IntegrityAction::Quarantined { moved_to } = &events[0].action else {
+            panic!("{events:?}")
+        };
+        assert_eq!(moved_to, &ws.join(".git.paddock-quarantine"));
+        assert!(!ws.join(".git").exists());
+        assert!(
+            events[0].reason.contains("core.fsmonitor"),
+            "{}",
+            events[0].reason
+        );
+    }
+
+    #[test]
+    fn a_new_repository_with_a_real_hook_is_quarantined() {
+        let (_d, ws) = tmp();
+        let spec = spec(&ws);
+        git_dir(&ws.join("sub/dep/.git"), PLAIN);
+        std::fs::create_dir(ws.join("sub/dep/.git/hooks")).unwrap();
+        std::fs::write(ws.join("sub/dep/.git/hooks/post-merge"), "x").unwrap();
+        let events = check_after_run(&spec);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert!(!ws.join("sub/dep/.git").exists());
+    }
+
+    #[test]
+    fn the_workspace_root_turned_into_a_bare_repository_is_quarantined() {
+        let (_d, ws) = tmp();
+        let spec = spec(&ws);
+        git_dir(&ws, "[core]\n\tbare = true\n\tfsmonitor = \"sh -c evil\"\n");
+        let events = check_after_run(&spec);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert!(
+            !ws.join("HEAD").exists(),
+            "HEAD is renamed so git finds no repository"
+        );
+        assert!(!crate::integrity::discover::looks_like_git_dir(&ws));
+    }
+
+    #[test]
+    fn a_new_submodule_git_dir_is_checked_too() {
+        let (_d, ws) = tmp();
+        git_dir(&ws.join(".git"), PLAIN);
+        std::fs::create_dir(ws.join(".git/modules")).unwrap();
+        let spec = spec(&ws);
+        git_dir(
+            &ws.join(".git/modules/lib"),
+            "[core]\n\tworktree = ../../../lib\n",
+        );
+        assert_eq!(
+            check_after_run(&spec),
+            vec![],
+            "what `git submodule update` writes"
+        );
+        let spec = SandboxSpec {
+            repos: vec![ws.join(".git")],
+            ..spec
+        };
+        git_dir(
+            &ws.join(".git/modules/evil"),
+            "[core]\n\thooksPath = /tmp/h\n",
+        );
+        let events = check_after_run(&spec);
+        assert!(
+            events
+                .iter()
+                .any(|e| e.path == ws.join(".git/modules/evil")),
+            "{events:?}"
+        );
+        assert!(!ws.join(".git/modules/evil").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dot_git_symlink_made_during_the_run_is_quarantined_not_followed() {
+        let (_d, base) = tmp();
+        let ws = base.join("ws");
+        std::fs::create_dir(&ws).unwrap();
+        let target = base.join("elsewhere");
+        git_dir(&target, "[core]\n\tfsmonitor = x\n");
+        let spec = spec(&ws);
+        std::os::unix::fs::symlink(&target, ws.join(".git")).unwrap();
+        let events = check_after_run(&spec);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert!(
+            target.join("HEAD").exists(),
+            "the link's target is left alone"
+        );
+        assert!(ws.join(".git").symlink_metadata().is_err());
+    }
+
+    #[test]
+    fn read_only_mode_checks_nothing() {
+        let (_d, ws) = tmp();
+        let mut p = default_policy();
+        p.mode = crate::Mode::ReadOnly;
+        let spec = SandboxSpec::from_policy(&p, &ws).unwrap();
+        git_dir(&ws.join(".git"), "[core]\n\tfsmonitor = x\n");
+        assert_eq!(check_after_run(&spec), vec![]);
+    }
+}
