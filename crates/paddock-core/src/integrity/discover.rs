@@ -133,15 +133,7 @@ fn walk_root(root: &Path, repos: &mut BTreeSet<Repo>) -> Result<(), WalkError> {
     let mut seen = 0usize;
     let mut stack = vec![(root.to_path_buf(), 0usize)];
     while let Some((dir, depth)) = stack.pop() {
-        if looks_like_git_dir(&dir) && dir.file_name().is_none_or(|n| n != ".git") {
-            repos.insert(Repo {
-                git_dir: dir.clone(),
-                work_tree: dir.clone(),
-                dot_git: None,
-            });
-            continue;
-        }
-        let entries = match std::fs::read_dir(&dir) {
+        let listing = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             // A directory the caller cannot list holds nothing the caller's git would run from
             // a listing; the sandbox cannot list it either.
@@ -154,7 +146,10 @@ fn walk_root(root: &Path, repos: &mut BTreeSet<Repo>) -> Result<(), WalkError> {
                 });
             }
         };
-        for entry in entries.flatten() {
+        // The listing answers `looks_like_git_dir` without a stat per directory.
+        let mut entries = Vec::new();
+        let (mut head, mut objects) = (false, false);
+        for entry in listing.flatten() {
             seen += 1;
             if seen > MAX_WALK_ENTRIES {
                 return Err(WalkError::TooLarge {
@@ -162,6 +157,20 @@ fn walk_root(root: &Path, repos: &mut BTreeSet<Repo>) -> Result<(), WalkError> {
                     limit: MAX_WALK_ENTRIES,
                 });
             }
+            let name = entry.file_name();
+            head |= name == "HEAD";
+            objects |= name == "objects" || name == "commondir";
+            entries.push(entry);
+        }
+        if head && objects && dir.file_name().is_none_or(|n| n != ".git") {
+            repos.insert(Repo {
+                git_dir: dir.clone(),
+                work_tree: dir.clone(),
+                dot_git: None,
+            });
+            continue;
+        }
+        for entry in entries {
             let Ok(ft) = entry.file_type() else { continue };
             let path = entry.path();
             if entry.file_name() == ".git" {
