@@ -119,14 +119,17 @@ fn setup_on_an_unknown_user_sid_is_refused_with_78() {
 #[test]
 fn explain_names_the_deny_ace_that_protects_git_hooks_and_changes_nothing() {
     let env = Env::new();
-    std::fs::create_dir(env.ws.join(".git")).unwrap();
+    for d in ["objects", "refs", "hooks"] {
+        std::fs::create_dir_all(env.ws.join(".git").join(d)).unwrap();
+    }
+    std::fs::write(env.ws.join(".git").join("HEAD"), "ref: refs/heads/main\n").unwrap();
     let o = env.paddock(&["explain", "--write", r".git\hooks\pre-commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("denied by (D;"), "{text}");
     assert!(
-        !env.ws.join(".git").join("hooks").exists(),
-        "explain must not apply the plan"
+        !env.ws.join(".git").join("config").exists(),
+        "explain must not apply the plan (nor create a missing control file)"
     );
     let o = env.paddock(&["explain", "--write", r"src\main.rs"]);
     let text = String::from_utf8_lossy(&o.stdout);

@@ -321,3 +321,39 @@ fn the_supervisor_creates_nothing_outside_the_roots_for_absolute_protected_paths
     assert_ran(&o);
     w.assert_outside_untouched();
 }
+
+#[test]
+fn a_plant_left_by_a_killed_paddock_is_reverted_by_the_next_run() {
+    let w = World::with_repo();
+    std::fs::remove_dir_all(w.ws.join(".git/hooks")).unwrap();
+    let mut child = w
+        .command(
+            "workspace-write",
+            &[],
+            "mkdir -p .git/hooks && echo evil > .git/hooks/post-checkout && sleep 60",
+        )
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !exists(&w.ws.join(".git/hooks/post-checkout")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the plant never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        exists(&w.ws.join(".git/hooks")),
+        "Paddock died before its check"
+    );
+    let o = w.run("true");
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("ended before its check"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!exists(&w.ws.join(".git/hooks")));
+}

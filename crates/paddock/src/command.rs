@@ -37,6 +37,9 @@ pub struct Prepared {
     pub command: CommandSpec,
     /// Environment variable names dropped by scrubbing.
     pub dropped_env: Vec<String>,
+    /// What the checks left pending by an earlier, killed Paddock reverted before this spec was
+    /// made (`integrity::pending::recover`).
+    pub recovered: Vec<paddock_core::integrity::IntegrityEvent>,
 }
 
 impl SandboxCommand {
@@ -155,6 +158,14 @@ impl SandboxCommand {
     /// Computes the spec and the command without running anything.
     pub fn prepare(&self) -> Result<Prepared, PaddockError> {
         let (cwd, workspace) = self.dirs()?;
+        // Checks a Paddock killed mid-run could not do come first: what they remove must not
+        // be taken for this run's existing control files.
+        let recovered = match paddock_core::state::state_dir() {
+            Some(dir) if self.policy.mode != paddock_core::Mode::FullAccess => {
+                paddock_core::integrity::pending::recover(&dir)
+            }
+            _ => Vec::new(),
+        };
         let spec = SandboxSpec::from_policy(&self.policy, &workspace)?;
         backend::check_portable(&spec)?;
         let mut scrubbed = paddock_core::env::scrub(std::env::vars_os(), &self.policy.env);
@@ -171,6 +182,7 @@ impl SandboxCommand {
                 env: scrubbed.vars,
             },
             dropped_env: scrubbed.dropped,
+            recovered,
         })
     }
 
@@ -187,8 +199,38 @@ impl SandboxCommand {
         } else {
             StdioMode::Inherit
         };
-        let (child, enforcement) =
-            backend::launch(&prepared.spec, &prepared.command, &self.policy, stdio)?;
+        let confined = self.policy.mode != paddock_core::Mode::FullAccess
+            && !prepared.spec.writable_roots.is_empty();
+        // This run's check is recorded before the command starts (see `integrity::pending`).
+        let pending = match (&paddock_core::state::state_dir(), confined) {
+            (Some(dir), true) => Some(
+                paddock_core::integrity::pending::begin(dir, &prepared.spec).map_err(|e| {
+                    PaddockError::Setup(format!(
+                        "cannot record the after-run check in {}: {e}; fix its permissions \
+                             or set PADDOCK_STATE_DIR to a writable directory",
+                        dir.display()
+                    ))
+                })?,
+            ),
+            (None, true) => {
+                return Err(PaddockError::Setup(
+                    "no state directory for the after-run check (HOME is not set); set \
+                     PADDOCK_STATE_DIR to a writable directory"
+                        .into(),
+                ));
+            }
+            (_, false) => None,
+        };
+        let launched = backend::launch(&prepared.spec, &prepared.command, &self.policy, stdio);
+        let (child, enforcement) = match launched {
+            Ok(l) => l,
+            Err(e) => {
+                if let Some(p) = pending {
+                    p.finish();
+                }
+                return Err(e);
+            }
+        };
         let opts = RunOptions {
             stdio,
             timeout: self.policy.timeout,
@@ -196,13 +238,16 @@ impl SandboxCommand {
             forward_signals: self.forward_signals,
             ..RunOptions::default()
         };
-        let outcome = paddock_runner::run(child, &opts)?;
-        let mut report = report_from(outcome, enforcement);
+        let outcome = paddock_runner::run(child, &opts);
         // Every sandboxed process has ended (the backend's containment guarantees it once `run`
         // returns): revert what the command planted for git, Paddock or the shell to run later.
-        if !report.enforcement.unconfined {
-            report.integrity = paddock_core::integrity::check_after_run(&prepared.spec);
+        let mut integrity = prepared.recovered.clone();
+        if let Some(p) = pending {
+            integrity.extend(paddock_core::integrity::check_after_run(&prepared.spec));
+            p.finish();
         }
+        let mut report = report_from(outcome?, enforcement);
+        report.integrity = integrity;
         Ok(report)
     }
 }

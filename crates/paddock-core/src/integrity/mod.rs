@@ -14,6 +14,7 @@
 pub mod discover;
 pub mod fsguard;
 pub mod gitconfig;
+pub mod pending;
 
 use crate::paths;
 use crate::spec::SandboxSpec;
