@@ -1,11 +1,13 @@
-//! Printing: one-line errors on stderr, JSON on stdout.
+//! Printing: one-line errors on stderr, JSON on stdout. Errors often quote argv or paths, so
+//! they go through `paddock_core::text::escape`: no control character reaches the terminal.
 
 use serde::Serialize;
 
-/// Prints `paddock: <message>` on stderr as a single line and returns `code`.
+/// Prints `paddock: <message>` on stderr as a single line (line breaks become spaces, other
+/// control characters visible escapes) and returns `code`.
 pub fn fail(message: impl std::fmt::Display, code: i32) -> i32 {
-    let text = message.to_string().replace('\n', " ");
-    eprintln!("paddock: {text}");
+    let text = message.to_string().replace(['\n', '\r'], " ");
+    eprintln!("paddock: {}", paddock_core::text::escape(&text));
     code
 }
 
