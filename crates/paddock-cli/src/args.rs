@@ -122,6 +122,11 @@ pub struct RunArgs {
     /// audited): for harnesses that judge commands themselves, and for testing the sandbox.
     #[arg(long, conflicts_with = "escalate")]
     pub no_rules: bool,
+    /// The session this run belongs to: "allow for this session" answers are remembered under
+    /// this id (in the state directory, 12 hours) and honoured by later runs that pass it.
+    /// Without one, "allow for this session" is not offered.
+    #[arg(long, env = "PADDOCK_SESSION", value_name = "ID")]
+    pub session: Option<String>,
     /// The program and its arguments, after `--`.
     #[arg(
         required = true,
