@@ -22,7 +22,11 @@ pub fn run(a: RunArgs) -> i32 {
             if json {
                 output::json(&report);
             }
-            report.exit_code
+            // On-failure: the run failed in the sandbox and the rerun was not approved.
+            match (&report.on_failure, &report.error) {
+                (Some(f), Some(err)) if !f.rerun => output::fail(err, report.exit_code),
+                _ => report.exit_code,
+            }
         }
         Err(err) => {
             if json {
