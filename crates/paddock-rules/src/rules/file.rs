@@ -235,12 +235,28 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// `s` as a TOML basic string in which every hidden character (`paddock_core::text`) is a
+/// `\uXXXX` escape, so that the rules file shows no control or bidi character when printed.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if paddock_core::text::is_hidden(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The TOML text of an allow rule for exactly `prefix` (program then arguments), as appended to
 /// the user's rules file by "always allow": an amendment (see `Rule::amendment`). Arguments are
 /// written as one-element lists, where `*` is literal, so the rule is never broader than the
 /// prefix.
 pub fn allow_prefix_rule_text(prefix: &[String], comment: &str) -> String {
-    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let q = toml_string;
     let args: Vec<String> = prefix[1..].iter().map(|a| format!("[{}]", q(a))).collect();
     let comment = paddock_core::text::escape(comment);
     format!(
@@ -332,6 +348,32 @@ examples_not_match = ["rm -r x", "rm -rf"]
         ] {
             assert!(load(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn an_amendment_for_a_word_with_control_characters_reloads_and_stays_exact() {
+        let prefix: Vec<String> = ["printf", "a\r\x1b[2Kb", "\u{202e}x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let text = allow_prefix_rule_text(&prefix, "always allow `x\ny`\r\x1b[2K");
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && paddock_core::text::is_hidden(c)),
+            "{text:?}"
+        );
+        let f = load(&text).expect("the written rule loads, its example included");
+        let ok = SimpleCommand::new(
+            prefix.iter().cloned().map(Word::lit).collect(),
+            Shell::Direct,
+        );
+        assert_eq!(f.rules[0].matches(&ok), super::super::Match::Yes);
+        let plain = SimpleCommand::new(
+            ["printf", "ab", "x"].into_iter().map(Word::lit).collect(),
+            Shell::Direct,
+        );
+        assert_eq!(f.rules[0].matches(&plain), super::super::Match::No);
     }
 
     #[test]
