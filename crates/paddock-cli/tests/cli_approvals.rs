@@ -302,6 +302,24 @@ fn a_spoofing_command_line_is_shown_escaped_in_the_prompt_the_log_and_errors() {
         "{shown}"
     );
     assert_no_controls("the refusal", &stderr(&o));
+    // Refused without a terminal, so it is logged: bidi override, 8-bit CSI and DEL.
+    let bidi = without_terminal(paddock(
+        &w,
+        &[
+            "run",
+            "--mode",
+            "full-access",
+            "--",
+            "curl",
+            "\u{202e}txt.exe\u{9b}2J\u{7f}",
+        ],
+        &[],
+    ));
+    assert_eq!(bidi.status.code(), Some(76), "{}", stderr(&bidi));
+    assert_no_controls("the refusal", &stderr(&bidi));
+    let log = without_terminal(paddock(&w, &["log", "--json"], &[]));
+    assert_no_controls("paddock log --json", &stdout(&log));
+    assert!(stdout(&log).contains(r"\u202e"), "{}", stdout(&log));
     let log = without_terminal(paddock(&w, &["log"], &[]));
     assert_eq!(log.status.code(), Some(0), "{}", stderr(&log));
     assert!(stdout(&log).contains(r"\x1b[2K"), "{}", stdout(&log));

@@ -48,6 +48,26 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON text (as serde_json writes it) with the hidden characters it leaves raw (DEL, C1,
+/// bidi and invisible marks; it escapes only C0 controls) written as `\uXXXX`. Still the same
+/// JSON value: outside strings JSON holds no such character, and the line breaks and spaces of
+/// pretty printing are kept.
+pub fn escape_json(json: &str) -> Cow<'_, str> {
+    let hidden = |c: char| is_hidden(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.chars().any(hidden) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Like `escape`, for a path (lossy on non-UTF-8 names).
 pub fn escape_path(p: &std::path::Path) -> String {
     escape(&p.to_string_lossy()).into_owned()
@@ -83,6 +103,14 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(escape(input), want, "{input:?}");
         }
+        let value = serde_json::json!({ "argv": ["\u{9b}31m", "\u{202e}x\u{7f}", "\u{1b}"] });
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        let json = escape_json(&pretty);
+        assert!(!json.chars().any(|c| c != '\n' && is_hidden(c)), "{json:?}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+            value
+        );
         for plain in ["git push origin main", "C:\\Users\\me", "naïve 日本 ✓", ""] {
             assert!(matches!(escape(plain), Cow::Borrowed(_)), "{plain}");
         }

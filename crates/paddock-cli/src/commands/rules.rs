@@ -74,7 +74,7 @@ pub fn log(a: LogArgs) -> i32 {
     };
     if a.json {
         for r in &records {
-            match serde_json::to_string(r) {
+            match output::json_line(r) {
                 Ok(line) => println!("{line}"),
                 Err(e) => return output::fail(e, exit::SANDBOX_UNAVAILABLE),
             }
