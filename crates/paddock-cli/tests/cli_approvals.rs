@@ -416,3 +416,71 @@ fn on_failure_leaves_other_failures_and_successes_alone() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(Path::new(&w.ws.join("in-ws")).exists());
 }
+
+/// The sandbox's summary of a workspace-write run with the network off, as prompts show it and
+/// session entries record it.
+const WS_WRITE_OFF: &str = "workspace-write: writes only inside the workspace and writable roots, not .git hooks or config; secrets unreadable; no network";
+
+#[test]
+fn a_sandboxed_command_cannot_forge_a_session_approval_in_a_state_dir_inside_the_workspace() {
+    let w = world(ECHO_PROMPT, "");
+    let state = w.ws.join(".paddock-state");
+    std::fs::create_dir_all(state.join("sessions")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let forged = serde_json::json!({ "entries": [{
+        "argv": ["echo", "hi"],
+        "cwd": w.ws.display().to_string(),
+        "sandbox": WS_WRITE_OFF,
+        "approved_at": now,
+    }]});
+    let script = w.ws.parent().unwrap().join("forge.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "printf '%s' '{}' > \"$STATE/sessions/s1.json\"; printf '%s' '{}' > \"$STATE/sessions/s2.json\"",
+            forged, forged
+        ),
+    )
+    .unwrap();
+    let state_env = [
+        ("PADDOCK_STATE_DIR", state.to_str().unwrap()),
+        ("STATE", state.to_str().unwrap()),
+    ];
+    let forge = without_terminal(paddock(
+        &w,
+        &[
+            "run",
+            "--no-rules",
+            "--network",
+            "off",
+            "--",
+            "sh",
+            script.to_str().unwrap(),
+        ],
+        &state_env,
+    ));
+    assert_ne!(forge.status.code(), Some(125), "{}", stderr(&forge));
+    let echo = |session: &str| {
+        let mut env = state_env.to_vec();
+        env.push(("PADDOCK_SESSION", session));
+        without_terminal(paddock(
+            &w,
+            &["run", "--network", "off", "--", "echo", "hi"],
+            &env,
+        ))
+    };
+    let o = echo("s1");
+    assert_eq!(
+        o.status.code(),
+        Some(76),
+        "a forged approval was honoured: {}",
+        stderr(&o)
+    );
+    // Control: the same entry written by the caller is honoured, so the forgery was well formed.
+    std::fs::write(state.join("sessions/s3.json"), forged.to_string()).unwrap();
+    let o = echo("s3");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
