@@ -270,6 +270,15 @@ impl Engine {
         out
     }
 
+    /// The amendment matching `cmd` that sets `rule` aside for it, if one does: `rule` is a
+    /// `prompt` rule that the amendment's own prefix triggers. For rules that do not come from
+    /// the files (a built-in list): apply it the same way, so that an amendment never answers
+    /// for a risk its prompt did not show.
+    pub fn amendment_covering(&self, rule: &Rule, cmd: &SimpleCommand) -> Option<&Rule> {
+        let all = self.all_matching(cmd);
+        set_aside_by(rule, &amendments_of(&all, cmd))
+    }
+
     /// The session "allow for this session" answers are remembered in (none: not offered).
     pub fn set_session(&mut self, session: Session) {
         self.session = Some(session);
@@ -347,6 +356,43 @@ fn set_aside_by<'r>(rule: &Rule, amendments: &[(&'r Rule, SimpleCommand)]) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_amendment_covers_only_prompt_rules_its_own_prefix_triggers() {
+        let user = "[[rule]]\nprogram = \"git\"\nargs = [[\"push\"], [\"origin\"]]\ndecision = \"allow\"\namendment = true\n";
+        let e = Engine::from_texts(Some(user), None, false).unwrap();
+        let other = "[[rule]]\nprogram = \"git\"\nargs = [\"push\"]\ndecision = \"prompt\"\n\n[[rule]]\nprogram = \"git\"\nargs = [\"push\", \"origin\", \"--force\"]\ndecision = \"prompt\"\n";
+        let builtin = Engine::from_texts(Some(other), None, false).unwrap();
+        let [push, force] = builtin.rules() else {
+            panic!("two rules")
+        };
+        let cmd = |line: &str| {
+            SimpleCommand::new(
+                crate::shlex::split(line)
+                    .unwrap()
+                    .into_iter()
+                    .map(crate::parse::Word::lit)
+                    .collect(),
+                crate::parse::Shell::Direct,
+            )
+        };
+        assert!(
+            e.amendment_covering(push, &cmd("git push origin"))
+                .is_some()
+        );
+        assert!(
+            e.amendment_covering(push, &cmd("git push origin main"))
+                .is_some()
+        );
+        assert!(
+            e.amendment_covering(force, &cmd("git push origin --force"))
+                .is_none()
+        );
+        assert!(
+            e.amendment_covering(push, &cmd("git push upstream"))
+                .is_none()
+        );
+    }
 
     #[test]
     fn untrusted_project_allow_rules_are_inactive_and_warned() {
