@@ -92,8 +92,7 @@ impl TerminalApprover {
             if let Some(p) = &req.prefix {
                 writeln!(
                     o,
-                    "  [a] always allow `{}` and the same followed by more arguments, in any directory (a rule in your rules file; forbid rules still apply, and so do prompt rules that `{}` itself does not trigger)",
-                    shlex::join(p),
+                    "  [a] always allow `{}` and the same followed by more arguments, in any directory (a rule in your rules file; forbid rules, and prompt rules that only further arguments trigger, still apply)",
                     shlex::join(p)
                 )?;
             }
