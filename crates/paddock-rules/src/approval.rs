@@ -451,6 +451,15 @@ mod tests {
             (&["ls"], Always, vec![], true, 0, ApprovedBy::Rules),
             (&["curl", "x"], OnRisk, vec![], true, 0, ApprovedBy::Mode),
             (&["curl", "x"], Never, vec![], true, 0, ApprovedBy::Mode),
+            (&["curl", "x"], OnFailure, vec![], true, 0, ApprovedBy::Mode),
+            (
+                &["git", "push"],
+                OnFailure,
+                vec![RunOnce],
+                true,
+                1,
+                ApprovedBy::User,
+            ),
             (
                 &["curl", "x"],
                 Always,
@@ -751,6 +760,34 @@ mod tests {
         );
         assert_eq!(a.asked.len(), 3);
         assert!(a.asked.iter().all(|r| r.prefix.is_none()));
+    }
+
+    #[test]
+    fn a_rerun_outside_is_asked_with_the_denials_and_only_run_once_runs_it() {
+        let e = engine();
+        let denied = vec!["touch: /etc/x: Read-only file system".to_string()];
+        let ls = argv(&["ls"]);
+        let mut a = Scripted::new(vec![
+            ApprovalAnswer::AllowForSession,
+            ApprovalAnswer::AllowPrefixForever(ls.clone()),
+            ApprovalAnswer::RunOnce,
+        ]);
+        for want in [false, false, true] {
+            let d = decide_rerun(&e, &ls, &ctx(), "failed", denied.clone(), &mut a);
+            assert_eq!(d.run, want, "{}", d.how);
+            assert!(d.escalation);
+        }
+        assert!(
+            a.asked
+                .iter()
+                .all(|r| r.kind == RequestKind::Rerun && r.denied == denied && r.prefix.is_none())
+        );
+        let d = decide_rerun(&e, &ls, &ctx(), "failed", denied.clone(), &mut NoApprover);
+        assert!(!d.run && d.how.contains("no terminal"), "{}", d.how);
+        let rm = argv(&["rm", "-rf", "x"]);
+        let d = decide_rerun(&e, &rm, &ctx(), "failed", denied, &mut a);
+        assert!(!d.run && d.how.starts_with("forbidden"), "{}", d.how);
+        assert_eq!(a.asked.len(), 3, "a forbidden command is not asked about");
     }
 
     #[test]
