@@ -337,7 +337,10 @@ fn status_reports_the_layers_a_trial_run_really_enforced() {
 fn explain_path_then_flag_is_a_path_question() {
     // The README's order: `paddock explain PATH --write`.
     let env = Env::new();
-    std::fs::create_dir(env.ws.join(".git")).unwrap();
+    for d in [".git/hooks", ".git/objects", ".git/refs"] {
+        std::fs::create_dir_all(env.ws.join(d)).unwrap();
+    }
+    std::fs::write(env.ws.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
     let o = env.paddock(&["explain", ".git/hooks/pre-commit", "--write", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
