@@ -124,7 +124,7 @@ pub struct RunArgs {
     pub no_rules: bool,
     /// The session this run belongs to: "allow for this session" answers are remembered under
     /// this id (in the state directory, 12 hours) and honoured by later runs that pass it.
-    /// Without one, "allow for this session" is not offered.
+    /// Without one (or with an empty one), "allow for this session" is not offered.
     #[arg(long, env = "PADDOCK_SESSION", value_name = "ID")]
     pub session: Option<String>,
     /// The program and its arguments, after `--`.

@@ -265,6 +265,12 @@ fn a_bad_session_id_is_refused_with_78() {
     ));
     assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
     assert!(stderr(&o).contains("session id"), "{}", stderr(&o));
+    let empty = without_terminal(paddock(
+        &w,
+        &["run", "--mode", "full-access", "--", "true"],
+        &[("PADDOCK_SESSION", "")],
+    ));
+    assert_eq!(empty.status.code(), Some(0), "{}", stderr(&empty));
 }
 
 /// No byte of `text` is a control character other than the line ends a pty adds.

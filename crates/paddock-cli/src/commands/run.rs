@@ -41,7 +41,8 @@ fn gated(a: &RunArgs) -> Result<RunReport, PaddockError> {
     let eff = super::load_policy(&a.policy)?;
     let (cwd, workspace) = super::dirs(&a.policy)?;
     let mut engine = load_rules(&workspace, eff.policy.project_trusted)?;
-    if let Some(id) = &a.session {
+    // An empty PADDOCK_SESSION means no session, like an unset one.
+    if let Some(id) = a.session.as_deref().filter(|s| !s.is_empty()) {
         let bad = |e: paddock::rules::session::SessionError| {
             PaddockError::Config(paddock_core::ConfigError::Value {
                 origin: "--session / PADDOCK_SESSION".into(),
