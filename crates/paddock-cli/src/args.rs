@@ -122,6 +122,11 @@ pub struct RunArgs {
     /// audited): for harnesses that judge commands themselves, and for testing the sandbox.
     #[arg(long, conflicts_with = "escalate")]
     pub no_rules: bool,
+    /// The session this run belongs to: "allow for this session" answers are remembered under
+    /// this id (in the state directory, 12 hours) and honoured by later runs that pass it.
+    /// Without one (or with an empty one), "allow for this session" is not offered.
+    #[arg(long, env = "PADDOCK_SESSION", value_name = "ID")]
+    pub session: Option<String>,
     /// The program and its arguments, after `--`.
     #[arg(
         required = true,
@@ -155,22 +160,24 @@ pub struct StatusArgs {
 pub struct ExplainArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
-    /// Ask about writing (default: both reading and writing).
-    #[arg(long)]
+    /// Ask about writing PATH (default: both reading and writing).
+    #[arg(long, conflicts_with = "command")]
     pub write: bool,
-    /// Ask about reading.
-    #[arg(long)]
+    /// Ask about reading PATH.
+    #[arg(long, conflicts_with = "command")]
     pub read: bool,
     #[arg(long)]
     pub json: bool,
-    /// A path, or `-- COMMAND...` to explain the command-rules decision.
+    /// The path: could the sandbox read or write it, and which setting decides.
     #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "PATH | -- COMMAND"
+        value_name = "PATH",
+        required_unless_present = "command",
+        conflicts_with = "command"
     )]
-    pub target: Vec<OsString>,
+    pub path: Option<OsString>,
+    /// After `--`: the command line whose command-rules decision to explain (one word or more).
+    #[arg(last = true, num_args = 1.., value_name = "COMMAND")]
+    pub command: Vec<OsString>,
 }
 
 #[derive(Debug, Subcommand)]

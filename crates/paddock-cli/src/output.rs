@@ -1,18 +1,26 @@
-//! Printing: one-line errors on stderr, JSON on stdout.
+//! Printing: one-line errors on stderr, JSON on stdout. Errors often quote argv or paths, so
+//! they go through `paddock_core::text::escape`, and JSON through `escape_json`: no control or
+//! bidi character reaches the terminal.
 
 use serde::Serialize;
 
-/// Prints `paddock: <message>` on stderr as a single line and returns `code`.
+/// Prints `paddock: <message>` on stderr as a single line (line breaks become spaces, other
+/// control characters visible escapes) and returns `code`.
 pub fn fail(message: impl std::fmt::Display, code: i32) -> i32 {
-    let text = message.to_string().replace('\n', " ");
-    eprintln!("paddock: {text}");
+    let text = message.to_string().replace(['\n', '\r'], " ");
+    eprintln!("paddock: {}", paddock_core::text::escape(&text));
     code
 }
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
+        Ok(s) => println!("{}", paddock_core::text::escape_json(&s)),
         Err(e) => eprintln!("paddock: cannot encode JSON: {e}"),
     }
+}
+
+/// `value` as one line of JSON, escaped like `json`.
+pub fn json_line(value: &impl Serialize) -> Result<String, serde_json::Error> {
+    serde_json::to_string(value).map(|s| paddock_core::text::escape_json(&s).into_owned())
 }

@@ -332,3 +332,46 @@ fn status_reports_the_layers_a_trial_run_really_enforced() {
     );
     assert_eq!(v["verdict"], "ready");
 }
+
+#[test]
+fn explain_path_then_flag_is_a_path_question() {
+    // The README's order: `paddock explain PATH --write`.
+    let env = Env::new();
+    for d in [".git/hooks", ".git/objects", ".git/refs"] {
+        std::fs::create_dir_all(env.ws.join(d)).unwrap();
+    }
+    std::fs::write(env.ws.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    let o = env.paddock(&["explain", ".git/hooks/pre-commit", "--write", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["write"]["allowed"], false, "{v}");
+    let o = env.paddock(&["explain", "src/main.rs", "--read"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("read:") && !text.contains("write:"), "{text}");
+}
+
+#[test]
+fn explain_dash_dash_one_word_is_a_command_question() {
+    let env = Env::new();
+    std::fs::write(
+        env.config.join("rules.toml"),
+        "[[rule]]\nprogram = \"make\"\ndecision = \"forbid\"\njustification = \"use the build tool\"\n",
+    )
+    .unwrap();
+    let o = env.paddock(&["explain", "--json", "--", "make"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verdict"], "forbid", "{v}");
+    let o = env.paddock(&["explain", "--", "git", "status", "--short"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("command: git status --short"), "{text}");
+}
+
+#[test]
+fn explain_refuses_a_path_and_a_command_together() {
+    let env = Env::new();
+    let o = env.paddock(&["explain", "src", "--", "make"]);
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = env.paddock(&["explain", "--write", "--", "make"]);
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -14,6 +14,7 @@ pub mod policy;
 pub mod report;
 pub mod spec;
 pub mod state;
+pub mod text;
 
 pub use error::{ConfigError, SpecError};
 pub use policy::{Capability, Mode, Network, Policy, WindowsLevel};

@@ -125,6 +125,21 @@ pub enum ApprovalMode {
     OnRisk,
     /// Prompt for everything not known to be safe.
     Always,
+    /// As `on-risk`; in addition, when the command fails and its output suggests the sandbox
+    /// denied something, ask to rerun it once outside the sandbox (the output is captured for
+    /// that; the attribution is a heuristic and reported as one).
+    OnFailure,
+}
+
+impl ApprovalMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalMode::Never => "never",
+            ApprovalMode::OnRisk => "on-risk",
+            ApprovalMode::Always => "always",
+            ApprovalMode::OnFailure => "on-failure",
+        }
+    }
 }
 
 /// The effective policy.

@@ -90,4 +90,25 @@ pub struct RunReport {
     /// configs, repositories): see `integrity::check_after_run`. Empty when nothing was found.
     #[serde(default)]
     pub integrity: Vec<crate::integrity::IntegrityEvent>,
+    /// `approval = "on-failure"`: the command failed in the sandbox on what looked like a denial,
+    /// and a rerun outside the sandbox was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<OnFailureReport>,
+}
+
+/// What `approval = "on-failure"` saw and decided after a failed run in the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OnFailureReport {
+    /// Always true today: the denial is inferred from the command's output (messages such as
+    /// "Permission denied", "Read-only file system", "Could not resolve host"), not reported by
+    /// the sandbox, so it can be wrong both ways.
+    pub heuristic: bool,
+    /// The output lines taken as the sandbox's denials (escaped, at most a few).
+    pub denied: Vec<String>,
+    /// Paddock's exit code for the run in the sandbox.
+    pub sandboxed_exit_code: i32,
+    /// The rerun outside the sandbox was approved and ran (its result is this report's).
+    pub rerun: bool,
+    /// How the rerun was decided.
+    pub how: String,
 }

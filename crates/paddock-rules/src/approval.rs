@@ -2,8 +2,11 @@
 //! single place that turns a judgement, the approval mode and an answer into "run" or "refuse".
 //!
 //! Fail closed: a forbidden command never runs; with `approval = never` or without a terminal a
-//! command needing approval is refused; "always allow" writes exactly the prefix shown, never
-//! broader. Running outside the sandbox (escalation) is its own request and is never remembered.
+//! command needing approval is refused. Every answer is exactly as broad as the request showed:
+//! "allow for this session" covers this argv in this directory and sandbox for the session named
+//! in the request (not offered without one); "always allow" writes exactly the prefix shown.
+//! Running outside the sandbox (escalation, or the on-failure rerun) is its own request and is
+//! never remembered. The terminal front end lives in the CLI; others pass their own `Approver`.
 
 use crate::context::Context;
 use crate::judge::{Judgement, Verdict, judge};
@@ -11,7 +14,6 @@ use crate::parse::names::{is_relative_path, program_key};
 use crate::rules::engine::Engine;
 use paddock_core::policy::ApprovalMode;
 use serde::Serialize;
-use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 /// What is being asked.
@@ -22,6 +24,17 @@ pub enum RequestKind {
     Command,
     /// Run this command outside the sandbox, with the caller's full rights.
     Escalation,
+    /// The command failed in the sandbox, apparently on a denial (`ApprovalRequest::denied`):
+    /// run it again outside the sandbox, once.
+    Rerun,
+}
+
+/// "Allow for this session", when it is offered: which session and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionOffer {
+    pub id: String,
+    /// RFC 3339 UTC: when an approval given now expires.
+    pub until: String,
 }
 
 /// Everything an approver shows before answering.
@@ -36,6 +49,11 @@ pub struct ApprovalRequest {
     pub sandbox_summary: String,
     /// The exact prefix "always allow" would add as a rule; `None` when not offered.
     pub prefix: Option<Vec<String>>,
+    /// The session "allow for this session" would remember the command in; `None` when not
+    /// offered (no session).
+    pub session: Option<SessionOffer>,
+    /// For `Rerun`: the output lines taken as the sandbox's denials (a heuristic).
+    pub denied: Vec<String>,
 }
 
 /// An approver's answer.
@@ -43,6 +61,7 @@ pub struct ApprovalRequest {
 #[serde(rename_all = "kebab-case", tag = "answer", content = "prefix")]
 pub enum ApprovalAnswer {
     RunOnce,
+    /// Only when `ApprovalRequest::session` is offered.
     AllowForSession,
     /// Must be exactly `ApprovalRequest::prefix`.
     AllowPrefixForever(Vec<String>),
@@ -67,94 +86,6 @@ impl Approver for NoApprover {
     }
     fn available(&self) -> bool {
         false
-    }
-}
-
-/// Asks on the controlling terminal (`/dev/tty`, or `CONIN$`/`CONOUT$` on Windows), never on the
-/// command's own stdin, so piped input cannot answer for the user.
-pub struct TerminalApprover {
-    input: Box<dyn BufRead>,
-    output: Box<dyn Write>,
-}
-
-impl TerminalApprover {
-    /// Opens the controlling terminal.
-    pub fn open() -> std::io::Result<TerminalApprover> {
-        let (inp, out) = if cfg!(windows) {
-            ("CONIN$", "CONOUT$")
-        } else {
-            ("/dev/tty", "/dev/tty")
-        };
-        let input = std::fs::File::open(inp)?;
-        let output = std::fs::OpenOptions::new().write(true).open(out)?;
-        Ok(TerminalApprover::with_io(
-            Box::new(std::io::BufReader::new(input)),
-            Box::new(output),
-        ))
-    }
-
-    /// An approver reading answers from `input` and writing prompts to `output`.
-    pub fn with_io(input: Box<dyn BufRead>, output: Box<dyn Write>) -> TerminalApprover {
-        TerminalApprover { input, output }
-    }
-
-    fn prompt(&mut self, req: &ApprovalRequest) -> std::io::Result<String> {
-        let o = &mut self.output;
-        match req.kind {
-            RequestKind::Command => writeln!(o, "paddock: approval needed")?,
-            RequestKind::Escalation => {
-                writeln!(o, "paddock: run OUTSIDE the sandbox?")?;
-                writeln!(
-                    o,
-                    "  WARNING: the command would run with your full rights; no sandbox limit applies."
-                )?;
-            }
-        }
-        writeln!(o, "  command: {}", crate::shlex::join(&req.argv))?;
-        writeln!(o, "  cwd:     {}", req.cwd.display())?;
-        writeln!(o, "  why:     {}", req.reason)?;
-        if !req.sandbox_summary.is_empty() {
-            let label = match req.kind {
-                RequestKind::Command => "sandbox:",
-                RequestKind::Escalation => "instead of the sandbox:",
-            };
-            writeln!(o, "  {label} {}", req.sandbox_summary)?;
-        }
-        match (req.kind, &req.prefix) {
-            (RequestKind::Escalation, _) => {
-                write!(o, "  [y] run once unconfined  [n] deny (default) > ")?
-            }
-            (RequestKind::Command, Some(p)) => write!(
-                o,
-                "  [y] run once  [s] allow for this session  [a] always allow commands starting with `{}`  [n] deny (default) > ",
-                crate::shlex::join(p)
-            )?,
-            (RequestKind::Command, None) => write!(
-                o,
-                "  [y] run once  [s] allow for this session  [n] deny (default) > "
-            )?,
-        }
-        o.flush()?;
-        let mut line = String::new();
-        self.input.read_line(&mut line)?;
-        Ok(line.trim().to_ascii_lowercase())
-    }
-}
-
-impl Approver for TerminalApprover {
-    fn ask(&mut self, req: &ApprovalRequest) -> ApprovalAnswer {
-        let Ok(answer) = self.prompt(req) else {
-            return ApprovalAnswer::Deny;
-        };
-        match (req.kind, answer.as_str()) {
-            (_, "y" | "yes") => ApprovalAnswer::RunOnce,
-            (RequestKind::Command, "s" | "session") => ApprovalAnswer::AllowForSession,
-            (RequestKind::Command, "a" | "always") => match &req.prefix {
-                Some(p) => ApprovalAnswer::AllowPrefixForever(p.clone()),
-                None => ApprovalAnswer::Deny,
-            },
-            _ => ApprovalAnswer::Deny,
-        }
     }
 }
 
@@ -250,12 +181,18 @@ pub fn decide(
         }
         Verdict::Unknown | Verdict::Prompt => {}
     }
-    if engine.session_allows(argv) {
+    if engine
+        .session()
+        .is_some_and(|s| s.allows(argv, &ctx.cwd, &ctx.sandbox_summary))
+    {
         return FinalDecision::new(
             j,
             true,
             ApprovedBy::Session,
-            "allowed earlier in this session".into(),
+            format!(
+                "allowed earlier in session `{}`",
+                engine.session().map_or("", |s| s.id())
+            ),
         );
     }
     if mode == ApprovalMode::Never {
@@ -277,21 +214,34 @@ pub fn decide(
         reason: reason.clone(),
         sandbox_summary: ctx.sandbox_summary.clone(),
         prefix: offered_prefix(&j),
+        session: engine.session().map(|s| SessionOffer {
+            id: s.id().to_string(),
+            until: crate::audit::rfc3339(crate::session::Session::expiry_from_now()),
+        }),
+        denied: Vec::new(),
     };
     let answer = approver.ask(&req);
     let mut out = match &answer {
         ApprovalAnswer::RunOnce => {
             FinalDecision::new(j, true, ApprovedBy::User, "approved once".into())
         }
-        ApprovalAnswer::AllowForSession => {
-            engine.allow_for_session(argv);
-            FinalDecision::new(
+        ApprovalAnswer::AllowForSession => match engine.session_mut() {
+            Some(session) => {
+                let how = match session.allow(argv, &ctx.cwd, &ctx.sandbox_summary) {
+                    Ok(()) => format!("approved for session `{}`", session.id()),
+                    Err(e) => format!(
+                        "approved once; the session approval could not be saved: {e}"
+                    ),
+                };
+                FinalDecision::new(j, true, ApprovedBy::User, how)
+            }
+            None => FinalDecision::new(
                 j,
-                true,
-                ApprovedBy::User,
-                "approved for this session".into(),
-            )
-        }
+                false,
+                ApprovedBy::Nobody,
+                "refused: the approver answered \"allow for this session\", which was not offered (no session)".into(),
+            ),
+        },
         ApprovalAnswer::AllowPrefixForever(p) if req.prefix.as_ref() == Some(p) => {
             let shown = crate::shlex::join(p);
             let note = format!(
@@ -336,11 +286,61 @@ pub fn decide_escalation(
     mode: ApprovalMode,
     approver: &mut dyn Approver,
 ) -> FinalDecision {
+    ask_outside(
+        RequestKind::Escalation,
+        engine,
+        argv,
+        ctx,
+        why,
+        Vec::new(),
+        mode,
+        approver,
+    )
+}
+
+/// `approval = on-failure`: decides whether `argv`, which just failed in the sandbox with
+/// output suggesting the sandbox denied something (`denied`, a heuristic), may run again outside
+/// it. Asked like an escalation: never remembered, refused without a terminal or when forbidden.
+pub fn decide_rerun(
+    engine: &Engine,
+    argv: &[String],
+    ctx: &Context,
+    why: &str,
+    denied: Vec<String>,
+    approver: &mut dyn Approver,
+) -> FinalDecision {
+    ask_outside(
+        RequestKind::Rerun,
+        engine,
+        argv,
+        ctx,
+        why,
+        denied,
+        ApprovalMode::OnFailure,
+        approver,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ask_outside(
+    kind: RequestKind,
+    engine: &Engine,
+    argv: &[String],
+    ctx: &Context,
+    why: &str,
+    denied: Vec<String>,
+    mode: ApprovalMode,
+    approver: &mut dyn Approver,
+) -> FinalDecision {
     let j = judge(engine, argv, ctx);
     let refuse = |j: Judgement, how: String| {
         let mut d = FinalDecision::new(j, false, ApprovedBy::Nobody, how);
         d.escalation = true;
         d
+    };
+    let what = match kind {
+        RequestKind::Rerun => "rerunning outside the sandbox",
+        _ => "running outside the sandbox",
     };
     if j.verdict == Verdict::Forbid {
         let how = format!("forbidden: {}", j.reason());
@@ -349,53 +349,50 @@ pub fn decide_escalation(
     if mode == ApprovalMode::Never {
         return refuse(
             j,
-            "refused: running outside the sandbox needs approval and approval = never".into(),
+            format!("refused: {what} needs approval and approval = never"),
         );
     }
     if !approver.available() {
         return refuse(
             j,
-            "refused: running outside the sandbox needs approval and no terminal is available"
-                .into(),
+            format!("refused: {what} needs approval and no terminal is available"),
         );
     }
     let req = ApprovalRequest {
-        kind: RequestKind::Escalation,
+        kind,
         argv: argv.to_vec(),
         cwd: ctx.cwd.clone(),
         reason: why.to_string(),
         sandbox_summary: ctx.sandbox_summary.clone(),
         prefix: None,
+        session: None,
+        denied,
     };
     let answer = approver.ask(&req);
-    let mut d = if answer == ApprovalAnswer::Deny {
-        refuse(j, "escalation denied by the user".into())
-    } else {
+    let mut d = if answer == ApprovalAnswer::RunOnce {
         let mut d = FinalDecision::new(
             j,
             true,
             ApprovedBy::User,
-            "approved to run outside the sandbox, this once (escalations are never remembered)"
-                .into(),
+            format!("approved {what}, this once (never remembered)"),
         );
         d.escalation = true;
         d
+    } else {
+        refuse(j, format!("{what}: denied by the user"))
     };
     d.answer = Some(answer);
     d
 }
 
 fn mode_name(mode: ApprovalMode) -> &'static str {
-    match mode {
-        ApprovalMode::Never => "never",
-        ApprovalMode::OnRisk => "on-risk",
-        ApprovalMode::Always => "always",
-    }
+    mode.as_str()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::Session;
 
     /// Answers from a script and records every request.
     struct Scripted {
@@ -454,6 +451,15 @@ mod tests {
             (&["ls"], Always, vec![], true, 0, ApprovedBy::Rules),
             (&["curl", "x"], OnRisk, vec![], true, 0, ApprovedBy::Mode),
             (&["curl", "x"], Never, vec![], true, 0, ApprovedBy::Mode),
+            (&["curl", "x"], OnFailure, vec![], true, 0, ApprovedBy::Mode),
+            (
+                &["git", "push"],
+                OnFailure,
+                vec![RunOnce],
+                true,
+                1,
+                ApprovedBy::User,
+            ),
             (
                 &["curl", "x"],
                 Always,
@@ -568,23 +574,117 @@ mod tests {
     }
 
     #[test]
-    fn session_approval_covers_exactly_the_same_argv() {
+    fn session_approval_covers_exactly_the_same_argv_cwd_and_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let sid = crate::session::SessionId::parse("agent-7").unwrap();
         let mut e = engine();
+        e.set_session(Session::open(dir.path(), sid.clone()).unwrap());
         let mut a = Scripted::new(vec![ApprovalAnswer::AllowForSession]);
         let push = argv(&["git", "push"]);
         assert!(decide(&mut e, &push, &ctx(), ApprovalMode::OnRisk, &mut a).run);
-        let again = decide(&mut e, &push, &ctx(), ApprovalMode::OnRisk, &mut a);
-        assert!(again.run);
+        assert_eq!(a.asked[0].session.as_ref().unwrap().id, "agent-7");
+        // A later `paddock run` of the same session: a fresh engine, the session reopened.
+        let mut later = engine();
+        later.set_session(Session::open(dir.path(), sid).unwrap());
+        let again = decide(&mut later, &push, &ctx(), ApprovalMode::OnRisk, &mut a);
+        assert!(again.run, "{}", again.how);
         assert_eq!(again.approved_by, ApprovedBy::Session);
-        let other = decide(
-            &mut e,
-            &argv(&["git", "push", "--tags"]),
+        for (cmd, ctx) in [
+            (argv(&["git", "push", "--tags"]), ctx()),
+            (
+                push.clone(),
+                Context::new("/elsewhere", vec!["/elsewhere".into()])
+                    .with_summary("writes: /w only; network: off"),
+            ),
+            (
+                push.clone(),
+                Context::new("/w", vec!["/w".into()]).with_summary("full-access mode: no sandbox"),
+            ),
+        ] {
+            let other = decide(&mut later, &cmd, &ctx, ApprovalMode::OnRisk, &mut a);
+            assert!(
+                !other.run,
+                "{cmd:?} in {:?} is asked again (and denied)",
+                ctx.cwd
+            );
+        }
+        assert_eq!(a.asked.len(), 4);
+    }
+
+    #[test]
+    fn without_a_session_allow_for_session_is_not_offered_nor_accepted() {
+        let mut a = Scripted::new(vec![ApprovalAnswer::AllowForSession]);
+        let d = decide(
+            &mut engine(),
+            &argv(&["git", "push"]),
             &ctx(),
             ApprovalMode::OnRisk,
             &mut a,
         );
-        assert!(!other.run, "a different argv is asked again (and denied)");
-        assert_eq!(a.asked.len(), 2);
+        assert!(a.asked[0].session.is_none());
+        assert!(!d.run, "{}", d.how);
+    }
+
+    #[test]
+    fn always_allow_outranks_the_prompt_rule_it_answered_but_not_forbid_or_new_risks() {
+        let rules = "[[rule]]\nprogram = \"git\"\nargs = [\"push\"]\ndecision = \"prompt\"\n\n[[rule]]\nprogram = \"git\"\nargs = [\"push\", \"origin\", \"main\", \"--force\"]\ndecision = \"prompt\"\n\n[[rule]]\nprogram = \"git\"\nargs = [\"push\", \"origin\", \"main\", \"--delete\"]\ndecision = \"forbid\"\n";
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rules.toml");
+        std::fs::write(&file, rules).unwrap();
+        let paths = crate::rules::engine::RulePaths {
+            user: Some(file.clone()),
+            workspace: None,
+            project_trusted: false,
+        };
+        let mut e = Engine::load(&paths).unwrap();
+        let push = argv(&["git", "push", "origin", "main"]);
+        let mut a = Scripted::new(vec![ApprovalAnswer::AllowPrefixForever(push.clone())]);
+        assert!(decide(&mut e, &push, &ctx(), ApprovalMode::OnRisk, &mut a).run);
+        // The next run loads the file again: the same command no longer asks.
+        let mut e = Engine::load(&paths).unwrap();
+        let mut none = Scripted::new(vec![]);
+        let d = decide(&mut e, &push, &ctx(), ApprovalMode::OnRisk, &mut none);
+        assert!(d.run, "{}", d.how);
+        assert_eq!(d.approved_by, ApprovedBy::Rules);
+        assert!(none.asked.is_empty());
+        let more = argv(&["git", "push", "origin", "main", "-v"]);
+        assert!(decide(&mut e, &more, &ctx(), ApprovalMode::OnRisk, &mut none).run);
+        assert!(
+            none.asked.is_empty(),
+            "further arguments are covered, as shown"
+        );
+        // A prompt rule that only the further arguments trigger still asks; forbid still forbids.
+        let force = argv(&["git", "push", "origin", "main", "--force"]);
+        assert!(!decide(&mut e, &force, &ctx(), ApprovalMode::OnRisk, &mut none).run);
+        assert_eq!(none.asked.len(), 1);
+        let delete = argv(&["git", "push", "origin", "main", "--delete"]);
+        let d = decide(&mut e, &delete, &ctx(), ApprovalMode::OnRisk, &mut none);
+        assert_eq!(d.judgement.verdict, Verdict::Forbid);
+        // Not broader than shown: other remotes, and git options before the subcommand, ask.
+        for other in [
+            argv(&["git", "push", "evil", "main"]),
+            argv(&[
+                "git",
+                "-c",
+                "core.sshCommand=sh -c x",
+                "push",
+                "origin",
+                "main",
+            ]),
+        ] {
+            let d = decide(&mut e, &other, &ctx(), ApprovalMode::OnRisk, &mut none);
+            assert_eq!(d.judgement.verdict, Verdict::Prompt, "{other:?}: {}", d.how);
+        }
+        // Explain shows the prompt rule as set aside by the amendment.
+        let j = crate::judge::judge(&e, &push, &ctx());
+        assert!(
+            j.commands[0]
+                .ignored_rules
+                .iter()
+                .any(|r| r.contains("set aside")),
+            "{:?}",
+            j.commands[0]
+        );
     }
 
     #[test]
@@ -663,9 +763,37 @@ mod tests {
     }
 
     #[test]
+    fn a_rerun_outside_is_asked_with_the_denials_and_only_run_once_runs_it() {
+        let e = engine();
+        let denied = vec!["touch: /etc/x: Read-only file system".to_string()];
+        let ls = argv(&["ls"]);
+        let mut a = Scripted::new(vec![
+            ApprovalAnswer::AllowForSession,
+            ApprovalAnswer::AllowPrefixForever(ls.clone()),
+            ApprovalAnswer::RunOnce,
+        ]);
+        for want in [false, false, true] {
+            let d = decide_rerun(&e, &ls, &ctx(), "failed", denied.clone(), &mut a);
+            assert_eq!(d.run, want, "{}", d.how);
+            assert!(d.escalation);
+        }
+        assert!(
+            a.asked
+                .iter()
+                .all(|r| r.kind == RequestKind::Rerun && r.denied == denied && r.prefix.is_none())
+        );
+        let d = decide_rerun(&e, &ls, &ctx(), "failed", denied.clone(), &mut NoApprover);
+        assert!(!d.run && d.how.contains("no terminal"), "{}", d.how);
+        let rm = argv(&["rm", "-rf", "x"]);
+        let d = decide_rerun(&e, &rm, &ctx(), "failed", denied, &mut a);
+        assert!(!d.run && d.how.starts_with("forbidden"), "{}", d.how);
+        assert_eq!(a.asked.len(), 3, "a forbidden command is not asked about");
+    }
+
+    #[test]
     fn escalation_is_always_asked_and_never_remembered() {
         let e = engine();
-        let mut a = Scripted::new(vec![ApprovalAnswer::AllowForSession, ApprovalAnswer::Deny]);
+        let mut a = Scripted::new(vec![ApprovalAnswer::RunOnce, ApprovalAnswer::Deny]);
         let cmd = argv(&["ls"]);
         let d = decide_escalation(
             &e,
@@ -701,57 +829,5 @@ mod tests {
         );
         assert!(!d.run);
         assert_eq!(a.asked.len(), 2);
-    }
-
-    #[test]
-    fn terminal_approver_reads_answers_and_shows_the_request() {
-        let out = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-        struct Sink(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-        impl Write for Sink {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.borrow_mut().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let input = std::io::Cursor::new(b"s\na\nyes\n\n".to_vec());
-        let mut t = TerminalApprover::with_io(Box::new(input), Box::new(Sink(out.clone())));
-        let req = ApprovalRequest {
-            kind: RequestKind::Command,
-            argv: argv(&["git", "push"]),
-            cwd: "/w".into(),
-            reason: "rule 1".into(),
-            sandbox_summary: "network: off".into(),
-            prefix: Some(argv(&["git", "push"])),
-        };
-        assert_eq!(t.ask(&req), ApprovalAnswer::AllowForSession);
-        assert_eq!(
-            t.ask(&req),
-            ApprovalAnswer::AllowPrefixForever(argv(&["git", "push"]))
-        );
-        assert_eq!(t.ask(&req), ApprovalAnswer::RunOnce);
-        assert_eq!(t.ask(&req), ApprovalAnswer::Deny, "empty answer denies");
-        assert_eq!(t.ask(&req), ApprovalAnswer::Deny, "end of input denies");
-        let shown = String::from_utf8(out.borrow().clone()).unwrap();
-        for part in ["git push", "/w", "rule 1", "network: off", "always allow"] {
-            assert!(shown.contains(part), "{part} in {shown}");
-        }
-    }
-
-    #[test]
-    fn terminal_escalation_offers_only_run_once_or_deny() {
-        let input = std::io::Cursor::new(b"s\n".to_vec());
-        let mut t = TerminalApprover::with_io(Box::new(input), Box::new(std::io::sink()));
-        let req = ApprovalRequest {
-            kind: RequestKind::Escalation,
-            argv: argv(&["ls"]),
-            cwd: "/w".into(),
-            reason: "x".into(),
-            sandbox_summary: String::new(),
-            prefix: None,
-        };
-        assert_eq!(t.ask(&req), ApprovalAnswer::Deny);
     }
 }

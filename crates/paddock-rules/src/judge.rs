@@ -144,17 +144,7 @@ pub fn judge(engine: &Engine, argv: &[String], ctx: &Context) -> Judgement {
 
 fn judge_command(engine: &Engine, cmd: &parse::SimpleCommand) -> CommandVerdict {
     let matches = engine.matching(cmd);
-    let ignored_rules = engine
-        .ignored_matching(cmd)
-        .iter()
-        .map(|r| {
-            format!(
-                "{} (ignored: {})",
-                r.describe(),
-                r.inactive.as_deref().unwrap_or("")
-            )
-        })
-        .collect();
+    let ignored_rules = engine.not_applied(cmd);
     let mut out = CommandVerdict {
         argv: cmd.argv(),
         shell: cmd.shell,

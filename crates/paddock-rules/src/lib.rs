@@ -6,8 +6,8 @@
 //! ```text
 //! let mut engine = Engine::load(&RulePaths::for_workspace(&workspace))?;   // rules files
 //! let ctx = Context::from_spec(&spec, &cwd).with_summary(summary);          // where it may write
-//! let mut approver: Box<dyn Approver> = match TerminalApprover::open() {
-//!     Ok(t) => Box::new(t), Err(_) => Box::new(NoApprover) };
+//! engine.set_session(Session::open_default(SessionId::parse(&id)?)?);       // optional
+//! let mut approver: Box<dyn Approver> = /* the front end's: a terminal, an MCP client */;
 //! let d = decide(&mut engine, &argv, &ctx, policy.approval, approver.as_mut());
 //! let log = AuditLog::open_default()?;
 //! if !d.run { log.append(&Record::new(&d, &cwd, &policy))?; /* refuse: exit 125, d.how */ }
@@ -32,11 +32,12 @@ pub mod explain;
 pub mod judge;
 pub mod parse;
 pub mod rules;
+pub mod session;
 pub mod shlex;
 
 pub use approval::{
     ApprovalAnswer, ApprovalRequest, ApprovedBy, Approver, FinalDecision, NoApprover, RequestKind,
-    TerminalApprover, decide, decide_escalation,
+    SessionOffer, decide, decide_escalation, decide_rerun,
 };
 pub use audit::{AuditLog, Record, read_log};
 pub use context::Context;
@@ -45,3 +46,4 @@ pub use error::RulesError;
 pub use explain::{Explanation, explain};
 pub use judge::{Judgement, Verdict, judge};
 pub use rules::engine::{Engine, RulePaths};
+pub use session::{Session, SessionId};

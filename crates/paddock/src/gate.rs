@@ -5,10 +5,15 @@
 //! written to the audit log *before* the command starts, and a log that cannot be written stops
 //! the run (exit 125) rather than letting it go unrecorded. Prompts go through the caller's
 //! `Approver`, so each front end (terminal, MCP, IDE) asks its own way.
+//!
+//! With `approval = "on-failure"` a failed sandboxed run whose output looks like a sandbox denial
+//! (a heuristic, see `on_failure`) leads to a second request, to rerun once outside the sandbox;
+//! both runs and both decisions are audited.
 
 use crate::command::SandboxCommand;
 use crate::error::PaddockError;
-use paddock_core::report::RunReport;
+use paddock_core::policy::ApprovalMode;
+use paddock_core::report::{OnFailureReport, RunReport};
 use paddock_rules::approval::{self, Approver, FinalDecision};
 use paddock_rules::audit::{AuditLog, Record};
 use paddock_rules::context::Context;
@@ -153,16 +158,18 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
             result: Err(err),
         };
     }
+    let on_failure = !gate.escalate && policy.approval == ApprovalMode::OnFailure;
+    // On-failure needs the output to look for denials: capture it, and hand it on afterwards
+    // when the caller did not ask for capture.
+    let mut first = cmd.clone();
+    if on_failure {
+        first.capture_output(true);
+    }
     let result = prepared.and_then(|p| {
         if gate.escalate {
-            let mut unconfined = cmd.clone();
-            let mut pol = policy.clone();
-            pol.mode = paddock_core::Mode::FullAccess;
-            unconfined.policy(pol);
-            let p = unconfined.prepare()?;
-            unconfined.run_prepared(&p)
+            run_unconfined(cmd)
         } else {
-            cmd.run_prepared(&p)
+            first.run_prepared(&p)
         }
     });
     let result = result.map(|mut report| {
@@ -170,5 +177,106 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
         report
     });
     record_outcome(gate.audit, record, &result);
+    let Ok(report) = result else {
+        return GatedRun { decision, result };
+    };
+    if !on_failure {
+        return GatedRun {
+            decision,
+            result: Ok(report),
+        };
+    }
+    if !cmd.captures_output() {
+        pass_on_output(&report);
+    }
+    let denied = crate::on_failure::denial_evidence(&report, policy);
+    if denied.is_empty() {
+        return GatedRun {
+            decision,
+            result: Ok(report),
+        };
+    }
+    let result = rerun_outside(cmd, &argv, &ctx, gate, report, denied);
     GatedRun { decision, result }
+}
+
+/// `cmd` with full access (the sandbox off), for an approved escalation or rerun.
+fn run_unconfined(cmd: &SandboxCommand) -> Result<RunReport, PaddockError> {
+    let mut unconfined = cmd.clone();
+    let mut pol = cmd.current_policy().clone();
+    pol.mode = paddock_core::Mode::FullAccess;
+    unconfined.policy(pol);
+    let p = unconfined.prepare()?;
+    unconfined.run_prepared(&p)
+}
+
+/// Writes a captured run's output to this process's stdout and stderr.
+fn pass_on_output(report: &RunReport) {
+    use std::io::Write;
+    if let Some(out) = &report.stdout {
+        let _ = std::io::stdout().write_all(out.as_bytes());
+        let _ = std::io::stdout().flush();
+    }
+    if let Some(err) = &report.stderr {
+        let _ = std::io::stderr().write_all(err.as_bytes());
+    }
+}
+
+/// On-failure: asks to rerun `cmd` outside the sandbox after `failed` (whose output held
+/// `denied`), audits the decision and, when approved, the rerun. Not approved: the failed run's
+/// report with Paddock's "not approved" exit code and the reason.
+fn rerun_outside(
+    cmd: &SandboxCommand,
+    argv: &[String],
+    ctx: &Context,
+    gate: Gate<'_>,
+    mut failed: RunReport,
+    denied: Vec<String>,
+) -> Result<RunReport, PaddockError> {
+    let why = format!(
+        "it failed in the sandbox (exit {}) and its output suggests the sandbox denied it; \
+         this is a heuristic on the output, not a report from the sandbox",
+        failed.exit_code
+    );
+    let mut outside_ctx = ctx.clone();
+    outside_ctx.sandbox_summary = sandbox_summary(cmd, true);
+    let d = approval::decide_rerun(
+        gate.engine,
+        argv,
+        &outside_ctx,
+        &why,
+        denied.clone(),
+        gate.approver,
+    );
+    let record = Record::new(&d, &ctx.cwd, cmd.current_policy());
+    record_decision(gate.audit, &record)?;
+    let mut info = OnFailureReport {
+        heuristic: true,
+        denied,
+        sandboxed_exit_code: failed.exit_code,
+        rerun: d.run,
+        how: d.how.clone(),
+    };
+    if !d.run {
+        let err = PaddockError::NotApproved(format!(
+            "the command failed in the sandbox (exit {}) on what looks like a denial \
+             (heuristic: {}); rerunning it outside the sandbox: {}",
+            info.sandboxed_exit_code,
+            info.denied.first().map_or("", String::as_str),
+            d.how
+        ));
+        failed.exit_code = err.exit_code();
+        failed.error = Some(err.to_string());
+        failed.on_failure = Some(info);
+        return Ok(failed);
+    }
+    let result = run_unconfined(cmd).map(|mut report| {
+        report.decision = serde_json::to_value(&d).ok();
+        report
+    });
+    record_outcome(gate.audit, record, &result);
+    let mut report = result?;
+    info.rerun = true;
+    report.on_failure = Some(info);
+    Ok(report)
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod exit;
 pub mod explain;
 pub mod gate;
+pub mod on_failure;
 pub mod resolve;
 
 pub use command::{Prepared, SandboxCommand, failure_report};

@@ -14,9 +14,9 @@ pub fn run(a: ExplainArgs) -> i32 {
         Ok(d) => d,
         Err(err) => return output::fail(&err, err.exit_code()),
     };
-    if a.target.len() > 1 {
-        return super::rules::explain_command(&a.target, &cwd, &workspace, &eff, a.json);
-    }
+    let Some(path) = a.path.as_deref().filter(|_| a.command.is_empty()) else {
+        return super::rules::explain_command(&a.command, &cwd, &workspace, &eff, a.json);
+    };
     let spec = match paddock_core::SandboxSpec::from_policy(&eff.policy, &workspace) {
         Ok(s) => s,
         Err(err) => {
@@ -24,7 +24,7 @@ pub fn run(a: ExplainArgs) -> i32 {
             return output::fail(&err, err.exit_code());
         }
     };
-    let target = Path::new(&a.target[0]);
+    let target = Path::new(path);
     #[cfg(windows)]
     if spec.mode != paddock_core::Mode::FullAccess {
         return explain_windows(&spec, eff.policy.windows_level, target, &a);
@@ -33,7 +33,10 @@ pub fn run(a: ExplainArgs) -> i32 {
         Ok(e) => e,
         Err(err) => {
             return output::fail(
-                format!("cannot resolve {}: {err}", target.display()),
+                format!(
+                    "cannot resolve {}: {err}",
+                    paddock_core::text::escape_path(target)
+                ),
                 paddock::exit::BAD_CONFIG,
             );
         }
@@ -42,21 +45,21 @@ pub fn run(a: ExplainArgs) -> i32 {
         output::json(&e);
         return 0;
     }
-    println!("{}", e.path.display());
+    println!("{}", paddock_core::text::escape_path(&e.path));
     let both = !a.read && !a.write;
     let word = |allowed: bool| if allowed { "allowed" } else { "DENIED" };
     if a.read || both {
         println!(
             "  read:  {:<8} ({})",
             word(e.read.allowed),
-            e.read.decided_by
+            paddock_core::text::escape(&e.read.decided_by)
         );
     }
     if a.write || both {
         println!(
             "  write: {:<8} ({})",
             word(e.write.allowed),
-            e.write.decided_by
+            paddock_core::text::escape(&e.write.decided_by)
         );
     }
     0
@@ -81,7 +84,10 @@ fn explain_windows(
         Ok(t) => t,
         Err(e) => {
             return output::fail(
-                format!("cannot resolve {}: {e}", target.display()),
+                format!(
+                    "cannot resolve {}: {e}",
+                    paddock_core::text::escape_path(target)
+                ),
                 paddock::exit::BAD_CONFIG,
             );
         }

@@ -8,6 +8,7 @@ use paddock::rules::context::Context;
 use paddock::rules::explain::explain;
 use paddock::rules::rules::engine::Engine;
 use paddock_core::config::EffectivePolicy;
+use paddock_core::text::escape;
 use std::ffi::OsString;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -73,7 +74,7 @@ pub fn log(a: LogArgs) -> i32 {
     };
     if a.json {
         for r in &records {
-            match serde_json::to_string(r) {
+            match output::json_line(r) {
                 Ok(line) => println!("{line}"),
                 Err(e) => return output::fail(e, exit::SANDBOX_UNAVAILABLE),
             }
@@ -86,14 +87,15 @@ pub fn log(a: LogArgs) -> i32 {
             (true, None) => "started".to_string(),
             (false, _) => "not run".to_string(),
         };
+        // Every field may hold what the command's author wrote: escaped, argv shell-quoted.
         println!(
             "{} {:<8} {:<10} {}  [{}] {}",
-            r.time,
-            r.decision,
+            escape(&r.time),
+            escape(&r.decision),
             outcome,
-            r.argv.join(" "),
-            r.cwd,
-            r.how
+            paddock::rules::shlex::join(&r.argv),
+            escape(&r.cwd),
+            escape(&r.how)
         );
     }
     0

@@ -2,9 +2,11 @@
 
 use crate::args::RunArgs;
 use crate::output;
-use paddock::rules::approval::{Approver, NoApprover, TerminalApprover};
+use crate::terminal::TerminalApprover;
+use paddock::rules::approval::{Approver, NoApprover};
 use paddock::rules::audit::AuditLog;
 use paddock::rules::rules::engine::{Engine, RulePaths};
+use paddock::rules::session::{Session, SessionId};
 use paddock::{
     Gate, PaddockError, RunReport, SandboxCommand, failure_report, run_gated, run_unchecked,
 };
@@ -20,7 +22,11 @@ pub fn run(a: RunArgs) -> i32 {
             if json {
                 output::json(&report);
             }
-            report.exit_code
+            // On-failure: the run failed in the sandbox and the rerun was not approved.
+            match (&report.on_failure, &report.error) {
+                (Some(f), Some(err)) if !f.rerun => output::fail(err, report.exit_code),
+                _ => report.exit_code,
+            }
         }
         Err(err) => {
             if json {
@@ -35,6 +41,17 @@ fn gated(a: &RunArgs) -> Result<RunReport, PaddockError> {
     let eff = super::load_policy(&a.policy)?;
     let (cwd, workspace) = super::dirs(&a.policy)?;
     let mut engine = load_rules(&workspace, eff.policy.project_trusted)?;
+    // An empty PADDOCK_SESSION means no session, like an unset one.
+    if let Some(id) = a.session.as_deref().filter(|s| !s.is_empty()) {
+        let bad = |e: paddock::rules::session::SessionError| {
+            PaddockError::Config(paddock_core::ConfigError::Value {
+                origin: "--session / PADDOCK_SESSION".into(),
+                message: e.to_string(),
+            })
+        };
+        let id = SessionId::parse(id).map_err(bad)?;
+        engine.set_session(Session::open_default(id).map_err(bad)?);
+    }
     let mut cmd = SandboxCommand::new(&a.command[0]);
     cmd.args(&a.command[1..])
         .cwd(cwd)

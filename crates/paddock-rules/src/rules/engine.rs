@@ -2,12 +2,21 @@
 //! `.paddock/rules.toml`), with the project's trust decided by the user.
 //!
 //! An untrusted project may only make decisions stricter: its `allow` rules are kept for
-//! explain but marked inactive, so they never loosen a decision. Session approvals live here too.
+//! explain but marked inactive, so they never loosen a decision. The run's session (its
+//! "allow for this session" approvals) lives here too.
+//!
+//! Precedence, strictest first: `forbid` rules (any file) > the user's "always allow"
+//! amendments, for exactly their word prefix > `prompt` rules > `allow` rules and the known-safe
+//! classifier > the approval mode. An amendment sets aside only the `prompt` rules that its own
+//! prefix triggers: what the person saw asking is what they answered; a prompt rule that fires
+//! only because of further arguments (`... --force`) still asks.
 
 use super::file::{self, FileKind, LoadedFile};
 use super::{Match, Rule};
+use crate::decision::Decision;
 use crate::error::RulesError;
 use crate::parse::SimpleCommand;
+use crate::session::Session;
 use paddock_core::paths;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +56,7 @@ pub struct Engine {
     files: Vec<PathBuf>,
     project_trusted: bool,
     warnings: Vec<String>,
-    session: Vec<Vec<String>>,
+    session: Option<Session>,
 }
 
 fn read(path: &Path, kind: FileKind) -> Result<Option<LoadedFile>, RulesError> {
@@ -117,7 +126,7 @@ impl Engine {
     /// Adds rules parsed elsewhere (e.g. by `check_file`), applying the project trust rule.
     fn add_project_rules(&mut self, rules: Vec<Rule>) {
         for mut r in rules {
-            if r.decision == crate::decision::Decision::Allow && !self.project_trusted {
+            if r.decision == Decision::Allow && !self.project_trusted {
                 let why = format!(
                     "allow rule from an untrusted project is ignored; to honour it, add the \
                      workspace to trusted_projects in {}",
@@ -205,8 +214,17 @@ impl Engine {
         self.user_file = Some(path);
     }
 
-    /// Active rules matching `cmd`, each with how it matches.
+    /// Active rules matching `cmd`, each with how it matches, without the `prompt` rules an
+    /// amendment sets aside (see the module's precedence).
     pub fn matching(&self, cmd: &SimpleCommand) -> Vec<(&Rule, Match)> {
+        let all = self.all_matching(cmd);
+        let amendments = amendments_of(&all, cmd);
+        all.into_iter()
+            .filter(|(r, _)| set_aside_by(r, &amendments).is_none())
+            .collect()
+    }
+
+    fn all_matching(&self, cmd: &SimpleCommand) -> Vec<(&Rule, Match)> {
         self.rules
             .iter()
             .filter(|r| r.inactive.is_none())
@@ -223,15 +241,55 @@ impl Engine {
             .collect()
     }
 
-    /// Remembers `argv` as approved for the rest of this session (exactly this argv).
-    pub fn allow_for_session(&mut self, argv: &[String]) {
-        if !self.session.iter().any(|a| a == argv) {
-            self.session.push(argv.to_vec());
+    /// Matching rules that are not applied to `cmd`, each with why (for explain): allow rules
+    /// of an untrusted project, and `prompt` rules set aside by an amendment.
+    pub fn not_applied(&self, cmd: &SimpleCommand) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .ignored_matching(cmd)
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} (ignored: {})",
+                    r.describe(),
+                    r.inactive.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        let all = self.all_matching(cmd);
+        let amendments = amendments_of(&all, cmd);
+        for (r, _) in &all {
+            if let Some(a) = set_aside_by(r, &amendments) {
+                out.push(format!(
+                    "{} (set aside: your always-allow amendment {} covers `{}`)",
+                    r.describe(),
+                    a.origin,
+                    a.pattern()
+                ));
+            }
         }
+        out
     }
 
-    pub fn session_allows(&self, argv: &[String]) -> bool {
-        self.session.iter().any(|a| a == argv)
+    /// The amendment matching `cmd` that sets `rule` aside for it, if one does: `rule` is a
+    /// `prompt` rule that the amendment's own prefix triggers. For rules that do not come from
+    /// the files (a built-in list): apply it the same way, so that an amendment never answers
+    /// for a risk its prompt did not show.
+    pub fn amendment_covering(&self, rule: &Rule, cmd: &SimpleCommand) -> Option<&Rule> {
+        let all = self.all_matching(cmd);
+        set_aside_by(rule, &amendments_of(&all, cmd))
+    }
+
+    /// The session "allow for this session" answers are remembered in (none: not offered).
+    pub fn set_session(&mut self, session: Session) {
+        self.session = Some(session);
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    pub fn session_mut(&mut self) -> Option<&mut Session> {
+        self.session.as_mut()
     }
 
     /// Appends an allow rule for exactly `prefix` to the user's rules file and applies it now.
@@ -271,9 +329,70 @@ impl Engine {
     }
 }
 
+/// The amendments among `matching` that match `cmd` outright, each with its prefix as a command.
+fn amendments_of<'r>(
+    matching: &[(&'r Rule, Match)],
+    cmd: &SimpleCommand,
+) -> Vec<(&'r Rule, SimpleCommand)> {
+    matching
+        .iter()
+        .filter(|(_, m)| *m == Match::Yes)
+        .filter_map(|(r, _)| Some((*r, r.amendment_prefix(cmd.shell)?)))
+        .collect()
+}
+
+/// The amendment that sets `rule` aside: `rule` is a `prompt` rule that the amendment's own
+/// prefix triggers (so the person answering "always allow" saw it ask).
+fn set_aside_by<'r>(rule: &Rule, amendments: &[(&'r Rule, SimpleCommand)]) -> Option<&'r Rule> {
+    if rule.decision != Decision::Prompt {
+        return None;
+    }
+    amendments
+        .iter()
+        .find(|(_, prefix)| rule.matches(prefix) == Match::Yes)
+        .map(|(a, _)| *a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_amendment_covers_only_prompt_rules_its_own_prefix_triggers() {
+        let user = "[[rule]]\nprogram = \"git\"\nargs = [[\"push\"], [\"origin\"]]\ndecision = \"allow\"\namendment = true\n";
+        let e = Engine::from_texts(Some(user), None, false).unwrap();
+        let other = "[[rule]]\nprogram = \"git\"\nargs = [\"push\"]\ndecision = \"prompt\"\n\n[[rule]]\nprogram = \"git\"\nargs = [\"push\", \"origin\", \"--force\"]\ndecision = \"prompt\"\n";
+        let builtin = Engine::from_texts(Some(other), None, false).unwrap();
+        let [push, force] = builtin.rules() else {
+            panic!("two rules")
+        };
+        let cmd = |line: &str| {
+            SimpleCommand::new(
+                crate::shlex::split(line)
+                    .unwrap()
+                    .into_iter()
+                    .map(crate::parse::Word::lit)
+                    .collect(),
+                crate::parse::Shell::Direct,
+            )
+        };
+        assert!(
+            e.amendment_covering(push, &cmd("git push origin"))
+                .is_some()
+        );
+        assert!(
+            e.amendment_covering(push, &cmd("git push origin main"))
+                .is_some()
+        );
+        assert!(
+            e.amendment_covering(force, &cmd("git push origin --force"))
+                .is_none()
+        );
+        assert!(
+            e.amendment_covering(push, &cmd("git push upstream"))
+                .is_none()
+        );
+    }
 
     #[test]
     fn untrusted_project_allow_rules_are_inactive_and_warned() {

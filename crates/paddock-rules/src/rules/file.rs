@@ -39,6 +39,9 @@ struct RawRule {
     examples_match: Vec<String>,
     #[serde(default)]
     examples_not_match: Vec<String>,
+    /// Written by "always allow": see `Rule::amendment`.
+    #[serde(default)]
+    amendment: bool,
 }
 
 /// `<config_dir>/rules.toml`.
@@ -123,7 +126,7 @@ pub fn parse(path: &Path, text: &str, kind: FileKind) -> Result<LoadedFile, Rule
             index: i + 1,
             line,
         };
-        rules.push(build(spanned.into_inner(), origin)?);
+        rules.push(build(spanned.into_inner(), origin, kind)?);
     }
     Ok(LoadedFile {
         rules,
@@ -131,7 +134,7 @@ pub fn parse(path: &Path, text: &str, kind: FileKind) -> Result<LoadedFile, Rule
     })
 }
 
-fn build(raw: RawRule, origin: RuleOrigin) -> Result<Rule, RulesError> {
+fn build(raw: RawRule, origin: RuleOrigin, kind: FileKind) -> Result<Rule, RulesError> {
     let invalid = |message: String| RulesError::Invalid {
         path: origin.path.clone(),
         line: origin.line,
@@ -158,7 +161,29 @@ fn build(raw: RawRule, origin: RuleOrigin) -> Result<Rule, RulesError> {
             OneOrMany::Many(v) => ArgPattern::OneOf(v),
         });
     }
+    if raw.amendment {
+        if kind != FileKind::User {
+            return Err(invalid(
+                "`amendment = true` belongs in your user rules file only; a project may not \
+                 outrank prompt rules"
+                    .into(),
+            ));
+        }
+        let exact = args.iter().all(|a| match a {
+            ArgPattern::Literal(l) => l != "*",
+            ArgPattern::OneOf(v) => v.len() == 1,
+            ArgPattern::Any => false,
+        });
+        if raw.decision != Decision::Allow || programs.len() != 1 || !exact {
+            return Err(invalid(
+                "an amendment is an allow rule for one program and exact words (no `*`, no \
+                 alternatives); remove `amendment` to make it an ordinary rule"
+                    .into(),
+            ));
+        }
+    }
     let rule = Rule {
+        amendment: raw.amendment,
         programs: programs.iter().map(|p| normalise_program(p)).collect(),
         args,
         decision: raw.decision,
@@ -210,14 +235,32 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// `s` as a TOML basic string in which every hidden character (`paddock_core::text`) is a
+/// `\uXXXX` escape, so that the rules file shows no control or bidi character when printed.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if paddock_core::text::is_hidden(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The TOML text of an allow rule for exactly `prefix` (program then arguments), as appended to
-/// the user's rules file by "always allow". Arguments are written as one-element lists, where
-/// `*` is literal, so the rule is never broader than the prefix.
+/// the user's rules file by "always allow": an amendment (see `Rule::amendment`). Arguments are
+/// written as one-element lists, where `*` is literal, so the rule is never broader than the
+/// prefix.
 pub fn allow_prefix_rule_text(prefix: &[String], comment: &str) -> String {
-    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let q = toml_string;
     let args: Vec<String> = prefix[1..].iter().map(|a| format!("[{}]", q(a))).collect();
+    let comment = paddock_core::text::escape(comment);
     format!(
-        "\n# {comment}\n[[rule]]\nprogram = {}\nargs = [{}]\ndecision = \"allow\"\nexamples_match = [{}]\n",
+        "\n# {comment}\n[[rule]]\nprogram = {}\nargs = [{}]\ndecision = \"allow\"\namendment = true\nexamples_match = [{}]\n",
         q(&prefix[0]),
         args.join(", "),
         q(&crate::shlex::join(prefix)),
@@ -308,6 +351,50 @@ examples_not_match = ["rm -r x", "rm -rf"]
     }
 
     #[test]
+    fn an_amendment_for_a_word_with_control_characters_reloads_and_stays_exact() {
+        let prefix: Vec<String> = ["printf", "a\r\x1b[2Kb", "\u{202e}x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let text = allow_prefix_rule_text(&prefix, "always allow `x\ny`\r\x1b[2K");
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && paddock_core::text::is_hidden(c)),
+            "{text:?}"
+        );
+        let f = load(&text).expect("the written rule loads, its example included");
+        let ok = SimpleCommand::new(
+            prefix.iter().cloned().map(Word::lit).collect(),
+            Shell::Direct,
+        );
+        assert_eq!(f.rules[0].matches(&ok), super::super::Match::Yes);
+        let plain = SimpleCommand::new(
+            ["printf", "ab", "x"].into_iter().map(Word::lit).collect(),
+            Shell::Direct,
+        );
+        assert_eq!(f.rules[0].matches(&plain), super::super::Match::No);
+    }
+
+    #[test]
+    fn amendments_are_exact_user_allow_rules_only() {
+        let ok = "[[rule]]\nprogram = \"git\"\nargs = [\"push\", [\"origin\"]]\ndecision = \"allow\"\namendment = true\n";
+        assert!(load(ok).unwrap().rules[0].amendment);
+        for bad in [
+            "[[rule]]\nprogram = \"git\"\nargs = [\"*\"]\ndecision = \"allow\"\namendment = true\n",
+            "[[rule]]\nprogram = \"git\"\nargs = [[\"a\", \"b\"]]\ndecision = \"allow\"\namendment = true\n",
+            "[[rule]]\nprogram = [\"git\", \"hg\"]\ndecision = \"allow\"\namendment = true\n",
+            "[[rule]]\nprogram = \"git\"\ndecision = \"prompt\"\namendment = true\n",
+        ] {
+            assert!(load(bad).is_err(), "{bad}");
+        }
+        let err = parse(Path::new(".paddock/rules.toml"), ok, FileKind::ProjectRules)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("user rules file only"), "{err}");
+    }
+
+    #[test]
     fn project_files_may_not_trust_projects() {
         let text = "trusted_projects = [\".\"]\n";
         assert!(
@@ -333,6 +420,7 @@ examples_not_match = ["rm -r x", "rm -rf"]
         let f = load(&text).unwrap();
         let r = &f.rules[0];
         assert_eq!(r.decision, Decision::Allow);
+        assert!(r.amendment);
         let ok = SimpleCommand::new(
             prefix.iter().cloned().map(Word::lit).collect(),
             Shell::Direct,

@@ -93,6 +93,11 @@ pub struct Rule {
     pub origin: RuleOrigin,
     /// Why the rule is not applied (an allow rule from an untrusted project), if it is not.
     pub inactive: Option<String>,
+    /// Written by "always allow" (`amendment = true`, user file only): an allow rule for an
+    /// exact word prefix that outranks the `prompt` rules that prefix itself triggers (see
+    /// `Engine::matching`). Matched word by word: git's global options are not skipped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub amendment: bool,
 }
 
 /// How a rule relates to a command.
@@ -122,7 +127,7 @@ impl Rule {
         }
         let fold = matches!(cmd.shell, Shell::PowerShell | Shell::Cmd);
         let args = match names.first().map(String::as_str) {
-            Some("git") => skip_git_global_options(&cmd.words[1..]),
+            Some("git") if !self.amendment => skip_git_global_options(&cmd.words[1..]),
             _ => &cmd.words[1..],
         };
         let mut result = Match::Yes;
@@ -156,6 +161,22 @@ impl Rule {
             out.push_str(&a.display());
         }
         out
+    }
+
+    /// An amendment's prefix as the command it was approved for (`None` for other rules).
+    pub fn amendment_prefix(&self, shell: Shell) -> Option<SimpleCommand> {
+        if !self.amendment {
+            return None;
+        }
+        let mut words = vec![crate::parse::Word::lit(self.programs.first()?.clone())];
+        for a in &self.args {
+            words.push(crate::parse::Word::lit(match a {
+                ArgPattern::Literal(l) => l.clone(),
+                ArgPattern::OneOf(ls) if ls.len() == 1 => ls[0].clone(),
+                _ => return None,
+            }));
+        }
+        Some(SimpleCommand::new(words, shell))
     }
 
     /// A one-line description for explain and approval prompts.
@@ -213,6 +234,7 @@ mod tests {
             args,
             decision,
             justification: None,
+            amendment: false,
             origin: RuleOrigin {
                 source: RuleSource::User,
                 path: "rules.toml".into(),
