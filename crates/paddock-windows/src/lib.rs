@@ -14,8 +14,9 @@
 //! - [`mask::AccessMask`]: typed access rights with the Win32 values (`.bits()` is the
 //!   `ACCESS_MASK`).
 //! - [`acl`]: `Ace { kind, sid, mask, flags }`, `Acl`, `SecurityDescriptor { owner, group, dacl,
-//!   protected }` with SDDL `to_sddl()` / `SecurityDescriptor::parse` (accepts what
-//!   `ConvertSecurityDescriptorToStringSecurityDescriptorW` prints for files, SACL skipped).
+//!   protected }` with SDDL `to_sddl()` / `SecurityDescriptor::parse` (accepts every mnemonic
+//!   `ConvertSecurityDescriptorToStringSecurityDescriptorW` prints, SACL skipped);
+//!   [`acl_binary`] walks binary ACLs and SIDs, which is how the apply layer reads every DACL.
 //! - [`store::AclStore`]: the only way planning and journaling touch the file system's ACLs:
 //!   `read` (owner+group+DACL), `add_explicit` / `remove_explicit` (one ACE at a time, never a
 //!   whole descriptor; exact-match semantics; inheritable ACEs propagate like
@@ -45,6 +46,7 @@
 
 pub mod access;
 pub mod acl;
+pub mod acl_binary;
 pub mod apply_plan;
 pub mod enforceability;
 pub mod error;

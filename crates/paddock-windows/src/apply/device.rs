@@ -12,15 +12,15 @@
 
 use super::desktop::window_station_name;
 use super::error::Win32Error;
-use super::owned_acl::{ModelDacl, RawSecurityDescriptor};
+use super::owned_acl::{ModelDacl, handle_dacl};
 use super::wide::to_wide;
 use crate::acl::{Ace, SecurityDescriptor};
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use windows_sys::Win32::Foundation::{ERROR_SUCCESS, HANDLE, INVALID_HANDLE_VALUE};
 use windows_sys::Win32::Security::Authorization::{
-    GetSecurityInfo, SE_FILE_OBJECT, SE_OBJECT_TYPE, SE_WINDOW_OBJECT, SetSecurityInfo,
+    SE_FILE_OBJECT, SE_OBJECT_TYPE, SE_WINDOW_OBJECT, SetSecurityInfo,
 };
-use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR};
+use windows_sys::Win32::Security::DACL_SECURITY_INFORMATION;
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_SHARE_READ, FILE_SHARE_WRITE, OPEN_EXISTING, READ_CONTROL, WRITE_DAC,
 };
@@ -199,35 +199,11 @@ fn open_for_dac(device: &str) -> Result<OwnedHandle, DeviceError> {
 }
 
 fn read(device: &str, handle: &Object) -> Result<SecurityDescriptor, DeviceError> {
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `handle` is open with READ_CONTROL; only the whole descriptor is requested, which
-    // the system LocalAllocs into `sd`.
-    let code = unsafe {
-        GetSecurityInfo(
-            handle.raw(),
-            handle.kind(),
-            DACL_SECURITY_INFORMATION,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &mut sd,
-        )
-    };
-    if code != ERROR_SUCCESS {
-        return Err(win32(
-            device,
-            Win32Error::from_code("GetSecurityInfo", code),
-        ));
-    }
-    // SAFETY: `sd` was LocalAlloc'd by GetSecurityInfo and is owned by nobody else.
-    let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
-    let sddl = sd
-        .to_sddl(DACL_SECURITY_INFORMATION)
-        .map_err(|e| win32(device, e))?;
-    SecurityDescriptor::parse(&sddl).map_err(|e| DeviceError::Invalid {
+    // SAFETY: `handle` is open (with READ_CONTROL) and of the kind it names while borrowed.
+    let sd = unsafe { handle_dacl(handle.raw(), handle.kind()) }.map_err(|e| win32(device, e))?;
+    sd.to_model().map_err(|e| DeviceError::Invalid {
         device: device.into(),
-        reason: format!("{e} (SDDL `{sddl}`)"),
+        reason: e.to_string(),
     })
 }
 
