@@ -330,6 +330,7 @@ pub(crate) fn recover_locked(
     wd: &Path,
 ) -> Result<Vec<String>, WindowsError> {
     let journal = Journal::at(wd);
+    journal.repair()?;
     let entries = journal.read()?;
     let mut pending: Vec<String> = Vec::new();
     for e in &entries {
