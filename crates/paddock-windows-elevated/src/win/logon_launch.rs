@@ -178,7 +178,8 @@ pub fn start_runner(
 ) -> Result<RunnerProcess, ElevatedError> {
     let job = KillJob::create()?;
     let (user, domain, mut pw) = (wide(account), wide("."), wide(password));
-    let app = wide(&program.to_string_lossy());
+    let app = paddock_windows::apply::wide::to_wide(program)
+        .map_err(|e| ElevatedError::State(e.to_string()))?;
     let mut line = wide(command_line);
     // The broker's own directory may be closed to the account: start in the system folder.
     let system_root = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\Windows".into());

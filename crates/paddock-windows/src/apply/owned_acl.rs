@@ -34,7 +34,7 @@ impl RawSecurityDescriptor {
     ///
     /// # Safety
     /// `sd` must be a LocalAlloc'd security descriptor that nobody else frees.
-    pub(crate) unsafe fn from_raw(sd: PSECURITY_DESCRIPTOR) -> RawSecurityDescriptor {
+    pub unsafe fn from_raw(sd: PSECURITY_DESCRIPTOR) -> RawSecurityDescriptor {
         RawSecurityDescriptor(sd)
     }
 
@@ -74,6 +74,21 @@ impl RawSecurityDescriptor {
 }
 
 impl RawSecurityDescriptor {
+    /// The owner, when the descriptor holds one (read with OWNER_SECURITY_INFORMATION).
+    pub fn owner(&self) -> Result<Option<Sid>, ModelDaclError> {
+        let mut owner: PSID = std::ptr::null_mut();
+        let mut defaulted = 0;
+        // SAFETY: `self.0` is a valid descriptor; the out-pointers are writable locals.
+        if unsafe { GetSecurityDescriptorOwner(self.0, &mut owner, &mut defaulted) } == 0 {
+            return Err(ModelDaclError::Convert {
+                sddl: String::new(),
+                source: Win32Error::last("GetSecurityDescriptorOwner"),
+            });
+        }
+        // SAFETY: `owner` is null or points into `self`, alive for the call.
+        unsafe { sid_to_model(owner) }
+    }
+
     /// Owner, group (when the descriptor holds them), DACL and its protection, read from the
     /// binary descriptor. A descriptor without a DACL is an error (ask for
     /// DACL_SECURITY_INFORMATION); a NULL DACL is `dacl: None`.
