@@ -57,6 +57,7 @@ pub mod mask;
 pub mod plan;
 pub mod preview;
 pub mod registry;
+pub mod shared_dacl;
 pub mod sid;
 pub mod store;
 pub mod winpath;
