@@ -31,6 +31,18 @@ pub enum JournalOp {
     Applied,
     /// Every per-run change of the run has been undone.
     Released,
+    /// The run's process tree outlived its kill: its per-run ACEs stay until every process in
+    /// `survivors` is gone (recovery checks), so nothing it still runs gets the rights the
+    /// denies take away.
+    Held,
+}
+
+/// One process of a tree that outlived its kill: its id and creation time (FILETIME, 100 ns
+/// since 1601), which together name it even after the id is reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ProcessStamp {
+    pub pid: u32,
+    pub created: u64,
 }
 
 /// One journal line.
@@ -43,6 +55,9 @@ pub struct JournalEntry {
     /// The descriptor of `path` before the change, in SDDL.
     pub previous: Option<String>,
     pub lifetime: Option<Lifetime>,
+    /// For `Held`: the processes that outlived the kill.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub survivors: Vec<ProcessStamp>,
 }
 
 impl JournalEntry {
@@ -61,6 +76,7 @@ impl JournalEntry {
             ace: Some(ace.clone()),
             previous: Some(previous),
             lifetime: Some(lifetime),
+            survivors: Vec::new(),
         }
     }
 
@@ -73,6 +89,7 @@ impl JournalEntry {
             ace: Some(ace.clone()),
             previous: None,
             lifetime: Some(Lifetime::Kept),
+            survivors: Vec::new(),
         }
     }
 
@@ -84,6 +101,16 @@ impl JournalEntry {
             ace: None,
             previous: None,
             lifetime: None,
+            survivors: Vec::new(),
+        }
+    }
+
+    /// `run_id`'s tree outlived its kill; `survivors` are the processes left.
+    pub fn held(run_id: &str, survivors: &[ProcessStamp]) -> JournalEntry {
+        JournalEntry {
+            survivors: survivors.to_vec(),
+            op: JournalOp::Held,
+            ..JournalEntry::released(run_id)
         }
     }
 }
@@ -216,6 +243,30 @@ mod tests {
         j.append(&entry("a")).unwrap();
         j.append(&JournalEntry::released("a")).unwrap();
         assert_eq!(j.read().unwrap(), [entry("a"), JournalEntry::released("a")]);
+    }
+
+    #[test]
+    fn held_entries_round_trip_and_older_lines_without_survivors_still_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let j = Journal::at(tmp.path());
+        let held = JournalEntry::held(
+            "a",
+            &[ProcessStamp {
+                pid: 4242,
+                created: 133_000_000_000_000_000,
+            }],
+        );
+        j.append(&held).unwrap();
+        fs::OpenOptions::new()
+            .append(true)
+            .open(j.path())
+            .unwrap()
+            .write_all(
+                b"{\"run_id\":\"b\",\"op\":\"released\",\"path\":null,\"ace\":null,\
+                  \"previous\":null,\"lifetime\":null}\n",
+            )
+            .unwrap();
+        assert_eq!(j.read().unwrap(), [held, JournalEntry::released("b")]);
     }
 
     #[test]
