@@ -16,6 +16,7 @@ use super::long_path::{strip_verbatim, verbatim};
 use super::owned_acl::{ModelDacl, RawSecurityDescriptor};
 use super::wide::to_wide;
 use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
+use crate::journal::ProcessStamp;
 use crate::store::{AclStore, EntryKind, StoreError};
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::path::{Path, PathBuf};
@@ -122,6 +123,10 @@ fn sddl_of(acl: &Acl) -> String {
 }
 
 impl AclStore for NtfsAclStore {
+    fn process_alive(&self, stamp: &ProcessStamp) -> Result<bool, StoreError> {
+        Ok(super::process::alive(stamp))
+    }
+
     fn read(&self, path: &Path) -> Result<SecurityDescriptor, StoreError> {
         read_descriptor(path)
     }
