@@ -247,10 +247,8 @@ mod tests {
         let pid = child.id();
         let process = OwnedHandle::from(child);
         // SAFETY: both handles are live.
-        assert_ne!(
-            unsafe { AssignProcessToJobObject(job.raw(), process.as_raw_handle()) },
-            0
-        );
+        let assigned = unsafe { AssignProcessToJobObject(job.raw(), process.as_raw_handle()) };
+        assert_ne!(assigned, 0);
         let err = wait_until_empty(job.handle(), Duration::from_millis(200)).unwrap_err();
         let survivors = JobSurvivors::of(&err).expect("the error names the survivors");
         assert!(survivors.active >= 1, "{survivors}");
