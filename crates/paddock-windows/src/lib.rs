@@ -21,7 +21,8 @@
 //!   `read` (owner+group+DACL), `add_explicit` / `remove_explicit` (one ACE at a time, never a
 //!   whole descriptor; exact-match semantics; inheritable ACEs propagate like
 //!   `SetNamedSecurityInfoW`, non-inheritable ones must not walk the tree), `kind`,
-//!   `create_dir`, `create_file`. Errors are `StoreError`;
+//!   `create_dir`, `create_file`, `process_alive` (whether a process that outlived a run's kill
+//!   still exists; recovery keeps that run's denies while it does). Errors are `StoreError`;
 //!   a Win32 failure is `StoreError::Os { path, api, code, message }`.
 //!   `store::FakeAclStore` is the in-memory reference implementation used by the tests.
 //!
