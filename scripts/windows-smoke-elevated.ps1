@@ -6,8 +6,9 @@ confinement), run on real Windows from an elevated PowerShell.
 Runs `paddock setup`, then attacks from inside `paddock run` at windows.level = "elevated" (each
 must fail) next to legitimate work (each must succeed), then `paddock setup --uninstall` and
 checks that no account, group, WFP filter, setup record or ACE is left behind. Prints one line
-per case: PASS, FAIL (with why) or SKIP (with the missing prerequisite). Exits 1 if any case
-failed. Needs $env:PADDOCK_EXE. It changes the machine (creates and removes the two sandbox
+per case: PASS, FAIL (with why) or SKIP (with the missing prerequisite). Every "denied" case
+first writes a canary inside the workspace in the same run and passes only when that worked, so a
+Paddock that refuses to run fails them instead of passing them. Exits 1 if any case failed. Needs $env:PADDOCK_EXE. It changes the machine (creates and removes the two sandbox
 accounts), so run it on a CI runner or a disposable VM, never on a workstation you care about.
 Cannot run under Wine (no accounts, logon, LSA or WFP).
 #>
@@ -52,6 +53,18 @@ function Sandboxed([string]$network, [string[]]$command) {
     $output = & $P @argv 2>&1 | Out-String
     return @{ Code = $LASTEXITCODE; Output = $output }
 }
+# Runs cmd `$attack` after writing a canary in the workspace; `Ran` says the canary was written.
+$script:canaries = 0
+function CmdProven([string]$network, [string]$attack) {
+    $script:canaries++
+    $c = "canary-$($script:canaries)"
+    $r = Sandboxed $network @('cmd', '/d', '/c', "(echo ok> $c.txt) && if exist $c.txt echo $c-WRITTEN& $attack")
+    $r.Ran = $r.Output -match "$c-WRITTEN"
+    return $r
+}
+function ReportDenied([string]$name, $r, [bool]$denied) {
+    Report $name ($r.Ran -and $denied) "wrote inside the workspace first: $($r.Ran); exit $($r.Code): $($r.Output)"
+}
 function Connect([string]$network, [string]$hostName, [int]$port) {
     $ps = "try { (New-Object Net.Sockets.TcpClient).Connect('$hostName', $port); exit 0 } catch { exit 3 }"
     return Sandboxed $network @('powershell', '-NoProfile', '-Command', $ps)
@@ -91,12 +104,19 @@ Report 'online account reaches a loopback listener' ($r.Code -eq 0) "exit $($r.C
 $listener.Stop()
 
 # --- Read confinement and workspace writes ----------------------------------------------------------
-$r = Sandboxed 'off' @('cmd', '/d', '/c', "type $key")
-Report 'reading ~/.ssh is denied' ($r.Output -notmatch 'SMOKE-SECRET') $r.Output
+$r = CmdProven 'off' "type $key"
+ReportDenied 'reading ~/.ssh is denied' $r ($r.Output -notmatch 'SMOKE-SECRET')
 $r = Sandboxed 'off' @('cmd', '/d', '/c', 'echo made> made.txt')
 Report 'writing the workspace works' ((Test-Path "$ws\made.txt") -and $r.Code -eq 0) "exit $($r.Code): $($r.Output)"
-$r = Sandboxed 'off' @('cmd', '/d', '/c', "echo x> $root\outside.txt")
-Report 'writing outside the workspace is denied' (-not (Test-Path "$root\outside.txt")) $r.Output
+$r = CmdProven 'off' "echo x> $root\outside.txt"
+ReportDenied 'writing outside the workspace is denied' $r (-not (Test-Path "$root\outside.txt"))
+$victim = Join-Path $root 'victim.txt'
+Set-Content -Path $victim -Value keep
+$victimSddl = (Get-Acl -LiteralPath $victim).Sddl
+$r = CmdProven 'off' "icacls $victim /grant *S-1-1-0:F"
+ReportDenied 'WRITE_DAC outside the workspace is denied' $r ((Get-Acl -LiteralPath $victim).Sddl -eq $victimSddl)
+$r = CmdProven 'off' "del /f /q $victim"
+ReportDenied 'DELETE outside the workspace is denied' $r (Test-Path $victim)
 $r = Sandboxed 'off' @('cmd', '/d', '/c', 'echo %USERPROFILE%')
 Report 'the sandbox has its own USERPROFILE' ($r.Output -notmatch [regex]::Escape($env:USERPROFILE)) $r.Output
 

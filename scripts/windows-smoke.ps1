@@ -4,7 +4,9 @@ End-to-end attacks on Paddock's Windows level-1 sandbox, run on real Windows as 
 .DESCRIPTION
 Each case tries to cross a boundary from inside `paddock run` (and must fail) or does legitimate
 work next to it (and must succeed), then prints one line: PASS, FAIL (with why) or SKIP (with the
-missing prerequisite). Exits 1 if any case failed, 0 otherwise. Needs $env:PADDOCK_EXE; works in a
+missing prerequisite). Every "denied" case first writes a canary inside its root in the same run
+and passes only when that write worked: a Paddock that refuses to run (exit 125) fails them all
+instead of passing them. Exits 1 if any case failed, 0 otherwise. Needs $env:PADDOCK_EXE; works in a
 fresh scratch folder under the current directory and removes nothing outside it.
 Cannot run under Wine (no ACLs, no restricted tokens): CI runs it on windows-latest.
 #>
@@ -54,6 +56,35 @@ function Ps([string]$script, [string]$mode = 'workspace-write') {
 }
 function Sddl([string]$path) { return (Get-Acl -LiteralPath $path).Sddl }
 
+# The "denied" cases: the same run first writes a canary inside its root (the workspace, or the
+# run's private TEMP in read-only mode) and prints a marker only when that worked. `Ran` is true
+# when the marker came back, so a run Paddock refused (or a command that never started) is a
+# FAIL, never a PASS.
+$script:canaries = 0
+function NextCanary { $script:canaries++; return "canary-$($script:canaries)" }
+function CmdProven([string]$attack, [string]$mode = 'workspace-write', [int]$timeout = 60, [string]$workspace = $ws) {
+    $c = NextCanary
+    $dir = if ($mode -eq 'read-only') { '%TEMP%' } else { '.' }
+    $r = Cmd "(echo ok> $dir\$c.txt) && if exist $dir\$c.txt echo $c-WRITTEN& $attack" $mode $timeout $workspace
+    $r.Ran = $r.Output -match "$c-WRITTEN"
+    return $r
+}
+function PsProven([string]$attack) {
+    $c = NextCanary
+    $r = Ps "Set-Content -Path $c.txt -Value ok; if (Test-Path $c.txt) { '$c-WRITTEN' }; $attack"
+    $r.Ran = $r.Output -match "$c-WRITTEN"
+    return $r
+}
+function SandboxedProven([string]$python, [string]$attack) {
+    $c = NextCanary
+    $r = Sandboxed @($python, '-c', "open('$c.txt','w').write('ok'); print('$c-WRITTEN'); $attack")
+    $r.Ran = $r.Output -match "$c-WRITTEN"
+    return $r
+}
+function ReportDenied([string]$name, $r, [bool]$denied) {
+    Report $name ($r.Ran -and $denied) "wrote inside its root first: $($r.Ran); exit $($r.Code): $($r.Output)"
+}
+
 # --- Legitimate work inside the workspace -----------------------------------------------------
 $r = Cmd 'echo hi> in-cmd.txt'
 Report 'write inside workspace (cmd redirection)' ((Test-Path "$ws\in-cmd.txt") -and $r.Code -eq 0) "exit $($r.Code): $($r.Output)"
@@ -69,28 +100,44 @@ Report 'git can still write its own files (.git\index.lock)' (Test-Path "$ws\.gi
 # NUL grants write to Everyone only (stock DACL D:(A;;0x1201bf;;;WD)(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x1200a9;;;RC)),
 # never a level-1 restricting SID, and a standard user cannot add the run SID: the command's own
 # `> NUL` is denied, while the null stdin Paddock opens for it (`--json` captures) works.
-$r = Cmd 'echo x> NUL'
-Report 'level 1: a sandboxed `> NUL` is denied (docs/windows.md, The NUL device)' ($r.Code -ne 0) "exit $($r.Code): $($r.Output)"
+$r = CmdProven 'echo x> NUL || exit 9'
+ReportDenied 'level 1: a sandboxed `> NUL` is denied (docs/windows.md, The NUL device)' $r ($r.Code -ne 0)
 $nullOut = & $P run --json --mode workspace-write --workspace $ws --cwd $ws --timeout 60 -- cmd /c 'sort && echo ok> null-stdin.txt' 2>&1 | Out-String
 Report "Paddock's own null stdin works in the sandbox" ((Test-Path "$ws\null-stdin.txt") -and $LASTEXITCODE -eq 0) "exit ${LASTEXITCODE}: $nullOut"
-$r = Sandboxed @('cmd', '/c', 'echo x> out.txt') 'read-only'
-Report 'read-only mode denies writes in the workspace' (-not (Test-Path "$ws\out.txt")) "exit $($r.Code): $($r.Output)"
+$r = CmdProven 'echo x> out.txt' 'read-only'
+ReportDenied 'read-only mode denies writes in the workspace' $r (-not (Test-Path "$ws\out.txt"))
 
 # --- Writes outside the workspace -------------------------------------------------------------
-$r = Cmd "echo x> $out\o-cmd.txt"
-Report 'write outside workspace denied (cmd)' (-not (Test-Path "$out\o-cmd.txt")) $r.Output
-$r = Ps "Set-Content -Path '$out\o-ps.txt' -Value x"
-Report 'write outside workspace denied (PowerShell)' (-not (Test-Path "$out\o-ps.txt")) $r.Output
+$r = CmdProven "echo x> $out\o-cmd.txt"
+ReportDenied 'write outside workspace denied (cmd)' $r (-not (Test-Path "$out\o-cmd.txt"))
+$r = PsProven "Set-Content -Path '$out\o-ps.txt' -Value x"
+ReportDenied 'write outside workspace denied (PowerShell)' $r (-not (Test-Path "$out\o-ps.txt"))
 if ($python) {
-    $r = Sandboxed @($python.Source, '-c', "open(r'$out\o-py.txt','w').write('x')")
-    Report 'write outside workspace denied (Python)' (-not (Test-Path "$out\o-py.txt")) $r.Output
+    $r = SandboxedProven $python.Source "open(r'$out\o-py.txt','w').write('x')"
+    ReportDenied 'write outside workspace denied (Python)' $r (-not (Test-Path "$out\o-py.txt"))
 } else { Skip 'write outside workspace denied (Python)' 'python not on PATH' }
 $homeFile = Join-Path $env:USERPROFILE "paddock-smoke-$tag.txt"
-$r = Cmd "echo x> $homeFile"
-Report 'write to the user profile denied' (-not (Test-Path $homeFile)) $r.Output
+$r = CmdProven "echo x> $homeFile"
+ReportDenied 'write to the user profile denied' $r (-not (Test-Path $homeFile))
 Remove-Item -LiteralPath $homeFile -ErrorAction SilentlyContinue
-$r = Ps "Set-Content -LiteralPath '\\?\$out\o-long.txt' -Value x"
-Report 'write outside through a \\?\ path denied' (-not (Test-Path "$out\o-long.txt")) $r.Output
+$r = PsProven "Set-Content -LiteralPath '\\?\$out\o-long.txt' -Value x"
+ReportDenied 'write outside through a \\?\ path denied' $r (-not (Test-Path "$out\o-long.txt"))
+
+# WRITE_DAC and DELETE on what lies outside the roots (the user owns it, and as its owner could
+# always rewrite its DACL: the restricting SIDs must stop that too).
+$victim = Join-Path $out 'victim.txt'
+$victimDir = Join-Path $out 'victim-dir'
+Set-Content -Path $victim -Value keep
+New-Item -ItemType Directory -Path $victimDir | Out-Null
+$victimSddl = Sddl $victim
+$r = CmdProven "icacls $victim /grant *S-1-1-0:F"
+ReportDenied 'WRITE_DAC outside the roots denied (icacls /grant)' $r ((Sddl $victim) -eq $victimSddl)
+$r = PsProven "`$a = Get-Acl -LiteralPath '$victim'; `$a.SetAccessRuleProtection(`$true, `$false); Set-Acl -LiteralPath '$victim' -AclObject `$a"
+ReportDenied 'WRITE_DAC outside the roots denied (Set-Acl)' $r ((Sddl $victim) -eq $victimSddl)
+$r = CmdProven "del /f /q $victim & rd /s /q $victimDir"
+ReportDenied 'DELETE outside the roots denied (del, rd)' $r ((Test-Path $victim) -and (Test-Path $victimDir))
+$r = PsProven "Move-Item -LiteralPath '$victim' -Destination '$out\renamed.txt'"
+ReportDenied 'DELETE outside the roots denied (rename away)' $r ((Test-Path $victim) -and -not (Test-Path "$out\renamed.txt"))
 
 # --- Protected .git\hooks and .git\config -----------------------------------------------------
 $hooks = Join-Path $ws '.git\hooks'
@@ -103,47 +150,47 @@ $attempts = @(
 )
 foreach ($a in $attempts) {
     $before = Get-Content (Join-Path $ws '.git\config') -Raw
-    $r = Cmd $a[1]
+    $r = CmdProven $a[1]
     if ($a[2]) { $ok = -not (Test-Path $a[2]) }
     elseif ($a[0] -eq 'config') { $ok = (Get-Content (Join-Path $ws '.git\config') -Raw) -eq $before }
     else { $ok = -not ((cmd /c dir /r "$ws\.git") -match 'hooks:evil') }
-    Report "protected .git\hooks: $($a[0])" $ok $r.Output
+    ReportDenied "protected .git\hooks: $($a[0])" $r $ok
 }
 $short = "$(cmd /c "for %I in ($ws\.git) do @echo %~sI")".Trim()
 if ($short -and (Split-Path $short -Leaf) -ne '.git') {
-    $r = Cmd "echo x> $short\hooks\pre-rebase"
-    Report 'protected .git\hooks: 8.3 short name' (-not (Test-Path "$hooks\pre-rebase")) $r.Output
+    $r = CmdProven "echo x> $short\hooks\pre-rebase"
+    ReportDenied 'protected .git\hooks: 8.3 short name' $r (-not (Test-Path "$hooks\pre-rebase"))
 } else { Skip 'protected .git\hooks: 8.3 short name' 'short names are disabled on this volume' }
-$r = Cmd 'rd /s /q .git\hooks & ren .git\hooks old-hooks & ren .git moved-git & move .git moved-git2'
-Report 'protected .git\hooks cannot be deleted or renamed away' ((Test-Path "$hooks") -and (Test-Path "$ws\.git\config")) $r.Output
+$r = CmdProven 'rd /s /q .git\hooks & ren .git\hooks old-hooks & ren .git moved-git & move .git moved-git2'
+ReportDenied 'protected .git\hooks cannot be deleted or renamed away' $r ((Test-Path "$hooks") -and (Test-Path "$ws\.git\config"))
 $wsR = Join-Path $root 'ws-replace'
 New-Item -ItemType Directory -Path $wsR | Out-Null
 Set-Content -Path "$wsR\keep.txt" -Value keep
-$r = Cmd "cd .. & rd /s /q ws-replace & ren ws-replace ws-old & mklink /J ws-replace $out" 'workspace-write' 60 $wsR
+$r = CmdProven "cd .. & rd /s /q ws-replace & ren ws-replace ws-old & mklink /J ws-replace $out" 'workspace-write' 60 $wsR
 $item = Get-Item -LiteralPath $wsR -ErrorAction SilentlyContinue
 # Emptying its own root is work inside the workspace. Removing it meets the root's kept DELETE deny,
 # unless the folder above grants this user full control (docs/windows.md); swapping it for a link never works.
-Report 'workspace root cannot be replaced by a link' ((-not $item) -or ($item.PSIsContainer -and -not $item.LinkType)) $r.Output
-Report 'workspace root cannot be renamed away' (-not (Test-Path (Join-Path $root 'ws-old'))) $r.Output
+ReportDenied 'workspace root cannot be replaced by a link' $r ((-not $item) -or ($item.PSIsContainer -and -not $item.LinkType))
+ReportDenied 'workspace root cannot be renamed away' $r (-not (Test-Path (Join-Path $root 'ws-old')))
 
 # --- Links planted in the workspace -----------------------------------------------------------
 $outBefore = Sddl $out
 New-Item -ItemType Junction -Path "$ws\j-out" -Target $out | Out-Null
 New-Item -ItemType Junction -Path "$ws\j-win" -Target $env:SystemRoot | Out-Null
-$r = Cmd 'echo x> j-out\via-junction.txt & echo x> j-win\paddock-smoke.txt'
-Report 'pre-planted junction to a folder outside: write denied' (-not (Test-Path "$out\via-junction.txt")) $r.Output
-Report 'pre-planted junction to C:\Windows: write denied' (-not (Test-Path "$env:SystemRoot\paddock-smoke.txt")) $r.Output
+$r = CmdProven 'echo x> j-out\via-junction.txt & echo x> j-win\paddock-smoke.txt'
+ReportDenied 'pre-planted junction to a folder outside: write denied' $r (-not (Test-Path "$out\via-junction.txt"))
+ReportDenied 'pre-planted junction to C:\Windows: write denied' $r (-not (Test-Path "$env:SystemRoot\paddock-smoke.txt"))
 Report 'grant did not propagate through the junction' ((Sddl $out) -eq $outBefore) "outside SDDL changed: $(Sddl $out)"
-$r = Cmd "mklink /J j-new $out & echo x> j-new\planted.txt"
-Report 'junction made by the sandbox: write through it denied' (-not (Test-Path "$out\planted.txt")) $r.Output
+$r = CmdProven "mklink /J j-new $out & echo x> j-new\planted.txt"
+ReportDenied 'junction made by the sandbox: write through it denied' $r (-not (Test-Path "$out\planted.txt"))
 $other = Get-PSDrive -PSProvider FileSystem | Where-Object { $_.Root -ne "$env:SystemDrive\" -and (Test-Path $_.Root) } | Select-Object -First 1
 if ($other) {
     $target = Join-Path $other.Root "paddock-smoke-$tag"
     try {
         New-Item -ItemType Directory -Path $target -ErrorAction Stop | Out-Null
         New-Item -ItemType Junction -Path "$ws\j-drive" -Target $target | Out-Null
-        $r = Cmd 'echo x> j-drive\x.txt'
-        Report "junction to another drive ($($other.Root)): write denied" (-not (Test-Path "$target\x.txt")) $r.Output
+        $r = CmdProven 'echo x> j-drive\x.txt'
+        ReportDenied "junction to another drive ($($other.Root)): write denied" $r (-not (Test-Path "$target\x.txt"))
         Remove-Item -LiteralPath $target -Recurse -Force -ErrorAction SilentlyContinue
     } catch { Skip 'junction to another drive' "cannot create a folder on $($other.Root): $_" }
 } else { Skip 'junction to another drive' 'only one drive' }
@@ -152,8 +199,8 @@ $uncPath = '\\localhost\' + $env:SystemDrive.Substring(0, 1) + '$\' + "paddock-s
 try {
     New-Item -ItemType Directory -Path $uncLocal -ErrorAction Stop | Out-Null
     New-Item -ItemType SymbolicLink -Path "$ws\s-unc" -Target $uncPath -ErrorAction Stop | Out-Null
-    $r = Cmd 'echo x> s-unc\x.txt'
-    Report 'symlink to a UNC path: write denied' (-not (Test-Path "$uncLocal\x.txt")) $r.Output
+    $r = CmdProven 'echo x> s-unc\x.txt'
+    ReportDenied 'symlink to a UNC path: write denied' $r (-not (Test-Path "$uncLocal\x.txt"))
 } catch {
     Skip 'symlink to a UNC path' "cannot set it up here ($_); symlinks need Developer Mode or SeCreateSymbolicLinkPrivilege"
 }
@@ -162,9 +209,9 @@ $wsLink = Join-Path $root 'ws-link'
 $wsTarget = Join-Path $root 'ws-target'
 New-Item -ItemType Directory -Path $wsTarget | Out-Null
 New-Item -ItemType Junction -Path $wsLink -Target $wsTarget | Out-Null
-$r = Cmd "echo x> inside.txt & echo x> $out\from-link-ws.txt" 'workspace-write' 60 $wsLink
+$r = CmdProven "echo x> inside.txt & echo x> $out\from-link-ws.txt" 'workspace-write' 60 $wsLink
 Report 'workspace given as a link: writes land in its target' (Test-Path "$wsTarget\inside.txt") $r.Output
-Report 'workspace given as a link: outside still denied' (-not (Test-Path "$out\from-link-ws.txt")) $r.Output
+ReportDenied 'workspace given as a link: outside still denied' $r (-not (Test-Path "$out\from-link-ws.txt"))
 
 # --- Long paths --------------------------------------------------------------------------------
 $deep = ($ws + '\' + ((1..12 | ForEach-Object { 'a-long-directory-name-' + $_ }) -join '\'))
@@ -172,16 +219,49 @@ $r = Ps "New-Item -ItemType Directory -Path '\\?\$deep' -Force | Out-Null; Set-C
 Report 'long \\?\ path inside the workspace works' (Test-Path -LiteralPath "\\?\$deep\leaf.txt") $r.Output
 
 # --- Devices and pipes -------------------------------------------------------------------------
-$r = Ps "[IO.File]::Open('\\.\PhysicalDrive0', 'Open', 'ReadWrite') | Out-Null; exit 0"
-Report 'raw disk open for write denied' ($r.Code -ne 0) "exit $($r.Code): $($r.Output)"
+$r = PsProven "[IO.File]::Open('\\.\PhysicalDrive0', 'Open', 'ReadWrite') | Out-Null; exit 0"
+ReportDenied 'raw disk open for write denied' $r ($r.Code -ne 0)
 $server = New-Object System.IO.Pipes.NamedPipeServerStream("paddock-smoke-$tag", [System.IO.Pipes.PipeDirection]::In)
 $wait = $server.BeginWaitForConnection($null, $null)
-$r = Cmd "echo x> \\.\pipe\paddock-smoke-$tag"
+$r = CmdProven "echo x> \\.\pipe\paddock-smoke-$tag"
 Start-Sleep -Milliseconds 500
-Report "writing to the user's own named pipe denied" (-not $wait.IsCompleted) $r.Output
+ReportDenied "writing to the user's own named pipe denied" $r (-not $wait.IsCompleted)
 $server.Dispose()
 $r = Ps "`$s = New-Object System.IO.Pipes.NamedPipeServerStream('paddock-inner-$tag'); `$s.Dispose(); exit 0"
 Report 'the sandbox can create its own named pipe' ($r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+# What cargo -> rustc, Node and Ninja do: create a pipe and open it for write in the same tree.
+$pipeRoundTrip = "`$s = New-Object System.IO.Pipes.NamedPipeServerStream('paddock-rw-$tag', 'In'); " +
+    "`$c = New-Object System.IO.Pipes.NamedPipeClientStream('.', 'paddock-rw-$tag', 'Out'); " +
+    "`$c.Connect(5000); `$s.WaitForConnection(); `$c.WriteByte(42); `$c.Flush(); " +
+    "if (`$s.ReadByte() -ne 42) { exit 4 }; exit 0"
+$r = Ps $pipeRoundTrip
+Report 'the sandbox opens its own named pipe for write' ($r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+# Jobservers (make, cargo) and many runtimes use named kernel objects.
+$r = Ps "`$m = New-Object System.Threading.Mutex(`$false, 'Local\paddock-smoke-$tag'); if (-not `$m.WaitOne(5000)) { exit 4 }; `$m.ReleaseMutex(); `$e = New-Object System.Threading.EventWaitHandle(`$false, 'AutoReset', 'Local\paddock-smoke-ev-$tag'); `$e.Set() | Out-Null; exit 0"
+Report 'the sandbox creates and uses a named mutex and event' ($r.Code -eq 0) "exit $($r.Code): $($r.Output)"
+
+# --- Real toolchains: cargo with a build script, git commit ------------------------------------
+$cargo = Get-Command cargo -ErrorAction SilentlyContinue
+if ($cargo) {
+    $crate = Join-Path $ws 'smoke-crate'
+    New-Item -ItemType Directory -Path "$crate\src" | Out-Null
+    Set-Content -Path "$crate\Cargo.toml" -Value "[package]`nname = `"smoke`"`nversion = `"0.1.0`"`nedition = `"2021`"`nbuild = `"build.rs`""
+    Set-Content -Path "$crate\build.rs" -Value 'fn main() { println!("cargo:rustc-env=SMOKE_BUILT=yes"); }'
+    Set-Content -Path "$crate\src\main.rs" -Value 'fn main() { println!("{}", env!("SMOKE_BUILT")); }'
+    $r = Sandboxed @('cmd', '/c', "cd smoke-crate && cargo build --offline && target\debug\smoke.exe") 'workspace-write' 600
+    Report 'cargo build of a crate with a build script works (cargo -> rustc pipes)' ($r.Code -eq 0 -and $r.Output -match 'yes') "exit $($r.Code): $($r.Output)"
+} else { Skip 'cargo build of a crate with a build script' 'cargo not on PATH' }
+$git = Get-Command git -ErrorAction SilentlyContinue
+if ($git) {
+    $repo = Join-Path $root 'git-ws'
+    New-Item -ItemType Directory -Path $repo | Out-Null
+    & $git.Source -C $repo init -q 2>&1 | Out-Null
+    Set-Content -Path "$repo\a.txt" -Value a
+    $commit = 'git add a.txt && git -c user.name=Smoke -c user.email=smoke@example.invalid commit -q -m from-the-sandbox'
+    $r = Sandboxed @('cmd', '/c', $commit) 'workspace-write' 120 $repo
+    $log = & $git.Source -C $repo log --format=%s 2>&1 | Out-String
+    Report 'git commit inside the sandbox works (.git\hooks and config stay protected)' ($r.Code -eq 0 -and $log -match 'from-the-sandbox') "exit $($r.Code): $($r.Output) log: $log"
+} else { Skip 'git commit inside the sandbox' 'git not on PATH' }
 
 # --- Kept grant: applied once, not propagated again --------------------------------------------
 $journal = Join-Path $state 'windows\journal.jsonl'

@@ -446,21 +446,100 @@ fn flags_to_sddl(flags: AceFlags) -> String {
         .collect()
 }
 
-const RIGHT_CODES: &[(&str, AccessMask)] = &[
-    ("GA", AccessMask::GENERIC_ALL),
-    ("GR", AccessMask::GENERIC_READ),
-    ("GW", AccessMask::GENERIC_WRITE),
-    ("GX", AccessMask::GENERIC_EXECUTE),
-    ("FA", AccessMask::FILE_ALL_ACCESS),
-    ("FR", AccessMask::FILE_GENERIC_READ),
-    ("FW", AccessMask::FILE_GENERIC_WRITE),
-    ("FX", AccessMask::FILE_GENERIC_EXECUTE),
-    ("SD", AccessMask::DELETE),
-    ("RC", AccessMask::READ_CONTROL),
-    ("WD", AccessMask::WRITE_DAC),
-    ("WO", AccessMask::WRITE_OWNER),
+/// Every access-right mnemonic SDDL defines ("ACE Strings", MS-DTYP 2.5.1.1), in the order
+/// `ConvertSecurityDescriptorToStringSecurityDescriptorW` tries them for an exact match: generic,
+/// standard, directory-service (the bit names Windows falls back to for any mask without a
+/// composite name), file, registry key and mandatory-label rights.
+const RIGHT_CODES: &[(&str, u32)] = &[
+    ("GA", 0x1000_0000),
+    ("GR", 0x8000_0000),
+    ("GW", 0x4000_0000),
+    ("GX", 0x2000_0000),
+    ("RC", 0x0002_0000),
+    ("SD", 0x0001_0000),
+    ("WD", 0x0004_0000),
+    ("WO", 0x0008_0000),
+    ("RP", 0x0000_0010),
+    ("WP", 0x0000_0020),
+    ("CC", 0x0000_0001),
+    ("DC", 0x0000_0002),
+    ("LC", 0x0000_0004),
+    ("SW", 0x0000_0008),
+    ("LO", 0x0000_0080),
+    ("DT", 0x0000_0040),
+    ("CR", 0x0000_0100),
+    ("FA", 0x001F_01FF),
+    ("FR", 0x0012_0089),
+    ("FW", 0x0012_0116),
+    ("FX", 0x0012_00A0),
+    ("KA", 0x000F_003F),
+    ("KR", 0x0002_0019),
+    ("KW", 0x0002_0006),
+    ("KX", 0x0002_0019),
+    ("NR", 0x0000_0002),
+    ("NW", 0x0000_0001),
+    ("NX", 0x0000_0004),
 ];
 
+/// The single-bit mnemonics, by bit number, Windows builds a mask from when no composite name
+/// matches it exactly (bits 9-15 and 20-27, SYNCHRONIZE among them, have none: such a mask is
+/// printed in hex).
+const BIT_CODES: [Option<&str>; 32] = {
+    let mut t = [None; 32];
+    let named: [(usize, &str); 17] = [
+        (0, "CC"),
+        (1, "DC"),
+        (2, "LC"),
+        (3, "SW"),
+        (4, "RP"),
+        (5, "WP"),
+        (6, "DT"),
+        (7, "LO"),
+        (8, "CR"),
+        (16, "SD"),
+        (17, "RC"),
+        (18, "WD"),
+        (19, "WO"),
+        (28, "GA"),
+        (29, "GX"),
+        (30, "GW"),
+        (31, "GR"),
+    ];
+    let mut i = 0;
+    while i < named.len() {
+        t[named[i].0] = Some(named[i].1);
+        i += 1;
+    }
+    t
+};
+
+/// `mask` as `ConvertSecurityDescriptorToStringSecurityDescriptorW` prints it: the composite
+/// name on an exact match (`FA`, `KR`, `CC`), else the bit mnemonics from the lowest bit up
+/// (`DCLCRPDTCRSDWDWO` for 0xd0156), else, when a bit has no mnemonic, `0x` and hex. What
+/// Paddock itself writes stays hex (`Ace::to_sddl`); this is what it must be able to read.
+pub fn windows_rights_text(mask: AccessMask) -> String {
+    let bits = mask.bits();
+    if bits == 0 {
+        return String::new();
+    }
+    if let Some((code, _)) = RIGHT_CODES.iter().find(|(_, m)| *m == bits) {
+        return (*code).to_string();
+    }
+    let mut out = String::new();
+    for (bit, code) in BIT_CODES.iter().enumerate() {
+        if bits & (1 << bit) == 0 {
+            continue;
+        }
+        match code {
+            Some(c) => out.push_str(c),
+            None => return format!("0x{bits:x}"),
+        }
+    }
+    out
+}
+
+/// Parses an SDDL rights field: mnemonics (any mix of those in `RIGHT_CODES`, ORed), `0x` hex,
+/// octal with a leading `0`, or decimal (MS-DTYP's `ace-rights`).
 fn parse_rights(s: &str, text: &str) -> Result<AccessMask, SddlError> {
     let bad = || invalid(text, format!("bad access rights `{s}`"));
     if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
@@ -469,7 +548,14 @@ fn parse_rights(s: &str, text: &str) -> Result<AccessMask, SddlError> {
             .map_err(|_| bad());
     }
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse::<u32>().map(AccessMask).map_err(|_| bad());
+        let radix = if s.len() > 1 && s.starts_with('0') {
+            8
+        } else {
+            10
+        };
+        return u32::from_str_radix(s, radix)
+            .map(AccessMask)
+            .map_err(|_| bad());
     }
     let mut out = AccessMask::NONE;
     let mut rest = s;
@@ -478,7 +564,7 @@ fn parse_rights(s: &str, text: &str) -> Result<AccessMask, SddlError> {
         out |= RIGHT_CODES
             .iter()
             .find(|(c, _)| *c == code)
-            .map(|(_, m)| *m)
+            .map(|(_, m)| AccessMask(*m))
             .ok_or_else(bad)?;
         rest = tail;
     }
@@ -488,7 +574,8 @@ fn parse_rights(s: &str, text: &str) -> Result<AccessMask, SddlError> {
     Ok(out)
 }
 
-/// SDDL SID aliases Windows prints for well-known SIDs in file descriptors.
+/// SDDL SID aliases for well-known SIDs that do not depend on the machine or domain (MS-DTYP
+/// 2.5.1.1 `sid-token`). Windows prints the alias whenever a SID has one.
 const SID_ALIASES: &[(&str, &str)] = &[
     ("WD", "S-1-1-0"),
     ("CO", "S-1-3-0"),
@@ -498,6 +585,7 @@ const SID_ALIASES: &[(&str, &str)] = &[
     ("IU", "S-1-5-4"),
     ("SU", "S-1-5-6"),
     ("AN", "S-1-5-7"),
+    ("ED", "S-1-5-9"),
     ("PS", "S-1-5-10"),
     ("AU", "S-1-5-11"),
     ("RC", "S-1-5-12"),
@@ -505,14 +593,58 @@ const SID_ALIASES: &[(&str, &str)] = &[
     ("LS", "S-1-5-19"),
     ("NS", "S-1-5-20"),
     ("WR", "S-1-5-33"),
+    ("UD", "S-1-5-84-0-0-0-0-0"),
     ("BA", "S-1-5-32-544"),
     ("BU", "S-1-5-32-545"),
     ("BG", "S-1-5-32-546"),
     ("PU", "S-1-5-32-547"),
+    ("AO", "S-1-5-32-548"),
+    ("SO", "S-1-5-32-549"),
+    ("PO", "S-1-5-32-550"),
+    ("BO", "S-1-5-32-551"),
+    ("RE", "S-1-5-32-552"),
+    ("RU", "S-1-5-32-554"),
+    ("RD", "S-1-5-32-555"),
+    ("NO", "S-1-5-32-556"),
+    ("MU", "S-1-5-32-558"),
+    ("LU", "S-1-5-32-559"),
+    ("IS", "S-1-5-32-568"),
+    ("CY", "S-1-5-32-569"),
+    ("ER", "S-1-5-32-573"),
+    ("CD", "S-1-5-32-574"),
+    ("RA", "S-1-5-32-575"),
+    ("ES", "S-1-5-32-576"),
+    ("MS", "S-1-5-32-577"),
+    ("HA", "S-1-5-32-578"),
+    ("AA", "S-1-5-32-579"),
+    ("RM", "S-1-5-32-580"),
     ("AC", "S-1-15-2-1"),
+    ("LW", "S-1-16-4096"),
+    ("ME", "S-1-16-8192"),
+    ("MP", "S-1-16-8448"),
+    ("HI", "S-1-16-12288"),
+    ("SI", "S-1-16-16384"),
+    ("AS", "S-1-18-1"),
+    ("SS", "S-1-18-2"),
+];
+
+/// Aliases Windows prints for SIDs relative to the machine or domain (local Administrator,
+/// Domain Admins, ...): their value needs the domain SID, which a string does not carry.
+const DOMAIN_RELATIVE_ALIASES: &[&str] = &[
+    "LA", "LG", "DA", "DG", "DU", "DC", "DD", "CA", "SA", "EA", "PA", "RS", "RO", "CN", "AP", "KA",
+    "EK",
 ];
 
 fn parse_sid(s: &str, text: &str) -> Result<Sid, SddlError> {
+    if DOMAIN_RELATIVE_ALIASES.contains(&s) {
+        return Err(invalid(
+            text,
+            format!(
+                "SID alias `{s}` is relative to the machine or domain and cannot be resolved \
+                 from text; read the descriptor in binary form"
+            ),
+        ));
+    }
     let full = SID_ALIASES
         .iter()
         .find(|(a, _)| *a == s)
@@ -576,6 +708,104 @@ mod tests {
         assert_eq!(acl.aces[0].mask, AccessMask::FILE_ALL_ACCESS);
         assert!(acl.aces[3].flags.contains(AceFlags::INHERIT_ONLY));
         assert!(!sd.protected);
+    }
+
+    /// Every access mask the planner writes for a workspace run with protected paths (per-run
+    /// denies, root grants, the private temp, the token's default DACL, targeted grants).
+    fn planned_masks() -> Vec<AccessMask> {
+        use crate::testworld::{plan_in, workspace_spec, world};
+        let mut w = world();
+        let plan = plan_in(&mut w, &workspace_spec());
+        let mut masks: Vec<AccessMask> = plan.aces.iter().map(|a| a.ace.mask).collect();
+        masks.extend(plan.token.default_dacl.aces.iter().map(|a| a.mask));
+        for t in &plan.targeted {
+            if let crate::plan::TargetedGrant::NullDevice { ace, .. }
+            | crate::plan::TargetedGrant::Console { ace } = t
+            {
+                masks.push(ace.mask);
+            }
+        }
+        masks
+    }
+
+    #[test]
+    fn every_mask_paddock_writes_reads_back_as_windows_prints_it() {
+        let mut masks = planned_masks();
+        assert!(masks.contains(&AccessMask::ALL_WRITE), "{masks:?}");
+        // The apply layer's own masks: window station (0x20133), level-2 deny-read (0x29),
+        // FILE_DELETE_CHILD denies (0x40), desktop rights.
+        masks.extend([0x20133, 0x29, 0x40, 0x1ff, 0x1cf].map(AccessMask));
+        for mask in masks {
+            let printed = windows_rights_text(mask);
+            let sddl = format!("D:AI(D;;{printed};;;SY)");
+            let parsed = SecurityDescriptor::parse(&sddl)
+                .unwrap_or_else(|e| panic!("{mask:?} printed as {printed}: {e}"));
+            assert_eq!(parsed.dacl.unwrap().aces[0].mask, mask, "{printed}");
+        }
+    }
+
+    #[test]
+    fn windows_prints_paddock_masks_as_bit_mnemonics() {
+        assert_eq!(
+            windows_rights_text(AccessMask::ALL_WRITE),
+            "DCLCRPDTCRSDWDWO"
+        );
+        assert_eq!(windows_rights_text(AccessMask(0x40)), "DT");
+        assert_eq!(windows_rights_text(AccessMask(0x29)), "CCSWWP");
+        assert_eq!(windows_rights_text(AccessMask(0x20133)), "CCDCRPWPCRRC");
+        assert_eq!(windows_rights_text(AccessMask::FILE_ALL_ACCESS), "FA");
+        assert_eq!(windows_rights_text(AccessMask(0x20019)), "KR");
+        assert_eq!(
+            windows_rights_text(AccessMask::MODIFY_WITHOUT_DELETE_CHILD),
+            "0x1301bf",
+            "SYNCHRONIZE has no mnemonic"
+        );
+    }
+
+    #[test]
+    fn any_mask_round_trips_through_windows_printing() {
+        let mut masks: Vec<u32> = (0..32).map(|b| 1u32 << b).collect();
+        let mut x: u32 = 0x9e37_79b9;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            masks.push(x);
+            // Masks made only of named bits, which print as mnemonics.
+            masks.push(x & 0xF00F_01FF);
+        }
+        for m in masks.into_iter().filter(|m| *m != 0) {
+            let printed = windows_rights_text(AccessMask(m));
+            assert_eq!(
+                parse_rights(&printed, &printed).unwrap(),
+                AccessMask(m),
+                "{printed}"
+            );
+        }
+    }
+
+    #[test]
+    fn microsofts_example_and_every_mnemonic_parse() {
+        let sd = SecurityDescriptor::parse("D:AI(D;;DCLCRPCR;;;SY)").unwrap();
+        assert_eq!(sd.dacl.unwrap().aces[0].mask, AccessMask(0x116));
+        for (code, value) in RIGHT_CODES {
+            assert_eq!(parse_rights(code, code).unwrap(), AccessMask(*value));
+        }
+        assert_eq!(parse_rights("0777", "").unwrap(), AccessMask(0o777));
+        assert_eq!(parse_rights("511", "").unwrap(), AccessMask(511));
+        let keys = SecurityDescriptor::parse("D:(A;CI;KA;;;BA)(A;CI;KR;;;BU)(A;;KW;;;RE)").unwrap();
+        assert_eq!(keys.dacl.unwrap().aces[0].mask, AccessMask(0xf003f));
+    }
+
+    #[test]
+    fn domain_relative_sid_alias_is_an_error_naming_the_fix() {
+        let err = SecurityDescriptor::parse("D:(A;;FA;;;LA)").unwrap_err();
+        assert!(err.to_string().contains("binary form"), "{err}");
+        let sd = SecurityDescriptor::parse("D:(A;;FA;;;RD)(A;;FA;;;HI)").unwrap();
+        assert_eq!(
+            sd.dacl.unwrap().aces[1].sid,
+            Sid::parse("S-1-16-12288").unwrap()
+        );
     }
 
     #[test]

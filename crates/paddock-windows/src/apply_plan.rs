@@ -3,7 +3,9 @@
 //! one lock file (`windows/acl.lock`). Each live run holds `windows/runs/<id>.lock`; a run
 //! whose lock is free is dead, and the next `apply` (or `recover`) undoes its per-run ACEs.
 //!
-//! Guarantees: every ACE change is journaled and fsynced before it is made; a per-run ACE
+//! Guarantees: every ACE change is journaled and fsynced before it is made; a run whose process
+//! tree outlived its kill is `hold`: its per-run ACEs stay, and recovery takes them back only
+//! once every surviving process it recorded is gone; a per-run ACE
 //! already applied for a concurrent run is shared (reference counted by run id) and removed
 //! only when the last run using it finishes or is recovered; a failed `apply` undoes its own
 //! per-run changes, and if even that fails the journal lets `recover` finish the job.
@@ -11,7 +13,7 @@
 use crate::acl::Ace;
 use crate::error::WindowsError;
 use crate::grants::{Ledger, ensure_kept};
-use crate::journal::{Journal, JournalEntry, JournalOp};
+use crate::journal::{Journal, JournalEntry, JournalOp, ProcessStamp};
 use crate::plan::{Lifetime, PlannedAce, WindowsPlan};
 use crate::registry::{SidRegistry, StateLock};
 use crate::store::{AclStore, EntryKind};
@@ -80,6 +82,23 @@ impl ActiveRun {
             let _acl = StateLock::acquire(&self.windows_dir.join("acl.lock"))?;
             release_locked(&self.run_id, store, &self.windows_dir)?;
             Journal::at(&self.windows_dir).compact()?;
+        }
+        let lock_path = run_lock_path(&self.windows_dir, &self.run_id);
+        let _ = self.lock.unlock();
+        drop(self.lock);
+        let _ = fs::remove_file(lock_path);
+        Ok(())
+    }
+}
+
+impl ActiveRun {
+    /// The run's tree outlived its kill: keeps every per-run ACE (the denies go on protecting
+    /// what the survivors could otherwise write), journals the survivors, and frees the run, so
+    /// that the recovery of a later start releases it once none of `survivors` exists.
+    pub fn hold(self, survivors: &[ProcessStamp]) -> Result<(), WindowsError> {
+        {
+            let _acl = StateLock::acquire(&self.windows_dir.join("acl.lock"))?;
+            Journal::at(&self.windows_dir).append(&JournalEntry::held(&self.run_id, survivors))?;
         }
         let lock_path = run_lock_path(&self.windows_dir, &self.run_id);
         let _ = self.lock.unlock();
@@ -330,6 +349,7 @@ pub(crate) fn recover_locked(
     wd: &Path,
 ) -> Result<Vec<String>, WindowsError> {
     let journal = Journal::at(wd);
+    journal.repair()?;
     let entries = journal.read()?;
     let mut pending: Vec<String> = Vec::new();
     for e in &entries {
@@ -345,7 +365,7 @@ pub(crate) fn recover_locked(
     }
     let mut dead = Vec::new();
     for run_id in pending {
-        if is_alive(wd, &run_id)? {
+        if is_alive(wd, &run_id)? || has_live_survivors(store, &entries, &run_id)? {
             continue;
         }
         release_locked(&run_id, store, wd)?;
@@ -354,6 +374,25 @@ pub(crate) fn recover_locked(
     }
     journal.compact()?;
     Ok(dead)
+}
+
+/// True when `run_id` was held and a process that outlived its kill still exists.
+fn has_live_survivors(
+    store: &dyn AclStore,
+    entries: &[JournalEntry],
+    run_id: &str,
+) -> Result<bool, WindowsError> {
+    for e in entries
+        .iter()
+        .filter(|e| e.run_id == run_id && e.op == JournalOp::Held)
+    {
+        for stamp in &e.survivors {
+            if store.process_alive(stamp)? {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 fn is_alive(wd: &Path, run_id: &str) -> Result<bool, WindowsError> {
@@ -552,6 +591,57 @@ mod tests {
             kept,
             "the kept entries stay, nothing else"
         );
+    }
+
+    fn per_run_denies_on_hooks(w: &World) -> usize {
+        let hooks = w.store.read(&p(r"C:\Users\me\repo\.git\hooks")).unwrap();
+        hooks
+            .dacl
+            .unwrap()
+            .explicit()
+            .filter(|a| a.kind == crate::acl::AceKind::Deny)
+            .count()
+    }
+
+    #[test]
+    fn a_tree_that_outlived_its_kill_keeps_its_denies_until_every_survivor_is_gone() {
+        let mut w = world();
+        let plan = plan_in(&mut w, &workspace_spec());
+        let run = apply(&plan, &mut w.store, &w.registry).unwrap();
+        let with_run = w.store.snapshot();
+        let survivor = ProcessStamp {
+            pid: 4242,
+            created: 133_777_000_000_000_000,
+        };
+        w.store.set_process_alive(survivor, true);
+        run.hold(&[survivor]).unwrap();
+        assert!(w.store.snapshot() == with_run, "holding removes nothing");
+
+        // Later starts recover around it while the survivor exists, even through a compaction.
+        assert!(recover(&mut w.store, &w.registry).unwrap().is_empty());
+        let next = plan_in(&mut w, &workspace_spec());
+        let other = apply(&next, &mut w.store, &w.registry).unwrap();
+        assert!(other.recovered().is_empty());
+        other.finish(&mut w.store).unwrap();
+        assert!(
+            same_paths_now(&w, &with_run) == with_run,
+            "the held run's ACEs are all there"
+        );
+        assert!(per_run_denies_on_hooks(&w) > 0);
+
+        // The same pid reused by another process does not keep the run held.
+        w.store.set_process_alive(survivor, false);
+        w.store.set_process_alive(
+            ProcessStamp {
+                created: survivor.created + 1,
+                ..survivor
+            },
+            true,
+        );
+        let dead = recover(&mut w.store, &w.registry).unwrap();
+        assert_eq!(dead, std::slice::from_ref(&plan.run_id));
+        no_per_run_state_left(&w);
+        assert_eq!(per_run_denies_on_hooks(&w), 0);
     }
 
     #[test]

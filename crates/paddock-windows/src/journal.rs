@@ -5,8 +5,9 @@
 //! Guarantees: `append` returns only after the line is on stable storage; a kept ACE's `Add`
 //! is followed by `Applied` once the change completed, so an unfinished one can be told apart;
 //! `read` returns every
-//! complete line and ignores a torn last line (a crash mid-append); `compact` keeps the lines of
-//! runs not yet released and is atomic.
+//! complete line and ignores a torn last line (a crash mid-append); `append` and `repair` cut
+//! such a line off first, so the next line never glues onto it and the journal stays readable;
+//! `compact` keeps the lines of runs not yet released and is atomic.
 
 use crate::acl::Ace;
 use crate::error::WindowsError;
@@ -14,7 +15,7 @@ use crate::plan::Lifetime;
 use crate::registry::write_atomically;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// What a journal line records.
@@ -30,6 +31,18 @@ pub enum JournalOp {
     Applied,
     /// Every per-run change of the run has been undone.
     Released,
+    /// The run's process tree outlived its kill: its per-run ACEs stay until every process in
+    /// `survivors` is gone (recovery checks), so nothing it still runs gets the rights the
+    /// denies take away.
+    Held,
+}
+
+/// One process of a tree that outlived its kill: its id and creation time (FILETIME, 100 ns
+/// since 1601), which together name it even after the id is reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ProcessStamp {
+    pub pid: u32,
+    pub created: u64,
 }
 
 /// One journal line.
@@ -42,6 +55,9 @@ pub struct JournalEntry {
     /// The descriptor of `path` before the change, in SDDL.
     pub previous: Option<String>,
     pub lifetime: Option<Lifetime>,
+    /// For `Held`: the processes that outlived the kill.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub survivors: Vec<ProcessStamp>,
 }
 
 impl JournalEntry {
@@ -60,6 +76,7 @@ impl JournalEntry {
             ace: Some(ace.clone()),
             previous: Some(previous),
             lifetime: Some(lifetime),
+            survivors: Vec::new(),
         }
     }
 
@@ -72,6 +89,7 @@ impl JournalEntry {
             ace: Some(ace.clone()),
             previous: None,
             lifetime: Some(Lifetime::Kept),
+            survivors: Vec::new(),
         }
     }
 
@@ -83,6 +101,16 @@ impl JournalEntry {
             ace: None,
             previous: None,
             lifetime: None,
+            survivors: Vec::new(),
+        }
+    }
+
+    /// `run_id`'s tree outlived its kill; `survivors` are the processes left.
+    pub fn held(run_id: &str, survivors: &[ProcessStamp]) -> JournalEntry {
+        JournalEntry {
+            survivors: survivors.to_vec(),
+            op: JournalOp::Held,
+            ..JournalEntry::released(run_id)
         }
     }
 }
@@ -104,10 +132,11 @@ impl Journal {
         &self.path
     }
 
-    /// Appends `entry` and fsyncs.
+    /// Appends `entry` and fsyncs (after cutting off a torn last line).
     pub fn append(&self, entry: &JournalEntry) -> Result<(), WindowsError> {
         let mut line = serde_json::to_vec(entry).map_err(|e| WindowsError::state(&self.path, e))?;
         line.push(b'\n');
+        self.repair()?;
         let mut f = OpenOptions::new()
             .create(true)
             .append(true)
@@ -116,6 +145,33 @@ impl Journal {
         f.write_all(&line)
             .map_err(|e| WindowsError::state(&self.path, e))?;
         f.sync_all().map_err(|e| WindowsError::state(&self.path, e))
+    }
+
+    /// Truncates the file to its last complete line: a crash mid-append leaves a line without
+    /// its newline, and a line appended after it would glue onto it and corrupt both.
+    pub fn repair(&self) -> Result<(), WindowsError> {
+        let err = |e| WindowsError::state(&self.path, e);
+        let mut f = match OpenOptions::new().read(true).write(true).open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(err(e)),
+        };
+        let len = f.metadata().map_err(err)?.len();
+        if len == 0 {
+            return Ok(());
+        }
+        let mut last = [0u8];
+        f.seek(SeekFrom::Start(len - 1)).map_err(err)?;
+        f.read_exact(&mut last).map_err(err)?;
+        if last[0] == b'\n' {
+            return Ok(());
+        }
+        let mut text = Vec::new();
+        f.seek(SeekFrom::Start(0)).map_err(err)?;
+        f.read_to_end(&mut text).map_err(err)?;
+        let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        f.set_len(keep as u64).map_err(err)?;
+        f.sync_all().map_err(err)
     }
 
     /// Every complete entry, oldest first.
@@ -190,6 +246,30 @@ mod tests {
     }
 
     #[test]
+    fn held_entries_round_trip_and_older_lines_without_survivors_still_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let j = Journal::at(tmp.path());
+        let held = JournalEntry::held(
+            "a",
+            &[ProcessStamp {
+                pid: 4242,
+                created: 133_000_000_000_000_000,
+            }],
+        );
+        j.append(&held).unwrap();
+        fs::OpenOptions::new()
+            .append(true)
+            .open(j.path())
+            .unwrap()
+            .write_all(
+                b"{\"run_id\":\"b\",\"op\":\"released\",\"path\":null,\"ace\":null,\
+                  \"previous\":null,\"lifetime\":null}\n",
+            )
+            .unwrap();
+        assert_eq!(j.read().unwrap(), [held, JournalEntry::released("b")]);
+    }
+
+    #[test]
     fn a_torn_last_line_is_ignored() {
         let tmp = tempfile::tempdir().unwrap();
         let j = Journal::at(tmp.path());
@@ -197,6 +277,31 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(j.path()).unwrap();
         f.write_all(b"{\"run_id\":\"b\",\"op\":\"ad").unwrap();
         assert_eq!(j.read().unwrap(), [entry("a")]);
+    }
+
+    #[test]
+    fn a_line_appended_after_a_torn_one_stays_readable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let j = Journal::at(tmp.path());
+        j.append(&entry("a")).unwrap();
+        let mut f = OpenOptions::new().append(true).open(j.path()).unwrap();
+        f.write_all(b"{\"run_id\":\"b\",\"op\":\"ad").unwrap();
+        j.append(&entry("c")).unwrap();
+        assert_eq!(j.read().unwrap(), [entry("a"), entry("c")]);
+    }
+
+    #[test]
+    fn repair_cuts_a_torn_line_and_leaves_a_whole_journal_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let j = Journal::at(tmp.path());
+        j.repair().unwrap();
+        fs::write(j.path(), b"{\"torn").unwrap();
+        j.repair().unwrap();
+        assert_eq!(fs::read(j.path()).unwrap(), b"");
+        j.append(&entry("a")).unwrap();
+        let whole = fs::read(j.path()).unwrap();
+        j.repair().unwrap();
+        assert_eq!(fs::read(j.path()).unwrap(), whole);
     }
 
     #[test]

@@ -14,13 +14,15 @@
 //! - [`mask::AccessMask`]: typed access rights with the Win32 values (`.bits()` is the
 //!   `ACCESS_MASK`).
 //! - [`acl`]: `Ace { kind, sid, mask, flags }`, `Acl`, `SecurityDescriptor { owner, group, dacl,
-//!   protected }` with SDDL `to_sddl()` / `SecurityDescriptor::parse` (accepts what
-//!   `ConvertSecurityDescriptorToStringSecurityDescriptorW` prints for files, SACL skipped).
+//!   protected }` with SDDL `to_sddl()` / `SecurityDescriptor::parse` (accepts every mnemonic
+//!   `ConvertSecurityDescriptorToStringSecurityDescriptorW` prints, SACL skipped);
+//!   [`acl_binary`] walks binary ACLs and SIDs, which is how the apply layer reads every DACL.
 //! - [`store::AclStore`]: the only way planning and journaling touch the file system's ACLs:
 //!   `read` (owner+group+DACL), `add_explicit` / `remove_explicit` (one ACE at a time, never a
 //!   whole descriptor; exact-match semantics; inheritable ACEs propagate like
 //!   `SetNamedSecurityInfoW`, non-inheritable ones must not walk the tree), `kind`,
-//!   `create_dir`, `create_file`. Errors are `StoreError`;
+//!   `create_dir`, `create_file`, `process_alive` (whether a process that outlived a run's kill
+//!   still exists; recovery keeps that run's denies while it does). Errors are `StoreError`;
 //!   a Win32 failure is `StoreError::Os { path, api, code, message }`.
 //!   `store::FakeAclStore` is the in-memory reference implementation used by the tests.
 //!
@@ -45,6 +47,7 @@
 
 pub mod access;
 pub mod acl;
+pub mod acl_binary;
 pub mod apply_plan;
 pub mod enforceability;
 pub mod error;
@@ -55,6 +58,7 @@ pub mod mask;
 pub mod plan;
 pub mod preview;
 pub mod registry;
+pub mod shared_dacl;
 pub mod sid;
 pub mod store;
 pub mod winpath;

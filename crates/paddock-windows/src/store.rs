@@ -11,9 +11,10 @@
 //! of the whole workspace at every run.
 
 use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor, inherited_aces};
+use crate::journal::ProcessStamp;
 use crate::sid::Sid;
 use crate::winpath;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -64,6 +65,13 @@ pub trait AclStore {
     fn exists(&self, path: &Path) -> Result<bool, StoreError> {
         Ok(self.kind(path)?.is_some())
     }
+
+    /// True while the process `stamp` names (a survivor of a killed run) still exists. Recovery
+    /// keeps a held run's per-run ACEs while this is true; without a way to tell, a store says
+    /// true, which keeps them.
+    fn process_alive(&self, _stamp: &ProcessStamp) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +91,8 @@ pub struct FakeAclStore {
     fail_after: bool,
     fail_late: bool,
     rewrites: usize,
+    /// The processes the fake machine runs (for `process_alive`).
+    live: BTreeSet<ProcessStamp>,
 }
 
 impl FakeAclStore {
@@ -96,6 +106,16 @@ impl FakeAclStore {
             fail_after: false,
             fail_late: false,
             rewrites: 0,
+            live: BTreeSet::new(),
+        }
+    }
+
+    /// Starts (`true`) or ends (`false`) the process `stamp` on the fake machine.
+    pub fn set_process_alive(&mut self, stamp: ProcessStamp, alive: bool) {
+        if alive {
+            self.live.insert(stamp);
+        } else {
+            self.live.remove(&stamp);
         }
     }
 
@@ -285,6 +305,10 @@ fn inheritable(ace: &Ace) -> bool {
 }
 
 impl AclStore for FakeAclStore {
+    fn process_alive(&self, stamp: &ProcessStamp) -> Result<bool, StoreError> {
+        Ok(self.live.contains(stamp))
+    }
+
     fn read(&self, path: &Path) -> Result<SecurityDescriptor, StoreError> {
         self.nodes
             .get(&winpath::key(path))

@@ -99,6 +99,33 @@ pub fn file_name(p: &Path) -> Option<String> {
     (!name.is_empty() && !name.ends_with(':')).then(|| name.to_string())
 }
 
+/// The last component as Windows resolves it when opening or starting it, lower-cased: the
+/// file system drops trailing dots and spaces (`x.bat.` and `x.bat ` are `x.bat`) and `::$DATA`
+/// names the file's own data stream. What decides how a program is started (a batch file goes
+/// through cmd.exe) must look at this name, not at the text as typed.
+pub fn effective_file_name(p: &Path) -> Option<String> {
+    let name = file_name(p)?.to_ascii_lowercase();
+    let name = name.strip_suffix("::$data").unwrap_or(&name);
+    let name = name.trim_end_matches(['.', ' ']);
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The extension of `effective_file_name` (`bat` for `x.BAT. `), lower-cased.
+pub fn effective_extension(p: &Path) -> Option<String> {
+    let name = effective_file_name(p)?;
+    let dot = name.rfind('.')?;
+    Some(name[dot + 1..].to_string())
+}
+
+/// `effective_file_name` without its extension (`cmd` for `CMD.EXE.`).
+pub fn effective_stem(p: &Path) -> Option<String> {
+    let name = effective_file_name(p)?;
+    Some(match name.rfind('.') {
+        Some(0) | None => name,
+        Some(dot) => name[..dot].to_string(),
+    })
+}
+
 /// `base\rel`, with `rel`'s separators made backslashes.
 pub fn join(base: &Path, rel: &str) -> PathBuf {
     let b = base.to_string_lossy().replace('/', "\\");
@@ -112,6 +139,35 @@ pub fn join(base: &Path, rel: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn effective_names_drop_what_windows_strips() {
+        for typed in [
+            r"C:\x\build.bat",
+            r"C:\x\build.bat.",
+            r"C:\x\build.bat ",
+            r"C:\x\build.BAT. .",
+            r"C:\x\build.bat::$DATA",
+            "build.bat..",
+        ] {
+            assert_eq!(
+                effective_extension(Path::new(typed)).as_deref(),
+                Some("bat"),
+                "{typed}"
+            );
+        }
+        assert_eq!(
+            effective_stem(Path::new(r"C:\W\CMD.EXE.")).as_deref(),
+            Some("cmd")
+        );
+        assert_eq!(effective_stem(Path::new("pwsh")).as_deref(), Some("pwsh"));
+        assert_eq!(effective_extension(Path::new(r"C:\x\bat")), None);
+        assert_eq!(
+            effective_extension(Path::new(r"C:\x\a.bat.exe")).as_deref(),
+            Some("exe")
+        );
+        assert_eq!(effective_file_name(Path::new(r"C:\x\...")), None);
+    }
 
     fn p(s: &str) -> PathBuf {
         PathBuf::from(s)

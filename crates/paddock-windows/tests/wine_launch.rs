@@ -10,7 +10,7 @@ use paddock_runner::{ExitInfo, RunOptions, StdioMode, run};
 use paddock_windows::access::Privilege;
 use paddock_windows::acl::{Ace, AceFlags, Acl};
 use paddock_windows::apply::desktop::PrivateDesktop;
-use paddock_windows::apply::launch::{Cleanup, Containment, start};
+use paddock_windows::apply::launch::{Cleanup, Containment, TreeEnd, start};
 use paddock_windows::apply::shell::{Env, KnownShell, find_shell};
 use paddock_windows::apply::token::RestrictedToken;
 use paddock_windows::mask::AccessMask;
@@ -64,7 +64,8 @@ fn counter() -> (Arc<AtomicUsize>, Cleanup) {
     let c = n.clone();
     (
         n,
-        Box::new(move || {
+        Box::new(move |end| {
+            assert_eq!(end, TreeEnd::Gone, "the job emptied before the cleanup ran");
             c.fetch_add(1, Ordering::SeqCst);
         }),
     )

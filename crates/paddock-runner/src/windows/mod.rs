@@ -12,7 +12,9 @@ mod process;
 mod spawn;
 
 pub use error::{Win32Error, system_message};
-pub use job::{JobLimits, KILLED_EXIT_CODE};
+pub use job::{
+    JobLimits, JobSurvivors, KILLED_EXIT_CODE, active_processes, process_ids, wait_until_empty,
+};
 
 use crate::{SandboxedProcess, StdioMode};
 use std::ffi::OsString;

@@ -3,12 +3,12 @@
 //! process group; killing terminates the job and waits until the job is empty.
 
 use super::Win32Error;
-use super::job::Job;
+use super::job::{Job, wait_until_empty};
 use crate::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess};
 use std::fs::File;
 use std::io;
 use std::os::windows::io::{AsRawHandle, OwnedHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use windows_sys::Win32::Foundation::{WAIT_OBJECT_0, WAIT_TIMEOUT};
 use windows_sys::Win32::System::Console::{CTRL_BREAK_EVENT, GenerateConsoleCtrlEvent};
 use windows_sys::Win32::System::Threading::{GetExitCodeProcess, WaitForSingleObject};
@@ -74,21 +74,13 @@ impl SandboxedProcess for WinProcess {
         Ok(())
     }
 
+    /// Terminates the job and waits until it reports no active process; a job that does not
+    /// empty within `KILL_WAIT` is an error carrying `JobSurvivors`.
     fn kill_tree(&mut self) -> io::Result<()> {
         let terminated = self.job.terminate();
-        let deadline = Instant::now() + KILL_WAIT;
-        loop {
-            let left = self.job.active_processes()?;
-            if left == 0 {
-                break;
-            }
-            if Instant::now() >= deadline {
-                terminated?;
-                return Err(io::Error::other(format!(
-                    "{left} processes of the job survived TerminateJobObject for {KILL_WAIT:?}"
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        if let Err(e) = wait_until_empty(self.job.handle(), KILL_WAIT) {
+            terminated?;
+            return Err(e);
         }
         self.wait_ms(u32::MAX - 1)?;
         Ok(())

@@ -26,6 +26,7 @@ use paddock_core::spec::CommandSpec;
 use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
 use paddock_windows::apply::acl::NtfsAclStore;
 use paddock_windows::apply::error::Win32Error;
+use paddock_windows::apply::launch::TreeEnd;
 use paddock_windows::apply::sid::current_user_sid;
 use paddock_windows::apply_plan::{self, ActiveRun};
 use paddock_windows::plan::HostDirs;
@@ -118,7 +119,21 @@ pub fn prepare_elevated(
     let sandbox_sids: Vec<_> = rec.accounts.iter().map(|(_, _, s)| s.clone()).collect();
     let reown = fs_plan::git_dirs_to_reown(spec);
     let owner = broker_sid.clone();
-    let undo = move |active: ActiveRun| {
+    let undo = move |active: ActiveRun, end: TreeEnd| {
+        if let TreeEnd::Survived(survivors) = end {
+            // Processes of the sandbox account still exist: the denies stay, the journal says
+            // so, and a later run's recovery takes them back once the survivors are gone.
+            let ids: Vec<u32> = survivors.iter().map(|s| s.pid).collect();
+            eprintln!(
+                "paddock: run {}: processes {ids:?} outlived the kill; its ACL entries stay until \
+                 they are gone",
+                active.run_id()
+            );
+            if let Err(e) = active.hold(&survivors) {
+                eprintln!("paddock: recording the surviving processes failed ({e})");
+            }
+            return;
+        }
         let mut store = NtfsAclStore::new();
         let _ = active.finish(&mut store);
         for dir in &reown {
@@ -179,7 +194,7 @@ pub fn prepare_elevated(
     let (runner, conn, stdio_ends, gaps) = match started {
         Ok(s) => s,
         Err(e) => {
-            undo(active);
+            undo(active, TreeEnd::Gone);
             return Err(e);
         }
     };
@@ -196,7 +211,7 @@ pub fn prepare_elevated(
         conn,
         stdout: stdio_ends.stdout,
         stderr: stdio_ends.stderr,
-        cleanup: Some(Box::new(move || undo(active))),
+        cleanup: Some(Box::new(move |end| undo(active, end))),
     };
     Ok((Box::new(process), report))
 }
@@ -321,7 +336,10 @@ fn report(
     }
 }
 
-type Cleanup = Box<dyn FnOnce() + Send>;
+type Cleanup = Box<dyn FnOnce(TreeEnd) + Send>;
+
+/// How long the broker waits for a terminated job to report no process.
+const KILL_WAIT: Duration = Duration::from_secs(10);
 
 /// The runner as the lead's runner sees it.
 struct BrokeredProcess {
@@ -374,12 +392,14 @@ impl SandboxedProcess for BrokeredProcess {
         };
         write_message(&mut self.conn, &Message::Signal(s)).map_err(io::Error::other)
     }
+    /// Ends the whole tree: asks the runner to kill its command, terminates the job (runner
+    /// and command, even when the runner has already exited) and waits until the job reports
+    /// no process.
     fn kill_tree(&mut self) -> io::Result<()> {
-        if self.wait_ms(0)?.is_some() {
-            return Ok(());
+        if self.wait_ms(0)?.is_none() {
+            let _ = write_message(&mut self.conn, &Message::Kill);
         }
-        let _ = write_message(&mut self.conn, &Message::Kill);
-        self.runner.job.terminate().map_err(io::Error::other)
+        self.runner.job.kill_and_wait(KILL_WAIT)
     }
     fn id(&self) -> u32 {
         self.runner.pid
@@ -388,9 +408,10 @@ impl SandboxedProcess for BrokeredProcess {
 
 impl Drop for BrokeredProcess {
     fn drop(&mut self) {
-        let _ = self.runner.job.terminate();
+        // The per-run ACEs come off only once the job is empty; survivors keep them.
+        let end = TreeEnd::of(&self.runner.job.kill_and_wait(KILL_WAIT));
         if let Some(cleanup) = self.cleanup.take() {
-            cleanup();
+            cleanup(end);
         }
     }
 }
@@ -435,11 +456,35 @@ mod tests {
             conn,
             stdout: None,
             stderr: None,
-            cleanup: Some(Box::new(move || {
+            cleanup: Some(Box::new(move |end| {
+                assert_eq!(end, TreeEnd::Gone);
                 cleanups.fetch_add(1, Ordering::SeqCst);
             })),
         };
         (process, runner_end)
+    }
+
+    #[test]
+    fn kill_ends_what_the_runner_left_behind_even_after_the_runner_exited() {
+        let (mut p, _runner_end) = brokered(
+            "start /b ping -n 60 127.0.0.1 >NUL & exit 0",
+            Arc::default(),
+        );
+        while p
+            .wait_timeout(Duration::from_millis(100))
+            .unwrap()
+            .is_none()
+        {}
+        assert!(
+            p.runner.job.active() >= 1,
+            "the background ping is in the job"
+        );
+        p.kill_tree().unwrap();
+        assert_eq!(
+            p.runner.job.active(),
+            0,
+            "kill_tree returned with the job not empty"
+        );
     }
 
     #[test]

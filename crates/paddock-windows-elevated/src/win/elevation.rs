@@ -31,7 +31,9 @@ pub fn is_elevated() -> Result<bool, ElevatedError> {
 /// UAC prompt, and returns its exit code.
 pub fn run_elevated(args: &str) -> Result<u32, ElevatedError> {
     let exe = std::env::current_exe().map_err(|e| ElevatedError::State(e.to_string()))?;
-    let (verb, file, params) = (wide("runas"), wide(&exe.to_string_lossy()), wide(args));
+    let file = paddock_windows::apply::wide::to_wide(&exe)
+        .map_err(|e| ElevatedError::State(e.to_string()))?;
+    let (verb, params) = (wide("runas"), wide(args));
     let mut info = SHELLEXECUTEINFOW {
         cbSize: size_of::<SHELLEXECUTEINFOW>() as u32,
         fMask: SEE_MASK_NOCLOSEPROCESS | SEE_MASK_NOASYNC,

@@ -12,7 +12,7 @@ use crate::errors::ElevatedError;
 use paddock_runner::windows::KILLED_EXIT_CODE;
 use paddock_windows::apply::error::Win32Error;
 use std::fs::File;
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+use std::os::windows::io::{AsHandle, AsRawHandle, FromRawHandle, OwnedHandle};
 use windows_sys::Win32::Foundation::{HANDLE, HANDLE_FLAG_INHERIT, SetHandleInformation};
 use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
 use windows_sys::Win32::System::Console::{
@@ -82,6 +82,24 @@ impl KillJob {
         // SAFETY: valid job handle.
         if unsafe { TerminateJobObject(self.0.as_raw_handle(), KILLED_EXIT_CODE) } == 0 {
             return Err(os(Win32Error::last("TerminateJobObject")));
+        }
+        Ok(())
+    }
+
+    /// How many processes of the job are alive.
+    #[cfg(test)]
+    pub(crate) fn active(&self) -> u32 {
+        paddock_runner::windows::active_processes(self.0.as_handle()).unwrap()
+    }
+
+    /// Terminates the job and waits, at most `limit`, until it reports no active process
+    /// (`TerminateJobObject` returns before they are gone). A job that does not empty is an
+    /// error carrying `paddock_runner::windows::JobSurvivors`.
+    pub fn kill_and_wait(&self, limit: std::time::Duration) -> std::io::Result<()> {
+        let terminated = self.terminate();
+        if let Err(e) = paddock_runner::windows::wait_until_empty(self.0.as_handle(), limit) {
+            terminated.map_err(std::io::Error::other)?;
+            return Err(e);
         }
         Ok(())
     }
@@ -178,7 +196,8 @@ pub fn start_runner(
 ) -> Result<RunnerProcess, ElevatedError> {
     let job = KillJob::create()?;
     let (user, domain, mut pw) = (wide(account), wide("."), wide(password));
-    let app = wide(&program.to_string_lossy());
+    let app = paddock_windows::apply::wide::to_wide(program)
+        .map_err(|e| ElevatedError::State(e.to_string()))?;
     let mut line = wide(command_line);
     // The broker's own directory may be closed to the account: start in the system folder.
     let system_root = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\Windows".into());

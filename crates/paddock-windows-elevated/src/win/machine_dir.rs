@@ -5,7 +5,7 @@
 //! Administrators full control, plus what the caller adds), so a standard user who pre-created
 //! the folder loses control of it; files are replaced atomically (write then rename).
 
-use super::ffi::{SddlDescriptor, from_win32, wide};
+use super::ffi::{SddlDescriptor, from_win32};
 use crate::errors::SystemError;
 use paddock_windows::apply::error::Win32Error;
 use paddock_windows::sid::Sid;
@@ -66,7 +66,8 @@ pub fn secure(dir: &Path, readers: &[Sid]) -> Result<(), SystemError> {
     if !ok {
         return Err(from_win32(Win32Error::last("GetSecurityDescriptorDacl")));
     }
-    let path = wide(&dir.to_string_lossy());
+    let path = paddock_windows::apply::wide::to_wide(dir)
+        .map_err(|e| SystemError::new("SetNamedSecurityInfoW", 0, e.to_string()))?;
     // SAFETY: `path` is NUL-terminated; `owner` and `dacl` point into the live `sd`.
     let rc = unsafe {
         SetNamedSecurityInfoW(

@@ -2,32 +2,100 @@
 //! git does not refuse a repository a sandboxed `git init` made ("dubious ownership").
 //!
 //! Guarantees: only an object owned by one of the given sandbox accounts changes owner, and
-//! only its owner (never its DACL); a missing path is left alone.
+//! only its owner (never its DACL); a missing path is left alone; a path that is, or passes
+//! through, a symlink or junction is refused, never followed (as the ACL store refuses them):
+//! the object is opened without following a reparse point, checked through that handle, and
+//! its owner read and written through the same handle; paths stay UTF-16 end to end.
 
-use super::ffi::{from_win32, sys_err, wide};
+use super::ffi::{from_win32, sys_err};
 use crate::errors::SystemError;
 use paddock_windows::apply::error::Win32Error;
+use paddock_windows::apply::owned_acl::RawSecurityDescriptor;
 use paddock_windows::apply::sid::OwnedSid;
+use paddock_windows::apply::wide::to_wide;
 use paddock_windows::sid::Sid;
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::path::Path;
-use windows_sys::Win32::Foundation::{HLOCAL, LocalFree};
+use windows_sys::Win32::Foundation::{
+    ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, INVALID_HANDLE_VALUE,
+};
 use windows_sys::Win32::Security::Authorization::{
-    ConvertSidToStringSidW, GetNamedSecurityInfoW, SE_FILE_OBJECT, SetNamedSecurityInfoW,
+    GetSecurityInfo, SE_FILE_OBJECT, SetSecurityInfo,
 };
 use windows_sys::Win32::Security::{OWNER_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID};
+use windows_sys::Win32::Storage::FileSystem::{
+    BY_HANDLE_FILE_INFORMATION, CreateFileW, FILE_ATTRIBUTE_REPARSE_POINT,
+    FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE, FILE_SHARE_READ,
+    FILE_SHARE_WRITE, GetFileInformationByHandle, OPEN_EXISTING, READ_CONTROL, WRITE_OWNER,
+};
 
-fn owner_of(path: &Path) -> Result<Sid, SystemError> {
-    let w = wide(&path.to_string_lossy());
-    let mut owner: PSID = std::ptr::null_mut();
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `w` is NUL-terminated; `sd` receives a LocalAlloc'd descriptor freed below and
-    // `owner` points into it.
-    let rc = unsafe {
-        GetNamedSecurityInfoW(
+fn link_error(path: &Path, link: &Path) -> SystemError {
+    SystemError::new(
+        "reown",
+        0,
+        format!(
+            "{} is a symlink or junction; Paddock does not change owners through links \
+             (leaving {} as it is)",
+            link.display(),
+            path.display()
+        ),
+    )
+}
+
+/// Opens `path` itself (not what a link there points at) for reading and changing its owner.
+/// `None` when it does not exist; an error when it or a folder above it is a link.
+fn open_no_follow(path: &Path) -> Result<Option<OwnedHandle>, SystemError> {
+    for ancestor in path.ancestors() {
+        match std::fs::symlink_metadata(ancestor) {
+            Ok(m) if m.file_type().is_symlink() => return Err(link_error(path, ancestor)),
+            _ => {}
+        }
+    }
+    let w = to_wide(path).map_err(|e| SystemError::new("CreateFileW", 0, e.to_string()))?;
+    // SAFETY: `w` is NUL-terminated; no security attributes or template; a reparse point at
+    // `path` is opened itself, not followed; on success we own the handle.
+    let handle = unsafe {
+        CreateFileW(
             w.as_ptr(),
+            READ_CONTROL | WRITE_OWNER,
+            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+            std::ptr::null(),
+            OPEN_EXISTING,
+            FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
+            std::ptr::null_mut(),
+        )
+    };
+    if handle == INVALID_HANDLE_VALUE {
+        let e = Win32Error::last("CreateFileW");
+        if e.code == ERROR_FILE_NOT_FOUND || e.code == ERROR_PATH_NOT_FOUND {
+            return Ok(None);
+        }
+        return Err(from_win32(e));
+    }
+    // SAFETY: a valid handle owned by nobody else.
+    let file = unsafe { OwnedHandle::from_raw_handle(handle) };
+    // SAFETY: an all-zero BY_HANDLE_FILE_INFORMATION is a valid out-parameter.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: `file` is open; `info` is writable.
+    if unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) } == 0 {
+        return Err(from_win32(Win32Error::last("GetFileInformationByHandle")));
+    }
+    if info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+        return Err(link_error(path, path));
+    }
+    Ok(Some(file))
+}
+
+fn owner_of(file: &OwnedHandle) -> Result<Sid, SystemError> {
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: `file` is open with READ_CONTROL; only the owner is asked for, in a LocalAlloc'd
+    // descriptor that `RawSecurityDescriptor` frees.
+    let rc = unsafe {
+        GetSecurityInfo(
+            file.as_raw_handle(),
             SE_FILE_OBJECT,
             OWNER_SECURITY_INFORMATION,
-            &mut owner,
+            std::ptr::null_mut(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
@@ -35,30 +103,13 @@ fn owner_of(path: &Path) -> Result<Sid, SystemError> {
         )
     };
     if rc != 0 {
-        return Err(sys_err("GetNamedSecurityInfoW", rc));
+        return Err(sys_err("GetSecurityInfo", rc));
     }
-    let mut text: *mut u16 = std::ptr::null_mut();
-    // SAFETY: `owner` points into the live `sd`; `text` is LocalAlloc'd and freed below.
-    let ok = unsafe { ConvertSidToStringSidW(owner, &mut text) };
-    let result = if ok == 0 {
-        Err(from_win32(Win32Error::last("ConvertSidToStringSidW")))
-    } else {
-        // SAFETY: `text` is a NUL-terminated string from the conversion.
-        let s = unsafe {
-            let mut n = 0;
-            while *text.add(n) != 0 {
-                n += 1;
-            }
-            String::from_utf16_lossy(std::slice::from_raw_parts(text, n))
-        };
-        Sid::parse(&s).map_err(|e| SystemError::new("ConvertSidToStringSidW", 0, e.to_string()))
-    };
-    // SAFETY: both were LocalAlloc'd by the calls above and are freed once (null is fine).
-    unsafe {
-        LocalFree(text as HLOCAL);
-        LocalFree(sd as HLOCAL);
-    }
-    result
+    // SAFETY: `sd` was LocalAlloc'd by GetSecurityInfo and is owned by nobody else.
+    let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
+    sd.owner()
+        .map_err(|e| SystemError::new("GetSecurityDescriptorOwner", 0, e.to_string()))?
+        .ok_or_else(|| SystemError::new("GetSecurityInfo", 0, "the object has no owner"))
 }
 
 /// Makes `user` the owner of `path` when one of `sandbox` owns it. Returns true if it changed.
@@ -67,26 +118,28 @@ pub fn reown_if_sandbox_owned(
     user: &Sid,
     sandbox: &[Sid],
 ) -> Result<bool, SystemError> {
-    if !path.exists() || !sandbox.contains(&owner_of(path)?) {
+    let Some(file) = open_no_follow(path)? else {
+        return Ok(false);
+    };
+    if !sandbox.contains(&owner_of(&file)?) {
         return Ok(false);
     }
     let psid = OwnedSid::new(user).map_err(from_win32)?;
-    let w = wide(&path.to_string_lossy());
-    // SAFETY: `w` is NUL-terminated; `psid` is a valid SID alive for the call; only the owner
-    // is set.
+    // SAFETY: `file` is open with WRITE_OWNER; `psid` is a valid SID alive for the call; only
+    // the owner is set.
     let rc = unsafe {
-        SetNamedSecurityInfoW(
-            w.as_ptr(),
+        SetSecurityInfo(
+            file.as_raw_handle(),
             SE_FILE_OBJECT,
             OWNER_SECURITY_INFORMATION,
-            psid.as_psid(),
+            psid.as_psid() as PSID,
             std::ptr::null_mut(),
             std::ptr::null(),
             std::ptr::null(),
         )
     };
     if rc != 0 {
-        return Err(sys_err("SetNamedSecurityInfoW", rc));
+        return Err(sys_err("SetSecurityInfo", rc));
     }
     Ok(true)
 }
@@ -106,5 +159,33 @@ mod tests {
             Err(e) => println!("SKIPPED: owner not readable here ({e})"),
         }
         assert!(!reown_if_sandbox_owned(&dir.path().join("missing"), &me, &[stranger]).unwrap());
+    }
+
+    #[test]
+    fn a_path_through_a_junction_is_refused_not_followed() {
+        if paddock_windows::apply::wine::running_under_wine() {
+            println!("SKIPPED: Wine does not report the links it makes, so this cannot fail there");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::create_dir(target.join("repo")).unwrap();
+        let link = dir.path().join("link");
+        let made = std::process::Command::new("cmd")
+            .args(["/c", "mklink", "/J"])
+            .arg(&link)
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "mklink /J failed: {made:?}");
+        let me = current_user_sid().unwrap();
+        for path in [link.clone(), link.join("repo")] {
+            let err = reown_if_sandbox_owned(&path, &me, std::slice::from_ref(&me)).unwrap_err();
+            assert!(err.to_string().contains("symlink or junction"), "{err}");
+        }
+        assert!(
+            reown_if_sandbox_owned(&target.join("repo"), &me, std::slice::from_ref(&me)).is_ok()
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! `AclStore` for real files: reads a security descriptor through its SDDL text into the pure
-//! model, edits only the explicit ACEs in the model, and writes back just the DACL.
+//! `AclStore` for real files: reads a security descriptor in binary form (walking its ACEs, no
+//! SDDL text in between) into the pure model, edits only the explicit ACEs in the model, and writes back just the DACL.
 //!
 //! Guarantees: owner, group and SACL are never written; when an inheritable ACE changes, an
 //! unprotected DACL is written as its explicit ACEs only, so Windows recomputes the inherited part
@@ -16,6 +16,7 @@ use super::long_path::{strip_verbatim, verbatim};
 use super::owned_acl::{ModelDacl, RawSecurityDescriptor};
 use super::wide::to_wide;
 use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
+use crate::journal::ProcessStamp;
 use crate::store::{AclStore, EntryKind, StoreError};
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::path::{Path, PathBuf};
@@ -122,12 +123,12 @@ fn sddl_of(acl: &Acl) -> String {
 }
 
 impl AclStore for NtfsAclStore {
+    fn process_alive(&self, stamp: &ProcessStamp) -> Result<bool, StoreError> {
+        Ok(super::process::alive(stamp))
+    }
+
     fn read(&self, path: &Path) -> Result<SecurityDescriptor, StoreError> {
-        let text = read_sddl(path)?;
-        SecurityDescriptor::parse(&text).map_err(|e| StoreError::Invalid {
-            path: path.to_path_buf(),
-            reason: format!("{e} (SDDL `{text}`)"),
-        })
+        read_descriptor(path)
     }
 
     fn add_explicit(&mut self, path: &Path, aces: &[Ace]) -> Result<(), StoreError> {
@@ -242,8 +243,8 @@ fn refuse_links_above(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// The owner, group and DACL of `path` as SDDL.
-fn read_sddl(path: &Path) -> Result<String, StoreError> {
+/// The owner, group and DACL of `path`.
+fn read_descriptor(path: &Path) -> Result<SecurityDescriptor, StoreError> {
     let wide = to_wide(to_verbatim(path)?).map_err(|e| StoreError::Invalid {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -272,7 +273,10 @@ fn read_sddl(path: &Path) -> Result<String, StoreError> {
     }
     // SAFETY: `sd` was LocalAlloc'd by GetNamedSecurityInfoW and is owned by nobody else.
     let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
-    sd.to_sddl(info).map_err(|e| os_error(path, e))
+    sd.to_model().map_err(|e| StoreError::Invalid {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// Writes `acl` (explicit and inherited ACEs as read) as the DACL of `path` itself through

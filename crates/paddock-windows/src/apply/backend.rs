@@ -11,7 +11,7 @@
 use super::acl::NtfsAclStore;
 use super::desktop::{DesktopError, PrivateDesktop};
 use super::device::{DeviceGrant, WINDOW_STATION_SANDBOX};
-use super::launch::{Cleanup, Containment, LaunchError, start};
+use super::launch::{Cleanup, Containment, LaunchError, TreeEnd, start};
 use super::token::{RestrictedToken, TokenError};
 use crate::acl::{Ace, AceFlags};
 use crate::apply_plan::{self, ActiveRun};
@@ -100,7 +100,7 @@ pub fn prepare_with(
     report.layers.retain(|l| l.name != "restricted-token");
     report.layers.splice(0..0, layers);
     let temp = plan.private_temp.clone();
-    let cleanup: Cleanup = Box::new(move || finish_run(active, store, grants, &temp));
+    let cleanup: Cleanup = Box::new(move |end| finish_run(active, store, grants, &temp, end));
     let cmd = with_private_temp(cmd, &plan.private_temp);
     let process = start(&cmd, containment, stdio, Some(cleanup))?;
     Ok((process, report))
@@ -245,13 +245,29 @@ fn with_private_temp(cmd: &CommandSpec, temp: &Path) -> CommandSpec {
 
 /// Undoes a finished run: per-run ACEs through the journal, device grants, the private temp.
 /// Failures are printed: the journal still holds the entries and the next run recovers them.
+/// When processes outlived the kill, the per-run ACEs and the temp folder stay and the run is
+/// held in the journal until recovery finds every survivor gone.
 fn finish_run(
     active: ActiveRun,
     mut store: Box<dyn AclStore + Send>,
     grants: Vec<DeviceGrant>,
     temp: &Path,
+    end: TreeEnd,
 ) {
     let run_id = active.run_id().to_string();
+    if let TreeEnd::Survived(survivors) = end {
+        let ids: Vec<u32> = survivors.iter().map(|s| s.pid).collect();
+        match active.hold(&survivors) {
+            Ok(()) => eprintln!(
+                "paddock: run {run_id}: processes {ids:?} outlived the kill; its ACL entries stay                  until they are gone (a later paddock run takes them back)"
+            ),
+            Err(e) => eprintln!(
+                "paddock: run {run_id}: processes {ids:?} outlived the kill and recording that                  failed ({e}); its ACL entries stay"
+            ),
+        }
+        drop(grants);
+        return;
+    }
     if let Err(e) = active.finish(store.as_mut()) {
         eprintln!(
             "paddock: run {run_id}: taking back its ACL entries failed ({e}); the next run \

@@ -5,28 +5,37 @@
 //! these are not files with a path-based descriptor.
 //!
 //! Guarantees: one explicit ACE is added to the object's current DACL (nothing else changes) and
-//! read back; `DeviceGrant::revoke` (or drop) removes exactly that ACE. A device whose DACL the
+//! read back; `DeviceGrant::revoke` (or drop) removes exactly that ACE. Every read-modify-write
+//! holds the machine-wide mutex `Global\paddock-device-dacl-edit` (bounded wait), so concurrent
+//! runs never write back a DACL without each other's ACE (`shared_dacl`). A device whose DACL the
 //! caller may not change (WRITE_DAC denied, usual without administrator rights) is an error the
 //! backend reports as a layer not applied, never a silent success. Device DACLs live in memory:
 //! a grant left by a crash is gone at the next reboot, and the run SID it names is never reused.
 
 use super::desktop::window_station_name;
 use super::error::Win32Error;
-use super::owned_acl::{ModelDacl, RawSecurityDescriptor};
+use super::owned_acl::{ModelDacl, handle_dacl};
 use super::wide::to_wide;
-use crate::acl::{Ace, SecurityDescriptor};
+use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
+use crate::mask::AccessMask;
+use crate::shared_dacl::{DaclObject, EditError, EditLock, add_ace, remove_ace};
+use crate::sid::Sid;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
-use windows_sys::Win32::Foundation::{ERROR_SUCCESS, HANDLE, INVALID_HANDLE_VALUE};
-use windows_sys::Win32::Security::Authorization::{
-    GetSecurityInfo, SE_FILE_OBJECT, SE_OBJECT_TYPE, SE_WINDOW_OBJECT, SetSecurityInfo,
+use windows_sys::Win32::Foundation::{
+    ERROR_SUCCESS, HANDLE, INVALID_HANDLE_VALUE, WAIT_ABANDONED, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
-use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR};
+use windows_sys::Win32::Security::Authorization::{
+    SE_FILE_OBJECT, SE_OBJECT_TYPE, SE_WINDOW_OBJECT, SetSecurityInfo,
+};
+use windows_sys::Win32::Security::DACL_SECURITY_INFORMATION;
+use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_SHARE_READ, FILE_SHARE_WRITE, OPEN_EXISTING, READ_CONTROL, WRITE_DAC,
 };
 use windows_sys::Win32::System::StationsAndDesktops::{
     CloseWindowStation, HWINSTA, OpenWindowStationW,
 };
+use windows_sys::Win32::System::Threading::{CreateMutexExW, ReleaseMutex, WaitForSingleObject};
 
 /// Why a device grant could not be made or proven.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +46,108 @@ pub enum DeviceError {
     Invalid { device: String, reason: String },
     #[error("{device}: the ACE was accepted but is not in the DACL read back")]
     NotStored { device: String },
+    #[error(
+        "{device}: cannot take the lock `{LOCK_NAME}` that serialises device DACL edits: {source}; \
+         another Paddock run holds it, retry when it has started"
+    )]
+    Lock { device: String, source: Win32Error },
+}
+
+/// The machine-wide mutex every Paddock process holds while it edits a shared device DACL.
+pub const LOCK_NAME: &str = r"Global\paddock-device-dacl-edit";
+
+/// How long an edit waits for another run's edit to finish.
+const LOCK_WAIT_MS: u32 = 10_000;
+
+/// `MUTANT_QUERY_STATE | SYNCHRONIZE`: enough to wait on and release the mutex.
+const MUTEX_USE: u32 = 0x0001 | 0x0010_0000;
+
+/// The named mutex, opened (or created, usable by every signed-in user and by SYSTEM) per edit.
+struct DeviceLock;
+
+/// The mutex, held; released and closed on drop.
+struct HeldLock(OwnedHandle);
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        // SAFETY: the mutex is owned by this thread (acquired in `DeviceLock::acquire`).
+        unsafe { ReleaseMutex(self.0.as_raw_handle()) };
+    }
+}
+
+impl EditLock for DeviceLock {
+    type Guard = HeldLock;
+    type Error = Win32Error;
+
+    fn acquire(&self) -> Result<HeldLock, Win32Error> {
+        let everyone_may_wait = Acl::new(vec![
+            Ace::allow(
+                Sid::authenticated_users(),
+                AccessMask(MUTEX_USE),
+                AceFlags::NONE,
+            ),
+            Ace::allow(Sid::local_system(), AccessMask(0x1f0001), AceFlags::NONE),
+        ]);
+        let dacl = ModelDacl::new(&everyone_may_wait, true).map_err(|e| Win32Error {
+            api: "ConvertStringSecurityDescriptorToSecurityDescriptorW",
+            code: 0,
+            message: e.to_string(),
+        })?;
+        let attributes = SECURITY_ATTRIBUTES {
+            nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
+            lpSecurityDescriptor: dacl.descriptor(),
+            bInheritHandle: 0,
+        };
+        let name = to_wide(LOCK_NAME).expect("constant has no NUL");
+        // SAFETY: `attributes` and its descriptor live for the call; `name` is NUL-terminated;
+        // the mutex is created not owned; on success we own the handle.
+        let raw = unsafe { CreateMutexExW(&attributes, name.as_ptr(), 0, MUTEX_USE) };
+        if raw.is_null() {
+            return Err(Win32Error::last("CreateMutexExW"));
+        }
+        // SAFETY: a valid handle owned by nobody else.
+        let mutex = unsafe { OwnedHandle::from_raw_handle(raw) };
+        // SAFETY: `mutex` is a live handle opened with SYNCHRONIZE.
+        match unsafe { WaitForSingleObject(mutex.as_raw_handle(), LOCK_WAIT_MS) } {
+            // An abandoned mutex (its holder died mid-edit) is ours now; the DACL is re-read.
+            WAIT_OBJECT_0 | WAIT_ABANDONED => Ok(HeldLock(mutex)),
+            WAIT_TIMEOUT => Err(Win32Error::from_code("WaitForSingleObject", WAIT_TIMEOUT)),
+            _ => Err(Win32Error::last("WaitForSingleObject")),
+        }
+    }
+}
+
+/// One object's DACL, as `shared_dacl` edits it.
+struct Editable<'a> {
+    device: &'a str,
+    handle: &'a Object,
+}
+
+impl DaclObject for Editable<'_> {
+    type Error = DeviceError;
+    fn read(&self) -> Result<SecurityDescriptor, DeviceError> {
+        read(self.device, self.handle)
+    }
+    fn write(&self, sd: &SecurityDescriptor) -> Result<(), DeviceError> {
+        write(self.device, self.handle, sd)
+    }
+}
+
+fn edit_error(device: &str, e: EditError<DeviceError, Win32Error>) -> DeviceError {
+    match e {
+        EditError::Object(e) => e,
+        EditError::Lock(source) => DeviceError::Lock {
+            device: device.into(),
+            source,
+        },
+        EditError::NullDacl => DeviceError::Invalid {
+            device: device.into(),
+            reason: "it has a NULL DACL, which already grants everyone; nothing to add".into(),
+        },
+        EditError::NotStored => DeviceError::NotStored {
+            device: device.into(),
+        },
+    }
 }
 
 /// An open object whose DACL is edited.
@@ -112,21 +223,11 @@ impl DeviceGrant {
     }
 
     fn add_to(device: &str, handle: Object, ace: &Ace) -> Result<DeviceGrant, DeviceError> {
-        let mut sd = read(device, &handle)?;
-        let Some(acl) = sd.dacl.as_mut() else {
-            return Err(DeviceError::Invalid {
-                device: device.into(),
-                reason: "it has a NULL DACL, which already grants everyone; nothing to add".into(),
-            });
+        let object = Editable {
+            device,
+            handle: &handle,
         };
-        acl.insert_explicit(ace.clone());
-        write(device, &handle, &sd)?;
-        let stored = read(device, &handle)?;
-        if !stored.dacl.is_some_and(|d| d.aces.contains(ace)) {
-            return Err(DeviceError::NotStored {
-                device: device.into(),
-            });
-        }
+        add_ace(&object, &DeviceLock, ace).map_err(|e| edit_error(device, e))?;
         Ok(DeviceGrant {
             device: device.into(),
             handle,
@@ -147,13 +248,11 @@ impl DeviceGrant {
     }
 
     fn remove(&self) -> Result<(), DeviceError> {
-        let mut sd = read(&self.device, &self.handle)?;
-        if let Some(acl) = sd.dacl.as_mut()
-            && acl.remove_explicit(&self.ace)
-        {
-            write(&self.device, &self.handle, &sd)?;
-        }
-        Ok(())
+        let object = Editable {
+            device: &self.device,
+            handle: &self.handle,
+        };
+        remove_ace(&object, &DeviceLock, &self.ace).map_err(|e| edit_error(&self.device, e))
     }
 }
 
@@ -199,35 +298,11 @@ fn open_for_dac(device: &str) -> Result<OwnedHandle, DeviceError> {
 }
 
 fn read(device: &str, handle: &Object) -> Result<SecurityDescriptor, DeviceError> {
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `handle` is open with READ_CONTROL; only the whole descriptor is requested, which
-    // the system LocalAllocs into `sd`.
-    let code = unsafe {
-        GetSecurityInfo(
-            handle.raw(),
-            handle.kind(),
-            DACL_SECURITY_INFORMATION,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &mut sd,
-        )
-    };
-    if code != ERROR_SUCCESS {
-        return Err(win32(
-            device,
-            Win32Error::from_code("GetSecurityInfo", code),
-        ));
-    }
-    // SAFETY: `sd` was LocalAlloc'd by GetSecurityInfo and is owned by nobody else.
-    let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
-    let sddl = sd
-        .to_sddl(DACL_SECURITY_INFORMATION)
-        .map_err(|e| win32(device, e))?;
-    SecurityDescriptor::parse(&sddl).map_err(|e| DeviceError::Invalid {
+    // SAFETY: `handle` is open (with READ_CONTROL) and of the kind it names while borrowed.
+    let sd = unsafe { handle_dacl(handle.raw(), handle.kind()) }.map_err(|e| win32(device, e))?;
+    sd.to_model().map_err(|e| DeviceError::Invalid {
         device: device.into(),
-        reason: format!("{e} (SDDL `{sddl}`)"),
+        reason: e.to_string(),
     })
 }
 
@@ -257,4 +332,36 @@ fn write(device: &str, handle: &Object, sd: &SecurityDescriptor) -> Result<(), D
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn the_named_mutex_admits_one_editor_at_a_time() {
+        let inside = Arc::new(AtomicU32::new(0));
+        let overlap = Arc::new(AtomicU32::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (inside, overlap) = (Arc::clone(&inside), Arc::clone(&overlap));
+                std::thread::spawn(move || {
+                    for _ in 0..5 {
+                        let _held = DeviceLock.acquire().unwrap();
+                        if inside.fetch_add(1, Ordering::SeqCst) != 0 {
+                            overlap.fetch_add(1, Ordering::SeqCst);
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(overlap.load(Ordering::SeqCst), 0);
+    }
 }

@@ -4,22 +4,51 @@
 //!
 //! Guarantees: the process never starts without the token and desktop given; the guard runs on
 //! every path out (normal exit, timeout, Ctrl-C, panic unwinding through `run`): first the whole
-//! tree is killed, then the cleanup runs, then the desktop is closed.
+//! tree is killed and the job waited on until it reports no process, then the cleanup runs and
+//! is told whether the tree is gone or which processes outlived the kill (it must then keep the
+//! run's denies), then the desktop is closed.
 
 use super::desktop::PrivateDesktop;
+use super::process::stamp;
 use super::shell::{
     Env, KnownShell, ShellError, batch_command_line, cmd_command_line, find_shell, is_batch,
     is_cmd, is_powershell, powershell_args,
 };
 use super::token::RestrictedToken;
+use crate::journal::ProcessStamp;
 use paddock_core::spec::CommandSpec;
-use paddock_runner::windows::{JobLimits, WinLaunch, spawn};
+use paddock_runner::windows::{JobLimits, JobSurvivors, WinLaunch, spawn};
 use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
 use std::io;
 use std::time::Duration;
 
-/// Work to do once the sandboxed tree is gone (taking back per-run ACL entries).
-pub type Cleanup = Box<dyn FnOnce() + Send>;
+/// How the sandboxed tree ended, as the cleanup is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeEnd {
+    /// The job reports no process: nothing runs under the run's token any more.
+    Gone,
+    /// Processes outlived `TerminateJobObject` for the bounded wait (or the job could not be
+    /// queried): these, stamped while still there. The run's denies must stay.
+    Survived(Vec<ProcessStamp>),
+}
+
+impl TreeEnd {
+    /// What `kill_tree`'s result says about the tree.
+    pub fn of(killed: &io::Result<()>) -> TreeEnd {
+        match killed {
+            Ok(()) => TreeEnd::Gone,
+            Err(e) => TreeEnd::Survived(
+                JobSurvivors::of(e)
+                    .map(|s| s.pids.iter().filter_map(|pid| stamp(*pid)).collect())
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+}
+
+/// Work to do once the sandboxed tree has ended (taking back per-run ACL entries, or keeping
+/// them when processes survived).
+pub type Cleanup = Box<dyn FnOnce(TreeEnd) + Send>;
 
 /// How the command is contained.
 pub struct Containment {
@@ -94,7 +123,7 @@ pub fn start(
         })),
         Err(e) => {
             if let Some(cleanup) = cleanup {
-                cleanup();
+                cleanup(TreeEnd::Gone);
             }
             Err(e)
         }
@@ -131,11 +160,77 @@ impl SandboxedProcess for GuardedProcess {
 
 impl Drop for GuardedProcess {
     fn drop(&mut self) {
-        // Nothing of the tree may outlive the grants' removal with a handle opened under them.
-        let _ = self.inner.kill_tree();
+        // Nothing of the tree may outlive the grants' removal with a handle opened under them:
+        // the cleanup learns whether the job emptied and keeps the denies when it did not.
+        let end = TreeEnd::of(&self.inner.kill_tree());
         if let Some(cleanup) = self.cleanup.take() {
-            cleanup();
+            cleanup(end);
         }
         self.desktop.take();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A tree whose kill reports what `killed` says.
+    struct Tree {
+        killed: fn() -> io::Result<()>,
+    }
+
+    impl SandboxedProcess for Tree {
+        fn take_stdio(&mut self) -> ChildStdio {
+            ChildStdio {
+                stdout: None,
+                stderr: None,
+            }
+        }
+        fn try_wait(&mut self) -> io::Result<Option<ExitInfo>> {
+            Ok(Some(ExitInfo::Code(0)))
+        }
+        fn wait_timeout(&mut self, _d: Duration) -> io::Result<Option<ExitInfo>> {
+            Ok(Some(ExitInfo::Code(0)))
+        }
+        fn signal_tree(&mut self, _sig: Interrupt) -> io::Result<()> {
+            Ok(())
+        }
+        fn kill_tree(&mut self) -> io::Result<()> {
+            (self.killed)()
+        }
+        fn id(&self) -> u32 {
+            std::process::id()
+        }
+    }
+
+    fn cleanup_sees(killed: fn() -> io::Result<()>) -> TreeEnd {
+        let seen = Arc::new(Mutex::new(None));
+        let s = Arc::clone(&seen);
+        drop(GuardedProcess {
+            inner: Box::new(Tree { killed }),
+            cleanup: Some(Box::new(move |end| *s.lock().unwrap() = Some(end))),
+            desktop: None,
+        });
+        seen.lock().unwrap().take().expect("the cleanup ran")
+    }
+
+    #[test]
+    fn the_cleanup_is_told_which_processes_outlived_the_kill() {
+        assert_eq!(cleanup_sees(|| Ok(())), TreeEnd::Gone);
+        let survived = cleanup_sees(|| {
+            Err(io::Error::other(JobSurvivors {
+                active: 1,
+                pids: vec![std::process::id()],
+                waited: Duration::from_secs(10),
+            }))
+        });
+        let me = stamp(std::process::id()).unwrap();
+        assert_eq!(survived, TreeEnd::Survived(vec![me]));
+        assert_eq!(
+            cleanup_sees(|| Err(io::Error::other("QueryInformationJobObject failed"))),
+            TreeEnd::Survived(Vec::new()),
+            "a job that cannot be queried is not taken for empty"
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod launch;
 pub mod long_path;
 pub mod owned_acl;
 pub mod probe;
+pub mod process;
 pub mod shell;
 pub mod sid;
 pub mod token;

@@ -1,23 +1,28 @@
-//! ACLs in binary form, converted exactly from and to the pure model's `Acl` through SDDL (file
-//! and device DACLs, the token's default DACL, the private desktop), and the system-allocated
-//! security descriptors they live in, freed with `LocalFree` on drop.
+//! ACLs in binary form, converted exactly from and to the pure model's `Acl` (file and device
+//! DACLs, the token's default DACL, the private desktop), and the system-allocated security
+//! descriptors they live in, freed with `LocalFree` on drop.
 //!
-//! Guarantees: a model ACL is converted ACE for ACE in its given order, nothing merged, reordered
-//! or dropped; what Windows cannot take is an error, never a partial ACL.
+//! Guarantees: a model ACL is written through SDDL with hex masks and full SIDs (which Windows
+//! parses exactly) and read back by walking the binary ACL (`acl_binary`), never by parsing the
+//! text Windows prints; converted ACE for ACE in its given order, nothing merged, reordered or
+//! dropped; what cannot be represented is an error, never a partial ACL.
 
 use super::error::Win32Error;
 use super::wide::{read_pwstr, to_wide};
 use crate::acl::{Acl, SecurityDescriptor};
-use windows_sys::Win32::Foundation::LocalFree;
+use crate::acl_binary::{acl_from_bytes, acl_size, sid_from_bytes};
+use crate::sid::Sid;
+use windows_sys::Win32::Foundation::{ERROR_SUCCESS, HANDLE, LocalFree};
 use windows_sys::Win32::Security::Authorization::{
     ConvertSecurityDescriptorToStringSecurityDescriptorW,
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
+    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetSecurityInfo, SDDL_REVISION_1,
+    SE_OBJECT_TYPE,
 };
 use windows_sys::Win32::Security::{
-    ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorDacl, InitializeSecurityDescriptor,
-    PSECURITY_DESCRIPTOR, SECURITY_DESCRIPTOR, SetSecurityDescriptorDacl,
+    ACL, DACL_SECURITY_INFORMATION, GetLengthSid, GetSecurityDescriptorControl,
+    GetSecurityDescriptorDacl, GetSecurityDescriptorGroup, GetSecurityDescriptorOwner, IsValidAcl,
+    IsValidSid, PSECURITY_DESCRIPTOR, PSID, SE_DACL_PROTECTED,
 };
-use windows_sys::Win32::System::SystemServices::SECURITY_DESCRIPTOR_REVISION;
 
 /// A security descriptor the system allocated (`GetNamedSecurityInfoW`,
 /// `ConvertStringSecurityDescriptorToSecurityDescriptorW`), freed on drop.
@@ -29,7 +34,7 @@ impl RawSecurityDescriptor {
     ///
     /// # Safety
     /// `sd` must be a LocalAlloc'd security descriptor that nobody else frees.
-    pub(crate) unsafe fn from_raw(sd: PSECURITY_DESCRIPTOR) -> RawSecurityDescriptor {
+    pub unsafe fn from_raw(sd: PSECURITY_DESCRIPTOR) -> RawSecurityDescriptor {
         RawSecurityDescriptor(sd)
     }
 
@@ -66,6 +71,135 @@ impl RawSecurityDescriptor {
         unsafe { LocalFree(text.cast()) };
         Ok(sddl)
     }
+}
+
+impl RawSecurityDescriptor {
+    /// The owner, when the descriptor holds one (read with OWNER_SECURITY_INFORMATION).
+    pub fn owner(&self) -> Result<Option<Sid>, ModelDaclError> {
+        let mut owner: PSID = std::ptr::null_mut();
+        let mut defaulted = 0;
+        // SAFETY: `self.0` is a valid descriptor; the out-pointers are writable locals.
+        if unsafe { GetSecurityDescriptorOwner(self.0, &mut owner, &mut defaulted) } == 0 {
+            return Err(ModelDaclError::Convert {
+                sddl: String::new(),
+                source: Win32Error::last("GetSecurityDescriptorOwner"),
+            });
+        }
+        // SAFETY: `owner` is null or points into `self`, alive for the call.
+        unsafe { sid_to_model(owner) }
+    }
+
+    /// Owner, group (when the descriptor holds them), DACL and its protection, read from the
+    /// binary descriptor. A descriptor without a DACL is an error (ask for
+    /// DACL_SECURITY_INFORMATION); a NULL DACL is `dacl: None`.
+    pub fn to_model(&self) -> Result<SecurityDescriptor, ModelDaclError> {
+        let win = |source| ModelDaclError::Convert {
+            sddl: String::new(),
+            source,
+        };
+        let mut control: u16 = 0;
+        let mut revision: u32 = 0;
+        // SAFETY: `self.0` is a valid descriptor; both out-pointers are writable locals.
+        if unsafe { GetSecurityDescriptorControl(self.0, &mut control, &mut revision) } == 0 {
+            return Err(win(Win32Error::last("GetSecurityDescriptorControl")));
+        }
+        let mut owner: PSID = std::ptr::null_mut();
+        let mut group: PSID = std::ptr::null_mut();
+        let mut defaulted = 0;
+        // SAFETY: as above; the returned SIDs point into `self`, alive during the reads below.
+        if unsafe { GetSecurityDescriptorOwner(self.0, &mut owner, &mut defaulted) } == 0 {
+            return Err(win(Win32Error::last("GetSecurityDescriptorOwner")));
+        }
+        // SAFETY: as above.
+        if unsafe { GetSecurityDescriptorGroup(self.0, &mut group, &mut defaulted) } == 0 {
+            return Err(win(Win32Error::last("GetSecurityDescriptorGroup")));
+        }
+        let mut present = 0;
+        let mut dacl: *mut ACL = std::ptr::null_mut();
+        // SAFETY: as above; `dacl` points into `self`.
+        if unsafe { GetSecurityDescriptorDacl(self.0, &mut present, &mut dacl, &mut defaulted) }
+            == 0
+        {
+            return Err(win(Win32Error::last("GetSecurityDescriptorDacl")));
+        }
+        if present == 0 {
+            return Err(ModelDaclError::Binary {
+                reason: "the descriptor holds no DACL; read it with DACL_SECURITY_INFORMATION"
+                    .into(),
+            });
+        }
+        // SAFETY: owner, group and DACL are null or point into `self`, which outlives the calls.
+        let (owner, group, dacl) = unsafe {
+            (
+                sid_to_model(owner)?,
+                sid_to_model(group)?,
+                if dacl.is_null() {
+                    None
+                } else {
+                    Some(acl_to_model(dacl)?)
+                },
+            )
+        };
+        Ok(SecurityDescriptor {
+            owner,
+            group,
+            dacl,
+            protected: control & SE_DACL_PROTECTED != 0,
+        })
+    }
+}
+
+/// Reads a binary SID (null: none) into the model.
+///
+/// # Safety
+/// `psid` must be null or point at memory holding a SID, alive for the call.
+unsafe fn sid_to_model(psid: PSID) -> Result<Option<Sid>, ModelDaclError> {
+    if psid.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller guarantees `psid` points at readable SID memory.
+    if unsafe { IsValidSid(psid) } == 0 {
+        return Err(ModelDaclError::Binary {
+            reason: "the descriptor holds an invalid SID".into(),
+        });
+    }
+    // SAFETY: a valid SID; its length covers exactly the bytes read below.
+    let bytes =
+        unsafe { std::slice::from_raw_parts(psid.cast::<u8>(), GetLengthSid(psid) as usize) };
+    let (sid, _) = sid_from_bytes(bytes).map_err(|e| ModelDaclError::Binary {
+        reason: e.to_string(),
+    })?;
+    Ok(Some(sid))
+}
+
+/// The DACL-only descriptor of the object `handle` (opened with READ_CONTROL) of type `kind`.
+///
+/// # Safety
+/// `handle` must be an open handle of an object of type `kind`, alive for the call.
+pub unsafe fn handle_dacl(
+    handle: HANDLE,
+    kind: SE_OBJECT_TYPE,
+) -> Result<RawSecurityDescriptor, Win32Error> {
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: `handle` is an open handle of type `kind` (caller's contract); only the whole descriptor is
+    // requested, which the system LocalAllocs into `sd`.
+    let code = unsafe {
+        GetSecurityInfo(
+            handle,
+            kind,
+            DACL_SECURITY_INFORMATION,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut sd,
+        )
+    };
+    if code != ERROR_SUCCESS {
+        return Err(Win32Error::from_code("GetSecurityInfo", code));
+    }
+    // SAFETY: `sd` was LocalAlloc'd by GetSecurityInfo and is owned by nobody else.
+    Ok(unsafe { RawSecurityDescriptor::from_raw(sd) })
 }
 
 impl Drop for RawSecurityDescriptor {
@@ -146,6 +280,20 @@ impl ModelDacl {
         self.sd.as_ptr()
     }
 
+    /// The descriptor as Windows prints it in SDDL (`ConvertSecurityDescriptorToString...`).
+    pub fn to_sddl(&self) -> Result<String, Win32Error> {
+        self.sd.to_sddl(DACL_SECURITY_INFORMATION)
+    }
+
+    /// The ACL as Windows built it, walked back into the model.
+    pub fn to_model(&self) -> Result<Acl, ModelDaclError> {
+        if self.dacl.is_null() {
+            return Ok(Acl::default());
+        }
+        // SAFETY: `self.dacl` points into `self.sd`, alive for the call.
+        unsafe { acl_to_model(self.dacl) }
+    }
+
     /// The ACL pointer; valid while `self` lives.
     pub fn as_ptr(&self) -> *mut ACL {
         self.dacl
@@ -159,56 +307,27 @@ pub enum ModelDaclError {
     Nul { sddl: String },
     #[error("Windows rejected the ACL `{sddl}`: {source}")]
     Convert { sddl: String, source: Win32Error },
-    #[error("the ACL `{sddl}` Windows returned cannot be read: {reason}")]
-    Parse { sddl: String, reason: String },
+    #[error("the ACL Windows returned cannot be read: {reason}")]
+    Binary { reason: String },
 }
 
-/// Reads a binary ACL the system handed out (e.g. a token's default DACL) into the model.
+/// Reads a binary ACL the system handed out (a token's default DACL, a descriptor's DACL) into
+/// the model by walking its ACEs.
 ///
 /// # Safety
 /// `acl` must point at a valid ACL that stays alive for the duration of the call.
 pub(crate) unsafe fn acl_to_model(acl: *const ACL) -> Result<Acl, ModelDaclError> {
-    let convert = |source| ModelDaclError::Convert {
-        sddl: String::new(),
-        source,
-    };
-    // SAFETY: an all-zero SECURITY_DESCRIPTOR is a valid buffer for InitializeSecurityDescriptor.
-    let mut sd: SECURITY_DESCRIPTOR = unsafe { std::mem::zeroed() };
-    let psd: PSECURITY_DESCRIPTOR = (&raw mut sd).cast();
-    // SAFETY: `psd` points at a writable SECURITY_DESCRIPTOR on our stack.
-    if unsafe { InitializeSecurityDescriptor(psd, SECURITY_DESCRIPTOR_REVISION) } == 0 {
-        return Err(convert(Win32Error::last("InitializeSecurityDescriptor")));
+    // SAFETY: the caller guarantees `acl` points at a readable ACL.
+    if unsafe { IsValidAcl(acl) } == 0 {
+        return Err(ModelDaclError::Binary {
+            reason: "IsValidAcl rejected the ACL".into(),
+        });
     }
-    // SAFETY: `psd` is initialised; `acl` is valid for the call (caller's contract) and is only
-    // referenced, not copied, by the absolute descriptor, which dies before this function returns.
-    if unsafe { SetSecurityDescriptorDacl(psd, 1, acl, 0) } == 0 {
-        return Err(convert(Win32Error::last("SetSecurityDescriptorDacl")));
-    }
-    let mut text: *mut u16 = std::ptr::null_mut();
-    // SAFETY: `psd` is a valid absolute descriptor; on success `text` is a LocalAlloc'd string.
-    let ok = unsafe {
-        ConvertSecurityDescriptorToStringSecurityDescriptorW(
-            psd,
-            SDDL_REVISION_1,
-            DACL_SECURITY_INFORMATION,
-            &mut text,
-            std::ptr::null_mut(),
-        )
-    };
-    if ok == 0 {
-        return Err(convert(Win32Error::last(
-            "ConvertSecurityDescriptorToStringSecurityDescriptorW",
-        )));
-    }
-    // SAFETY: the conversion returned a NUL-terminated string.
-    let sddl = unsafe { read_pwstr(text) };
-    // SAFETY: `text` was LocalAlloc'd by the conversion and is freed once here.
-    unsafe { LocalFree(text.cast()) };
-    match SecurityDescriptor::parse(&sddl) {
-        Ok(parsed) => Ok(parsed.dacl.unwrap_or_default()),
-        Err(e) => Err(ModelDaclError::Parse {
-            sddl,
-            reason: e.to_string(),
-        }),
-    }
+    // SAFETY: a valid ACL starts with its 8-byte header.
+    let header: [u8; 8] = unsafe { std::ptr::read_unaligned(acl.cast::<[u8; 8]>()) };
+    // SAFETY: a valid ACL is `AclSize` bytes long, all readable while it is alive.
+    let bytes = unsafe { std::slice::from_raw_parts(acl.cast::<u8>(), acl_size(&header)) };
+    acl_from_bytes(bytes).map_err(|e| ModelDaclError::Binary {
+        reason: e.to_string(),
+    })
 }

@@ -173,11 +173,10 @@ pub fn resolve_program(name: &OsStr, env: Env<'_>) -> Result<PathBuf, ShellError
     })
 }
 
+/// The program's name without extension, lower-cased, as Windows resolves it (trailing dots
+/// and spaces dropped).
 fn file_stem_lower(program: &Path) -> String {
-    program
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default()
+    crate::winpath::effective_stem(program).unwrap_or_default()
 }
 
 /// True when `program` is cmd.exe.
@@ -187,11 +186,10 @@ pub fn is_cmd(program: &Path) -> bool {
 
 /// True when `program` is a batch file, which CreateProcess would hand to cmd.exe with the
 /// arguments unescaped for cmd (the "BatBadBut" injection).
+/// `x.bat.`, `x.bat ` and `x.bat::$DATA` are batch files too: Windows strips the trailing
+/// dots and spaces and names the data stream before it decides how to start the file.
 pub fn is_batch(program: &Path) -> bool {
-    program
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .is_some_and(|e| e == "bat" || e == "cmd")
+    crate::winpath::effective_extension(program).is_some_and(|e| e == "bat" || e == "cmd")
 }
 
 /// The command line that runs batch file `program` with exactly `args` through `cmd_exe`, every
@@ -375,6 +373,16 @@ mod tests {
         assert!(is_powershell(Path::new(r"C:\x\pwsh.exe")));
         assert!(is_powershell(Path::new("powershell")));
         assert!(!is_cmd(Path::new(r"C:\x\cmdx.exe")));
+        assert!(is_cmd(Path::new(r"C:\Windows\System32\cmd.exe. ")));
+        for batch in [
+            r"C:\x\b.bat",
+            r"C:\x\b.bat.",
+            r"C:\x\b.bat ",
+            r"C:\x\b.CMD::$DATA",
+        ] {
+            assert!(is_batch(Path::new(batch)), "{batch}");
+        }
+        assert!(!is_batch(Path::new(r"C:\x\b.bat.exe")));
     }
 
     #[test]
