@@ -1216,6 +1216,33 @@ mod tests {
     }
 
     #[test]
+    fn a_fence_without_the_inbound_filters_is_upgraded() {
+        let mut sys = installed();
+        let offline = sys.machine.accounts[OFFLINE_ACCOUNT].0.clone();
+        let mut outbound_only = filters::fence(&offline, filters::DEFAULT_PROXY_PORTS);
+        outbound_only.filters.retain(|f| {
+            matches!(
+                f.layer,
+                filters::Layer::AleAuthConnectV4 | filters::Layer::AleAuthConnectV6
+            )
+        });
+        sys.machine.fence = Some(outbound_only);
+        let steps = reconcile(
+            &DesiredState::standard(),
+            &sys.observe(&DesiredState::standard()).unwrap(),
+        );
+        assert!(steps.iter().any(|s| matches!(s, Step::InstallFence(_))));
+        setup(&mut sys, &DesiredState::standard()).unwrap();
+        let installed = sys.machine.fence.as_ref().unwrap();
+        for key in filters::ALL_FILTER_KEYS {
+            assert!(
+                installed.filters.iter().any(|f| f.key == key),
+                "filter {key} missing after the upgrade"
+            );
+        }
+    }
+
+    #[test]
     fn uninstall_removes_accounts_profiles_group_fence_secrets_aces_and_record() {
         let mut sys = installed();
         sys.machine.kept_aces = 7;
