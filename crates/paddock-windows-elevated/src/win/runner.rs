@@ -321,6 +321,7 @@ mod tests {
             lua_token: true,
             restricting_sids: vec![run.clone()],
             run_sid: run.clone(),
+            deny_only: Vec::new(),
             retained_privileges: vec![Privilege::ChangeNotify],
             default_dacl: Acl::new(vec![
                 Ace::allow(Sid::owner_rights(), AccessMask::GENERIC_ALL, AceFlags::NONE),

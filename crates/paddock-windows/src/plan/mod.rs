@@ -85,6 +85,11 @@ mod kind_serde {
     }
 }
 
+/// The local group (created by level 2's `paddock setup`) whose enabled members may read the
+/// sandbox account passwords. Every level-1 token makes it deny-only, so a level-1 command
+/// cannot read them although it runs as a member.
+pub const BROKERS_GROUP: &str = "PaddockBrokers";
+
 /// What the apply layer grants outside the file ACL journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "target")]
@@ -116,6 +121,10 @@ pub struct TokenPlan {
     pub restricting_sids: Vec<Sid>,
     /// The per-run SID (in `restricting_sids`): owns the private temp and targeted grants.
     pub run_sid: Sid,
+    /// `SidsToDisable`: groups of the caller made deny-only (they match deny ACEs only). Holds
+    /// the SID of `BROKERS_GROUP` when that group exists, filled by the apply layer.
+    #[serde(default)]
+    pub deny_only: Vec<Sid>,
     pub retained_privileges: Vec<Privilege>,
     /// `TokenDefaultDacl`: OWNER RIGHTS, SYSTEM and the run SID get full access to objects the
     /// child creates without an inheritable DACL (pipes, events, sections).
@@ -147,11 +156,11 @@ impl TokenPlan {
             t.privileges
                 .retain(|p| self.retained_privileges.contains(p));
         }
-        if self.lua_token {
-            for g in &mut t.groups {
-                if g.sid == Sid::builtin_administrators() {
-                    g.state = GroupState::DenyOnly;
-                }
+        for g in &mut t.groups {
+            if (self.lua_token && g.sid == Sid::builtin_administrators())
+                || self.deny_only.contains(&g.sid)
+            {
+                g.state = GroupState::DenyOnly;
             }
         }
         t
@@ -365,6 +374,7 @@ pub fn plan_with(
         lua_token: true,
         restricting_sids,
         run_sid,
+        deny_only: Vec::new(),
         retained_privileges: vec![Privilege::ChangeNotify],
         default_dacl,
     };
