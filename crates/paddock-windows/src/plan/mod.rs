@@ -102,7 +102,10 @@ pub enum TargetedGrant {
     NullDevice { path: String, ace: Ace },
     /// The console the child is attached to (`CONIN$` / `CONOUT$`).
     Console { ace: Ace },
-    /// Pipes and other objects the child creates: covered by `TokenPlan::default_dacl`.
+    /// Pipes and kernel objects the child creates without a descriptor. Those the kernel
+    /// secures with the token's default DACL (`CreatePipe`, unnamed `NtCreateNamedPipeFile`,
+    /// events, mutexes, semaphores, sections) are covered by `TokenPlan::default_dacl`; pipes
+    /// from `CreateNamedPipeW(.., NULL)` are not (see `ipc` and the report's `ipc` layer).
     Pipes,
     /// The run's private temp directory (its ACE is in `WindowsPlan::aces`, journaled).
     PrivateTemp { path: PathBuf },
@@ -127,7 +130,9 @@ pub struct TokenPlan {
     pub deny_only: Vec<Sid>,
     pub retained_privileges: Vec<Privilege>,
     /// `TokenDefaultDacl`: OWNER RIGHTS, SYSTEM and the run SID get full access to objects the
-    /// child creates without an inheritable DACL (pipes, events, sections).
+    /// kernel secures with it (unnamed pipes, events, mutexes, semaphores, sections): the run
+    /// SID passes the restricting check, so the command can write its own objects, and no
+    /// other run can. Not used by `CreateNamedPipeW` without a descriptor (`ipc`).
     pub default_dacl: Acl,
 }
 
@@ -220,6 +225,15 @@ impl WindowsPlan {
                 "outside the writable roots the command can delete (never create, change or \
                  rename) files in folders that grant the user full control: a write-restricted \
                  token does not restrict FILE_DELETE_CHILD; protected paths are covered",
+            ),
+            LayerReport::new(
+                "ipc",
+                LayerStatus::Partial,
+                "unnamed pipes (CreatePipe, Rust's std Command), events, mutexes and semaphores \
+                 the command creates are secured by the token's default DACL and usable by it; \
+                 a pipe made by CreateNamedPipeW without a security descriptor (libuv / Node \
+                 child stdio, Ninja) gets a fixed DACL naming the user, not the sandbox's SIDs, \
+                 so the command cannot open it for write: such tools fail (nothing leaks)",
             ),
             LayerReport::new(
                 "read-confinement",
