@@ -236,6 +236,19 @@ pub fn user_descriptor(account: &Sid) -> SecurityDescriptor {
     }
 }
 
+/// The filter keys install and uninstall delete before anything else: every key any version of
+/// the fence used, then any other key `spec` holds (a fence recorded by an older or newer
+/// Paddock leaves nothing behind).
+pub fn keys_to_delete(spec: &FenceSpec) -> Vec<Guid> {
+    let mut keys = ALL_FILTER_KEYS.to_vec();
+    for f in &spec.filters {
+        if !keys.contains(&f.key) {
+            keys.push(f.key);
+        }
+    }
+    keys
+}
+
 /// The fence for the offline account `offline`, with a loopback hole for `proxy` ports.
 pub fn fence(offline: &Sid, proxy: PortRange) -> FenceSpec {
     let user = Condition::UserId {
@@ -458,6 +471,20 @@ mod tests {
         ] {
             assert!(layers.contains(&l), "{l:?} has no block filter");
         }
+    }
+
+    #[test]
+    fn uninstall_deletes_the_inbound_filters_even_for_a_fence_recorded_without_them() {
+        let mut old = fence(&offline(), DEFAULT_PROXY_PORTS);
+        old.filters
+            .retain(|f| matches!(f.layer, Layer::AleAuthConnectV4 | Layer::AleAuthConnectV6));
+        let keys = keys_to_delete(&old);
+        for k in [LISTEN_V4_KEY, LISTEN_V6_KEY, ACCEPT_V4_KEY, ACCEPT_V6_KEY] {
+            assert!(keys.contains(&k), "{k} would survive uninstall");
+        }
+        let mut odd = old.clone();
+        odd.filters[0].key = Guid::from_u128(1);
+        assert!(keys_to_delete(&odd).contains(&Guid::from_u128(1)));
     }
 
     #[test]

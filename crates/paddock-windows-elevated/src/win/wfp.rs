@@ -7,7 +7,7 @@
 
 use super::ffi::{SddlDescriptor, sys_err, to_guid, wide};
 use crate::errors::SystemError;
-use crate::filters::{ALL_FILTER_KEYS, Action, Condition, FenceSpec, FilterSpec, Guid, Layer};
+use crate::filters::{Action, Condition, FenceSpec, FilterSpec, Guid, Layer, keys_to_delete};
 use windows_sys::Win32::Foundation::{FWP_E_FILTER_NOT_FOUND, FWP_E_SUBLAYER_NOT_FOUND, HANDLE};
 use windows_sys::Win32::NetworkManagement::WindowsFilteringPlatform::{
     FWP_ACTION_BLOCK, FWP_ACTION_PERMIT, FWP_BYTE_BLOB, FWP_CONDITION_FLAG_IS_LOOPBACK,
@@ -111,14 +111,7 @@ impl Engine {
     }
 
     fn delete_all(&self, spec: &FenceSpec) -> Result<(), SystemError> {
-        let mut keys: Vec<Guid> = ALL_FILTER_KEYS.to_vec();
-        keys.extend(
-            spec.filters
-                .iter()
-                .map(|f| f.key)
-                .filter(|k| !ALL_FILTER_KEYS.contains(k)),
-        );
-        for k in keys {
+        for k in keys_to_delete(spec) {
             let key = to_guid(k);
             // SAFETY: valid engine handle and key.
             let rc = unsafe { FwpmFilterDeleteByKey0(self.0, &key) };
