@@ -192,13 +192,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("PaddockOffline.bin");
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, b"planted by someone else").unwrap();
+        // The planted temporary file is a hard link to a file its planter keeps: writing into
+        // it in place would hand them the secret through the other link.
+        let kept = dir.path().join("planter-keeps.txt");
+        std::fs::write(&kept, b"planted by someone else").unwrap();
+        std::fs::hard_link(&kept, &tmp).unwrap();
         std::fs::write(&path, b"old secret").unwrap();
         let brokers = Sid::parse("S-1-5-21-7-8-9-4242").unwrap();
         let sddl = secret_store_descriptor(&brokers, false).to_sddl();
         write_new_with_descriptor(&path, b"new secret", &sddl).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new secret");
         assert!(!tmp.exists(), "the temporary file is gone after the move");
+        assert_eq!(
+            std::fs::read(&kept).unwrap(),
+            b"planted by someone else",
+            "the secret went into the planted file"
+        );
         let found = NtfsAclStore::new().read(&path).unwrap();
         let wanted = secret_store_descriptor(&brokers, false);
         if found.dacl != wanted.dacl {
