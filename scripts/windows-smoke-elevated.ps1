@@ -91,6 +91,31 @@ $groupSid = $null
 try { $groupSid = (New-Object Security.Principal.NTAccount('PaddockSandbox')).Translate([Security.Principal.SecurityIdentifier]).Value } catch { }
 Report 'setup creates the sandbox group' ([bool]$groupSid) 'PaddockSandbox not found'
 
+# === The stored passwords (issue 11 item 3): readable by enabled PaddockBrokers members only; a
+# === level-1 command of a broker cannot read them; a session older than setup is refused.
+$secrets = Join-Path $env:ProgramData 'Paddock\secrets'
+$sddl = (Get-Acl -LiteralPath (Join-Path $secrets 'PaddockOffline.bin')).Sddl
+$brokersSid = $null
+try { $brokersSid = (New-Object Security.Principal.NTAccount('PaddockBrokers')).Translate([Security.Principal.SecurityIdentifier]).Value } catch { }
+$me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value
+Report 'the secret file names no user: SYSTEM, Administrators and PaddockBrokers only' ($brokersSid -and $sddl -match [regex]::Escape($brokersSid) -and $sddl -notmatch [regex]::Escape($me) -and $sddl -notmatch ';(BU|WD|AU);') $sddl
+$brokerNow = [bool]((whoami /groups) -match 'PaddockBrokers')
+$lvl1 = Join-Path $root 'level1.toml'
+Set-Content -Path $lvl1 -Value "allow_unenforced = [`"network`", `"deny-read`"]`n[windows]`nlevel = `"unelevated`""
+if ($brokerNow) {
+    # The redirect creates stolen.bin inside the root first: an empty file proves the run ran.
+    $o = & $P run --no-rules --config $lvl1 --workspace $ws --cwd $ws -- cmd /d /c "type $secrets\PaddockOffline.bin > $ws\stolen.bin" 2>&1 | Out-String
+    $ran = Test-Path "$ws\stolen.bin"
+    $stolen = $ran -and ((Get-Item "$ws\stolen.bin").Length -gt 0)
+    Report 'a level-1 command of a broker cannot read the sandbox account passwords' ($ran -and -not $stolen) "ran: $ran, exit ${LASTEXITCODE}: $o"
+}
+if (-not $brokerNow) {
+    $r = Sandboxed 'off' @('cmd', '/d', '/c', 'exit 0')
+    Report 'a session that predates setup is refused with the sign-in fix' ($r.Code -eq 125 -and $r.Output -match 'sign out') "exit $($r.Code): $($r.Output)"
+    Write-Output "SKIP level-2 run cases: this sign-in session predates PaddockBrokers membership; sign out and in, then run this script again (setup is idempotent)"
+}
+
+if ($brokerNow) {
 # --- Network fence --------------------------------------------------------------------------------
 $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
 $listener.Start()
@@ -119,6 +144,10 @@ $r = CmdProven 'off' "del /f /q $victim"
 ReportDenied 'DELETE outside the workspace is denied' $r (Test-Path $victim)
 $r = Sandboxed 'off' @('cmd', '/d', '/c', 'echo %USERPROFILE%')
 Report 'the sandbox has its own USERPROFILE' ($r.Output -notmatch [regex]::Escape($env:USERPROFILE)) $r.Output
+
+$r = Sandboxed 'off' @('powershell', '-NoProfile', '-Command', "try { `$l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); `$l.Start(); exit 0 } catch { exit 3 }")
+Report 'offline account cannot listen (ALE_AUTH_LISTEN filter)' ($r.Code -ne 0) "exit $($r.Code): $($r.Output)"
+}
 
 # --- Uninstall ----------------------------------------------------------------------------------------
 $o = & $P setup --uninstall 2>&1 | Out-String

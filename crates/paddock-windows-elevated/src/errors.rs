@@ -245,6 +245,12 @@ pub enum ElevatedError {
     )]
     SetupOutdated { found: u32, wanted: u32 },
     #[error(
+        "this sign-in session may not read the sandbox account passwords: it is not an enabled \
+         member of {group}. If `paddock setup` ran for you, sign out and in again (Windows reads \
+         group membership at sign-in); otherwise run `paddock setup` from this account"
+    )]
+    NotABroker { group: String },
+    #[error(
         "the network fence leaks: as the offline sandbox account a connect to {target} \
          succeeded; Paddock refuses to run with network = \"off\". Run `paddock setup` to repair \
          the WFP filters; if it persists, a third-party firewall or Group Policy is overriding \

@@ -1,7 +1,9 @@
-//! The outbound network fence as data: Paddock's persistent WFP sublayer and the filters in it
-//! (block every connect of the offline account at `FWPM_LAYER_ALE_AUTH_CONNECT_V4/V6`, permit
-//! loopback connects to the proxy port range only), with stable GUIDs, plus a model of how WFP
-//! arbitrates inside the sublayer so the spec can be judged by tests.
+//! The network fence as data: Paddock's persistent WFP sublayer and the filters in it (block
+//! every connect of the offline account at `FWPM_LAYER_ALE_AUTH_CONNECT_V4/V6`, permit loopback
+//! connects to the proxy port range only; block its every listen and every inbound accept at
+//! `FWPM_LAYER_ALE_AUTH_LISTEN_V4/V6` and `FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4/V6`), with stable
+//! GUIDs, plus a model of how WFP arbitrates inside the sublayer so the spec can be judged by
+//! tests.
 //!
 //! Guarantees: `fence` is deterministic (same account and ports, same spec, same GUIDs), so
 //! setup can compare what is installed with what is wanted and reconcile; the account is
@@ -115,6 +117,27 @@ pub const BLOCK_V6_KEY: Guid = Guid::from_u128(0x018fe53a_b6c4_4ea2_bd0f_a2e5429
 pub const PROXY_V4_KEY: Guid = Guid::from_u128(0xdc475c89_6318_4d16_a9d4_3e4c99fa890e);
 /// Permit the offline account's loopback IPv6 connects to the proxy port range.
 pub const PROXY_V6_KEY: Guid = Guid::from_u128(0x554f440c_1a5f_411d_8c96_37c09a94abc0);
+/// Block every IPv4 listen of the offline account.
+pub const LISTEN_V4_KEY: Guid = Guid::from_u128(0x3c5d7f1a_9e2b_4c8d_b1a6_0f4e2d9c7b31);
+/// Block every IPv6 listen of the offline account.
+pub const LISTEN_V6_KEY: Guid = Guid::from_u128(0x7a1e4b9c_2d6f_4e83_9c5a_b8d0f3e6a142);
+/// Block every inbound IPv4 connection the offline account would accept.
+pub const ACCEPT_V4_KEY: Guid = Guid::from_u128(0xc2f8a6d4_5b1e_47a9_8e3d_6a9b0c4f2e53);
+/// Block every inbound IPv6 connection the offline account would accept.
+pub const ACCEPT_V6_KEY: Guid = Guid::from_u128(0x9e4b2c7a_f1d3_4a56_a7c8_2e5f9b1d0c64);
+
+/// Every filter key any version of the fence used: uninstall and reinstall delete them all, so
+/// a fence recorded by an older setup (fewer filters) leaves nothing behind.
+pub const ALL_FILTER_KEYS: [Guid; 8] = [
+    BLOCK_V4_KEY,
+    BLOCK_V6_KEY,
+    PROXY_V4_KEY,
+    PROXY_V6_KEY,
+    LISTEN_V4_KEY,
+    LISTEN_V6_KEY,
+    ACCEPT_V4_KEY,
+    ACCEPT_V6_KEY,
+];
 
 /// The loopback ports Paddock's (future) allowlist proxy listens on; the only loopback hole in
 /// the offline fence.
@@ -134,6 +157,14 @@ pub enum Layer {
     AleAuthConnectV4,
     /// `FWPM_LAYER_ALE_AUTH_CONNECT_V6`
     AleAuthConnectV6,
+    /// `FWPM_LAYER_ALE_AUTH_LISTEN_V4`
+    AleAuthListenV4,
+    /// `FWPM_LAYER_ALE_AUTH_LISTEN_V6`
+    AleAuthListenV6,
+    /// `FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4`
+    AleAuthRecvAcceptV4,
+    /// `FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V6`
+    AleAuthRecvAcceptV6,
 }
 
 /// An inclusive port range.
@@ -205,14 +236,27 @@ pub fn user_descriptor(account: &Sid) -> SecurityDescriptor {
     }
 }
 
+/// The filter keys install and uninstall delete before anything else: every key any version of
+/// the fence used, then any other key `spec` holds (a fence recorded by an older or newer
+/// Paddock leaves nothing behind).
+pub fn keys_to_delete(spec: &FenceSpec) -> Vec<Guid> {
+    let mut keys = ALL_FILTER_KEYS.to_vec();
+    for f in &spec.filters {
+        if !keys.contains(&f.key) {
+            keys.push(f.key);
+        }
+    }
+    keys
+}
+
 /// The fence for the offline account `offline`, with a loopback hole for `proxy` ports.
 pub fn fence(offline: &Sid, proxy: PortRange) -> FenceSpec {
     let user = Condition::UserId {
         sddl: user_descriptor(offline).to_sddl(),
     };
-    let block = |key, layer, v: &str| FilterSpec {
+    let block = |key, layer, what: &str| FilterSpec {
         key,
-        name: format!("Paddock: block offline sandbox account ({v})"),
+        name: format!("Paddock: block offline sandbox account ({what})"),
         layer,
         action: Action::Block,
         weight: 1,
@@ -241,17 +285,34 @@ pub fn fence(offline: &Sid, proxy: PortRange) -> FenceSpec {
             block(BLOCK_V6_KEY, Layer::AleAuthConnectV6, "IPv6"),
             proxy_hole(PROXY_V4_KEY, Layer::AleAuthConnectV4, "IPv4"),
             proxy_hole(PROXY_V6_KEY, Layer::AleAuthConnectV6, "IPv6"),
+            block(LISTEN_V4_KEY, Layer::AleAuthListenV4, "IPv4 listen"),
+            block(LISTEN_V6_KEY, Layer::AleAuthListenV6, "IPv6 listen"),
+            block(ACCEPT_V4_KEY, Layer::AleAuthRecvAcceptV4, "IPv4 inbound"),
+            block(ACCEPT_V6_KEY, Layer::AleAuthRecvAcceptV6, "IPv6 inbound"),
         ],
     }
 }
 
-/// One outbound connect, as the ALE connect layer classifies it.
+/// What a socket does, and so which ALE layer classifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// An outbound connect (`ALE_AUTH_CONNECT`).
+    Connect,
+    /// `listen()` on a TCP socket (`ALE_AUTH_LISTEN`).
+    Listen,
+    /// Accepting an inbound connection or first inbound datagram (`ALE_AUTH_RECV_ACCEPT`).
+    Accept,
+}
+
+/// One socket operation, as the ALE layers classify it.
 #[derive(Debug, Clone)]
 pub struct Connect {
-    /// The token of the connecting process (or of the thread it impersonates).
+    /// The token of the socket's process (or of the thread it impersonates).
     pub token: TokenModel,
+    pub op: Op,
     pub v6: bool,
     pub loopback: bool,
+    /// The remote port (for a listen, unused).
     pub remote_port: u16,
 }
 
@@ -270,10 +331,13 @@ impl Condition {
 /// What Paddock's sublayer decides for `c`: the action of the highest-weight matching filter,
 /// or `None` when none matches (other sublayers decide).
 pub fn decide(spec: &FenceSpec, c: &Connect) -> Option<Action> {
-    let layer = if c.v6 {
-        Layer::AleAuthConnectV6
-    } else {
-        Layer::AleAuthConnectV4
+    let layer = match (c.op, c.v6) {
+        (Op::Connect, false) => Layer::AleAuthConnectV4,
+        (Op::Connect, true) => Layer::AleAuthConnectV6,
+        (Op::Listen, false) => Layer::AleAuthListenV4,
+        (Op::Listen, true) => Layer::AleAuthListenV6,
+        (Op::Accept, false) => Layer::AleAuthRecvAcceptV4,
+        (Op::Accept, true) => Layer::AleAuthRecvAcceptV6,
     };
     spec.filters
         .iter()
@@ -297,6 +361,7 @@ mod tests {
     fn connect(user: Sid, v6: bool, loopback: bool, port: u16) -> Connect {
         Connect {
             token: TokenModel::user(user, &[Sid::builtin_users(), Sid::everyone()]),
+            op: Op::Connect,
             v6,
             loopback,
             remote_port: port,
@@ -339,10 +404,7 @@ mod tests {
         let a = fence(&offline(), DEFAULT_PROXY_PORTS);
         assert_eq!(a, fence(&offline(), DEFAULT_PROXY_PORTS));
         let keys: Vec<Guid> = a.filters.iter().map(|f| f.key).collect();
-        assert_eq!(
-            keys,
-            [BLOCK_V4_KEY, BLOCK_V6_KEY, PROXY_V4_KEY, PROXY_V6_KEY]
-        );
+        assert_eq!(keys, ALL_FILTER_KEYS);
         assert_ne!(
             a,
             fence(&online(), DEFAULT_PROXY_PORTS),
@@ -373,6 +435,71 @@ mod tests {
             Some(Action::Block),
             "the proxy ports are open on loopback only"
         );
+    }
+
+    #[test]
+    fn offline_account_cannot_listen_or_accept_inbound_on_either_family() {
+        let spec = fence(&offline(), DEFAULT_PROXY_PORTS);
+        for op in [Op::Listen, Op::Accept] {
+            for v6 in [false, true] {
+                for loopback in [false, true] {
+                    for port in [80, 47_800] {
+                        let c = Connect {
+                            op,
+                            ..connect(offline(), v6, loopback, port)
+                        };
+                        assert_eq!(
+                            decide(&spec, &c),
+                            Some(Action::Block),
+                            "{op:?} v6={v6} loopback={loopback} port={port}"
+                        );
+                    }
+                }
+            }
+        }
+        let layers: Vec<Layer> = spec
+            .filters
+            .iter()
+            .filter(|f| f.action == Action::Block)
+            .map(|f| f.layer)
+            .collect();
+        for l in [
+            Layer::AleAuthListenV4,
+            Layer::AleAuthListenV6,
+            Layer::AleAuthRecvAcceptV4,
+            Layer::AleAuthRecvAcceptV6,
+        ] {
+            assert!(layers.contains(&l), "{l:?} has no block filter");
+        }
+    }
+
+    #[test]
+    fn uninstall_deletes_the_inbound_filters_even_for_a_fence_recorded_without_them() {
+        let mut old = fence(&offline(), DEFAULT_PROXY_PORTS);
+        old.filters
+            .retain(|f| matches!(f.layer, Layer::AleAuthConnectV4 | Layer::AleAuthConnectV6));
+        let keys = keys_to_delete(&old);
+        for k in [LISTEN_V4_KEY, LISTEN_V6_KEY, ACCEPT_V4_KEY, ACCEPT_V6_KEY] {
+            assert!(keys.contains(&k), "{k} would survive uninstall");
+        }
+        let mut odd = old.clone();
+        odd.filters[0].key = Guid::from_u128(1);
+        assert!(keys_to_delete(&odd).contains(&Guid::from_u128(1)));
+    }
+
+    #[test]
+    fn online_account_and_real_user_may_listen_and_accept() {
+        let spec = fence(&offline(), DEFAULT_PROXY_PORTS);
+        let me = Sid::parse("S-1-5-21-9-9-9-1001").unwrap();
+        for who in [online(), me] {
+            for op in [Op::Listen, Op::Accept] {
+                let c = Connect {
+                    op,
+                    ..connect(who.clone(), false, false, 80)
+                };
+                assert_eq!(decide(&spec, &c), None);
+            }
+        }
     }
 
     #[test]

@@ -348,6 +348,7 @@ mod tests {
             lua_token: true,
             restricting_sids: vec![run.clone()],
             run_sid: run,
+            deny_only: Vec::new(),
             retained_privileges: vec![Privilege::ChangeNotify],
             default_dacl: Acl::new(Vec::new()),
         }

@@ -1,5 +1,6 @@
 //! `paddock setup` as data: the machine state level 2 needs (a group, two hidden accounts with
-//! stored passwords, the WFP fence, a setup record), a `reconcile` that turns what is observed
+//! stored passwords, the group of users allowed to read those passwords, the WFP fence, a setup
+//! record), a `reconcile` that turns what is observed
 //! into ordered steps, an executor that undoes every completed step when a later one fails, and
 //! the uninstall sequence. `SystemState` is the seam: `win::system` implements it with Win32,
 //! `FakeSystem` in memory with fault injection.
@@ -7,19 +8,26 @@
 //! Guarantees: a failed setup leaves the machine exactly as it found it (or names each undo that
 //! failed); running setup again repairs in place, rotates both passwords and changes nothing
 //! else that is already right; a stored secret always equals its account's password after a
-//! setup returns, failed or not; uninstall goes forward past failures and can be re-run until
-//! nothing of Paddock is left.
+//! setup returns, failed or not; a stored secret's descriptor (`secret_store_descriptor`) grants
+//! reading to the brokers group only, never to a user SID, Users or Everyone, and every level-1
+//! token makes that group deny-only; uninstall goes forward past failures and can be re-run
+//! until nothing of Paddock is left.
 
 use crate::errors::{ElevatedError, SetupStep, SystemError};
 use crate::filters::{self, FenceSpec, PortRange};
+use paddock_windows::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
+use paddock_windows::mask::AccessMask;
 use paddock_windows::sid::Sid;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// The setup layout this build installs; a lower recorded version is upgraded in place.
-pub const SETUP_VERSION: u32 = 1;
+pub const SETUP_VERSION: u32 = 2;
 pub const GROUP_NAME: &str = "PaddockSandbox";
+/// The local group whose members (the users setup was run for) may read the stored passwords.
+/// Level 1 makes it deny-only in every sandbox token (`paddock_windows::plan::BROKERS_GROUP`).
+pub const BROKERS_GROUP_NAME: &str = paddock_windows::plan::BROKERS_GROUP;
 pub const OFFLINE_ACCOUNT: &str = "PaddockOffline";
 pub const ONLINE_ACCOUNT: &str = "PaddockOnline";
 /// HKLM key whose DWORD values named after accounts hide them from the sign-in screen.
@@ -78,6 +86,10 @@ pub struct DesiredState {
     /// User rights (LSA) given to the group.
     pub group_rights: Vec<String>,
     pub proxy_ports: PortRange,
+    /// The group allowed to read the stored passwords.
+    pub brokers_group: GroupSpec,
+    /// Its members: the users who may run level-2 commands.
+    pub brokers: Vec<Sid>,
 }
 
 impl DesiredState {
@@ -110,7 +122,20 @@ impl DesiredState {
             hidden,
             group_rights: DENIED_LOGON_RIGHTS.iter().map(|r| r.to_string()).collect(),
             proxy_ports: filters::DEFAULT_PROXY_PORTS,
+            brokers_group: GroupSpec {
+                name: BROKERS_GROUP_NAME.into(),
+                comment: "Users who may run Paddock level-2 commands (read the sandbox account \
+                          passwords); managed by `paddock setup`"
+                    .into(),
+            },
+            brokers: Vec::new(),
         }
+    }
+
+    /// The standard layout for `brokers`.
+    pub fn with_brokers(mut self, brokers: Vec<Sid>) -> DesiredState {
+        self.brokers = brokers;
+        self
     }
 
     pub fn account(&self, role: Role) -> Option<&AccountSpec> {
@@ -125,6 +150,9 @@ pub struct SetupRecord {
     pub version: u32,
     pub group: String,
     pub group_sid: Sid,
+    /// The group allowed to read the stored passwords (absent in records before version 2).
+    #[serde(default)]
+    pub brokers_group_sid: Option<Sid>,
     /// Account name, role and SID.
     pub accounts: Vec<(String, Role, Sid)>,
     pub proxy_ports: PortRange,
@@ -197,6 +225,34 @@ pub struct ObservedAccount {
     pub sid: Sid,
 }
 
+/// The descriptor of every stored secret file and of the `secrets` folder: owned by
+/// Administrators, protected (nothing inherited), SYSTEM and Administrators full control, the
+/// brokers group read (and list, for the folder). No user SID, Users, Everyone or sandbox
+/// account appears, so a user's process reads a secret only through an *enabled* brokers-group
+/// membership, which every level-1 token makes deny-only.
+pub fn secret_store_descriptor(brokers_group: &Sid, folder: bool) -> SecurityDescriptor {
+    let inherit = if folder {
+        AceFlags::OICI
+    } else {
+        AceFlags::NONE
+    };
+    let read = AccessMask::FILE_GENERIC_READ | AccessMask::FILE_EXECUTE;
+    SecurityDescriptor {
+        owner: Some(Sid::builtin_administrators()),
+        group: None,
+        dacl: Some(Acl::new(vec![
+            Ace::allow(Sid::local_system(), AccessMask::FILE_ALL_ACCESS, inherit),
+            Ace::allow(
+                Sid::builtin_administrators(),
+                AccessMask::FILE_ALL_ACCESS,
+                inherit,
+            ),
+            Ace::allow(brokers_group.clone(), read, inherit),
+        ])),
+        protected: true,
+    }
+}
+
 /// What `SystemState::observe` reports.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Observed {
@@ -212,6 +268,8 @@ pub struct Observed {
     /// Accounts with a stored secret.
     pub secrets: BTreeSet<String>,
     pub record: Option<SetupRecord>,
+    /// The brokers group's SID and member SIDs, when it exists.
+    pub brokers_group: Option<(Sid, BTreeSet<Sid>)>,
 }
 
 fn reg_key(key: &str, name: &str) -> String {
@@ -234,6 +292,9 @@ pub trait SystemState {
     fn delete_profile(&mut self, account: &str) -> Result<(), SystemError>;
     fn add_member(&mut self, group: &str, account: &str) -> Result<(), SystemError>;
     fn remove_member(&mut self, group: &str, account: &str) -> Result<(), SystemError>;
+    /// Adds the user `member` (by SID) to `group`; already a member is fine.
+    fn add_sid_member(&mut self, group: &str, member: &Sid) -> Result<(), SystemError>;
+    fn remove_sid_member(&mut self, group: &str, member: &Sid) -> Result<(), SystemError>;
     fn set_registry_dword(&mut self, v: &RegistryValue) -> Result<(), SystemError>;
     /// Adds user rights (LSA) to the group.
     fn add_group_rights(&mut self, group: &str, rights: &[String]) -> Result<(), SystemError>;
@@ -241,6 +302,8 @@ pub trait SystemState {
     fn remove_group_rights(&mut self, group: &str, rights: &[String]) -> Result<(), SystemError>;
     fn delete_registry_value(&mut self, key: &str, name: &str) -> Result<(), SystemError>;
     fn read_secret(&self, account: &str) -> Result<Option<Secret>, SystemError>;
+    /// Stores the secret as a new file created with `secret_store_descriptor` for the brokers
+    /// group (never rewriting an existing file in place), then moved over the old one.
     fn store_secret(&mut self, account: &str, secret: &Secret) -> Result<(), SystemError>;
     fn delete_secret(&mut self, account: &str) -> Result<(), SystemError>;
     /// Replaces everything under Paddock's sublayer with `fence`, atomically.
@@ -267,6 +330,11 @@ pub enum Step {
         group: String,
         account: String,
     },
+    /// Add a user allowed to run level-2 commands to the brokers group.
+    AddBroker {
+        group: String,
+        user: Sid,
+    },
     Hide(RegistryValue),
     /// Give the group the user rights it lacks.
     RestrictLogon {
@@ -288,7 +356,7 @@ impl Step {
             Step::CreateGroup(_) => SetupStep::CreateGroup,
             Step::CreateAccount(_) => SetupStep::CreateAccount,
             Step::RotatePassword { .. } => SetupStep::SetPassword,
-            Step::AddToGroup { .. } => SetupStep::AddToGroup,
+            Step::AddToGroup { .. } | Step::AddBroker { .. } => SetupStep::AddToGroup,
             Step::Hide(_) => SetupStep::HideAccount,
             Step::RestrictLogon { .. } => SetupStep::RestrictLogon,
             Step::InstallFence(_) | Step::InstallFenceForNewAccount { .. } => {
@@ -304,6 +372,7 @@ impl Step {
             Step::CreateAccount(a) => format!("create account {}", a.name),
             Step::RotatePassword { account } => format!("rotate the password of {account}"),
             Step::AddToGroup { group, account } => format!("add {account} to {group}"),
+            Step::AddBroker { group, user } => format!("add user {user} to {group}"),
             Step::Hide(v) => format!("hide {} from the sign-in screen", v.name),
             Step::RestrictLogon { rights, .. } => {
                 format!("deny the sandbox group {}", rights.join(", "))
@@ -319,6 +388,18 @@ impl Step {
 /// The ordered steps that bring `observed` to `desired`. Passwords are always rotated.
 pub fn reconcile(desired: &DesiredState, observed: &Observed) -> Vec<Step> {
     let mut steps = Vec::new();
+    if observed.brokers_group.is_none() {
+        steps.push(Step::CreateGroup(desired.brokers_group.clone()));
+    }
+    let brokers = observed.brokers_group.as_ref().map(|(_, m)| m);
+    for user in &desired.brokers {
+        if !brokers.is_some_and(|m| m.contains(user)) {
+            steps.push(Step::AddBroker {
+                group: desired.brokers_group.name.clone(),
+                user: user.clone(),
+            });
+        }
+    }
     if observed.group.is_none() {
         steps.push(Step::CreateGroup(desired.group.clone()));
     }
@@ -381,6 +462,7 @@ pub fn reconcile(desired: &DesiredState, observed: &Observed) -> Vec<Step> {
                 .group
                 .as_ref()
                 .is_some_and(|(sid, _)| *sid == r.group_sid)
+            && observed.brokers_group.as_ref().map(|(sid, _)| sid) == r.brokers_group_sid.as_ref()
             && desired.accounts.iter().all(|a| {
                 observed
                     .accounts
@@ -406,6 +488,10 @@ enum Undo {
     RemoveMember {
         group: String,
         account: String,
+    },
+    RemoveBroker {
+        group: String,
+        user: Sid,
     },
     RestoreRegistry {
         value: RegistryValue,
@@ -438,6 +524,7 @@ impl Undo {
                 None => Ok(()),
             },
             Undo::RemoveMember { group, account } => sys.remove_member(group, account),
+            Undo::RemoveBroker { group, user } => sys.remove_sid_member(group, user),
             Undo::RestoreRegistry { value, previous } => match previous {
                 Some(p) => sys.set_registry_dword(&RegistryValue {
                     value: *p,
@@ -458,6 +545,7 @@ impl Undo {
             Undo::DeleteAccount(a) => format!("delete account {a}"),
             Undo::RestorePassword { account, .. } => format!("restore the password of {account}"),
             Undo::RemoveMember { group, account } => format!("remove {account} from {group}"),
+            Undo::RemoveBroker { group, user } => format!("remove user {user} from {group}"),
             Undo::RestoreRegistry { value, .. } => format!("restore registry value {}", value.name),
             Undo::RemoveRights { group, .. } => format!("remove the rights given to {group}"),
             Undo::RestoreFence(_) => "restore the previous WFP fence".into(),
@@ -518,6 +606,14 @@ fn execute(
             undo.push(Undo::RemoveMember {
                 group: group.clone(),
                 account: account.clone(),
+            });
+        }
+        Step::AddBroker { group, user } => {
+            sys.add_sid_member(group, user)
+                .map_err(|e| fail(SetupStep::AddToGroup, e))?;
+            undo.push(Undo::RemoveBroker {
+                group: group.clone(),
+                user: user.clone(),
             });
         }
         Step::Hide(v) => {
@@ -615,6 +711,7 @@ fn record_from(desired: &DesiredState, observed: &Observed) -> Result<SetupRecor
         version: desired.version,
         group: desired.group.name.clone(),
         group_sid,
+        brokers_group_sid: observed.brokers_group.as_ref().map(|(s, _)| s.clone()),
         accounts,
         proxy_ports: desired.proxy_ports,
     })
@@ -782,6 +879,11 @@ pub fn uninstall(
         let what = format!("group {}", desired.group.name);
         note(&mut out, &mut failures, SetupStep::RemoveGroup, what, r);
     }
+    if observed.brokers_group.is_some() {
+        let r = sys.delete_group(&desired.brokers_group.name);
+        let what = format!("group {}", desired.brokers_group.name);
+        note(&mut out, &mut failures, SetupStep::RemoveGroup, what, r);
+    }
     // The record goes last, so an interrupted uninstall still knows what to finish.
     if failures.is_empty() && observed.record.is_some() {
         let r = sys.write_record(None);
@@ -823,6 +925,9 @@ pub struct FakeMachine {
     pub registry: BTreeMap<String, u32>,
     pub fence: Option<FenceSpec>,
     pub secrets: BTreeMap<String, String>,
+    /// The descriptor (SDDL) each stored secret file was created with.
+    pub secret_descriptors: BTreeMap<String, String>,
+    pub brokers_group: Option<(Sid, BTreeSet<Sid>)>,
     pub record: Option<SetupRecord>,
     pub kept_aces: usize,
 }
@@ -891,18 +996,47 @@ impl SystemState for FakeSystem {
             fence: m.fence.clone(),
             secrets: m.secrets.keys().cloned().collect(),
             record: m.record.clone(),
+            brokers_group: m.brokers_group.clone(),
         })
     }
     fn create_group(&mut self, g: &GroupSpec) -> Result<(), SystemError> {
         self.mutate("NetLocalGroupAdd")?;
         let sid = self.new_sid();
-        let _ = &g.name;
-        self.machine.group = Some((sid, BTreeSet::new()));
+        if g.name == BROKERS_GROUP_NAME {
+            self.machine.brokers_group = Some((sid, BTreeSet::new()));
+        } else {
+            self.machine.group = Some((sid, BTreeSet::new()));
+        }
         Ok(())
     }
-    fn delete_group(&mut self, _name: &str) -> Result<(), SystemError> {
+    fn delete_group(&mut self, name: &str) -> Result<(), SystemError> {
         self.mutate("NetLocalGroupDel")?;
-        self.machine.group = None;
+        if name == BROKERS_GROUP_NAME {
+            self.machine.brokers_group = None;
+        } else {
+            self.machine.group = None;
+        }
+        Ok(())
+    }
+    fn add_sid_member(&mut self, _group: &str, member: &Sid) -> Result<(), SystemError> {
+        self.mutate("NetLocalGroupAddMembers")?;
+        match &mut self.machine.brokers_group {
+            Some((_, m)) => {
+                m.insert(member.clone());
+                Ok(())
+            }
+            None => Err(SystemError::new(
+                "NetLocalGroupAddMembers",
+                2220,
+                "no such group",
+            )),
+        }
+    }
+    fn remove_sid_member(&mut self, _group: &str, member: &Sid) -> Result<(), SystemError> {
+        self.mutate("NetLocalGroupDelMembers")?;
+        if let Some((_, m)) = &mut self.machine.brokers_group {
+            m.remove(member);
+        }
         Ok(())
     }
     fn create_account(&mut self, a: &AccountSpec, pw: &Secret) -> Result<(), SystemError> {
@@ -997,15 +1131,27 @@ impl SystemState for FakeSystem {
             .map(|s| Secret::from_stored(s.clone())))
     }
     fn store_secret(&mut self, account: &str, secret: &Secret) -> Result<(), SystemError> {
-        self.mutate("CryptProtectData")?;
+        self.mutate("CreateFileW")?;
+        let Some((brokers, _)) = &self.machine.brokers_group else {
+            return Err(SystemError::new(
+                "LookupAccountNameW",
+                1332,
+                format!("{BROKERS_GROUP_NAME} not found"),
+            ));
+        };
+        let descriptor = secret_store_descriptor(brokers, false).to_sddl();
         self.machine
             .secrets
             .insert(account.to_string(), secret.expose().to_string());
+        self.machine
+            .secret_descriptors
+            .insert(account.to_string(), descriptor);
         Ok(())
     }
     fn delete_secret(&mut self, account: &str) -> Result<(), SystemError> {
         self.mutate("DeleteFileW")?;
         self.machine.secrets.remove(account);
+        self.machine.secret_descriptors.remove(account);
         Ok(())
     }
     fn install_fence(&mut self, fence: &FenceSpec) -> Result<(), SystemError> {
@@ -1032,10 +1178,20 @@ impl SystemState for FakeSystem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use paddock_windows::access::{TokenModel, access_check};
+    use paddock_windows::plan::TokenPlan;
+
+    fn alice() -> Sid {
+        Sid::parse("S-1-5-21-7-8-9-1001").unwrap()
+    }
+
+    fn desired() -> DesiredState {
+        DesiredState::standard().with_brokers(vec![alice()])
+    }
 
     fn installed() -> FakeSystem {
         let mut sys = FakeSystem::new();
-        setup(&mut sys, &DesiredState::standard()).unwrap();
+        setup(&mut sys, &desired()).unwrap();
         sys
     }
 
@@ -1061,13 +1217,108 @@ mod tests {
         assert_eq!(rec.version, SETUP_VERSION);
         assert_eq!(rec.sid_of(Role::Offline), Some(offline_sid));
         assert!(sys.secrets_match_passwords());
+        let (brokers, members) = m.brokers_group.as_ref().unwrap();
+        assert_eq!(members, &BTreeSet::from([alice()]));
+        assert_eq!(rec.brokers_group_sid.as_ref(), Some(brokers));
+        for name in [OFFLINE_ACCOUNT, ONLINE_ACCOUNT] {
+            assert_eq!(
+                m.secret_descriptors[name],
+                secret_store_descriptor(brokers, false).to_sddl(),
+                "{name}'s secret is written with the store's own descriptor"
+            );
+        }
+    }
+
+    /// The tokens that meet a stored secret: alice's own (as the broker, after signing in again
+    /// so the group is in her token), alice's before that, a level-1 sandbox token made from
+    /// her token, another user, and the sandbox accounts.
+    #[test]
+    fn the_secret_store_is_readable_by_an_enabled_broker_only() {
+        let sys = installed();
+        let m = &sys.machine;
+        let (brokers, _) = m.brokers_group.clone().unwrap();
+        let sd = SecurityDescriptor::parse(&m.secret_descriptors[OFFLINE_ACCOUNT]).unwrap();
+        let dacl = sd.dacl.as_ref().unwrap();
+        assert!(sd.protected, "nothing inherited from %ProgramData%");
+        for who in [
+            alice(),
+            Sid::builtin_users(),
+            Sid::everyone(),
+            Sid::authenticated_users(),
+            m.accounts[OFFLINE_ACCOUNT].0.clone(),
+            m.accounts[ONLINE_ACCOUNT].0.clone(),
+            m.group.clone().unwrap().0,
+        ] {
+            assert!(
+                dacl.aces.iter().all(|a| a.sid != who),
+                "the store's DACL names {who}"
+            );
+        }
+        let everyday = [
+            Sid::everyone(),
+            Sid::authenticated_users(),
+            Sid::builtin_users(),
+        ];
+        let mut groups = everyday.to_vec();
+        groups.push(brokers.clone());
+        let broker = TokenModel::user(alice(), &groups);
+        let read = AccessMask::FILE_READ_DATA;
+        assert!(
+            access_check(&broker, &sd, read).allowed(),
+            "the broker reads"
+        );
+        let before_sign_in = TokenModel::user(alice(), &everyday);
+        assert!(!access_check(&before_sign_in, &sd, read).allowed());
+        let level_one = TokenPlan {
+            write_restricted: true,
+            disable_max_privilege: true,
+            lua_token: true,
+            restricting_sids: vec![Sid::parse("S-1-5-21-11-22-33-44").unwrap()],
+            run_sid: Sid::parse("S-1-5-21-11-22-33-44").unwrap(),
+            deny_only: vec![brokers.clone()],
+            retained_privileges: Vec::new(),
+            default_dacl: Acl::new(Vec::new()),
+        }
+        .model(&broker);
+        let attempt = access_check(&level_one, &sd, read);
+        assert!(
+            !attempt.allowed(),
+            "a level-1 command of the broker reads the password: {attempt:?}"
+        );
+        for account in [OFFLINE_ACCOUNT, ONLINE_ACCOUNT] {
+            let acc = TokenModel::user(m.accounts[account].0.clone(), &groups[..3]);
+            assert!(!access_check(&acc, &sd, read).allowed(), "{account}");
+        }
+        let bob = TokenModel::user(Sid::parse("S-1-5-21-7-8-9-1002").unwrap(), &everyday);
+        assert!(!access_check(&bob, &sd, read).allowed());
+    }
+
+    #[test]
+    fn a_secret_is_never_stored_before_the_brokers_group_exists() {
+        let mut sys = FakeSystem::new();
+        sys.machine.brokers_group = None;
+        let steps = reconcile(&desired(), &sys.observe(&desired()).unwrap());
+        let group_at = steps
+            .iter()
+            .position(|s| matches!(s, Step::CreateGroup(g) if g.name == BROKERS_GROUP_NAME))
+            .unwrap();
+        let first_account = steps
+            .iter()
+            .position(|s| matches!(s, Step::CreateAccount(_)))
+            .unwrap();
+        assert!(group_at < first_account, "{steps:?}");
+        assert!(
+            steps
+                .iter()
+                .any(|s| matches!(s, Step::AddBroker { user, .. } if *user == alice()))
+        );
     }
 
     #[test]
     fn setup_again_only_rotates_passwords() {
         let mut sys = installed();
         let before = sys.machine.clone();
-        let desired = DesiredState::standard();
+        let desired = desired();
         let steps = reconcile(&desired, &sys.observe(&desired).unwrap());
         assert!(
             steps
@@ -1094,13 +1345,13 @@ mod tests {
     fn a_fault_at_any_step_of_a_fresh_setup_leaves_nothing_behind() {
         let total = {
             let mut sys = FakeSystem::new();
-            setup(&mut sys, &DesiredState::standard()).unwrap();
+            setup(&mut sys, &desired()).unwrap();
             sys.calls()
         };
         for n in 1..=total {
             let mut sys = FakeSystem::new();
             sys.fail_at(n);
-            let err = setup(&mut sys, &DesiredState::standard()).unwrap_err();
+            let err = setup(&mut sys, &desired()).unwrap_err();
             match &err {
                 ElevatedError::Setup { rolled_back, .. } => assert!(rolled_back, "{n}: {err}"),
                 other => panic!("{n}: {other}"),
@@ -1122,7 +1373,7 @@ mod tests {
             sys.machine.fence = None;
             sys.machine.registry.clear();
             let before = sys.calls();
-            setup(&mut sys, &DesiredState::standard()).unwrap();
+            setup(&mut sys, &desired()).unwrap();
             sys.calls() - before
         };
         for n in 1..=total {
@@ -1131,7 +1382,7 @@ mod tests {
             sys.machine.registry.clear();
             let before = sys.machine.clone();
             sys.fail_at(n);
-            let err = setup(&mut sys, &DesiredState::standard()).unwrap_err();
+            let err = setup(&mut sys, &desired()).unwrap_err();
             assert_eq!(sys.machine, before, "fault at call {n}: {err}");
             assert!(sys.secrets_match_passwords(), "fault at call {n}");
         }
@@ -1144,7 +1395,7 @@ mod tests {
         sys.machine
             .registry
             .remove(&reg_key(USERLIST_KEY, ONLINE_ACCOUNT));
-        let desired = DesiredState::standard();
+        let desired = desired();
         let steps = reconcile(&desired, &sys.observe(&desired).unwrap());
         assert!(steps.iter().any(|s| matches!(s, Step::InstallFence(_))));
         assert!(
@@ -1167,7 +1418,7 @@ mod tests {
     fn a_removed_logon_restriction_is_restored() {
         let mut sys = installed();
         sys.machine.group_rights.remove("SeDenyNetworkLogonRight");
-        let desired = DesiredState::standard();
+        let desired = desired();
         let steps = reconcile(&desired, &sys.observe(&desired).unwrap());
         assert!(
             steps
@@ -1189,7 +1440,7 @@ mod tests {
         sys.machine.record = Some(old);
         let offline = old_sids[OFFLINE_ACCOUNT].0.clone();
         sys.machine.fence = Some(filters::fence(&offline, PortRange { low: 1, high: 2 }));
-        setup(&mut sys, &DesiredState::standard()).unwrap();
+        setup(&mut sys, &desired()).unwrap();
         let rec = sys.machine.record.as_ref().unwrap();
         assert_eq!(rec.version, SETUP_VERSION);
         assert_eq!(
@@ -1207,7 +1458,7 @@ mod tests {
         let mut sys = installed();
         let stranger = Sid::parse("S-1-5-21-1-1-1-1").unwrap();
         sys.machine.fence = Some(filters::fence(&stranger, filters::DEFAULT_PROXY_PORTS));
-        setup(&mut sys, &DesiredState::standard()).unwrap();
+        setup(&mut sys, &desired()).unwrap();
         let offline = &sys.machine.accounts[OFFLINE_ACCOUNT].0;
         assert_eq!(
             sys.machine.fence,
@@ -1216,10 +1467,34 @@ mod tests {
     }
 
     #[test]
+    fn a_fence_without_the_inbound_filters_is_upgraded() {
+        let mut sys = installed();
+        let offline = sys.machine.accounts[OFFLINE_ACCOUNT].0.clone();
+        let mut outbound_only = filters::fence(&offline, filters::DEFAULT_PROXY_PORTS);
+        outbound_only.filters.retain(|f| {
+            matches!(
+                f.layer,
+                filters::Layer::AleAuthConnectV4 | filters::Layer::AleAuthConnectV6
+            )
+        });
+        sys.machine.fence = Some(outbound_only);
+        let steps = reconcile(&desired(), &sys.observe(&desired()).unwrap());
+        assert!(steps.iter().any(|s| matches!(s, Step::InstallFence(_))));
+        setup(&mut sys, &desired()).unwrap();
+        let installed = sys.machine.fence.as_ref().unwrap();
+        for key in filters::ALL_FILTER_KEYS {
+            assert!(
+                installed.filters.iter().any(|f| f.key == key),
+                "filter {key} missing after the upgrade"
+            );
+        }
+    }
+
+    #[test]
     fn uninstall_removes_accounts_profiles_group_fence_secrets_aces_and_record() {
         let mut sys = installed();
         sys.machine.kept_aces = 7;
-        let out = uninstall(&mut sys, &DesiredState::standard()).unwrap();
+        let out = uninstall(&mut sys, &desired()).unwrap();
         assert_eq!(out.aces_removed, 7);
         assert_eq!(sys.machine, FakeMachine::default());
     }
@@ -1229,13 +1504,13 @@ mod tests {
         let total = {
             let mut sys = installed();
             let before = sys.calls();
-            uninstall(&mut sys, &DesiredState::standard()).unwrap();
+            uninstall(&mut sys, &desired()).unwrap();
             sys.calls() - before
         };
         for n in 1..=total {
             let mut sys = installed();
             sys.fail_at(n);
-            let err = uninstall(&mut sys, &DesiredState::standard()).unwrap_err();
+            let err = uninstall(&mut sys, &desired()).unwrap_err();
             assert!(err.to_string().contains("PDK-S"), "{err}");
             assert_ne!(
                 sys.machine,
@@ -1246,7 +1521,7 @@ mod tests {
                 sys.machine.record.is_some(),
                 "the record stays until everything else is gone ({n})"
             );
-            uninstall(&mut sys, &DesiredState::standard()).unwrap();
+            uninstall(&mut sys, &desired()).unwrap();
             assert_eq!(sys.machine, FakeMachine::default(), "fault at {n}");
         }
     }
@@ -1254,13 +1529,13 @@ mod tests {
     #[test]
     fn uninstall_on_a_clean_machine_succeeds_and_changes_nothing() {
         let mut sys = FakeSystem::new();
-        uninstall(&mut sys, &DesiredState::standard()).unwrap();
+        uninstall(&mut sys, &desired()).unwrap();
         assert_eq!(sys.machine, FakeMachine::default());
     }
 
     #[test]
     fn the_group_keeps_the_interactive_logon_the_launch_needs() {
-        let rights = DesiredState::standard().group_rights;
+        let rights = desired().group_rights;
         assert!(rights.iter().any(|r| r == "SeDenyNetworkLogonRight"));
         assert!(
             rights

@@ -30,6 +30,7 @@ fn token_plan() -> TokenPlan {
         lua_token: true,
         restricting_sids: vec![run.clone()],
         run_sid: run,
+        deny_only: Vec::new(),
         retained_privileges: vec![Privilege::ChangeNotify],
         default_dacl: Acl::new(Vec::new()),
     }

@@ -53,6 +53,7 @@ pub mod enforceability;
 pub mod error;
 pub mod explain;
 pub mod grants;
+pub mod ipc;
 pub mod journal;
 pub mod mask;
 pub mod plan;

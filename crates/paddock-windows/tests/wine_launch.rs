@@ -30,6 +30,7 @@ fn token_plan() -> TokenPlan {
         lua_token: true,
         restricting_sids: vec![Sid::synthetic().unwrap(), run_sid.clone()],
         run_sid: run_sid.clone(),
+        deny_only: Vec::new(),
         retained_privileges: vec![Privilege::ChangeNotify],
         default_dacl: Acl::new(vec![
             Ace::allow(Sid::owner_rights(), AccessMask::GENERIC_ALL, AceFlags::NONE),

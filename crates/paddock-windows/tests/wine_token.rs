@@ -22,6 +22,7 @@ fn plan(roots: usize) -> TokenPlan {
         lua_token: true,
         restricting_sids,
         run_sid: run_sid.clone(),
+        deny_only: Vec::new(),
         retained_privileges: vec![Privilege::ChangeNotify],
         default_dacl: Acl::new(vec![
             Ace::allow(Sid::owner_rights(), AccessMask::GENERIC_ALL, AceFlags::NONE),

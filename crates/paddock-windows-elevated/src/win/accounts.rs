@@ -15,11 +15,11 @@ use windows_sys::Win32::Foundation::{
     ERROR_MEMBER_NOT_IN_ALIAS, ERROR_NO_SUCH_ALIAS, ERROR_NONE_MAPPED, HLOCAL, LocalFree,
 };
 use windows_sys::Win32::NetworkManagement::NetManagement::{
-    LOCALGROUP_INFO_1, LOCALGROUP_MEMBERS_INFO_3, MAX_PREFERRED_LENGTH, NERR_GroupNotFound,
-    NERR_UserNotFound, NetApiBufferFree, NetLocalGroupAdd, NetLocalGroupAddMembers,
-    NetLocalGroupDel, NetLocalGroupDelMembers, NetLocalGroupGetMembers, NetUserAdd, NetUserDel,
-    NetUserSetInfo, UF_DONT_EXPIRE_PASSWD, UF_PASSWD_CANT_CHANGE, UF_SCRIPT, USER_INFO_1,
-    USER_INFO_1003, USER_INFO_1008, USER_PRIV_USER,
+    LOCALGROUP_INFO_1, LOCALGROUP_MEMBERS_INFO_0, LOCALGROUP_MEMBERS_INFO_3, MAX_PREFERRED_LENGTH,
+    NERR_GroupNotFound, NERR_UserNotFound, NetApiBufferFree, NetLocalGroupAdd,
+    NetLocalGroupAddMembers, NetLocalGroupDel, NetLocalGroupDelMembers, NetLocalGroupGetMembers,
+    NetUserAdd, NetUserDel, NetUserSetInfo, UF_DONT_EXPIRE_PASSWD, UF_PASSWD_CANT_CHANGE,
+    UF_SCRIPT, USER_INFO_1, USER_INFO_1003, USER_INFO_1008, USER_PRIV_USER,
 };
 use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
 use windows_sys::Win32::Security::{LookupAccountNameW, PSID, SID_NAME_USE};
@@ -159,6 +159,81 @@ pub fn add_member(group: &str, account: &str) -> Result<(), SystemError> {
 
 pub fn remove_member(group: &str, account: &str) -> Result<(), SystemError> {
     member_call(group, account, false)
+}
+
+fn sid_member_call(group: &str, member: &Sid, add: bool) -> Result<(), SystemError> {
+    let g = wide(group);
+    let psid = OwnedSid::new(member).map_err(super::ffi::from_win32)?;
+    let info = LOCALGROUP_MEMBERS_INFO_0 {
+        lgrmi0_sid: psid.as_psid(),
+    };
+    let buf = (&info as *const LOCALGROUP_MEMBERS_INFO_0).cast();
+    // SAFETY: `info` and the SID it points to (`psid`) live across the call; level 0 matches
+    // the struct; one entry.
+    let rc = unsafe {
+        if add {
+            NetLocalGroupAddMembers(std::ptr::null(), g.as_ptr(), 0, buf, 1)
+        } else {
+            NetLocalGroupDelMembers(std::ptr::null(), g.as_ptr(), 0, buf, 1)
+        }
+    };
+    if add {
+        check("NetLocalGroupAddMembers", rc, &[ERROR_MEMBER_IN_ALIAS])
+    } else {
+        check("NetLocalGroupDelMembers", rc, &[ERROR_MEMBER_NOT_IN_ALIAS])
+    }
+}
+
+/// Adds the account with SID `member` (a user of this machine or its domain) to `group`.
+pub fn add_sid_member(group: &str, member: &Sid) -> Result<(), SystemError> {
+    sid_member_call(group, member, true)
+}
+
+pub fn remove_sid_member(group: &str, member: &Sid) -> Result<(), SystemError> {
+    sid_member_call(group, member, false)
+}
+
+/// Member SIDs of `group`; `None` when it does not exist.
+pub fn group_member_sids(group: &str) -> Result<Option<Vec<Sid>>, SystemError> {
+    let g = wide(group);
+    let mut buf: *mut u8 = std::ptr::null_mut();
+    let (mut read, mut total, mut resume) = (0u32, 0u32, 0usize);
+    // SAFETY: out-pointers are valid locals; on success `buf` is a NetAPI buffer freed below.
+    let rc = unsafe {
+        NetLocalGroupGetMembers(
+            std::ptr::null(),
+            g.as_ptr(),
+            0,
+            &mut buf,
+            MAX_PREFERRED_LENGTH,
+            &mut read,
+            &mut total,
+            &mut resume,
+        )
+    };
+    if rc == NERR_GroupNotFound || rc == ERROR_NO_SUCH_ALIAS {
+        return Ok(None);
+    }
+    check("NetLocalGroupGetMembers", rc, &[])?;
+    let mut sids = Vec::new();
+    let mut failure = None;
+    for i in 0..read as usize {
+        // SAFETY: `buf` holds `read` LOCALGROUP_MEMBERS_INFO_0 entries whose SIDs stay valid
+        // until NetApiBufferFree.
+        let psid = unsafe { (*buf.cast::<LOCALGROUP_MEMBERS_INFO_0>().add(i)).lgrmi0_sid };
+        match sid_to_string(psid) {
+            Ok(s) => sids.push(s),
+            Err(e) => failure = Some(e),
+        }
+    }
+    if !buf.is_null() {
+        // SAFETY: frees the buffer NetLocalGroupGetMembers allocated, once.
+        unsafe { NetApiBufferFree(buf.cast()) };
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(Some(sids)),
+    }
 }
 
 /// Member names of `group` (`DOMAIN\name` stripped to `name`); `None` when it does not exist.

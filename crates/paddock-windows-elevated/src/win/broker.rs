@@ -27,7 +27,7 @@ use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMod
 use paddock_windows::apply::acl::NtfsAclStore;
 use paddock_windows::apply::error::Win32Error;
 use paddock_windows::apply::launch::TreeEnd;
-use paddock_windows::apply::sid::current_user_sid;
+use paddock_windows::apply::sid::{OwnedSid, current_user_sid};
 use paddock_windows::apply_plan::{self, ActiveRun};
 use paddock_windows::plan::HostDirs;
 use paddock_windows::registry::SidRegistry;
@@ -36,6 +36,7 @@ use std::io;
 use std::os::windows::io::AsRawHandle;
 use std::time::Duration;
 use windows_sys::Win32::Foundation::WAIT_OBJECT_0;
+use windows_sys::Win32::Security::CheckTokenMembership;
 use windows_sys::Win32::System::Threading::{GetExitCodeProcess, WaitForSingleObject};
 
 /// How long the runner may take to log on, load its profile and connect.
@@ -72,6 +73,26 @@ pub fn current_setup() -> Result<SetupRecord, ElevatedError> {
     Ok(rec)
 }
 
+/// Refuses unless this process's token holds the brokers group enabled: only then can it read
+/// the passwords, and the refusal names the fix instead of an "access denied" on the file.
+fn require_broker(rec: &SetupRecord) -> Result<(), ElevatedError> {
+    let not_a_broker = || ElevatedError::NotABroker {
+        group: crate::setup_plan::BROKERS_GROUP_NAME.into(),
+    };
+    let group = rec.brokers_group_sid.as_ref().ok_or_else(not_a_broker)?;
+    let psid = OwnedSid::new(group).map_err(state)?;
+    let mut member = 0;
+    // SAFETY: a null token checks this thread's effective token; `psid` is a valid SID alive
+    // for the call; `member` receives the answer.
+    if unsafe { CheckTokenMembership(std::ptr::null_mut(), psid.as_psid(), &mut member) } == 0 {
+        return Err(state(Win32Error::last("CheckTokenMembership")));
+    }
+    if member == 0 {
+        return Err(not_a_broker());
+    }
+    Ok(())
+}
+
 /// Plans, applies and starts `cmd` under `spec` at Windows level 2.
 pub fn prepare_elevated(
     spec: &SandboxSpec,
@@ -96,6 +117,7 @@ pub fn prepare_elevated(
             failure: crate::errors::LogonFailure::NoLogonSession,
         });
     }
+    require_broker(&rec)?;
     let password = system::read_secret(&account)
         .map_err(state)?
         .ok_or(ElevatedError::NotSetUp)?;

@@ -26,7 +26,7 @@ use paddock_windows::apply::token::RestrictedToken;
 use paddock_windows::mask::AccessMask;
 use std::ffi::OsString;
 use std::fs::File;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::windows::io::{AsRawHandle, OwnedHandle};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -120,16 +120,26 @@ fn runner_main(args: &[OsString]) -> Result<u32, ElevatedError> {
     }
 }
 
-/// The first connect of `probe` that succeeds, if any.
+/// The first operation of `probe` that succeeds, if any: a connect to the broker's loopback
+/// port, a connect outside, then a listen on a loopback port of the system's choosing (the
+/// fence blocks `listen` for the offline account, so an accepted listen is a leak: the command
+/// could serve inbound connections).
 pub fn probe_leak(probe: &ProbeRequest) -> Option<String> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], probe.loopback_port));
     if TcpStream::connect_timeout(&loopback, Duration::from_secs(2)).is_ok() {
         return Some(loopback.to_string());
     }
-    let outside: SocketAddr = probe.outside.parse().ok()?;
-    TcpStream::connect_timeout(&outside, Duration::from_secs(3))
-        .is_ok()
-        .then(|| outside.to_string())
+    if let Ok(outside) = probe.outside.parse::<SocketAddr>()
+        && TcpStream::connect_timeout(&outside, Duration::from_secs(3)).is_ok()
+    {
+        return Some(outside.to_string());
+    }
+    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .ok()
+        .map(|l| match l.local_addr() {
+            Ok(a) => format!("listen on {a}"),
+            Err(_) => "listen on 127.0.0.1".into(),
+        })
 }
 
 /// `probe_leak` on a thread impersonating `token` (the target's restricted token), so the probe
@@ -311,6 +321,7 @@ mod tests {
             lua_token: true,
             restricting_sids: vec![run.clone()],
             run_sid: run.clone(),
+            deny_only: Vec::new(),
             retained_privileges: vec![Privilege::ChangeNotify],
             default_dacl: Acl::new(vec![
                 Ace::allow(Sid::owner_rights(), AccessMask::GENERIC_ALL, AceFlags::NONE),
@@ -414,6 +425,21 @@ mod tests {
         );
         assert_eq!(parse_nonce("0001"), None);
         assert_eq!(parse_nonce("zz0102030405060708090a0b0c0d0e0f"), None);
+    }
+
+    #[test]
+    fn a_listen_the_fence_lets_through_counts_as_a_leak() {
+        // No fence here (Linux-built Wine or a machine without `paddock setup`): nothing
+        // answers the connects, so the listen is what leaks.
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = free.local_addr().unwrap().port();
+        drop(free);
+        let probe = ProbeRequest {
+            loopback_port: port,
+            outside: "192.0.2.1:9".into(),
+        };
+        let leak = probe_leak(&probe).expect("an unfenced listen must be reported");
+        assert!(leak.starts_with("listen on 127.0.0.1:"), "{leak}");
     }
 
     #[test]

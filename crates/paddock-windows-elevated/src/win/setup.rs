@@ -19,8 +19,10 @@ use serde::Serialize;
 /// How `setup` / `uninstall` run.
 #[derive(Debug, Clone, Default)]
 pub struct SetupOptions {
-    /// Users who may run level-2 commands (read the stored passwords). Empty: the current user
-    /// (for a fleet install as SYSTEM, pass the users explicitly).
+    /// Users who may run level-2 commands: setup adds them to the `PaddockBrokers` group, the
+    /// only grantee (besides SYSTEM and Administrators) of the stored passwords; they take part
+    /// from their next sign-in. Empty: the current user (for a fleet install as SYSTEM, pass
+    /// the users explicitly).
     pub brokers: Vec<Sid>,
     /// When not elevated: the arguments to relaunch this executable with through UAC (the
     /// CLI's own `setup` or `setup --uninstall`); `None` refuses with `ElevationRequired`.
@@ -61,8 +63,9 @@ pub fn setup(opts: &SetupOptions) -> Result<SetupResult<SetupOutcome>, ElevatedE
     if brokers.is_empty() {
         brokers.push(current_user_sid().map_err(|e| ElevatedError::State(e.to_string()))?);
     }
-    let mut sys = WinSystem::new(brokers);
-    setup_plan::setup(&mut sys, &DesiredState::standard()).map(SetupResult::Done)
+    let mut sys = WinSystem::new();
+    setup_plan::setup(&mut sys, &DesiredState::standard().with_brokers(brokers))
+        .map(SetupResult::Done)
 }
 
 /// `paddock setup --uninstall`: removes everything setup made and every kept ACE.
@@ -70,7 +73,7 @@ pub fn uninstall(opts: &SetupOptions) -> Result<SetupResult<UninstallOutcome>, E
     if let Some(exit_code) = elevated_or_relaunch(opts)? {
         return Ok(SetupResult::Elevated { exit_code });
     }
-    let mut sys = WinSystem::new(Vec::new());
+    let mut sys = WinSystem::new();
     setup_plan::uninstall(&mut sys, &DesiredState::standard()).map(SetupResult::Done)
 }
 

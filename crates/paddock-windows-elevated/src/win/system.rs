@@ -2,15 +2,17 @@
 //! DPAPI-sealed secrets and the setup record in `%ProgramData%\Paddock`, the WFP fence, and
 //! removal of every kept ACE through the level-1 ledger.
 //!
-//! Guarantees: the machine folder is re-secured before anything is written into it; a SID seen
-//! for an account is remembered so its profile can still be removed after the account is gone.
+//! Guarantees: the machine folder is re-secured before anything is written into it; the
+//! `secrets` folder and each secret carry `setup_plan::secret_store_descriptor` (readable by
+//! the brokers group only); a SID seen for an account is remembered so its profile can still be
+//! removed after the account is gone.
 
 use super::{accounts, dpapi, lsa, machine_dir, registry, wfp};
 use crate::errors::SystemError;
 use crate::filters::{self, FenceSpec};
 use crate::setup_plan::{
-    AccountSpec, DesiredState, GroupSpec, Observed, ObservedAccount, RegistryValue, Secret,
-    SetupRecord, SystemState,
+    AccountSpec, BROKERS_GROUP_NAME, DesiredState, GroupSpec, Observed, ObservedAccount,
+    RegistryValue, Secret, SetupRecord, SystemState, secret_store_descriptor,
 };
 use paddock_windows::apply::acl::NtfsAclStore;
 use paddock_windows::grants;
@@ -19,25 +21,27 @@ use paddock_windows::sid::Sid;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The real machine.
+#[derive(Default)]
 pub struct WinSystem {
-    /// Who may read the stored passwords besides SYSTEM and Administrators: the users who run
-    /// `paddock` (the brokers).
-    brokers: Vec<Sid>,
     sids: BTreeMap<String, Sid>,
 }
 
 impl WinSystem {
-    pub fn new(brokers: Vec<Sid>) -> WinSystem {
-        WinSystem {
-            brokers,
-            sids: BTreeMap::new(),
-        }
+    pub fn new() -> WinSystem {
+        WinSystem::default()
     }
 
-    fn prepare_dirs(&self) -> Result<(), SystemError> {
+    /// Secures the machine folder, and the `secrets` folder once the brokers group exists
+    /// (returned; secrets are only ever written after it is created).
+    fn prepare_dirs(&self) -> Result<Option<Sid>, SystemError> {
         let root = machine_dir::root();
         machine_dir::secure(&root, &[Sid::builtin_users()])?;
-        machine_dir::secure(&root.join("secrets"), &self.brokers)
+        let brokers = accounts::lookup_sid(BROKERS_GROUP_NAME)?;
+        if let Some(b) = &brokers {
+            let folder = secret_store_descriptor(b, true).to_sddl();
+            machine_dir::secure_with(&root.join("secrets"), &folder)?;
+        }
+        Ok(brokers)
     }
 
     fn record(&self) -> Result<Option<SetupRecord>, SystemError> {
@@ -111,6 +115,16 @@ impl SystemState for WinSystem {
             fence: self.installed_fence()?,
             secrets,
             record,
+            brokers_group: match accounts::lookup_sid(&desired.brokers_group.name)? {
+                Some(sid) => Some((
+                    sid,
+                    accounts::group_member_sids(&desired.brokers_group.name)?
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect(),
+                )),
+                None => None,
+            },
         })
     }
 
@@ -154,6 +168,14 @@ impl SystemState for WinSystem {
         }
     }
 
+    fn add_sid_member(&mut self, group: &str, member: &Sid) -> Result<(), SystemError> {
+        accounts::add_sid_member(group, member)
+    }
+
+    fn remove_sid_member(&mut self, group: &str, member: &Sid) -> Result<(), SystemError> {
+        accounts::remove_sid_member(group, member)
+    }
+
     fn add_member(&mut self, group: &str, account: &str) -> Result<(), SystemError> {
         accounts::add_member(group, account)
     }
@@ -186,9 +208,16 @@ impl SystemState for WinSystem {
     }
 
     fn store_secret(&mut self, account: &str, secret: &Secret) -> Result<(), SystemError> {
-        self.prepare_dirs()?;
+        let brokers = self.prepare_dirs()?.ok_or_else(|| {
+            SystemError::new(
+                "LookupAccountNameW",
+                1332,
+                format!("{BROKERS_GROUP_NAME} not found"),
+            )
+        })?;
         let sealed = dpapi::protect(secret.expose().as_bytes())?;
-        machine_dir::write_atomically(&machine_dir::secret_path(account), &sealed)
+        let file = secret_store_descriptor(&brokers, false).to_sddl();
+        machine_dir::write_new_with_descriptor(&machine_dir::secret_path(account), &sealed, &file)
     }
 
     fn delete_secret(&mut self, account: &str) -> Result<(), SystemError> {
@@ -243,5 +272,5 @@ pub fn read_secret(account: &str) -> Result<Option<Secret>, SystemError> {
 
 /// The setup record, `None` before setup.
 pub fn read_record() -> Result<Option<SetupRecord>, SystemError> {
-    WinSystem::new(Vec::new()).record()
+    WinSystem::new().record()
 }

@@ -1,13 +1,13 @@
 //! The WFP network fence on the machine: opens the filtering engine, and installs or removes
 //! Paddock's persistent sublayer and filters (`filters::FenceSpec`) in one WFP transaction.
 //!
-//! Guarantees: `install` first deletes whatever Paddock's keys hold, then adds the spec, inside
-//! one transaction: it commits completely or aborts leaving the previous fence in place;
+//! Guarantees: `install` first deletes whatever Paddock's keys hold (every key any version of
+//! the fence used, `filters::ALL_FILTER_KEYS`), then adds the spec, inside one transaction: it commits completely or aborts leaving the previous fence in place;
 //! `present` checks every key of a spec by `FwpmFilterGetByKey0`.
 
 use super::ffi::{SddlDescriptor, sys_err, to_guid, wide};
 use crate::errors::SystemError;
-use crate::filters::{Action, Condition, FenceSpec, FilterSpec, Guid, Layer};
+use crate::filters::{Action, Condition, FenceSpec, FilterSpec, Guid, Layer, keys_to_delete};
 use windows_sys::Win32::Foundation::{FWP_E_FILTER_NOT_FOUND, FWP_E_SUBLAYER_NOT_FOUND, HANDLE};
 use windows_sys::Win32::NetworkManagement::WindowsFilteringPlatform::{
     FWP_ACTION_BLOCK, FWP_ACTION_PERMIT, FWP_BYTE_BLOB, FWP_CONDITION_FLAG_IS_LOOPBACK,
@@ -15,10 +15,12 @@ use windows_sys::Win32::NetworkManagement::WindowsFilteringPlatform::{
     FWP_RANGE_TYPE, FWP_RANGE0, FWP_SECURITY_DESCRIPTOR_TYPE, FWP_UINT8, FWP_UINT16, FWP_UINT32,
     FWP_VALUE0, FWPM_CONDITION_ALE_USER_ID, FWPM_CONDITION_FLAGS, FWPM_CONDITION_IP_REMOTE_PORT,
     FWPM_FILTER_CONDITION0, FWPM_FILTER_FLAG_PERSISTENT, FWPM_FILTER0,
-    FWPM_LAYER_ALE_AUTH_CONNECT_V4, FWPM_LAYER_ALE_AUTH_CONNECT_V6, FWPM_SUBLAYER_FLAG_PERSISTENT,
-    FWPM_SUBLAYER0, FwpmEngineClose0, FwpmEngineOpen0, FwpmFilterAdd0, FwpmFilterDeleteByKey0,
-    FwpmFilterGetByKey0, FwpmFreeMemory0, FwpmSubLayerAdd0, FwpmSubLayerDeleteByKey0,
-    FwpmTransactionAbort0, FwpmTransactionBegin0, FwpmTransactionCommit0,
+    FWPM_LAYER_ALE_AUTH_CONNECT_V4, FWPM_LAYER_ALE_AUTH_CONNECT_V6, FWPM_LAYER_ALE_AUTH_LISTEN_V4,
+    FWPM_LAYER_ALE_AUTH_LISTEN_V6, FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4,
+    FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V6, FWPM_SUBLAYER_FLAG_PERSISTENT, FWPM_SUBLAYER0,
+    FwpmEngineClose0, FwpmEngineOpen0, FwpmFilterAdd0, FwpmFilterDeleteByKey0, FwpmFilterGetByKey0,
+    FwpmFreeMemory0, FwpmSubLayerAdd0, FwpmSubLayerDeleteByKey0, FwpmTransactionAbort0,
+    FwpmTransactionBegin0, FwpmTransactionCommit0,
 };
 use windows_sys::Win32::System::Rpc::RPC_C_AUTHN_WINNT;
 
@@ -109,8 +111,8 @@ impl Engine {
     }
 
     fn delete_all(&self, spec: &FenceSpec) -> Result<(), SystemError> {
-        for f in &spec.filters {
-            let key = to_guid(f.key);
+        for k in keys_to_delete(spec) {
+            let key = to_guid(k);
             // SAFETY: valid engine handle and key.
             let rc = unsafe { FwpmFilterDeleteByKey0(self.0, &key) };
             if rc != 0 && rc != FWP_E_FILTER_NOT_FOUND as u32 {
@@ -204,6 +206,10 @@ impl Engine {
             layerKey: match f.layer {
                 Layer::AleAuthConnectV4 => FWPM_LAYER_ALE_AUTH_CONNECT_V4,
                 Layer::AleAuthConnectV6 => FWPM_LAYER_ALE_AUTH_CONNECT_V6,
+                Layer::AleAuthListenV4 => FWPM_LAYER_ALE_AUTH_LISTEN_V4,
+                Layer::AleAuthListenV6 => FWPM_LAYER_ALE_AUTH_LISTEN_V6,
+                Layer::AleAuthRecvAcceptV4 => FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4,
+                Layer::AleAuthRecvAcceptV6 => FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V6,
             },
             subLayerKey: to_guid(sublayer),
             weight: FWP_VALUE0 {

@@ -79,7 +79,8 @@ pub fn prepare_with(
     mut store: Box<dyn AclStore + Send>,
     mut registry: SidRegistry,
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), ApplyError> {
-    let plan = plan::plan(spec, level, store.as_ref(), &mut registry)?;
+    let mut plan = plan::plan(spec, level, store.as_ref(), &mut registry)?;
+    plan.token.deny_only = super::sid::level_one_deny_only().map_err(TokenError::from)?;
     let active = apply_plan::apply(&plan, store.as_mut(), &registry).inspect_err(|_| {
         remove_private_temp(&plan.private_temp, &plan.run_id);
     })?;

@@ -45,7 +45,8 @@ pub fn explain_path(
     let caller = caller_token_model().map_err(ApplyError::CallerToken)?;
     let store = NtfsAclStore::new();
     let mut registry = SidRegistry::open_default()?.preview();
-    let plan = plan::plan(&file_access_spec(spec), level, &store, &mut registry)?;
+    let mut plan = plan::plan(&file_access_spec(spec), level, &store, &mut registry)?;
+    plan.token.deny_only = super::sid::level_one_deny_only().map_err(ApplyError::CallerToken)?;
     Ok(explain_planned(&store, &plan, &caller, path, op)?)
 }
 

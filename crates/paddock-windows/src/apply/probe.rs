@@ -119,6 +119,7 @@ fn try_token() -> Result<String, String> {
         lua_token: true,
         restricting_sids: vec![run_sid.clone()],
         run_sid: run_sid.clone(),
+        deny_only: Vec::new(),
         retained_privileges: vec![Privilege::ChangeNotify],
         default_dacl: Acl::new(vec![
             Ace::allow(Sid::owner_rights(), AccessMask::GENERIC_ALL, AceFlags::NONE),

@@ -1,5 +1,6 @@
 //! SIDs in the form Win32 wants: an owned binary SID (freed with `LocalFree` on drop) converted
-//! from and to the planner's `Sid`, and the SIDs of the current process token (user, logon).
+//! from and to the planner's `Sid`, the SIDs of the current process token (user, logon), and
+//! the groups of it that every level-1 token makes deny-only.
 //!
 //! Guarantees: an `OwnedSid` always holds a valid SID allocated by the system; conversion in
 //! both directions goes through the documented SDDL string form, so it agrees with `Sid`'s.
@@ -8,10 +9,13 @@ use super::error::Win32Error;
 use super::token::{ProcessToken, TokenInfo};
 use super::wide::{read_pwstr, to_wide};
 use crate::sid::Sid;
-use windows_sys::Win32::Foundation::{ERROR_INVALID_SID, LocalFree};
+use windows_sys::Win32::Foundation::{
+    ERROR_INSUFFICIENT_BUFFER, ERROR_INVALID_SID, ERROR_NONE_MAPPED, LocalFree,
+};
 use windows_sys::Win32::Security::Authorization::{ConvertSidToStringSidW, ConvertStringSidToSidW};
 use windows_sys::Win32::Security::{
-    IsValidSid, PSID, TOKEN_GROUPS, TOKEN_USER, TokenGroups, TokenUser,
+    IsValidSid, LookupAccountNameW, PSID, SID_NAME_USE, TOKEN_GROUPS, TOKEN_USER, TokenGroups,
+    TokenUser,
 };
 use windows_sys::Win32::System::SystemServices::SE_GROUP_LOGON_ID;
 
@@ -99,6 +103,83 @@ pub fn current_logon_sid() -> Result<Option<Sid>, Win32Error> {
     logon_sid_in(&info)
 }
 
+/// The SID of the local account or group `name`, `None` when this machine has none (or the
+/// name cannot be one: it holds a NUL).
+pub fn lookup_account(name: &str) -> Result<Option<Sid>, Win32Error> {
+    let Ok(n) = to_wide(name) else {
+        return Ok(None);
+    };
+    let (mut sid_len, mut dom_len, mut use_) = (0u32, 0u32, 0 as SID_NAME_USE);
+    // SAFETY: a size query: null buffers with zero lengths.
+    let ok = unsafe {
+        LookupAccountNameW(
+            std::ptr::null(),
+            n.as_ptr(),
+            std::ptr::null_mut(),
+            &mut sid_len,
+            std::ptr::null_mut(),
+            &mut dom_len,
+            &mut use_,
+        )
+    };
+    if ok == 0 {
+        let e = Win32Error::last("LookupAccountNameW");
+        if e.code == ERROR_NONE_MAPPED {
+            return Ok(None);
+        }
+        if e.code != ERROR_INSUFFICIENT_BUFFER {
+            return Err(e);
+        }
+    }
+    let mut sid = vec![0u8; sid_len as usize];
+    let mut dom = vec![0u16; dom_len as usize + 1];
+    // SAFETY: buffers of the sizes the first call asked for.
+    let ok = unsafe {
+        LookupAccountNameW(
+            std::ptr::null(),
+            n.as_ptr(),
+            sid.as_mut_ptr().cast(),
+            &mut sid_len,
+            dom.as_mut_ptr(),
+            &mut dom_len,
+            &mut use_,
+        )
+    };
+    if ok == 0 {
+        return Err(Win32Error::last("LookupAccountNameW"));
+    }
+    // SAFETY: `sid` now holds a valid SID written by LookupAccountNameW.
+    unsafe { sid_from_psid(sid.as_mut_ptr().cast()) }.map(Some)
+}
+
+/// The groups of the current process token that a level-1 token makes deny-only: the brokers
+/// group (`plan::BROKERS_GROUP`), when level 2 is set up and the caller is in it, so a level-1
+/// command cannot read the sandbox account passwords its user may read. A failed lookup is an
+/// error (the caller refuses to run), never an empty list.
+pub fn level_one_deny_only() -> Result<Vec<Sid>, Win32Error> {
+    let Some(brokers) = lookup_account(crate::plan::BROKERS_GROUP)? else {
+        return Ok(Vec::new());
+    };
+    let token = ProcessToken::open_query()?;
+    let info = token.information(TokenGroups)?;
+    // SAFETY: a TokenGroups query fills the buffer with a TOKEN_GROUPS followed by GroupCount
+    // SID_AND_ATTRIBUTES entries whose SIDs point into the same buffer, kept alive by `info`.
+    let held = unsafe {
+        let groups = &*info.as_ptr::<TOKEN_GROUPS>();
+        let entries =
+            std::slice::from_raw_parts(groups.Groups.as_ptr(), groups.GroupCount as usize);
+        entries
+            .iter()
+            .map(|e| sid_from_psid(e.Sid))
+            .collect::<Result<Vec<Sid>, _>>()?
+    };
+    Ok(if held.contains(&brokers) {
+        vec![brokers]
+    } else {
+        Vec::new()
+    })
+}
+
 fn logon_sid_in(info: &TokenInfo) -> Result<Option<Sid>, Win32Error> {
     // SAFETY: a TokenGroups query fills the buffer with a TOKEN_GROUPS followed by GroupCount
     // SID_AND_ATTRIBUTES entries whose SIDs point into the same buffer, kept alive by `info`.
@@ -137,6 +218,28 @@ mod tests {
         let user = current_user_sid().unwrap();
         assert_eq!(user.authority(), 5, "{user}");
         assert!(!user.is_logon());
+    }
+
+    #[test]
+    fn an_unknown_account_name_looks_up_as_none_and_a_well_known_one_as_its_sid() {
+        assert_eq!(
+            lookup_account("paddock-no-such-account-7f3a").unwrap(),
+            None
+        );
+        // Wine maps the well-known names as Windows does.
+        assert_eq!(lookup_account("SYSTEM").unwrap(), Some(Sid::local_system()));
+    }
+
+    #[test]
+    fn without_the_brokers_group_no_level_one_group_is_made_deny_only() {
+        if lookup_account(crate::plan::BROKERS_GROUP)
+            .unwrap()
+            .is_some()
+        {
+            println!("SKIPPED: this machine has level 2 set up");
+            return;
+        }
+        assert_eq!(level_one_deny_only().unwrap(), Vec::<Sid>::new());
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! command runs with, made by `CreateRestrictedToken` from the caller's own token as the
 //! planner's `TokenPlan` says.
 //!
-//! Guarantees: the token gets exactly the plan's flags and restricting SIDs, and the plan's
-//! default DACL (so pipes and IPC objects the child creates stay usable by it; PowerShell dies
-//! with 0xC0000142 otherwise); `verify` reads restricting SIDs and default DACL back from the
-//! kernel and fails unless both are exactly as planned. A plan this layer cannot honour (extra
+//! Guarantees: the token gets exactly the plan's flags and restricting SIDs, the plan's
+//! deny-only groups, and the plan's default DACL (so pipes and IPC objects the child creates
+//! stay usable by it; PowerShell dies with 0xC0000142 otherwise); `verify` reads restricting
+//! SIDs, default DACL and the state of every planned deny-only group back from the kernel and
+//! fails unless all are exactly as planned. A plan this layer cannot honour (extra
 //! privileges under DISABLE_MAX_PRIVILEGE, no restricting SID) is refused.
 
 use super::error::Win32Error;
@@ -22,8 +23,9 @@ use windows_sys::Win32::Security::{
     CreateRestrictedToken, GetTokenInformation, SID_AND_ATTRIBUTES, SetTokenInformation,
     TOKEN_ACCESS_MASK, TOKEN_ADJUST_DEFAULT, TOKEN_ASSIGN_PRIMARY, TOKEN_DEFAULT_DACL,
     TOKEN_DUPLICATE, TOKEN_GROUPS, TOKEN_INFORMATION_CLASS, TOKEN_QUERY, TokenDefaultDacl,
-    TokenRestrictedSids,
+    TokenGroups, TokenRestrictedSids,
 };
+use windows_sys::Win32::System::SystemServices::{SE_GROUP_ENABLED, SE_GROUP_USE_FOR_DENY_ONLY};
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
 /// Why a sandbox token could not be made or proven.
@@ -47,6 +49,11 @@ pub enum TokenError {
     RestrictingSidsMismatch { wanted: Vec<Sid>, found: Vec<Sid> },
     #[error("the token's default DACL is {found} instead of {wanted}; Paddock refuses to run")]
     DefaultDaclMismatch { wanted: String, found: String },
+    #[error(
+        "group {0} is still enabled in the sandbox token although the plan makes it deny-only; \
+         Paddock refuses to run"
+    )]
+    GroupNotDenyOnly(Sid),
     #[error(
         "cannot read the restricting SIDs back from the sandbox token ({source}){wine}; without \
          that proof Paddock refuses to run the command"
@@ -141,6 +148,7 @@ fn token_information(
 pub struct RestrictedToken {
     handle: OwnedHandle,
     restricting: Vec<Sid>,
+    deny_only: Vec<Sid>,
     default_dacl: Acl,
     flags: u32,
 }
@@ -175,17 +183,33 @@ impl RestrictedToken {
                 Attributes: 0,
             })
             .collect();
+        let disabled: Vec<OwnedSid> = plan
+            .deny_only
+            .iter()
+            .map(OwnedSid::new)
+            .collect::<Result<_, _>>()?;
+        let disable: Vec<SID_AND_ATTRIBUTES> = disabled
+            .iter()
+            .map(|s| SID_AND_ATTRIBUTES {
+                Sid: s.as_psid(),
+                Attributes: 0,
+            })
+            .collect();
         let flags = plan.flag_bits();
         let mut handle: HANDLE = std::ptr::null_mut();
-        // SAFETY: `base` is a token opened with TOKEN_DUPLICATE; `entries` holds `len` valid
-        // SIDs kept alive by `owned`; no SIDs to disable and no privileges listed (the flags
+        // SAFETY: `base` is a token opened with TOKEN_DUPLICATE; `disable` and `entries` hold
+        // valid SIDs kept alive by `disabled` and `owned`; no privileges listed (the flags
         // decide privileges); on success `handle` is a new token we own.
         let ok = unsafe {
             CreateRestrictedToken(
                 base.0.as_raw_handle(),
                 flags,
-                0,
-                std::ptr::null(),
+                disable.len() as u32,
+                if disable.is_empty() {
+                    std::ptr::null()
+                } else {
+                    disable.as_ptr()
+                },
                 0,
                 std::ptr::null(),
                 entries.len() as u32,
@@ -202,6 +226,7 @@ impl RestrictedToken {
         Ok(RestrictedToken {
             handle,
             restricting: plan.restricting_sids.clone(),
+            deny_only: plan.deny_only.clone(),
             default_dacl: plan.default_dacl.clone(),
             flags,
         })
@@ -243,6 +268,28 @@ impl RestrictedToken {
                 wanted: self.restricting.clone(),
                 found,
             });
+        }
+        if !self.deny_only.is_empty() {
+            let info = token_information(&self.handle, TokenGroups)?;
+            // SAFETY: a TokenGroups query fills the buffer with a TOKEN_GROUPS followed by
+            // GroupCount entries whose SIDs point into the same buffer, alive while `info` is.
+            let groups: Vec<(Sid, u32)> = unsafe {
+                let g = &*info.as_ptr::<TOKEN_GROUPS>();
+                std::slice::from_raw_parts(g.Groups.as_ptr(), g.GroupCount as usize)
+                    .iter()
+                    .map(|e| sid_from_psid(e.Sid).map(|s| (s, e.Attributes)))
+                    .collect::<Result<_, _>>()?
+            };
+            for sid in &self.deny_only {
+                let usable = groups.iter().any(|(s, attr)| {
+                    s == sid
+                        && (attr & SE_GROUP_ENABLED as u32 != 0
+                            || attr & SE_GROUP_USE_FOR_DENY_ONLY as u32 == 0)
+                });
+                if usable {
+                    return Err(TokenError::GroupNotDenyOnly(sid.clone()));
+                }
+            }
         }
         let dacl = self.read_default_dacl()?;
         if dacl != self.default_dacl {

@@ -85,6 +85,11 @@ mod kind_serde {
     }
 }
 
+/// The local group (created by level 2's `paddock setup`) whose enabled members may read the
+/// sandbox account passwords. Every level-1 token makes it deny-only, so a level-1 command
+/// cannot read them although it runs as a member.
+pub const BROKERS_GROUP: &str = "PaddockBrokers";
+
 /// What the apply layer grants outside the file ACL journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "target")]
@@ -97,7 +102,10 @@ pub enum TargetedGrant {
     NullDevice { path: String, ace: Ace },
     /// The console the child is attached to (`CONIN$` / `CONOUT$`).
     Console { ace: Ace },
-    /// Pipes and other objects the child creates: covered by `TokenPlan::default_dacl`.
+    /// Pipes and kernel objects the child creates without a descriptor. Those the kernel
+    /// secures with the token's default DACL (`CreatePipe`, unnamed `NtCreateNamedPipeFile`,
+    /// events, mutexes, semaphores, sections) are covered by `TokenPlan::default_dacl`; pipes
+    /// from `CreateNamedPipeW(.., NULL)` are not (see `ipc` and the report's `ipc` layer).
     Pipes,
     /// The run's private temp directory (its ACE is in `WindowsPlan::aces`, journaled).
     PrivateTemp { path: PathBuf },
@@ -116,9 +124,15 @@ pub struct TokenPlan {
     pub restricting_sids: Vec<Sid>,
     /// The per-run SID (in `restricting_sids`): owns the private temp and targeted grants.
     pub run_sid: Sid,
+    /// `SidsToDisable`: groups of the caller made deny-only (they match deny ACEs only). Holds
+    /// the SID of `BROKERS_GROUP` when that group exists, filled by the apply layer.
+    #[serde(default)]
+    pub deny_only: Vec<Sid>,
     pub retained_privileges: Vec<Privilege>,
     /// `TokenDefaultDacl`: OWNER RIGHTS, SYSTEM and the run SID get full access to objects the
-    /// child creates without an inheritable DACL (pipes, events, sections).
+    /// kernel secures with it (unnamed pipes, events, mutexes, semaphores, sections): the run
+    /// SID passes the restricting check, so the command can write its own objects, and no
+    /// other run can. Not used by `CreateNamedPipeW` without a descriptor (`ipc`).
     pub default_dacl: Acl,
 }
 
@@ -147,11 +161,11 @@ impl TokenPlan {
             t.privileges
                 .retain(|p| self.retained_privileges.contains(p));
         }
-        if self.lua_token {
-            for g in &mut t.groups {
-                if g.sid == Sid::builtin_administrators() {
-                    g.state = GroupState::DenyOnly;
-                }
+        for g in &mut t.groups {
+            if (self.lua_token && g.sid == Sid::builtin_administrators())
+                || self.deny_only.contains(&g.sid)
+            {
+                g.state = GroupState::DenyOnly;
             }
         }
         t
@@ -211,6 +225,15 @@ impl WindowsPlan {
                 "outside the writable roots the command can delete (never create, change or \
                  rename) files in folders that grant the user full control: a write-restricted \
                  token does not restrict FILE_DELETE_CHILD; protected paths are covered",
+            ),
+            LayerReport::new(
+                "ipc",
+                LayerStatus::Partial,
+                "unnamed pipes (CreatePipe, Rust's std Command), events, mutexes and semaphores \
+                 the command creates are secured by the token's default DACL and usable by it; \
+                 a pipe made by CreateNamedPipeW without a security descriptor (libuv / Node \
+                 child stdio, Ninja) gets a fixed DACL naming the user, not the sandbox's SIDs, \
+                 so the command cannot open it for write: such tools fail (nothing leaks)",
             ),
             LayerReport::new(
                 "read-confinement",
@@ -365,6 +388,7 @@ pub fn plan_with(
         lua_token: true,
         restricting_sids,
         run_sid,
+        deny_only: Vec::new(),
         retained_privileges: vec![Privilege::ChangeNotify],
         default_dacl,
     };

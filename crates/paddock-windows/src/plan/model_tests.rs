@@ -533,3 +533,77 @@ fn in_a_profile_the_emptied_root_can_go_through_its_parent_but_never_come_back()
     );
     assert!(!can(&w, &t, REPO, Operation::CreateDir));
 }
+
+/// Pipes and kernel objects the command creates from the token's default DACL (`CreatePipe`,
+/// Rust's std `Command` pipes, events, mutexes, semaphores): the command opens them for write,
+/// another run cannot, and the agent (the user's own token) can. With the stock default DACL
+/// that `CreateRestrictedToken` leaves in place, the command could not write its own pipe.
+#[test]
+fn objects_the_command_creates_from_the_default_dacl_are_writable_by_it_and_no_other_run() {
+    let mut w = world();
+    let (plan, t, _run) = applied(&mut w, &workspace_spec());
+    let object = crate::ipc::from_default_dacl(&me(), &plan.token.default_dacl);
+    let write = crate::ipc::open_for_write();
+    let own = access_check(&t, &object, write);
+    assert!(own.allowed(), "the command's own pipe: {own:?}");
+    assert!(
+        access_check(&caller(), &object, write).allowed(),
+        "the agent reads and writes the command's pipes"
+    );
+    let other = plan_in(&mut w, &workspace_spec());
+    let other_t = other.token.model(&caller());
+    assert!(
+        !access_check(&other_t, &object, write).allowed(),
+        "another run cannot write this run's objects"
+    );
+    let stock = crate::ipc::stock_default_dacl(&me(), &Sid::logon(0, 0x5d3a1));
+    let before = crate::ipc::from_default_dacl(&me(), &stock);
+    assert!(
+        !access_check(&t, &before, write).allowed(),
+        "with the stock default DACL the restricting check has nothing to match"
+    );
+}
+
+/// `CreateNamedPipeW` without a descriptor (libuv, Ninja) gets `RtlDefaultNpAcl`'s fixed DACL:
+/// SYSTEM, Administrators and the token owner (the user) full control, Everyone read. No
+/// restricting SID of a level-1 token is there, so the command cannot open such a pipe it made
+/// for write. The fix would be a restricting SID the DACL names: the owner, which is the user
+/// (every file the user can write would then be writable), or Administrators (every file both
+/// the user and Administrators can write: the profile). Both are refused; this test fails if the
+/// token ever gains one of them.
+#[test]
+fn a_named_pipe_made_without_a_descriptor_is_not_writable_at_level_one_and_why() {
+    let mut w = world();
+    let (plan, t, _run) = applied(&mut w, &workspace_spec());
+    let pipe = crate::ipc::default_named_pipe(&me());
+    let write = crate::ipc::open_for_write();
+    assert!(!access_check(&t, &pipe, write).allowed());
+    assert!(access_check(&caller(), &pipe, write).allowed());
+    for extra in [me(), Sid::builtin_administrators()] {
+        let mut widened = plan.token.clone();
+        widened.restricting_sids.push(extra.clone());
+        let wt = widened.model(&caller());
+        assert!(
+            access_check(&wt, &pipe, write).allowed(),
+            "{extra} would make the pipe writable"
+        );
+        assert!(
+            can(&w, &wt, r"C:\Users\me\.bashrc", Operation::CreateFile),
+            "{extra} as a restricting SID opens the profile"
+        );
+    }
+}
+
+#[test]
+fn the_report_says_which_pipes_work_and_which_do_not() {
+    let mut w = world();
+    let plan = plan_in(&mut w, &workspace_spec());
+    let ipc = plan
+        .report()
+        .layers
+        .into_iter()
+        .find(|l| l.name == "ipc")
+        .expect("an ipc layer");
+    assert_eq!(ipc.status, LayerStatus::Partial);
+    assert!(ipc.detail.contains("CreateNamedPipeW"), "{}", ipc.detail);
+}
