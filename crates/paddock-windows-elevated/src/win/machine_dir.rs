@@ -122,7 +122,11 @@ pub fn write_new_with_descriptor(path: &Path, bytes: &[u8], sddl: &str) -> Resul
         lpSecurityDescriptor: sd.as_ptr(),
         bInheritHandle: 0,
     };
-    let wtmp = wide(&tmp.to_string_lossy());
+    let to_wide = |p: &Path| {
+        paddock_windows::apply::wide::to_wide(p)
+            .map_err(|e| SystemError::new("CreateFileW", 0, e.to_string()))
+    };
+    let wtmp = to_wide(&tmp)?;
     // SAFETY: `wtmp` is NUL-terminated; `sa` points at the live descriptor `sd`; no template.
     let h = unsafe {
         CreateFileW(
@@ -146,7 +150,7 @@ pub fn write_new_with_descriptor(path: &Path, bytes: &[u8], sddl: &str) -> Resul
         let _ = remove_optional(&tmp);
         return Err(io_err("WriteFile", &tmp, e));
     }
-    let wpath = wide(&path.to_string_lossy());
+    let wpath = to_wide(path)?;
     // SAFETY: both paths are NUL-terminated.
     let ok = unsafe {
         MoveFileExW(
