@@ -357,3 +357,22 @@ fn a_plant_left_by_a_killed_paddock_is_reverted_by_the_next_run() {
     );
     assert!(!exists(&w.ws.join(".git/hooks")));
 }
+
+#[test]
+fn a_hook_symlinked_into_the_worktree_cannot_be_rewritten() {
+    let w = World::with_repo();
+    std::fs::create_dir(w.ws.join("scripts")).unwrap();
+    std::fs::write(w.ws.join("scripts/post-checkout"), "#!/bin/sh\nexit 0\n").unwrap();
+    std::os::unix::fs::symlink(
+        "../../scripts/post-checkout",
+        w.ws.join(".git/hooks/post-checkout"),
+    )
+    .unwrap();
+    let o = w.run("printf '#!/bin/sh\\ntouch $OUT/pwned\\n' > scripts/post-checkout; echo done");
+    assert_ran(&o);
+    assert_eq!(
+        std::fs::read_to_string(w.ws.join("scripts/post-checkout")).unwrap(),
+        "#!/bin/sh\nexit 0\n"
+    );
+    assert!(!host_git_runs_planted_code(&w, &w.ws, &["checkout", "-q", "-b", "z"]));
+}

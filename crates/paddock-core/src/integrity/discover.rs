@@ -243,6 +243,24 @@ fn collect_inner_git_dirs(dir: &Path, out: &mut Vec<Repo>, depth: usize) {
     }
 }
 
+/// Where the symlinks in a hooks folder point (`.git/hooks/pre-commit -> ../../scripts/x`):
+/// git runs the target, so a target in a writable root must be protected too. Links are read,
+/// not followed beyond one level; at most 256 entries.
+fn linked_hooks(hooks: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(hooks) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .take(256)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
+        .filter_map(|e| {
+            let link = std::fs::read_link(e.path()).ok()?;
+            Some(paths::normalize_lexically(&hooks.join(link)))
+        })
+        .collect()
+}
+
 /// The common dir a git dir shares (`commondir`), when it has one.
 pub fn common_dir(git_dir: &Path) -> Option<PathBuf> {
     let bytes =
@@ -296,6 +314,13 @@ pub fn control_paths(
             }
             for (name, why) in GIT_CONTROL_FILES {
                 add(&mut out, dir.join(name), (*why).to_string());
+            }
+            for target in linked_hooks(&dir.join("hooks")) {
+                add(
+                    &mut out,
+                    target,
+                    "a git hook links to it, so git runs it".into(),
+                );
             }
         }
         let mut configs: Vec<PathBuf> = dirs.iter().map(|d| d.join("config")).collect();
@@ -400,6 +425,10 @@ fn named_by_config(
             };
             if e.section != "core" {
                 named_by_config(&target, work_tree, home, depth + 1, found);
+            } else {
+                for linked in linked_hooks(&target) {
+                    found(linked, why("the target of a hook link in a hooks folder"));
+                }
             }
             found(target, why("a file git reads"));
         } else if gitconfig::is_command_key(e)
@@ -506,6 +535,24 @@ mod tests {
                 want.display()
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_target_of_a_hook_symlinked_into_the_worktree_is_controlled() {
+        let (_d, ws) = tmp();
+        git_init(&ws);
+        std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+        std::fs::create_dir_all(ws.join("scripts")).unwrap();
+        std::fs::write(ws.join("scripts/pre-commit"), "#!/bin/sh\n").unwrap();
+        std::os::unix::fs::symlink("../../scripts/pre-commit", ws.join(".git/hooks/pre-commit"))
+            .unwrap();
+        let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
+        let ctl = control_paths(std::slice::from_ref(&ws), &repos, None, &[], false);
+        assert!(
+            ctl.iter().any(|c| c.path == ws.join("scripts/pre-commit")),
+            "{ctl:?}"
+        );
     }
 
     #[test]
