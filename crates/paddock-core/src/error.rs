@@ -20,6 +20,9 @@ pub enum ConfigError {
     },
     #[error("{origin}: {message}")]
     Value { origin: String, message: String },
+    /// The file exists but is not one Paddock reads (not regular, a link, too large).
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
 }
 
 /// A policy that cannot be turned into a concrete sandbox spec.
