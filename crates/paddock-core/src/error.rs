@@ -36,8 +36,20 @@ pub enum SpecError {
         "writable root {path} does not exist: {reason}; create it or remove it from writable_roots"
     )]
     WritableRoot { path: PathBuf, reason: String },
-    #[error("writable root {path} is refused: {reason}")]
+    #[error(
+        "writable root {path} is refused: {reason}; name the narrower directories the command \
+         needs (e.g. ~/.cargo) instead"
+    )]
     RefusedRoot { path: PathBuf, reason: String },
+    #[error(
+        "workspace {given} (resolved: {path}) is refused as a writable root: {reason}; run in a \
+         project directory (--cwd DIR), or use --mode read-only"
+    )]
+    RefusedWorkspace {
+        given: PathBuf,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("cannot resolve {path}: {reason}")]
     Resolve { path: PathBuf, reason: String },
 }

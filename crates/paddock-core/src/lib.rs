@@ -14,6 +14,7 @@ pub mod integrity;
 pub mod paths;
 pub mod policy;
 pub mod report;
+pub mod roots;
 pub mod spec;
 pub mod state;
 pub mod text;
