@@ -253,6 +253,7 @@ impl SandboxCommand {
         }
         let mut report = report_from(outcome?, enforcement);
         report.integrity = integrity;
+        report.workspace = Some(prepared.spec.workspace.clone());
         Ok(report)
     }
 }
@@ -283,6 +284,7 @@ fn report_from(o: paddock_runner::Outcome, enforcement: EnforcementReport) -> Ru
         stderr: Some(text(&o.stderr)).filter(|_| o.stderr.bytes > 0 || !o.stderr.data.is_empty()),
         output_truncated: o.stdout.truncated || o.stderr.truncated,
         enforcement,
+        workspace: None,
         decision: None,
         error: None,
         integrity: Vec::new(),
