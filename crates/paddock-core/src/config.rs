@@ -500,20 +500,20 @@ fn value_error(path: &Path, text: &str, key: &str, message: &str) -> ConfigError
     }
 }
 
-fn approval_name(a: ApprovalMode) -> &'static str {
-    match a {
-        ApprovalMode::Never => "never",
-        ApprovalMode::OnRisk => "on-risk",
-        ApprovalMode::Always => "always",
-    }
-}
-
-/// Whether approval mode `to` lets something run that `from` would not let run on its own.
-/// `always` asks before unknown commands, `never` refuses what needs asking, `on-risk` does
-/// neither: so `on-risk` may become either, but `always` and `never` only stay what they are
-/// (each of the other two drops a question or a refusal, and neither contains the other).
+/// Whether approval mode `to` lets something happen that `from` would not. Each mode is what it
+/// lets happen: an unknown command runs without asking (all but `always`), a person can be asked
+/// (all but `never`), a failed command can be rerun outside the sandbox (`on-failure` only). `to`
+/// loosens `from` when it allows anything `from` does not: `on-risk` may become `always` or
+/// `never`, `on-failure` anything; `always` and `never` stay, as neither contains the other.
 fn approval_loosens(from: ApprovalMode, to: ApprovalMode) -> bool {
-    from != to && from != ApprovalMode::OnRisk
+    let allows = |m: ApprovalMode| {
+        [
+            m != ApprovalMode::Always,
+            m != ApprovalMode::Never,
+            m == ApprovalMode::OnFailure,
+        ]
+    };
+    allows(to).iter().zip(allows(from)).any(|(&t, f)| t && !f)
 }
 
 fn mode_rank(m: Mode) -> u8 {
@@ -653,8 +653,8 @@ fn check_only_tightens(
             "approval",
             &format!(
                 "approval = \"{}\" loosens \"{}\"",
-                approval_name(a),
-                approval_name(current.approval)
+                a.as_str(),
+                current.approval.as_str()
             ),
         ));
     }
@@ -879,6 +879,12 @@ mod tests {
                 "approval = \"always\"\n",
                 "approval",
             ),
+            ("", "approval = \"on-failure\"\n", "approval"),
+            (
+                "approval = \"always\"\n",
+                "approval = \"on-failure\"\n",
+                "approval",
+            ),
             ("", "output_cap = 99999999999\n", "output_cap"),
             ("", "[env.set]\nPATH = \"/evil\"\n", "PATH"),
             (
@@ -932,6 +938,9 @@ mod tests {
             ("", "approval = \"always\"\n"),
             ("", "approval = \"never\"\n"),
             ("approval = \"always\"\n", "approval = \"always\"\n"),
+            ("approval = \"on-failure\"\n", "approval = \"on-risk\"\n"),
+            ("approval = \"on-failure\"\n", "approval = \"always\"\n"),
+            ("approval = \"on-failure\"\n", "approval = \"never\"\n"),
             ("", "[env]\ndeny = [\"FOO\"]\n"),
         ] {
             let dir = tempfile::tempdir().unwrap();
