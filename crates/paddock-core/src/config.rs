@@ -334,9 +334,13 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
         }
     }
     let ws = std::fs::canonicalize(&paths.workspace).unwrap_or(paths.workspace.clone());
-    eff.workspace = ws.clone();
-    let project_path = ws.join(PROJECT_FILE);
-    if let Some((file, text)) = read_layer(&project_path, files::Location::Beneath(&ws))? {
+    eff.workspace = std::env::current_dir()
+        .and_then(|here| paths::resolve(&here, &paths.workspace))
+        .unwrap_or_else(|_| paths.workspace.clone());
+    // Read beneath the workspace as given: its own links are followed, none below it.
+    let project_path = paths.workspace.join(PROJECT_FILE);
+    let location = files::Location::Beneath(&paths.workspace);
+    if let Some((file, text)) = read_layer(&project_path, location)? {
         eff.project_trusted = trusted
             .iter()
             .any(|t| std::fs::canonicalize(t).is_ok_and(|t| t == ws));

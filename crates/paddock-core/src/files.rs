@@ -561,3 +561,29 @@ mod tests {
         ));
     }
 }
+
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+
+    #[test]
+    fn reads_regular_files_and_refuses_directories_and_oversized_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path();
+        std::fs::write(ws.join("paddock.toml"), "x = 1\n").unwrap();
+        let read = |rel: &str| read_config_file(&ws.join(rel), Location::Beneath(ws));
+        assert_eq!(read("paddock.toml").unwrap().as_deref(), Some("x = 1\n"));
+        assert!(read("missing.toml").unwrap().is_none());
+        std::fs::create_dir_all(ws.join(".paddock").join("rules.toml")).unwrap();
+        assert!(matches!(
+            read(".paddock\\rules.toml"),
+            Err(FileError::NotRegular {
+                kind: "directory",
+                ..
+            })
+        ));
+        let big = File::create(ws.join("big.toml")).unwrap();
+        big.set_len(MAX_CONFIG_BYTES + 1).unwrap();
+        assert!(matches!(read("big.toml"), Err(FileError::TooLarge { .. })));
+    }
+}

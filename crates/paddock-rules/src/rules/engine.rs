@@ -108,15 +108,15 @@ impl Engine {
             }
             for (path, kind) in [
                 (
-                    ws_real.join(paddock_core::config::PROJECT_FILE),
+                    ws.join(paddock_core::config::PROJECT_FILE),
                     FileKind::ProjectConfig,
                 ),
                 (
-                    ws_real.join(".paddock").join("rules.toml"),
+                    ws.join(".paddock").join("rules.toml"),
                     FileKind::ProjectRules,
                 ),
             ] {
-                let beneath = paddock_core::files::Location::Beneath(&ws_real);
+                let beneath = paddock_core::files::Location::Beneath(ws);
                 if let Some(f) = read(&path, kind, beneath)? {
                     engine.files.push(path);
                     engine.add_project_rules(f.rules);
