@@ -155,14 +155,19 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
     let ctx = Context::new(&cwd, writable).with_summary(summary);
     let policy = cmd.current_policy();
     let decision = if gate.escalate {
-        approval::decide_escalation(
+        let mut d = approval::decide_escalation(
             gate.engine,
             &argv,
             &ctx,
             "requested by the caller",
             policy.approval,
             gate.approver,
-        )
+        );
+        // The audit log and the report keep what was shown: the program as resolved.
+        if d.run {
+            d.how = format!("{}; shown: {}", d.how, ctx.sandbox_summary);
+        }
+        d
     } else {
         approval::decide(gate.engine, &argv, &ctx, policy.approval, gate.approver)
     };
@@ -368,6 +373,8 @@ mod tests {
             "unset\n",
             "the project's variable reached the unconfined command"
         );
+        let how = report.decision.as_ref().unwrap()["how"].as_str().unwrap();
+        assert!(how.contains(&callers_sh.display().to_string()), "{how}");
         let shown = &yes.0[0].sandbox_summary;
         assert!(
             shown.contains(&format!("{} -c", callers_sh.display())) && !shown.contains("evil"),
