@@ -1,10 +1,12 @@
 //! Paddock's own config as an attack surface (issue 9, items 5, 9 and 11), through the real
 //! binary: a project's `paddock.toml` / `.paddock/rules.toml` that is a link to `/dev/zero` or
 //! outside, a FIFO or a directory must be refused at once with exit 78 and the fix; an untrusted
-//! project may not loosen timeout, approval or the environment; a `--cwd` that a planted link
-//! turns into `$HOME` (or `--writable ~`, `--writable /`) is refused. Each attack runs as the
-//! test's user and, when that is root, as nobody too; every run is bounded in time and memory,
-//! so a regression fails the test instead of hanging or exhausting the machine.
+//! project may not loosen timeout, approval or the environment, and even a trusted project's
+//! PATH and variables never reach a command run outside the sandbox (`--escalate`, on-failure
+//! reruns); a `--cwd` that a planted link turns into `$HOME` (or `--writable ~`, `--writable /`)
+//! is refused. Each attack runs as the test's user and, when that is root, as nobody too; every
+//! run is bounded in time and memory, so a regression fails the test instead of hanging or
+//! exhausting the machine.
 
 #![cfg(target_os = "linux")]
 
@@ -372,4 +374,148 @@ fn cwd_through_a_link_to_a_project_runs_and_reports_where_it_ran() {
     let (out, _) = t.paddock(&["policy", "show", "--json", "--cwd", &link]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["workspace"], project.display().to_string());
+}
+
+/// The first `sh` in the test's own PATH: what the caller's PATH resolves.
+fn callers_sh() -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("sh"))
+        .find(|p| p.is_file())
+        .expect("sh in PATH")
+}
+
+/// `paddock ARGS` with a terminal (a pty from `script`) whose user types `answers`; returns the
+/// output and the transcript (prompts included). `None` when `script` is missing.
+fn paddock_on_a_terminal(t: &T, args: &[&str], answers: &str) -> Option<(Output, String)> {
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("SKIPPED: `script` (util-linux) is not installed, so no terminal can be given");
+        return None;
+    }
+    let mut line = format!("exec {}", t.exe.display());
+    for a in args {
+        line.push_str(&format!(" '{}'", a.replace('\'', "'\\''")));
+    }
+    let mut child = Command::new("timeout")
+        .args(["-s", "KILL", "20", "script", "-qec", &line, "/dev/null"])
+        .current_dir(&t.ws)
+        .env("HOME", &t.home)
+        .env("OUT", &t.outside)
+        .env("PADDOCK_CONFIG_DIR", &t.config)
+        .env("PADDOCK_STATE_DIR", &t.state)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Typed after the prompt is up: the terminal discards nothing, the approver reads a line.
+    std::thread::sleep(Duration::from_millis(500));
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let transcript = stdout(&out);
+    Some((out, transcript))
+}
+
+/// A trusted project may set PATH and variables for the sandbox; an approved escalation still
+/// runs the caller's program, found with the caller's PATH, in the caller's environment, and the
+/// prompt names that program.
+#[test]
+fn escalation_runs_the_callers_program_in_the_callers_environment() {
+    let t = T::new(Caller::Me);
+    let evil = t.ws.join("evil-bin");
+    std::fs::create_dir(&evil).unwrap();
+    let marker = t.outside.join("evil-ran");
+    std::fs::write(
+        evil.join("sh"),
+        format!("#!/bin/sh\necho x > {}\n", marker.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(evil.join("sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        t.config.join("config.toml"),
+        format!("trusted_projects = ['{}']\n", t.ws.display()),
+    )
+    .unwrap();
+    std::fs::write(
+        t.ws.join("paddock.toml"),
+        format!(
+            "[env.set]\nPATH = \"{}\"\nPADDOCK_PROJECT_VAR = \"from-project\"\n",
+            evil.display()
+        ),
+    )
+    .unwrap();
+    let Some((out, transcript)) = paddock_on_a_terminal(
+        &t,
+        &[
+            "run",
+            "--escalate",
+            "--",
+            "sh",
+            "-c",
+            "echo \"${PADDOCK_PROJECT_VAR:-unset}\" > seen",
+        ],
+        "y\n",
+    ) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0), "{transcript}{}", stderr(&out));
+    assert!(
+        transcript.contains(&format!("runs exactly: {} -c", callers_sh().display())),
+        "the prompt does not show the program that runs: {transcript}"
+    );
+    assert!(!exists(&marker), "the project's PATH chose the program");
+    assert_eq!(
+        std::fs::read_to_string(t.ws.join("seen")).unwrap(),
+        "unset\n",
+        "the project's variable reached the unconfined command"
+    );
+}
+
+/// `approval = "on-failure"`: the rerun outside the sandbox after a denial is an escalation too.
+#[test]
+fn on_failure_rerun_runs_in_the_callers_environment() {
+    let t = T::new(Caller::Me);
+    std::fs::write(
+        t.config.join("config.toml"),
+        format!(
+            "approval = \"on-failure\"\ntrusted_projects = ['{}']\n",
+            t.ws.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        t.ws.join("paddock.toml"),
+        "[env.set]\nPADDOCK_PROJECT_VAR = \"from-project\"\n",
+    )
+    .unwrap();
+    // Denied in the sandbox (outside the workspace), then rerun outside once approved.
+    let script = t.ws.join("write-outside.sh");
+    std::fs::write(
+        &script,
+        "echo \"${PADDOCK_PROJECT_VAR:-unset}\" > \"$OUT/seen\"\n",
+    )
+    .unwrap();
+    let Some((out, transcript)) =
+        paddock_on_a_terminal(&t, &["run", "--", "sh", "write-outside.sh"], "y\ny\n")
+    else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0), "{transcript}{}", stderr(&out));
+    assert!(
+        transcript.contains(&format!(
+            "runs exactly: {} write-outside.sh",
+            callers_sh().display()
+        )),
+        "{transcript}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.outside.join("seen")).unwrap(),
+        "unset\n",
+        "the project's variable reached the rerun outside the sandbox"
+    );
 }
