@@ -9,6 +9,7 @@
 //! problem; nothing is guessed.
 
 use crate::error::ConfigError;
+use crate::files;
 use crate::paths;
 use crate::policy::{
     ApprovalMode, Capability, EnvInherit, EnvPolicy, Mode, Network, Policy, WindowsLevel,
@@ -177,6 +178,8 @@ pub struct EffectivePolicy {
     pub files: Vec<PathBuf>,
     /// Whether the project file was allowed to loosen the policy.
     pub project_trusted: bool,
+    /// The workspace whose project file was looked up, with every link resolved.
+    pub workspace: PathBuf,
 }
 
 /// Where to look for the files.
@@ -250,26 +253,50 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// The 1-based line in `text` where `key` is set, for error messages about a value.
-fn line_of_key(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|l| {
-            let t = l.trim_start();
-            t.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
+/// The 1-based line in `text` where the first of `keys` that is set is set (`key =` or
+/// `"key" =`), for error messages about a value; line 1 when none is found.
+fn line_of_keys(text: &str, keys: &[&str]) -> usize {
+    let sets = |l: &str, key: &str| {
+        let t = l.trim_start();
+        let t = t
+            .strip_prefix('"')
+            .and_then(|t| t.strip_prefix(key))
+            .and_then(|t| t.strip_prefix('"'))
+            .or_else(|| t.strip_prefix(key));
+        t.is_some_and(|rest| rest.trim_start().starts_with('='))
+    };
+    keys.iter()
+        .find_map(|k| text.lines().position(|l| sets(l, k)))
         .map_or(1, |i| i + 1)
 }
 
-fn read_layer(path: &Path) -> Result<Option<(ConfigFile, String)>, ConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some((parse_file(path, &text)?, text))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
+fn read_layer(
+    path: &Path,
+    location: files::Location<'_>,
+) -> Result<Option<(ConfigFile, String)>, ConfigError> {
+    match files::read_config_file(path, location)? {
+        Some(text) => {
+            let file = parse_file(path, &text)?;
+            check_values(&file, path, &text)?;
+            Ok(Some((file, text)))
+        }
+        None => Ok(None),
     }
+}
+
+/// Refuses values no layer may hold: a timeout that is not a number of seconds >= 0.
+fn check_values(f: &ConfigFile, path: &Path, text: &str) -> Result<(), ConfigError> {
+    if let Some(t) = f.timeout
+        && (t < 0.0 || Duration::try_from_secs_f64(t).is_err())
+    {
+        return Err(value_error(
+            path,
+            text,
+            "timeout",
+            &format!("timeout = {t} is not a number of seconds >= 0 (0 means no limit); fix it"),
+        ));
+    }
+    Ok(())
 }
 
 /// Loads and layers the files, then applies `cli`.
@@ -279,6 +306,7 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
         sources: BTreeMap::new(),
         files: Vec::new(),
         project_trusted: false,
+        workspace: paths.workspace.clone(),
     };
     for key in SETTINGS {
         eff.sources.insert(key.to_string(), vec![Source::Default]);
@@ -287,19 +315,13 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
     let mut trusted: Vec<PathBuf> = Vec::new();
     let user_path = paths.explicit.clone().or_else(|| paths.user.clone());
     if let Some(user_path) = &user_path {
-        let layer = if paths.explicit.is_some() {
-            match std::fs::read_to_string(user_path) {
-                Ok(text) => Some((parse_file(user_path, &text)?, text)),
-                Err(source) => {
-                    return Err(ConfigError::Read {
-                        path: user_path.clone(),
-                        source,
-                    });
-                }
-            }
-        } else {
-            read_layer(user_path)?
-        };
+        let layer = read_layer(user_path, files::Location::User)?;
+        if layer.is_none() && paths.explicit.is_some() {
+            return Err(ConfigError::Read {
+                path: user_path.clone(),
+                source: std::io::ErrorKind::NotFound.into(),
+            });
+        }
         if let Some((file, _)) = layer {
             trusted = file
                 .trusted_projects
@@ -311,9 +333,14 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
             apply_layer(&mut eff, &file, Source::User(user_path.clone()));
         }
     }
+    let ws = std::fs::canonicalize(&paths.workspace).unwrap_or(paths.workspace.clone());
+    eff.workspace = std::env::current_dir()
+        .and_then(|here| paths::resolve(&here, &paths.workspace))
+        .unwrap_or_else(|_| paths.workspace.clone());
+    // Read beneath the workspace as given: its own links are followed, none below it.
     let project_path = paths.workspace.join(PROJECT_FILE);
-    if let Some((file, text)) = read_layer(&project_path)? {
-        let ws = std::fs::canonicalize(&paths.workspace).unwrap_or(paths.workspace.clone());
+    let location = files::Location::Beneath(&paths.workspace);
+    if let Some((file, text)) = read_layer(&project_path, location)? {
         eff.project_trusted = trusted
             .iter()
             .any(|t| std::fs::canonicalize(t).is_ok_and(|t| t == ws));
@@ -471,10 +498,26 @@ fn apply_cli(eff: &mut EffectivePolicy, cli: &CliOverrides) {
 fn value_error(path: &Path, text: &str, key: &str, message: &str) -> ConfigError {
     ConfigError::Invalid {
         path: path.to_path_buf(),
-        line: line_of_key(text, key),
+        line: line_of_keys(text, &[key]),
         column: 1,
         message: message.to_string(),
     }
+}
+
+/// Whether approval mode `to` lets something happen that `from` would not. Each mode is what it
+/// lets happen: an unknown command runs without asking (all but `always`), a person can be asked
+/// (all but `never`), a failed command can be rerun outside the sandbox (`on-failure` only). `to`
+/// loosens `from` when it allows anything `from` does not: `on-risk` may become `always` or
+/// `never`, `on-failure` anything; `always` and `never` stay, as neither contains the other.
+fn approval_loosens(from: ApprovalMode, to: ApprovalMode) -> bool {
+    let allows = |m: ApprovalMode| {
+        [
+            m != ApprovalMode::Always,
+            m != ApprovalMode::Never,
+            m == ApprovalMode::OnFailure,
+        ]
+    };
+    allows(to).iter().zip(allows(from)).any(|(&t, f)| t && !f)
 }
 
 fn mode_rank(m: Mode) -> u8 {
@@ -486,6 +529,32 @@ fn mode_rank(m: Mode) -> u8 {
 }
 
 /// Refuses a project file that would loosen `current` (the policy before the project layer).
+/// Every field of `ConfigFile` and what "tighter" means for it:
+///
+/// | field               | tighter (allowed)                   | refused                          |
+/// |---------------------|-------------------------------------|----------------------------------|
+/// | `mode`              | read-only < workspace-write < full  | anything above the current mode  |
+/// | `writable_roots`    | roots inside the workspace          | any root outside it              |
+/// | `protected_paths`   | adding (read-only holes)            | nothing to refuse                |
+/// | `protect_whole_git` | `true`                              | `false` over `true`              |
+/// | `deny_read`         | adding                              | nothing to refuse                |
+/// | `default_deny_read` | `true`                              | `false`                          |
+/// | `network`           | off < allowlist (subset) < on       | more than the current access     |
+/// | `timeout`           | a positive limit <= the current one | `0` (none) or longer than now    |
+/// | `allow_unenforced`  | empty                               | any capability                   |
+/// | `approval`          | see `approval_loosens`              | fewer questions or refusals      |
+/// | `output_cap`        | <= the current cap                  | a larger cap (memory)            |
+/// | `env.inherit`       | none < core < all                   | inheriting more                  |
+/// | `env.allow`         | empty                               | any name (lets secrets through)  |
+/// | `env.deny`          | adding                              | nothing to refuse                |
+/// | `env.set`           | empty                               | any variable (see below)         |
+/// | `windows.level`     | elevated                            | unelevated over elevated         |
+/// | `trusted_projects`  | (refused even from a trusted file)  | always                           |
+/// | `rule`              | judged by paddock-rules (its allow rules are inactive when untrusted) |
+///
+/// `env.set` is refused whole: almost any variable changes what runs (`PATH`, `LD_PRELOAD`,
+/// `GIT_CONFIG_*`, `BASH_ENV`, `NODE_OPTIONS`, `PYTHONPATH`, `RUSTC_WRAPPER`, `EDITOR`, ...), and
+/// no list of harmless names would stay right as tools add variables.
 fn check_only_tightens(
     current: &Policy,
     f: &ConfigFile,
@@ -558,6 +627,64 @@ fn check_only_tightens(
                 return Err(refuse("inherit", "inheriting more of the environment"));
             }
         }
+    }
+    if let Some(t) = f.timeout
+        && let Some(now) = current.timeout
+    {
+        if t == 0.0 {
+            return Err(refuse(
+                "timeout",
+                &format!(
+                    "timeout = 0 (no limit) loosens the current limit of {} s",
+                    now.as_secs_f64()
+                ),
+            ));
+        }
+        if Duration::from_secs_f64(t) > now {
+            return Err(refuse(
+                "timeout",
+                &format!(
+                    "timeout = {t} is longer than the current limit of {} s",
+                    now.as_secs_f64()
+                ),
+            ));
+        }
+    }
+    if let Some(a) = f.approval
+        && approval_loosens(current.approval, a)
+    {
+        return Err(refuse(
+            "approval",
+            &format!(
+                "approval = \"{}\" loosens \"{}\"",
+                a.as_str(),
+                current.approval.as_str()
+            ),
+        ));
+    }
+    if let Some(c) = f.output_cap
+        && c > current.output_cap
+    {
+        return Err(refuse(
+            "output_cap",
+            &format!(
+                "output_cap = {c} raises the current cap of {} bytes",
+                current.output_cap
+            ),
+        ));
+    }
+    if let Some(set) = f.env.as_ref().and_then(|e| e.set.as_ref())
+        && let Some(name) = set.keys().next()
+    {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of_keys(text, &[name, "set"]),
+            column: 1,
+            message: format!(
+                "env.set ({name}, ...): a variable can change what the command runs (PATH, \
+                 LD_PRELOAD, GIT_CONFIG_* ...), so a project may not set any: {FIX}"
+            ),
+        });
     }
     if let Some(w) = &f.windows
         && w.level == Some(WindowsLevel::Unelevated)
@@ -728,6 +855,125 @@ mod tests {
             let cp = paths_in(dir.path());
             write(&cp.workspace, PROJECT_FILE, text);
             assert!(load(&cp, &CliOverrides::default()).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn untrusted_project_cannot_loosen_timeout_approval_output_cap_or_set_env() {
+        for (user, project, field) in [
+            ("", "timeout = 0\n", "timeout = 0"),
+            ("timeout = 30\n", "timeout = 31\n", "timeout = 31"),
+            (
+                "approval = \"always\"\n",
+                "approval = \"on-risk\"\n",
+                "approval",
+            ),
+            (
+                "approval = \"always\"\n",
+                "approval = \"never\"\n",
+                "approval",
+            ),
+            (
+                "approval = \"never\"\n",
+                "approval = \"on-risk\"\n",
+                "approval",
+            ),
+            (
+                "approval = \"never\"\n",
+                "approval = \"always\"\n",
+                "approval",
+            ),
+            ("", "approval = \"on-failure\"\n", "approval"),
+            (
+                "approval = \"always\"\n",
+                "approval = \"on-failure\"\n",
+                "approval",
+            ),
+            ("", "output_cap = 99999999999\n", "output_cap"),
+            ("", "[env.set]\nPATH = \"/evil\"\n", "PATH"),
+            (
+                "",
+                "[env]\nset = { GIT_CONFIG_COUNT = \"1\" }\n",
+                "GIT_CONFIG_COUNT",
+            ),
+            ("", "[env.set]\nLANG = \"C\"\n", "LANG"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let cp = paths_in(dir.path());
+            write(dir.path(), "user/config.toml", user);
+            let lines = project.lines().count();
+            write(&cp.workspace, PROJECT_FILE, &format!("# header\n{project}"));
+            let err = load(&cp, &CliOverrides::default())
+                .expect_err(project)
+                .to_string();
+            let at = format!("paddock.toml:{}:", lines + 1);
+            assert!(
+                err.contains(&at) && err.contains(field) && err.contains("trusted_projects"),
+                "{project}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn trusted_project_may_loosen_timeout_approval_and_set_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        let user = format!(
+            "approval = \"always\"\ntrusted_projects = ['{}']\n",
+            cp.workspace.display()
+        );
+        write(dir.path(), "user/config.toml", &user);
+        write(
+            &cp.workspace,
+            PROJECT_FILE,
+            "timeout = 0\napproval = \"on-risk\"\n[env.set]\nPATH = \"/opt/bin\"\n",
+        );
+        let eff = load(&cp, &CliOverrides::default()).unwrap();
+        assert_eq!(eff.policy.timeout, None);
+        assert_eq!(eff.policy.approval, ApprovalMode::OnRisk);
+        assert_eq!(eff.policy.env.set["PATH"], "/opt/bin");
+    }
+
+    #[test]
+    fn untrusted_project_may_tighten_timeout_approval_and_output_cap() {
+        for (user, project) in [
+            ("", "timeout = 5\noutput_cap = 1024\n"),
+            ("timeout = 0\n", "timeout = 99999\n"),
+            ("", "approval = \"always\"\n"),
+            ("", "approval = \"never\"\n"),
+            ("approval = \"always\"\n", "approval = \"always\"\n"),
+            ("approval = \"on-failure\"\n", "approval = \"on-risk\"\n"),
+            ("approval = \"on-failure\"\n", "approval = \"always\"\n"),
+            ("approval = \"on-failure\"\n", "approval = \"never\"\n"),
+            ("", "[env]\ndeny = [\"FOO\"]\n"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let cp = paths_in(dir.path());
+            write(dir.path(), "user/config.toml", user);
+            write(&cp.workspace, PROJECT_FILE, project);
+            let r = load(&cp, &CliOverrides::default());
+            assert!(r.is_ok(), "{user} / {project}: {}", r.unwrap_err());
+        }
+    }
+
+    #[test]
+    fn timeout_must_be_a_number_of_seconds_in_every_layer() {
+        for text in [
+            "timeout = -1\n",
+            "timeout = nan\n",
+            "timeout = inf\n",
+            "timeout = 1e300\n",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let cp = paths_in(dir.path());
+            write(dir.path(), "user/config.toml", &format!("\n{text}"));
+            let err = load(&cp, &CliOverrides::default())
+                .expect_err(text)
+                .to_string();
+            assert!(
+                err.contains("config.toml:2:") && err.contains("timeout"),
+                "{err}"
+            );
         }
     }
 

@@ -20,6 +20,9 @@ pub enum ConfigError {
     },
     #[error("{origin}: {message}")]
     Value { origin: String, message: String },
+    /// The file exists but is not one Paddock reads (not regular, a link, too large).
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
 }
 
 /// A policy that cannot be turned into a concrete sandbox spec.
@@ -33,8 +36,20 @@ pub enum SpecError {
         "writable root {path} does not exist: {reason}; create it or remove it from writable_roots"
     )]
     WritableRoot { path: PathBuf, reason: String },
-    #[error("writable root {path} is refused: {reason}")]
+    #[error(
+        "writable root {path} is refused: {reason}; name the narrower directories the command \
+         needs (e.g. ~/.cargo) instead"
+    )]
     RefusedRoot { path: PathBuf, reason: String },
+    #[error(
+        "workspace {given} (resolved: {path}) is refused as a writable root: {reason}; run in a \
+         project directory (--cwd DIR), or use --mode read-only"
+    )]
+    RefusedWorkspace {
+        given: PathBuf,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("cannot resolve {path}: {reason}")]
     Resolve { path: PathBuf, reason: String },
 }

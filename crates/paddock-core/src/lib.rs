@@ -1,17 +1,20 @@
 //! Paddock's portable core: the policy model and its config file, path handling, environment
 //! scrubbing, the concrete sandbox spec handed to backends, and the run/enforcement reports.
 //!
-//! Nothing here calls Win32 or Linux syscalls beyond ordinary `std::fs` reads; every OS backend
+//! Nothing here calls Win32 or Linux syscalls beyond ordinary `std::fs` reads and the
+//! `openat`/`fstatat` with which `files` reads config files beneath a workspace; every OS backend
 //! depends on this crate and this crate depends on none of them.
 
 pub mod audit;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod files;
 pub mod integrity;
 pub mod paths;
 pub mod policy;
 pub mod report;
+pub mod roots;
 pub mod spec;
 pub mod state;
 pub mod text;

@@ -82,6 +82,9 @@ pub struct RunReport {
     pub stderr: Option<String>,
     pub output_truncated: bool,
     pub enforcement: EnforcementReport,
+    /// The workspace the command ran in, with every link resolved (it may differ from the
+    /// `--cwd` given when that path goes through a link).
+    pub workspace: Option<std::path::PathBuf>,
     /// The command-rules decision that let this run happen (paddock-rules), if rules ran.
     pub decision: Option<serde_json::Value>,
     /// Why Paddock refused or failed, when it did.

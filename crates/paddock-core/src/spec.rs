@@ -6,6 +6,7 @@ use crate::error::SpecError;
 use crate::integrity::{self, discover::Control};
 use crate::paths;
 use crate::policy::{Capability, Mode, Network, Policy};
+use crate::roots::HostRoots;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -75,6 +76,16 @@ pub const DEFAULT_PROTECTED: &[&str] = &["paddock.toml", ".paddock"];
 impl SandboxSpec {
     /// Builds the spec for `policy` with `workspace` as the workspace root.
     pub fn from_policy(policy: &Policy, workspace: &Path) -> Result<SandboxSpec, SpecError> {
+        SandboxSpec::from_policy_on(policy, workspace, &HostRoots::from_env())
+    }
+
+    /// `from_policy` with the host's home and system directories given (see `roots`): a
+    /// writable root (the workspace first) that `host` refuses is an error.
+    pub fn from_policy_on(
+        policy: &Policy,
+        workspace: &Path,
+        host: &HostRoots,
+    ) -> Result<SandboxSpec, SpecError> {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let ws = paths::resolve(&cwd, workspace).map_err(|e| SpecError::Workspace {
             path: workspace.to_path_buf(),
@@ -89,6 +100,13 @@ impl SandboxSpec {
         let home = crate::state::home_dir();
         let mut writable_roots = Vec::new();
         if policy.mode == Mode::WorkspaceWrite {
+            if let Some(reason) = host.refusal(&ws) {
+                return Err(SpecError::RefusedWorkspace {
+                    given: workspace.to_path_buf(),
+                    path: ws,
+                    reason,
+                });
+            }
             writable_roots.push(ws.clone());
             for root in &policy.writable_roots {
                 let expanded = paths::expand_tilde(root, home.as_deref());
@@ -101,6 +119,12 @@ impl SandboxSpec {
                     return Err(SpecError::WritableRoot {
                         path: root.clone(),
                         reason: "not an existing directory".into(),
+                    });
+                }
+                if let Some(reason) = host.refusal(&resolved) {
+                    return Err(SpecError::RefusedRoot {
+                        path: resolved,
+                        reason,
                     });
                 }
                 if !writable_roots.contains(&resolved) {

@@ -43,4 +43,7 @@ pub enum RulesError {
     },
     #[error("no user config directory (set HOME, APPDATA or PADDOCK_CONFIG_DIR)")]
     NoConfigDir,
+    /// A rules file that exists but is not one Paddock reads (not regular, a link, too large).
+    #[error(transparent)]
+    File(#[from] paddock_core::files::FileError),
 }

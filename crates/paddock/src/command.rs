@@ -191,6 +191,35 @@ impl SandboxCommand {
         })
     }
 
+    /// The command as it would run OUTSIDE the sandbox (an approved escalation): with the
+    /// caller's own environment (as Paddock inherited it, plus what `env` set on this builder),
+    /// none of the policy's `env` settings (a project's could choose what runs), the program
+    /// found in the caller's `PATH`, and no sandbox (`full-access`). Run it with `run_prepared`
+    /// exactly as prepared, so what was shown for approval is what runs.
+    pub fn prepare_escalation(&self) -> Result<Prepared, PaddockError> {
+        let (cwd, workspace) = self.dirs()?;
+        let mut unconfined = self.policy.clone();
+        unconfined.mode = paddock_core::Mode::FullAccess;
+        let spec = SandboxSpec::from_policy(&unconfined, &workspace)?;
+        let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        env.sort_by_key(|(n, _)| n.to_ascii_uppercase());
+        for (k, v) in &self.env {
+            paddock_core::env::set_var(&mut env, &k.to_string_lossy(), v.clone());
+        }
+        let program = resolve_program(&self.program, &cwd, &env)?;
+        Ok(Prepared {
+            spec,
+            command: CommandSpec {
+                program,
+                args: self.args.clone(),
+                cwd,
+                env,
+            },
+            dropped_env: Vec::new(),
+            recovered: Vec::new(),
+        })
+    }
+
     /// Runs the command and returns its report. `Err` means the command never started.
     pub fn run(&self) -> Result<RunReport, PaddockError> {
         let prepared = self.prepare()?;
@@ -253,6 +282,7 @@ impl SandboxCommand {
         }
         let mut report = report_from(outcome?, enforcement);
         report.integrity = integrity;
+        report.workspace = Some(prepared.spec.workspace.clone());
         Ok(report)
     }
 }
@@ -283,6 +313,7 @@ fn report_from(o: paddock_runner::Outcome, enforcement: EnforcementReport) -> Ru
         stderr: Some(text(&o.stderr)).filter(|_| o.stderr.bytes > 0 || !o.stderr.data.is_empty()),
         output_truncated: o.stdout.truncated || o.stderr.truncated,
         enforcement,
+        workspace: None,
         decision: None,
         error: None,
         integrity: Vec::new(),

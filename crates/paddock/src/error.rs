@@ -42,8 +42,9 @@ impl PaddockError {
             PaddockError::Config(_)
             | PaddockError::Spec(SpecError::Workspace { .. })
             | PaddockError::Spec(SpecError::WritableRoot { .. })
-            | PaddockError::Spec(SpecError::Resolve { .. }) => exit::BAD_CONFIG,
-            PaddockError::Spec(SpecError::RefusedRoot { .. }) => exit::SANDBOX_UNAVAILABLE,
+            | PaddockError::Spec(SpecError::Resolve { .. })
+            | PaddockError::Spec(SpecError::RefusedRoot { .. })
+            | PaddockError::Spec(SpecError::RefusedWorkspace { .. }) => exit::BAD_CONFIG,
             PaddockError::NotFound { .. } => exit::NOT_FOUND,
             PaddockError::NotExecutable { .. } => exit::NOT_EXECUTABLE,
             PaddockError::BackendMissing { .. }

@@ -10,7 +10,7 @@
 //! (a heuristic, see `on_failure`) leads to a second request, to rerun once outside the sandbox;
 //! both runs and both decisions are audited.
 
-use crate::command::SandboxCommand;
+use crate::command::{Prepared, SandboxCommand};
 use crate::error::PaddockError;
 use paddock_core::policy::ApprovalMode;
 use paddock_core::report::{OnFailureReport, RunReport};
@@ -34,6 +34,26 @@ pub struct Gate<'a> {
 pub struct GatedRun {
     pub decision: FinalDecision,
     pub result: Result<RunReport, PaddockError>,
+}
+
+/// What an escalation will run, exactly, shown in its prompt: the program as resolved with the
+/// caller's PATH, the arguments and the directory; or why it cannot run.
+pub fn escalation_summary(prepared: &Result<Prepared, PaddockError>) -> String {
+    match prepared {
+        Ok(p) => {
+            let argv: Vec<String> = std::iter::once(p.command.program.as_os_str())
+                .chain(p.command.args.iter().map(|a| a.as_os_str()))
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            format!(
+                "OUTSIDE the sandbox, with your full rights and your own environment (no \
+                 project settings), runs exactly: {} (in {})",
+                paddock_rules::shlex::join(&argv),
+                p.command.cwd.display()
+            )
+        }
+        Err(e) => format!("OUTSIDE the sandbox; it cannot start: {e}"),
+    }
 }
 
 /// A short description of what the sandbox allows, shown in prompts.
@@ -125,17 +145,29 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
         Ok(p) => (p.command.cwd.clone(), p.spec.writable_roots.clone()),
         Err(_) => (cmd.cwd_or_current(), Vec::new()),
     };
-    let ctx = Context::new(&cwd, writable).with_summary(sandbox_summary(cmd, gate.escalate));
+    // An escalation is prepared before asking, with the caller's environment and PATH, and run
+    // exactly as prepared: the prompt shows the program that will run, not a name.
+    let escalated = gate.escalate.then(|| cmd.prepare_escalation());
+    let summary = match &escalated {
+        Some(e) => escalation_summary(e),
+        None => sandbox_summary(cmd, false),
+    };
+    let ctx = Context::new(&cwd, writable).with_summary(summary);
     let policy = cmd.current_policy();
     let decision = if gate.escalate {
-        approval::decide_escalation(
+        let mut d = approval::decide_escalation(
             gate.engine,
             &argv,
             &ctx,
             "requested by the caller",
             policy.approval,
             gate.approver,
-        )
+        );
+        // The audit log and the report keep what was shown: the program as resolved.
+        if d.run {
+            d.how = format!("{}; shown: {}", d.how, ctx.sandbox_summary);
+        }
+        d
     } else {
         approval::decide(gate.engine, &argv, &ctx, policy.approval, gate.approver)
     };
@@ -165,13 +197,10 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
     if on_failure {
         first.capture_output(true);
     }
-    let result = prepared.and_then(|p| {
-        if gate.escalate {
-            run_unconfined(cmd)
-        } else {
-            first.run_prepared(&p)
-        }
-    });
+    let result = match escalated {
+        Some(e) => e.and_then(|p| cmd.run_prepared(&p)),
+        None => prepared.and_then(|p| first.run_prepared(&p)),
+    };
     let result = result.map(|mut report| {
         report.decision = decision_json;
         report
@@ -198,16 +227,6 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
     }
     let result = rerun_outside(cmd, &argv, &ctx, gate, report, denied);
     GatedRun { decision, result }
-}
-
-/// `cmd` with full access (the sandbox off), for an approved escalation or rerun.
-fn run_unconfined(cmd: &SandboxCommand) -> Result<RunReport, PaddockError> {
-    let mut unconfined = cmd.clone();
-    let mut pol = cmd.current_policy().clone();
-    pol.mode = paddock_core::Mode::FullAccess;
-    unconfined.policy(pol);
-    let p = unconfined.prepare()?;
-    unconfined.run_prepared(&p)
 }
 
 /// Writes a captured run's output to this process's stdout and stderr.
@@ -238,8 +257,11 @@ fn rerun_outside(
          this is a heuristic on the output, not a report from the sandbox",
         failed.exit_code
     );
+    // Like an escalation: prepared before asking (the caller's environment and PATH), shown
+    // exactly, run as prepared.
+    let unconfined = cmd.prepare_escalation();
     let mut outside_ctx = ctx.clone();
-    outside_ctx.sandbox_summary = sandbox_summary(cmd, true);
+    outside_ctx.sandbox_summary = escalation_summary(&unconfined);
     let d = approval::decide_rerun(
         gate.engine,
         argv,
@@ -270,13 +292,93 @@ fn rerun_outside(
         failed.on_failure = Some(info);
         return Ok(failed);
     }
-    let result = run_unconfined(cmd).map(|mut report| {
-        report.decision = serde_json::to_value(&d).ok();
-        report
-    });
+    let result = unconfined
+        .and_then(|p| cmd.run_prepared(&p))
+        .map(|mut report| {
+            report.decision = serde_json::to_value(&d).ok();
+            report
+        });
     record_outcome(gate.audit, record, &result);
     let mut report = result?;
     info.rerun = true;
     report.on_failure = Some(info);
     Ok(report)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use paddock_rules::approval::{ApprovalAnswer, ApprovalRequest};
+    use std::os::unix::fs::PermissionsExt;
+
+    /// Answers "run once" and keeps what it was shown.
+    struct Yes(Vec<ApprovalRequest>);
+
+    impl Approver for Yes {
+        fn ask(&mut self, req: &ApprovalRequest) -> ApprovalAnswer {
+            self.0.push(req.clone());
+            ApprovalAnswer::RunOnce
+        }
+    }
+
+    /// A trusted project's `env.set` (PATH pointing at a planted `sh`, and a variable) is the
+    /// sandbox's business only: an escalation runs the caller's `sh`, found with the caller's
+    /// PATH, in the caller's environment, and the prompt names that program.
+    #[test]
+    fn escalation_runs_with_the_callers_path_and_environment_and_shows_the_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().canonicalize().unwrap();
+        let evil = ws.join("evil-bin");
+        std::fs::create_dir(&evil).unwrap();
+        let fake = evil.join("sh");
+        std::fs::write(&fake, "#!/bin/false\n").unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut policy = paddock_core::config::default_policy();
+        policy.project_trusted = true;
+        policy
+            .env
+            .set
+            .insert("PATH".into(), evil.display().to_string());
+        policy
+            .env
+            .set
+            .insert("PADDOCK_PROJECT_VAR".into(), "from-project".into());
+        let mut cmd = SandboxCommand::new("sh");
+        cmd.args(["-c", "echo \"${PADDOCK_PROJECT_VAR:-unset}\" > seen"])
+            .cwd(&ws)
+            .policy(policy);
+        let callers_sh = crate::resolve::resolve_program(
+            std::ffi::OsStr::new("sh"),
+            &ws,
+            &std::env::vars_os().collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_ne!(callers_sh, fake);
+        let mut engine = Engine::empty();
+        let mut yes = Yes(Vec::new());
+        let run = run_gated(
+            &cmd,
+            Gate {
+                engine: &mut engine,
+                approver: &mut yes,
+                audit: None,
+                escalate: true,
+            },
+        );
+        let report = run.result.expect("the escalation ran");
+        assert_eq!(report.exit_code, 0, "{report:?}");
+        assert!(report.enforcement.unconfined);
+        assert_eq!(
+            std::fs::read_to_string(ws.join("seen")).unwrap(),
+            "unset\n",
+            "the project's variable reached the unconfined command"
+        );
+        let how = report.decision.as_ref().unwrap()["how"].as_str().unwrap();
+        assert!(how.contains(&callers_sh.display().to_string()), "{how}");
+        let shown = &yes.0[0].sandbox_summary;
+        assert!(
+            shown.contains(&format!("{} -c", callers_sh.display())) && !shown.contains("evil"),
+            "{shown}"
+        );
+    }
 }

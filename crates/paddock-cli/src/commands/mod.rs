@@ -38,6 +38,25 @@ pub fn dirs(a: &PolicyArgs) -> Result<(PathBuf, PathBuf), PaddockError> {
     Ok((cwd, workspace))
 }
 
+/// Says on stderr where the workspace really is when `given` reaches it through a link (an
+/// earlier run may have planted one), unless the run is refused anyway (the refusal names both).
+pub fn note_resolved_workspace(given: &std::path::Path, eff: &EffectivePolicy) {
+    if paddock_core::paths::normalize_lexically(given) == eff.workspace {
+        return;
+    }
+    let refused = eff.policy.mode == paddock_core::Mode::WorkspaceWrite
+        && paddock_core::roots::HostRoots::from_env()
+            .refusal(&eff.workspace)
+            .is_some();
+    if !refused {
+        eprintln!(
+            "paddock: note: workspace {} resolves to {}",
+            given.display(),
+            eff.workspace.display()
+        );
+    }
+}
+
 /// Loads the layered config for the flags.
 pub fn load_policy(a: &PolicyArgs) -> Result<EffectivePolicy, PaddockError> {
     let (_, workspace) = dirs(a)?;

@@ -15,6 +15,12 @@ pub fn run(action: PolicyAction) -> i32 {
     }
     let value = serde_json::to_value(&eff.policy).unwrap_or_default();
     println!("Effective policy (files read: {})", files(&eff.files));
+    println!("  workspace          = {}", eff.workspace.display());
+    if eff.policy.mode == paddock_core::Mode::WorkspaceWrite
+        && let Some(why) = paddock_core::roots::HostRoots::from_env().refusal(&eff.workspace)
+    {
+        println!("  workspace refused as a writable root: {why}");
+    }
     for key in paddock_core::config::SETTINGS {
         let v = lookup(&value, key);
         let sources: Vec<String> = eff

@@ -40,6 +40,7 @@ pub fn run(a: RunArgs) -> i32 {
 fn gated(a: &RunArgs) -> Result<RunReport, PaddockError> {
     let eff = super::load_policy(&a.policy)?;
     let (cwd, workspace) = super::dirs(&a.policy)?;
+    super::note_resolved_workspace(&workspace, &eff);
     let mut engine = load_rules(&workspace, eff.policy.project_trusted)?;
     // An empty PADDOCK_SESSION means no session, like an unset one.
     if let Some(id) = a.session.as_deref().filter(|s| !s.is_empty()) {

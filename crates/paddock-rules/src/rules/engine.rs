@@ -59,14 +59,16 @@ pub struct Engine {
     session: Option<Session>,
 }
 
-fn read(path: &Path, kind: FileKind) -> Result<Option<LoadedFile>, RulesError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => file::parse(path, &text, kind).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(RulesError::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
+/// Reads one rules file through `paddock_core::files` (regular files only, size-capped, no link
+/// followed beneath the workspace for project files).
+fn read(
+    path: &Path,
+    kind: FileKind,
+    location: paddock_core::files::Location<'_>,
+) -> Result<Option<LoadedFile>, RulesError> {
+    match paddock_core::files::read_config_file(path, location)? {
+        Some(text) => file::parse(path, &text, kind).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -86,7 +88,7 @@ impl Engine {
         let home = paddock_core::state::home_dir();
         let mut trusted = Vec::new();
         if let Some(user) = &paths.user
-            && let Some(f) = read(user, FileKind::User)?
+            && let Some(f) = read(user, FileKind::User, paddock_core::files::Location::User)?
         {
             trusted = f
                 .trusted_projects
@@ -114,7 +116,8 @@ impl Engine {
                     FileKind::ProjectRules,
                 ),
             ] {
-                if let Some(f) = read(&path, kind)? {
+                let beneath = paddock_core::files::Location::Beneath(ws);
+                if let Some(f) = read(&path, kind, beneath)? {
                     engine.files.push(path);
                     engine.add_project_rules(f.rules);
                 }
@@ -159,10 +162,12 @@ impl Engine {
         } else {
             FileKind::User
         };
-        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            paddock_core::files::read_config_file(path, paddock_core::files::Location::User)?
+                .ok_or_else(|| RulesError::Read {
+                    path: path.to_path_buf(),
+                    source: std::io::ErrorKind::NotFound.into(),
+                })?;
         Ok(file::parse(path, &text, kind)?.rules)
     }
 
@@ -300,11 +305,9 @@ impl Engine {
     ) -> Result<(), RulesError> {
         let path = self.user_file.clone().ok_or(RulesError::NoConfigDir)?;
         let text = file::allow_prefix_rule_text(prefix, note);
-        let existing = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(source) => return Err(RulesError::Read { path, source }),
-        };
+        let existing =
+            paddock_core::files::read_config_file(&path, paddock_core::files::Location::User)?
+                .unwrap_or_default();
         let combined = format!("{existing}{text}");
         // Refuse to write a file that would no longer load.
         let loaded = file::parse(&path, &combined, FileKind::User)?;
