@@ -1,6 +1,7 @@
 //! Seccomp, the syscall layer: sets `no_new_privs`, then refuses the syscalls that reach kernel
-//! attack surface or could undo the other layers, and, when the network is off, every socket
-//! family but `AF_UNIX`. Applied last, just before `execve`; it cannot be lifted afterwards.
+//! attack surface or could undo the other layers, modes with the setuid or setgid bit (such a
+//! file would keep the bit on the host), and, when the network is off, every socket family but
+//! `AF_UNIX`. Applied last, just before `execve`; it cannot be lifted afterwards.
 //!
 //! What seccomp cannot do: it sees syscall arguments, never the memory they point to, so it
 //! cannot tell which path a unix socket `connect(2)` names. Connecting to host sockets by path
@@ -90,7 +91,8 @@ pub fn enforce(req: &SeccompRequest) -> Result<LayerReport, SeccompError> {
         "no_new_privs set; {} programs ({}) for {}: {} syscalls refused with EPERM (ptrace, \
          process_vm_*, keyrings, bpf, perf, io_uring, mount API, unshare/setns, kexec, modules, \
          userfaultfd, open_by_handle_at), clone with namespace flags, TIOCSTI/TIOCLINUX, \
-         personality changes; clone3 answers ENOSYS",
+         personality changes, setuid/setgid bits in chmod/mknod/open(O_CREAT) modes; clone3 \
+         answers ENOSYS",
         programs.len(),
         names.join(", "),
         std::env::consts::ARCH,
