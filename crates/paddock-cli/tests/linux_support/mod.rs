@@ -137,11 +137,20 @@ impl World {
         cmd
     }
 
-    /// `run_with` as the unprivileged user `nobody` (uid 65534), which then owns the workspace,
-    /// the state directory and the scripts; `None` (after printing `SKIPPED`) unless the tests
-    /// run as root, who alone can switch to it. The binary is copied beside the world so that
-    /// nobody can reach it wherever the checkout is.
+    /// `run_with` as the unprivileged user `nobody` (uid 65534); see `command_as_nobody`.
     pub fn run_as_nobody(&self, mode: &str, extra: &[&str], script: &str) -> Option<Output> {
+        Some(
+            self.command_as_nobody(mode, extra, script)?
+                .output()
+                .unwrap(),
+        )
+    }
+
+    /// The `command` run as `nobody`, which then owns the workspace, the state directory and
+    /// the scripts; `None` (after printing `SKIPPED`) unless the tests run as root, who alone
+    /// can switch to it. The binary is copied beside the world so that nobody can reach it
+    /// wherever the checkout is.
+    pub fn command_as_nobody(&self, mode: &str, extra: &[&str], script: &str) -> Option<Command> {
         use std::os::unix::fs::PermissionsExt;
         if !running_as_root() {
             eprintln!("SKIPPED: switching to an unprivileged user needs root");
@@ -167,7 +176,7 @@ impl World {
                 cmd.env(k, v);
             }
         }
-        Some(cmd.output().unwrap())
+        Some(cmd)
     }
 
     pub fn run(&self, script: &str) -> Output {
