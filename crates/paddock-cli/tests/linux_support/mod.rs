@@ -183,6 +183,11 @@ impl World {
         self.run_with("workspace-write", &[], script)
     }
 
+    /// Writes the user config file the runs read (`$PADDOCK_CONFIG_DIR/config.toml`).
+    pub fn write_user_config(&self, text: &str) {
+        std::fs::write(self.config.join("config.toml"), text).unwrap();
+    }
+
     pub fn victim(&self) -> String {
         std::fs::read_to_string(self.outside.join("victim")).unwrap()
     }
