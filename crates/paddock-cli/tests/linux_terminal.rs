@@ -222,3 +222,24 @@ fn an_interactive_run_reads_the_terminal_and_its_state_is_restored_afterwards() 
     assert!(before.contains("nonblock False"), "{before}");
     assert_eq!(after, before, "the terminal's state was not restored");
 }
+
+#[test]
+fn an_unprivileged_callers_output_reaches_a_terminal_it_cannot_reopen() {
+    if !python3() {
+        eprintln!("SKIPPED: python3 with the pty module is needed to make a terminal");
+        return;
+    }
+    let w = World::new();
+    // The terminal belongs to root: nobody cannot open it again, so its output goes through a
+    // pipe that Paddock copies to the terminal; all of it must arrive, the last line included.
+    let Some(cmd) = w.command_as_nobody("workspace-write", &[], "seq 1 3000; echo last-line >&2")
+    else {
+        return;
+    };
+    let shown = under_pty(&cmd, "null", Path::new("-"));
+    assert!(
+        shown.contains("\n3000\r\n") || shown.contains("\n3000\n"),
+        "{shown}"
+    );
+    assert!(shown.contains("last-line"), "{shown}");
+}

@@ -149,9 +149,11 @@ pub(super) mod terminal {
     /// session of its own without a controlling terminal, can neither read what the user types
     /// nor take the terminal's foreground. A terminal this process may not open again (one
     /// owned by another user, after `su`) is fed through a pipe instead, copied by a thread of
-    /// this process. `None` for a stream that is not a terminal.
-    pub(in crate::unix) fn detached_streams() -> io::Result<[Option<OwnedFd>; 3]> {
+    /// this process, whose handle is returned too: join it once the tree is gone, so that the
+    /// last output reaches the terminal. `None` for a stream that is not a terminal.
+    pub(in crate::unix) fn detached_streams() -> io::Result<Detached> {
         let mut out = [None, None, None];
+        let mut copiers = Vec::new();
         for (fd, slot) in out.iter_mut().enumerate() {
             let fd = fd as RawFd;
             // SAFETY: isatty only queries.
@@ -176,14 +178,26 @@ pub(super) mod terminal {
             } else if fd == 0 {
                 return Err(io::Error::last_os_error());
             } else {
-                forwarded_to(fd)?
+                let (writer, copier) = forwarded_to(fd)?;
+                copiers.push(copier);
+                writer
             });
         }
-        Ok(out)
+        Ok(Detached {
+            streams: out,
+            copiers,
+        })
     }
 
-    /// The write end of a pipe whose bytes a thread copies to `fd` until every writer is gone.
-    fn forwarded_to(fd: RawFd) -> io::Result<OwnedFd> {
+    /// What `detached_streams` made: the replacement streams and the threads copying any pipe.
+    pub(in crate::unix) struct Detached {
+        pub streams: [Option<OwnedFd>; 3],
+        pub copiers: Vec<std::thread::JoinHandle<()>>,
+    }
+
+    /// The write end of a pipe whose bytes a thread copies to `fd` until every writer is gone,
+    /// and that thread.
+    fn forwarded_to(fd: RawFd) -> io::Result<(OwnedFd, std::thread::JoinHandle<()>)> {
         let (mut reader, writer) = std::io::pipe()?;
         // SAFETY: F_DUPFD_CLOEXEC duplicates a descriptor of ours into a new one.
         let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
@@ -192,12 +206,12 @@ pub(super) mod terminal {
         }
         // SAFETY: a new descriptor that nothing else owns.
         let mut terminal = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(copy) });
-        std::thread::Builder::new()
+        let copier = std::thread::Builder::new()
             .name("paddock-terminal-copy".into())
             .spawn(move || {
                 let _ = std::io::copy(&mut reader, &mut terminal);
             })?;
-        Ok(writer.into())
+        Ok((writer.into(), copier))
     }
 
     /// True when stdin is a terminal whose foreground group is ours: an interactive run.

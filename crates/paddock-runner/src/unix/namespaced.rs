@@ -85,10 +85,12 @@ pub fn spawn_in_namespaces(
     // Not interactive: the child starts a session of its own, without a controlling terminal,
     // and gets no readable descriptor of a terminal (see `terminal::detached_streams`).
     let mut detached = [None, None, None];
+    let mut copiers = Vec::new();
     let (stdin, stdout, stderr) = match stdio {
         StdioMode::Inherit => {
             if !interactive {
-                detached = terminal::detached_streams().map_err(prepare("reopen the terminal"))?;
+                let made = terminal::detached_streams().map_err(prepare("reopen the terminal"))?;
+                (detached, copiers) = (made.streams, made.copiers);
             }
             (None, None, None)
         }
@@ -191,6 +193,7 @@ pub fn spawn_in_namespaces(
         exited: None,
         reaped: false,
         terminal: None,
+        copiers,
         watch: ExitWatch::from_pidfd(pidfd),
         signals: Some(signals),
     });
@@ -404,6 +407,9 @@ struct NamespacedProcess {
     /// The tree holds the terminal's foreground: give it back once the tree is gone, with the
     /// modes and flags saved before the run (when they could be read).
     terminal: Option<Option<terminal::Saved>>,
+    /// Threads copying the command's output to a terminal it could not be given directly;
+    /// joined once the tree is gone (every writer closed), so no output is lost.
+    copiers: Vec<std::thread::JoinHandle<()>>,
     watch: ExitWatch,
     signals: Option<crate::SignalWatch>,
 }
@@ -473,6 +479,9 @@ impl SandboxedProcess for NamespacedProcess {
         self.exited
             .get_or_insert(std::process::ExitStatus::from_raw(status).into());
         tree::await_empty_group(self.pid)?;
+        for copier in self.copiers.drain(..) {
+            let _ = copier.join();
+        }
         if let Some(saved) = self.terminal.take() {
             // SAFETY: getpgrp has no preconditions.
             terminal::give_to(unsafe { libc::getpgrp() })?;
