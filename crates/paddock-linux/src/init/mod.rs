@@ -5,7 +5,9 @@
 //! result channel to fd 5 and closes every other descriptor above 2.
 //!
 //! It is *pid 1* of the new pid namespace: it brings loopback up, builds the filesystem view,
-//! drops every privilege, applies Landlock and seccomp, starts the *command* (posix_spawn) and
+//! drops every privilege, applies Landlock and seccomp (with the network off it first starts
+//! its only other thread, the unix `connect` broker, see `seccomp::unix_connect`; until then it
+//! is single-threaded), starts the *command* (posix_spawn) and
 //! reaps until the command ends, then writes how it ended (exit code or signal) on the result
 //! channel and exits, which kills whatever the command left behind. Pid 1 cannot die by a
 //! signal it sends itself, so the supervisor reports the command's end from the result channel.
