@@ -96,6 +96,11 @@ pub struct PolicyArgs {
     /// Timeout in seconds (0: none).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
+    /// Resource limit, repeatable: processes=N, memory=SIZE, tmpfs=SIZE (each private /tmp,
+    /// /var/tmp, /dev/shm), file_size=SIZE; SIZE like 2GiB, 512M; `none` lifts a limit. One set
+    /// here is explicit: Paddock refuses to run when it cannot enforce it.
+    #[arg(long = "limit", value_name = "KIND=VALUE")]
+    pub limit: Vec<String>,
     /// Working directory of the command (default: the current directory).
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,

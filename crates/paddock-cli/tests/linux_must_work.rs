@@ -156,7 +156,8 @@ fn json_report_lists_every_enforced_layer() {
             "mount-view",
             "privileges",
             "landlock",
-            "seccomp"
+            "seccomp",
+            "limits"
         ]
     );
 }

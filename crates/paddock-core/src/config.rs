@@ -12,7 +12,8 @@ use crate::error::ConfigError;
 use crate::files;
 use crate::paths;
 use crate::policy::{
-    ApprovalMode, Capability, EnvInherit, EnvPolicy, Mode, Network, Policy, WindowsLevel,
+    ApprovalMode, Capability, EnvInherit, EnvPolicy, LimitKind, Limits, Mode, Network, Policy,
+    WindowsLevel, parse_limit,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -111,6 +112,7 @@ pub struct ConfigFile {
     pub output_cap: Option<u64>,
     pub env: Option<EnvSection>,
     pub windows: Option<WindowsSection>,
+    pub limits: Option<LimitsSection>,
     /// Projects whose `paddock.toml` may loosen the policy (user file only).
     pub trusted_projects: Option<Vec<PathBuf>>,
     /// Command rules; read by paddock-rules, accepted here so one file can hold both.
@@ -152,6 +154,49 @@ pub struct EnvSection {
     pub set: Option<BTreeMap<String, String>>,
 }
 
+/// `[limits]`: each value a number or a string with a unit (`"2GiB"`), `"none"` or 0 for no
+/// limit (see `policy::parse_limit`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    pub processes: Option<LimitValue>,
+    pub memory: Option<LimitValue>,
+    pub tmpfs: Option<LimitValue>,
+    pub file_size: Option<LimitValue>,
+}
+
+/// One limit as a layer sets it: the kind and its value (`None`: no limit).
+pub type LimitSetting = (LimitKind, Option<u64>);
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum LimitValue {
+    Number(u64),
+    Text(String),
+}
+
+impl LimitsSection {
+    /// The limits this section sets, parsed; the error names the limit and the problem.
+    pub fn values(&self) -> Result<Vec<LimitSetting>, (LimitKind, String)> {
+        let fields = [
+            (LimitKind::Processes, &self.processes),
+            (LimitKind::Memory, &self.memory),
+            (LimitKind::Tmpfs, &self.tmpfs),
+            (LimitKind::FileSize, &self.file_size),
+        ];
+        let mut out = Vec::new();
+        for (kind, value) in fields {
+            let parsed = match value {
+                None => continue,
+                Some(LimitValue::Number(n)) => (*n > 0).then_some(*n),
+                Some(LimitValue::Text(t)) => parse_limit(kind, t).map_err(|e| (kind, e))?,
+            };
+            out.push((kind, parsed));
+        }
+        Ok(out)
+    }
+}
+
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowsSection {
@@ -166,6 +211,8 @@ pub struct CliOverrides {
     pub deny_read: Vec<PathBuf>,
     pub network: Option<Network>,
     pub timeout: Option<Duration>,
+    /// `--limit KIND=VALUE`, in order.
+    pub limits: Vec<LimitSetting>,
 }
 
 /// The effective policy with the source of every value.
@@ -228,6 +275,7 @@ pub fn default_policy() -> Policy {
         windows_level: WindowsLevel::Unelevated,
         allow_unenforced: BTreeSet::new(),
         approval: ApprovalMode::OnRisk,
+        limits: Limits::default(),
         output_cap: 1 << 20,
         project_trusted: false,
     }
@@ -235,7 +283,7 @@ pub fn default_policy() -> Policy {
 
 /// Parses one file's text. `path` is used in error messages only.
 pub fn parse_file(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
-    toml::from_str::<ConfigFile>(text).map_err(|e| {
+    let file = toml::from_str::<ConfigFile>(text).map_err(|e| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
         ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -243,7 +291,11 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
             column,
             message: e.message().trim().to_string(),
         }
-    })
+    })?;
+    if let Some(Err((kind, message))) = file.limits.as_ref().map(LimitsSection::values) {
+        return Err(value_error(path, text, kind.as_str(), &message));
+    }
+    Ok(file)
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -380,7 +432,21 @@ pub const SETTINGS: &[&str] = &[
     "env.deny",
     "env.set",
     "windows.level",
+    "limits.processes",
+    "limits.memory",
+    "limits.tmpfs",
+    "limits.file_size",
 ];
+
+/// The provenance key of a limit.
+fn limit_key(kind: LimitKind) -> &'static str {
+    match kind {
+        LimitKind::Processes => "limits.processes",
+        LimitKind::Memory => "limits.memory",
+        LimitKind::Tmpfs => "limits.tmpfs",
+        LimitKind::FileSize => "limits.file_size",
+    }
+}
 
 fn set_source(eff: &mut EffectivePolicy, key: &str, src: &Source, accumulate: bool) {
     let entry = eff.sources.entry(key.to_string()).or_default();
@@ -462,6 +528,17 @@ fn apply_layer(eff: &mut EffectivePolicy, f: &ConfigFile, src: Source) {
         p.windows_level = level;
         touched.push(("windows.level", false));
     }
+    // parse_file has checked every value.
+    for (kind, value) in f
+        .limits
+        .as_ref()
+        .and_then(|l| l.values().ok())
+        .unwrap_or_default()
+    {
+        p.limits.set(kind, value);
+        p.limits.explicit.insert(kind);
+        touched.push((limit_key(kind), false));
+    }
     for (key, acc) in touched {
         set_source(eff, key, &src, acc);
     }
@@ -489,6 +566,11 @@ fn apply_cli(eff: &mut EffectivePolicy, cli: &CliOverrides) {
     if let Some(t) = cli.timeout {
         p.timeout = (!t.is_zero()).then_some(t);
         touched.push(("timeout", false));
+    }
+    for &(kind, value) in &cli.limits {
+        p.limits.set(kind, value);
+        p.limits.explicit.insert(kind);
+        touched.push((limit_key(kind), false));
     }
     for (key, acc) in touched {
         set_source(eff, key, &Source::Cli, acc);
@@ -685,6 +767,21 @@ fn check_only_tightens(
                  LD_PRELOAD, GIT_CONFIG_* ...), so a project may not set any: {FIX}"
             ),
         });
+    }
+    for (kind, value) in f
+        .limits
+        .as_ref()
+        .and_then(|l| l.values().ok())
+        .unwrap_or_default()
+    {
+        if let Some(current) = current.limits.get(kind)
+            && value.is_none_or(|v| v > current)
+        {
+            return Err(refuse(
+                kind.as_str(),
+                &format!("limits.{} raises the limit of {current}", kind.as_str()),
+            ));
+        }
     }
     if let Some(w) = &f.windows
         && w.level == Some(WindowsLevel::Unelevated)
@@ -991,6 +1088,61 @@ mod tests {
         assert_eq!(eff.policy.mode, Mode::ReadOnly);
         assert!(eff.policy.protect_whole_git);
         assert_eq!(eff.policy.env.inherit, EnvInherit::Core);
+    }
+
+    #[test]
+    fn limits_are_read_with_units_and_marked_explicit() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            dir.path(),
+            "user/config.toml",
+            "[limits]\nprocesses = 512\nmemory = \"4GiB\"\nfile_size = \"none\"\n",
+        );
+        let eff = load(&cp, &CliOverrides::default()).unwrap();
+        let l = &eff.policy.limits;
+        assert_eq!(l.processes, Some(512));
+        assert_eq!(l.memory, Some(4 << 30));
+        assert_eq!(l.file_size, None);
+        assert_eq!(
+            l.tmpfs,
+            Some(Limits::DEFAULT_TMPFS),
+            "untouched: the default"
+        );
+        assert!(l.explicit.contains(&LimitKind::Memory));
+        assert!(!l.explicit.contains(&LimitKind::Tmpfs));
+        assert!(matches!(eff.sources["limits.memory"][0], Source::User(_)));
+    }
+
+    #[test]
+    fn a_bad_limit_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            dir.path(),
+            "user/config.toml",
+            "[limits]\nprocesses = 512\nmemory = \"4 elephants\"\n",
+        );
+        let err = load(&cp, &CliOverrides::default()).unwrap_err().to_string();
+        assert!(
+            err.contains("config.toml:3:") && err.contains("unit"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn untrusted_project_may_lower_limits_but_not_raise_or_lift_them() {
+        for (text, ok) in [
+            ("[limits]\nprocesses = 100\ntmpfs = \"64M\"\n", true),
+            ("[limits]\nprocesses = 100000\n", false),
+            ("[limits]\ntmpfs = \"none\"\n", false),
+            ("[limits]\nmemory = \"1G\"\n", true),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let cp = paths_in(dir.path());
+            write(&cp.workspace, PROJECT_FILE, text);
+            assert_eq!(load(&cp, &CliOverrides::default()).is_ok(), ok, "{text}");
+        }
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub enum Capability {
     Network,
     /// Deny-read paths could not be enforced.
     DenyRead,
+    /// A resource limit set explicitly (`[limits]`, `--limit`) could not be enforced.
+    Limits,
 }
 
 impl Capability {
@@ -86,7 +88,158 @@ impl Capability {
         match self {
             Capability::Network => "network",
             Capability::DenyRead => "deny-read",
+            Capability::Limits => "limits",
         }
+    }
+}
+
+/// One kind of resource limit, as named in `[limits]` and `--limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitKind {
+    /// Processes and threads alive at once in the sandbox.
+    Processes,
+    /// Memory of the whole sandbox, in bytes.
+    Memory,
+    /// Size of each private tmpfs (`/tmp`, `/var/tmp`, `/dev/shm`), in bytes.
+    Tmpfs,
+    /// The largest file the command may write, in bytes.
+    FileSize,
+}
+
+impl LimitKind {
+    pub const ALL: [LimitKind; 4] = [
+        LimitKind::Processes,
+        LimitKind::Memory,
+        LimitKind::Tmpfs,
+        LimitKind::FileSize,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitKind::Processes => "processes",
+            LimitKind::Memory => "memory",
+            LimitKind::Tmpfs => "tmpfs",
+            LimitKind::FileSize => "file_size",
+        }
+    }
+}
+
+impl std::str::FromStr for LimitKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        LimitKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown limit `{s}`: use processes, memory, tmpfs or file_size")
+            })
+    }
+}
+
+/// Resource limits of a sandboxed run; `None` is no limit. `explicit` names the limits a config
+/// file or the command line set: a backend that cannot enforce one of those refuses to run
+/// (unless `allow_unenforced` holds `limits`), while a default it cannot enforce is only
+/// reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub processes: Option<u64>,
+    pub memory: Option<u64>,
+    pub tmpfs: Option<u64>,
+    pub file_size: Option<u64>,
+    #[serde(default)]
+    pub explicit: BTreeSet<LimitKind>,
+}
+
+impl Limits {
+    /// Processes and threads at once: room for parallel builds and thread-heavy tools.
+    pub const DEFAULT_PROCESSES: u64 = 4096;
+    /// Each private tmpfs: 2 GiB (the kernel's default is half the memory, per mount).
+    pub const DEFAULT_TMPFS: u64 = 2 << 30;
+
+    pub fn get(&self, kind: LimitKind) -> Option<u64> {
+        match kind {
+            LimitKind::Processes => self.processes,
+            LimitKind::Memory => self.memory,
+            LimitKind::Tmpfs => self.tmpfs,
+            LimitKind::FileSize => self.file_size,
+        }
+    }
+
+    pub fn set(&mut self, kind: LimitKind, value: Option<u64>) {
+        let slot = match kind {
+            LimitKind::Processes => &mut self.processes,
+            LimitKind::Memory => &mut self.memory,
+            LimitKind::Tmpfs => &mut self.tmpfs,
+            LimitKind::FileSize => &mut self.file_size,
+        };
+        *slot = value;
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            processes: Some(Limits::DEFAULT_PROCESSES),
+            memory: None,
+            tmpfs: Some(Limits::DEFAULT_TMPFS),
+            file_size: None,
+            explicit: BTreeSet::new(),
+        }
+    }
+}
+
+/// Parses a limit value: a count for `processes`, a size for the others (bytes, or a number
+/// with `K`, `M`, `G`, `T` or `KiB`, `MiB`, `GiB`, `TiB`, powers of 1024, or `KB`, `MB`, `GB`,
+/// `TB`, powers of 1000). `none` or `0` is no limit.
+pub fn parse_limit(kind: LimitKind, text: &str) -> Result<Option<u64>, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") || t == "0" {
+        return Ok(None);
+    }
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = (&t[..split], t[split..].trim());
+    let number: u64 = digits.parse().map_err(|_| {
+        format!(
+            "limit {} = `{text}` is not a number; write e.g. {}",
+            kind.as_str(),
+            example(kind)
+        )
+    })?;
+    let scale: u64 = match (kind, unit.to_ascii_lowercase().as_str()) {
+        (_, "") => 1,
+        (LimitKind::Processes, _) => {
+            return Err(format!(
+                "limit processes = `{text}` must be a plain count, e.g. 512"
+            ));
+        }
+        (_, "k" | "kib") => 1 << 10,
+        (_, "m" | "mib") => 1 << 20,
+        (_, "g" | "gib") => 1 << 30,
+        (_, "t" | "tib") => 1 << 40,
+        (_, "kb") => 1_000,
+        (_, "mb") => 1_000_000,
+        (_, "gb") => 1_000_000_000,
+        (_, "tb") => 1_000_000_000_000,
+        _ => {
+            return Err(format!(
+                "limit {} = `{text}` has an unknown unit `{unit}`; use K, M, G, T (or KiB, MiB, \
+                 GiB, TiB; KB, MB, GB, TB for powers of 1000), e.g. {}",
+                kind.as_str(),
+                example(kind)
+            ));
+        }
+    };
+    let value = number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("limit {} = `{text}` is too large", kind.as_str()))?;
+    Ok((value > 0).then_some(value))
+}
+
+fn example(kind: LimitKind) -> &'static str {
+    match kind {
+        LimitKind::Processes => "512",
+        _ => "\"2GiB\"",
     }
 }
 
@@ -164,6 +317,9 @@ pub struct Policy {
     pub windows_level: WindowsLevel,
     pub allow_unenforced: BTreeSet<Capability>,
     pub approval: ApprovalMode,
+    /// Resource limits (processes, memory, tmpfs size, file size).
+    #[serde(default)]
+    pub limits: Limits,
     /// Cap on captured output per stream (bytes) when output is captured (`--json`).
     pub output_cap: u64,
     /// The user trusts this workspace's project file (`trusted_projects`), so it may loosen
@@ -183,5 +339,31 @@ mod opt_secs {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<f64>::deserialize(d)?.map(Duration::from_secs_f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_sizes_take_binary_and_decimal_units_and_none() {
+        let size = |t| parse_limit(LimitKind::Memory, t);
+        assert_eq!(size("2GiB"), Ok(Some(2 << 30)));
+        assert_eq!(size("2G"), Ok(Some(2 << 30)));
+        assert_eq!(size("512 MiB"), Ok(Some(512 << 20)));
+        assert_eq!(size("3kb"), Ok(Some(3000)));
+        assert_eq!(size("4096"), Ok(Some(4096)));
+        assert_eq!(size("none"), Ok(None));
+        assert_eq!(size("0"), Ok(None));
+        assert!(size("2 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(size("lots").unwrap_err().contains("not a number"));
+        assert!(size("99999999999T").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn process_limits_are_plain_counts() {
+        assert_eq!(parse_limit(LimitKind::Processes, "64"), Ok(Some(64)));
+        assert!(parse_limit(LimitKind::Processes, "64K").is_err());
     }
 }

@@ -30,14 +30,18 @@ fn main() {
         cwd: spec.workspace.clone(),
         env: std::env::vars_os().collect(),
     };
-    let (child, report) =
-        match paddock_linux::prepare(&spec, &cmd, paddock_runner::StdioMode::Inherit) {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("paddock: {e}");
-                std::process::exit(125);
-            }
-        };
+    let (child, report) = match paddock_linux::prepare(
+        &spec,
+        &cmd,
+        &policy.limits,
+        paddock_runner::StdioMode::Inherit,
+    ) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("paddock: {e}");
+            std::process::exit(125);
+        }
+    };
     if std::env::var_os("SANDBOX_RUN_REPORT").is_some() {
         eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
     }

@@ -174,7 +174,8 @@ pub fn report(c: &Coverage, network_off: bool) -> LayerReport {
         detail.push_str("; connect to unix socket files only beneath writable paths (ABI 9)");
     } else {
         detail.push_str(
-            "; connect to unix socket files left to the mount view (Landlock needs ABI 9)",
+            "; connect to unix socket files left to the mount view and, with the network off, \
+             the seccomp connect broker (Landlock needs ABI 9)",
         );
     }
     LayerReport::new(LAYER, status, detail)

@@ -12,8 +12,10 @@
 
 #![cfg(target_os = "linux")]
 
+mod cgroup;
 mod init;
 pub mod landlock;
+mod limits;
 mod pid1_process;
 pub mod plan;
 mod probe;
@@ -23,6 +25,6 @@ mod supervisor;
 mod sys;
 
 pub use init::{INIT_MARKER, maybe_run_init};
-pub use plan::{LinuxError, LinuxPlan, PlanCommand, PlanPath};
+pub use plan::{LinuxError, LinuxPlan, PlanCommand, PlanLimits, PlanPath};
 pub use probe::{Availability, KernelSupport, probe};
 pub use supervisor::{plan_for, prepare, prepare_with};

@@ -1,8 +1,10 @@
 //! The running sandbox as the runner sees it: the init (pid 1 of the sandbox's pid namespace)
 //! wrapped so that its end reads as the command's. Pid 1 writes how the command ended on the
 //! result channel; a pid 1 that wrote nothing (killed by the timeout or a signal from outside,
-//! or a failed set-up) is reported as it ended.
+//! or a failed set-up) is reported as it ended. The run's cgroup, if it has one, is removed
+//! once the tree is gone.
 
+use crate::cgroup::Cgroup;
 use crate::init::decode_result;
 use crate::sys::Ended;
 use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, SignalWatch};
@@ -15,6 +17,7 @@ pub struct Pid1Process {
     init: Box<dyn SandboxedProcess>,
     result: Option<OwnedFd>,
     ended: Option<ExitInfo>,
+    cgroup: Option<Cgroup>,
 }
 
 impl Pid1Process {
@@ -23,7 +26,13 @@ impl Pid1Process {
             init,
             result: Some(result),
             ended: None,
+            cgroup: None,
         }
+    }
+
+    /// The run's cgroup, removed after `kill_tree`.
+    pub fn set_cgroup(&mut self, cgroup: Cgroup) {
+        self.cgroup = Some(cgroup);
     }
 
     /// The command's end once the init has ended. The result channel is at end of file then:
@@ -65,7 +74,11 @@ impl SandboxedProcess for Pid1Process {
     }
 
     fn kill_tree(&mut self) -> io::Result<()> {
-        self.init.kill_tree()
+        self.init.kill_tree()?;
+        if let Some(mut cgroup) = self.cgroup.take() {
+            cgroup.remove();
+        }
+        Ok(())
     }
 
     fn id(&self) -> u32 {

@@ -65,6 +65,29 @@ pub struct LinuxPlan {
     /// The caller's uid and gid, mapped to themselves in the sandbox's user namespace.
     pub uid: u32,
     pub gid: u32,
+    /// What pid 1 limits itself (and so the command) to; a cgroup, when one is used, is the
+    /// supervisor's.
+    #[serde(default)]
+    pub limits: PlanLimits,
+}
+
+/// The limits pid 1 applies before it starts the command: resource limits (soft and hard, so
+/// the command cannot raise them) and the size of each private tmpfs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanLimits {
+    /// `RLIMIT_NPROC`: processes and threads of the caller's uid in the sandbox's user
+    /// namespace (Linux 5.14 and later count them per user namespace). Never set for uid 0,
+    /// which the kernel exempts.
+    pub nproc: Option<u64>,
+    /// `pid_max` of the sandbox's pid namespace (Linux 6.14 and later; at least 301): no pid at
+    /// or above it, so fewer processes and threads than it at once. For uid 0, whom
+    /// `RLIMIT_NPROC` does not bind.
+    #[serde(default)]
+    pub pid_max: Option<u64>,
+    /// `RLIMIT_FSIZE`: the largest file the command may write (`EFBIG`, `SIGXFSZ`).
+    pub fsize: Option<u64>,
+    /// `size=` of each private tmpfs (`/tmp`, `/var/tmp`, `/dev/shm`).
+    pub tmpfs: Option<u64>,
 }
 
 impl LinuxPlan {
@@ -231,6 +254,12 @@ mod tests {
             },
             uid: 1000,
             gid: 1000,
+            limits: PlanLimits {
+                nproc: Some(64),
+                pid_max: None,
+                fsize: None,
+                tmpfs: Some(1 << 30),
+            },
         }
     }
 

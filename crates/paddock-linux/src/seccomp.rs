@@ -1,16 +1,19 @@
 //! Seccomp, the syscall layer: sets `no_new_privs`, then refuses the syscalls that reach kernel
-//! attack surface or could undo the other layers, and, when the network is off, every socket
-//! family but `AF_UNIX`. Applied last, just before `execve`; it cannot be lifted afterwards.
+//! attack surface or could undo the other layers, modes with the setuid or setgid bit (such a
+//! file would keep the bit on the host), and, when the network is off, every socket family but
+//! `AF_UNIX`. Applied last, just before `execve`; it cannot be lifted afterwards.
 //!
-//! What seccomp cannot do: it sees syscall arguments, never the memory they point to, so it
-//! cannot tell which path a unix socket `connect(2)` names. Connecting to host sockets by path
-//! is stopped by the mount view, which hides the socket files host processes listen on (see
-//! `host_unix_sockets`), and from Landlock ABI 9 by Landlock; abstract sockets are stopped by
-//! the network namespace and Landlock's ABI 6 scoping. `socketpair` and sockets created inside
-//! the sandbox keep working.
+//! What a filter cannot do: it sees syscall arguments, never the memory they point to, so it
+//! cannot tell which path a unix socket `connect(2)` names. With the network off, `connect` is
+//! therefore handed to a broker thread of pid 1 (`unix_connect`) that allows socket files
+//! beneath the writable paths only; the mount view hides the host sockets `/proc/net/unix`
+//! lists (see `host_unix_sockets`) in every mode, and Landlock ABI 9 refuses such connects too;
+//! abstract sockets are stopped by the network namespace and Landlock's ABI 6 scoping.
+//! `socketpair` and sockets created inside the sandbox keep working.
 
 mod filters;
 mod host_unix_sockets;
+pub mod unix_connect;
 
 pub use filters::DENIED;
 pub use host_unix_sockets::{host_unix_sockets, parse_proc_net_unix};
@@ -62,14 +65,37 @@ impl SeccompError {
 }
 
 /// Applies the plan's seccomp layer (socket families restricted when `plan.network_off`).
-/// Call once, single-threaded, after Landlock and right before `execve`.
+/// Call once, after Landlock and right before `execve`. With the network off it also starts
+/// the unix `connect` broker (see `unix_connect`): a thread of this process, started before
+/// the filters so that they do not bind it, which serves the listener of the last program.
 pub fn apply_seccomp(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
-    enforce(&SeccompRequest {
+    let failed = |reason: String| LinuxError::Seccomp { reason };
+    let broker = if plan.network_off {
+        Some(
+            unix_connect::Broker::start(plan.writable_dirs())
+                .map_err(|e| failed(format!("cannot start the connect broker: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let mut report = enforce(&SeccompRequest {
         network_off: plan.network_off,
     })
-    .map_err(|e| LinuxError::Seccomp {
-        reason: e.to_string(),
-    })
+    .map_err(|e| failed(e.to_string()))?;
+    if let Some(broker) = broker {
+        let listener = unix_connect::install().map_err(|e| {
+            failed(format!(
+                "the kernel refused the connect-broker program (SECCOMP_RET_USER_NOTIF needs \
+                 Linux 5.5): {e}"
+            ))
+        })?;
+        broker.serve(listener).map_err(|e| failed(e.to_string()))?;
+        report.detail.push_str(
+            "; connect() brokered by pid 1: unix socket files only beneath the writable paths \
+             (EACCES elsewhere)",
+        );
+    }
+    Ok(report)
 }
 
 /// Sets `no_new_privs` and installs every filter on the calling thread (inherited by what it
@@ -90,7 +116,8 @@ pub fn enforce(req: &SeccompRequest) -> Result<LayerReport, SeccompError> {
         "no_new_privs set; {} programs ({}) for {}: {} syscalls refused with EPERM (ptrace, \
          process_vm_*, keyrings, bpf, perf, io_uring, mount API, unshare/setns, kexec, modules, \
          userfaultfd, open_by_handle_at), clone with namespace flags, TIOCSTI/TIOCLINUX, \
-         personality changes; clone3 answers ENOSYS",
+         personality changes, setuid/setgid bits in chmod/mknod/open(O_CREAT) modes; clone3 \
+         answers ENOSYS",
         programs.len(),
         names.join(", "),
         std::env::consts::ARCH,

@@ -2,12 +2,15 @@
 //! the init through the runner, hands it the plan and waits until the sandbox is complete (or
 //! has failed) before returning the running tree to the caller.
 
+use crate::cgroup::Cgroup;
 use crate::init::INIT_MARKER;
+use crate::limits::LimitsSetup;
 use crate::pid1_process::Pid1Process;
 use crate::plan::{LinuxError, LinuxPlan, PRIVATE_TMPFS, PlanCommand, PlanPath};
 use crate::status::{self, InitMessage, Stage};
 use crate::{probe, sys};
 use paddock_core::paths::is_beneath;
+use paddock_core::policy::{Capability, Limits};
 use paddock_core::spec::{CommandSpec, PathKind};
 use paddock_core::{EnforcementReport, Mode, Network, SandboxSpec};
 use paddock_runner::unix::{NamespaceSpawnError, NamespacedCommand};
@@ -102,6 +105,7 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
         },
         uid: sys::getuid(),
         gid: sys::getgid(),
+        limits: Default::default(),
     })
 }
 
@@ -129,20 +133,21 @@ fn refuse_symlinked_protected_names(roots: &[PathBuf]) -> Result<(), LinuxError>
     Ok(())
 }
 
-/// Starts `cmd` in a sandbox enforcing `spec` and returns the running tree (for
+/// Starts `cmd` in a sandbox enforcing `spec` and `limits` and returns the running tree (for
 /// `paddock_runner::run`) with what was enforced. Returns only once the sandbox is complete and
 /// the command is being executed; every error means the command did not run (exit 125), except
 /// `LinuxError::Exec` (126, or 127 for a missing program).
 pub fn prepare(
     spec: &SandboxSpec,
     cmd: &CommandSpec,
+    limits: &Limits,
     stdio: StdioMode,
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), LinuxError> {
     let exe = std::env::current_exe().map_err(|source| LinuxError::Spawn {
         exe: PathBuf::from("/proc/self/exe"),
         source,
     })?;
-    prepare_with(&exe, spec, cmd, stdio)
+    prepare_with(&exe, spec, cmd, limits, stdio)
 }
 
 /// `prepare` with an explicit init executable (one whose `main` calls `maybe_run_init` first).
@@ -150,8 +155,14 @@ pub fn prepare_with(
     init_exe: &Path,
     spec: &SandboxSpec,
     cmd: &CommandSpec,
+    limits: &Limits,
     stdio: StdioMode,
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), LinuxError> {
+    let mut limits_setup = LimitsSetup::decide(
+        limits,
+        sys::getuid(),
+        crate::limits::kernel_has_pid_max_per_namespace(),
+    );
     let spawn_err = |source| LinuxError::Spawn {
         exe: init_exe.to_path_buf(),
         source,
@@ -193,10 +204,27 @@ pub fn prepare_with(
     let started =
         paddock_runner::unix::spawn_in_namespaces(&init, stdio).map_err(|e| namespace_error(&e))?;
     drop((plan_r, status_w, result_w));
-    let mut child: Box<dyn SandboxedProcess> = Box::new(Pid1Process::new(started, result_r));
-    // The plan is made while the init starts up (exec, dynamic loading) on the other side of
-    // the pipe: the two overlap. An init without a plan sets nothing up and runs nothing.
-    let bytes = match plan_for(spec, cmd).and_then(|plan| plan.to_bytes()) {
+    let mut pid1 = Pid1Process::new(started, result_r);
+    // The cgroup and the plan are made while the init starts up (exec, dynamic loading) on the
+    // other side of the pipe: the two overlap. The init is in the cgroup before it has a plan;
+    // an init without a plan sets nothing up and runs nothing.
+    if limits_setup.needs_cgroup() {
+        let made =
+            Cgroup::create(limits_setup.cgroup).and_then(|cg| cg.add(pid1.id()).map(|()| cg));
+        limits_setup.cgroup_result(made.as_ref().map_err(String::as_str));
+        if let Ok(cg) = made {
+            pid1.set_cgroup(cg);
+        }
+    }
+    let mut child: Box<dyn SandboxedProcess> = Box::new(pid1);
+    let planned = limits_setup
+        .check(limits, &spec.allow_unenforced)
+        .and_then(|()| {
+            let mut plan = plan_for(spec, cmd)?;
+            plan.limits = limits_setup.plan.clone();
+            plan.to_bytes()
+        });
+    let bytes = match planned {
         Ok(bytes) => bytes,
         Err(e) => {
             let _ = child.kill_tree();
@@ -241,6 +269,10 @@ pub fn prepare_with(
         let _ = child.kill_tree();
         let _ = child.wait_timeout(Duration::from_secs(1));
         return Err(e);
+    }
+    report.layers.push(limits_setup.report());
+    if limits_setup.explicit_unenforced(limits) {
+        report.not_enforced.push(Capability::Limits);
     }
     Ok((child, report))
 }

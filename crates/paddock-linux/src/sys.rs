@@ -326,6 +326,17 @@ pub fn last_capability() -> u32 {
         .unwrap_or(40)
 }
 
+/// Sets both the soft and the hard limit of `resource` to `value` (lowering a hard limit needs
+/// no privilege; raising it again does).
+pub fn set_rlimit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: value,
+        rlim_max: value,
+    };
+    // SAFETY: setrlimit reads one initialised rlimit.
+    check_int(unsafe { libc::setrlimit(resource, &lim) }).map(drop)
+}
+
 pub fn getuid() -> u32 {
     // SAFETY: getuid cannot fail.
     unsafe { libc::getuid() }

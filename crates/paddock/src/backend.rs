@@ -4,6 +4,8 @@
 
 use crate::error::PaddockError;
 use paddock_core::spec::CommandSpec;
+#[cfg(not(target_os = "linux"))]
+use paddock_core::{Capability, LayerReport, LayerStatus};
 use paddock_core::{EnforcementReport, Mode, Network, Policy, SandboxSpec};
 use paddock_runner::{SandboxedProcess, StdioMode};
 
@@ -35,7 +37,38 @@ pub fn launch(
     if spec.mode == Mode::FullAccess {
         return launch_unconfined(cmd, stdio);
     }
-    launch_sandboxed(spec, cmd, policy, stdio)
+    #[cfg(target_os = "linux")]
+    return launch_sandboxed(spec, cmd, policy, stdio);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let limits = unenforced_limits(spec, policy)?;
+        let (child, mut report) = launch_sandboxed(spec, cmd, policy, stdio)?;
+        report.layers.push(limits);
+        if !policy.limits.explicit.is_empty() {
+            report.not_enforced.push(Capability::Limits);
+        }
+        Ok((child, report))
+    }
+}
+
+/// Resource limits on a backend that enforces none (all but Linux): an explicit one refuses
+/// the run unless `allow_unenforced` holds `limits` (fail closed); the defaults are reported.
+#[cfg(not(target_os = "linux"))]
+fn unenforced_limits(spec: &SandboxSpec, policy: &Policy) -> Result<LayerReport, PaddockError> {
+    let explicit: Vec<&str> = policy.limits.explicit.iter().map(|k| k.as_str()).collect();
+    if !explicit.is_empty() && !spec.allow_unenforced.contains(&Capability::Limits) {
+        return Err(PaddockError::Unenforceable {
+            what: format!("resource limits ({})", explicit.join(", ")),
+            fix: "this backend enforces no resource limits yet; drop them or accept them \
+                  unenforced with allow_unenforced = [\"limits\"]"
+                .into(),
+        });
+    }
+    Ok(LayerReport::new(
+        "limits",
+        LayerStatus::NotEnforced,
+        "resource limits are not enforced by this backend",
+    ))
 }
 
 #[cfg(unix)]
@@ -65,10 +98,10 @@ fn launch_unconfined(cmd: &CommandSpec, stdio: StdioMode) -> Result<Launched, Pa
 fn launch_sandboxed(
     spec: &SandboxSpec,
     cmd: &CommandSpec,
-    _policy: &Policy,
+    policy: &Policy,
     stdio: StdioMode,
 ) -> Result<Launched, PaddockError> {
-    paddock_linux::prepare(spec, cmd, stdio).map_err(|e| match e {
+    paddock_linux::prepare(spec, cmd, &policy.limits, stdio).map_err(|e| match e {
         paddock_linux::LinuxError::Exec { program, source }
             if source.kind() == std::io::ErrorKind::NotFound =>
         {

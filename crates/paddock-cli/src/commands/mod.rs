@@ -13,6 +13,7 @@ use crate::args::{Command, PolicyArgs};
 use paddock::PaddockError;
 use paddock_core::Network;
 use paddock_core::config::{self, CliOverrides, ConfigPaths, EffectivePolicy};
+use paddock_core::policy::LimitKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -88,6 +89,27 @@ pub fn load_policy(a: &PolicyArgs) -> Result<EffectivePolicy, PaddockError> {
             Some(t) => Some(Duration::from_secs_f64(t)),
             None => None,
         },
+        limits: a
+            .limit
+            .iter()
+            .map(|l| parse_limit_flag(l))
+            .collect::<Result<_, _>>()?,
     };
     Ok(config::load(&paths, &cli)?)
+}
+
+/// One `--limit KIND=VALUE`.
+fn parse_limit_flag(flag: &str) -> Result<(LimitKind, Option<u64>), PaddockError> {
+    let invalid = |message: String| paddock_core::ConfigError::Value {
+        origin: "--limit".into(),
+        message,
+    };
+    let (kind, value) = flag.split_once('=').ok_or_else(|| {
+        invalid(format!(
+            "`{flag}` is not KIND=VALUE; write e.g. --limit processes=512 or --limit memory=2GiB"
+        ))
+    })?;
+    let kind: LimitKind = kind.trim().parse().map_err(invalid)?;
+    let value = paddock_core::policy::parse_limit(kind, value).map_err(invalid)?;
+    Ok((kind, value))
 }

@@ -137,8 +137,55 @@ impl World {
         cmd
     }
 
+    /// `run_with` as the unprivileged user `nobody` (uid 65534); see `command_as_nobody`.
+    pub fn run_as_nobody(&self, mode: &str, extra: &[&str], script: &str) -> Option<Output> {
+        Some(
+            self.command_as_nobody(mode, extra, script)?
+                .output()
+                .unwrap(),
+        )
+    }
+
+    /// The `command` run as `nobody`, which then owns the workspace, the state directory and
+    /// the scripts; `None` (after printing `SKIPPED`) unless the tests run as root, who alone
+    /// can switch to it. The binary is copied beside the world so that nobody can reach it
+    /// wherever the checkout is.
+    pub fn command_as_nobody(&self, mode: &str, extra: &[&str], script: &str) -> Option<Command> {
+        use std::os::unix::fs::PermissionsExt;
+        if !running_as_root() {
+            eprintln!("SKIPPED: switching to an unprivileged user needs root");
+            return None;
+        }
+        let base = self.ws.parent().unwrap();
+        std::fs::set_permissions(base, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for d in [&self.ws, &self.state, &self.scripts] {
+            std::os::unix::fs::chown(d, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        let exe = base.join("paddock");
+        if !exists(&exe) {
+            std::fs::copy(env!("CARGO_BIN_EXE_paddock"), &exe).unwrap();
+            std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let template = self.command(mode, extra, script);
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(&exe)
+            .args(template.get_args());
+        for (k, v) in template.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        Some(cmd)
+    }
+
     pub fn run(&self, script: &str) -> Output {
         self.run_with("workspace-write", &[], script)
+    }
+
+    /// Writes the user config file the runs read (`$PADDOCK_CONFIG_DIR/config.toml`).
+    pub fn write_user_config(&self, text: &str) {
+        std::fs::write(self.config.join("config.toml"), text).unwrap();
     }
 
     pub fn victim(&self) -> String {
@@ -158,6 +205,14 @@ impl World {
             "outside gained or lost entries"
         );
     }
+}
+
+/// The uid and gid of `nobody`, the unprivileged user the root-run suites switch to.
+pub const NOBODY: u32 = 65534;
+
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 pub fn stdout(o: &Output) -> String {

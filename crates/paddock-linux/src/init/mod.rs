@@ -5,7 +5,9 @@
 //! result channel to fd 5 and closes every other descriptor above 2.
 //!
 //! It is *pid 1* of the new pid namespace: it brings loopback up, builds the filesystem view,
-//! drops every privilege, applies Landlock and seccomp, starts the *command* (posix_spawn) and
+//! drops every privilege, applies Landlock and seccomp (with the network off it first starts
+//! its only other thread, the unix `connect` broker, see `seccomp::unix_connect`; until then it
+//! is single-threaded), starts the *command* (posix_spawn) and
 //! reaps until the command ends, then writes how it ended (exit code or signal) on the result
 //! channel and exits, which kills whatever the command left behind. Pid 1 cannot die by a
 //! signal it sends itself, so the supervisor reports the command's end from the result channel.
@@ -189,13 +191,44 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
     sys::exit_now(0)
 }
 
-/// Every layer, in order: the view, the privilege drop, Landlock, seccomp.
+/// Every layer, in order: the view (with the tmpfs sizes), the pid namespace's `pid_max`, the
+/// privilege drop, the resource limits, Landlock, seccomp. The limits layer itself is reported by the supervisor, which
+/// knows about the cgroup too.
 fn confine(plan: &LinuxPlan) -> Result<Vec<LayerReport>, LinuxError> {
     let view = view::build(plan)?;
+    if let Some(max) = plan.limits.pid_max {
+        // Needs CAP_SYS_ADMIN in the namespace's owner, so before the privilege drop; the
+        // fresh /proc of the view is the new pid namespace's.
+        std::fs::write("/proc/sys/kernel/pid_max", max.to_string())
+            .map_err(syscall("write", "/proc/sys/kernel/pid_max"))?;
+    }
     let privileges = privileges::drop_all()?;
+    set_rlimits(plan)?;
     let landlock = crate::landlock::apply_landlock(plan)?;
     let seccomp = crate::seccomp::apply_seccomp(plan)?;
     Ok(vec![view, privileges, landlock, seccomp])
+}
+
+/// `RLIMIT_NPROC` and `RLIMIT_FSIZE`, soft and hard, after the privilege drop: nothing in the
+/// sandbox can raise them again.
+fn set_rlimits(plan: &LinuxPlan) -> Result<(), LinuxError> {
+    for (resource, value, name) in [
+        (
+            libc::RLIMIT_NPROC,
+            plan.limits.nproc,
+            "setrlimit(RLIMIT_NPROC)",
+        ),
+        (
+            libc::RLIMIT_FSIZE,
+            plan.limits.fsize,
+            "setrlimit(RLIMIT_FSIZE)",
+        ),
+    ] {
+        if let Some(value) = value {
+            sys::set_rlimit(resource, value).map_err(syscall(name, "pid 1"))?;
+        }
+    }
+    Ok(())
 }
 
 fn to_cstrings<'a>(items: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString>, LinuxError> {

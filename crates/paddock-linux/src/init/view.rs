@@ -13,7 +13,7 @@ use crate::sys::{self, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, M
 use paddock_core::paths::is_beneath;
 use paddock_core::spec::PathKind;
 use paddock_core::{LayerReport, LayerStatus};
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -152,7 +152,8 @@ pub fn build(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
         libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
         None,
     )?;
-    build_dev(&devices)?;
+    let tmpfs_data = tmpfs_options(plan)?;
+    build_dev(&devices, &tmpfs_data)?;
     let tmpfs_flags = libc::MS_NOSUID | libc::MS_NODEV;
     let mut private = Vec::new();
     for dir in PRIVATE_TMPFS
@@ -163,7 +164,7 @@ pub fn build(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
         // A missing or symlinked /var/tmp is left alone: it then names nothing of the host's.
         let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
         if is_dir {
-            mount_fs(c"tmpfs", dir, c"tmpfs", tmpfs_flags, Some(c"mode=1777"))?;
+            mount_fs(c"tmpfs", dir, c"tmpfs", tmpfs_flags, Some(&tmpfs_data))?;
             private.push(dir.display().to_string());
         }
     }
@@ -206,6 +207,18 @@ pub fn build(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
     ))
 }
 
+/// The mount options of each private tmpfs: world-writable with the sticky bit, and the plan's
+/// size limit (the kernel's default is half the memory, for each mount).
+fn tmpfs_options(plan: &LinuxPlan) -> Result<CString, LinuxError> {
+    let data = match plan.limits.tmpfs {
+        Some(size) => format!("mode=1777,size={size}"),
+        None => "mode=1777".to_string(),
+    };
+    CString::new(data).map_err(|e| LinuxError::Plan {
+        reason: e.to_string(),
+    })
+}
+
 fn mount_fs(
     source: &CStr,
     target: &Path,
@@ -237,7 +250,7 @@ fn ensure_dir_mount_point(target: &Path) -> Result<(), LinuxError> {
 /// A private /dev: tmpfs with the host's harmless character devices bound in, a fresh devpts
 /// instance, /dev/shm as a private tmpfs, the usual /proc/self/fd links (made read-only by
 /// `build` once the deny-read mounts are done).
-fn build_dev(devices: &[Capture]) -> Result<(), LinuxError> {
+fn build_dev(devices: &[Capture], shm_data: &CStr) -> Result<(), LinuxError> {
     let dev = Path::new("/dev");
     mount_fs(
         c"tmpfs",
@@ -266,7 +279,7 @@ fn build_dev(devices: &[Capture]) -> Result<(), LinuxError> {
         &shm,
         c"tmpfs",
         libc::MS_NOSUID | libc::MS_NODEV,
-        Some(c"mode=1777"),
+        Some(shm_data),
     )?;
     for (link, to) in [
         ("ptmx", "pts/ptmx"),
@@ -366,6 +379,7 @@ mod tests {
             },
             uid: 0,
             gid: 0,
+            limits: Default::default(),
         }
     }
 

@@ -172,6 +172,7 @@ fn probe_plan() {
         },
         uid: 0,
         gid: 0,
+        limits: Default::default(),
     };
     let layer = apply_landlock(&plan).expect("apply_landlock succeeds");
     report("status", format!("{:?}", layer.status));

@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 
 /// `open_tree_attr(2)` (Linux 6.15); the same number on every architecture, not yet in libc.
 const SYS_OPEN_TREE_ATTR: i64 = 467;
+/// `fchmodat2(2)` (Linux 6.6); the same number on every architecture.
+const SYS_FCHMODAT2: i64 = 452;
 
 /// Syscalls refused outright with EPERM: debugging other processes, kernel keyrings, eBPF and
 /// perf, io_uring (its I/O never passes through seccomp), mounts and namespaces (they would undo
@@ -72,6 +74,41 @@ const NAMESPACE_FLAGS: &[libc::c_int] = &[
 const TERMINAL_IOCTLS: &[libc::c_ulong] = &[
     libc::TIOCSTI as libc::c_ulong,
     libc::TIOCLINUX as libc::c_ulong,
+];
+
+/// The setuid and setgid mode bits. A file the sandbox marks setuid keeps the bit on the host
+/// (mount flags such as `nosuid` belong to the sandbox's mount, not to the file), so a root
+/// caller's sandbox could leave a setuid-root program behind for any local user.
+const SETID_BITS: [u64; 2] = [libc::S_ISUID as u64, libc::S_ISGID as u64];
+
+/// Syscalls whose mode argument can set the setuid or setgid bit, with that argument's index:
+/// chmod and mknod (a regular file made by mknod keeps `S_ISUID`) in every form.
+const MODE_SYSCALLS: &[(i64, u8)] = &[
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_chmod, 1),
+    (libc::SYS_fchmod, 1),
+    (libc::SYS_fchmodat, 2),
+    (SYS_FCHMODAT2, 2),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_mknod, 1),
+    (libc::SYS_mknodat, 2),
+];
+
+/// Syscalls that create a file with a mode, with the index of their flags argument (`None`:
+/// the call always creates) and of their mode argument. The kernel keeps `S_ISUID` in the mode
+/// of `open(O_CREAT)` (verified: only the first write clears it).
+const CREATE_SYSCALLS: &[(i64, Option<u8>, u8)] = &[
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_open, Some(1), 2),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_creat, None, 1),
+    (libc::SYS_openat, Some(2), 3),
+];
+
+/// Open flags that create a file: `O_CREAT`, and `O_TMPFILE`'s own bit (`__O_TMPFILE`).
+const CREATE_FLAGS: [u64; 2] = [
+    libc::O_CREAT as u64,
+    (libc::O_TMPFILE & !libc::O_DIRECTORY) as u64,
 ];
 
 /// `personality(2)` values allowed: the query, plain Linux, 32-bit Linux and the uname26 quirk
@@ -188,6 +225,38 @@ fn deny_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, SeccompError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(libc::SYS_ioctl, ioctl_rules);
+
+    // chmod/mknod/open(O_CREAT) with S_ISUID or S_ISGID. The kernel reads a mode_t from the
+    // low bits and the mask looks at the two bits only, so garbage above cannot hide them.
+    let has_bit = |arg: u8, bit: u64| {
+        condition(
+            arg,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::MaskedEq(bit),
+            bit,
+        )
+    };
+    for &(nr, mode) in MODE_SYSCALLS {
+        let setid = SETID_BITS
+            .iter()
+            .map(|&bit| rule(vec![has_bit(mode, bit)?]))
+            .collect::<Result<Vec<_>, _>>()?;
+        rules.insert(nr, setid);
+    }
+    for &(nr, flags, mode) in CREATE_SYSCALLS {
+        let mut setid = Vec::new();
+        for &bit in &SETID_BITS {
+            match flags {
+                None => setid.push(rule(vec![has_bit(mode, bit)?])?),
+                Some(flags) => {
+                    for &create in &CREATE_FLAGS {
+                        setid.push(rule(vec![has_bit(flags, create)?, has_bit(mode, bit)?])?);
+                    }
+                }
+            }
+        }
+        rules.insert(nr, setid);
+    }
 
     let personality = ALLOWED_PERSONALITIES
         .iter()

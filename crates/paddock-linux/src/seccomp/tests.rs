@@ -225,6 +225,10 @@ fn probe_child() {
             enforce(&SeccompRequest { network_off }).unwrap();
             report("int80-getpid", int80_getpid());
         }
+        "setid" => {
+            let dir = std::env::var("PADDOCK_TEST_DIR").expect("a scratch directory");
+            before_and_after(network_off, |pre| setid_attempts(&dir, pre));
+        }
         "no-new-privs" => before_and_after(network_off, |pre| {
             let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
             let line = status
@@ -238,6 +242,104 @@ fn probe_child() {
         }),
         other => panic!("unknown probe {other}"),
     }
+}
+
+/// Every syscall that can give a file the setuid or setgid bit, by its own number, on files in
+/// `dir` (a fresh name per attempt): each report is the call's outcome.
+fn setid_attempts(dir: &str, pre: &str) {
+    let name = |n: &str| std::ffi::CString::new(format!("{dir}/{pre}{n}")).unwrap();
+    let file = name("file");
+    std::fs::write(file.to_str().unwrap(), "x").unwrap();
+    let handle = std::fs::File::open(file.to_str().unwrap()).unwrap();
+    let fd = handle.as_raw_fd() as usize;
+    let dir_c = std::ffi::CString::new(dir).unwrap();
+    let (suid, sgid) = (
+        libc::S_ISUID as usize | 0o755,
+        libc::S_ISGID as usize | 0o755,
+    );
+    let garbage = suid | (1 << 40);
+    let (at, reg) = (libc::AT_FDCWD as usize, libc::S_IFREG as usize);
+    let creat = (libc::O_CREAT | libc::O_WRONLY) as usize;
+    let tmpfile = (libc::O_TMPFILE | libc::O_WRONLY) as usize;
+    let attempt = |what: &str, nr: libc::c_long, args: [usize; 6]| {
+        // SAFETY: every pointer argument is a live NUL-terminated path; the rest are integers.
+        let ret = unsafe { raw(nr, args) };
+        // Read errno before any other call can change it.
+        report(&format!("{pre}{what}"), outcome(ret));
+    };
+    let (f, d) = (file.as_ptr() as usize, dir_c.as_ptr() as usize);
+    let fresh = |n: &str| name(n).into_raw() as usize;
+    attempt("fchmod", libc::SYS_fchmod, [fd, suid, 0, 0, 0, 0]);
+    attempt("fchmodat", libc::SYS_fchmodat, [at, f, sgid, 0, 0, 0]);
+    attempt(
+        "fchmodat-garbage",
+        libc::SYS_fchmodat,
+        [at, f, garbage, 0, 0, 0],
+    );
+    attempt("fchmodat2", 452, [at, f, suid, 0, 0, 0]);
+    let made = fresh("made");
+    attempt(
+        "mknodat",
+        libc::SYS_mknodat,
+        [at, made, reg | suid, 0, 0, 0],
+    );
+    let created = fresh("created");
+    attempt(
+        "openat-creat",
+        libc::SYS_openat,
+        [at, created, creat, sgid, 0, 0],
+    );
+    attempt(
+        "openat-tmpfile",
+        libc::SYS_openat,
+        [at, d, tmpfile, suid, 0, 0],
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        attempt("chmod", libc::SYS_chmod, [f, suid, 0, 0, 0, 0]);
+        attempt("creat", libc::SYS_creat, [fresh("creat"), sgid, 0, 0, 0, 0]);
+        attempt(
+            "open-creat",
+            libc::SYS_open,
+            [fresh("open"), creat, suid, 0, 0, 0],
+        );
+        attempt(
+            "mknod",
+            libc::SYS_mknod,
+            [fresh("mknod"), reg | sgid, 0, 0, 0, 0],
+        );
+    }
+    attempt("fchmod-plain", libc::SYS_fchmod, [fd, 0o644, 0, 0, 0, 0]);
+}
+
+#[test]
+fn setuid_and_setgid_bits_are_refused_by_every_mode_syscall() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = child_probe::run(
+        ENTRY,
+        "setid",
+        &[
+            (NETWORK_ENV, "on".into()),
+            ("PADDOCK_TEST_DIR", dir.path().display().to_string()),
+        ],
+    );
+    let mut all = vec![
+        "fchmod",
+        "fchmodat",
+        "fchmodat2",
+        "mknodat",
+        "openat-creat",
+        "openat-tmpfile",
+    ];
+    if cfg!(target_arch = "x86_64") {
+        all.extend(["chmod", "creat", "open-creat", "mknod"]);
+    }
+    for what in all {
+        assert_eq!(r[&format!("control.{what}")], "ok", "{what}: {r:?}");
+        assert_eq!(r[what], "EPERM", "{what}: {r:?}");
+    }
+    assert_eq!(r["fchmodat-garbage"], "EPERM", "{r:?}");
+    assert_eq!(r["fchmod-plain"], "ok", "{r:?}");
 }
 
 #[test]

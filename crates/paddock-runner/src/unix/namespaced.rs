@@ -65,11 +65,15 @@ impl NamespaceSpawnError {
 }
 
 /// Starts `cmd` in a new user namespace plus `cmd.namespaces`, as the first process of a new
-/// process group, with its uid and gid mapped to this process's own and setgroups denied; the
+/// process group (and session, unless interactive), with its uid and gid mapped to this process's own and setgroups denied; the
 /// child gets `PR_SET_PDEATHSIG = SIGKILL` (it dies when the calling *thread* exits) and every
 /// capability of its namespace as ambient, so that it keeps them across `execve` even for a
-/// non-root caller. Stdio per `stdio`; with `Inherit` and a terminal in our foreground, the
-/// child's group gets the terminal. The caller contains the tree: `kill_tree` kills the group
+/// non-root caller. Stdio per `stdio`. With `Inherit` and a terminal in our foreground (an
+/// interactive run), the child's group gets the terminal, and its modes, `O_NONBLOCK` and
+/// foreground group are put back when the tree is gone. Otherwise the child starts a session of
+/// its own, without a controlling terminal (`/dev/tty` gives `ENXIO`), and a standard stream
+/// that is a terminal is replaced (stdin by `/dev/null`, stdout and stderr by a write-only open
+/// of the terminal), so the command cannot read what the user types. The caller contains the tree: `kill_tree` kills the group
 /// and the first process, which must be the init of a new pid namespace (`CLONE_NEWPID`) or
 /// otherwise take every process of the tree with it.
 pub fn spawn_in_namespaces(
@@ -77,14 +81,30 @@ pub fn spawn_in_namespaces(
     stdio: StdioMode,
 ) -> Result<Box<dyn SandboxedProcess>, NamespaceSpawnError> {
     let prepare = |call| move |source| NamespaceSpawnError::Prepare { call, source };
+    let interactive = stdio == StdioMode::Inherit && terminal::is_ours();
+    // Not interactive: the child starts a session of its own, without a controlling terminal,
+    // and gets no readable descriptor of a terminal (see `terminal::detached_streams`).
+    let mut detached = [None, None, None];
+    let mut copiers = Vec::new();
     let (stdin, stdout, stderr) = match stdio {
-        StdioMode::Inherit => (None, None, None),
+        StdioMode::Inherit => {
+            if !interactive {
+                let made = terminal::detached_streams().map_err(prepare("reopen the terminal"))?;
+                (detached, copiers) = (made.streams, made.copiers);
+            }
+            (None, None, None)
+        }
         StdioMode::Capture => {
             let null = File::open("/dev/null").map_err(prepare("open /dev/null"))?;
             let out = pipe().map_err(prepare("pipe"))?;
             let err = pipe().map_err(prepare("pipe"))?;
             (Some(OwnedFd::from(null)), Some(out), Some(err))
         }
+    };
+    let saved_terminal = if interactive {
+        terminal::Saved::take()
+    } else {
+        None
     };
     let mut argv: Vec<*const libc::c_char> = cmd.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
@@ -104,15 +124,26 @@ pub fn spawn_in_namespaces(
             (c"/proc/self/gid_map", gid_map.as_bytes()),
         ],
         stdio: [
-            stdin.as_ref().map(|f| f.as_raw_fd()),
-            stdout.as_ref().map(|(_, w)| w.as_raw_fd()),
-            stderr.as_ref().map(|(_, w)| w.as_raw_fd()),
+            stdin
+                .as_ref()
+                .or(detached[0].as_ref())
+                .map(|f| f.as_raw_fd()),
+            stdout
+                .as_ref()
+                .map(|(_, w)| w)
+                .or(detached[1].as_ref())
+                .map(|f| f.as_raw_fd()),
+            stderr
+                .as_ref()
+                .map(|(_, w)| w)
+                .or(detached[2].as_ref())
+                .map(|f| f.as_raw_fd()),
         ],
+        new_session: !interactive,
         failed: std::sync::atomic::AtomicI64::new(0),
     };
     tree::become_subreaper().map_err(prepare("prctl(PR_SET_CHILD_SUBREAPER)"))?;
     let signals = crate::SignalWatch::install().map_err(prepare("sigaction"))?;
-    let terminal = stdio == StdioMode::Inherit && terminal::is_ours();
 
     let mut stack = vec![0u8; CHILD_STACK];
     // SAFETY: the top of the buffer, rounded down to 16 bytes; the stack grows down into it.
@@ -152,7 +183,7 @@ pub fn spawn_in_namespaces(
     if pid < 0 {
         return Err(NamespaceSpawnError::Clone(clone_error));
     }
-    drop(stdin);
+    drop((stdin, detached));
     // SAFETY: clone stored a new pidfd that nothing else owns.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     let mut process = Box::new(NamespacedProcess {
@@ -161,7 +192,8 @@ pub fn spawn_in_namespaces(
         stderr: stderr.map(|(r, _)| r),
         exited: None,
         reaped: false,
-        terminal: false,
+        terminal: None,
+        copiers,
         watch: ExitWatch::from_pidfd(pidfd),
         signals: Some(signals),
     });
@@ -181,9 +213,10 @@ pub fn spawn_in_namespaces(
             },
         });
     }
-    if terminal {
-        // Best effort: a command that cannot have the terminal still runs.
-        process.terminal = terminal::give_to(pid).is_ok();
+    if interactive {
+        // Best effort: a command that cannot have the terminal still runs. The saved state
+        // (modes, flags) is put back with the foreground once the tree is gone.
+        process.terminal = terminal::give_to(pid).is_ok().then_some(saved_terminal);
     }
     Ok(process)
 }
@@ -216,6 +249,8 @@ struct ChildPlan<'a> {
     /// setgroups, uid_map and gid_map of the child's own user namespace, and what to write.
     maps: [(&'a CStr, &'a [u8]); 3],
     stdio: [Option<RawFd>; 3],
+    /// Start a new session (no controlling terminal) rather than only a new process group.
+    new_session: bool,
     /// Set by the child before it exits on a failure: step << 32 | errno (steps 1-3: the maps).
     failed: std::sync::atomic::AtomicI64,
 }
@@ -229,7 +264,11 @@ impl ChildPlan<'_> {
         // SAFETY: every call below is a plain syscall wrapper on integers or on memory the
         // parent prepared before clone, which stays valid while the parent waits (vfork).
         unsafe {
-            libc::setpgid(0, 0);
+            if self.new_session {
+                libc::setsid();
+            } else {
+                libc::setpgid(0, 0);
+            }
             // The parent waits (vfork) until execve; if it is killed meanwhile, the init gets
             // no plan and runs nothing.
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
@@ -365,8 +404,12 @@ struct NamespacedProcess {
     /// The first process's status once it has exited (it stays unreaped until `kill_tree`).
     exited: Option<ExitInfo>,
     reaped: bool,
-    /// The tree holds the terminal's foreground; give it back once the tree is gone.
-    terminal: bool,
+    /// The tree holds the terminal's foreground: give it back once the tree is gone, with the
+    /// modes and flags saved before the run (when they could be read).
+    terminal: Option<Option<terminal::Saved>>,
+    /// Threads copying the command's output to a terminal it could not be given directly;
+    /// joined once the tree is gone (every writer closed), so no output is lost.
+    copiers: Vec<std::thread::JoinHandle<()>>,
     watch: ExitWatch,
     signals: Option<crate::SignalWatch>,
 }
@@ -436,9 +479,15 @@ impl SandboxedProcess for NamespacedProcess {
         self.exited
             .get_or_insert(std::process::ExitStatus::from_raw(status).into());
         tree::await_empty_group(self.pid)?;
-        if std::mem::take(&mut self.terminal) {
+        for copier in self.copiers.drain(..) {
+            let _ = copier.join();
+        }
+        if let Some(saved) = self.terminal.take() {
             // SAFETY: getpgrp has no preconditions.
             terminal::give_to(unsafe { libc::getpgrp() })?;
+            if let Some(saved) = saved {
+                saved.restore()?;
+            }
         }
         Ok(())
     }

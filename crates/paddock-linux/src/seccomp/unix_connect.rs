@@ -1,0 +1,274 @@
+//! Unix socket `connect(2)` brokered by pid 1 when the network is off: the command may connect
+//! only to sockets beneath the writable paths (the writable roots and the private tmpfs), where
+//! sockets it creates live; every socket file elsewhere (a host daemon's, bound before or after
+//! the run started, under any path, from any mount namespace) is refused with `EACCES`.
+//! Landlock before ABI 9 cannot express this and seccomp alone cannot read the path.
+//!
+//! How: the command's seccomp stack has one more program that hands every `connect` to a
+//! listener (`SECCOMP_RET_USER_NOTIF`). A thread of pid 1, started after Landlock and the
+//! privilege drop but before pid 1's own seccomp filters (filters are per thread), serves it:
+//! it copies the address from the caller's memory once, takes the caller's socket
+//! (`pidfd_getfd`, the same open file description), opens the named socket file itself from the
+//! caller's directory (`openat2`, no magic links), checks where that inode really is, and
+//! connects the caller's socket through `/proc/thread-self/fd/N`, so that nothing the caller
+//! changes after the check (its memory, a symlink) can redirect the connect. The caller gets
+//! the connect's own result. Abstract and unnamed addresses are connected as given (Landlock's
+//! ABI 6 scoping and the network namespace confine those).
+
+use paddock_core::paths::is_beneath;
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+/// `AUDIT_ARCH_*` of the build's architecture.
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xc000_003e;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xc000_00b7;
+
+const BPF_LD_W_ABS: u16 = 0x20;
+const BPF_JEQ_K: u16 = 0x15;
+const BPF_RET_K: u16 = 0x06;
+
+/// Installs the program that hands `connect` to a listener, on the calling thread, and returns
+/// the listener (close-on-exec). Call after the other filters (no_new_privs is set then).
+pub fn install() -> io::Result<OwnedFd> {
+    let ins = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let program = [
+        ins(BPF_LD_W_ABS, 0, 0, 4),
+        ins(BPF_JEQ_K, 1, 0, AUDIT_ARCH),
+        ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
+        ins(BPF_LD_W_ABS, 0, 0, 0),
+        ins(BPF_JEQ_K, 0, 1, libc::SYS_connect as u32),
+        ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_USER_NOTIF),
+        ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ];
+    let prog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: seccomp(SET_MODE_FILTER) reads the program, which outlives the call; with
+    // NEW_LISTENER it returns a new descriptor that nothing else owns.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: see above.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// The broker thread, waiting for its listener.
+pub struct Broker(mpsc::Sender<OwnedFd>);
+
+impl Broker {
+    /// Starts the thread that will serve the listener given to `serve`, allowing connects to
+    /// sockets beneath `writable`. Start it before this thread installs its seccomp filters.
+    pub fn start(writable: Vec<PathBuf>) -> io::Result<Broker> {
+        let (tx, rx) = mpsc::channel::<OwnedFd>();
+        std::thread::Builder::new()
+            .name("paddock-connect".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                if let Ok(listener) = rx.recv() {
+                    serve(&listener, &writable);
+                }
+            })?;
+        Ok(Broker(tx))
+    }
+
+    /// Hands the listener to the thread.
+    pub fn serve(self, listener: OwnedFd) -> io::Result<()> {
+        self.0
+            .send(listener)
+            .map_err(|_| io::Error::other("the connect broker thread has ended"))
+    }
+}
+
+/// Answers every notification until no process uses the filter any more.
+fn serve(listener: &OwnedFd, writable: &[PathBuf]) {
+    loop {
+        let mut poll = libc::pollfd {
+            fd: listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut poll, 1, -1) };
+        if n < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        if poll.revents & libc::POLLIN == 0 {
+            return;
+        }
+        // SAFETY: a zeroed seccomp_notif is what NOTIF_RECV requires.
+        let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+        // SAFETY: NOTIF_RECV fills `req`.
+        if unsafe {
+            libc::ioctl(
+                listener.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_RECV,
+                &mut req,
+            )
+        } != 0
+        {
+            continue;
+        }
+        let result = broker_connect(listener, &req, writable);
+        let resp = libc::seccomp_notif_resp {
+            id: req.id,
+            val: 0,
+            error: match result {
+                Ok(()) => 0,
+                Err(errno) => -errno,
+            },
+            flags: 0,
+        };
+        // SAFETY: NOTIF_SEND reads `resp`; a caller that has gone away gives ENOENT, ignored.
+        unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
+    }
+}
+
+fn errno(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EACCES)
+}
+
+fn check(ret: libc::c_long) -> Result<libc::c_long, i32> {
+    if ret < 0 {
+        Err(errno(&io::Error::last_os_error()))
+    } else {
+        Ok(ret)
+    }
+}
+
+fn owned(fd: libc::c_long) -> OwnedFd {
+    // SAFETY: `fd` is a new descriptor returned by the kernel that nothing else owns.
+    unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
+}
+
+/// Whether the notification `id` still waits for an answer (its caller is alive and blocked).
+fn still_valid(listener: &OwnedFd, id: u64) -> bool {
+    // SAFETY: NOTIF_ID_VALID reads one u64.
+    unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
+            &id,
+        ) == 0
+    }
+}
+
+/// Performs the caller's `connect(fd, addr, len)` on its own socket, if allowed.
+fn broker_connect(
+    listener: &OwnedFd,
+    req: &libc::seccomp_notif,
+    writable: &[PathBuf],
+) -> Result<(), i32> {
+    let [fd, addr, len, ..] = req.data.args;
+    let len = len as u32 as usize;
+    let mut buf = [0u8; std::mem::size_of::<libc::sockaddr_un>()];
+    if len > buf.len() {
+        return Err(libc::EINVAL);
+    }
+    // The caller's memory, read once: what is checked is what is connected.
+    let mem = std::fs::File::open(format!("/proc/{}/mem", req.pid)).map_err(|e| errno(&e))?;
+    if len > 0 {
+        mem.read_exact_at(&mut buf[..len], addr)
+            .map_err(|_| libc::EFAULT)?;
+    }
+    // SAFETY: pidfd_open takes a pid and flags.
+    let pidfd = owned(check(unsafe {
+        libc::syscall(libc::SYS_pidfd_open, req.pid as libc::pid_t, 0)
+    })?);
+    // The pidfd names the caller only if its notification is still pending.
+    if !still_valid(listener, req.id) {
+        return Err(libc::EINTR);
+    }
+    // SAFETY: pidfd_getfd duplicates the caller's descriptor into a new one of ours.
+    let sock = owned(check(unsafe {
+        libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd as RawFd, 0)
+    })?);
+    let family = u16::from_ne_bytes([buf[0], buf[1]]);
+    let path = &buf[2..len.max(2)];
+    let pathname = family == libc::AF_UNIX as u16 && path.first().is_some_and(|&b| b != 0);
+    if !pathname {
+        return connect(&sock, &buf[..len]);
+    }
+    let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+    let target = open_socket_file(req.pid, &path[..end])?;
+    let real = std::fs::read_link(format!("/proc/thread-self/fd/{}", target.as_raw_fd()))
+        .map_err(|e| errno(&e))?;
+    if !writable.iter().any(|w| is_beneath(&real, w)) {
+        return Err(libc::EACCES);
+    }
+    let via = format!("/proc/thread-self/fd/{}", target.as_raw_fd());
+    let mut addr = [0u8; std::mem::size_of::<libc::sockaddr_un>()];
+    addr[..2].copy_from_slice(&(libc::AF_UNIX as u16).to_ne_bytes());
+    addr[2..2 + via.len()].copy_from_slice(via.as_bytes());
+    connect(&sock, &addr[..2 + via.len() + 1])
+}
+
+/// Opens the socket file `path` as the caller `pid` names it (relative paths from its working
+/// directory), without following magic links; refuses what is not a socket as the kernel does.
+fn open_socket_file(pid: u32, path: &[u8]) -> Result<OwnedFd, i32> {
+    let base = if path.starts_with(b"/") {
+        None
+    } else {
+        let cwd = CString::new(format!("/proc/{pid}/cwd")).map_err(|_| libc::EINVAL)?;
+        // SAFETY: open with a NUL-terminated path and flags.
+        Some(owned(check(unsafe {
+            libc::open(
+                cwd.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        } as libc::c_long)?))
+    };
+    let name = CString::new(path).map_err(|_| libc::EINVAL)?;
+    // SAFETY: open_how is plain data; zeroed is a valid value before it is filled.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_NO_MAGICLINKS;
+    let dirfd = base.as_ref().map_or(libc::AT_FDCWD, |b| b.as_raw_fd());
+    // SAFETY: openat2 reads the NUL-terminated name and one open_how of the given size.
+    let fd = owned(check(unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dirfd,
+            name.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    })?);
+    // SAFETY: a zeroed stat is a valid out-parameter for fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat fills `st`.
+    check(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } as libc::c_long)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(libc::ECONNREFUSED);
+    }
+    Ok(fd)
+}
+
+fn connect(sock: &OwnedFd, addr: &[u8]) -> Result<(), i32> {
+    // SAFETY: connect reads `addr.len()` bytes of the address.
+    check(unsafe {
+        libc::connect(
+            sock.as_raw_fd(),
+            addr.as_ptr().cast::<libc::sockaddr>(),
+            addr.len() as libc::socklen_t,
+        )
+    } as libc::c_long)
+    .map(drop)
+}
