@@ -374,5 +374,20 @@ fn a_hook_symlinked_into_the_worktree_cannot_be_rewritten() {
         std::fs::read_to_string(w.ws.join("scripts/post-checkout")).unwrap(),
         "#!/bin/sh\nexit 0\n"
     );
-    assert!(!host_git_runs_planted_code(&w, &w.ws, &["checkout", "-q", "-b", "z"]));
+    assert!(!host_git_runs_planted_code(
+        &w,
+        &w.ws,
+        &["checkout", "-q", "-b", "z"]
+    ));
+}
+
+#[test]
+fn a_fifo_planted_as_paddock_toml_is_removed_so_later_runs_still_work() {
+    let w = World::new();
+    let o = w.run("mkfifo paddock.toml && mkdir .paddock && echo planted");
+    assert_ok(&o);
+    assert!(stdout(&o).contains("planted"));
+    assert!(stderr_reports_integrity(&o), "{}", stderr(&o));
+    assert!(!exists(&w.ws.join("paddock.toml")));
+    assert_ok(&w.run("true"));
 }

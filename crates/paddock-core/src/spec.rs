@@ -371,17 +371,15 @@ fn replaceable_link(root: &Path, p: &Path) -> Option<PathBuf> {
 }
 
 /// Paddock's project files and the relative `protected_paths` entries inside one writable root.
-/// A project file the sandbox creates can only tighten the next run's policy unless the user
-/// trusts the project, so a missing one is watched only for trusted projects.
+/// Missing project files are watched for untrusted projects too: a file the sandbox creates
+/// there could only tighten the next run, but a FIFO, folder or link planted there would make
+/// every later run refuse.
 fn project_controls(root: &Path, policy: &Policy, out: &mut Vec<Control>) {
     for name in DEFAULT_PROTECTED {
-        let path = root.join(name);
-        if policy.project_trusted || path.symlink_metadata().is_ok() {
-            out.push(Control {
-                path,
-                reason: "Paddock's own config".into(),
-            });
-        }
+        out.push(Control {
+            path: root.join(name),
+            reason: "Paddock's own config".into(),
+        });
     }
     for p in &policy.protected_paths {
         if p.is_relative() {
@@ -466,8 +464,8 @@ mod tests {
             );
         }
         assert!(
-            !watched(&spec).contains(&ws.join("paddock.toml")),
-            "a missing project file is not watched for an untrusted project"
+            watched(&spec).contains(&ws.join("paddock.toml")),
+            "a missing project file is watched, trusted or not"
         );
         assert!(spec.is_writable(&ws.join("src/main.rs")));
         assert!(
