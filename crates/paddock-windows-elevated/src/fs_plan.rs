@@ -755,17 +755,11 @@ mod tests {
         assert_ne!(w.store.snapshot(), before);
         run.finish(&mut w.store).unwrap();
         grants::forget_all(&mut w.store, &mut w.registry).unwrap();
-        // What remains is Paddock's own state folder (run temp dirs) and pre-created protected
-        // paths; every ACE on the user's files is gone.
+        // What remains is Paddock's own state folder (run temp dirs); every ACE on the user's
+        // files is gone and nothing was created among them.
         let state = winpath::key(w.registry.windows_dir());
-        let precreated: Vec<String> = plan
-            .windows
-            .precreate
-            .iter()
-            .map(|c| winpath::key(&c.path))
-            .collect();
         let mut after = w.store.snapshot();
-        after.retain(|k, _| !k.starts_with(&format!("{state}\\")) && !precreated.contains(k));
+        after.retain(|k, _| !k.starts_with(&format!("{state}\\")));
         assert_eq!(after, before);
     }
 
@@ -814,6 +808,37 @@ mod tests {
             r"C:\Users\me\AppData\Local\Microsoft\WindowsApps\python.exe"
         )));
         assert!(!is_windows_apps_alias(&p(r"C:\Python312\python.exe")));
+    }
+
+    #[test]
+    fn a_missing_protected_path_is_refused_and_nothing_is_created_for_it() {
+        let mut w = world();
+        let before = w.store.snapshot();
+        let h = host(&w);
+        let mut s = spec(Mode::WorkspaceWrite);
+        s.protected.push(ProtectedPath {
+            path: p(r"C:\Users\me\repo\.git\info"),
+            kind: PathKind::Missing,
+            reason: "test".into(),
+        });
+        let err = plan(
+            &s,
+            &w.store,
+            &mut w.registry,
+            &h,
+            &profile(),
+            &sid(GROUP),
+            &runner(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ElevatedError::Windows(WindowsError::ProtectedMissing { .. })
+            ),
+            "{err}"
+        );
+        assert_eq!(w.store.snapshot(), before);
     }
 
     #[test]
