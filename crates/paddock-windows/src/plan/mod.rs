@@ -15,6 +15,8 @@ mod protect;
 mod roots;
 
 #[cfg(test)]
+mod integrity_tests;
+#[cfg(test)]
 mod model_tests;
 
 pub use roots::HostDirs;
