@@ -780,6 +780,37 @@ mod tests {
     }
 
     #[test]
+    fn a_control_file_the_sandbox_account_plants_stays_removable_by_the_real_user() {
+        // A missing control path carries no deny: the command may create `.git\info\attributes`
+        // (a new `.git\info`), owned by the sandbox account. The after-run check removes it with
+        // the real user's rights, so the account must not be able to lock the user out of it.
+        let (w, _, t) = applied(Mode::WorkspaceWrite);
+        let git = w.store.read(&p(r"C:\Users\me\repo\.git")).unwrap();
+        assert!(
+            access_check(&t, &git, AccessMask::FILE_APPEND_DATA).allowed(),
+            "the account can create the missing .git\\info"
+        );
+        let info = child_descriptor(&git, Vec::new(), true, &sid(OFFLINE));
+        let planted = child_descriptor(&info, Vec::new(), false, &sid(OFFLINE));
+        for d in [&info, &planted] {
+            for mask in [AccessMask::WRITE_DAC, AccessMask::WRITE_OWNER] {
+                assert!(
+                    !access_check(&t, d, mask).allowed(),
+                    "the owning account gets {mask:?} and could shut the user out"
+                );
+            }
+        }
+        let me = TokenModel::user(sid(ME), &[Sid::builtin_users(), Sid::everyone()]);
+        for d in [&planted, &info] {
+            assert!(access_check(&me, d, AccessMask::DELETE | READ).allowed());
+        }
+        assert!(
+            access_check(&me, &info, AccessMask::FILE_READ_DATA).allowed(),
+            "the user lists it to remove its contents"
+        );
+    }
+
+    #[test]
     fn sandbox_git_trusts_the_workspace_through_config_env() {
         let env = git_safe_directory_env(&spec(Mode::WorkspaceWrite));
         let get = |k: &str| {
