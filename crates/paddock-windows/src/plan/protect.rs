@@ -35,11 +35,11 @@ pub(super) fn existing_kind(
             path: p.path.clone(),
         });
     }
-    Ok(store
+    store
         .kind(&p.path)?
         .ok_or_else(|| WindowsError::ProtectedVanished {
             path: p.path.clone(),
-        })?)
+        })
 }
 
 /// Appends the ACEs protecting `p` (an existing `kind`, see `existing_kind`) inside `root` for
