@@ -637,6 +637,19 @@ mod tests {
         );
     }
 
+    #[cfg(windows)]
+    #[test]
+    fn a_bare_repository_spelt_in_lower_and_upper_case_is_found_on_windows() {
+        // git for Windows opens `head` for HEAD and `OBJECTS` for objects: a bare repository
+        // planted with those spellings is one.
+        let (_d, ws) = tmp();
+        std::fs::create_dir_all(ws.join("sub/OBJECTS")).unwrap();
+        std::fs::write(ws.join("sub/head"), "ref: refs/heads/main\n").unwrap();
+        let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
+        let dirs: Vec<_> = repos.iter().map(|r| r.git_dir.clone()).collect();
+        assert_eq!(dirs, vec![ws.join("sub")]);
+    }
+
     #[test]
     fn paddock_own_config_and_state_inside_a_root_are_controlled() {
         let (_d, ws) = tmp();
