@@ -374,5 +374,9 @@ fn a_hook_symlinked_into_the_worktree_cannot_be_rewritten() {
         std::fs::read_to_string(w.ws.join("scripts/post-checkout")).unwrap(),
         "#!/bin/sh\nexit 0\n"
     );
-    assert!(!host_git_runs_planted_code(&w, &w.ws, &["checkout", "-q", "-b", "z"]));
+    assert!(!host_git_runs_planted_code(
+        &w,
+        &w.ws,
+        &["checkout", "-q", "-b", "z"]
+    ));
 }
