@@ -31,7 +31,8 @@ $root = Join-Path (Get-Location) "paddock-smoke-$tag"
 $ws = Join-Path $root 'ws'
 $out = Join-Path $root 'outside'
 $state = Join-Path $root 'state'
-New-Item -ItemType Directory -Path $ws, $out, $state, (Join-Path $ws '.git\hooks') | Out-Null
+# A repository as git (and Paddock's discovery) sees one: HEAD and objects, plus hooks and config.
+New-Item -ItemType Directory -Path $ws, $out, $state, (Join-Path $ws '.git\hooks'), (Join-Path $ws '.git\objects'), (Join-Path $ws '.git\refs\heads') | Out-Null
 Set-Content -Path (Join-Path $ws '.git\config') -Value '[core]'
 Set-Content -Path (Join-Path $ws '.git\HEAD') -Value 'ref: refs/heads/main'
 $env:PADDOCK_STATE_DIR = $state
@@ -367,6 +368,62 @@ if ($cargo) {
     $output = & $P @argv 2>&1 | Out-String
     Report 'cargo build of a crate with a build script (Rust std pipes to rustc, jobserver semaphore)' ($LASTEXITCODE -eq 0 -and (Test-Path "$crate\target\debug\smoke-build-script.exe")) "exit ${LASTEXITCODE}: $output"
 } else { Skip 'cargo build of a crate with a build script' 'cargo not on PATH' }
+
+# === Issue 9: nothing the sandbox writes runs outside it later ==================================
+# What ACLs cannot deny (a control file that does not exist yet has no object to carry a deny),
+# the after-run check reverts (docs/windows.md, "Integrity"). Each case plants something git
+# would run, then checks that the run reported and reverted it and that the user's own git, run
+# here unsandboxed, does not run the planted code (it would write a marker outside the workspace).
+# The payloads are written here first and only copied by the sandboxed command, so no argument
+# carries a double quote (quoting to native programs differs between PowerShell versions).
+$git = Get-Command git -ErrorAction SilentlyContinue
+$wsI = Join-Path $root 'ws-integrity'
+$markers = Join-Path $root 'markers'
+$stage = Join-Path $root 'stage'
+New-Item -ItemType Directory -Path $wsI, $markers, $stage | Out-Null
+# Forward slashes: git for Windows runs hooks and fsmonitor commands through its sh.
+$markerSh = $markers -replace '\\', '/'
+Set-Content -NoNewline -Path "$stage\post-checkout" -Value "#!/bin/sh`necho pwned > $markerSh/hook.txt`n"
+Set-Content -NoNewline -Path "$stage\commondir" -Value '../evil'
+Set-Content -Path "$stage\fsmonitor.cfg" -Value "[core]`n`tfsmonitor = echo pwned > $markerSh/commondir.txt"
+Set-Content -Path "$stage\nested.cfg" -Value "[core]`n`trepositoryformatversion = 0`n`tfsmonitor = echo pwned > $markerSh/nested.txt"
+function Host-Git([string[]]$gitArgs, [string]$dir = $wsI) {
+    return (& $git.Source -C $dir @gitArgs 2>&1 | Out-String)
+}
+function Integrity([string]$name, [string]$script, [scriptblock]$reverted, [string[]]$hostGit, [string]$marker, [string]$dir = $wsI) {
+    $r = Sandboxed @('powershell', '-NoProfile', '-Command', $script) 'workspace-write' 60 $wsI
+    Report "integrity: $name is reported" ($r.Output -match 'paddock: integrity:') "exit $($r.Code): $($r.Output)"
+    Report "integrity: $name is reverted" (& $reverted) "left: $(Get-ChildItem -Force -Recurse -Name $wsI | Out-String)"
+    $g = Host-Git $hostGit $dir
+    Report "integrity: the user's git does not run $name" (-not (Test-Path (Join-Path $markers $marker))) "git $($hostGit -join ' '): $g"
+}
+if (-not $git) {
+    Skip 'integrity cases' 'git not on PATH'
+} else {
+    Host-Git @('init', '-q') | Out-Null
+    Host-Git @('-c', 'user.name=smoke', '-c', 'user.email=smoke@example.invalid', 'commit', '-q', '--allow-empty', '-m', 'init') | Out-Null
+    # A repository without a hooks folder: nothing exists there to carry a deny.
+    Remove-Item -LiteralPath (Join-Path $wsI '.git\hooks') -Recurse -Force -ErrorAction SilentlyContinue
+    Integrity 'a planted .git\hooks\post-checkout' `
+        "New-Item -ItemType Directory -Force .git\hooks | Out-Null; Copy-Item '$stage\post-checkout' .git\hooks\post-checkout" `
+        { -not (Test-Path (Join-Path $wsI '.git\hooks')) } @('checkout', '-q', '-b', 'smoke-hook') 'hook.txt'
+    # commondir pointing at a copy of the repository whose config runs a program; the copy is a
+    # new repository with an fsmonitor, so it is disabled too (its HEAD renamed aside).
+    Integrity 'a planted .git\commondir' `
+        "Copy-Item -Recurse .git evil; Add-Content -Path evil\config -Value (Get-Content -Raw '$stage\fsmonitor.cfg'); Copy-Item '$stage\commondir' .git\commondir" `
+        { (-not (Test-Path (Join-Path $wsI '.git\commondir'))) -and -not (Test-Path (Join-Path $wsI 'evil\HEAD')) } @('status', '--short') 'commondir.txt'
+    # A nested repository made during the run, with an fsmonitor: renamed aside, so git no
+    # longer finds it (neither a git status inside it nor the top-level one).
+    Integrity 'a new nested repository with core.fsmonitor' `
+        "New-Item -ItemType Directory -Force sub\.git\objects, sub\.git\refs\heads | Out-Null; Set-Content -Path sub\.git\HEAD -Value 'ref: refs/heads/main'; Copy-Item '$stage\nested.cfg' sub\.git\config" `
+        { (-not (Test-Path (Join-Path $wsI 'sub\.git'))) -and (Test-Path (Join-Path $wsI 'sub\.git.paddock-quarantine')) } @('status') 'nested.txt' (Join-Path $wsI 'sub')
+    Host-Git @('status') | Out-Null
+    Report 'integrity: a top-level git status does not run the nested fsmonitor' (-not (Test-Path (Join-Path $markers 'nested.txt'))) ''
+    # Legitimate git work inside the sandbox is left alone by the check.
+    $r = Sandboxed @($git.Source, '-c', 'user.name=smoke', '-c', 'user.email=smoke@example.invalid', 'commit', '-q', '--allow-empty', '-m', 'in-the-sandbox') 'workspace-write' 60 $wsI
+    $log = Host-Git @('log', '--oneline')
+    Report 'integrity: git commit inside the sandbox works and is kept' (($r.Code -eq 0) -and ($log -match 'in-the-sandbox') -and -not ($r.Output -match 'paddock: integrity:')) "exit $($r.Code): $($r.Output) log: $log"
+}
 
 Write-Output "paddock status for the record:"
 & $P status 2>&1 | Write-Output

@@ -135,3 +135,38 @@ fn explain_names_the_deny_ace_that_protects_git_hooks_and_changes_nothing() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(!text.contains("denied by"), "{text}");
 }
+
+/// The files that make git (and Paddock's discovery) take `ws\.git` for a repository.
+fn git_dir(env: &Env) {
+    std::fs::create_dir_all(env.ws.join(r".git\objects")).unwrap();
+    std::fs::create_dir_all(env.ws.join(r".git\refs\heads")).unwrap();
+    std::fs::write(env.ws.join(r".git\HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(env.ws.join(r".git\config"), "[core]\n\tbare = false\n").unwrap();
+}
+
+#[test]
+fn explain_says_a_missing_hooks_folder_is_watched_and_creates_nothing() {
+    // No ACE can sit on a folder that does not exist: the ACLs allow creating it, and the
+    // after-run check removes it. explain must say so rather than a bare "allowed".
+    let env = Env::new();
+    git_dir(&env);
+    let o = env.paddock(&["explain", "--write", r".git\hooks"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("denied by"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        stderr(&o).contains("is watched") && stderr(&o).contains("removed after the run"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !env.ws.join(r".git\hooks").exists(),
+        "nothing is created for a missing control path"
+    );
+    let o = env.paddock(&["explain", "--write", r".git\config"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("denied by (D;"));
+    assert!(!stderr(&o).contains("is watched"), "{}", stderr(&o));
+}

@@ -755,17 +755,11 @@ mod tests {
         assert_ne!(w.store.snapshot(), before);
         run.finish(&mut w.store).unwrap();
         grants::forget_all(&mut w.store, &mut w.registry).unwrap();
-        // What remains is Paddock's own state folder (run temp dirs) and pre-created protected
-        // paths; every ACE on the user's files is gone.
+        // What remains is Paddock's own state folder (run temp dirs); every ACE on the user's
+        // files is gone and nothing was created among them.
         let state = winpath::key(w.registry.windows_dir());
-        let precreated: Vec<String> = plan
-            .windows
-            .precreate
-            .iter()
-            .map(|c| winpath::key(&c.path))
-            .collect();
         let mut after = w.store.snapshot();
-        after.retain(|k, _| !k.starts_with(&format!("{state}\\")) && !precreated.contains(k));
+        after.retain(|k, _| !k.starts_with(&format!("{state}\\")));
         assert_eq!(after, before);
     }
 
@@ -782,6 +776,37 @@ mod tests {
                 READ | WRITE | AccessMask::DELETE | AccessMask::WRITE_OWNER
             )
             .allowed()
+        );
+    }
+
+    #[test]
+    fn a_control_file_the_sandbox_account_plants_stays_removable_by_the_real_user() {
+        // A missing control path carries no deny: the command may create `.git\info\attributes`
+        // (a new `.git\info`), owned by the sandbox account. The after-run check removes it with
+        // the real user's rights, so the account must not be able to lock the user out of it.
+        let (w, _, t) = applied(Mode::WorkspaceWrite);
+        let git = w.store.read(&p(r"C:\Users\me\repo\.git")).unwrap();
+        assert!(
+            access_check(&t, &git, AccessMask::FILE_APPEND_DATA).allowed(),
+            "the account can create the missing .git\\info"
+        );
+        let info = child_descriptor(&git, Vec::new(), true, &sid(OFFLINE));
+        let planted = child_descriptor(&info, Vec::new(), false, &sid(OFFLINE));
+        for d in [&info, &planted] {
+            for mask in [AccessMask::WRITE_DAC, AccessMask::WRITE_OWNER] {
+                assert!(
+                    !access_check(&t, d, mask).allowed(),
+                    "the owning account gets {mask:?} and could shut the user out"
+                );
+            }
+        }
+        let me = TokenModel::user(sid(ME), &[Sid::builtin_users(), Sid::everyone()]);
+        for d in [&planted, &info] {
+            assert!(access_check(&me, d, AccessMask::DELETE | READ).allowed());
+        }
+        assert!(
+            access_check(&me, &info, AccessMask::FILE_READ_DATA).allowed(),
+            "the user lists it to remove its contents"
         );
     }
 
@@ -814,6 +839,37 @@ mod tests {
             r"C:\Users\me\AppData\Local\Microsoft\WindowsApps\python.exe"
         )));
         assert!(!is_windows_apps_alias(&p(r"C:\Python312\python.exe")));
+    }
+
+    #[test]
+    fn a_missing_protected_path_is_refused_and_nothing_is_created_for_it() {
+        let mut w = world();
+        let before = w.store.snapshot();
+        let h = host(&w);
+        let mut s = spec(Mode::WorkspaceWrite);
+        s.protected.push(ProtectedPath {
+            path: p(r"C:\Users\me\repo\.git\info"),
+            kind: PathKind::Missing,
+            reason: "test".into(),
+        });
+        let err = plan(
+            &s,
+            &w.store,
+            &mut w.registry,
+            &h,
+            &profile(),
+            &sid(GROUP),
+            &runner(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ElevatedError::Windows(WindowsError::ProtectedMissing { .. })
+            ),
+            "{err}"
+        );
+        assert_eq!(w.store.snapshot(), before);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::grants::{Ledger, ensure_kept};
 use crate::journal::{Journal, JournalEntry, JournalOp, ProcessStamp};
 use crate::plan::{Lifetime, PlannedAce, WindowsPlan};
 use crate::registry::{SidRegistry, StateLock};
-use crate::store::{AclStore, EntryKind};
+use crate::store::AclStore;
 use crate::winpath;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
@@ -138,8 +138,8 @@ fn run_lock_path(windows_dir: &Path, run_id: &str) -> PathBuf {
     windows_dir.join("runs").join(format!("{run_id}.lock"))
 }
 
-/// Applies `plan`: recovers dead runs, pre-creates protected paths, ensures kept grants, adds
-/// per-run ACEs (creating the private temp folder). On error, undoes this run's per-run ACEs.
+/// Applies `plan`: recovers dead runs, ensures kept grants, adds per-run ACEs (creating the
+/// private temp folder, the only thing it creates). On error, undoes this run's per-run ACEs.
 pub fn apply(
     plan: &WindowsPlan,
     store: &mut dyn AclStore,
@@ -181,14 +181,6 @@ fn apply_locked(
     store: &mut dyn AclStore,
     wd: &Path,
 ) -> Result<(), WindowsError> {
-    for pre in &plan.precreate {
-        if !store.exists(&pre.path)? {
-            match pre.kind {
-                EntryKind::Dir => store.create_dir(&pre.path)?,
-                EntryKind::File => store.create_file(&pre.path)?,
-            }
-        }
-    }
     let journal = Journal::at(wd);
     let mut ledger = Ledger::load(wd)?;
     let mut shared = SharedAces::load(wd)?;
@@ -501,8 +493,8 @@ mod tests {
             .iter()
             .position(|a| a.lifetime == Lifetime::Kept && a.ace.kind == crate::acl::AceKind::Allow)
             .unwrap();
-        // Every ACE before the grant is one add; the pre-created paths come first.
-        w.store.fail_late_at(plan.precreate.len() + grant);
+        // Every ACE before the grant is one add.
+        w.store.fail_late_at(grant);
         let err = apply(&plan, &mut w.store, &w.registry).unwrap_err();
         assert!(
             matches!(

@@ -31,6 +31,17 @@ pub enum WindowsError {
     FullAccess,
     #[error("writable root {root} is refused: {reason}; choose a project folder instead")]
     RefusedRoot { root: PathBuf, reason: String },
+    #[error(
+        "the spec lists {path} as protected but it does not exist: Paddock creates nothing on \
+         your disk to protect a path (a missing control path is watched and removed after the \
+         run); build the spec with SandboxSpec::from_policy, which lists it as watched"
+    )]
+    ProtectedMissing { path: PathBuf },
+    #[error(
+        "protected path {path} disappeared before its deny could be set; something else is \
+         changing the workspace: let it finish and run the command again"
+    )]
+    ProtectedVanished { path: PathBuf },
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]

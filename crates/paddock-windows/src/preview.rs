@@ -14,7 +14,7 @@ use crate::error::WindowsError;
 use crate::explain::{Operation, Verdict, explain};
 use crate::plan::WindowsPlan;
 use crate::sid::Sid;
-use crate::store::{AclStore, EntryKind, FakeAclStore};
+use crate::store::{AclStore, FakeAclStore};
 use crate::winpath;
 use paddock_core::SandboxSpec;
 use paddock_core::policy::Network;
@@ -32,18 +32,9 @@ pub fn preview(
     let wanted = asked
         .iter()
         .map(|p| p.to_path_buf())
-        .chain(plan.precreate.iter().map(|c| c.path.clone()))
         .chain(plan.aces.iter().map(|a| a.path.clone()));
     for path in wanted {
         copy_with_ancestors(base, &mut view, &path)?;
-    }
-    for pre in &plan.precreate {
-        if !view.exists(&pre.path)? {
-            match pre.kind {
-                EntryKind::Dir => view.create_dir(&pre.path)?,
-                EntryKind::File => view.create_file(&pre.path)?,
-            }
-        }
     }
     for planned in &plan.aces {
         if winpath::same(&planned.path, &plan.private_temp) {

@@ -10,7 +10,7 @@ use crate::sid::Sid;
 use crate::store::{AclStore, EntryKind, FakeAclStore};
 use paddock_core::SandboxSpec;
 use paddock_core::policy::{Mode, Network, WindowsLevel};
-use paddock_core::spec::{PathKind, ProtectedPath};
+use paddock_core::spec::{PathKind, ProtectedPath, WatchedPath};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -138,13 +138,15 @@ pub(crate) fn workspace_spec() -> SandboxSpec {
         protected: vec![
             protected(r"C:\Users\me\repo\.git\hooks", PathKind::Dir),
             protected(r"C:\Users\me\repo\.git\config", PathKind::File),
-            protected(r"C:\Users\me\repo\paddock.toml", PathKind::Missing),
         ],
         deny_read: Vec::new(),
         network: Network::On,
         allow_unenforced: BTreeSet::new(),
-        watched: Vec::new(),
-        repos: Vec::new(),
+        watched: vec![WatchedPath {
+            path: p(r"C:\Users\me\repo\.git\commondir"),
+            reason: "test".into(),
+        }],
+        repos: vec![p(r"C:\Users\me\repo\.git")],
     }
 }
 

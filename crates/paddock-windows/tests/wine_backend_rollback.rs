@@ -65,7 +65,10 @@ fn failed_containment_takes_back_every_per_run_entry() {
     let ws = PathBuf::from(r"C:\paddock-fake-store\ws");
     let mut fake = FakeAclStore::new(user.clone());
     fake.insert(&ws, EntryKind::Dir, owned_dir(&user));
+    fake.create_dir(&ws.join(".git")).unwrap();
+    fake.create_dir(&ws.join(r".git\hooks")).unwrap();
     fake.insert(registry.windows_dir(), EntryKind::Dir, owned_dir(&user));
+    let paths_before = fake.paths();
     let shared = Arc::new(Mutex::new(fake));
 
     let spec = SandboxSpec {
@@ -74,7 +77,7 @@ fn failed_containment_takes_back_every_per_run_entry() {
         writable_roots: vec![ws.clone()],
         protected: vec![ProtectedPath {
             path: ws.join(r".git\hooks"),
-            kind: PathKind::Missing,
+            kind: PathKind::Dir,
             reason: "git hooks run code".into(),
         }],
         deny_read: Vec::new(),
@@ -108,10 +111,19 @@ fn failed_containment_takes_back_every_per_run_entry() {
     }
 
     let store = shared.lock().unwrap();
-    assert!(
-        store.exists(&ws.join(r".git\hooks")).unwrap(),
-        "the protected path was pre-created"
-    );
+    let state_key = state.path().display().to_string().to_ascii_lowercase();
+    for path in store.paths() {
+        assert!(
+            paths_before.contains(&path)
+                || path
+                    .display()
+                    .to_string()
+                    .to_ascii_lowercase()
+                    .starts_with(&state_key),
+            "created outside Paddock's state folder: {}",
+            path.display()
+        );
+    }
     let root_sid = SidRegistry::open(state.path())
         .unwrap()
         .lookup(&ws)

@@ -6,7 +6,7 @@
 
 use paddock_core::SandboxSpec;
 use paddock_core::policy::{Mode, Network, WindowsLevel};
-use paddock_core::spec::{PathKind, ProtectedPath};
+use paddock_core::spec::{PathKind, ProtectedPath, WatchedPath};
 use paddock_windows::access::GroupState;
 use paddock_windows::apply::acl::NtfsAclStore;
 use paddock_windows::apply::explain::{caller_token_model, explain_path};
@@ -47,22 +47,18 @@ fn spec(ws: &Path) -> SandboxSpec {
         mode: Mode::WorkspaceWrite,
         workspace: ws.to_path_buf(),
         writable_roots: vec![ws.to_path_buf()],
-        protected: vec![
-            ProtectedPath {
-                path: ws.join(r".git\hooks"),
-                kind: PathKind::Dir,
-                reason: "git hooks run code".into(),
-            },
-            ProtectedPath {
-                path: ws.join("paddock.toml"),
-                kind: PathKind::Missing,
-                reason: "the policy".into(),
-            },
-        ],
+        protected: vec![ProtectedPath {
+            path: ws.join(r".git\hooks"),
+            kind: PathKind::Dir,
+            reason: "git hooks run code".into(),
+        }],
         deny_read: Vec::new(),
         network: Network::On,
         allow_unenforced: BTreeSet::new(),
-        watched: Vec::new(),
+        watched: vec![WatchedPath {
+            path: ws.join("paddock.toml"),
+            reason: "the policy".into(),
+        }],
         repos: Vec::new(),
     }
 }
@@ -100,7 +96,7 @@ fn explain_path_applies_nothing_and_records_no_sid() {
     assert_eq!(store.read(&ws).unwrap(), root_before);
     assert!(
         !ws.join("paddock.toml").exists(),
-        "a pre-creation was applied"
+        "a watched path was created"
     );
     assert!(
         !state().join(r"windows\sids.json").exists(),

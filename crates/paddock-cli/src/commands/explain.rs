@@ -92,6 +92,19 @@ fn explain_windows(
             );
         }
     };
+    // The ACLs can only protect what exists: a missing control path is checked after the run.
+    if let Some(w) = spec
+        .watched
+        .iter()
+        .find(|w| paddock_core::paths::is_beneath(&target, &w.path))
+    {
+        eprintln!(
+            "paddock: note: {} is watched ({}): the ACLs let the command create it, and \
+             whatever it creates there is removed after the run",
+            w.path.display(),
+            w.reason
+        );
+    }
     let mut verdicts = Vec::new();
     for op in ops {
         match paddock_windows::apply::explain::explain_path(spec, level, &target, op) {

@@ -71,6 +71,11 @@ pub const HOME_CONTROL_FILES: &[&str] = &[
     ".xsessionrc",
     ".local/share/systemd",
     ".config/powershell",
+    // PowerShell's profiles on Windows (a root may be `Documents`, which is not refused there).
+    "Documents/PowerShell",
+    "Documents/WindowsPowerShell",
+    "OneDrive/Documents/PowerShell",
+    "OneDrive/Documents/WindowsPowerShell",
 ];
 
 /// One repository found in a writable root.
@@ -158,11 +163,11 @@ fn walk_root(root: &Path, repos: &mut BTreeSet<Repo>) -> Result<(), WalkError> {
                 });
             }
             let name = entry.file_name();
-            head |= name == "HEAD";
-            objects |= name == "objects" || name == "commondir";
+            head |= is_git_name(&name, "HEAD");
+            objects |= is_git_name(&name, "objects") || is_git_name(&name, "commondir");
             entries.push(entry);
         }
-        if head && objects && dir.file_name().is_none_or(|n| n != ".git") {
+        if head && objects && dir.file_name().is_none_or(|n| !is_dot_git(n)) {
             repos.insert(Repo {
                 git_dir: dir.clone(),
                 work_tree: dir.clone(),
@@ -173,7 +178,7 @@ fn walk_root(root: &Path, repos: &mut BTreeSet<Repo>) -> Result<(), WalkError> {
         for entry in entries {
             let Ok(ft) = entry.file_type() else { continue };
             let path = entry.path();
-            if entry.file_name() == ".git" {
+            if is_dot_git(&entry.file_name()) {
                 // A `.git` directory git would not take for a repository (an empty one, say) is
                 // not one yet: if the run makes it one, it is checked as a new repository.
                 if !ft.is_dir() || looks_like_git_dir(&path) {
@@ -187,6 +192,24 @@ fn walk_root(root: &Path, repos: &mut BTreeSet<Repo>) -> Result<(), WalkError> {
         }
     }
     Ok(())
+}
+
+/// True for the name of git's directory. On Windows the file system opens `.GIT` (any case) for
+/// `.git`, so git for Windows takes it for the repository and the walk must too; elsewhere
+/// git looks for `.git` exactly (and walks into a `.GIT` like any folder).
+fn is_dot_git(name: &std::ffi::OsStr) -> bool {
+    is_git_name(name, ".git")
+}
+
+/// True when a directory entry named `name` is what git opens as `wanted`: any case on Windows
+/// (NTFS opens `head` for `HEAD`), exactly elsewhere.
+fn is_git_name(name: &std::ffi::OsStr, wanted: &str) -> bool {
+    if cfg!(windows) {
+        name.to_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+    } else {
+        name == wanted
+    }
 }
 
 /// The repository a `.git` entry (directory, gitfile, or anything else) stands for.
@@ -573,6 +596,58 @@ mod tests {
         assert!(ctl.iter().any(|c| c.path == home.join(".bashrc")));
         let ctl = control_paths(&[home.join("proj")], &[], Some(&home), &[], false);
         assert!(!ctl.iter().any(|c| c.path == home.join(".bashrc")));
+    }
+
+    #[test]
+    fn powershell_profiles_count_when_a_root_contains_documents() {
+        let (_d, home) = tmp();
+        let docs = home.join("Documents");
+        let ctl = control_paths(std::slice::from_ref(&docs), &[], Some(&home), &[], false);
+        let paths: Vec<_> = ctl.iter().map(|c| c.path.clone()).collect();
+        assert!(
+            paths.contains(&home.join("Documents/WindowsPowerShell")),
+            "{paths:?}"
+        );
+        assert!(
+            paths.contains(&home.join("Documents/PowerShell")),
+            "{paths:?}"
+        );
+        assert!(!paths.contains(&home.join(".bashrc")));
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn a_dot_git_spelt_in_another_case_is_the_repository_on_windows() {
+        let (_d, ws) = tmp();
+        std::fs::create_dir_all(ws.join(".GIT/objects")).unwrap();
+        std::fs::create_dir_all(ws.join(".GIT/refs")).unwrap();
+        std::fs::write(ws.join(".GIT/HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(ws.join(".GIT/config"), "[core]\n\thooksPath = .husky\n").unwrap();
+        let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
+        assert_eq!(repos.len(), 1, "{repos:?}");
+        assert_eq!(
+            repos[0].work_tree, ws,
+            "git for Windows runs in the folder holding .GIT"
+        );
+        assert_eq!(repos[0].dot_git.as_deref(), Some(ws.join(".GIT").as_path()));
+        let ctl = control_paths(std::slice::from_ref(&ws), &repos, None, &[], false);
+        assert!(
+            ctl.iter().any(|c| c.path == ws.join(".husky")),
+            "core.hooksPath is relative to the work tree: {ctl:?}"
+        );
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn a_bare_repository_spelt_in_lower_and_upper_case_is_found_on_windows() {
+        // git for Windows opens `head` for HEAD and `OBJECTS` for objects: a bare repository
+        // planted with those spellings is one.
+        let (_d, ws) = tmp();
+        std::fs::create_dir_all(ws.join("sub/OBJECTS")).unwrap();
+        std::fs::write(ws.join("sub/head"), "ref: refs/heads/main\n").unwrap();
+        let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
+        let dirs: Vec<_> = repos.iter().map(|r| r.git_dir.clone()).collect();
+        assert_eq!(dirs, vec![ws.join("sub")]);
     }
 
     #[test]

@@ -379,6 +379,24 @@ mod tests {
         assert!(ws.join(".git").symlink_metadata().is_err());
     }
 
+    #[cfg(windows)]
+    #[test]
+    fn a_new_repository_spelt_dot_git_in_capitals_is_quarantined_as_one_on_windows() {
+        let (_d, ws) = tmp();
+        let spec = spec(&ws);
+        git_dir(&ws.join(".GIT"), "[core]\n\tfsmonitor = ./x.cmd\n");
+        let events = check_after_run(&spec);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(
+            events[0].action,
+            IntegrityAction::Quarantined {
+                moved_to: ws.join(".GIT.paddock-quarantine")
+            },
+            "the .GIT folder itself is moved, as a .git one would be"
+        );
+        assert!(ws.join(".GIT.paddock-quarantine/HEAD").exists());
+    }
+
     #[test]
     fn read_only_mode_checks_nothing() {
         let (_d, ws) = tmp();

@@ -1,6 +1,7 @@
 //! The level-1 planner: from a `SandboxSpec`, the ACLs on disk (through `AclStore` reads) and the
-//! SID registry, the exact token, ACEs, pre-created paths and targeted grants of one run. Pure:
-//! it reads the store and the registry, and changes nothing on disk but the registry.
+//! SID registry, the exact token, ACEs and targeted grants of one run. Pure: it reads the store
+//! and the registry, and changes nothing on disk but the registry; it plans no file or folder to
+//! create but the run's private temp (below Paddock's state folder).
 //!
 //! Guarantees: the token is write-restricted with one synthetic SID per writable root plus a
 //! per-run SID, never Everyone nor a logon SID; each root gets an inheritable Modify grant
@@ -13,6 +14,8 @@
 mod protect;
 mod roots;
 
+#[cfg(test)]
+mod integrity_tests;
 #[cfg(test)]
 mod model_tests;
 
@@ -54,35 +57,6 @@ pub struct PlannedAce {
     /// The writable root this ACE belongs to (kept ACEs), `None` for run-scoped ones.
     pub root: Option<PathBuf>,
     pub reason: String,
-}
-
-/// A path to create before any ACE is applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Precreate {
-    pub path: PathBuf,
-    #[serde(with = "kind_serde")]
-    pub kind: EntryKind,
-    pub reason: String,
-}
-
-mod kind_serde {
-    use crate::store::EntryKind;
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(k: &EntryKind, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match k {
-            EntryKind::File => "file",
-            EntryKind::Dir => "dir",
-        })
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EntryKind, D::Error> {
-        match String::deserialize(d)?.as_str() {
-            "file" => Ok(EntryKind::File),
-            "dir" => Ok(EntryKind::Dir),
-            other => Err(serde::de::Error::custom(format!(
-                "unknown entry kind {other}"
-            ))),
-        }
-    }
 }
 
 /// The local group (created by level 2's `paddock setup`) whose enabled members may read the
@@ -180,8 +154,6 @@ pub struct WindowsPlan {
     pub token: TokenPlan,
     /// Writable roots and their SIDs, in spec order.
     pub roots: Vec<(PathBuf, Sid)>,
-    /// Created (once) before ACEs are applied.
-    pub precreate: Vec<Precreate>,
     /// Per-run denies first, then each root's kept DELETE deny and grant, then the private temp.
     pub aces: Vec<PlannedAce>,
     /// The command's `TEMP` / `TMP`; created by apply, removed at the end of the run.
@@ -309,6 +281,14 @@ pub fn plan_with(
             });
         }
     }
+    // Every protected path in a root must exist (`protect::existing_kind`), checked before any
+    // SID is minted or anything is touched.
+    let mut protected = Vec::new();
+    for p in &spec.protected {
+        if roots.iter().any(|r| winpath::may_be_beneath(&p.path, r)) {
+            protected.push((p, protect::existing_kind(p, store)?));
+        }
+    }
     let mut root_sids = Vec::new();
     for root in roots {
         root_sids.push((root.clone(), registry.sid_for_root(root)?));
@@ -317,13 +297,12 @@ pub fn plan_with(
     let run_sid = Sid::synthetic()?;
 
     let mut denies = Vec::new();
-    let mut precreate = Vec::new();
-    for p in &spec.protected {
+    for (p, kind) in protected {
         for (root, sid) in root_sids
             .iter()
             .filter(|(r, _)| winpath::may_be_beneath(&p.path, r))
         {
-            protect::protect(root, sid, p, store, &mut denies, &mut precreate)?;
+            protect::protect(root, sid, p, kind, &mut denies);
         }
     }
     let mut aces = denies;
@@ -396,7 +375,6 @@ pub fn plan_with(
         run_id,
         token,
         roots: root_sids,
-        precreate,
         aces,
         private_temp,
         targeted,

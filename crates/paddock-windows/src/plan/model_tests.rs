@@ -153,46 +153,90 @@ fn git_config_cannot_be_replaced_by_rename_over_it() {
 }
 
 #[test]
-fn missing_protected_paths_are_precreated_and_denied() {
+fn a_missing_protected_path_is_refused_never_created() {
+    // Item 6 of issue 9: pre-creating a missing protected path with the caller's rights (and
+    // the folders above it) wrote wherever the spec pointed. The core now lists missing control
+    // paths as watched; a `Missing` one that still reaches the planner is refused.
     let mut w = world();
     let mut spec = workspace_spec();
     spec.protected.push(protected(
         r"C:\Users\me\repo\sub\.git\hooks",
         PathKind::Missing,
     ));
-    let plan = plan_in(&mut w, &spec);
-    let created: Vec<_> = plan
-        .precreate
-        .iter()
-        .map(|c| (c.path.clone(), c.kind))
-        .collect();
-    assert!(created.contains(&(p(r"C:\Users\me\repo\paddock.toml"), EntryKind::File)));
-    assert!(created.contains(&(p(r"C:\Users\me\repo\sub"), EntryKind::Dir)));
-    assert!(created.contains(&(p(r"C:\Users\me\repo\sub\.git\hooks"), EntryKind::Dir)));
-    let _run = apply(&plan, &mut w.store, &w.registry).unwrap();
-    let t = plan.token.model(&caller());
-    assert!(exists(&w, &p(r"C:\Users\me\repo\sub\.git\hooks")));
-    assert!(!can(
-        &w,
-        &t,
-        r"C:\Users\me\repo\paddock.toml",
-        Operation::Write
-    ));
-    assert!(!can(
-        &w,
-        &t,
-        r"C:\Users\me\repo\paddock.toml",
-        Operation::Delete
-    ));
-    assert!(!can(
-        &w,
-        &t,
-        r"C:\Users\me\repo\sub\.git\hooks\pre-push",
-        Operation::CreateFile
-    ));
+    let before = w.store.snapshot();
+    let mutations = w.store.mutations();
+    let err = plan_with(
+        &spec,
+        WindowsLevel::Unelevated,
+        &w.store,
+        &mut w.registry,
+        &test_host(),
+    )
+    .unwrap_err();
     assert!(
-        !can(&w, &t, r"C:\Users\me\repo\sub\.git", Operation::Delete),
-        "the folder holding it cannot be swapped"
+        matches!(&err, WindowsError::ProtectedMissing { path } if *path == p(r"C:\Users\me\repo\sub\.git\hooks")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("creates nothing"), "{err}");
+    assert_eq!(w.store.snapshot(), before);
+    assert_eq!(w.store.mutations(), mutations);
+    assert!(!exists(&w, &p(r"C:\Users\me\repo\sub")));
+    assert!(
+        w.registry.entries().unwrap().is_empty(),
+        "no SID minted for a refused run"
+    );
+}
+
+#[test]
+fn a_protected_path_that_vanished_before_planning_is_refused() {
+    let mut w = world();
+    let mut spec = workspace_spec();
+    spec.protected
+        .push(protected(r"C:\Users\me\repo\.git\info", PathKind::Dir));
+    let err = plan_with(
+        &spec,
+        WindowsLevel::Unelevated,
+        &w.store,
+        &mut w.registry,
+        &test_host(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, WindowsError::ProtectedVanished { .. }),
+        "{err}"
+    );
+    assert!(!exists(&w, &p(r"C:\Users\me\repo\.git\info")));
+}
+
+#[test]
+fn watched_paths_get_no_ace_and_nothing_is_created_for_them() {
+    let mut w = world();
+    let spec = workspace_spec();
+    let before: Vec<_> = w.store.paths();
+    let (plan, t, _run) = applied(&mut w, &spec);
+    let commondir = p(r"C:\Users\me\repo\.git\commondir");
+    assert!(spec.watched.iter().any(|x| x.path == commondir));
+    assert!(
+        plan.aces
+            .iter()
+            .all(|a| !winpath::same(&a.path, &commondir))
+    );
+    let state = winpath::key(w.registry.windows_dir());
+    let created: Vec<_> = w
+        .store
+        .paths()
+        .into_iter()
+        .filter(|x| !before.contains(x) && !winpath::key(x).starts_with(&state))
+        .collect();
+    assert!(created.is_empty(), "created on the host: {created:?}");
+    assert!(
+        can(
+            &w,
+            &t,
+            r"C:\Users\me\repo\.git\commondir",
+            Operation::CreateFile
+        ),
+        "a watched path is left to the after-run check, not denied"
     );
 }
 

@@ -1,45 +1,56 @@
 //! The ACEs that carve read-only holes (protected paths) out of a writable root for the root's
-//! SID, and the protected paths to pre-create so that the sandbox cannot create them itself.
+//! SID. Nothing is created: a protected path exists when the spec is made (a missing control
+//! path is *watched* by the core and removed after the run, `paddock_core::integrity`), and a
+//! `Missing` one or one that vanished since is refused, never created with the caller's rights.
 //!
 //! Guarantees, for protected path P in root R with SID S: a deny of every write right on P
 //! (inherited by everything below a directory P); a DELETE deny for S and a FILE_DELETE_CHILD
 //! deny for Everyone on every directory from P's parent up to R (and on a directory P; R's own
-//! DELETE deny is the kept one `plan` gives every root), so that
-//! neither P nor any folder holding it can be deleted or renamed away and replaced. Everyone,
-//! because a write-restricted token's FILE_DELETE_CHILD is judged by the user's own rights;
-//! the user loses nothing while the run lasts, as deleting through DELETE on a child still works. A missing P (the core's
-//! spec no longer lists any: missing control paths are watched and checked after the run) is
-//! pre-created as `missing_kind` says (directories for `.git`, `hooks`, `.paddock`;
-//! empty files for `config`, `paddock.toml`); missing
-//! folders between R and P are pre-created as directories. These ACEs are per-run (reference
+//! DELETE deny is the kept one `plan` gives every root), so that neither P nor any folder holding
+//! it can be deleted or renamed away and replaced. Everyone, because a write-restricted token's
+//! FILE_DELETE_CHILD is judged by the user's own rights; the user loses nothing while the run
+//! lasts, as deleting through DELETE on a child still works. These ACEs are per-run (reference
 //! counted between concurrent runs), so a run with fewer protections never strips another's.
 
-use super::{Lifetime, PlannedAce, Precreate};
+use super::{Lifetime, PlannedAce};
 use crate::acl::{Ace, AceFlags};
 use crate::error::WindowsError;
 use crate::mask::AccessMask;
 use crate::sid::Sid;
 use crate::store::{AclStore, EntryKind};
 use crate::winpath;
-use paddock_core::spec::ProtectedPath;
-use std::path::{Path, PathBuf};
+use paddock_core::spec::{PathKind, ProtectedPath};
+use std::path::Path;
 
-/// Appends the ACEs and pre-creations protecting `p` inside `root` for `sid`.
+/// What the protected path `p` is on disk now. Refuses a path the spec lists as missing
+/// (`ProtectedMissing`) or that no longer exists (`ProtectedVanished`): a deny needs an object
+/// to sit on, and creating one would be a write with the caller's rights where a command may
+/// have shaped the path.
+pub(super) fn existing_kind(
+    p: &ProtectedPath,
+    store: &dyn AclStore,
+) -> Result<EntryKind, WindowsError> {
+    if p.kind == PathKind::Missing {
+        return Err(WindowsError::ProtectedMissing {
+            path: p.path.clone(),
+        });
+    }
+    store
+        .kind(&p.path)?
+        .ok_or_else(|| WindowsError::ProtectedVanished {
+            path: p.path.clone(),
+        })
+}
+
+/// Appends the ACEs protecting `p` (an existing `kind`, see `existing_kind`) inside `root` for
+/// `sid`.
 pub(super) fn protect(
     root: &Path,
     sid: &Sid,
     p: &ProtectedPath,
-    store: &dyn AclStore,
+    kind: EntryKind,
     aces: &mut Vec<PlannedAce>,
-    precreate: &mut Vec<Precreate>,
-) -> Result<(), WindowsError> {
-    let kind = match store.kind(&p.path)? {
-        Some(k) => k,
-        None => {
-            plan_precreate(root, &p.path, store, precreate)?;
-            missing_kind(&p.path)
-        }
-    };
+) {
     let flags = if kind == EntryKind::Dir {
         AceFlags::OICI
     } else {
@@ -74,7 +85,7 @@ pub(super) fn protect(
         );
     }
     if winpath::same(&p.path, root) {
-        return Ok(());
+        return;
     }
     // Every folder from P's parent up to the root: neither P (FILE_DELETE_CHILD on its folder,
     // denied to Everyone for the run) nor any folder holding it (DELETE, which renaming needs,
@@ -115,54 +126,6 @@ pub(super) fn protect(
         }
         dir = winpath::parent(&d);
     }
-    Ok(())
-}
-
-/// What a missing protected path is created as (see the module doc).
-pub(super) fn missing_kind(p: &Path) -> EntryKind {
-    let name = winpath::file_name(p)
-        .map(|n| n.to_ascii_lowercase())
-        .unwrap_or_default();
-    match name.as_str() {
-        ".git" | "hooks" | ".paddock" => EntryKind::Dir,
-        "config" | "paddock.toml" => EntryKind::File,
-        n if n.len() > 1 && n[1..].contains('.') => EntryKind::File,
-        _ => EntryKind::Dir,
-    }
-}
-
-fn plan_precreate(
-    root: &Path,
-    p: &Path,
-    store: &dyn AclStore,
-    out: &mut Vec<Precreate>,
-) -> Result<(), WindowsError> {
-    let mut missing: Vec<PathBuf> = Vec::new();
-    let mut cur = winpath::parent(p);
-    while let Some(d) = cur {
-        if !winpath::is_beneath(&d, root) || store.exists(&d)? {
-            break;
-        }
-        missing.push(d.clone());
-        cur = winpath::parent(&d);
-    }
-    for d in missing.into_iter().rev() {
-        if !out.iter().any(|c| winpath::same(&c.path, &d)) {
-            out.push(Precreate {
-                path: d,
-                kind: EntryKind::Dir,
-                reason: format!("folder of {}", p.display()),
-            });
-        }
-    }
-    if !out.iter().any(|c| winpath::same(&c.path, p)) {
-        out.push(Precreate {
-            path: p.to_path_buf(),
-            kind: missing_kind(p),
-            reason: "protected path that does not exist yet: created so it can carry a deny".into(),
-        });
-    }
-    Ok(())
 }
 
 fn push(aces: &mut Vec<PlannedAce>, root: &Path, path: &Path, ace: Ace, reason: &str) {
