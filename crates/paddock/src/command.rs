@@ -278,7 +278,11 @@ impl SandboxCommand {
         let mut integrity = prepared.recovered.clone();
         if let Some(p) = pending {
             integrity.extend(paddock_core::integrity::check_after_run(&prepared.spec));
-            p.finish();
+            // When the runner could not confirm the tree ended (processes outlived the kill),
+            // the record stays for the next run to check again; its lock goes with `p`.
+            if outcome.is_ok() {
+                p.finish();
+            }
         }
         let mut report = report_from(outcome?, enforcement);
         report.integrity = integrity;

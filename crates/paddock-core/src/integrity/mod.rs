@@ -112,7 +112,12 @@ pub fn check_after_run(spec: &SandboxSpec) -> Vec<IntegrityEvent> {
         }
     };
     for repo in repos {
-        if spec.repos.contains(&repo.git_dir) {
+        // A known repository is skipped, unless its `.git` became a link during the run.
+        let relinked = repo.dot_git.as_ref().is_some_and(|d| {
+            d.symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+        });
+        if spec.repos.contains(&repo.git_dir) && !relinked {
             continue;
         }
         let Some(reason) = untrusted_reason(spec, &repo) else {
@@ -395,6 +400,27 @@ mod tests {
             "the .GIT folder itself is moved, as a .git one would be"
         );
         assert!(ws.join(".GIT.paddock-quarantine/HEAD").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_known_repositorys_dot_git_replaced_by_a_link_is_quarantined() {
+        let (_d, base) = tmp();
+        let ws = base.join("ws");
+        git_dir(&ws.join(".git"), PLAIN);
+        let spec = spec(&ws);
+        let target = base.join("elsewhere");
+        git_dir(&target, "[core]\n\tfsmonitor = x\n");
+        std::fs::rename(ws.join(".git"), base.join("old")).unwrap();
+        std::os::unix::fs::symlink(&target, ws.join(".git")).unwrap();
+        let events = check_after_run(&spec);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e.action, IntegrityAction::Quarantined { .. })),
+            "{events:?}"
+        );
+        assert!(ws.join(".git").symlink_metadata().is_err());
     }
 
     #[test]
