@@ -152,8 +152,16 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
         Some(e) => escalation_summary(e),
         None => sandbox_summary(cmd, false),
     };
-    let ctx = Context::new(&cwd, writable).with_summary(summary);
     let policy = cmd.current_policy();
+    // The judge asks less inside the sandbox than outside it: tell it which it is.
+    let ctx = Context::new(&cwd, writable)
+        .with_summary(summary)
+        .with_policy(policy);
+    let ctx = if gate.escalate {
+        ctx.with_sandbox(false, true)
+    } else {
+        ctx
+    };
     let decision = if gate.escalate {
         let mut d = approval::decide_escalation(
             gate.engine,

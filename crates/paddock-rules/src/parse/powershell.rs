@@ -341,6 +341,16 @@ impl Lexer<'_, '_, '_> {
                 Some(close) => {
                     self.i = close + 1;
                     let src: String = self.chars[start..self.i].iter().collect();
+                    let casts = self.peek(0).is_some_and(|n| {
+                        !n.is_whitespace() && !matches!(n, ':' | '.' | ')' | '}' | ';' | '|' | ',')
+                    });
+                    if casts && !safe_cast(&src) {
+                        // `[IO.StreamWriter]'path'` converts by calling a constructor.
+                        self.col.uncertain(
+                            "PowerShell cast to a .NET type may call its constructor (e.g. open a file)",
+                            src.clone(),
+                        );
+                    }
                     Tok::Word {
                         word: Word::dynamic(src),
                         expr: true,
@@ -635,6 +645,23 @@ impl Lexer<'_, '_, '_> {
                         .filter(|a| op.text.starts_with(**a))
                         .max_by_key(|a| a.len())
                 {
+                    if expr && (word.text.contains('.') || word.text.contains("::")) {
+                        self.col.uncertain(
+                            "PowerShell property assignment runs a .NET setter the rules cannot see",
+                            snippet,
+                        );
+                    }
+                    if let Some(var) = word.text.to_ascii_lowercase().strip_prefix("$env:")
+                        && super::sensitive_variable(var)
+                    {
+                        self.col.contained(
+                            format!(
+                                "assigning `{}` changes which programs run or what they load",
+                                word.text
+                            ),
+                            snippet,
+                        );
+                    }
                     // `$x = <pipeline>`: judge the right-hand side.
                     let rest_text = op.text[assign.len()..].to_string();
                     let mut rest = toks[2..].to_vec();
@@ -685,6 +712,49 @@ impl Lexer<'_, '_, '_> {
     }
 }
 
+/// Type casts that only convert values and never open, run or load anything.
+fn safe_cast(src: &str) -> bool {
+    const SAFE: &[&str] = &[
+        "int",
+        "int32",
+        "int64",
+        "long",
+        "uint32",
+        "uint64",
+        "short",
+        "byte",
+        "sbyte",
+        "string",
+        "bool",
+        "boolean",
+        "double",
+        "float",
+        "single",
+        "decimal",
+        "char",
+        "array",
+        "hashtable",
+        "pscustomobject",
+        "ordered",
+        "datetime",
+        "timespan",
+        "version",
+        "guid",
+        "void",
+        "object",
+        "bigint",
+        "switch",
+    ];
+    let t = src
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches("[]")
+        .trim()
+        .to_ascii_lowercase();
+    let t = t.strip_prefix("system.").unwrap_or(&t);
+    SAFE.contains(&t)
+}
+
 /// Numbers are values, not commands.
 fn is_literal(text: &str) -> bool {
     text.parse::<f64>().is_ok() || text.starts_with("0x")
@@ -697,7 +767,8 @@ mod tests {
     use crate::parse::{Collector, Parsed};
 
     fn parse(script: &str) -> Parsed {
-        let ctx = Context::new(r"C:\ws", vec![r"C:\ws".into()]);
+        // Outside a sandbox, so that redirections are judged.
+        let ctx = Context::new(r"C:\ws", vec![r"C:\ws".into()]).with_sandbox(false, true);
         let mut col = Collector::new(&ctx);
         super::parse(&mut col, script, 0);
         col.out
