@@ -188,8 +188,18 @@ impl Walker<'_, '_, '_> {
             "command" => self.command(node),
             "file_redirect" => self.file_redirect(node),
             "variable_assignment" => self.assignment(node),
-            "declaration_command" => self.declaration(node),
-            "arithmetic_expansion" | "c_style_for_statement" => self.arithmetic(node),
+            "declaration_command" | "unset_command" => self.declaration(node),
+            "arithmetic_expansion" => self.arithmetic(node),
+            "c_style_for_statement" => {
+                for field in ["initializer", "condition", "update"] {
+                    let mut cursor = node.walk();
+                    let parts: Vec<Node> =
+                        node.children_by_field_name(field, &mut cursor).collect();
+                    for part in parts {
+                        self.arithmetic(part);
+                    }
+                }
+            }
             "compound_statement" if self.text(node).starts_with("((") => self.arithmetic(node),
             "subscript" => {
                 if let Some(index) = node.child_by_field_name("index") {
@@ -421,11 +431,11 @@ impl Walker<'_, '_, '_> {
         let net = target.text.starts_with("/dev/tcp/") || target.text.starts_with("/dev/udp/");
         if net || (target.dynamic && target.text.contains("/dev/")) {
             // bash opens a network connection itself for these names, reading or writing.
+            let reason = "redirection to /dev/tcp or /dev/udp opens a network connection";
             if self.col.ctx.network {
-                self.col.uncertain(
-                    "redirection to /dev/tcp or /dev/udp opens a network connection",
-                    snippet.clone(),
-                );
+                self.col.uncertain(reason, snippet.clone());
+            } else {
+                self.col.contained(reason, snippet.clone());
             }
             return;
         }

@@ -252,7 +252,8 @@ mod tests {
 
     #[test]
     fn getopt_reads_clusters_values_abbreviations_and_double_dash() {
-        let cases: &[(&str, &[(&str, Option<&str>)], &[&str])] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, Option<&'a str>)], &'a [&'a str]);
+        let cases: &[Case] = &[
             ("-uo out x", &[("-u", None), ("-o", Some("out"))], &["x"]),
             ("-oout x", &[("-o", Some("out"))], &["x"]),
             ("--output=f x", &[("-o", Some("f"))], &["x"]),

@@ -360,6 +360,29 @@ fn xargs(args: &[Word]) -> Inner {
     Inner::Command(words)
 }
 
+/// Replaces parallel's replacement strings (`{}`, `{.}`, `{/}`, `{#}`, `{1}`, ...) by a shell
+/// variable, so the parsed script shows a value only known at run time.
+fn replace_placeholders(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if close <= 4 && !after[..close].contains(char::is_whitespace) => {
+                out.push_str(&rest[..open]);
+                out.push_str("${PARALLEL_INPUT}");
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// GNU parallel: the command words before `:::` run through a shell, `{}` and friends replaced by
 /// the inputs; without a command it reads whole command lines from its input.
 fn parallel(args: &[Word]) -> Inner {
@@ -380,10 +403,37 @@ fn parallel(args: &[Word]) -> Inner {
     if rest.iter().any(|w| w.dynamic) {
         return static_script(&Word::dynamic(join(&rest)), "parallel");
     }
+    // Each job gets an input in place of `{}` (or `{.}`, `{/}`, ...), appended when the command
+    // names none: a value only known at run time.
+    let placeholder = |t: &str| t.contains('{') && t.contains('}');
+    let has_placeholder = rest.iter().any(|w| placeholder(&w.text));
     if p.has("-q") {
-        return Inner::Command(rest);
+        let mut words: Vec<Word> = rest
+            .into_iter()
+            .map(|w| {
+                if placeholder(&w.text) {
+                    Word::dynamic(w.text)
+                } else {
+                    w
+                }
+            })
+            .collect();
+        if !has_placeholder {
+            words.push(Word::dynamic("{}"));
+        }
+        return Inner::Command(words);
     }
-    Inner::Bash(join(&rest))
+    let mut script = String::new();
+    for w in &rest {
+        if !script.is_empty() {
+            script.push(' ');
+        }
+        script.push_str(&replace_placeholders(&w.text));
+    }
+    if !has_placeholder {
+        script.push_str(" \"$PARALLEL_INPUT\"");
+    }
+    Inner::Bash(script)
 }
 
 fn static_script(w: &Word, shell: &str) -> Inner {

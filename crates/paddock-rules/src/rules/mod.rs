@@ -408,8 +408,8 @@ fn operand_present(patterns: &[String], words: &[Word], program: &str, shell: Sh
         _ => words
             .iter()
             .filter(|w| {
-                !(w.text.starts_with('-') && w.text.len() > 1)
-                    && !(fold && w.text.starts_with('/') && w.text.len() == 2)
+                !((w.text.starts_with('-') && w.text.len() > 1)
+                    || (fold && w.text.starts_with('/') && w.text.len() == 2))
             })
             .cloned()
             .collect(),
