@@ -39,11 +39,26 @@ const NUMERIC_SPECIALS: &[&str] = &[
     "EPOCHSECONDS",
 ];
 
+/// Most `|` and `&` characters a script may hold to be parsed (see `parse`).
+const MAX_OPERATORS: usize = 4096;
+
 /// Comparison operators of `[[ ]]` that evaluate both sides as arithmetic.
 const ARITH_TESTS: &[&str] = &["-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
 
 /// Parses `text` and adds what it runs to `col`.
 pub fn parse(col: &mut Collector<'_>, text: &str, depth: usize) {
+    // tree-sitter-bash takes time quadratic in the length of a pipeline or `&&` chain: a script
+    // with this many operators is not parsed (the line asks).
+    let operators = text.bytes().filter(|b| *b == b'|' || *b == b'&').count();
+    if operators > MAX_OPERATORS {
+        col.uncertain(
+            format!(
+                "the script has more than {MAX_OPERATORS} `|` and `&` operators and is not analysed"
+            ),
+            text,
+        );
+        return;
+    }
     let mut parser = Parser::new();
     if parser
         .set_language(&tree_sitter_bash::LANGUAGE.into())
@@ -70,8 +85,8 @@ pub fn parse(col: &mut Collector<'_>, text: &str, depth: usize) {
         numeric: Vec::new(),
         not_numeric: Vec::new(),
     };
-    walker.collect_numeric(root, 0);
-    walker.walk(root, 0);
+    walker.collect_numeric(root, 0, false);
+    walker.walk(root, 0, false);
 }
 
 struct Walker<'c, 'a, 's> {
@@ -105,7 +120,7 @@ impl Walker<'_, '_, '_> {
     }
 
     /// First pass: which variables hold only plain values, so arithmetic on them runs nothing.
-    fn collect_numeric(&mut self, node: Node, level: usize) {
+    fn collect_numeric(&mut self, node: Node, level: usize, in_arith: bool) {
         if level > super::MAX_NESTING * 8 {
             return;
         }
@@ -122,9 +137,7 @@ impl Walker<'_, '_, '_> {
                         !w.dynamic && !w.text.contains(['[', '$', '`'])
                     }
                 };
-                let arith =
-                    has_ancestor_kind(node, &["c_style_for_statement", "arithmetic_expansion"]);
-                self.mark(name, plain || arith);
+                self.mark(name, plain || in_arith);
             }
             "for_statement" => {
                 let name = node
@@ -140,10 +153,14 @@ impl Walker<'_, '_, '_> {
             }
             _ => {}
         }
-        for i in 0..node.child_count() {
-            if let Some(child) = node.child(i) {
-                self.collect_numeric(child, level + 1);
-            }
+        let in_arith = in_arith
+            || matches!(
+                node.kind(),
+                "c_style_for_statement" | "arithmetic_expansion"
+            );
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            self.collect_numeric(child, level + 1, in_arith);
         }
     }
 
@@ -168,7 +185,7 @@ impl Walker<'_, '_, '_> {
     /// value (`a[$(cmd)]`) is evaluated as an expression that may run commands.
     fn arithmetic(&mut self, node: Node) {
         let mut names = Vec::new();
-        arith_names(node, self.src, &mut names);
+        arith_names(node, self.src, &mut names, 0);
         if let Some(bad) = names.iter().find(|n| !self.numeric_var(n)) {
             self.col.uncertain(
                 format!(
@@ -179,8 +196,16 @@ impl Walker<'_, '_, '_> {
         }
     }
 
-    fn walk(&mut self, node: Node, level: usize) {
+    /// Visits `node` and everything below it; `in_test` inside `[[ ]]`.
+    fn walk(&mut self, node: Node, level: usize, in_test: bool) {
         if self.too_deep(node, level) {
+            return;
+        }
+        if self.col.saturated() {
+            self.col.uncertain(
+                "the script runs too many commands to judge one by one",
+                self.text(node),
+            );
             return;
         }
         let mut restore_cwd = None;
@@ -206,7 +231,7 @@ impl Walker<'_, '_, '_> {
                     self.arithmetic(index);
                 }
             }
-            "binary_expression" if has_ancestor_kind(node, &["test_command"]) => {
+            "binary_expression" if in_test => {
                 let op = node
                     .child_by_field_name("operator")
                     .map(|o| self.text(o))
@@ -221,10 +246,10 @@ impl Walker<'_, '_, '_> {
             }
             _ => {}
         }
-        for i in 0..node.child_count() {
-            if let Some(child) = node.child(i) {
-                self.walk(child, level + 1);
-            }
+        let in_test = in_test || node.kind() == "test_command";
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            self.walk(child, level + 1, in_test);
         }
         if let Some(saved) = restore_cwd {
             self.col.cwd_shift = saved;
@@ -257,10 +282,9 @@ impl Walker<'_, '_, '_> {
     /// `declare`/`local`/`export`/`readonly`/`typeset` with a computed name or a subscript
     /// evaluate it; `-i` makes later assignments arithmetic.
     fn declaration(&mut self, node: Node) {
-        for i in 0..node.named_child_count() as u32 {
-            let Some(c) = node.named_child(i) else {
-                continue;
-            };
+        let mut cursor = node.walk();
+        let children: Vec<Node> = node.named_children(&mut cursor).collect();
+        for c in children {
             if c.kind() == "variable_assignment" {
                 continue;
             }
@@ -415,13 +439,9 @@ impl Walker<'_, '_, '_> {
 
     fn file_redirect(&mut self, node: Node) {
         let mut op = String::new();
-        for i in 0..node.child_count() {
-            if let Some(c) = node.child(i)
-                && !c.is_named()
-            {
-                op = c.kind().to_string();
-                break;
-            }
+        let mut cursor = node.walk();
+        if let Some(c) = node.children(&mut cursor).find(|c| !c.is_named()) {
+            op = c.kind().to_string();
         }
         let Some(dest) = node.child_by_field_name("destination") else {
             return;
@@ -480,12 +500,11 @@ impl Walker<'_, '_, '_> {
             "string" | "translated_string" => self.double_quoted(node, text),
             "concatenation" => {
                 let mut out = Word::lit("");
-                for i in 0..node.named_child_count() as u32 {
-                    if let Some(part) = node.named_child(i) {
-                        let w = self.word(part);
-                        out.dynamic |= w.dynamic;
-                        out.text.push_str(&w.text);
-                    }
+                let mut cursor = node.walk();
+                for part in node.named_children(&mut cursor) {
+                    let w = self.word(part);
+                    out.dynamic |= w.dynamic;
+                    out.text.push_str(&w.text);
                 }
                 let brace = text.contains('{') && (text.contains(',') || text.contains(".."));
                 if out.dynamic || brace {
@@ -500,10 +519,8 @@ impl Walker<'_, '_, '_> {
 
     fn double_quoted(&self, node: Node, text: String) -> Word {
         let mut out = String::new();
-        for i in 0..node.named_child_count() as u32 {
-            let Some(part) = node.named_child(i) else {
-                continue;
-            };
+        let mut cursor = node.walk();
+        for part in node.named_children(&mut cursor) {
             if part.kind() == "string_content" {
                 out.push_str(&unescape_double(&self.text(part)));
             } else {
@@ -514,24 +531,13 @@ impl Walker<'_, '_, '_> {
     }
 }
 
-fn has_ancestor_kind(node: Node, kinds: &[&str]) -> bool {
-    let mut cur = node.parent();
-    let mut steps = 0;
-    while let Some(n) = cur {
-        if kinds.contains(&n.kind()) {
-            return true;
-        }
-        steps += 1;
-        if steps > 64 {
-            return false;
-        }
-        cur = n.parent();
+/// The variable names an arithmetic context reads: `$x`, `${x}` and bare names. An expression
+/// nested too deep to walk reads an unknown name (so it is treated as unsafe).
+fn arith_names(node: Node, src: &[u8], out: &mut Vec<String>, level: usize) {
+    if level > super::MAX_NESTING * 8 {
+        out.push("(an expression nested too deep to analyse)".into());
+        return;
     }
-    false
-}
-
-/// The variable names an arithmetic context reads: `$x`, `${x}` and bare names.
-fn arith_names(node: Node, src: &[u8], out: &mut Vec<String>) {
     let text = |n: Node| n.utf8_text(src).unwrap_or("").to_string();
     match node.kind() {
         "variable_name" => out.push(text(node)),
@@ -550,12 +556,12 @@ fn arith_names(node: Node, src: &[u8], out: &mut Vec<String>) {
         _ => {}
     }
     if out.len() > 256 {
+        out.push("(too many names to analyse)".into());
         return;
     }
-    for i in 0..node.child_count() {
-        if let Some(c) = node.child(i) {
-            arith_names(c, src, out);
-        }
+    let mut cursor = node.walk();
+    for c in node.children(&mut cursor) {
+        arith_names(c, src, out, level + 1);
     }
 }
 

@@ -206,6 +206,11 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// True once more commands were found than are judged one by one: parsers stop walking.
+    pub fn saturated(&self) -> bool {
+        self.out.commands.len() >= MAX_COMMANDS
+    }
+
     /// The directory the script is in at this point, if known.
     pub fn current_cwd(&self) -> Option<std::path::PathBuf> {
         match &self.cwd_shift {
