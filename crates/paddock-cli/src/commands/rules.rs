@@ -50,7 +50,7 @@ pub fn explain_command(
     if json {
         output::json(&e);
     } else {
-        print!("{e}");
+        output::text(&e.to_string());
     }
     0
 }
