@@ -392,6 +392,106 @@ decision = "forbid"
     }
 
     #[test]
+    fn the_sandbox_decides_what_needs_asking() {
+        let e = Engine::empty();
+        let sandbox = ctx().with_sandbox(true, false);
+        let online = ctx().with_sandbox(true, true);
+        let full = ctx().with_sandbox(false, true);
+        let cases: &[(&[&str], Verdict, Verdict, Verdict)] = &[
+            // line, sandbox offline, sandbox online, full access
+            (
+                &["cargo", "build"],
+                Verdict::Unknown,
+                Verdict::Unknown,
+                Verdict::Prompt,
+            ),
+            (&["ls"], Verdict::Allow, Verdict::Allow, Verdict::Allow),
+            (
+                &["bash", "-c", "ls > /etc/x"],
+                Verdict::Allow,
+                Verdict::Allow,
+                Verdict::Prompt,
+            ),
+            (
+                &["bash", "-c", "PATH=. ls"],
+                Verdict::Unknown,
+                Verdict::Unknown,
+                Verdict::Prompt,
+            ),
+            (
+                &["git", "push"],
+                Verdict::Unknown,
+                Verdict::Prompt,
+                Verdict::Prompt,
+            ),
+            (
+                &["git", "reset", "--hard"],
+                Verdict::Prompt,
+                Verdict::Prompt,
+                Verdict::Prompt,
+            ),
+            (
+                &["bash", "-c", "eval x"],
+                Verdict::Prompt,
+                Verdict::Prompt,
+                Verdict::Prompt,
+            ),
+            (
+                &["bash"],
+                Verdict::Unknown,
+                Verdict::Unknown,
+                Verdict::Prompt,
+            ),
+        ];
+        for (input, off, on, unconfined) in cases {
+            for (c, want) in [(&sandbox, off), (&online, on), (&full, unconfined)] {
+                let j = judge(&e, &argv(input), c);
+                assert_eq!(
+                    j.verdict,
+                    *want,
+                    "{input:?} sandboxed={} network={}: {}",
+                    c.sandboxed,
+                    c.network,
+                    j.reason()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn builtin_list_is_overridden_by_any_user_rule() {
+        let c = ctx().with_sandbox(true, true);
+        let e = Engine::empty();
+        let push = argv(&["git", "push", "origin", "main"]);
+        let j = judge(&e, &push, &c);
+        assert_eq!(j.verdict, Verdict::Prompt);
+        assert_eq!(
+            j.deciding_rule().map(|r| r.origin.contains("built-in")),
+            Some(true),
+            "{}",
+            j.reason()
+        );
+        let allow = "[[rule]]\nprogram = \"git\"\nargs = [\"push\"]\ndecision = \"allow\"\n";
+        let e = Engine::from_texts(Some(allow), None, false).unwrap();
+        assert_eq!(judge(&e, &push, &c).verdict, Verdict::Allow);
+        // The user's rule covers `git push`; the built-in `rm -rf .` still applies.
+        assert_eq!(
+            judge(&e, &argv(&["rm", "-rf", "."]), &c).verdict,
+            Verdict::Prompt
+        );
+        // PowerShell and cmd spellings of deleting the workspace.
+        for line in [
+            &["pwsh", "-c", "Remove-Item -Recurse -Force ."][..],
+            &["pwsh", "-c", "ri -r ~"][..],
+            &["cmd", "/c", "rd /s /q ."][..],
+            &["cmd", "/c", "del /s /q *"][..],
+        ] {
+            let j = judge(&Engine::empty(), &argv(line), &c);
+            assert_eq!(j.verdict, Verdict::Prompt, "{line:?}: {}", j.reason());
+        }
+    }
+
+    #[test]
     fn forbid_reason_names_the_rule_and_its_justification() {
         let e = Engine::from_texts(Some(USER), None, false).unwrap();
         let j = judge(&e, &argv(&["git", "push", "--force"]), &ctx());

@@ -636,6 +636,120 @@ mod tests {
         }
     }
 
+    /// One table per wrapper: options read as the program reads them (getopt clusters,
+    /// attached values, long abbreviations, `--`), so the inner command is exactly what runs.
+    #[test]
+    fn wrapper_options_are_read_like_the_program_reads_them() {
+        let cases: &[(&str, &[(&[&str], &[&str])])] = &[
+            (
+                "env",
+                &[
+                    (&["env", "-i", "A=1", "ls"], &["ls"]),
+                    (&["env", "--unset=X", "ls"], &["ls"]),
+                    (&["env", "--uns", "X", "ls"], &["ls"]),
+                    (&["env", "-uX", "ls"], &["ls"]),
+                    (&["env", "-C", "/", "ls"], &["ls"]),
+                    (&["env", "--", "ls", "-l"], &["ls -l"]),
+                    (&["env", "A=1", "-u", "x"], &["-u x"]),
+                ],
+            ),
+            (
+                "nice",
+                &[
+                    (&["nice", "--adj", "5", "rm", "x"], &["rm x"]),
+                    (&["nice", "-n5", "rm", "x"], &["rm x"]),
+                    (&["nice", "-5", "rm", "x"], &["rm x"]),
+                    (&["nice", "--adjustment=5", "rm", "x"], &["rm x"]),
+                ],
+            ),
+            (
+                "timeout",
+                &[
+                    (&["timeout", "--k", "1", "5", "rm", "x"], &["rm x"]),
+                    (&["timeout", "-k1", "-sKILL", "5", "rm", "x"], &["rm x"]),
+                    (&["timeout", "--preserve", "5", "rm", "x"], &["rm x"]),
+                ],
+            ),
+            (
+                "xargs",
+                &[
+                    (&["xargs", "-l", "rm"], &["rm {stdin}"]),
+                    (&["xargs", "-L", "1", "rm"], &["rm {stdin}"]),
+                    (&["xargs", "-0n1", "rm"], &["rm {stdin}"]),
+                    (&["xargs", "-I{}", "cp", "{}", "d"], &["cp {} d"]),
+                    (&["xargs", "--max-args=1", "rm"], &["rm {stdin}"]),
+                ],
+            ),
+            (
+                "sudo",
+                &[
+                    (&["sudo", "-iu", "root", "rm", "x"], &["rm x"]),
+                    (&["sudo", "-u", "root", "--", "rm", "x"], &["rm x"]),
+                    (&["sudo", "--user=root", "rm", "x"], &["rm x"]),
+                    (&["sudo", "-E", "rm", "x"], &["rm x"]),
+                ],
+            ),
+            (
+                "setsid/stdbuf/nohup/ionice/chroot",
+                &[
+                    (&["setsid", "-f", "rm", "x"], &["rm x"]),
+                    (&["stdbuf", "-oL", "rm", "x"], &["rm x"]),
+                    (&["stdbuf", "-o", "L", "rm", "x"], &["rm x"]),
+                    (&["nohup", "rm", "x"], &["rm x"]),
+                    (&["ionice", "-c3", "rm", "x"], &["rm x"]),
+                    (&["chroot", "/", "rm", "x"], &["rm x"]),
+                    (&["time", "-p", "rm", "x"], &["rm x"]),
+                ],
+            ),
+            (
+                "flock/watch/script/su",
+                &[
+                    (&["flock", "/tmp/l", "rm", "x"], &["rm x"]),
+                    (&["flock", "-n", "/tmp/l", "-c", "rm x"], &["rm x"]),
+                    (&["flock", "-w", "5", "/tmp/l", "rm", "x"], &["rm x"]),
+                    (&["watch", "-n", "5", "rm", "x"], &["rm x"]),
+                    (&["watch", "-x", "rm", "x"], &["rm x"]),
+                    (&["script", "-qc", "rm x", "/dev/null"], &["rm x"]),
+                    (&["su", "-c", "rm x"], &["rm x"]),
+                    (&["su", "root", "-c", "rm x"], &["rm x"]),
+                    (&["su", "--command=rm x", "root"], &["rm x"]),
+                ],
+            ),
+            (
+                "parallel",
+                &[
+                    (
+                        &["parallel", "-j4", "gzip", ":::", "a"],
+                        &["gzip ${PARALLEL_INPUT}"],
+                    ),
+                    (
+                        &["parallel", "rm", "{}", ":::", "a"],
+                        &["rm ${PARALLEL_INPUT}"],
+                    ),
+                    (&["parallel", "-q", "rm", ":::", "a"], &["rm {}"]),
+                ],
+            ),
+        ];
+        for (program, table) in cases {
+            for (input, want) in *table {
+                let p = parse_argv(&argv(input), &ctx());
+                assert_eq!(&leaves(&p), want, "{program}: {input:?}: {:?}", p.uncertain);
+            }
+        }
+        // What getopt would reject, or a value only known at run time, is not guessed.
+        for input in [
+            &["nice", "--bogus", "rm", "x"][..],
+            &["timeout", "--k"][..],
+            &["sudo", "-Z", "rm"][..],
+            &["env", "--s=rm x"][..],
+            &["parallel", "--sshlogin", "h", "rm"][..],
+            &["xargs", "-I{}", "sh", "-c", "{}"][..],
+        ] {
+            let p = parse_argv(&argv(input), &ctx());
+            assert!(!p.uncertain.is_empty(), "{input:?}: {:?}", leaves(&p));
+        }
+    }
+
     #[test]
     fn deep_nesting_is_uncertain_not_ignored() {
         let mut words = vec!["nohup"; 12];

@@ -431,7 +431,7 @@ fn parallel(args: &[Word]) -> Inner {
         script.push_str(&replace_placeholders(&w.text));
     }
     if !has_placeholder {
-        script.push_str(" \"$PARALLEL_INPUT\"");
+        script.push_str(" ${PARALLEL_INPUT}");
     }
     Inner::Bash(script)
 }
