@@ -640,7 +640,8 @@ mod tests {
     /// attached values, long abbreviations, `--`), so the inner command is exactly what runs.
     #[test]
     fn wrapper_options_are_read_like_the_program_reads_them() {
-        let cases: &[(&str, &[(&[&str], &[&str])])] = &[
+        type Table<'a> = &'a [(&'a [&'a str], &'a [&'a str])];
+        let cases: &[(&str, Table)] = &[
             (
                 "env",
                 &[
