@@ -106,7 +106,15 @@ fn timeout_exits_124_and_leaves_nothing_running() {
 #[test]
 fn missing_program_exits_127_with_one_line() {
     let env = Env::new();
-    let o = env.paddock(&["run", "--mode", "full-access", "--", "no-such-program-xyz"]);
+    // Without a sandbox an unknown program asks first: skip the rules to reach the lookup.
+    let o = env.paddock(&[
+        "run",
+        "--mode",
+        "full-access",
+        "--no-rules",
+        "--",
+        "no-such-program-xyz",
+    ]);
     assert_eq!(o.status.code(), Some(127));
     let err = stderr(&o);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");

@@ -62,15 +62,17 @@ pub fn classify(cmd: &SimpleCommand) -> Option<&'static str> {
     match key.as_str() {
         "ls" | "cat" | "head" | "tail" | "wc" | "pwd" | "true" | "false" | "which" | "whoami"
         | "id" | "uname" | "basename" | "dirname" | "realpath" | "readlink" | "stat" | "file"
-        | "du" | "df" | "nl" | "vol" | "test" | "[" | "read" | "sleep" | "seq" | "jq" | "cut"
-        | "tr" | "diff" | "cmp" | "comm" | "column" | "printenv" | "groups" | "md5sum"
-        | "sha1sum" | "sha256sum" | "b2sum" | "ver" | "where" | "dir" | "type" | "more"
-        | "findstr" | "grep" | "egrep" | "fgrep" | "less" | "get-childitem" | "get-content"
-        | "select-string" | "get-location" | "get-item" | "test-path" | "resolve-path"
-        | "split-path" | "join-path" | "get-command" | "get-help" | "measure-object"
-        | "select-object" | "where-object" | "format-table" | "format-list" | "out-string"
-        | "get-date" | "get-filehash" | "get-process" | "convertto-json" | "convertfrom-json"
-        | "sort-object" | "get-itemproperty" => Some("a routine read-only command"),
+        | "du" | "df" | "nl" | "vol" | "test" | "[" | "read" | "exit" | ":" | "sleep" | "seq"
+        | "jq" | "cut" | "tr" | "diff" | "cmp" | "comm" | "column" | "printenv" | "groups"
+        | "md5sum" | "sha1sum" | "sha256sum" | "b2sum" | "ver" | "where" | "dir" | "type"
+        | "more" | "findstr" | "grep" | "egrep" | "fgrep" | "less" | "get-childitem"
+        | "get-content" | "select-string" | "get-location" | "get-item" | "test-path"
+        | "resolve-path" | "split-path" | "join-path" | "get-command" | "get-help"
+        | "measure-object" | "select-object" | "where-object" | "format-table" | "format-list"
+        | "out-string" | "get-date" | "get-filehash" | "get-process" | "convertto-json"
+        | "convertfrom-json" | "sort-object" | "get-itemproperty" => {
+            Some("a routine read-only command")
+        }
         "date" => getopt_ok(cmd, &specs::DATE, &["-s"]).then_some("prints the date"),
         "hostname" => args.is_empty().then_some("prints the host name"),
         "sort" => getopt_ok(cmd, &specs::SORT, &["-o", "--compress-program"])
