@@ -15,7 +15,7 @@ pub fn fail(message: impl std::fmt::Display, code: i32) -> i32 {
 /// Prints `value` as pretty JSON on stdout.
 pub fn json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{}", paddock_core::text::escape_json(&s)),
+        Ok(s) => text(&format!("{}\n", paddock_core::text::escape_json(&s))),
         Err(e) => eprintln!("paddock: cannot encode JSON: {e}"),
     }
 }
@@ -23,4 +23,16 @@ pub fn json(value: &impl Serialize) {
 /// `value` as one line of JSON, escaped like `json`.
 pub fn json_line(value: &impl Serialize) -> Result<String, serde_json::Error> {
     serde_json::to_string(value).map(|s| paddock_core::text::escape_json(&s).into_owned())
+}
+
+/// Writes `s` to stdout. A reader that went away (`paddock explain ... | head`) ends the output
+/// quietly instead of panicking on the broken pipe; other write errors are reported once.
+pub fn text(s: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => eprintln!("paddock: cannot write to standard output: {e}"),
+    }
 }

@@ -106,7 +106,15 @@ fn timeout_exits_124_and_leaves_nothing_running() {
 #[test]
 fn missing_program_exits_127_with_one_line() {
     let env = Env::new();
-    let o = env.paddock(&["run", "--mode", "full-access", "--", "no-such-program-xyz"]);
+    // Without a sandbox an unknown program asks first: skip the rules to reach the lookup.
+    let o = env.paddock(&[
+        "run",
+        "--mode",
+        "full-access",
+        "--no-rules",
+        "--",
+        "no-such-program-xyz",
+    ]);
     assert_eq!(o.status.code(), Some(127));
     let err = stderr(&o);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -374,4 +382,30 @@ fn explain_refuses_a_path_and_a_command_together() {
     assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = env.paddock(&["explain", "--write", "--", "make"]);
     assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn explain_into_a_closed_pipe_does_not_panic() {
+    // `paddock explain ... | head` where the reader has gone: stdout is a pipe nobody reads.
+    let env = Env::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    for args in [
+        &["explain", "--", "git", "status"][..],
+        &["explain", "--json", "--", "git", "status"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_paddock"))
+            .args(args)
+            .current_dir(&env.ws)
+            .env("PADDOCK_CONFIG_DIR", &env.config)
+            .env("PADDOCK_STATE_DIR", &env.state)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer.try_clone().unwrap())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
 }

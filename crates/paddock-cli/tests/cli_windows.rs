@@ -72,7 +72,15 @@ fn full_access_exits_with_the_commands_own_code() {
 #[test]
 fn missing_program_exits_127() {
     let env = Env::new();
-    let o = env.paddock(&["run", "--mode", "full-access", "--", "no-such-program-xyz"]);
+    // Without a sandbox an unknown program asks first: skip the rules to reach the lookup.
+    let o = env.paddock(&[
+        "run",
+        "--mode",
+        "full-access",
+        "--no-rules",
+        "--",
+        "no-such-program-xyz",
+    ]);
     assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
 }
 

@@ -5,7 +5,7 @@
 //! checks below find no option that writes, deletes or runs another program.
 
 use crate::parse::names::{is_relative_path, program_key};
-use crate::parse::{Shell, SimpleCommand};
+use crate::parse::{Shell, SimpleCommand, getopt, specs};
 
 /// Why a command counts as routine and read-only, or `None` when it is unknown.
 pub fn classify(cmd: &SimpleCommand) -> Option<&'static str> {
@@ -14,14 +14,34 @@ pub fn classify(cmd: &SimpleCommand) -> Option<&'static str> {
         return None;
     }
     let key = program_key(&first.text);
+    if cmd.words[1..]
+        .iter()
+        .any(|w| crate::parse::is_unc(&w.text, cmd.shell))
+    {
+        return None;
+    }
     if cmd.wrapper {
         match key.as_str() {
-            // Changing privileges is never routine, whatever runs inside.
-            "sudo" | "doas" | "run0" | "pkexec" => return None,
             // `-exec` commands are judged on their own; `find`'s other options still count.
             "find" => {}
-            _ => return Some("runs the commands listed with it, each judged on its own"),
+            // Wrappers that only run what they are given (judged on its own).
+            "env" | "nice" | "timeout" | "stdbuf" | "setsid" | "xargs" | "parallel" | "watch"
+            | "command" | "exec" | "builtin" | "busybox" | "bash" | "sh" | "zsh" | "dash"
+            | "ksh" | "mksh" | "ash" | "cmd" | "powershell" | "pwsh" => {
+                return Some("runs the commands listed with it, each judged on its own");
+            }
+            // Changing privileges or root is never routine; others write files of their own
+            // (`flock`'s lock, `script`'s typescript, `time -o`, `nohup.out`).
+            _ => return None,
         }
+    }
+    // cmd runs `NAME.bat` / `NAME.exe` from the current directory before searching PATH, so a
+    // bare external program name may be a file the workspace holds; only builtins are safe.
+    if cmd.shell == Shell::Cmd
+        && !first.text.contains(['\\', '/'])
+        && !CMD_BUILTINS.contains(&key.as_str())
+    {
+        return None;
     }
     let key = if cmd.shell == Shell::PowerShell {
         crate::parse::powershell::names_of(&key)
@@ -42,25 +62,30 @@ pub fn classify(cmd: &SimpleCommand) -> Option<&'static str> {
     match key.as_str() {
         "ls" | "cat" | "head" | "tail" | "wc" | "pwd" | "true" | "false" | "which" | "whoami"
         | "id" | "uname" | "basename" | "dirname" | "realpath" | "readlink" | "stat" | "file"
-        | "du" | "df" | "tree" | "nl" | "cut" | "tr" | "diff" | "cmp" | "comm" | "column"
-        | "printenv" | "groups" | "md5sum" | "sha1sum" | "sha256sum" | "b2sum" | "ver"
-        | "where" | "dir" | "type" | "more" | "findstr" | "grep" | "egrep" | "fgrep" | "less"
-        | "get-childitem" | "get-content" | "select-string" | "get-location" | "get-item"
-        | "test-path" | "resolve-path" | "split-path" | "join-path" | "get-command"
-        | "get-help" | "measure-object" | "select-object" | "where-object" | "format-table"
-        | "format-list" | "out-string" | "get-date" | "get-filehash" | "get-process"
-        | "convertto-json" | "convertfrom-json" | "sort-object" | "get-itemproperty" => {
+        | "du" | "df" | "nl" | "vol" | "test" | "[" | "read" | "exit" | ":" | "sleep" | "seq"
+        | "jq" | "cut" | "tr" | "diff" | "cmp" | "comm" | "column" | "printenv" | "groups"
+        | "md5sum" | "sha1sum" | "sha256sum" | "b2sum" | "ver" | "where" | "dir" | "type"
+        | "more" | "findstr" | "grep" | "egrep" | "fgrep" | "less" | "get-childitem"
+        | "get-content" | "select-string" | "get-location" | "get-item" | "test-path"
+        | "resolve-path" | "split-path" | "join-path" | "get-command" | "get-help"
+        | "measure-object" | "select-object" | "where-object" | "format-table" | "format-list"
+        | "out-string" | "get-date" | "get-filehash" | "get-process" | "convertto-json"
+        | "convertfrom-json" | "sort-object" | "get-itemproperty" => {
             Some("a routine read-only command")
         }
-        "date" => (!args.iter().any(|a| *a == "-s" || a.starts_with("--set")))
-            .then_some("prints the date"),
+        "date" => getopt_ok(cmd, &specs::DATE, &["-s"]).then_some("prints the date"),
         "hostname" => args.is_empty().then_some("prints the host name"),
-        "sort" => (!args
-            .iter()
-            .any(|a| a.starts_with("-o") || a.starts_with("--output")))
-        .then_some("sorts to standard output"),
-        "uniq" => (args.iter().filter(|a| !a.starts_with('-')).count() <= 1)
-            .then_some("filters to standard output"),
+        "sort" => getopt_ok(cmd, &specs::SORT, &["-o", "--compress-program"])
+            .then_some("sorts to standard output"),
+        "uniq" => {
+            let p = getopt::parse(&specs::UNIQ, &cmd.words[1..]);
+            (p.problem.is_none() && p.operands.len() <= 1).then_some("filters to standard output")
+        }
+        "tree" => (!args.iter().any(|a| {
+            (a.starts_with('-') && !a.starts_with("--") && a.contains('o'))
+                || a.starts_with("--fromfile")
+        }))
+        .then_some("lists a directory tree"),
         "rg" => (!args
             .iter()
             .any(|a| a.starts_with("--pre") || *a == "--search-zip" || *a == "-z"))
@@ -84,7 +109,7 @@ pub fn classify(cmd: &SimpleCommand) -> Option<&'static str> {
             .iter()
             .any(|a| ci(a, &["-x", "--exec", "-X", "--exec-batch"]) || a.starts_with("--exec")))
         .then_some("finds files without running anything"),
-        "sed" => sed_is_read_only(&args).then_some("prints edited text without writing files"),
+        "sed" => sed_is_read_only(cmd).then_some("prints edited text without writing files"),
         "git" => git_is_read_only(&args),
         "cd" | "set-location" => Some("changes the shell's directory"),
         _ => None,
@@ -94,49 +119,38 @@ pub fn classify(cmd: &SimpleCommand) -> Option<&'static str> {
 /// Commands that only print their arguments, whatever they expand to.
 const ECHO_LIKE: &[&str] = &["echo", "printf", "write-output", "write-host"];
 
+/// cmd's built-in commands (never looked up as files).
+const CMD_BUILTINS: &[&str] = &[
+    "dir", "type", "echo", "ver", "vol", "cd", "chdir", "cls", "title", "rem", "path",
+];
+
+/// True when the options read as getopt reads them hold no problem and none of `refused`.
+fn getopt_ok(cmd: &SimpleCommand, spec: &getopt::Spec, refused: &[&str]) -> bool {
+    let p = getopt::parse(spec, &cmd.words[1..]);
+    p.problem.is_none() && !refused.iter().any(|r| p.has(r))
+}
+
 /// `sed` with no in-place edit, no script file and scripts made only of print/delete/substitute
-/// commands without the `e` (execute) or `w` (write) flags.
-fn sed_is_read_only(args: &[&str]) -> bool {
-    let mut scripts = Vec::new();
-    let mut i = 0;
-    let mut saw_e = false;
-    while i < args.len() {
-        let a = args[i];
-        if a.starts_with("-i")
-            || a.starts_with("--in-place")
-            || a == "-f"
-            || a.starts_with("--file")
-        {
-            return false;
-        }
-        if a == "-e" || a == "--expression" {
-            saw_e = true;
-            match args.get(i + 1) {
-                Some(s) => scripts.push(*s),
-                None => return false,
-            }
-            i += 2;
-            continue;
-        }
-        if a.starts_with('-') && a.len() > 1 {
-            if a.starts_with("--") {
-                i += 1;
-                continue;
-            }
-            // Combined short flags: only n, E, r, s, u, z are read-only and take no value.
-            if !a[1..].chars().all(|c| "nErsuz".contains(c)) {
-                return false;
-            }
-            i += 1;
-            continue;
-        }
-        if !saw_e {
-            scripts.push(a);
-            saw_e = true;
-        }
-        i += 1;
+/// commands without the `e` (execute) or `w` (write) flags; options read as getopt reads them
+/// (`--expression=...`, `--fi=...` for `--file`).
+fn sed_is_read_only(cmd: &SimpleCommand) -> bool {
+    let p = getopt::parse(&specs::SED, &cmd.words[1..]);
+    if p.problem.is_some() || p.has("-i") || p.has("-f") {
+        return false;
     }
-    !scripts.is_empty() && scripts.iter().all(|s| sed_script_is_read_only(s))
+    let mut scripts: Vec<&str> = p
+        .opts
+        .iter()
+        .filter(|o| o.name == "-e")
+        .filter_map(|o| o.value.as_ref().map(|w| w.text.as_str()))
+        .collect();
+    if scripts.is_empty() {
+        match p.operands.first() {
+            Some(w) => scripts.push(w.text.as_str()),
+            None => return false,
+        }
+    }
+    scripts.iter().all(|s| sed_script_is_read_only(s))
 }
 
 fn sed_script_is_read_only(script: &str) -> bool {
@@ -210,23 +224,58 @@ fn lists_only(rest: &[&str], flags: &[&str], modes: &[&str]) -> bool {
         .all(|a| flags.contains(a) || modes.contains(a) || (listing && !a.starts_with('-')))
 }
 
-/// Read-only git subcommands; `-c` and output-writing options are refused.
+/// git options before the subcommand that change nothing but output.
+const GIT_GLOBAL_OK: &[&str] = &[
+    "--no-pager",
+    "-P",
+    "--no-optional-locks",
+    "--literal-pathspecs",
+    "--glob-pathspecs",
+    "--noglob-pathspecs",
+    "--icase-pathspecs",
+    "--no-replace-objects",
+    "--no-advice",
+];
+
+/// Long options (any unique abbreviation of them) that make a read-only subcommand write a
+/// file, run a program or reach the network.
+const GIT_RUNS_OR_WRITES: &[&str] = &[
+    "output",
+    "ext-diff",
+    "textconv",
+    "exec",
+    "open-files-in-pager",
+    "upload-pack",
+    "receive-pack",
+    "output-directory",
+];
+
+/// Read-only git subcommands. Refused: `-c` and `--config-env` (config can name programs),
+/// `-C`, `--git-dir` and `--work-tree` (another repository's config runs its fsmonitor, hooks
+/// and filters), and options that write or run something (`--output`, `--ext-diff`,
+/// `--textconv`, `grep -O`), long options matched as git matches them, by unique prefix.
 fn git_is_read_only(args: &[&str]) -> Option<&'static str> {
     let mut i = 0;
     while i < args.len() && args[i].starts_with('-') {
-        match args[i] {
-            "-C" | "--git-dir" | "--work-tree" => i += 2,
-            "--no-pager" | "--no-optional-locks" | "-P" | "--bare" => i += 1,
-            a if a.starts_with("--git-dir=") || a.starts_with("--work-tree=") => i += 1,
-            _ => return None,
+        if GIT_GLOBAL_OK.contains(&args[i]) {
+            i += 1;
+        } else {
+            return None;
         }
     }
     let sub = *args.get(i)?;
     let rest = &args[i + 1..];
-    let writes_output = rest.iter().any(|a| {
-        a.starts_with("--output") || *a == "--ext-diff" || a.starts_with("--exec") || *a == "-o"
+    let runs_or_writes = rest.iter().take_while(|a| **a != "--").any(|a| {
+        if let Some(long) = a.strip_prefix("--") {
+            let name = long.split('=').next().unwrap_or(long);
+            !name.is_empty() && GIT_RUNS_OR_WRITES.iter().any(|d| d.starts_with(name))
+        } else if let Some(short) = a.strip_prefix('-') {
+            *a == "-o" || (sub == "grep" && short.contains('O'))
+        } else {
+            false
+        }
     });
-    if writes_output {
+    if runs_or_writes {
         return None;
     }
     let read_only = match sub {
@@ -278,7 +327,6 @@ mod tests {
             "sed -e s/a/b/g file",
             "sed 's|/usr|/opt|2' f",
             "git status",
-            "git -C sub log --oneline",
             "git diff HEAD~1",
             "git branch",
             "git branch -a -v",
@@ -332,6 +380,18 @@ mod tests {
             "rg --pre ./x foo",
             "git push",
             "git -c core.pager=sh log",
+            "git -C sub log --oneline",
+            "git --git-dir=x status",
+            "git grep -O foo",
+            "git grep --open-files-in-pager=x foo",
+            "git show --textconv HEAD",
+            "git log --ext HEAD",
+            "sed '--expression=1e id' f",
+            "sed --fi=x f",
+            "sort --compress-program=sh x",
+            "sort --compress=sh x",
+            "sort -uo out x",
+            "date --se=2020-01-01",
             "git branch -D main",
             "git branch newbranch",
             "git diff --output=/tmp/x",

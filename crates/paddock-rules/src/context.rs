@@ -18,6 +18,12 @@ pub struct Context {
     pub protected: Vec<PathBuf>,
     /// What the sandbox will and will not allow, in one or two lines, shown when asking.
     pub sandbox_summary: String,
+    /// The command runs inside the sandbox (any mode but `full-access`): writes outside the
+    /// writable roots fail there, so they need no approval, and unknown commands are contained.
+    pub sandboxed: bool,
+    /// The command can reach the network (`network = on` or an allowlist, or no sandbox): pushes,
+    /// uploads and publishing leave the machine, so the built-in outbound rules ask.
+    pub network: bool,
 }
 
 /// Redirection targets that never write a file.
@@ -39,7 +45,24 @@ impl Context {
             writable_roots,
             protected: Vec::new(),
             sandbox_summary: String::new(),
+            sandboxed: true,
+            network: true,
         }
+    }
+
+    /// Sets whether the command runs inside the sandbox and whether it can reach the network.
+    /// (`Context::new` assumes a sandbox with the network on: outbound actions ask.)
+    pub fn with_sandbox(mut self, sandboxed: bool, network: bool) -> Context {
+        self.sandboxed = sandboxed;
+        self.network = network || !sandboxed;
+        self
+    }
+
+    /// The sandbox flags of a run under `policy`.
+    pub fn with_policy(self, policy: &paddock_core::policy::Policy) -> Context {
+        let sandboxed = policy.mode != paddock_core::Mode::FullAccess;
+        let network = !matches!(policy.network, paddock_core::Network::Off);
+        self.with_sandbox(sandboxed, network)
     }
 
     /// Sets the sandbox summary shown in approval prompts.
@@ -50,7 +73,10 @@ impl Context {
 
     /// The context of a run in `cwd` under `spec`.
     pub fn from_spec(spec: &SandboxSpec, cwd: &Path) -> Context {
-        let mut ctx = Context::new(cwd, spec.writable_roots.clone());
+        let mut ctx = Context::new(cwd, spec.writable_roots.clone()).with_sandbox(
+            spec.mode != paddock_core::Mode::FullAccess,
+            !matches!(spec.network, paddock_core::Network::Off),
+        );
         // Watched paths count as protected: what is written there is removed after the run.
         ctx.protected = spec
             .protected
@@ -59,6 +85,11 @@ impl Context {
             .chain(spec.watched.iter().map(|w| w.path.clone()))
             .collect();
         ctx
+    }
+
+    /// True when `target` names a device such as `/dev/null` or `NUL`, not a file.
+    pub fn is_device(target: &str) -> bool {
+        DEVICES.contains(&target.to_ascii_lowercase().as_str())
     }
 
     /// True when writing to `target` (as written in the script) stays inside a writable root,

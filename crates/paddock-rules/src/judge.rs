@@ -6,7 +6,7 @@
 
 use crate::context::Context;
 use crate::decision::Decision;
-use crate::parse::{self, Parsed, Shell, Uncertainty};
+use crate::parse::{self, Parsed, Shell, Uncertainty, UncertaintyKind};
 use crate::rules::engine::Engine;
 use crate::rules::{Match, Rule};
 use serde::Serialize;
@@ -90,22 +90,38 @@ pub struct Judgement {
 impl Judgement {
     /// The reason for the line's verdict: the command (or uncertainty) that set it.
     pub fn reason(&self) -> String {
+        let show = |c: &CommandVerdict| format!("`{}`: {}", crate::shlex::join(&c.argv), c.reason);
+        let show_u = |u: &Uncertainty| format!("{} (`{}`)", u.reason, u.snippet);
+        let same = |c: &&CommandVerdict| c.verdict == self.verdict;
         if self.verdict >= Verdict::Prompt
-            && let Some(c) = self.commands.iter().find(|c| c.verdict == self.verdict)
+            && let Some(c) = self.commands.iter().find(same)
         {
-            return format!("`{}`: {}", crate::shlex::join(&c.argv), c.reason);
+            return show(c);
+        }
+        if self.verdict == Verdict::Unknown
+            && let Some(c) = self.commands.iter().filter(|c| !c.wrapper).find(same)
+        {
+            return show(c);
+        }
+        let hidden = self
+            .uncertain
+            .iter()
+            .find(|u| u.kind == UncertaintyKind::Hidden);
+        if self.verdict >= Verdict::Unknown
+            && let Some(u) = hidden.or(self.uncertain.first())
+        {
+            return show_u(u);
         }
         if self.verdict == Verdict::Prompt
-            && let Some(u) = self.uncertain.first()
+            && let Some(c) = self.commands.iter().find(|c| c.verdict == Verdict::Unknown)
         {
-            return format!("{} (`{}`)", u.reason, u.snippet);
+            return format!(
+                "{}; outside a sandbox (full-access mode) it must be approved",
+                show(c)
+            );
         }
-        match self
-            .commands
-            .iter()
-            .find(|c| c.verdict == self.verdict && !c.wrapper)
-        {
-            Some(c) => format!("`{}`: {}", crate::shlex::join(&c.argv), c.reason),
+        match self.commands.iter().filter(|c| !c.wrapper).find(same) {
+            Some(c) => show(c),
             None => "nothing to run".into(),
         }
     }
@@ -124,15 +140,22 @@ pub fn judge(engine: &Engine, argv: &[String], ctx: &Context) -> Judgement {
     let parsed: Parsed = parse::parse_argv(argv, ctx);
     let mut commands = Vec::new();
     for cmd in &parsed.commands {
-        commands.push(judge_command(engine, cmd));
+        commands.push(judge_command(engine, cmd, ctx));
     }
     let mut verdict = commands
         .iter()
         .map(|c| c.verdict)
         .max()
         .unwrap_or(Verdict::Prompt);
-    if !parsed.uncertain.is_empty() {
-        verdict = verdict.max(Verdict::Prompt);
+    for u in &parsed.uncertain {
+        verdict = verdict.max(match u.kind {
+            UncertaintyKind::Contained if ctx.sandboxed => Verdict::Unknown,
+            _ => Verdict::Prompt,
+        });
+    }
+    if !ctx.sandboxed && verdict == Verdict::Unknown {
+        // Without a sandbox nothing contains an unknown command: ask.
+        verdict = Verdict::Prompt;
     }
     Judgement {
         argv: argv.to_vec(),
@@ -142,8 +165,21 @@ pub fn judge(engine: &Engine, argv: &[String], ctx: &Context) -> Judgement {
     }
 }
 
-fn judge_command(engine: &Engine, cmd: &parse::SimpleCommand) -> CommandVerdict {
-    let matches = engine.matching(cmd);
+fn judge_command(engine: &Engine, cmd: &parse::SimpleCommand, ctx: &Context) -> CommandVerdict {
+    let mut matches: Vec<(&Rule, Match)> = engine
+        .matching(cmd)
+        .into_iter()
+        .filter(|(r, _)| r.applies(ctx.network))
+        .collect();
+    if matches.is_empty() {
+        // Paddock's built-in destructive / outbound list, overridden by any rule of the user's.
+        matches = crate::rules::builtin::rules()
+            .iter()
+            .filter(|r| r.applies(ctx.network))
+            .map(|r| (r, r.matches(cmd)))
+            .filter(|(_, m)| *m != Match::No)
+            .collect();
+    }
     let ignored_rules = engine.not_applied(cmd);
     let mut out = CommandVerdict {
         argv: cmd.argv(),
@@ -252,7 +288,8 @@ decision = "forbid"
             (&["git", "push"], Verdict::Prompt),
             (&["git", "push", "--force", "origin"], Verdict::Forbid),
             (&["cargo", "test"], Verdict::Allow),
-            (&["cargo", "publish"], Verdict::Unknown),
+            (&["cargo", "publish"], Verdict::Prompt),
+            (&["cargo", "fmt"], Verdict::Unknown),
             (&["ls", "-la"], Verdict::Allow),
             (&["curl", "x"], Verdict::Unknown),
             (&["bash", "-c", "git status && cargo build"], Verdict::Allow),
@@ -263,7 +300,7 @@ decision = "forbid"
             (&["bash", "-c", "ls; curl x"], Verdict::Unknown),
             (&["bash", "-c", "git $SUB"], Verdict::Prompt),
             (&["sh", "-c", "eval ls"], Verdict::Prompt),
-            (&["sh", "-c", "ls > /etc/x"], Verdict::Prompt),
+            (&["sh", "-c", "ls > /etc/x"], Verdict::Allow),
             (&["cmd", "/c", "git push --force"], Verdict::Forbid),
             (&["pwsh", "-c", "git status; rm -rf /"], Verdict::Forbid),
             (&["pwsh", "-enc", "AAAA"], Verdict::Prompt),
@@ -351,6 +388,106 @@ decision = "forbid"
         for (input, want) in cases {
             let j = judge(&e, &argv(input), &ctx());
             assert_eq!(j.verdict, *want, "{input:?}: {}", j.reason());
+        }
+    }
+
+    #[test]
+    fn the_sandbox_decides_what_needs_asking() {
+        let e = Engine::empty();
+        let sandbox = ctx().with_sandbox(true, false);
+        let online = ctx().with_sandbox(true, true);
+        let full = ctx().with_sandbox(false, true);
+        let cases: &[(&[&str], Verdict, Verdict, Verdict)] = &[
+            // line, sandbox offline, sandbox online, full access
+            (
+                &["cargo", "build"],
+                Verdict::Unknown,
+                Verdict::Unknown,
+                Verdict::Prompt,
+            ),
+            (&["ls"], Verdict::Allow, Verdict::Allow, Verdict::Allow),
+            (
+                &["bash", "-c", "ls > /etc/x"],
+                Verdict::Allow,
+                Verdict::Allow,
+                Verdict::Prompt,
+            ),
+            (
+                &["bash", "-c", "PATH=. ls"],
+                Verdict::Unknown,
+                Verdict::Unknown,
+                Verdict::Prompt,
+            ),
+            (
+                &["git", "push"],
+                Verdict::Unknown,
+                Verdict::Prompt,
+                Verdict::Prompt,
+            ),
+            (
+                &["git", "reset", "--hard"],
+                Verdict::Prompt,
+                Verdict::Prompt,
+                Verdict::Prompt,
+            ),
+            (
+                &["bash", "-c", "eval x"],
+                Verdict::Prompt,
+                Verdict::Prompt,
+                Verdict::Prompt,
+            ),
+            (
+                &["bash"],
+                Verdict::Unknown,
+                Verdict::Unknown,
+                Verdict::Prompt,
+            ),
+        ];
+        for (input, off, on, unconfined) in cases {
+            for (c, want) in [(&sandbox, off), (&online, on), (&full, unconfined)] {
+                let j = judge(&e, &argv(input), c);
+                assert_eq!(
+                    j.verdict,
+                    *want,
+                    "{input:?} sandboxed={} network={}: {}",
+                    c.sandboxed,
+                    c.network,
+                    j.reason()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn builtin_list_is_overridden_by_any_user_rule() {
+        let c = ctx().with_sandbox(true, true);
+        let e = Engine::empty();
+        let push = argv(&["git", "push", "origin", "main"]);
+        let j = judge(&e, &push, &c);
+        assert_eq!(j.verdict, Verdict::Prompt);
+        assert_eq!(
+            j.deciding_rule().map(|r| r.origin.contains("built-in")),
+            Some(true),
+            "{}",
+            j.reason()
+        );
+        let allow = "[[rule]]\nprogram = \"git\"\nargs = [\"push\"]\ndecision = \"allow\"\n";
+        let e = Engine::from_texts(Some(allow), None, false).unwrap();
+        assert_eq!(judge(&e, &push, &c).verdict, Verdict::Allow);
+        // The user's rule covers `git push`; the built-in `rm -rf .` still applies.
+        assert_eq!(
+            judge(&e, &argv(&["rm", "-rf", "."]), &c).verdict,
+            Verdict::Prompt
+        );
+        // PowerShell and cmd spellings of deleting the workspace.
+        for line in [
+            &["pwsh", "-c", "Remove-Item -Recurse -Force ."][..],
+            &["pwsh", "-c", "ri -r ~"][..],
+            &["cmd", "/c", "rd /s /q ."][..],
+            &["cmd", "/c", "del /s /q *"][..],
+        ] {
+            let j = judge(&Engine::empty(), &argv(line), &c);
+            assert_eq!(j.verdict, Verdict::Prompt, "{line:?}: {}", j.reason());
         }
     }
 

@@ -152,8 +152,16 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
         Some(e) => escalation_summary(e),
         None => sandbox_summary(cmd, false),
     };
-    let ctx = Context::new(&cwd, writable).with_summary(summary);
     let policy = cmd.current_policy();
+    // The judge asks less inside the sandbox than outside it: tell it which it is.
+    let ctx = Context::new(&cwd, writable)
+        .with_summary(summary)
+        .with_policy(policy);
+    let ctx = if gate.escalate {
+        ctx.with_sandbox(false, true)
+    } else {
+        ctx
+    };
     let decision = if gate.escalate {
         let mut d = approval::decide_escalation(
             gate.engine,
@@ -379,6 +387,86 @@ mod tests {
         assert!(
             shown.contains(&format!("{} -c", callers_sh.display())) && !shown.contains("evil"),
             "{shown}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod sandbox_judge_tests {
+    use super::*;
+    use paddock_rules::approval::NoApprover;
+
+    /// A line nested deeper than the parsers follow (it crashed the judge once, leaving no
+    /// record) is refused without a terminal, and the refusal is on record before anything runs.
+    #[test]
+    fn refusal_of_a_deeply_nested_line_is_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_dir(dir.path().join("state"));
+        let deep = format!("echo {}{}", "$(".repeat(8000), ")".repeat(8000));
+        let mut cmd = SandboxCommand::new("bash");
+        cmd.arg("-c")
+            .arg(deep)
+            .workspace(dir.path())
+            .cwd(dir.path());
+        let mut engine = Engine::empty();
+        let mut approver = NoApprover;
+        let gated = run_gated(
+            &cmd,
+            Gate {
+                engine: &mut engine,
+                approver: &mut approver,
+                audit: Some(&log),
+                escalate: false,
+            },
+        );
+        assert!(!gated.decision.run, "{}", gated.decision.how);
+        assert!(matches!(gated.result, Err(PaddockError::NotApproved(_))));
+        let records = log.read(None).unwrap();
+        assert_eq!(records.len(), 1, "one record: the refusal");
+        assert!(!records[0].ran);
+        assert!(records[0].how.contains("nest"), "{}", records[0].how);
+    }
+
+    /// Inside the sandbox a redirection out of the workspace needs no approval (the sandbox
+    /// blocks the write); with `full-access` the same line asks, and without a terminal it is
+    /// refused and audited. (The target directory does not exist, so even a broken gate writes
+    /// nothing.)
+    #[test]
+    fn the_judge_is_told_whether_the_command_runs_in_the_sandbox() {
+        let line = "echo x > /nonexistent-paddock-test/x";
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_dir(dir.path().join("state"));
+        let mut engine = Engine::empty();
+        let mut approver = NoApprover;
+        let mut cmd = SandboxCommand::new("bash");
+        cmd.arg("-c")
+            .arg(line)
+            .workspace(dir.path())
+            .cwd(dir.path());
+        let mut policy = paddock_core::config::default_policy();
+        policy.mode = paddock_core::Mode::FullAccess;
+        cmd.policy(policy);
+        let gated = run_gated(
+            &cmd,
+            Gate {
+                engine: &mut engine,
+                approver: &mut approver,
+                audit: Some(&log),
+                escalate: false,
+            },
+        );
+        assert!(!gated.decision.run, "{}", gated.decision.how);
+        assert_eq!(log.read(None).unwrap().len(), 1);
+        // The same judgement with the default (sandboxed) policy allows the line.
+        let ctx = Context::new(dir.path(), vec![dir.path().to_path_buf()])
+            .with_policy(&paddock_core::config::default_policy());
+        let argv: Vec<String> = ["bash", "-c", line].iter().map(|s| s.to_string()).collect();
+        let j = paddock_rules::judge::judge(&engine, &argv, &ctx);
+        assert_eq!(
+            j.verdict,
+            paddock_rules::judge::Verdict::Allow,
+            "{}",
+            j.reason()
         );
     }
 }

@@ -45,11 +45,12 @@ pub fn explain_command(
     };
     let spec = paddock_core::SandboxSpec::from_policy(&eff.policy, workspace);
     let writable = spec.map(|s| s.writable_roots).unwrap_or_default();
-    let e = explain(&engine, &argv, &Context::new(cwd, writable));
+    let ctx = Context::new(cwd, writable).with_policy(&eff.policy);
+    let e = explain(&engine, &argv, &ctx);
     if json {
         output::json(&e);
     } else {
-        print!("{e}");
+        output::text(&e.to_string());
     }
     0
 }

@@ -126,8 +126,13 @@ impl World {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock"));
         cmd.args(["run", "--mode", mode, "--network", "off", "--cwd"])
             .arg(&self.ws)
-            .args(extra)
-            .args(["--", "sh"])
+            .args(extra);
+        if mode == "full-access" {
+            // The control runs show what happens without a sandbox; without one an unknown
+            // command asks (refused here, with no terminal), so they skip the rules.
+            cmd.arg("--no-rules");
+        }
+        cmd.args(["--", "sh"])
             .arg(&file)
             .env("HOME", &self.home)
             .env("OUT", &self.outside)

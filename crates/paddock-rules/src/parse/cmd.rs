@@ -62,6 +62,8 @@ pub fn parse(col: &mut Collector<'_>, line: &str, delayed: bool, depth: usize) {
                 b.in_word = true;
             }
             ' ' | '\t' | '\r' => b.flush(col),
+            // cmd also ends the command name at `,`, `;` and `=` (`del,x` runs `del x`).
+            ',' | ';' | '=' if b.words.is_empty() && b.pending.is_none() => b.flush(col),
             '\n' => finish(col, &mut b, depth),
             '&' | '|' => {
                 if chars.get(i + 1) == Some(&c) {
@@ -194,7 +196,8 @@ mod tests {
     use crate::parse::{Collector, Parsed};
 
     fn parse(line: &str, delayed: bool) -> Parsed {
-        let ctx = Context::new(r"C:\ws", vec![r"C:\ws".into()]);
+        // Outside a sandbox, so that redirections are judged.
+        let ctx = Context::new(r"C:\ws", vec![r"C:\ws".into()]).with_sandbox(false, true);
         let mut col = Collector::new(&ctx);
         super::parse(&mut col, line, delayed, 0);
         col.out

@@ -189,7 +189,14 @@ impl Lexer<'_, '_, '_> {
                 }
                 _ if self.redirect_len() > 0 => self.redirect(),
                 _ => {
+                    let before = self.i;
                     let tok = self.token();
+                    if self.i == before {
+                        // A closing bracket without its opener (`Get-Date )`): nothing reads
+                        // it, so the script is unbalanced; stop rather than loop on it.
+                        self.unbalanced();
+                        break;
+                    }
                     self.push(tok);
                 }
             }
@@ -341,6 +348,16 @@ impl Lexer<'_, '_, '_> {
                 Some(close) => {
                     self.i = close + 1;
                     let src: String = self.chars[start..self.i].iter().collect();
+                    let casts = self.peek(0).is_some_and(|n| {
+                        !n.is_whitespace() && !matches!(n, ':' | '.' | ')' | '}' | ';' | '|' | ',')
+                    });
+                    if casts && !safe_cast(&src) {
+                        // `[IO.StreamWriter]'path'` converts by calling a constructor.
+                        self.col.uncertain(
+                            "PowerShell cast to a .NET type may call its constructor (e.g. open a file)",
+                            src.clone(),
+                        );
+                    }
                     Tok::Word {
                         word: Word::dynamic(src),
                         expr: true,
@@ -603,73 +620,97 @@ impl Lexer<'_, '_, '_> {
         self.statement(toks, &snippet);
     }
 
-    fn statement(&mut self, mut toks: Vec<Tok>, snippet: &str) {
-        toks.retain(|t| !matches!(t, Tok::Redirect));
-        let Some(first) = toks.first().cloned() else {
-            return;
-        };
-        match first {
-            Tok::Dot => {
-                self.col.uncertain(
-                    "PowerShell dot-sourcing runs a script in the caller's scope",
-                    snippet,
-                );
-            }
-            Tok::Call => match toks.get(1) {
-                Some(Tok::Word { block: true, .. }) => {}
-                Some(Tok::Word { word, expr, .. }) if !word.dynamic && !*expr => {
-                    let words = self.words(&toks[1..]);
-                    self.col
-                        .command(SimpleCommand::new(words, Shell::PowerShell), self.depth);
+    /// Judges one statement; `return x`, `$a = $b = x` are followed by a loop over the tokens,
+    /// not by recursion, so a long chain cannot exhaust the stack.
+    fn statement(&mut self, mut all: Vec<Tok>, snippet: &str) {
+        all.retain(|t| !matches!(t, Tok::Redirect));
+        let mut start = 0;
+        loop {
+            let toks = &all[start..];
+            let Some(first) = toks.first().cloned() else {
+                return;
+            };
+            match first {
+                Tok::Dot => {
+                    self.col.uncertain(
+                        "PowerShell dot-sourcing runs a script in the caller's scope",
+                        snippet,
+                    );
                 }
-                _ => self.col.uncertain(
-                    "PowerShell `&` calls a command computed at run time",
-                    snippet,
-                ),
-            },
-            Tok::Redirect => {}
-            Tok::Word { word, expr, .. } => {
-                if let Some(Tok::Word { word: op, .. }) = toks.get(1)
-                    && let Some(assign) = ASSIGN_OPS
-                        .iter()
-                        .filter(|a| op.text.starts_with(**a))
-                        .max_by_key(|a| a.len())
-                {
-                    // `$x = <pipeline>`: judge the right-hand side.
-                    let rest_text = op.text[assign.len()..].to_string();
-                    let mut rest = toks[2..].to_vec();
-                    if !rest_text.is_empty() {
-                        rest.insert(
-                            0,
-                            Tok::Word {
+                Tok::Call => match toks.get(1) {
+                    Some(Tok::Word { block: true, .. }) => {}
+                    Some(Tok::Word { word, expr, .. }) if !word.dynamic && !*expr => {
+                        let words = self.words(&toks[1..]);
+                        self.col
+                            .command(SimpleCommand::new(words, Shell::PowerShell), self.depth);
+                    }
+                    _ => self.col.uncertain(
+                        "PowerShell `&` calls a command computed at run time",
+                        snippet,
+                    ),
+                },
+                Tok::Redirect => {}
+                Tok::Word { word, expr, .. } => {
+                    if let Some(Tok::Word { word: op, .. }) = toks.get(1)
+                        && let Some(assign) = ASSIGN_OPS
+                            .iter()
+                            .filter(|a| op.text.starts_with(**a))
+                            .max_by_key(|a| a.len())
+                    {
+                        if expr && (word.text.contains('.') || word.text.contains("::")) {
+                            self.col.uncertain(
+                            "PowerShell property assignment runs a .NET setter the rules cannot see",
+                            snippet,
+                        );
+                        }
+                        if let Some(var) = word.text.to_ascii_lowercase().strip_prefix("$env:")
+                            && super::sensitive_variable(var)
+                        {
+                            self.col.contained(
+                                format!(
+                                    "assigning `{}` changes which programs run or what they load",
+                                    word.text
+                                ),
+                                snippet,
+                            );
+                        }
+                        // `$x = <pipeline>`: judge the right-hand side.
+                        let rest_text = op.text[assign.len()..].to_string();
+                        if rest_text.is_empty() {
+                            start += 2;
+                        } else {
+                            all[start + 1] = Tok::Word {
                                 word: Word {
                                     text: rest_text,
                                     dynamic: op.dynamic,
                                 },
                                 expr: false,
                                 block: false,
-                            },
-                        );
+                            };
+                            start += 1;
+                        }
+                        continue;
                     }
-                    return self.statement(rest, snippet);
+                    if expr {
+                        return;
+                    }
+                    let lower = word.text.to_ascii_lowercase();
+                    if !word.dynamic && KEYWORDS.contains(&lower.as_str()) {
+                        return;
+                    }
+                    if !word.dynamic && VALUE_KEYWORDS.contains(&lower.as_str()) {
+                        start += 1;
+                        continue;
+                    }
+                    if is_literal(&word.text) {
+                        return;
+                    }
+                    let words = self.words(toks);
+                    self.col
+                        .command(SimpleCommand::new(words, Shell::PowerShell), self.depth);
                 }
-                if expr {
-                    return;
-                }
-                let lower = word.text.to_ascii_lowercase();
-                if !word.dynamic && KEYWORDS.contains(&lower.as_str()) {
-                    return;
-                }
-                if !word.dynamic && VALUE_KEYWORDS.contains(&lower.as_str()) {
-                    return self.statement(toks[1..].to_vec(), snippet);
-                }
-                if is_literal(&word.text) {
-                    return;
-                }
-                let words = self.words(&toks);
-                self.col
-                    .command(SimpleCommand::new(words, Shell::PowerShell), self.depth);
             }
+            return;
         }
     }
 
@@ -685,6 +726,49 @@ impl Lexer<'_, '_, '_> {
     }
 }
 
+/// Type casts that only convert values and never open, run or load anything.
+fn safe_cast(src: &str) -> bool {
+    const SAFE: &[&str] = &[
+        "int",
+        "int32",
+        "int64",
+        "long",
+        "uint32",
+        "uint64",
+        "short",
+        "byte",
+        "sbyte",
+        "string",
+        "bool",
+        "boolean",
+        "double",
+        "float",
+        "single",
+        "decimal",
+        "char",
+        "array",
+        "hashtable",
+        "pscustomobject",
+        "ordered",
+        "datetime",
+        "timespan",
+        "version",
+        "guid",
+        "void",
+        "object",
+        "bigint",
+        "switch",
+    ];
+    let t = src
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches("[]")
+        .trim()
+        .to_ascii_lowercase();
+    let t = t.strip_prefix("system.").unwrap_or(&t);
+    SAFE.contains(&t)
+}
+
 /// Numbers are values, not commands.
 fn is_literal(text: &str) -> bool {
     text.parse::<f64>().is_ok() || text.starts_with("0x")
@@ -697,7 +781,8 @@ mod tests {
     use crate::parse::{Collector, Parsed};
 
     fn parse(script: &str) -> Parsed {
-        let ctx = Context::new(r"C:\ws", vec![r"C:\ws".into()]);
+        // Outside a sandbox, so that redirections are judged.
+        let ctx = Context::new(r"C:\ws", vec![r"C:\ws".into()]).with_sandbox(false, true);
         let mut col = Collector::new(&ctx);
         super::parse(&mut col, script, 0);
         col.out
@@ -804,6 +889,8 @@ mod tests {
             ("$c = 'rm'; & $c x", "computed"),
             ("Invoke-Expression 'rm x'", "Invoke-Expression"),
             ("iex (irm http://x)", "Invoke-Expression"),
+            ("Get-Date )", "unbalanced"),
+            ("rm x }", "unbalanced"),
         ];
         for (script, reason) in cases {
             let p = parse(script);

@@ -36,6 +36,12 @@ struct RawRule {
     decision: Decision,
     justification: Option<String>,
     #[serde(default)]
+    options: Vec<OneOrMany>,
+    #[serde(default)]
+    operands: Vec<OneOrMany>,
+    #[serde(default)]
+    network: bool,
+    #[serde(default)]
     examples_match: Vec<String>,
     #[serde(default)]
     examples_not_match: Vec<String>,
@@ -182,6 +188,26 @@ fn build(raw: RawRule, origin: RuleOrigin, kind: FileKind) -> Result<Rule, Rules
             ));
         }
     }
+    let conditional = !raw.options.is_empty() || !raw.operands.is_empty() || raw.network;
+    if conditional && raw.decision == Decision::Allow {
+        return Err(invalid(
+            "`options`, `operands` and `network` may only narrow prompt and forbid rules; write an allow rule with `args` instead".into(),
+        ));
+    }
+    let groups = |v: Vec<OneOrMany>, what: &str| -> Result<Vec<Vec<String>>, RulesError> {
+        v.into_iter()
+            .map(|g| {
+                let g = g.into_vec();
+                if g.is_empty() || g.iter().any(|x| x.is_empty()) {
+                    Err(invalid(format!(
+                        "an entry of `{what}` is empty: it could never match"
+                    )))
+                } else {
+                    Ok(g)
+                }
+            })
+            .collect()
+    };
     let rule = Rule {
         amendment: raw.amendment,
         programs: programs.iter().map(|p| normalise_program(p)).collect(),
@@ -190,6 +216,9 @@ fn build(raw: RawRule, origin: RuleOrigin, kind: FileKind) -> Result<Rule, Rules
         justification: raw.justification,
         origin: origin.clone(),
         inactive: None,
+        options: groups(raw.options, "options")?,
+        operands: groups(raw.operands, "operands")?,
+        network: raw.network,
     };
     let example_err = |example: &str, problem: String| RulesError::Example {
         path: origin.path.clone(),

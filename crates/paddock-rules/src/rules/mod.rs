@@ -5,12 +5,13 @@
 //! the same position. Arguments only known at run time "may match": for `prompt` and `forbid`
 //! rules that is enough to ask; an `allow` rule never matches them.
 
+pub mod builtin;
 pub mod engine;
 pub mod file;
 
 use crate::decision::Decision;
 use crate::parse::names::{is_relative_path, program_key};
-use crate::parse::{Shell, SimpleCommand};
+use crate::parse::{Shell, SimpleCommand, Word, getopt};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -58,6 +59,8 @@ impl ArgPattern {
 pub enum RuleSource {
     User,
     Project,
+    /// Paddock's own list of destructive and outbound actions (`rules/builtin.toml`).
+    Builtin,
 }
 
 /// Where a rule is written: for messages, explain and the audit log.
@@ -98,6 +101,14 @@ pub struct Rule {
     /// `Engine::matching`). Matched word by word: git's global options are not skipped.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub amendment: bool,
+    /// Options that must all be present (each entry: any of its alternatives), read as the
+    /// program reads them (see `option_present`). Only on prompt and forbid rules.
+    pub options: Vec<Vec<String>>,
+    /// Operands that must all be present (each entry: any of its alternatives; literal, or
+    /// `glob:PATTERN` with `*` wildcards). Only on prompt and forbid rules.
+    pub operands: Vec<Vec<String>>,
+    /// The rule applies only when the command can reach the network.
+    pub network: bool,
 }
 
 /// How a rule relates to a command.
@@ -146,10 +157,38 @@ impl Rule {
         if result == Match::Maybe && self.decision == Decision::Allow {
             return Match::No;
         }
+        let rest = &args[self.args.len().min(args.len())..];
+        let program = names.first().map(String::as_str).unwrap_or("");
+        for alternatives in &self.options {
+            match alternatives
+                .iter()
+                .map(|o| option_present(o, rest, program, cmd.shell))
+                .max_by_key(|m| match m {
+                    Match::No => 0,
+                    Match::Maybe => 1,
+                    Match::Yes => 2,
+                }) {
+                Some(Match::Yes) => {}
+                Some(Match::Maybe) => result = Match::Maybe,
+                _ => return Match::No,
+            }
+        }
+        for alternatives in &self.operands {
+            match operand_present(alternatives, rest, program, cmd.shell) {
+                Match::Yes => {}
+                Match::Maybe => result = Match::Maybe,
+                Match::No => return Match::No,
+            }
+        }
         result
     }
 
-    /// The rule as a short pattern: `git push *`.
+    /// False for a network-only rule when the command cannot reach the network.
+    pub fn applies(&self, network: bool) -> bool {
+        network || !self.network
+    }
+
+    /// The rule as a short pattern: `git push *`, `rm ... -r ... [.|~]`.
     pub fn pattern(&self) -> String {
         let mut out = if self.programs.len() == 1 {
             self.programs[0].clone()
@@ -159,6 +198,17 @@ impl Rule {
         for a in &self.args {
             out.push(' ');
             out.push_str(&a.display());
+        }
+        for group in self.options.iter().chain(&self.operands) {
+            out.push_str(" ... ");
+            if group.len() == 1 {
+                out.push_str(&group[0]);
+            } else {
+                out.push_str(&format!("[{}]", group.join("|")));
+            }
+        }
+        if self.network {
+            out.push_str(" (network on)");
         }
         out
     }
@@ -218,6 +268,202 @@ fn skip_git_global_options(args: &[crate::parse::Word]) -> &[crate::parse::Word]
     &args[i.min(args.len())..]
 }
 
+fn rank(m: Match) -> u8 {
+    match m {
+        Match::No => 0,
+        Match::Maybe => 1,
+        Match::Yes => 2,
+    }
+}
+
+/// A word only known at run time that may stand for any option or operand (`$FLAGS`).
+fn may_be_anything(w: &Word) -> bool {
+    w.dynamic
+        && w.text
+            .trim_start_matches(['"', '\''])
+            .starts_with(['$', '`'])
+}
+
+/// Whether option `pattern` (`-r`, `--force`, `-X=POST`) is among `words`, read the way the
+/// program reads its options: with its getopt table when Paddock has one; else short clusters
+/// (`-rf`), long options and their unique abbreviations (`--forc`), attached (`=v`) or separate
+/// values; PowerShell parameters by case-insensitive prefix (`-Rec`, `-Method:Post`); cmd
+/// switches (`/s`, `/S/Q`).
+pub fn option_present(pattern: &str, words: &[Word], program: &str, shell: Shell) -> Match {
+    let (name, value) = match pattern.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (pattern, None),
+    };
+    let value_ok = |v: Option<&Word>| match (value, v) {
+        (None, _) => Match::Yes,
+        (Some(_), Some(w)) if may_be_anything(w) => Match::Maybe,
+        (Some(want), Some(w)) => {
+            if w.text.eq_ignore_ascii_case(want) {
+                Match::Yes
+            } else {
+                Match::No
+            }
+        }
+        (Some(_), None) => Match::No,
+    };
+    let mut best = Match::No;
+    let note = |m: Match, best: &mut Match| {
+        if rank(m) > rank(*best) {
+            *best = m;
+        }
+    };
+    if shell == Shell::PowerShell || shell == Shell::Cmd {
+        let lname = name.to_ascii_lowercase();
+        for (i, w) in words.iter().enumerate() {
+            if may_be_anything(w) {
+                note(Match::Maybe, &mut best);
+                continue;
+            }
+            let t = w.text.to_ascii_lowercase();
+            if shell == Shell::Cmd {
+                if t.split('/').skip(1).any(|sw| format!("/{sw}") == lname) {
+                    note(Match::Yes, &mut best);
+                }
+                continue;
+            }
+            let (given, attached) = match t.split_once(':') {
+                Some((g, v)) => (g.to_string(), Some(v.to_string())),
+                None => (t.clone(), None),
+            };
+            if given.len() > 1 && given.starts_with('-') && lname.starts_with(&given) {
+                let v = match attached {
+                    Some(a) => Some(Word::lit(a)),
+                    None => words.get(i + 1).cloned(),
+                };
+                note(value_ok(v.as_ref()), &mut best);
+            }
+        }
+        return best;
+    }
+    if let Some(spec) = crate::parse::specs::for_program(program) {
+        let canonical = match name.strip_prefix("--") {
+            Some(long) => spec
+                .long
+                .iter()
+                .find(|(n, _, _)| *n == long)
+                .and_then(|(_, _, s)| s.map(|c| format!("-{c}")))
+                .unwrap_or_else(|| name.to_string()),
+            None => name.to_string(),
+        };
+        let parsed = getopt::parse(spec, words);
+        for o in parsed.opts.iter().filter(|o| o.name == canonical) {
+            note(value_ok(o.value.as_ref()), &mut best);
+        }
+        if words.iter().any(may_be_anything) {
+            note(Match::Maybe, &mut best);
+        }
+        return best;
+    }
+    for (i, w) in words.iter().enumerate() {
+        if w.text == "--" {
+            break;
+        }
+        if may_be_anything(w) {
+            note(Match::Maybe, &mut best);
+            continue;
+        }
+        let t = w.text.as_str();
+        if let Some(long) = t.strip_prefix("--") {
+            let Some(want) = name.strip_prefix("--") else {
+                continue;
+            };
+            let (given, attached) = match long.split_once('=') {
+                Some((g, v)) => (g, Some(Word::lit(v))),
+                None => (long, None),
+            };
+            if !given.is_empty() && want.starts_with(given) {
+                let v = attached.or_else(|| words.get(i + 1).cloned());
+                note(value_ok(v.as_ref()), &mut best);
+            }
+        } else if let Some(cluster) = t.strip_prefix('-') {
+            let Some(letter) = name.strip_prefix('-').filter(|n| n.chars().count() == 1) else {
+                continue;
+            };
+            if let Some(pos) = cluster.find(letter) {
+                let rest = &cluster[pos + letter.len()..];
+                let v = if rest.is_empty() {
+                    words.get(i + 1).cloned()
+                } else {
+                    Some(Word::lit(rest))
+                };
+                note(value_ok(v.as_ref()), &mut best);
+            }
+        }
+    }
+    best
+}
+
+/// Whether an operand (a word that is not an option) matches one of `patterns` (literal, or
+/// `glob:PATTERN` where `*` matches any text; case-insensitive for cmd and PowerShell). A word
+/// that is only a run-time value (`$DIR`) may match.
+fn operand_present(patterns: &[String], words: &[Word], program: &str, shell: Shell) -> Match {
+    let fold = matches!(shell, Shell::PowerShell | Shell::Cmd);
+    let operands: Vec<Word> = match crate::parse::specs::for_program(program) {
+        Some(spec) if !fold => getopt::parse(spec, words).operands,
+        _ => words
+            .iter()
+            .filter(|w| {
+                !((w.text.starts_with('-') && w.text.len() > 1)
+                    || (fold && w.text.starts_with('/') && w.text.len() == 2))
+            })
+            .cloned()
+            .collect(),
+    };
+    let mut best = Match::No;
+    for w in &operands {
+        let m = if may_be_anything(w) {
+            Match::Maybe
+        } else if patterns.iter().any(|p| match p.strip_prefix("glob:") {
+            Some(g) => glob(g, &w.text, fold),
+            None if fold => p.to_lowercase() == w.text.to_lowercase(),
+            None => *p == w.text,
+        }) {
+            Match::Yes
+        } else {
+            Match::No
+        };
+        if rank(m) > rank(best) {
+            best = m;
+        }
+    }
+    best
+}
+
+/// `*`-only glob match.
+fn glob(pattern: &str, text: &str, fold: bool) -> bool {
+    let (p, t) = if fold {
+        (pattern.to_lowercase(), text.to_lowercase())
+    } else {
+        (pattern.to_string(), text.to_string())
+    };
+    if !p.contains('*') {
+        return p == t;
+    }
+    let parts: Vec<&str> = p.split('*').collect();
+    let mut rest = t.as_str();
+    for (k, part) in parts.iter().enumerate() {
+        if k == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if k == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(pos) => rest = &rest[pos + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
 /// Normalises a program name as written in a rule.
 pub fn normalise_program(p: &str) -> String {
     program_key(p)
@@ -226,7 +472,6 @@ pub fn normalise_program(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::Word;
 
     fn rule(programs: &[&str], args: Vec<ArgPattern>, decision: Decision) -> Rule {
         Rule {
@@ -242,6 +487,9 @@ mod tests {
                 line: 1,
             },
             inactive: None,
+            options: Vec::new(),
+            operands: Vec::new(),
+            network: false,
         }
     }
 
