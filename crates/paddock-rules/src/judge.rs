@@ -171,14 +171,18 @@ fn judge_command(engine: &Engine, cmd: &parse::SimpleCommand, ctx: &Context) -> 
         .into_iter()
         .filter(|(r, _)| r.applies(ctx.network))
         .collect();
-    if matches.is_empty() {
-        // Paddock's built-in destructive / outbound list, overridden by any rule of the user's.
-        matches = crate::rules::builtin::rules()
-            .iter()
-            .filter(|r| r.applies(ctx.network))
-            .map(|r| (r, r.matches(cmd)))
-            .filter(|(_, m)| *m != Match::No)
-            .collect();
+    if matches.iter().all(|(r, _)| r.amendment) {
+        // Paddock's built-in destructive / outbound list, overridden by any rule of the user's
+        // but an "always allow" amendment, which sets aside only the built-in prompts its own
+        // prefix triggers: allowing `git push origin main` does not allow `... --force`.
+        matches.extend(
+            crate::rules::builtin::rules()
+                .iter()
+                .filter(|r| r.applies(ctx.network))
+                .map(|r| (r, r.matches(cmd)))
+                .filter(|(_, m)| *m != Match::No)
+                .filter(|(r, _)| engine.amendment_covering(r, cmd).is_none()),
+        );
     }
     let ignored_rules = engine.not_applied(cmd);
     let mut out = CommandVerdict {
@@ -489,6 +493,17 @@ decision = "forbid"
             let j = judge(&Engine::empty(), &argv(line), &c);
             assert_eq!(j.verdict, Verdict::Prompt, "{line:?}: {}", j.reason());
         }
+    }
+
+    #[test]
+    fn an_always_allow_amendment_does_not_silence_built_in_prompts_it_did_not_show() {
+        let c = ctx().with_sandbox(true, true);
+        let amendment = "[[rule]]\nprogram = \"git\"\nargs = [[\"push\"], [\"origin\"], [\"main\"]]\ndecision = \"allow\"\namendment = true\n";
+        let e = Engine::from_texts(Some(amendment), None, false).unwrap();
+        let j = judge(&e, &argv(&["git", "push", "origin", "main"]), &c);
+        assert_eq!(j.verdict, Verdict::Allow, "{}", j.reason());
+        let j = judge(&e, &argv(&["git", "push", "origin", "main", "--force"]), &c);
+        assert_eq!(j.verdict, Verdict::Prompt, "{}", j.reason());
     }
 
     #[test]
