@@ -21,5 +21,7 @@ pub mod text;
 
 pub use error::{ConfigError, SpecError};
 pub use policy::{Capability, Mode, Network, Policy, WindowsLevel};
-pub use report::{EnforcementReport, LayerReport, LayerStatus, RunReport};
+pub use report::{
+    EnforcementReport, LayerReport, LayerStatus, NetworkEvent, NetworkLog, RunReport,
+};
 pub use spec::SandboxSpec;

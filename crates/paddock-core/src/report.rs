@@ -97,6 +97,43 @@ pub struct RunReport {
     /// and a rerun outside the sandbox was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<OnFailureReport>,
+    /// `network = { allow = [...] }`: every connection the sandbox asked Paddock's proxy for,
+    /// allowed or refused, in the order decided. Empty for the other network settings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network: Vec<NetworkEvent>,
+}
+
+/// One decision of the allow-list proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkEvent {
+    /// "connect" (HTTP CONNECT tunnel) or "http" (plain HTTP forwarded by the proxy).
+    pub kind: String,
+    /// The host the command asked for, as it asked (a name or an IP literal).
+    pub host: String,
+    pub port: u16,
+    pub allowed: bool,
+    /// The address the proxy connected to (allowed) or the one that made it refuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Why: the allow-list entry that matched, or what made the proxy refuse.
+    pub reason: String,
+}
+
+/// Where a run's proxy records its decisions; shared by the proxy threads and the caller, who
+/// reads it once the run has ended.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkLog(std::sync::Arc<std::sync::Mutex<Vec<NetworkEvent>>>);
+
+impl NetworkLog {
+    /// Records one decision.
+    pub fn record(&self, event: NetworkEvent) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    }
+
+    /// Every decision recorded so far (the log is left empty).
+    pub fn take(&self) -> Vec<NetworkEvent> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 /// What `approval = "on-failure"` saw and decided after a failed run in the sandbox.

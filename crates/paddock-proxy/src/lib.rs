@@ -1,0 +1,269 @@
+//! Paddock's allow-list proxy: HTTP CONNECT tunnels and plain HTTP forwarding, to hosts of the
+//! `network = { allow = [...] }` list only. It resolves names itself, once, and connects to the
+//! very addresses it checked (no second lookup a DNS answer could change in between); every
+//! decision, allowed or refused, is recorded in a `NetworkLog`. TLS is tunnelled, not inspected.
+
+mod allow;
+mod http;
+
+pub use allow::{AllowList, AllowListError, Match, ip_literal, is_non_public};
+
+use paddock_core::{NetworkEvent, NetworkLog};
+use std::io::{self, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Turns a host name and port into addresses (the system resolver unless replaced).
+pub type Resolver = Arc<dyn Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + Sync>;
+
+/// How long a client may take to send its request head, and a connect to the upstream host.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The proxy's configuration: what it allows, where it records, how it resolves names.
+#[derive(Clone)]
+pub struct Proxy {
+    allow: Arc<AllowList>,
+    log: NetworkLog,
+    resolve: Resolver,
+}
+
+/// A running proxy; dropping it stops accepting (connections already relayed run to their end).
+pub struct ProxyHandle {
+    listener: TcpListener,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the proxy decided for one request.
+struct Decision {
+    addrs: Vec<SocketAddr>,
+    reason: String,
+}
+
+impl Proxy {
+    /// A proxy for `allow`, recording in `log`, resolving with the system resolver.
+    pub fn new(allow: AllowList, log: NetworkLog) -> Proxy {
+        Proxy {
+            allow: Arc::new(allow),
+            log,
+            resolve: Arc::new(|host, port| Ok((host, port).to_socket_addrs()?.collect())),
+        }
+    }
+
+    /// Replaces the resolver (tests use it to answer names with chosen addresses).
+    pub fn with_resolver(mut self, resolve: Resolver) -> Proxy {
+        self.resolve = resolve;
+        self
+    }
+
+    /// Serves every connection `listener` accepts, one thread each, until the handle is dropped.
+    pub fn serve(self, listener: TcpListener) -> io::Result<ProxyHandle> {
+        let accepting = listener.try_clone()?;
+        let thread = std::thread::Builder::new()
+            .name("paddock-proxy".into())
+            .spawn(move || {
+                for client in accepting.incoming() {
+                    let Ok(client) = client else { break };
+                    let proxy = self.clone();
+                    let _ = std::thread::Builder::new()
+                        .name("paddock-proxy-conn".into())
+                        .spawn(move || proxy.handle(client));
+                }
+            })?;
+        Ok(ProxyHandle {
+            listener,
+            thread: Some(thread),
+        })
+    }
+
+    fn record(&self, req: &http::Request, allowed: bool, address: Option<String>, reason: &str) {
+        self.log.record(NetworkEvent {
+            kind: req.kind().into(),
+            host: req.host.clone(),
+            port: req.port,
+            allowed,
+            address,
+            reason: reason.into(),
+        });
+    }
+
+    /// Checks `host:port` against the list and resolves it, once.
+    fn decide(&self, host: &str, port: u16) -> Result<Decision, (String, Option<String>)> {
+        let Some(matched) = self.allow.matches(host) else {
+            let what = if ip_literal(host).is_some() {
+                "IP address"
+            } else {
+                "host"
+            };
+            return Err((format!("{what} not in the network allow-list"), None));
+        };
+        if let Some(ip) = ip_literal(host) {
+            return Ok(Decision {
+                addrs: vec![SocketAddr::new(ip, port)],
+                reason: format!("IP address {ip} listed"),
+            });
+        }
+        let addrs = (self.resolve)(host, port)
+            .map_err(|e| (format!("cannot resolve {host}: {e}"), None))?;
+        let (addrs, reason) = match matched {
+            Match::Exact(name) => (addrs, format!("listed as {name}")),
+            Match::Wildcard(entry) => {
+                let public: Vec<SocketAddr> = addrs
+                    .iter()
+                    .copied()
+                    .filter(|a| !is_non_public(a.ip()))
+                    .collect();
+                if public.is_empty()
+                    && let Some(first) = addrs.first()
+                {
+                    return Err((
+                        format!(
+                            "{host} matches {entry} but resolves to the non-public address {}; \
+                             list the host itself to allow it",
+                            first.ip()
+                        ),
+                        Some(first.ip().to_string()),
+                    ));
+                }
+                (public, format!("matches {entry}"))
+            }
+        };
+        if addrs.is_empty() {
+            return Err((format!("{host} resolves to no address"), None));
+        }
+        Ok(Decision { addrs, reason })
+    }
+
+    fn handle(&self, mut client: TcpStream) {
+        let _ = client.set_read_timeout(Some(HEAD_TIMEOUT));
+        let (req, rest) = match http::read_request(&mut client) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = http::respond(&mut client, 400, &e.to_string());
+                return;
+            }
+        };
+        let decision = match self.decide(&req.host, req.port) {
+            Ok(d) => d,
+            Err((reason, address)) => {
+                self.record(&req, false, address, &reason);
+                let _ = http::respond(&mut client, 403, &format!("paddock: {reason}"));
+                return;
+            }
+        };
+        let upstream = match connect_any(&decision.addrs) {
+            Ok(s) => s,
+            Err(e) => {
+                let reason = format!("{}; connect failed: {e}", decision.reason);
+                let address = decision.addrs.first().map(|a| a.ip().to_string());
+                self.record(&req, false, address, &reason);
+                let _ = http::respond(&mut client, 502, &format!("paddock: {reason}"));
+                return;
+            }
+        };
+        let address = upstream.peer_addr().ok().map(|a| a.to_string());
+        self.record(&req, true, address, &decision.reason);
+        let _ = client.set_read_timeout(None);
+        let mut upstream = upstream;
+        let sent = if req.is_connect() {
+            client
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .and_then(|()| upstream.write_all(&rest))
+        } else {
+            upstream
+                .write_all(&req.forward_head())
+                .and_then(|()| upstream.write_all(&rest))
+        };
+        if sent.is_ok() {
+            relay(client, upstream);
+        }
+    }
+}
+
+/// Connects to the first address that answers, in the resolver's order.
+fn connect_any(addrs: &[SocketAddr]) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::AddrNotAvailable, "no address");
+    for a in addrs {
+        match TcpStream::connect_timeout(a, CONNECT_TIMEOUT) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Copies both ways until each side has closed its half.
+fn relay(client: TcpStream, upstream: TcpStream) {
+    let (Ok(mut c2), Ok(mut u2)) = (client.try_clone(), upstream.try_clone()) else {
+        return;
+    };
+    let up = std::thread::spawn(move || {
+        let mut client = client;
+        let mut upstream = upstream;
+        let _ = io::copy(&mut client, &mut upstream);
+        let _ = upstream.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = io::copy(&mut u2, &mut c2);
+    let _ = c2.shutdown(std::net::Shutdown::Write);
+    let _ = up.join();
+}
+
+impl ProxyHandle {
+    /// The address the proxy listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+impl Drop for ProxyHandle {
+    fn drop(&mut self) {
+        if shutdown_listener(&self.listener).is_ok()
+            && let Some(t) = self.thread.take()
+        {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Wakes the accept loop: on Linux `shutdown(2)` on a listening socket makes a blocked
+/// `accept` fail (std's `TcpListener` has no such method).
+#[cfg(unix)]
+fn shutdown_listener(l: &TcpListener) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: shutdown takes a descriptor we own (borrowed from `l`) and no pointers.
+    let r = unsafe { libc::shutdown(l.as_raw_fd(), libc::SHUT_RDWR) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(unix))]
+fn shutdown_listener(_: &TcpListener) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// The loopback address a client inside the sandbox uses, for `HTTP_PROXY`-style variables.
+pub fn proxy_url(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("http://{v4}:{port}"),
+        IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
+    }
+}
+
+/// The environment a command needs to use the proxy at `url`: upper and lower case, as tools
+/// differ; `NO_PROXY` keeps the sandbox's own loopback direct.
+pub fn proxy_env(url: &str) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+        env.push((name.to_string(), url.to_string()));
+        env.push((name.to_ascii_lowercase(), url.to_string()));
+    }
+    for name in ["NO_PROXY", "no_proxy"] {
+        env.push((name.to_string(), "localhost,127.0.0.1,::1".to_string()));
+    }
+    env
+}
