@@ -35,6 +35,7 @@ fn main() {
         &cmd,
         &policy.limits,
         paddock_runner::StdioMode::Inherit,
+        &Default::default(),
     ) {
         Ok(x) => x,
         Err(e) => {

@@ -38,6 +38,9 @@ pub struct LandlockRequest {
     pub writable: Vec<PathBuf>,
     /// Deny TCP bind and connect (ABI 4).
     pub network_off: bool,
+    /// With `network_off`: the one TCP port `connect(2)` may reach (the allow-list proxy on
+    /// the namespace's loopback); bind stays denied.
+    pub tcp_connect_port: Option<u16>,
     /// The user accepted running without Landlock: a kernel without it yields a `NotEnforced`
     /// report instead of an error.
     pub may_degrade: bool,
@@ -89,6 +92,7 @@ pub fn apply_landlock(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
     let req = LandlockRequest {
         writable: plan.writable_dirs(),
         network_off: plan.network_off,
+        tcp_connect_port: plan.proxy_port,
         may_degrade: false,
     };
     enforce(&req).map_err(|e| LinuxError::Landlock {
@@ -99,7 +103,8 @@ pub fn apply_landlock(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
 /// Applies the Landlock layer to the calling thread and what it executes.
 pub fn enforce(req: &LandlockRequest) -> Result<LayerReport, LandlockError> {
     match start(kernel_landlock(), req.may_degrade)? {
-        Start::Apply(abi) => Ok(report(&ruleset::restrict(abi, req)?, req.network_off)),
+        Start::Apply(abi) => Ok(report(&ruleset::restrict(abi, req)?, req.network_off)
+            .with_proxy_port(req.tcp_connect_port)),
         Start::Degraded(report) => Ok(report),
     }
 }
@@ -126,6 +131,24 @@ fn start(kernel: KernelLandlock, may_degrade: bool) -> Result<Start, LandlockErr
         LayerStatus::NotEnforced,
         format!("not enforced (the caller accepted running without Landlock): {reason}"),
     )))
+}
+
+/// Names the one TCP port connect may reach, when there is one and the ABI denies the rest.
+trait ProxyPortNote {
+    fn with_proxy_port(self, port: Option<u16>) -> Self;
+}
+
+impl ProxyPortNote for LayerReport {
+    fn with_proxy_port(mut self, port: Option<u16>) -> Self {
+        if let Some(port) = port
+            && self.detail.contains("TCP bind and connect denied (ABI")
+        {
+            self.detail.push_str(&format!(
+                "; TCP connect allowed to port {port} only (the allow-list proxy)"
+            ));
+        }
+        self
+    }
 }
 
 /// The layer report for an applied ruleset: `Enforced` when every part of Paddock's design the

@@ -61,6 +61,10 @@ pub struct LinuxPlan {
     pub deny_read: Vec<PlanPath>,
     /// True: a fresh network namespace with only loopback (and the seccomp socket rules).
     pub network_off: bool,
+    /// Network allow-list (with `network_off`): the init binds 127.0.0.1:PORT in the empty
+    /// namespace for the supervisor's proxy; seccomp and Landlock let the command reach it.
+    #[serde(default)]
+    pub proxy_port: Option<u16>,
     pub command: PlanCommand,
     /// The caller's uid and gid, mapped to themselves in the sandbox's user namespace.
     pub uid: u32,
@@ -246,6 +250,7 @@ mod tests {
                 kind: PathKind::Dir,
             }],
             network_off: true,
+            proxy_port: None,
             command: PlanCommand {
                 program: "/bin/sh".into(),
                 args: vec![OsString::from_vec(vec![b'a', 0xff, b'b'])],

@@ -30,6 +30,9 @@ pub const LAYER: &str = "seccomp";
 pub struct SeccompRequest {
     /// Only `AF_UNIX` sockets may be created.
     pub network_off: bool,
+    /// With `network_off`: `AF_INET` and `AF_INET6` too (network allow-list: the empty
+    /// namespace's loopback, where only Paddock's proxy listens).
+    pub inet_loopback: bool,
 }
 
 /// Why the seccomp layer could not be applied.
@@ -80,6 +83,7 @@ pub fn apply_seccomp(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
     };
     let mut report = enforce(&SeccompRequest {
         network_off: plan.network_off,
+        inet_loopback: plan.proxy_port.is_some(),
     })
     .map_err(|e| failed(e.to_string()))?;
     if let Some(broker) = broker {
@@ -101,7 +105,7 @@ pub fn apply_seccomp(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
 /// Sets `no_new_privs` and installs every filter on the calling thread (inherited by what it
 /// executes). Call once, single-threaded, after Landlock and right before `execve`.
 pub fn enforce(req: &SeccompRequest) -> Result<LayerReport, SeccompError> {
-    let programs = filters::build(req.network_off)?;
+    let programs = filters::build(req.network_off, req.inet_loopback)?;
     for p in &programs {
         seccompiler::apply_filter(&p.bpf).map_err(|source| SeccompError::Install {
             program: p.name,
@@ -123,7 +127,12 @@ pub fn enforce(req: &SeccompRequest) -> Result<LayerReport, SeccompError> {
         std::env::consts::ARCH,
         DENIED.len()
     );
-    if req.network_off {
+    if req.network_off && req.inet_loopback {
+        detail.push_str(
+            "; socket()/socketpair() only for AF_UNIX, AF_INET and AF_INET6 (EAFNOSUPPORT \
+             otherwise), for the allow-list proxy on the namespace's loopback",
+        );
+    } else if req.network_off {
         detail.push_str("; socket()/socketpair() only for AF_UNIX (EAFNOSUPPORT otherwise)");
     }
     Ok(LayerReport::new(LAYER, LayerStatus::Enforced, detail))

@@ -7,16 +7,16 @@ use crate::init::INIT_MARKER;
 use crate::limits::LimitsSetup;
 use crate::pid1_process::Pid1Process;
 use crate::plan::{LinuxError, LinuxPlan, PRIVATE_TMPFS, PlanCommand, PlanPath};
+use crate::proxy_bridge::{self, ProxiedProcess};
 use crate::status::{self, InitMessage, Stage};
 use crate::{probe, sys};
 use paddock_core::paths::is_beneath;
 use paddock_core::policy::{Capability, Limits};
 use paddock_core::spec::{CommandSpec, PathKind};
-use paddock_core::{EnforcementReport, Mode, Network, SandboxSpec};
+use paddock_core::{EnforcementReport, Mode, Network, NetworkLog, SandboxSpec};
 use paddock_runner::unix::{NamespaceSpawnError, NamespacedCommand};
 use paddock_runner::{SandboxedProcess, StdioMode};
 use std::ffi::OsString;
-use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,15 +24,10 @@ use std::time::Duration;
 /// Builds the plan for `spec` and `cmd`. Creates nothing on the host: a protected path exists
 /// (missing control paths are watched by the core's after-run check instead).
 pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, LinuxError> {
-    let network_off = match &spec.network {
-        Network::Off => true,
-        Network::On => false,
-        Network::Allowlist(_) => {
-            return Err(LinuxError::Unsupported {
-                reason: "network allowlists are not implemented yet; use --network off or on"
-                    .into(),
-            });
-        }
+    let (network_off, proxy_port) = match &spec.network {
+        Network::Off => (true, None),
+        Network::On => (false, None),
+        Network::Allowlist(_) => (true, Some(proxy_bridge::PROXY_PORT)),
     };
     if spec.mode == Mode::FullAccess {
         return Err(LinuxError::Unsupported {
@@ -91,12 +86,25 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
         .cloned()
         .collect();
     env.push(("TMPDIR".into(), "/tmp".into()));
+    if proxy_port.is_some() {
+        let names: Vec<String> = proxy_bridge::proxy_env()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        env.retain(|(k, _)| !names.iter().any(|n| k == n.as_str()));
+        env.extend(
+            proxy_bridge::proxy_env()
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into())),
+        );
+    }
     Ok(LinuxPlan {
         mode: spec.mode,
         writable_roots: spec.writable_roots.clone(),
         protected,
         deny_read,
         network_off,
+        proxy_port,
         command: PlanCommand {
             program: cmd.program.clone(),
             args: cmd.args.clone(),
@@ -142,21 +150,24 @@ pub fn prepare(
     cmd: &CommandSpec,
     limits: &Limits,
     stdio: StdioMode,
+    network_log: &NetworkLog,
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), LinuxError> {
     let exe = std::env::current_exe().map_err(|source| LinuxError::Spawn {
         exe: PathBuf::from("/proc/self/exe"),
         source,
     })?;
-    prepare_with(&exe, spec, cmd, limits, stdio)
+    prepare_with(&exe, spec, cmd, limits, stdio, network_log)
 }
 
 /// `prepare` with an explicit init executable (one whose `main` calls `maybe_run_init` first).
+/// With a network allow-list, the proxy's decisions go to `network_log`.
 pub fn prepare_with(
     init_exe: &Path,
     spec: &SandboxSpec,
     cmd: &CommandSpec,
     limits: &Limits,
     stdio: StdioMode,
+    network_log: &NetworkLog,
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), LinuxError> {
     let mut limits_setup = LimitsSetup::decide(
         limits,
@@ -167,7 +178,7 @@ pub fn prepare_with(
         exe: init_exe.to_path_buf(),
         source,
     };
-    let (plan_r, plan_w) = sys::pipe().map_err(spawn_err)?;
+    let (plan_r, plan_w) = proxy_bridge::plan_channel().map_err(spawn_err)?;
     let (status_r, status_w) = sys::pipe().map_err(spawn_err)?;
     let (result_r, result_w) = sys::pipe().map_err(spawn_err)?;
     // Above the descriptors dup2 targets, so that moving one cannot overwrite another.
@@ -191,7 +202,8 @@ pub fn prepare_with(
     }
     let mut namespaces = (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC) as u64
         | libc::CLONE_NEWUTS as u64;
-    if spec.network == Network::Off {
+    // Off and allow-list alike: an empty network namespace (the proxy is the only way out).
+    if spec.network != Network::On {
         namespaces |= libc::CLONE_NEWNET as u64;
     }
     let init = NamespacedCommand {
@@ -231,7 +243,11 @@ pub fn prepare_with(
             return Err(e);
         }
     };
-    let written = std::fs::File::from(plan_w).write_all(&bytes);
+    let allow = match &spec.network {
+        Network::Allowlist(allow) => Some(allow),
+        _ => None,
+    };
+    let (written, listener) = proxy_bridge::send_plan(plan_w, &bytes, allow.is_some());
     let messages = status::receive_all(status_r);
 
     let mut report = EnforcementReport {
@@ -265,6 +281,25 @@ pub fn prepare_with(
         }),
         None => None,
     };
+    let mut proxy = None;
+    let error = error.or_else(|| match (allow, listener) {
+        (Some(allow), Some(Ok(listener))) => {
+            match proxy_bridge::start_proxy(listener, allow, network_log) {
+                Ok(p) => {
+                    proxy = Some(p);
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        }
+        (Some(_), Some(Err(e))) => Some(LinuxError::Setup {
+            message: format!("the sandbox init did not hand over the proxy port: {e}"),
+        }),
+        _ => None,
+    });
+    if let Some(p) = proxy {
+        child = Box::new(ProxiedProcess::new(child, p));
+    }
     if let Some(e) = error {
         let _ = child.kill_tree();
         let _ = child.wait_timeout(Duration::from_secs(1));
@@ -373,13 +408,24 @@ mod tests {
     }
 
     #[test]
-    fn network_allowlists_are_refused_rather_than_run_open() {
+    fn network_allowlists_keep_the_empty_namespace_and_point_the_command_at_the_proxy() {
         let ws = tempfile::tempdir().unwrap();
         let s = spec(ws.path(), Network::Allowlist(vec!["example.com".into()]));
-        assert!(matches!(
-            plan_for(&s, &command(ws.path())),
-            Err(LinuxError::Unsupported { .. })
-        ));
+        let mut cmd = command(ws.path());
+        cmd.env
+            .push(("https_proxy".into(), "http://elsewhere:1".into()));
+        let plan = plan_for(&s, &cmd).unwrap();
+        assert!(
+            plan.network_off,
+            "the sandbox keeps its own network namespace"
+        );
+        assert_eq!(plan.proxy_port, Some(proxy_bridge::PROXY_PORT));
+        let url = format!("http://127.0.0.1:{}", proxy_bridge::PROXY_PORT);
+        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "ALL_PROXY"] {
+            let values: Vec<_> = plan.command.env.iter().filter(|(k, _)| k == name).collect();
+            assert_eq!(values.len(), 1, "{name}");
+            assert_eq!(values[0].1, url.as_str(), "{name}");
+        }
     }
 
     #[test]

@@ -88,10 +88,7 @@ impl AllowList {
     /// Whether `host` (a name or an IP literal, as the client sent it) is listed, and how.
     pub fn matches(&self, host: &str) -> Option<Match> {
         if let Some(ip) = ip_literal(host) {
-            return self
-                .ips
-                .contains(&ip)
-                .then(|| Match::Exact(ip.to_string()));
+            return self.ips.contains(&ip).then(|| Match::Exact(ip.to_string()));
         }
         let host = normalize(host);
         if !valid_name(&host) {
@@ -179,13 +176,23 @@ mod tests {
         let l = list(&["127.0.0.1", "*.0.0.1", "::1"]);
         assert!(l.matches("127.0.0.1").is_some());
         assert!(l.matches("[::1]").is_some());
-        assert_eq!(l.matches("10.0.0.1"), None, "a wildcard never matches an IP");
+        assert_eq!(
+            l.matches("10.0.0.1"),
+            None,
+            "a wildcard never matches an IP"
+        );
         assert_eq!(list(&["localhost"]).matches("127.0.0.1"), None);
     }
 
     #[test]
     fn entries_with_scheme_port_or_path_are_refused() {
-        for bad in ["https://crates.io", "crates.io:443", "crates.io/x", "", "*."] {
+        for bad in [
+            "https://crates.io",
+            "crates.io:443",
+            "crates.io/x",
+            "",
+            "*.",
+        ] {
             assert!(AllowList::parse(&[bad]).is_err(), "{bad}");
         }
     }

@@ -18,9 +18,7 @@ pub enum HeadError {
     TooLarge,
     #[error("paddock: malformed request line")]
     RequestLine,
-    #[error(
-        "paddock: only CONNECT host:port and absolute http:// requests go through this proxy"
-    )]
+    #[error("paddock: only CONNECT host:port and absolute http:// requests go through this proxy")]
     Unsupported,
 }
 
@@ -51,7 +49,12 @@ impl Request {
         let mut out = format!("{} {} {}\r\n", self.method, self.path, self.version);
         for h in &self.headers {
             let name = h.split(':').next().unwrap_or("").trim();
-            let hop = ["proxy-connection", "proxy-authorization", "connection", "keep-alive"];
+            let hop = [
+                "proxy-connection",
+                "proxy-authorization",
+                "connection",
+                "keep-alive",
+            ];
             if !hop.iter().any(|n| name.eq_ignore_ascii_case(n)) {
                 out.push_str(h);
                 out.push_str("\r\n");
@@ -169,7 +172,10 @@ mod tests {
         let r = parse_head("CONNECT [::1]:443 HTTP/1.1\r\nHost: x").unwrap();
         assert_eq!((r.host.as_str(), r.port), ("::1", 443));
         assert!(r.is_connect());
-        assert!(parse_head("CONNECT crates.io HTTP/1.1").is_err(), "port required");
+        assert!(
+            parse_head("CONNECT crates.io HTTP/1.1").is_err(),
+            "port required"
+        );
     }
 
     #[test]

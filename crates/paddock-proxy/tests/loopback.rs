@@ -69,7 +69,10 @@ fn a_listed_ip_is_reached_over_plain_http_and_recorded() {
     let (p, log) = start(&["127.0.0.1"], None);
     let reply = exchange(
         &p,
-        &format!("GET http://127.0.0.1:{}/x HTTP/1.1\r\nHost: a\r\n\r\n", o.port()),
+        &format!(
+            "GET http://127.0.0.1:{}/x HTTP/1.1\r\nHost: a\r\n\r\n",
+            o.port()
+        ),
     );
     assert!(reply.ends_with("hello from /x"), "{reply}");
     let events = log.take();
@@ -84,7 +87,10 @@ fn a_connect_tunnel_to_a_listed_ip_carries_bytes_both_ways() {
     let (p, log) = start(&["127.0.0.1"], None);
     let reply = exchange(
         &p,
-        &format!("CONNECT 127.0.0.1:{} HTTP/1.1\r\n\r\necho\nping\n", o.port()),
+        &format!(
+            "CONNECT 127.0.0.1:{} HTTP/1.1\r\n\r\necho\nping\n",
+            o.port()
+        ),
     );
     assert_eq!(reply, "HTTP/1.1 200 Connection established\r\n\r\nping\n");
     assert!(log.take()[0].allowed);
@@ -101,14 +107,20 @@ fn an_unlisted_host_is_refused_with_403_and_recorded() {
     assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
     assert!(reply.contains("not in the network allow-list"), "{reply}");
     let events = log.take();
-    assert!(!events[0].allowed && events[0].host == "localhost", "{events:?}");
+    assert!(
+        !events[0].allowed && events[0].host == "localhost",
+        "{events:?}"
+    );
 }
 
 #[test]
 fn connect_to_an_unlisted_ip_literal_is_refused_even_when_a_name_for_it_is_listed() {
     let o = origin();
     let (p, log) = start(&["localhost"], None);
-    let reply = exchange(&p, &format!("CONNECT 127.0.0.1:{} HTTP/1.1\r\n\r\n", o.port()));
+    let reply = exchange(
+        &p,
+        &format!("CONNECT 127.0.0.1:{} HTTP/1.1\r\n\r\n", o.port()),
+    );
     assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
     assert!(reply.contains("IP address not in"), "{reply}");
     let e = &log.take()[0];

@@ -139,8 +139,8 @@ pub const ALL_FILTER_KEYS: [Guid; 8] = [
     ACCEPT_V6_KEY,
 ];
 
-/// The loopback ports Paddock's (future) allowlist proxy listens on; the only loopback hole in
-/// the offline fence.
+/// The loopback ports a Windows allow-list proxy would listen on (not wired yet: Windows
+/// refuses allow-lists, see docs/windows.md); the only loopback hole in the offline fence.
 pub const DEFAULT_PROXY_PORTS: PortRange = PortRange {
     low: 47_800,
     high: 47_809,

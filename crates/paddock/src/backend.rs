@@ -6,43 +6,52 @@ use crate::error::PaddockError;
 use paddock_core::spec::CommandSpec;
 #[cfg(not(target_os = "linux"))]
 use paddock_core::{Capability, LayerReport, LayerStatus};
-use paddock_core::{EnforcementReport, Mode, Network, Policy, SandboxSpec};
+use paddock_core::{EnforcementReport, Mode, Network, NetworkLog, Policy, SandboxSpec};
 use paddock_runner::{SandboxedProcess, StdioMode};
 
 /// A started command and what its backend applied.
 pub type Launched = (Box<dyn SandboxedProcess>, EnforcementReport);
 
-/// Refusals that do not depend on the OS.
+/// Refusals made before anything starts: a malformed allow-list entry, and an allow-list on a
+/// backend without the proxy (only Linux has it; Windows refuses rather than run open).
 pub fn check_portable(spec: &SandboxSpec) -> Result<(), PaddockError> {
     if spec.mode != Mode::FullAccess
-        && let Network::Allowlist(_) = spec.network
+        && let Network::Allowlist(allow) = &spec.network
     {
-        return Err(PaddockError::Unenforceable {
+        paddock_proxy::AllowList::parse(allow).map_err(|e| PaddockError::Unenforceable {
             what: "network allowlist".into(),
-            fix: "domain allowlists are not implemented yet; use network = \"on\" or \"off\""
-                .into(),
-        });
+            fix: e.to_string(),
+        })?;
+        if !cfg!(target_os = "linux") {
+            return Err(PaddockError::Unenforceable {
+                what: "network allowlist".into(),
+                fix: "the allow-list proxy is implemented on Linux only; use network = \"on\" \
+                      or \"off\" here"
+                    .into(),
+            });
+        }
     }
     Ok(())
 }
 
-/// Starts `cmd` under `spec`.
+/// Starts `cmd` under `spec`; with a network allow-list, the proxy's decisions go to `log`.
 pub fn launch(
     spec: &SandboxSpec,
     cmd: &CommandSpec,
     policy: &Policy,
     stdio: StdioMode,
+    log: &NetworkLog,
 ) -> Result<Launched, PaddockError> {
     check_portable(spec)?;
     if spec.mode == Mode::FullAccess {
         return launch_unconfined(cmd, stdio);
     }
     #[cfg(target_os = "linux")]
-    return launch_sandboxed(spec, cmd, policy, stdio);
+    return launch_sandboxed(spec, cmd, policy, stdio, log);
     #[cfg(not(target_os = "linux"))]
     {
         let limits = unenforced_limits(spec, policy)?;
-        let (child, mut report) = launch_sandboxed(spec, cmd, policy, stdio)?;
+        let (child, mut report) = launch_sandboxed(spec, cmd, policy, stdio, log)?;
         report.layers.push(limits);
         if !policy.limits.explicit.is_empty() {
             report.not_enforced.push(Capability::Limits);
@@ -100,8 +109,9 @@ fn launch_sandboxed(
     cmd: &CommandSpec,
     policy: &Policy,
     stdio: StdioMode,
+    log: &NetworkLog,
 ) -> Result<Launched, PaddockError> {
-    paddock_linux::prepare(spec, cmd, &policy.limits, stdio).map_err(|e| match e {
+    paddock_linux::prepare(spec, cmd, &policy.limits, stdio, log).map_err(|e| match e {
         paddock_linux::LinuxError::Exec { program, source }
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
@@ -123,6 +133,7 @@ fn launch_sandboxed(
     cmd: &CommandSpec,
     policy: &Policy,
     stdio: StdioMode,
+    _log: &NetworkLog,
 ) -> Result<Launched, PaddockError> {
     use paddock_windows::apply::ApplyError;
     use paddock_windows::apply::launch::LaunchError;
@@ -146,6 +157,7 @@ fn launch_sandboxed(
     _cmd: &CommandSpec,
     _policy: &Policy,
     _stdio: StdioMode,
+    _log: &NetworkLog,
 ) -> Result<Launched, PaddockError> {
     Err(PaddockError::BackendMissing {
         os: std::env::consts::OS,

@@ -255,7 +255,14 @@ impl SandboxCommand {
             }
             (_, false) => None,
         };
-        let launched = backend::launch(&prepared.spec, &prepared.command, &self.policy, stdio);
+        let network = paddock_core::NetworkLog::default();
+        let launched = backend::launch(
+            &prepared.spec,
+            &prepared.command,
+            &self.policy,
+            stdio,
+            &network,
+        );
         let (child, enforcement) = match launched {
             Ok(l) => l,
             Err(e) => {
@@ -287,6 +294,7 @@ impl SandboxCommand {
         let mut report = report_from(outcome?, enforcement);
         report.integrity = integrity;
         report.workspace = Some(prepared.spec.workspace.clone());
+        report.network = network.take();
         Ok(report)
     }
 }
@@ -322,6 +330,7 @@ fn report_from(o: paddock_runner::Outcome, enforcement: EnforcementReport) -> Ru
         error: None,
         integrity: Vec::new(),
         on_failure: None,
+        network: Vec::new(),
     }
 }
 

@@ -22,7 +22,7 @@ use crate::status::{self, InitMessage, Stage};
 use crate::sys::{self, Ended};
 use paddock_core::{LayerReport, LayerStatus};
 use std::ffi::{CString, OsStr};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
@@ -63,11 +63,14 @@ pub fn maybe_run_init() {
     if let Err(e) = std::env::set_current_dir("/") {
         fail(&status, Stage::Setup, &syscall("chdir", "/")(e))
     }
-    let plan = match read_plan() {
+    let (plan, plan_channel) = match read_plan() {
         Ok(p) => p,
         Err(e) => fail(&status, Stage::Setup, &e),
     };
     report_namespaces(&plan, &status);
+    if let Err(e) = crate::proxy_bridge::hand_over_listener(plan.proxy_port, plan_channel) {
+        fail(&status, Stage::Setup, &e)
+    }
     pid1(&plan, status, result)
 }
 
@@ -97,13 +100,11 @@ fn syscall(call: &'static str, target: &str) -> impl FnOnce(std::io::Error) -> L
     }
 }
 
-fn read_plan() -> Result<LinuxPlan, LinuxError> {
+/// Reads the plan; the channel stays open for the proxy port's hand-over (`proxy_bridge`).
+fn read_plan() -> Result<(LinuxPlan, OwnedFd), LinuxError> {
     let fd = sys::adopt_fd(PLAN_FD).map_err(syscall("read plan", "fd 3"))?;
-    let mut bytes = Vec::new();
-    std::fs::File::from(fd)
-        .read_to_end(&mut bytes)
-        .map_err(syscall("read plan", "fd 3"))?;
-    LinuxPlan::from_bytes(&bytes)
+    let bytes = crate::proxy_bridge::read_plan(&fd).map_err(syscall("read plan", "fd 3"))?;
+    Ok((LinuxPlan::from_bytes(&bytes)?, fd))
 }
 
 /// Brings loopback up when the network is off, and reports the namespaces layer.

@@ -371,6 +371,7 @@ mod tests {
                 .collect(),
             deny_read: Vec::new(),
             network_off: true,
+            proxy_port: None,
             command: PlanCommand {
                 program: "/bin/true".into(),
                 args: vec![],

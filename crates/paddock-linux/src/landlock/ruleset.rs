@@ -7,8 +7,8 @@
 
 use super::{LandlockError, LandlockRequest};
 use landlock::{
-    ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd,
-    Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope,
+    ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
+    PathFd, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope,
 };
 use std::path::Path;
 
@@ -86,6 +86,11 @@ pub fn restrict(abi_version: i32, req: &LandlockRequest) -> Result<Coverage, Lan
         };
         created = add_beneath(created, path, rights)?;
         devices += 1;
+    }
+    if tcp_denied && let Some(port) = req.tcp_connect_port {
+        created = created
+            .add_rule(NetPort::new(port, AccessNet::ConnectTcp))
+            .map_err(|e| LandlockError::ruleset("allowing connect to the proxy port", e))?;
     }
     let mut writable = Vec::new();
     for root in &req.writable {

@@ -24,6 +24,7 @@ fn restrict(writable: Vec<PathBuf>, network_off: bool) -> LayerReport {
     let report = enforce(&LandlockRequest {
         writable,
         network_off,
+        tcp_connect_port: None,
         may_degrade: false,
     })
     .expect("Landlock applies");
@@ -164,6 +165,7 @@ fn probe_plan() {
         protected: Vec::new(),
         deny_read: Vec::new(),
         network_off: true,
+        proxy_port: None,
         command: PlanCommand {
             program: "/bin/true".into(),
             args: Vec::new(),

@@ -132,7 +132,7 @@ pub struct Program {
 }
 
 /// Every program of the layer for this policy, in the order they are installed.
-pub fn build(network_off: bool) -> Result<Vec<Program>, SeccompError> {
+pub fn build(network_off: bool, inet_loopback: bool) -> Result<Vec<Program>, SeccompError> {
     let arch = target_arch()?;
     let mut programs = vec![
         Program {
@@ -148,10 +148,19 @@ pub fn build(network_off: bool) -> Result<Vec<Program>, SeccompError> {
             )?,
         },
     ];
-    if network_off {
+    if network_off && inet_loopback {
+        programs.push(Program {
+            name: "unix-and-inet-sockets-only",
+            bpf: compile(
+                arch,
+                socket_rules(&[libc::AF_UNIX, libc::AF_INET, libc::AF_INET6])?,
+                libc::EAFNOSUPPORT,
+            )?,
+        });
+    } else if network_off {
         programs.push(Program {
             name: "unix-sockets-only",
-            bpf: compile(arch, socket_rules()?, libc::EAFNOSUPPORT)?,
+            bpf: compile(arch, socket_rules(&[libc::AF_UNIX])?, libc::EAFNOSUPPORT)?,
         });
     }
     if arch == TargetArch::x86_64 {
@@ -266,20 +275,15 @@ fn deny_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, SeccompError> {
     Ok(rules)
 }
 
-/// `socket` and `socketpair` with any family but `AF_UNIX`.
-fn socket_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, SeccompError> {
-    let unix = libc::AF_UNIX as u64;
+/// `socket` and `socketpair` with any family but those in `allowed`.
+fn socket_rules(allowed: &[libc::c_int]) -> Result<BTreeMap<i64, Vec<SeccompRule>>, SeccompError> {
     let mut rules = BTreeMap::new();
     for nr in [libc::SYS_socket, libc::SYS_socketpair] {
-        rules.insert(
-            nr,
-            vec![rule(vec![condition(
-                0,
-                SeccompCmpArgLen::Dword,
-                SeccompCmpOp::Ne,
-                unix,
-            )?])?],
-        );
+        let outside = allowed
+            .iter()
+            .map(|&f| condition(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, f as u64))
+            .collect::<Result<Vec<_>, _>>()?;
+        rules.insert(nr, vec![rule(outside)?]);
     }
     Ok(rules)
 }

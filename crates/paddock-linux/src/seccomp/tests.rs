@@ -117,7 +117,11 @@ fn personality(p: u64) -> String {
 /// Runs `attempt` before (`control.` keys) and after the filters are installed.
 fn before_and_after(network_off: bool, attempt: impl Fn(&str)) {
     attempt("control.");
-    enforce(&SeccompRequest { network_off }).expect("seccomp layer applies");
+    enforce(&SeccompRequest {
+        network_off,
+        inet_loopback: false,
+    })
+    .expect("seccomp layer applies");
     attempt("");
 }
 
@@ -133,7 +137,11 @@ fn probe_child() {
             }
         }),
         "clone" => {
-            enforce(&SeccompRequest { network_off }).unwrap();
+            enforce(&SeccompRequest {
+                network_off,
+                inet_loopback: false,
+            })
+            .unwrap();
             report("clone-newuser", clone_with(libc::CLONE_NEWUSER));
             report("clone-newnet", clone_with(libc::CLONE_NEWNET));
             report("clone-newns", clone_with(libc::CLONE_NEWNS));
@@ -222,7 +230,11 @@ fn probe_child() {
         #[cfg(target_arch = "x86_64")]
         "int80" => {
             report("control.int80-getpid", int80_getpid());
-            enforce(&SeccompRequest { network_off }).unwrap();
+            enforce(&SeccompRequest {
+                network_off,
+                inet_loopback: false,
+            })
+            .unwrap();
             report("int80-getpid", int80_getpid());
         }
         "setid" => {

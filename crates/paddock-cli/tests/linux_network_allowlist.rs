@@ -1,0 +1,211 @@
+//! The network allow-list through the real `paddock` binary on Linux: the sandbox keeps its
+//! empty network namespace and reaches hosts only through Paddock's proxy (HTTP_PROXY and
+//! friends point at it). Servers are started by the test on 127.0.0.1 only; the sandboxed
+//! command uses curl. Listed hosts are reached (plain HTTP and CONNECT), unlisted ones and
+//! unlisted IP literals get 403 and never see a connection, a direct connect without the proxy
+//! fails, and the `--json` report records every decision.
+
+#![cfg(target_os = "linux")]
+
+mod linux_support;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// An HTTP server on 127.0.0.1 answering `hello from PATH`, counting its connections.
+struct Origin {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+}
+
+fn origin() -> Origin {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            let path = line.split(' ').nth(1).unwrap_or("").to_string();
+            let body = format!("hello from {path}");
+            let mut s = s;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    Origin { port, hits }
+}
+
+struct Sandbox {
+    _root: tempfile::TempDir,
+    ws: PathBuf,
+    config: PathBuf,
+    state: PathBuf,
+    scripts: PathBuf,
+}
+
+impl Sandbox {
+    /// A world whose user config says `network = { allow = ALLOW }`.
+    fn new(allow: &[&str]) -> Sandbox {
+        let root = linux_support::test_dir();
+        let base = root.path().canonicalize().unwrap();
+        let sb = Sandbox {
+            ws: base.join("ws"),
+            config: base.join("config"),
+            state: base.join("state"),
+            scripts: base.join("scripts"),
+            _root: root,
+        };
+        for d in [&sb.ws, &sb.config, &sb.state, &sb.scripts] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let list: Vec<String> = allow.iter().map(|a| format!("\"{a}\"")).collect();
+        std::fs::write(
+            sb.config.join("config.toml"),
+            format!("network = {{ allow = [{}] }}\n", list.join(", ")),
+        )
+        .unwrap();
+        sb
+    }
+
+    /// `paddock run --json --mode workspace-write --cwd WS -- sh FILE` where FILE is `script`.
+    fn run(&self, script: &str) -> (Output, serde_json::Value) {
+        let file = self.scripts.join("probe.sh");
+        std::fs::write(&file, script).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_paddock"))
+            .args(["run", "--json", "--mode", "workspace-write", "--cwd"])
+            .arg(&self.ws)
+            .args(["--", "sh"])
+            .arg(&file)
+            .env("PADDOCK_CONFIG_DIR", &self.config)
+            .env("PADDOCK_STATE_DIR", &self.state)
+            .output()
+            .expect("paddock starts");
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("no JSON report ({e}): {}", linux_support::stderr(&out)));
+        (out, report)
+    }
+}
+
+fn curl() -> Option<&'static Path> {
+    let p = Path::new("/usr/bin/curl");
+    if p.exists() {
+        Some(p)
+    } else {
+        println!("SKIPPED: /usr/bin/curl is missing");
+        None
+    }
+}
+
+fn stdout_of(report: &serde_json::Value) -> String {
+    report["stdout"].as_str().unwrap_or("").to_string()
+}
+
+fn events(report: &serde_json::Value) -> Vec<serde_json::Value> {
+    report["network"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn a_listed_ip_is_reached_through_the_proxy_by_plain_http_and_connect() {
+    let Some(_) = curl() else { return };
+    let o = origin();
+    let sb = Sandbox::new(&["127.0.0.1"]);
+    // NO_PROXY keeps 127.0.0.1 direct (the sandbox's own loopback); drop it to test the proxy.
+    let (out, report) = sb.run(&format!(
+        "unset NO_PROXY no_proxy\n\
+         curl -sS --fail http://127.0.0.1:{p}/plain; echo\n\
+         curl -sS --fail -p http://127.0.0.1:{p}/tunnel; echo\n",
+        p = o.port
+    ));
+    linux_support::assert_ok(&out);
+    assert_eq!(
+        stdout_of(&report),
+        "hello from /plain\nhello from /tunnel\n",
+        "{report}"
+    );
+    assert_eq!(o.hits.load(Ordering::SeqCst), 2);
+    let ev = events(&report);
+    assert_eq!(ev.len(), 2, "{report}");
+    assert_eq!(ev[0]["kind"], "http");
+    assert_eq!(ev[1]["kind"], "connect");
+    assert!(ev.iter().all(|e| e["allowed"] == true), "{report}");
+    let layers = report["enforcement"]["layers"].to_string();
+    assert!(
+        layers.contains("AF_INET6"),
+        "seccomp names the families: {layers}"
+    );
+}
+
+#[test]
+fn an_unlisted_host_gets_403_and_the_origin_sees_nothing() {
+    let Some(_) = curl() else { return };
+    let o = origin();
+    let sb = Sandbox::new(&["127.0.0.1"]);
+    let (out, report) = sb.run(&format!(
+        "unset NO_PROXY no_proxy\n\
+         curl -s -o /dev/null -w '%{{http_code}}' http://localhost:{}/\n",
+        o.port
+    ));
+    linux_support::assert_ran(&out);
+    assert_eq!(stdout_of(&report), "403", "{report}");
+    assert_eq!(o.hits.load(Ordering::SeqCst), 0);
+    let ev = events(&report);
+    assert_eq!(ev.len(), 1, "{report}");
+    assert_eq!(ev[0]["host"], "localhost");
+    assert_eq!(ev[0]["allowed"], false);
+}
+
+#[test]
+fn connect_to_an_unlisted_ip_literal_is_refused() {
+    let Some(_) = curl() else { return };
+    let o = origin();
+    let sb = Sandbox::new(&["localhost"]);
+    let (out, report) = sb.run(&format!(
+        "unset NO_PROXY no_proxy\ncurl -sS --fail -p http://127.0.0.1:{}/ && echo reached\n",
+        o.port
+    ));
+    linux_support::assert_ran(&out);
+    assert!(!stdout_of(&report).contains("reached"), "{report}");
+    assert_eq!(o.hits.load(Ordering::SeqCst), 0);
+    let ev = events(&report);
+    assert_eq!(ev[0]["kind"], "connect");
+    assert_eq!(ev[0]["allowed"], false, "{report}");
+}
+
+#[test]
+fn a_direct_connect_without_the_proxy_fails() {
+    let Some(_) = curl() else { return };
+    let o = origin();
+    let sb = Sandbox::new(&["127.0.0.1"]);
+    let (out, report) = sb.run(&format!(
+        "curl -sS --noproxy '*' --max-time 5 http://127.0.0.1:{}/ && echo reached\n",
+        o.port
+    ));
+    linux_support::assert_ran(&out);
+    assert!(!stdout_of(&report).contains("reached"), "{report}");
+    assert_eq!(o.hits.load(Ordering::SeqCst), 0);
+    assert!(events(&report).is_empty(), "{report}");
+}
+
+#[test]
+fn a_malformed_allow_list_entry_is_refused_before_anything_runs() {
+    let sb = Sandbox::new(&["https://crates.io"]);
+    let (out, report) = sb.run("echo ran\n");
+    assert!(!linux_support::stdout(&out).contains("ran\n"));
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("https://crates.io"),
+        "{report}"
+    );
+}
