@@ -209,3 +209,31 @@ fn a_malformed_allow_list_entry_is_refused_before_anything_runs() {
         "{report}"
     );
 }
+
+#[test]
+fn tcp_connect_to_any_port_but_the_proxy_is_denied_by_landlock_and_bind_too() {
+    let sb = Sandbox::new(&["127.0.0.1"]);
+    // Inside the sandbox's own namespace: 47801 has no listener (ECONNREFUSED without
+    // Landlock), 47800 is the proxy; Landlock must refuse the first with EACCES.
+    let (out, report) = sb.run(
+        "exec /usr/bin/perl -e 'use Socket; $|=1;\n\
+         for my $p (47801, 47800) { socket(my $s, PF_INET, SOCK_STREAM, 0) or die;\n\
+         print \"$p:\", (connect($s, pack_sockaddr_in($p, inet_aton(\"127.0.0.1\"))) ? 0 : $!+0), \"\\n\"; }\n\
+         socket(my $l, PF_INET, SOCK_STREAM, 0) or die;\n\
+         print \"bind:\", (bind($l, pack_sockaddr_in(0, inet_aton(\"127.0.0.1\"))) ? 0 : $!+0), \"\\n\";'\n",
+    );
+    linux_support::assert_ran(&out);
+    let layers = report["enforcement"]["layers"].to_string();
+    if !layers.contains("TCP bind and connect denied (ABI 4)") {
+        println!("SKIPPED: Landlock below ABI 4 here, no TCP rules: {layers}");
+        return;
+    }
+    assert_eq!(
+        stdout_of(&report),
+        format!("47801:{EACCES}\n47800:0\nbind:{EACCES}\n"),
+        "{report}"
+    );
+}
+
+/// The errno Landlock answers a denied TCP connect or bind with.
+const EACCES: i32 = 13;
