@@ -235,5 +235,17 @@ fn tcp_connect_to_any_port_but_the_proxy_is_denied_by_landlock_and_bind_too() {
     );
 }
 
+#[test]
+fn sockets_other_than_unix_and_inet_stay_refused_in_allow_list_mode() {
+    let sb = Sandbox::new(&["127.0.0.1"]);
+    // AF_NETLINK (16) and AF_PACKET (17): seccomp answers EAFNOSUPPORT (97).
+    let (out, report) = sb.run(
+        "exec /usr/bin/perl -e 'use Socket; $|=1;\n\
+         for my $f (16, 17) { print \"$f:\", (socket(my $s, $f, SOCK_RAW, 0) ? 0 : $!+0), \"\\n\"; }'\n",
+    );
+    linux_support::assert_ran(&out);
+    assert_eq!(stdout_of(&report), "16:97\n17:97\n", "{report}");
+}
+
 /// The errno Landlock answers a denied TCP connect or bind with.
 const EACCES: i32 = 13;
