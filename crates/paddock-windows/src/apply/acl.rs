@@ -11,13 +11,13 @@
 //! refused rather than followed, and nothing is created below a link; a NULL DACL is refused
 //! rather than made restrictive; every path is used in its `\\?\` form, so long paths work.
 
-use super::error::Win32Error;
 use super::long_path::{strip_verbatim, verbatim};
-use super::owned_acl::{ModelDacl, RawSecurityDescriptor};
-use super::wide::to_wide;
+use super::owned_acl::{DescriptorModel, ModelDacl, RawSecurityDescriptor};
 use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
 use crate::journal::ProcessStamp;
 use crate::store::{AclStore, EntryKind, StoreError};
+use paddock_win32::Win32Error;
+use paddock_win32::wide::to_wide;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::path::{Path, PathBuf};
 use windows_sys::Win32::Foundation::{
