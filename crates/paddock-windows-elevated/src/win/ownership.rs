@@ -7,12 +7,12 @@
 //! the object is opened without following a reparse point, checked through that handle, and
 //! its owner read and written through the same handle; paths stay UTF-16 end to end.
 
-use super::ffi::{from_win32, sys_err};
+use super::ffi::sys_err;
 use crate::errors::SystemError;
-use paddock_windows::apply::error::Win32Error;
-use paddock_windows::apply::owned_acl::RawSecurityDescriptor;
+use paddock_win32::Win32Error;
+use paddock_win32::wide::to_wide;
+use paddock_windows::apply::owned_acl::{DescriptorModel, RawSecurityDescriptor};
 use paddock_windows::apply::sid::OwnedSid;
-use paddock_windows::apply::wide::to_wide;
 use paddock_windows::sid::Sid;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::path::Path;
@@ -70,7 +70,7 @@ fn open_no_follow(path: &Path) -> Result<Option<OwnedHandle>, SystemError> {
         if e.code == ERROR_FILE_NOT_FOUND || e.code == ERROR_PATH_NOT_FOUND {
             return Ok(None);
         }
-        return Err(from_win32(e));
+        return Err(SystemError::from(e));
     }
     // SAFETY: a valid handle owned by nobody else.
     let file = unsafe { OwnedHandle::from_raw_handle(handle) };
@@ -78,7 +78,9 @@ fn open_no_follow(path: &Path) -> Result<Option<OwnedHandle>, SystemError> {
     let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
     // SAFETY: `file` is open; `info` is writable.
     if unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) } == 0 {
-        return Err(from_win32(Win32Error::last("GetFileInformationByHandle")));
+        return Err(SystemError::from(Win32Error::last(
+            "GetFileInformationByHandle",
+        )));
     }
     if info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
         return Err(link_error(path, path));
@@ -124,7 +126,7 @@ pub fn reown_if_sandbox_owned(
     if !sandbox.contains(&owner_of(&file)?) {
         return Ok(false);
     }
-    let psid = OwnedSid::new(user).map_err(from_win32)?;
+    let psid = OwnedSid::new(user)?;
     // SAFETY: `file` is open with WRITE_OWNER; `psid` is a valid SID alive for the call; only
     // the owner is set.
     let rc = unsafe {
