@@ -13,14 +13,41 @@ use crate::Win32Error;
 use crate::handle::owned;
 use crate::sddl::SecurityDescriptor;
 use crate::wide::to_wide;
+use std::ffi::OsStr;
 use std::os::windows::io::AsRawHandle;
+use std::os::windows::io::OwnedHandle;
 use std::path::{Path, PathBuf};
 use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, GENERIC_WRITE};
 use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
 use windows_sys::Win32::Storage::FileSystem::{
-    CREATE_NEW, CreateFileW, DeleteFileW, FILE_ATTRIBUTE_NORMAL, FlushFileBuffers,
-    MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH, MoveFileExW, WriteFile,
+    CREATE_NEW, CreateFileW, DeleteFileW, FILE_ATTRIBUTE_NORMAL, FILE_FLAG_BACKUP_SEMANTICS,
+    FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
+    FlushFileBuffers, MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH, MoveFileExW,
+    OPEN_EXISTING, WriteFile,
 };
+
+/// Opens the file or folder `path` itself with `access` (`READ_CONTROL | WRITE_DAC`, ...): a
+/// symlink or junction at `path` is opened as such, never followed; folders open too
+/// (`FILE_FLAG_BACKUP_SEMANTICS`); other openers are not locked out.
+pub fn open_no_follow(path: impl AsRef<OsStr>, access: u32) -> Result<OwnedHandle, Win32Error> {
+    let wide = to_wide(path).map_err(|e| e.for_api("CreateFileW"))?;
+    // SAFETY: `wide` is NUL-terminated; no security attributes or template; a reparse point at
+    // `path` is opened itself, not followed; the result is owned right after the call.
+    unsafe {
+        owned(
+            CreateFileW(
+                wide.as_ptr(),
+                access,
+                FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                std::ptr::null(),
+                OPEN_EXISTING,
+                FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
+                std::ptr::null_mut(),
+            ),
+            "CreateFileW",
+        )
+    }
+}
 
 /// A file operation that failed, with the path it failed on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,7 +127,7 @@ pub fn write_atomically(
     Ok(())
 }
 
-fn write_all(file: &std::os::windows::io::OwnedHandle, mut bytes: &[u8]) -> Result<(), Win32Error> {
+fn write_all(file: &OwnedHandle, mut bytes: &[u8]) -> Result<(), Win32Error> {
     while !bytes.is_empty() {
         let chunk = bytes.len().min(u32::MAX as usize) as u32;
         let mut done = 0u32;
@@ -170,6 +197,18 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"secret");
         assert_eq!(std::fs::read(&kept).unwrap(), b"planted");
         assert!(!temporary_for(&path).exists());
+    }
+
+    #[test]
+    fn open_no_follow_opens_files_and_folders_and_reports_a_missing_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        const READ_CONTROL: u32 = 0x0002_0000;
+        assert!(open_no_follow(&file, READ_CONTROL).is_ok());
+        assert!(open_no_follow(dir.path(), READ_CONTROL).is_ok());
+        let e = open_no_follow(dir.path().join("missing"), READ_CONTROL).unwrap_err();
+        assert_eq!(e.code, ERROR_FILE_NOT_FOUND);
     }
 
     #[test]

@@ -7,10 +7,13 @@
 
 use crate::Win32Error;
 use crate::wide::{take_local_pwstr, to_wide};
-use windows_sys::Win32::Foundation::LocalFree;
+use std::ffi::OsStr;
+use std::os::windows::io::{AsRawHandle, BorrowedHandle};
+use windows_sys::Win32::Foundation::{ERROR_SUCCESS, LocalFree};
 use windows_sys::Win32::Security::Authorization::{
     ConvertSecurityDescriptorToStringSecurityDescriptorW,
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
+    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetNamedSecurityInfoW, GetSecurityInfo,
+    SDDL_REVISION_1, SE_OBJECT_TYPE,
 };
 use windows_sys::Win32::Security::{
     ACL, GetSecurityDescriptorDacl, GetSecurityDescriptorLength, GetSecurityDescriptorOwner,
@@ -44,6 +47,67 @@ impl SecurityDescriptor {
         };
         if ok == 0 {
             return Err(Win32Error::last(API));
+        }
+        Ok(SecurityDescriptor(sd))
+    }
+
+    /// The parts `info` names (`OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION`, ...)
+    /// of the descriptor of the object `path` names (`GetNamedSecurityInfoW`; give a file a
+    /// `\\?\` path to pass MAX_PATH).
+    pub fn of_path(
+        path: impl AsRef<OsStr>,
+        kind: SE_OBJECT_TYPE,
+        info: u32,
+    ) -> Result<SecurityDescriptor, Win32Error> {
+        const API: &str = "GetNamedSecurityInfoW";
+        let wide = to_wide(path).map_err(|e| e.for_api(API))?;
+        let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+        // SAFETY: `wide` is NUL-terminated; the out-pointers for owner, group, DACL and SACL
+        // may be null because we ask for the whole descriptor, which the system LocalAllocs
+        // into `sd`.
+        let code = unsafe {
+            GetNamedSecurityInfoW(
+                wide.as_ptr(),
+                kind,
+                info,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut sd,
+            )
+        };
+        if code != ERROR_SUCCESS {
+            return Err(Win32Error::from_code(API, code));
+        }
+        Ok(SecurityDescriptor(sd))
+    }
+
+    /// The parts `info` names of the descriptor of the object `handle` (opened with
+    /// READ_CONTROL) of type `kind` (`GetSecurityInfo`).
+    pub fn of_handle(
+        handle: BorrowedHandle<'_>,
+        kind: SE_OBJECT_TYPE,
+        info: u32,
+    ) -> Result<SecurityDescriptor, Win32Error> {
+        let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+        // SAFETY: `handle` is live for the call (a handle of another type than `kind` makes the
+        // call fail, the kernel checks it); only the whole descriptor is requested, which the
+        // system LocalAllocs into `sd`.
+        let code = unsafe {
+            GetSecurityInfo(
+                handle.as_raw_handle(),
+                kind,
+                info,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut sd,
+            )
+        };
+        if code != ERROR_SUCCESS {
+            return Err(Win32Error::from_code("GetSecurityInfo", code));
         }
         Ok(SecurityDescriptor(sd))
     }
@@ -128,6 +192,7 @@ impl Drop for SecurityDescriptor {
 mod tests {
     use super::*;
     use crate::sid::sid_string;
+    use std::os::windows::io::AsHandle;
     use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION};
 
     #[test]
@@ -144,6 +209,25 @@ mod tests {
         let owner = unsafe { sid_string(owner) }.unwrap();
         assert_eq!(owner, "S-1-5-32-544");
         assert!(sd.dacl_ptr().unwrap().is_some_and(|d| !d.is_null()));
+    }
+
+    #[test]
+    fn a_file_descriptor_is_read_by_path_and_by_handle_alike() {
+        use windows_sys::Win32::Security::Authorization::SE_FILE_OBJECT;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.txt");
+        std::fs::write(&file, b"x").unwrap();
+        let info = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+        let by_path = SecurityDescriptor::of_path(&file, SE_FILE_OBJECT, info).unwrap();
+        let opened = std::fs::File::open(&file).unwrap();
+        let by_handle =
+            SecurityDescriptor::of_handle(opened.as_handle(), SE_FILE_OBJECT, info).unwrap();
+        assert_eq!(
+            by_path.to_sddl(info).unwrap(),
+            by_handle.to_sddl(info).unwrap()
+        );
+        let missing = SecurityDescriptor::of_path(dir.path().join("nope"), SE_FILE_OBJECT, info);
+        assert_eq!(missing.unwrap_err().api, "GetNamedSecurityInfoW");
     }
 
     #[test]

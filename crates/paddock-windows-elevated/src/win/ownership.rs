@@ -10,23 +10,18 @@
 use super::ffi::sys_err;
 use crate::errors::SystemError;
 use paddock_win32::Win32Error;
-use paddock_win32::wide::to_wide;
+use paddock_win32::fs;
 use paddock_windows::apply::owned_acl::{DescriptorModel, RawSecurityDescriptor};
 use paddock_windows::apply::sid::OwnedSid;
 use paddock_windows::sid::Sid;
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+use std::os::windows::io::{AsHandle, AsRawHandle, OwnedHandle};
 use std::path::Path;
-use windows_sys::Win32::Foundation::{
-    ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, INVALID_HANDLE_VALUE,
-};
-use windows_sys::Win32::Security::Authorization::{
-    GetSecurityInfo, SE_FILE_OBJECT, SetSecurityInfo,
-};
-use windows_sys::Win32::Security::{OWNER_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID};
+use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND};
+use windows_sys::Win32::Security::Authorization::{SE_FILE_OBJECT, SetSecurityInfo};
+use windows_sys::Win32::Security::{OWNER_SECURITY_INFORMATION, PSID};
 use windows_sys::Win32::Storage::FileSystem::{
-    BY_HANDLE_FILE_INFORMATION, CreateFileW, FILE_ATTRIBUTE_REPARSE_POINT,
-    FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE, FILE_SHARE_READ,
-    FILE_SHARE_WRITE, GetFileInformationByHandle, OPEN_EXISTING, READ_CONTROL, WRITE_OWNER,
+    BY_HANDLE_FILE_INFORMATION, FILE_ATTRIBUTE_REPARSE_POINT, GetFileInformationByHandle,
+    READ_CONTROL, WRITE_OWNER,
 };
 
 fn link_error(path: &Path, link: &Path) -> SystemError {
@@ -51,29 +46,13 @@ fn open_no_follow(path: &Path) -> Result<Option<OwnedHandle>, SystemError> {
             _ => {}
         }
     }
-    let w = to_wide(path).map_err(|e| SystemError::new("CreateFileW", 0, e.to_string()))?;
-    // SAFETY: `w` is NUL-terminated; no security attributes or template; a reparse point at
-    // `path` is opened itself, not followed; on success we own the handle.
-    let handle = unsafe {
-        CreateFileW(
-            w.as_ptr(),
-            READ_CONTROL | WRITE_OWNER,
-            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-            std::ptr::null(),
-            OPEN_EXISTING,
-            FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
-            std::ptr::null_mut(),
-        )
-    };
-    if handle == INVALID_HANDLE_VALUE {
-        let e = Win32Error::last("CreateFileW");
-        if e.code == ERROR_FILE_NOT_FOUND || e.code == ERROR_PATH_NOT_FOUND {
+    let file = match fs::open_no_follow(path, READ_CONTROL | WRITE_OWNER) {
+        Ok(file) => file,
+        Err(e) if e.code == ERROR_FILE_NOT_FOUND || e.code == ERROR_PATH_NOT_FOUND => {
             return Ok(None);
         }
-        return Err(SystemError::from(e));
-    }
-    // SAFETY: a valid handle owned by nobody else.
-    let file = unsafe { OwnedHandle::from_raw_handle(handle) };
+        Err(e) => return Err(SystemError::from(e)),
+    };
     // SAFETY: an all-zero BY_HANDLE_FILE_INFORMATION is a valid out-parameter.
     let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
     // SAFETY: `file` is open; `info` is writable.
@@ -89,26 +68,11 @@ fn open_no_follow(path: &Path) -> Result<Option<OwnedHandle>, SystemError> {
 }
 
 fn owner_of(file: &OwnedHandle) -> Result<Sid, SystemError> {
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `file` is open with READ_CONTROL; only the owner is asked for, in a LocalAlloc'd
-    // descriptor that `RawSecurityDescriptor` frees.
-    let rc = unsafe {
-        GetSecurityInfo(
-            file.as_raw_handle(),
-            SE_FILE_OBJECT,
-            OWNER_SECURITY_INFORMATION,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &mut sd,
-        )
-    };
-    if rc != 0 {
-        return Err(sys_err("GetSecurityInfo", rc));
-    }
-    // SAFETY: `sd` was LocalAlloc'd by GetSecurityInfo and is owned by nobody else.
-    let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
+    let sd = RawSecurityDescriptor::of_handle(
+        file.as_handle(),
+        SE_FILE_OBJECT,
+        OWNER_SECURITY_INFORMATION,
+    )?;
     sd.owner()
         .map_err(|e| SystemError::new("GetSecurityDescriptorOwner", 0, e.to_string()))?
         .ok_or_else(|| SystemError::new("GetSecurityInfo", 0, "the object has no owner"))

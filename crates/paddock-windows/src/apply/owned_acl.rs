@@ -12,8 +12,9 @@ use crate::acl_binary::{acl_from_bytes, acl_size, sid_from_bytes};
 use crate::sid::Sid;
 use paddock_win32::Win32Error;
 pub use paddock_win32::sddl::SecurityDescriptor as RawSecurityDescriptor;
-use windows_sys::Win32::Foundation::{ERROR_SUCCESS, HANDLE};
-use windows_sys::Win32::Security::Authorization::{GetSecurityInfo, SE_OBJECT_TYPE};
+use std::os::windows::io::BorrowedHandle;
+use windows_sys::Win32::Foundation::HANDLE;
+use windows_sys::Win32::Security::Authorization::SE_OBJECT_TYPE;
 use windows_sys::Win32::Security::{
     ACL, DACL_SECURITY_INFORMATION, GetLengthSid, GetSecurityDescriptorControl,
     GetSecurityDescriptorDacl, GetSecurityDescriptorGroup, GetSecurityDescriptorOwner, IsValidAcl,
@@ -128,26 +129,9 @@ pub unsafe fn handle_dacl(
     handle: HANDLE,
     kind: SE_OBJECT_TYPE,
 ) -> Result<RawSecurityDescriptor, Win32Error> {
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `handle` is an open handle of type `kind` (caller's contract); only the whole descriptor is
-    // requested, which the system LocalAllocs into `sd`.
-    let code = unsafe {
-        GetSecurityInfo(
-            handle,
-            kind,
-            DACL_SECURITY_INFORMATION,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &mut sd,
-        )
-    };
-    if code != ERROR_SUCCESS {
-        return Err(Win32Error::from_code("GetSecurityInfo", code));
-    }
-    // SAFETY: `sd` was LocalAlloc'd by GetSecurityInfo and is owned by nobody else.
-    Ok(unsafe { RawSecurityDescriptor::from_raw(sd) })
+    // SAFETY: the caller guarantees `handle` is open for the call.
+    let handle = unsafe { BorrowedHandle::borrow_raw(handle) };
+    RawSecurityDescriptor::of_handle(handle, kind, DACL_SECURITY_INFORMATION)
 }
 
 /// A model `Acl` in binary form, inside the descriptor SDDL conversion produced.
