@@ -3,6 +3,7 @@
 //! fix a user can apply. The lead maps every `ElevatedError` to Paddock's refusal exit (125).
 
 use crate::protocol::ProtocolError;
+use paddock_win32::Win32Error;
 use paddock_windows::WindowsError;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -96,6 +97,13 @@ pub struct SystemError {
     pub api: String,
     pub code: u32,
     pub message: String,
+}
+
+/// A Win32 failure as a setup step reports it.
+impl From<Win32Error> for SystemError {
+    fn from(e: Win32Error) -> SystemError {
+        SystemError::new(e.api, e.code, e.message)
+    }
 }
 
 impl SystemError {
@@ -268,12 +276,8 @@ pub enum ElevatedError {
     Protocol(#[from] ProtocolError),
     #[error("{0}")]
     Windows(#[from] WindowsError),
-    #[error("{api} failed with Win32 error {code}: {message}")]
-    Os {
-        api: &'static str,
-        code: u32,
-        message: String,
-    },
+    #[error(transparent)]
+    Os(#[from] Win32Error),
     #[error("{0}")]
     State(String),
 }
@@ -306,7 +310,7 @@ impl ElevatedError {
         match code {
             ERROR_CANCELLED => ElevatedError::UacCancelled,
             ERROR_ELEVATION_REQUIRED | 5 => ElevatedError::ElevationRequired,
-            _ => ElevatedError::Os { api, code, message },
+            _ => ElevatedError::Os(Win32Error::new(api, code, message)),
         }
     }
 
@@ -365,7 +369,7 @@ mod tests {
         ));
         assert!(matches!(
             ElevatedError::from_elevation_code("ShellExecuteExW", 2, String::new()),
-            ElevatedError::Os { code: 2, .. }
+            ElevatedError::Os(Win32Error { code: 2, .. })
         ));
     }
 

@@ -10,7 +10,6 @@ use crate::sid::Sid;
 use crate::winpath;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One root and its SID.
@@ -58,7 +57,6 @@ impl Drop for StateLock {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a sibling temp file, fsync, rename.
 /// Reads a state file that holds one JSON list (empty when the file does not exist).
 pub(crate) fn load_list<T: serde::de::DeserializeOwned>(
     file: &Path,
@@ -79,7 +77,18 @@ pub(crate) fn save_list<T: serde::Serialize>(
     write_atomically(file, &bytes)
 }
 
+/// Replaces `path` with `bytes`: on Windows through `paddock_win32::fs::write_atomically` (a
+/// new temporary file, FlushFileBuffers, MoveFileExW with write-through); elsewhere (the tests
+/// of the planner) write, fsync, rename.
+#[cfg(windows)]
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WindowsError> {
+    paddock_win32::fs::write_atomically(path, bytes, None)
+        .map_err(|e| WindowsError::state(&e.path, e.source))
+}
+
+#[cfg(not(windows))]
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WindowsError> {
+    use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut f = File::create(&tmp).map_err(|e| WindowsError::state(&tmp, e))?;
     f.write_all(bytes)

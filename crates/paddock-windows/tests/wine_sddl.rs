@@ -6,7 +6,7 @@
 #![cfg(windows)]
 
 use paddock_windows::acl::{Ace, AceFlags, Acl, SecurityDescriptor, windows_rights_text};
-use paddock_windows::apply::owned_acl::{ModelDacl, handle_dacl};
+use paddock_windows::apply::owned_acl::{DescriptorModel, ModelDacl, handle_dacl};
 use paddock_windows::mask::AccessMask;
 use paddock_windows::sid::Sid;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};

@@ -4,17 +4,12 @@
 //! environment block and optionally a private desktop.
 
 mod attributes;
-mod error;
-mod handle;
-mod job;
 mod pipes;
 mod process;
 mod spawn;
 
-pub use error::{Win32Error, system_message};
-pub use job::{
-    JobLimits, JobSurvivors, KILLED_EXIT_CODE, active_processes, process_ids, wait_until_empty,
-};
+pub use paddock_win32::job::{JobLimits, JobSurvivors, KILLED_EXIT_CODE};
+pub use paddock_win32::{Win32Error, system_message};
 
 use crate::{SandboxedProcess, StdioMode};
 use std::ffi::OsString;

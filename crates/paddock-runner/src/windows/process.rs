@@ -3,8 +3,8 @@
 //! process group; killing terminates the job and waits until the job is empty.
 
 use super::Win32Error;
-use super::job::{Job, wait_until_empty};
 use crate::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess};
+use paddock_win32::job::Job;
 use std::fs::File;
 use std::io;
 use std::os::windows::io::{AsRawHandle, OwnedHandle};
@@ -77,11 +77,7 @@ impl SandboxedProcess for WinProcess {
     /// Terminates the job and waits until it reports no active process; a job that does not
     /// empty within `KILL_WAIT` is an error carrying `JobSurvivors`.
     fn kill_tree(&mut self) -> io::Result<()> {
-        let terminated = self.job.terminate();
-        if let Err(e) = wait_until_empty(self.job.handle(), KILL_WAIT) {
-            terminated?;
-            return Err(e);
-        }
+        self.job.kill_and_wait(KILL_WAIT)?;
         self.wait_ms(u32::MAX - 1)?;
         Ok(())
     }

@@ -4,16 +4,17 @@
 //! and optionally its own desktop.
 
 use super::attributes::AttributeList;
-use super::handle::{owned, wide_nul};
-use super::job::Job;
 use super::pipes::StdioHandles;
 use super::process::WinProcess;
 use super::{Win32Error, WinLaunch};
 use crate::{StdioMode, cmdline, envblock};
+use paddock_win32::handle::owned;
+use paddock_win32::job::Job;
+use paddock_win32::wide::to_wide;
+use std::ffi::OsStr;
 use std::io;
 use std::os::windows::ffi::OsStrExt;
 use std::os::windows::io::{AsRawHandle, OwnedHandle};
-use windows_sys::Win32::System::JobObjects::AssignProcessToJobObject;
 use windows_sys::Win32::System::Threading::{
     CREATE_NEW_PROCESS_GROUP, CREATE_SUSPENDED, CREATE_UNICODE_ENVIRONMENT, CreateProcessAsUserW,
     CreateProcessW, EXTENDED_STARTUPINFO_PRESENT, PROCESS_INFORMATION, ResumeThread,
@@ -22,6 +23,11 @@ use windows_sys::Win32::System::Threading::{
 
 fn invalid(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
+}
+
+/// `s` as NUL-terminated UTF-16; an interior NUL is refused, naming `what` it is.
+fn wide_nul(s: &OsStr, what: &str) -> io::Result<Vec<u16>> {
+    to_wide(s).map_err(|e| invalid(format!("the {what} {e}")))
 }
 
 pub(crate) fn spawn(l: WinLaunch, stdio: StdioMode) -> io::Result<WinProcess> {
@@ -51,7 +57,7 @@ pub(crate) fn spawn(l: WinLaunch, stdio: StdioMode) -> io::Result<WinProcess> {
     let env_block = envblock::env_block(&env).map_err(invalid)?;
     let cwd = wide_nul(l.cwd.as_os_str(), "working directory")?;
     let mut desktop = match &l.desktop {
-        Some(d) => Some(wide_nul(std::ffi::OsStr::new(d), "desktop name")?),
+        Some(d) => Some(wide_nul(OsStr::new(d), "desktop name")?),
         None => None,
     };
 
@@ -117,8 +123,13 @@ pub(crate) fn spawn(l: WinLaunch, stdio: StdioMode) -> io::Result<WinProcess> {
         };
         return Err(Win32Error::last(api).into());
     }
-    let process = owned(pi.hProcess, "CreateProcessW")?;
-    let thread = owned(pi.hThread, "CreateProcessW")?;
+    // SAFETY: the create call succeeded: both are new handles only we hold.
+    let (process, thread) = unsafe {
+        (
+            owned(pi.hProcess, "CreateProcessW")?,
+            owned(pi.hThread, "CreateProcessW")?,
+        )
+    };
     if let Err(e) = confine(&job, &process, attrs.has_job) {
         // SAFETY: ends the suspended process we just created; it must not run unconfined.
         unsafe { TerminateProcess(process.as_raw_handle(), 1) };
@@ -146,10 +157,8 @@ pub(crate) fn spawn(l: WinLaunch, stdio: StdioMode) -> io::Result<WinProcess> {
 /// attribute was not accepted, then checks membership (fail closed).
 fn confine(job: &Job, process: &OwnedHandle, in_job_list: bool) -> io::Result<()> {
     if !in_job_list {
-        // SAFETY: both handles are live; the process is suspended and has run no code.
-        if unsafe { AssignProcessToJobObject(job.raw(), process.as_raw_handle()) } == 0 {
-            return Err(Win32Error::last("AssignProcessToJobObject").into());
-        }
+        // The process is suspended and has run no code.
+        job.assign(process)?;
     }
     if !job.contains(process)? {
         return Err(io::Error::other(

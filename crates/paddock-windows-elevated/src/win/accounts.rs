@@ -5,14 +5,15 @@
 //! account cannot change, as ordinary users (never administrators); "already absent" counts as
 //! success for deletions, so uninstall can be re-run.
 
-use super::ffi::{sys_err, wide};
+use super::ffi::{sys_err, wide_secret};
 use crate::errors::SystemError;
-use paddock_windows::apply::error::Win32Error;
-use paddock_windows::apply::sid::OwnedSid;
+use paddock_win32::Win32Error;
+use paddock_win32::wide::{read_pwstr, to_wide};
+use paddock_windows::apply::sid::{OwnedSid, sid_from_psid};
 use paddock_windows::sid::Sid;
 use windows_sys::Win32::Foundation::{
-    ERROR_ALIAS_EXISTS, ERROR_FILE_NOT_FOUND, ERROR_INSUFFICIENT_BUFFER, ERROR_MEMBER_IN_ALIAS,
-    ERROR_MEMBER_NOT_IN_ALIAS, ERROR_NO_SUCH_ALIAS, ERROR_NONE_MAPPED, HLOCAL, LocalFree,
+    ERROR_ALIAS_EXISTS, ERROR_FILE_NOT_FOUND, ERROR_MEMBER_IN_ALIAS, ERROR_MEMBER_NOT_IN_ALIAS,
+    ERROR_NO_SUCH_ALIAS,
 };
 use windows_sys::Win32::NetworkManagement::NetManagement::{
     LOCALGROUP_INFO_1, LOCALGROUP_MEMBERS_INFO_0, LOCALGROUP_MEMBERS_INFO_3, MAX_PREFERRED_LENGTH,
@@ -21,8 +22,6 @@ use windows_sys::Win32::NetworkManagement::NetManagement::{
     NetUserAdd, NetUserDel, NetUserSetInfo, UF_DONT_EXPIRE_PASSWD, UF_PASSWD_CANT_CHANGE,
     UF_SCRIPT, USER_INFO_1, USER_INFO_1003, USER_INFO_1008, USER_PRIV_USER,
 };
-use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
-use windows_sys::Win32::Security::{LookupAccountNameW, PSID, SID_NAME_USE};
 use windows_sys::Win32::UI::Shell::DeleteProfileW;
 
 const FLAGS: u32 = UF_SCRIPT | UF_DONT_EXPIRE_PASSWD | UF_PASSWD_CANT_CHANGE;
@@ -36,7 +35,7 @@ fn check(api: &'static str, rc: u32, ok_also: &[u32]) -> Result<(), SystemError>
 }
 
 pub fn create_user(name: &str, password: &str, comment: &str) -> Result<(), SystemError> {
-    let (mut n, mut p, mut c) = (wide(name), wide(password), wide(comment));
+    let (mut n, mut p, mut c) = (to_wide(name)?, wide_secret(password)?, to_wide(comment)?);
     let info = USER_INFO_1 {
         usri1_name: n.as_mut_ptr(),
         usri1_password: p.as_mut_ptr(),
@@ -61,7 +60,7 @@ pub fn create_user(name: &str, password: &str, comment: &str) -> Result<(), Syst
 
 /// Sets the password, then the flags (which also clears a lockout and re-enables).
 pub fn set_password(name: &str, password: &str) -> Result<(), SystemError> {
-    let (n, mut p) = (wide(name), wide(password));
+    let (n, mut p) = (to_wide(name)?, wide_secret(password)?);
     let info = USER_INFO_1003 {
         usri1003_password: p.as_mut_ptr(),
     };
@@ -95,14 +94,14 @@ pub fn set_password(name: &str, password: &str) -> Result<(), SystemError> {
 }
 
 pub fn delete_user(name: &str) -> Result<(), SystemError> {
-    let n = wide(name);
+    let n = to_wide(name)?;
     // SAFETY: `n` is NUL-terminated.
     let rc = unsafe { NetUserDel(std::ptr::null(), n.as_ptr()) };
     check("NetUserDel", rc, &[NERR_UserNotFound])
 }
 
 pub fn create_group(name: &str, comment: &str) -> Result<(), SystemError> {
-    let (mut n, mut c) = (wide(name), wide(comment));
+    let (mut n, mut c) = (to_wide(name)?, to_wide(comment)?);
     let info = LOCALGROUP_INFO_1 {
         lgrpi1_name: n.as_mut_ptr(),
         lgrpi1_comment: c.as_mut_ptr(),
@@ -121,7 +120,7 @@ pub fn create_group(name: &str, comment: &str) -> Result<(), SystemError> {
 }
 
 pub fn delete_group(name: &str) -> Result<(), SystemError> {
-    let n = wide(name);
+    let n = to_wide(name)?;
     // SAFETY: `n` is NUL-terminated.
     let rc = unsafe { NetLocalGroupDel(std::ptr::null(), n.as_ptr()) };
     check(
@@ -132,7 +131,7 @@ pub fn delete_group(name: &str) -> Result<(), SystemError> {
 }
 
 fn member_call(group: &str, account: &str, add: bool) -> Result<(), SystemError> {
-    let (g, mut a) = (wide(group), wide(account));
+    let (g, mut a) = (to_wide(group)?, to_wide(account)?);
     let info = LOCALGROUP_MEMBERS_INFO_3 {
         lgrmi3_domainandname: a.as_mut_ptr(),
     };
@@ -162,8 +161,8 @@ pub fn remove_member(group: &str, account: &str) -> Result<(), SystemError> {
 }
 
 fn sid_member_call(group: &str, member: &Sid, add: bool) -> Result<(), SystemError> {
-    let g = wide(group);
-    let psid = OwnedSid::new(member).map_err(super::ffi::from_win32)?;
+    let g = to_wide(group)?;
+    let psid = OwnedSid::new(member)?;
     let info = LOCALGROUP_MEMBERS_INFO_0 {
         lgrmi0_sid: psid.as_psid(),
     };
@@ -195,7 +194,7 @@ pub fn remove_sid_member(group: &str, member: &Sid) -> Result<(), SystemError> {
 
 /// Member SIDs of `group`; `None` when it does not exist.
 pub fn group_member_sids(group: &str) -> Result<Option<Vec<Sid>>, SystemError> {
-    let g = wide(group);
+    let g = to_wide(group)?;
     let mut buf: *mut u8 = std::ptr::null_mut();
     let (mut read, mut total, mut resume) = (0u32, 0u32, 0usize);
     // SAFETY: out-pointers are valid locals; on success `buf` is a NetAPI buffer freed below.
@@ -221,9 +220,10 @@ pub fn group_member_sids(group: &str) -> Result<Option<Vec<Sid>>, SystemError> {
         // SAFETY: `buf` holds `read` LOCALGROUP_MEMBERS_INFO_0 entries whose SIDs stay valid
         // until NetApiBufferFree.
         let psid = unsafe { (*buf.cast::<LOCALGROUP_MEMBERS_INFO_0>().add(i)).lgrmi0_sid };
-        match sid_to_string(psid) {
+        // SAFETY: `psid` points into `buf`, alive until NetApiBufferFree below.
+        match unsafe { sid_from_psid(psid) } {
             Ok(s) => sids.push(s),
-            Err(e) => failure = Some(e),
+            Err(e) => failure = Some(SystemError::from(e)),
         }
     }
     if !buf.is_null() {
@@ -238,7 +238,7 @@ pub fn group_member_sids(group: &str) -> Result<Option<Vec<Sid>>, SystemError> {
 
 /// Member names of `group` (`DOMAIN\name` stripped to `name`); `None` when it does not exist.
 pub fn group_members(group: &str) -> Result<Option<Vec<String>>, SystemError> {
-    let g = wide(group);
+    let g = to_wide(group)?;
     let mut buf: *mut u8 = std::ptr::null_mut();
     let (mut read, mut total, mut resume) = (0u32, 0u32, 0usize);
     // SAFETY: out-pointers are valid locals; on success `buf` is a NetAPI buffer freed below.
@@ -275,99 +275,22 @@ pub fn group_members(group: &str) -> Result<Option<Vec<String>>, SystemError> {
     Ok(Some(names))
 }
 
-/// Reads a NUL-terminated UTF-16 string.
-///
-/// # Safety
-/// `p` must be null or point to a NUL-terminated UTF-16 string.
-unsafe fn read_pwstr(p: *const u16) -> String {
-    if p.is_null() {
-        return String::new();
-    }
-    let mut len = 0;
-    // SAFETY: the caller guarantees a terminating NUL.
-    while unsafe { *p.add(len) } != 0 {
-        len += 1;
-    }
-    // SAFETY: `len` elements before the NUL are readable.
-    String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(p, len) })
-}
-
-/// The SID of local account or group `name`, `None` when it does not exist.
+/// The SID of local account or group `name`, `None` when it does not exist (or the name
+/// cannot be one: it holds a NUL).
 pub fn lookup_sid(name: &str) -> Result<Option<Sid>, SystemError> {
-    let n = wide(name);
-    let mut sid_len = 0u32;
-    let mut dom_len = 0u32;
-    let mut use_: SID_NAME_USE = 0;
-    // SAFETY: size query: null buffers with zero lengths.
-    let ok = unsafe {
-        LookupAccountNameW(
-            std::ptr::null(),
-            n.as_ptr(),
-            std::ptr::null_mut(),
-            &mut sid_len,
-            std::ptr::null_mut(),
-            &mut dom_len,
-            &mut use_,
-        )
-    };
-    if ok == 0 {
-        let e = Win32Error::last("LookupAccountNameW");
-        if e.code == ERROR_NONE_MAPPED {
-            return Ok(None);
-        }
-        if e.code != ERROR_INSUFFICIENT_BUFFER {
-            return Err(super::ffi::from_win32(e));
-        }
-    }
-    let mut sid = vec![0u8; sid_len as usize];
-    let mut dom = vec![0u16; dom_len as usize + 1];
-    // SAFETY: buffers of the sizes the first call asked for.
-    let ok = unsafe {
-        LookupAccountNameW(
-            std::ptr::null(),
-            n.as_ptr(),
-            sid.as_mut_ptr().cast(),
-            &mut sid_len,
-            dom.as_mut_ptr(),
-            &mut dom_len,
-            &mut use_,
-        )
-    };
-    if ok == 0 {
-        return Err(super::ffi::from_win32(Win32Error::last(
-            "LookupAccountNameW",
-        )));
-    }
-    sid_to_string(sid.as_mut_ptr().cast()).map(Some)
-}
-
-fn sid_to_string(psid: PSID) -> Result<Sid, SystemError> {
-    let mut text: *mut u16 = std::ptr::null_mut();
-    // SAFETY: `psid` points to a valid SID; `text` receives a LocalAlloc'd string freed below.
-    if unsafe { ConvertSidToStringSidW(psid, &mut text) } == 0 {
-        return Err(super::ffi::from_win32(Win32Error::last(
-            "ConvertSidToStringSidW",
-        )));
-    }
-    // SAFETY: `text` is NUL-terminated; it is freed once after the copy.
-    let s = unsafe {
-        let s = read_pwstr(text);
-        LocalFree(text as HLOCAL);
-        s
-    };
-    Sid::parse(&s).map_err(|e| SystemError::new("ConvertSidToStringSidW", 0, e.to_string()))
+    Ok(paddock_windows::apply::sid::lookup_account(name)?)
 }
 
 /// Deletes the profile folder and ProfileList entry of `sid` (absent is fine).
 pub fn delete_profile(sid: &Sid) -> Result<(), SystemError> {
     // Round-trip through the OS to be sure the text is a SID Windows accepts.
-    OwnedSid::new(sid).map_err(super::ffi::from_win32)?;
-    let s = wide(&sid.to_string());
+    OwnedSid::new(sid)?;
+    let s = to_wide(sid.to_string())?;
     // SAFETY: `s` is NUL-terminated; null path and computer mean "this machine's profile".
     if unsafe { DeleteProfileW(s.as_ptr(), std::ptr::null(), std::ptr::null()) } == 0 {
         let e = Win32Error::last("DeleteProfileW");
         if e.code != ERROR_FILE_NOT_FOUND && e.code != 2 {
-            return Err(super::ffi::from_win32(e));
+            return Err(e.into());
         }
     }
     Ok(())

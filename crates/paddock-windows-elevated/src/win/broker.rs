@@ -24,8 +24,8 @@ use paddock_core::policy::Network;
 use paddock_core::report::{EnforcementReport, LayerReport, LayerStatus};
 use paddock_core::spec::CommandSpec;
 use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
+use paddock_win32::Win32Error;
 use paddock_windows::apply::acl::NtfsAclStore;
-use paddock_windows::apply::error::Win32Error;
 use paddock_windows::apply::launch::TreeEnd;
 use paddock_windows::apply::sid::{OwnedSid, current_user_sid};
 use paddock_windows::apply_plan::{self, ActiveRun};
@@ -441,7 +441,7 @@ impl Drop for BrokeredProcess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::win::logon_launch::KillJob;
+    use paddock_win32::job::{Job, JobLimits};
     use std::os::windows::io::OwnedHandle;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -454,7 +454,7 @@ mod tests {
             .unwrap();
         let pid = child.id();
         let process = OwnedHandle::from(child);
-        let job = KillJob::create().unwrap();
+        let job = Job::create(&JobLimits::kill_on_close_only()).unwrap();
         job.assign(&process).unwrap();
         RunnerProcess { process, pid, job }
     }
@@ -498,12 +498,12 @@ mod tests {
             .is_none()
         {}
         assert!(
-            p.runner.job.active() >= 1,
+            p.runner.job.active_processes().unwrap() >= 1,
             "the background ping is in the job"
         );
         p.kill_tree().unwrap();
         assert_eq!(
-            p.runner.job.active(),
+            p.runner.job.active_processes().unwrap(),
             0,
             "kill_tree returned with the job not empty"
         );

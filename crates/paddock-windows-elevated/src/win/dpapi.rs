@@ -4,9 +4,8 @@
 //! Guarantees: the plaintext never reaches disk; `unprotect(protect(x)) == x`; a blob made with
 //! other entropy is refused.
 
-use super::ffi::from_win32;
 use crate::errors::SystemError;
-use paddock_windows::apply::error::Win32Error;
+use paddock_win32::Win32Error;
 use windows_sys::Win32::Foundation::{HLOCAL, LocalFree};
 use windows_sys::Win32::Security::Cryptography::{
     CRYPT_INTEGER_BLOB, CRYPTPROTECT_LOCAL_MACHINE, CRYPTPROTECT_UI_FORBIDDEN, CryptProtectData,
@@ -49,7 +48,7 @@ pub fn protect(plain: &[u8]) -> Result<Vec<u8>, SystemError> {
         )
     };
     if ok == 0 {
-        return Err(from_win32(Win32Error::last("CryptProtectData")));
+        return Err(Win32Error::last("CryptProtectData").into());
     }
     Ok(take(out))
 }
@@ -70,7 +69,7 @@ pub fn unprotect(sealed: &[u8]) -> Result<Vec<u8>, SystemError> {
         )
     };
     if ok == 0 {
-        return Err(from_win32(Win32Error::last("CryptUnprotectData")));
+        return Err(Win32Error::last("CryptUnprotectData").into());
     }
     Ok(take(out))
 }

@@ -3,9 +3,9 @@
 //!
 //! Guarantees: a cancelled prompt is `UacCancelled` (1223), never a generic failure.
 
-use super::ffi::wide;
 use crate::errors::ElevatedError;
-use paddock_windows::apply::error::Win32Error;
+use paddock_win32::Win32Error;
+use paddock_win32::wide::to_wide;
 use paddock_windows::apply::token::ProcessToken;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use windows_sys::Win32::Security::{TOKEN_ELEVATION, TokenElevation};
@@ -31,9 +31,8 @@ pub fn is_elevated() -> Result<bool, ElevatedError> {
 /// UAC prompt, and returns its exit code.
 pub fn run_elevated(args: &str) -> Result<u32, ElevatedError> {
     let exe = std::env::current_exe().map_err(|e| ElevatedError::State(e.to_string()))?;
-    let file = paddock_windows::apply::wide::to_wide(&exe)
-        .map_err(|e| ElevatedError::State(e.to_string()))?;
-    let (verb, params) = (wide("runas"), wide(args));
+    let file = to_wide(&exe)?;
+    let (verb, params) = (to_wide("runas")?, to_wide(args)?);
     let mut info = SHELLEXECUTEINFOW {
         cbSize: size_of::<SHELLEXECUTEINFOW>() as u32,
         fMask: SEE_MASK_NOCLOSEPROCESS | SEE_MASK_NOASYNC,

@@ -4,7 +4,7 @@
 //! Guarantees: the policy handle is closed on every path; removing a right the group does not
 //! hold succeeds; a SID with no rights at all reads as an empty set.
 
-use super::ffi::{from_win32, sys_err};
+use super::ffi::sys_err;
 use crate::errors::SystemError;
 use paddock_windows::apply::sid::OwnedSid;
 use paddock_windows::sid::Sid;
@@ -69,7 +69,7 @@ fn unicode(rights: &[String]) -> (Vec<Vec<u16>>, Vec<LSA_UNICODE_STRING>) {
 
 pub fn add_rights(sid: &Sid, rights: &[String]) -> Result<(), SystemError> {
     let policy = Policy::open()?;
-    let psid = OwnedSid::new(sid).map_err(from_win32)?;
+    let psid = OwnedSid::new(sid)?;
     let (_bufs, strings) = unicode(rights);
     // SAFETY: valid policy handle and SID; `strings` point into `_bufs`, alive for the call.
     let status = unsafe {
@@ -85,7 +85,7 @@ pub fn add_rights(sid: &Sid, rights: &[String]) -> Result<(), SystemError> {
 
 pub fn remove_rights(sid: &Sid, rights: &[String]) -> Result<(), SystemError> {
     let policy = Policy::open()?;
-    let psid = OwnedSid::new(sid).map_err(from_win32)?;
+    let psid = OwnedSid::new(sid)?;
     let (_bufs, strings) = unicode(rights);
     // SAFETY: as in `add_rights`; `false`: remove only the listed rights.
     let status = unsafe {
@@ -105,7 +105,7 @@ pub fn remove_rights(sid: &Sid, rights: &[String]) -> Result<(), SystemError> {
 
 pub fn rights_of(sid: &Sid) -> Result<BTreeSet<String>, SystemError> {
     let policy = Policy::open()?;
-    let psid = OwnedSid::new(sid).map_err(from_win32)?;
+    let psid = OwnedSid::new(sid)?;
     let mut list: *mut LSA_UNICODE_STRING = std::ptr::null_mut();
     let mut count = 0u32;
     // SAFETY: valid handle and SID; on success `list` is LSA memory freed below.

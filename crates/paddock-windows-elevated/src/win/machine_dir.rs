@@ -3,25 +3,21 @@
 //!
 //! Guarantees: `secure` gives a folder Administrators as owner and a protected DACL (SYSTEM and
 //! Administrators full control, plus what the caller adds), so a standard user who pre-created
-//! the folder loses control of it; files are replaced atomically (write then rename); a secret
-//! is written to a file this call creates (`CREATE_NEW`) with its descriptor given at creation,
-//! never to a file someone else made, so no pre-created file's owner or ACL survives.
+//! the folder loses control of it; every file is replaced atomically and durably through a
+//! temporary file this call creates (`CREATE_NEW`), flushed to disk and moved with write-through
+//! (paddock_win32::fs), never through a file someone else made; a secret's file gets its
+//! descriptor at creation, so no pre-created file's owner or ACL survives.
 
-use super::ffi::{SddlDescriptor, from_win32};
+use super::ffi::sys_err;
 use crate::errors::SystemError;
-use paddock_windows::apply::error::Win32Error;
+use paddock_win32::fs::{FileError, write_atomically};
+use paddock_win32::sddl::SecurityDescriptor;
+use paddock_win32::wide::to_wide;
 use paddock_windows::sid::Sid;
-use std::os::windows::io::{FromRawHandle, OwnedHandle};
 use std::path::{Path, PathBuf};
-use windows_sys::Win32::Foundation::{GENERIC_WRITE, INVALID_HANDLE_VALUE};
 use windows_sys::Win32::Security::Authorization::{SE_FILE_OBJECT, SetNamedSecurityInfoW};
 use windows_sys::Win32::Security::{
-    ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorDacl, GetSecurityDescriptorOwner,
-    OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, PSID, SECURITY_ATTRIBUTES,
-};
-use windows_sys::Win32::Storage::FileSystem::{
-    CREATE_NEW, CreateFileW, FILE_ATTRIBUTE_NORMAL, MOVEFILE_REPLACE_EXISTING,
-    MOVEFILE_WRITE_THROUGH, MoveFileExW,
+    DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION,
 };
 
 /// `%ProgramData%\Paddock`.
@@ -66,21 +62,10 @@ pub fn secure(dir: &Path, readers: &[Sid]) -> Result<(), SystemError> {
 /// Creates `dir` (and parents) and sets the owner and protected DACL of `sddl` on it.
 pub fn secure_with(dir: &Path, sddl: &str) -> Result<(), SystemError> {
     std::fs::create_dir_all(dir).map_err(|e| io_err("CreateDirectoryW", dir, e))?;
-    let sd = SddlDescriptor::new(sddl)?;
-    let (mut present, mut defaulted) = (0, 0);
-    let mut dacl: *mut ACL = std::ptr::null_mut();
-    let mut owner: PSID = std::ptr::null_mut();
-    // SAFETY: `sd` is valid; the out-pointers are locals; `dacl` and `owner` point into `sd`,
-    // which outlives their use below.
-    let ok = unsafe {
-        GetSecurityDescriptorDacl(sd.as_ptr(), &mut present, &mut dacl, &mut defaulted) != 0
-            && GetSecurityDescriptorOwner(sd.as_ptr(), &mut owner, &mut defaulted) != 0
-    };
-    if !ok {
-        return Err(from_win32(Win32Error::last("GetSecurityDescriptorDacl")));
-    }
-    let path = paddock_windows::apply::wide::to_wide(dir)
-        .map_err(|e| SystemError::new("SetNamedSecurityInfoW", 0, e.to_string()))?;
+    let sd = SecurityDescriptor::from_sddl(sddl)?;
+    let owner = sd.owner_ptr()?;
+    let dacl = sd.dacl_ptr()?.unwrap_or(std::ptr::null_mut());
+    let path = to_wide(dir)?;
     // SAFETY: `path` is NUL-terminated; `owner` and `dacl` point into the live `sd`.
     let rc = unsafe {
         SetNamedSecurityInfoW(
@@ -96,75 +81,31 @@ pub fn secure_with(dir: &Path, sddl: &str) -> Result<(), SystemError> {
         )
     };
     if rc != 0 {
-        return Err(super::ffi::sys_err("SetNamedSecurityInfoW", rc));
+        return Err(sys_err("SetNamedSecurityInfoW", rc));
     }
     Ok(())
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SystemError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| io_err("WriteFile", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_err("MoveFileExW", path, e))
+fn file_err(e: FileError) -> SystemError {
+    SystemError::new(
+        e.source.api,
+        e.source.code,
+        format!("{}: {}", e.path.display(), e.source.message),
+    )
 }
 
-/// Writes `bytes` to a file created new with the descriptor `sddl` (owner and protected DACL
-/// set by the kernel at creation), then moves it over `path`. A leftover temporary file is
-/// deleted first, and `CREATE_NEW` fails rather than open one that reappeared, so the bytes
-/// never land in a file whose owner or ACL someone else chose.
+/// Replaces `path` with `bytes` atomically and durably (paddock_win32::fs::write_atomically:
+/// a new temporary file, flushed, moved over `path` with write-through).
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), SystemError> {
+    write_atomically(path, bytes, None).map_err(file_err)
+}
+
+/// As `replace_file`, the new file created with the descriptor `sddl` (owner and protected
+/// DACL set by the kernel at creation), so the bytes never land in a file whose owner or ACL
+/// someone else chose.
 pub fn write_new_with_descriptor(path: &Path, bytes: &[u8], sddl: &str) -> Result<(), SystemError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    remove_optional(&tmp)?;
-    let sd = SddlDescriptor::new(sddl)?;
-    let sa = SECURITY_ATTRIBUTES {
-        nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
-        lpSecurityDescriptor: sd.as_ptr(),
-        bInheritHandle: 0,
-    };
-    let to_wide = |p: &Path| {
-        paddock_windows::apply::wide::to_wide(p)
-            .map_err(|e| SystemError::new("CreateFileW", 0, e.to_string()))
-    };
-    let wtmp = to_wide(&tmp)?;
-    // SAFETY: `wtmp` is NUL-terminated; `sa` points at the live descriptor `sd`; no template.
-    let h = unsafe {
-        CreateFileW(
-            wtmp.as_ptr(),
-            GENERIC_WRITE,
-            0,
-            &sa,
-            CREATE_NEW,
-            FILE_ATTRIBUTE_NORMAL,
-            std::ptr::null_mut(),
-        )
-    };
-    if h == INVALID_HANDLE_VALUE {
-        return Err(from_win32(Win32Error::last("CreateFileW")));
-    }
-    // SAFETY: `h` is a valid file handle this call owns.
-    let mut file = std::fs::File::from(unsafe { OwnedHandle::from_raw_handle(h) });
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
-    drop(file);
-    if let Err(e) = written {
-        let _ = remove_optional(&tmp);
-        return Err(io_err("WriteFile", &tmp, e));
-    }
-    let wpath = to_wide(path)?;
-    // SAFETY: both paths are NUL-terminated.
-    let ok = unsafe {
-        MoveFileExW(
-            wtmp.as_ptr(),
-            wpath.as_ptr(),
-            MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH,
-        )
-    };
-    if ok == 0 {
-        let e = from_win32(Win32Error::last("MoveFileExW"));
-        let _ = remove_optional(&tmp);
-        return Err(e);
-    }
-    Ok(())
+    let sd = SecurityDescriptor::from_sddl(sddl)?;
+    write_atomically(path, bytes, Some(&sd)).map_err(file_err)
 }
 
 /// Reads `path`, `None` when it does not exist.

@@ -7,26 +7,21 @@
 //! the object is opened without following a reparse point, checked through that handle, and
 //! its owner read and written through the same handle; paths stay UTF-16 end to end.
 
-use super::ffi::{from_win32, sys_err};
+use super::ffi::sys_err;
 use crate::errors::SystemError;
-use paddock_windows::apply::error::Win32Error;
-use paddock_windows::apply::owned_acl::RawSecurityDescriptor;
+use paddock_win32::Win32Error;
+use paddock_win32::fs;
+use paddock_windows::apply::owned_acl::{DescriptorModel, RawSecurityDescriptor};
 use paddock_windows::apply::sid::OwnedSid;
-use paddock_windows::apply::wide::to_wide;
 use paddock_windows::sid::Sid;
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+use std::os::windows::io::{AsHandle, AsRawHandle, OwnedHandle};
 use std::path::Path;
-use windows_sys::Win32::Foundation::{
-    ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, INVALID_HANDLE_VALUE,
-};
-use windows_sys::Win32::Security::Authorization::{
-    GetSecurityInfo, SE_FILE_OBJECT, SetSecurityInfo,
-};
-use windows_sys::Win32::Security::{OWNER_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID};
+use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND};
+use windows_sys::Win32::Security::Authorization::{SE_FILE_OBJECT, SetSecurityInfo};
+use windows_sys::Win32::Security::{OWNER_SECURITY_INFORMATION, PSID};
 use windows_sys::Win32::Storage::FileSystem::{
-    BY_HANDLE_FILE_INFORMATION, CreateFileW, FILE_ATTRIBUTE_REPARSE_POINT,
-    FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE, FILE_SHARE_READ,
-    FILE_SHARE_WRITE, GetFileInformationByHandle, OPEN_EXISTING, READ_CONTROL, WRITE_OWNER,
+    BY_HANDLE_FILE_INFORMATION, FILE_ATTRIBUTE_REPARSE_POINT, GetFileInformationByHandle,
+    READ_CONTROL, WRITE_OWNER,
 };
 
 fn link_error(path: &Path, link: &Path) -> SystemError {
@@ -51,34 +46,20 @@ fn open_no_follow(path: &Path) -> Result<Option<OwnedHandle>, SystemError> {
             _ => {}
         }
     }
-    let w = to_wide(path).map_err(|e| SystemError::new("CreateFileW", 0, e.to_string()))?;
-    // SAFETY: `w` is NUL-terminated; no security attributes or template; a reparse point at
-    // `path` is opened itself, not followed; on success we own the handle.
-    let handle = unsafe {
-        CreateFileW(
-            w.as_ptr(),
-            READ_CONTROL | WRITE_OWNER,
-            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-            std::ptr::null(),
-            OPEN_EXISTING,
-            FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
-            std::ptr::null_mut(),
-        )
-    };
-    if handle == INVALID_HANDLE_VALUE {
-        let e = Win32Error::last("CreateFileW");
-        if e.code == ERROR_FILE_NOT_FOUND || e.code == ERROR_PATH_NOT_FOUND {
+    let file = match fs::open_no_follow(path, READ_CONTROL | WRITE_OWNER) {
+        Ok(file) => file,
+        Err(e) if e.code == ERROR_FILE_NOT_FOUND || e.code == ERROR_PATH_NOT_FOUND => {
             return Ok(None);
         }
-        return Err(from_win32(e));
-    }
-    // SAFETY: a valid handle owned by nobody else.
-    let file = unsafe { OwnedHandle::from_raw_handle(handle) };
+        Err(e) => return Err(SystemError::from(e)),
+    };
     // SAFETY: an all-zero BY_HANDLE_FILE_INFORMATION is a valid out-parameter.
     let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
     // SAFETY: `file` is open; `info` is writable.
     if unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) } == 0 {
-        return Err(from_win32(Win32Error::last("GetFileInformationByHandle")));
+        return Err(SystemError::from(Win32Error::last(
+            "GetFileInformationByHandle",
+        )));
     }
     if info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
         return Err(link_error(path, path));
@@ -87,26 +68,11 @@ fn open_no_follow(path: &Path) -> Result<Option<OwnedHandle>, SystemError> {
 }
 
 fn owner_of(file: &OwnedHandle) -> Result<Sid, SystemError> {
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `file` is open with READ_CONTROL; only the owner is asked for, in a LocalAlloc'd
-    // descriptor that `RawSecurityDescriptor` frees.
-    let rc = unsafe {
-        GetSecurityInfo(
-            file.as_raw_handle(),
-            SE_FILE_OBJECT,
-            OWNER_SECURITY_INFORMATION,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &mut sd,
-        )
-    };
-    if rc != 0 {
-        return Err(sys_err("GetSecurityInfo", rc));
-    }
-    // SAFETY: `sd` was LocalAlloc'd by GetSecurityInfo and is owned by nobody else.
-    let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
+    let sd = RawSecurityDescriptor::of_handle(
+        file.as_handle(),
+        SE_FILE_OBJECT,
+        OWNER_SECURITY_INFORMATION,
+    )?;
     sd.owner()
         .map_err(|e| SystemError::new("GetSecurityDescriptorOwner", 0, e.to_string()))?
         .ok_or_else(|| SystemError::new("GetSecurityInfo", 0, "the object has no owner"))
@@ -124,7 +90,7 @@ pub fn reown_if_sandbox_owned(
     if !sandbox.contains(&owner_of(&file)?) {
         return Ok(false);
     }
-    let psid = OwnedSid::new(user).map_err(from_win32)?;
+    let psid = OwnedSid::new(user)?;
     // SAFETY: `file` is open with WRITE_OWNER; `psid` is a valid SID alive for the call; only
     // the owner is set.
     let rc = unsafe {

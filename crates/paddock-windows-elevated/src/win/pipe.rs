@@ -6,9 +6,10 @@
 //! squatting); `accept` returns only a client whose process id is the expected one, and gives up
 //! after its timeout instead of hanging on a runner that died before connecting.
 
-use super::ffi::{SddlDescriptor, wide};
 use crate::errors::ElevatedError;
-use paddock_windows::apply::error::Win32Error;
+use paddock_win32::Win32Error;
+use paddock_win32::sddl::SecurityDescriptor;
+use paddock_win32::wide::to_wide;
 use paddock_windows::sid::Sid;
 use std::fs::File;
 use std::os::windows::fs::OpenOptionsExt;
@@ -23,14 +24,6 @@ use windows_sys::Win32::System::Pipes::{
     ConnectNamedPipe, CreateNamedPipeW, DisconnectNamedPipe, GetNamedPipeClientProcessId,
     PIPE_READMODE_BYTE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_BYTE, PIPE_WAIT,
 };
-
-fn os(e: Win32Error) -> ElevatedError {
-    ElevatedError::Os {
-        api: e.api,
-        code: e.code,
-        message: e.message,
-    }
-}
 
 /// A fresh, unguessable pipe name.
 pub fn fresh_name() -> Result<String, ElevatedError> {
@@ -53,13 +46,13 @@ pub struct PipeServer {
 
 impl PipeServer {
     pub fn create(name: &str, sddl: &str) -> Result<PipeServer, ElevatedError> {
-        let sd = SddlDescriptor::new(sddl).map_err(|e| ElevatedError::State(e.to_string()))?;
+        let sd = SecurityDescriptor::from_sddl(sddl)?;
         let sa = SECURITY_ATTRIBUTES {
             nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
             lpSecurityDescriptor: sd.as_ptr(),
             bInheritHandle: 0,
         };
-        let w = wide(name);
+        let w = to_wide(name)?;
         // SAFETY: `w` is NUL-terminated; `sa` and its descriptor live across the call; the
         // returned handle is checked and then owned.
         let h = unsafe {
@@ -75,7 +68,7 @@ impl PipeServer {
             )
         };
         if h == INVALID_HANDLE_VALUE {
-            return Err(os(Win32Error::last("CreateNamedPipeW")));
+            return Err(Win32Error::last("CreateNamedPipeW").into());
         }
         // SAFETY: `h` is a valid handle nobody else owns.
         let handle = unsafe { OwnedHandle::from_raw_handle(h) };
@@ -117,12 +110,12 @@ impl PipeServer {
             )));
         }
         if let Some(e) = err.filter(|e| e.code != ERROR_PIPE_CONNECTED) {
-            return Err(os(e));
+            return Err(e.into());
         }
         let mut pid = 0u32;
         // SAFETY: valid connected pipe handle; `pid` is a valid out-pointer.
         if unsafe { GetNamedPipeClientProcessId(handle.as_raw_handle(), &mut pid) } == 0 {
-            return Err(os(Win32Error::last("GetNamedPipeClientProcessId")));
+            return Err(Win32Error::last("GetNamedPipeClientProcessId").into());
         }
         if pid != expected_pid {
             // SAFETY: valid pipe handle; ends the foreign client's connection.

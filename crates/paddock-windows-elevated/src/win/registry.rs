@@ -2,8 +2,9 @@
 //!
 //! Guarantees: deleting an absent value succeeds; reading an absent value is `None`.
 
-use super::ffi::{sys_err, wide};
+use super::ffi::sys_err;
 use crate::errors::SystemError;
+use paddock_win32::wide::to_wide;
 use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND};
 use windows_sys::Win32::System::Registry::{
     HKEY_LOCAL_MACHINE, REG_DWORD, RRF_RT_REG_DWORD, RegDeleteKeyValueW, RegGetValueW,
@@ -11,7 +12,7 @@ use windows_sys::Win32::System::Registry::{
 };
 
 pub fn set_dword(key: &str, name: &str, value: u32) -> Result<(), SystemError> {
-    let (k, n) = (wide(key), wide(name));
+    let (k, n) = (to_wide(key)?, to_wide(name)?);
     // SAFETY: strings are NUL-terminated; the data is 4 bytes on the stack. The key is created
     // when missing.
     let rc = unsafe {
@@ -31,7 +32,7 @@ pub fn set_dword(key: &str, name: &str, value: u32) -> Result<(), SystemError> {
 }
 
 pub fn get_dword(key: &str, name: &str) -> Result<Option<u32>, SystemError> {
-    let (k, n) = (wide(key), wide(name));
+    let (k, n) = (to_wide(key)?, to_wide(name)?);
     let mut value = 0u32;
     let mut len = 4u32;
     // SAFETY: the output buffer is a u32 of `len` bytes.
@@ -54,7 +55,7 @@ pub fn get_dword(key: &str, name: &str) -> Result<Option<u32>, SystemError> {
 }
 
 pub fn delete_value(key: &str, name: &str) -> Result<(), SystemError> {
-    let (k, n) = (wide(key), wide(name));
+    let (k, n) = (to_wide(key)?, to_wide(name)?);
     // SAFETY: strings are NUL-terminated.
     let rc = unsafe { RegDeleteKeyValueW(HKEY_LOCAL_MACHINE, k.as_ptr(), n.as_ptr()) };
     match rc {

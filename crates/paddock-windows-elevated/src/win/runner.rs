@@ -17,10 +17,10 @@ use crate::protocol::{
 use paddock_core::spec::CommandSpec;
 use paddock_runner::windows::JobLimits;
 use paddock_runner::{Interrupt, StdioMode};
+use paddock_win32::Win32Error;
 use paddock_windows::acl::{Ace, AceFlags};
 use paddock_windows::apply::desktop::PrivateDesktop;
 use paddock_windows::apply::device::{DeviceGrant, WINDOW_STATION_SANDBOX};
-use paddock_windows::apply::error::Win32Error;
 use paddock_windows::apply::launch::{Containment, start};
 use paddock_windows::apply::token::RestrictedToken;
 use paddock_windows::mask::AccessMask;

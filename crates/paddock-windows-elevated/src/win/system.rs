@@ -229,7 +229,7 @@ impl SystemState for WinSystem {
         wfp::Engine::open()?.install(fence)?;
         let bytes = serde_json::to_vec_pretty(fence)
             .map_err(|e| SystemError::new("serde_json", 0, e.to_string()))?;
-        machine_dir::write_atomically(&machine_dir::fence_path(), &bytes)
+        machine_dir::replace_file(&machine_dir::fence_path(), &bytes)
     }
 
     fn remove_fence(&mut self) -> Result<(), SystemError> {
@@ -243,7 +243,7 @@ impl SystemState for WinSystem {
                 self.prepare_dirs()?;
                 let bytes = serde_json::to_vec_pretty(r)
                     .map_err(|e| SystemError::new("serde_json", 0, e.to_string()))?;
-                machine_dir::write_atomically(&machine_dir::record_path(), &bytes)
+                machine_dir::replace_file(&machine_dir::record_path(), &bytes)
             }
             None => machine_dir::remove_optional(&machine_dir::record_path()),
         }

@@ -5,9 +5,11 @@
 //! the fence used, `filters::ALL_FILTER_KEYS`), then adds the spec, inside one transaction: it commits completely or aborts leaving the previous fence in place;
 //! `present` checks every key of a spec by `FwpmFilterGetByKey0`.
 
-use super::ffi::{SddlDescriptor, sys_err, to_guid, wide};
+use super::ffi::{sys_err, to_guid};
 use crate::errors::SystemError;
 use crate::filters::{Action, Condition, FenceSpec, FilterSpec, Guid, Layer, keys_to_delete};
+use paddock_win32::sddl::SecurityDescriptor;
+use paddock_win32::wide::to_wide;
 use windows_sys::Win32::Foundation::{FWP_E_FILTER_NOT_FOUND, FWP_E_SUBLAYER_NOT_FOUND, HANDLE};
 use windows_sys::Win32::NetworkManagement::WindowsFilteringPlatform::{
     FWP_ACTION_BLOCK, FWP_ACTION_PERMIT, FWP_BYTE_BLOB, FWP_CONDITION_FLAG_IS_LOOPBACK,
@@ -129,7 +131,7 @@ impl Engine {
     }
 
     fn add_sublayer(&self, spec: &FenceSpec) -> Result<(), SystemError> {
-        let mut name = wide(&spec.sublayer.name);
+        let mut name = to_wide(&spec.sublayer.name)?;
         let mut sub = FWPM_SUBLAYER0 {
             subLayerKey: to_guid(spec.sublayer.key),
             flags: FWPM_SUBLAYER_FLAG_PERSISTENT,
@@ -147,12 +149,14 @@ impl Engine {
 
     fn add_filter(&self, sublayer: Guid, f: &FilterSpec) -> Result<(), SystemError> {
         // Storage the condition values point into; it outlives the FwpmFilterAdd0 call.
-        let mut descriptors: Vec<SddlDescriptor> = Vec::new();
+        let mut descriptors: Vec<SecurityDescriptor> = Vec::new();
         let mut blobs: Vec<FWP_BYTE_BLOB> = Vec::new();
         let mut ranges: Vec<FWP_RANGE0> = Vec::new();
         for c in &f.conditions {
             match c {
-                Condition::UserId { sddl } => descriptors.push(SddlDescriptor::new(sddl)?),
+                Condition::UserId { sddl } => {
+                    descriptors.push(SecurityDescriptor::from_sddl(sddl)?)
+                }
                 Condition::RemotePort { range } => {
                     let mut r = FWP_RANGE0::default();
                     r.valueLow.r#type = FWP_UINT16;
@@ -199,7 +203,7 @@ impl Engine {
                 conditionValue: value,
             });
         }
-        let mut name = wide(&f.name);
+        let mut name = to_wide(&f.name)?;
         let mut filter = FWPM_FILTER0 {
             filterKey: to_guid(f.key),
             flags: FWPM_FILTER_FLAG_PERSISTENT,

@@ -11,30 +11,24 @@
 //! refused rather than followed, and nothing is created below a link; a NULL DACL is refused
 //! rather than made restrictive; every path is used in its `\\?\` form, so long paths work.
 
-use super::error::Win32Error;
 use super::long_path::{strip_verbatim, verbatim};
-use super::owned_acl::{ModelDacl, RawSecurityDescriptor};
-use super::wide::to_wide;
+use super::owned_acl::{DescriptorModel, ModelDacl, RawSecurityDescriptor};
 use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
 use crate::journal::ProcessStamp;
 use crate::store::{AclStore, EntryKind, StoreError};
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+use paddock_win32::Win32Error;
+use paddock_win32::fs::open_no_follow;
+use paddock_win32::wide::to_wide;
+use std::os::windows::io::AsRawHandle;
 use std::path::{Path, PathBuf};
-use windows_sys::Win32::Foundation::{
-    ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, ERROR_SUCCESS, INVALID_HANDLE_VALUE,
-};
-use windows_sys::Win32::Security::Authorization::{
-    GetNamedSecurityInfoW, SE_FILE_OBJECT, SetNamedSecurityInfoW,
-};
+use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, ERROR_SUCCESS};
+use windows_sys::Win32::Security::Authorization::{SE_FILE_OBJECT, SetNamedSecurityInfoW};
 use windows_sys::Win32::Security::{
     DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
-    PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, SetKernelObjectSecurity,
+    PROTECTED_DACL_SECURITY_INFORMATION, SetKernelObjectSecurity,
     UNPROTECTED_DACL_SECURITY_INFORMATION,
 };
-use windows_sys::Win32::Storage::FileSystem::{
-    CreateFileW, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_SHARE_DELETE,
-    FILE_SHARE_READ, FILE_SHARE_WRITE, OPEN_EXISTING, READ_CONTROL, WRITE_DAC,
-};
+use windows_sys::Win32::Storage::FileSystem::{READ_CONTROL, WRITE_DAC};
 
 /// The NTFS (and ReFS, SMB) implementation of `AclStore`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -245,34 +239,9 @@ fn refuse_links_above(path: &Path) -> Result<(), StoreError> {
 
 /// The owner, group and DACL of `path`.
 fn read_descriptor(path: &Path) -> Result<SecurityDescriptor, StoreError> {
-    let wide = to_wide(to_verbatim(path)?).map_err(|e| StoreError::Invalid {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
     let info = OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `wide` is NUL-terminated; the out-pointers for owner, group, DACL and SACL may be
-    // null because we ask for the whole descriptor, which the system LocalAllocs into `sd`.
-    let code = unsafe {
-        GetNamedSecurityInfoW(
-            wide.as_ptr(),
-            SE_FILE_OBJECT,
-            info,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &mut sd,
-        )
-    };
-    if code != ERROR_SUCCESS {
-        return Err(os_error(
-            path,
-            Win32Error::from_code("GetNamedSecurityInfoW", code),
-        ));
-    }
-    // SAFETY: `sd` was LocalAlloc'd by GetNamedSecurityInfoW and is owned by nobody else.
-    let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
+    let sd = RawSecurityDescriptor::of_path(to_verbatim(path)?, SE_FILE_OBJECT, info)
+        .map_err(|e| os_error(path, e))?;
     sd.to_model().map_err(|e| StoreError::Invalid {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -288,25 +257,8 @@ fn write_dacl_in_place(path: &Path, acl: &Acl, protected: bool) -> Result<(), St
         reason,
     };
     let dacl = ModelDacl::with_control(acl, protected, true).map_err(|e| invalid(e.to_string()))?;
-    let wide_path = to_wide(to_verbatim(path)?).map_err(|e| invalid(e.to_string()))?;
-    // SAFETY: `wide_path` is NUL-terminated; no security attributes or template; on success we
-    // own the handle, closed when `file` drops.
-    let handle = unsafe {
-        CreateFileW(
-            wide_path.as_ptr(),
-            READ_CONTROL | WRITE_DAC,
-            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-            std::ptr::null(),
-            OPEN_EXISTING,
-            FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
-            std::ptr::null_mut(),
-        )
-    };
-    if handle == INVALID_HANDLE_VALUE {
-        return Err(os_error(path, Win32Error::last("CreateFileW")));
-    }
-    // SAFETY: `handle` is a valid handle owned by nobody else.
-    let file = unsafe { OwnedHandle::from_raw_handle(handle) };
+    let file = open_no_follow(to_verbatim(path)?, READ_CONTROL | WRITE_DAC)
+        .map_err(|e| os_error(path, e))?;
     // SAFETY: `file` is open with WRITE_DAC; the descriptor is valid and alive for the call; only
     // the DACL (with its protected and auto-inherited bits) is set.
     let ok = unsafe {

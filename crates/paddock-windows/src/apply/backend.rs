@@ -41,7 +41,7 @@ pub enum ApplyError {
     #[error(transparent)]
     Launch(#[from] LaunchError),
     #[error("cannot read this process's own token to model it: {0}")]
-    CallerToken(super::error::Win32Error),
+    CallerToken(paddock_win32::Win32Error),
     #[error(
         "{cause}; taking the run's ACL entries back failed too ({undo}); the next paddock run \
          undoes them from the journal"

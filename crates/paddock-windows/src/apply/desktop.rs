@@ -5,13 +5,13 @@
 //! caller's window station, grants access only to the user, SYSTEM and the run's restricting SIDs
 //! (no hooks or journal rights for the latter), and is closed when the value drops.
 
-use super::error::Win32Error;
 use super::owned_acl::{ModelDacl, ModelDaclError};
 use super::sid::current_user_sid;
-use super::wide::{to_wide, until_nul};
 use crate::acl::{Ace, AceFlags, Acl};
 use crate::mask::AccessMask;
 use crate::sid::Sid;
+use paddock_win32::Win32Error;
+use paddock_win32::wide::{to_wide, until_nul};
 use windows_sys::Win32::Foundation::ERROR_SUCCESS;
 use windows_sys::Win32::Security::Authorization::{SE_WINDOW_OBJECT, SetSecurityInfo};
 use windows_sys::Win32::Security::DACL_SECURITY_INFORMATION;

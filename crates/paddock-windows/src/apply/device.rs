@@ -13,13 +13,13 @@
 //! a grant left by a crash is gone at the next reboot, and the run SID it names is never reused.
 
 use super::desktop::window_station_name;
-use super::error::Win32Error;
-use super::owned_acl::{ModelDacl, handle_dacl};
-use super::wide::to_wide;
+use super::owned_acl::{DescriptorModel, ModelDacl, handle_dacl};
 use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
 use crate::mask::AccessMask;
 use crate::shared_dacl::{DaclObject, EditError, EditLock, add_ace, remove_ace};
 use crate::sid::Sid;
+use paddock_win32::Win32Error;
+use paddock_win32::wide::to_wide;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use windows_sys::Win32::Foundation::{
     ERROR_SUCCESS, HANDLE, INVALID_HANDLE_VALUE, WAIT_ABANDONED, WAIT_OBJECT_0, WAIT_TIMEOUT,

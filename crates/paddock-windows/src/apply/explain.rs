@@ -11,10 +11,8 @@
 
 use super::acl::NtfsAclStore;
 use super::backend::ApplyError;
-use super::error::Win32Error;
 use super::sid::sid_from_psid;
 use super::token::{ProcessToken, TokenInfo};
-use super::wide::until_nul;
 use crate::access::{GroupState, Privilege, TokenGroup, TokenModel};
 use crate::explain::{Operation, Verdict};
 use crate::plan;
@@ -22,6 +20,8 @@ use crate::preview::{explain_planned, file_access_spec};
 use crate::registry::SidRegistry;
 use paddock_core::SandboxSpec;
 use paddock_core::policy::WindowsLevel;
+use paddock_win32::Win32Error;
+use paddock_win32::wide::until_nul;
 use std::path::Path;
 use windows_sys::Win32::Foundation::LUID;
 use windows_sys::Win32::Security::{

@@ -1,13 +1,13 @@
 //! The Win32 apply layer: carries out the planner's decisions with real tokens, ACLs, desktops
-//! and processes. Every `unsafe` block lives in a thin wrapper here (owned handles, SIDs, ACLs,
-//! descriptors) and states why it is sound; everything above the wrappers is safe Rust.
+//! and processes. The wrappers shared with the runner and level 2 (wide strings, SIDs, SDDL
+//! descriptors, handles, jobs, the Win32 error) are in paddock-win32; every `unsafe` block
+//! here lives in a thin wrapper too and states why it is sound.
 
 pub mod acl;
 pub mod audit;
 pub mod backend;
 pub mod desktop;
 pub mod device;
-pub mod error;
 pub mod explain;
 pub mod launch;
 pub mod long_path;
@@ -17,7 +17,6 @@ pub mod process;
 pub mod shell;
 pub mod sid;
 pub mod token;
-pub mod wide;
 pub mod wine;
 
 pub use backend::{ApplyError, prepare};

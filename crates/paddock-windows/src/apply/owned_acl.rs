@@ -7,119 +7,68 @@
 //! text Windows prints; converted ACE for ACE in its given order, nothing merged, reordered or
 //! dropped; what cannot be represented is an error, never a partial ACL.
 
-use super::error::Win32Error;
-use super::wide::{read_pwstr, to_wide};
 use crate::acl::{Acl, SecurityDescriptor};
 use crate::acl_binary::{acl_from_bytes, acl_size, sid_from_bytes};
 use crate::sid::Sid;
-use windows_sys::Win32::Foundation::{ERROR_SUCCESS, HANDLE, LocalFree};
-use windows_sys::Win32::Security::Authorization::{
-    ConvertSecurityDescriptorToStringSecurityDescriptorW,
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetSecurityInfo, SDDL_REVISION_1,
-    SE_OBJECT_TYPE,
-};
+use paddock_win32::Win32Error;
+pub use paddock_win32::sddl::SecurityDescriptor as RawSecurityDescriptor;
+use std::os::windows::io::BorrowedHandle;
+use windows_sys::Win32::Foundation::HANDLE;
+use windows_sys::Win32::Security::Authorization::SE_OBJECT_TYPE;
 use windows_sys::Win32::Security::{
     ACL, DACL_SECURITY_INFORMATION, GetLengthSid, GetSecurityDescriptorControl,
     GetSecurityDescriptorDacl, GetSecurityDescriptorGroup, GetSecurityDescriptorOwner, IsValidAcl,
     IsValidSid, PSECURITY_DESCRIPTOR, PSID, SE_DACL_PROTECTED,
 };
 
-/// A security descriptor the system allocated (`GetNamedSecurityInfoW`,
-/// `ConvertStringSecurityDescriptorToSecurityDescriptorW`), freed on drop.
-#[derive(Debug)]
-pub struct RawSecurityDescriptor(PSECURITY_DESCRIPTOR);
-
-impl RawSecurityDescriptor {
-    /// Takes ownership of a descriptor the system allocated with `LocalAlloc`.
-    ///
-    /// # Safety
-    /// `sd` must be a LocalAlloc'd security descriptor that nobody else frees.
-    pub unsafe fn from_raw(sd: PSECURITY_DESCRIPTOR) -> RawSecurityDescriptor {
-        RawSecurityDescriptor(sd)
-    }
-
-    /// The pointer to pass to Win32; valid while `self` lives.
-    pub fn as_ptr(&self) -> PSECURITY_DESCRIPTOR {
-        self.0
-    }
-}
-
-impl RawSecurityDescriptor {
-    /// The parts `info` names (`OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION`, ...)
-    /// as SDDL.
-    pub fn to_sddl(&self, info: u32) -> Result<String, Win32Error> {
-        let mut text: *mut u16 = std::ptr::null_mut();
-        // SAFETY: `self.0` is a valid descriptor; on success `text` receives a LocalAlloc'd
-        // NUL-terminated string.
-        let ok = unsafe {
-            ConvertSecurityDescriptorToStringSecurityDescriptorW(
-                self.0,
-                SDDL_REVISION_1,
-                info,
-                &mut text,
-                std::ptr::null_mut(),
-            )
-        };
-        if ok == 0 {
-            return Err(Win32Error::last(
-                "ConvertSecurityDescriptorToStringSecurityDescriptorW",
-            ));
-        }
-        // SAFETY: the conversion returned a NUL-terminated string.
-        let sddl = unsafe { read_pwstr(text) };
-        // SAFETY: `text` was LocalAlloc'd by the conversion and is freed once here.
-        unsafe { LocalFree(text.cast()) };
-        Ok(sddl)
-    }
-}
-
-impl RawSecurityDescriptor {
+/// The model's view of a system-allocated descriptor ([`RawSecurityDescriptor`], from
+/// paddock-win32): its owner and its owner, group and DACL as model values.
+pub trait DescriptorModel {
     /// The owner, when the descriptor holds one (read with OWNER_SECURITY_INFORMATION).
-    pub fn owner(&self) -> Result<Option<Sid>, ModelDaclError> {
-        let mut owner: PSID = std::ptr::null_mut();
-        let mut defaulted = 0;
-        // SAFETY: `self.0` is a valid descriptor; the out-pointers are writable locals.
-        if unsafe { GetSecurityDescriptorOwner(self.0, &mut owner, &mut defaulted) } == 0 {
-            return Err(ModelDaclError::Convert {
-                sddl: String::new(),
-                source: Win32Error::last("GetSecurityDescriptorOwner"),
-            });
-        }
+    fn owner(&self) -> Result<Option<Sid>, ModelDaclError>;
+    /// Owner, group (when the descriptor holds them), DACL and its protection, read from the
+    /// binary descriptor. A descriptor without a DACL is an error (ask for
+    /// DACL_SECURITY_INFORMATION); a NULL DACL is `dacl: None`.
+    fn to_model(&self) -> Result<SecurityDescriptor, ModelDaclError>;
+}
+
+impl DescriptorModel for RawSecurityDescriptor {
+    fn owner(&self) -> Result<Option<Sid>, ModelDaclError> {
+        let owner = self.owner_ptr().map_err(|source| ModelDaclError::Convert {
+            sddl: String::new(),
+            source,
+        })?;
         // SAFETY: `owner` is null or points into `self`, alive for the call.
         unsafe { sid_to_model(owner) }
     }
 
-    /// Owner, group (when the descriptor holds them), DACL and its protection, read from the
-    /// binary descriptor. A descriptor without a DACL is an error (ask for
-    /// DACL_SECURITY_INFORMATION); a NULL DACL is `dacl: None`.
-    pub fn to_model(&self) -> Result<SecurityDescriptor, ModelDaclError> {
+    fn to_model(&self) -> Result<SecurityDescriptor, ModelDaclError> {
         let win = |source| ModelDaclError::Convert {
             sddl: String::new(),
             source,
         };
+        let sd = self.as_ptr();
         let mut control: u16 = 0;
         let mut revision: u32 = 0;
-        // SAFETY: `self.0` is a valid descriptor; both out-pointers are writable locals.
-        if unsafe { GetSecurityDescriptorControl(self.0, &mut control, &mut revision) } == 0 {
+        // SAFETY: `sd` is a valid descriptor; both out-pointers are writable locals.
+        if unsafe { GetSecurityDescriptorControl(sd, &mut control, &mut revision) } == 0 {
             return Err(win(Win32Error::last("GetSecurityDescriptorControl")));
         }
         let mut owner: PSID = std::ptr::null_mut();
         let mut group: PSID = std::ptr::null_mut();
         let mut defaulted = 0;
         // SAFETY: as above; the returned SIDs point into `self`, alive during the reads below.
-        if unsafe { GetSecurityDescriptorOwner(self.0, &mut owner, &mut defaulted) } == 0 {
+        if unsafe { GetSecurityDescriptorOwner(sd, &mut owner, &mut defaulted) } == 0 {
             return Err(win(Win32Error::last("GetSecurityDescriptorOwner")));
         }
         // SAFETY: as above.
-        if unsafe { GetSecurityDescriptorGroup(self.0, &mut group, &mut defaulted) } == 0 {
+        if unsafe { GetSecurityDescriptorGroup(sd, &mut group, &mut defaulted) } == 0 {
             return Err(win(Win32Error::last("GetSecurityDescriptorGroup")));
         }
         let mut present = 0;
         let mut dacl: *mut ACL = std::ptr::null_mut();
         // SAFETY: as above; `dacl` points into `self`.
-        if unsafe { GetSecurityDescriptorDacl(self.0, &mut present, &mut dacl, &mut defaulted) }
-            == 0
-        {
+        if unsafe { GetSecurityDescriptorDacl(sd, &mut present, &mut dacl, &mut defaulted) } == 0 {
             return Err(win(Win32Error::last("GetSecurityDescriptorDacl")));
         }
         if present == 0 {
@@ -180,35 +129,9 @@ pub unsafe fn handle_dacl(
     handle: HANDLE,
     kind: SE_OBJECT_TYPE,
 ) -> Result<RawSecurityDescriptor, Win32Error> {
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `handle` is an open handle of type `kind` (caller's contract); only the whole descriptor is
-    // requested, which the system LocalAllocs into `sd`.
-    let code = unsafe {
-        GetSecurityInfo(
-            handle,
-            kind,
-            DACL_SECURITY_INFORMATION,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &mut sd,
-        )
-    };
-    if code != ERROR_SUCCESS {
-        return Err(Win32Error::from_code("GetSecurityInfo", code));
-    }
-    // SAFETY: `sd` was LocalAlloc'd by GetSecurityInfo and is owned by nobody else.
-    Ok(unsafe { RawSecurityDescriptor::from_raw(sd) })
-}
-
-impl Drop for RawSecurityDescriptor {
-    fn drop(&mut self) {
-        if !self.0.is_null() {
-            // SAFETY: the descriptor was LocalAlloc'd by the system and is freed only here.
-            unsafe { LocalFree(self.0) };
-        }
-    }
+    // SAFETY: the caller guarantees `handle` is open for the call.
+    let handle = unsafe { BorrowedHandle::borrow_raw(handle) };
+    RawSecurityDescriptor::of_handle(handle, kind, DACL_SECURITY_INFORMATION)
 }
 
 /// A model `Acl` in binary form, inside the descriptor SDDL conversion produced.
@@ -243,35 +166,17 @@ impl ModelDacl {
         let sddl: String = std::iter::once(control.to_string())
             .chain(acl.aces.iter().map(|a| a.to_sddl()))
             .collect();
-        let wide = to_wide(&sddl).map_err(|_| ModelDaclError::Nul { sddl: sddl.clone() })?;
-        let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-        // SAFETY: `wide` is NUL-terminated; on success `sd` receives a LocalAlloc'd descriptor.
-        let ok = unsafe {
-            ConvertStringSecurityDescriptorToSecurityDescriptorW(
-                wide.as_ptr(),
-                SDDL_REVISION_1,
-                &mut sd,
-                std::ptr::null_mut(),
-            )
+        if sddl.contains('\0') {
+            return Err(ModelDaclError::Nul { sddl });
+        }
+        let sd = match RawSecurityDescriptor::from_sddl(&sddl) {
+            Ok(sd) => sd,
+            Err(source) => return Err(ModelDaclError::Convert { sddl, source }),
         };
-        if ok == 0 {
-            let source = Win32Error::last("ConvertStringSecurityDescriptorToSecurityDescriptorW");
-            return Err(ModelDaclError::Convert { sddl, source });
-        }
-        // SAFETY: `sd` was LocalAlloc'd by the conversion and is owned by nobody else.
-        let sd = unsafe { RawSecurityDescriptor::from_raw(sd) };
-        let mut present = 0;
-        let mut defaulted = 0;
-        let mut dacl: *mut ACL = std::ptr::null_mut();
-        // SAFETY: `sd` is a valid descriptor and the out-pointers are valid locals; `dacl`
-        // points into `sd`, which this value keeps alive.
-        if unsafe {
-            GetSecurityDescriptorDacl(sd.as_ptr(), &mut present, &mut dacl, &mut defaulted)
-        } == 0
-        {
-            let source = Win32Error::last("GetSecurityDescriptorDacl");
-            return Err(ModelDaclError::Convert { sddl, source });
-        }
+        let dacl = match sd.dacl_ptr() {
+            Ok(dacl) => dacl.unwrap_or(std::ptr::null_mut()),
+            Err(source) => return Err(ModelDaclError::Convert { sddl, source }),
+        };
         Ok(ModelDacl { sd, dacl })
     }
 

@@ -5,8 +5,8 @@
 //! differs); `alive` is false only when the process is certainly gone (no such id, another
 //! process under the id, or it has exited), and true when it cannot tell (access denied).
 
-use super::error::Win32Error;
 use crate::journal::ProcessStamp;
+use paddock_win32::Win32Error;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, FILETIME, WAIT_TIMEOUT};
 use windows_sys::Win32::System::Threading::{

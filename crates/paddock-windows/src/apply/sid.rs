@@ -5,82 +5,28 @@
 //! Guarantees: an `OwnedSid` always holds a valid SID allocated by the system; conversion in
 //! both directions goes through the documented SDDL string form, so it agrees with `Sid`'s.
 
-use super::error::Win32Error;
 use super::token::{ProcessToken, TokenInfo};
-use super::wide::{read_pwstr, to_wide};
 use crate::sid::Sid;
-use windows_sys::Win32::Foundation::{
-    ERROR_INSUFFICIENT_BUFFER, ERROR_INVALID_SID, ERROR_NONE_MAPPED, LocalFree,
-};
-use windows_sys::Win32::Security::Authorization::{ConvertSidToStringSidW, ConvertStringSidToSidW};
-use windows_sys::Win32::Security::{
-    IsValidSid, LookupAccountNameW, PSID, SID_NAME_USE, TOKEN_GROUPS, TOKEN_USER, TokenGroups,
-    TokenUser,
-};
+use paddock_win32::Win32Error;
+pub use paddock_win32::sid::OwnedSid;
+use windows_sys::Win32::Foundation::ERROR_INVALID_SID;
+use windows_sys::Win32::Security::{PSID, TOKEN_GROUPS, TOKEN_USER, TokenGroups, TokenUser};
 use windows_sys::Win32::System::SystemServices::SE_GROUP_LOGON_ID;
 
-/// A binary SID allocated by `ConvertStringSidToSidW`, freed on drop.
-#[derive(Debug)]
-pub struct OwnedSid(PSID);
-
-// SAFETY: the SID is an immutable block of memory owned by this value alone; LocalFree may be
-// called from any thread.
-unsafe impl Send for OwnedSid {}
-// SAFETY: shared references only ever read the SID.
-unsafe impl Sync for OwnedSid {}
-
-impl OwnedSid {
-    /// The binary form of `sid`.
-    pub fn new(sid: &Sid) -> Result<OwnedSid, Win32Error> {
-        let text = to_wide(sid.to_string()).expect("a formatted SID has no NUL");
-        let mut psid: PSID = std::ptr::null_mut();
-        // SAFETY: `text` is NUL-terminated; on success the system stores a LocalAlloc'd SID in
-        // `psid`, which this value then owns.
-        if unsafe { ConvertStringSidToSidW(text.as_ptr(), &mut psid) } == 0 {
-            return Err(Win32Error::last("ConvertStringSidToSidW"));
-        }
-        Ok(OwnedSid(psid))
-    }
-
-    /// The pointer to pass to Win32; valid for as long as `self` lives.
-    pub fn as_psid(&self) -> PSID {
-        self.0
-    }
-
-    /// Back to the planner's value.
-    pub fn to_sid(&self) -> Result<Sid, Win32Error> {
-        // SAFETY: `self.0` is a valid SID for the lifetime of `self`.
-        unsafe { sid_from_psid(self.0) }
-    }
+/// The planner's value of a SID text Windows printed.
+fn parse(text: &str, api: &'static str) -> Result<Sid, Win32Error> {
+    Sid::parse(text).map_err(|_| Win32Error::from_code(api, ERROR_INVALID_SID))
 }
 
-impl Drop for OwnedSid {
-    fn drop(&mut self) {
-        // SAFETY: `self.0` came from ConvertStringSidToSidW (LocalAlloc) and is freed only here.
-        unsafe { LocalFree(self.0) };
-    }
-}
-
-/// Converts a SID the system handed out (in a token buffer, a DACL) into a `Sid`.
+/// Converts a SID the system handed out (in a token buffer, a DACL, a NetAPI list) into a
+/// `Sid`.
 ///
 /// # Safety
 /// `psid` must point at a valid SID that stays alive for the duration of the call.
-pub(crate) unsafe fn sid_from_psid(psid: PSID) -> Result<Sid, Win32Error> {
-    // SAFETY: the caller guarantees `psid` points at readable SID memory.
-    if unsafe { IsValidSid(psid) } == 0 {
-        return Err(Win32Error::from_code("IsValidSid", ERROR_INVALID_SID));
-    }
-    let mut text: *mut u16 = std::ptr::null_mut();
-    // SAFETY: `psid` is valid (checked above); on success `text` receives a LocalAlloc'd string.
-    if unsafe { ConvertSidToStringSidW(psid, &mut text) } == 0 {
-        return Err(Win32Error::last("ConvertSidToStringSidW"));
-    }
-    // SAFETY: ConvertSidToStringSidW returns a NUL-terminated string.
-    let string = unsafe { read_pwstr(text) };
-    // SAFETY: `text` was LocalAlloc'd by ConvertSidToStringSidW and is freed once here.
-    unsafe { LocalFree(text.cast()) };
-    Sid::parse(&string)
-        .map_err(|_| Win32Error::from_code("ConvertSidToStringSidW", ERROR_INVALID_SID))
+pub unsafe fn sid_from_psid(psid: PSID) -> Result<Sid, Win32Error> {
+    // SAFETY: the caller's guarantee, passed on.
+    let text = unsafe { paddock_win32::sid::sid_string(psid) }?;
+    parse(&text, "ConvertSidToStringSidW")
 }
 
 /// The SID of the user the current process runs as (`TokenUser`).
@@ -106,50 +52,10 @@ pub fn current_logon_sid() -> Result<Option<Sid>, Win32Error> {
 /// The SID of the local account or group `name`, `None` when this machine has none (or the
 /// name cannot be one: it holds a NUL).
 pub fn lookup_account(name: &str) -> Result<Option<Sid>, Win32Error> {
-    let Ok(n) = to_wide(name) else {
-        return Ok(None);
-    };
-    let (mut sid_len, mut dom_len, mut use_) = (0u32, 0u32, 0 as SID_NAME_USE);
-    // SAFETY: a size query: null buffers with zero lengths.
-    let ok = unsafe {
-        LookupAccountNameW(
-            std::ptr::null(),
-            n.as_ptr(),
-            std::ptr::null_mut(),
-            &mut sid_len,
-            std::ptr::null_mut(),
-            &mut dom_len,
-            &mut use_,
-        )
-    };
-    if ok == 0 {
-        let e = Win32Error::last("LookupAccountNameW");
-        if e.code == ERROR_NONE_MAPPED {
-            return Ok(None);
-        }
-        if e.code != ERROR_INSUFFICIENT_BUFFER {
-            return Err(e);
-        }
+    match paddock_win32::sid::lookup_account(name)? {
+        Some(text) => parse(&text, "LookupAccountNameW").map(Some),
+        None => Ok(None),
     }
-    let mut sid = vec![0u8; sid_len as usize];
-    let mut dom = vec![0u16; dom_len as usize + 1];
-    // SAFETY: buffers of the sizes the first call asked for.
-    let ok = unsafe {
-        LookupAccountNameW(
-            std::ptr::null(),
-            n.as_ptr(),
-            sid.as_mut_ptr().cast(),
-            &mut sid_len,
-            dom.as_mut_ptr(),
-            &mut dom_len,
-            &mut use_,
-        )
-    };
-    if ok == 0 {
-        return Err(Win32Error::last("LookupAccountNameW"));
-    }
-    // SAFETY: `sid` now holds a valid SID written by LookupAccountNameW.
-    unsafe { sid_from_psid(sid.as_mut_ptr().cast()) }.map(Some)
 }
 
 /// The groups of the current process token that a level-1 token makes deny-only: the brokers
@@ -203,14 +109,20 @@ mod tests {
     #[test]
     fn well_known_sid_round_trips_through_binary_form() {
         for sid in [Sid::everyone(), Sid::local_system(), Sid::builtin_users()] {
-            assert_eq!(OwnedSid::new(&sid).unwrap().to_sid().unwrap(), sid);
+            assert_eq!(
+                Sid::parse(&OwnedSid::new(&sid).unwrap().to_string_sid().unwrap()).unwrap(),
+                sid
+            );
         }
     }
 
     #[test]
     fn synthetic_sid_round_trips_through_binary_form() {
         let sid = Sid::synthetic().unwrap();
-        assert_eq!(OwnedSid::new(&sid).unwrap().to_sid().unwrap(), sid);
+        assert_eq!(
+            Sid::parse(&OwnedSid::new(&sid).unwrap().to_string_sid().unwrap()).unwrap(),
+            sid
+        );
     }
 
     #[test]

@@ -9,7 +9,6 @@
 //! fails unless all are exactly as planned. A plan this layer cannot honour (extra
 //! privileges under DISABLE_MAX_PRIVILEGE, no restricting SID) is refused.
 
-use super::error::Win32Error;
 use super::owned_acl::{ModelDacl, ModelDaclError, acl_to_model};
 use super::sid::{OwnedSid, sid_from_psid};
 use super::wine::running_under_wine;
@@ -17,6 +16,7 @@ use crate::access::Privilege;
 use crate::acl::Acl;
 use crate::plan::TokenPlan;
 use crate::sid::Sid;
+use paddock_win32::Win32Error;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use windows_sys::Win32::Foundation::{ERROR_INSUFFICIENT_BUFFER, HANDLE};
 use windows_sys::Win32::Security::{

@@ -3,7 +3,7 @@
 //!
 //! Guarantees: true only when ntdll exports `wine_get_version`, which no Windows release has.
 
-use super::wide::to_wide;
+use paddock_win32::wide::to_wide;
 use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
 
 /// True when this process runs under Wine.

@@ -1,14 +1,10 @@
-//! The error every Win32 call reports, in the runner and in the Windows backend alike: which API
-//! failed, its error code and the system's own message for that code (FormatMessageW), so a
-//! report names the call that broke instead of a bare number. Converts into `io::Error` with the
-//! matching kind.
+//! The error every Win32 call reports, in the runner, the Windows backend and its elevated level
+//! alike: which API failed, its error code and the system's own message for that code
+//! (FormatMessageW), so a report names the call that broke instead of a bare number. Converts
+//! into `io::Error` with the matching kind. The type is plain data on every OS; building one
+//! from the thread's last error or from the system's message table needs Windows.
 
 use std::io;
-use windows_sys::Win32::Foundation::{GetLastError, LocalFree};
-use windows_sys::Win32::System::Diagnostics::Debug::{
-    FORMAT_MESSAGE_ALLOCATE_BUFFER, FORMAT_MESSAGE_FROM_SYSTEM, FORMAT_MESSAGE_IGNORE_INSERTS,
-    FormatMessageW,
-};
 
 /// A failed Win32 call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,15 +14,28 @@ pub struct Win32Error {
     pub api: &'static str,
     /// The Win32 error code (`GetLastError` or the returned `WIN32_ERROR`).
     pub code: u32,
-    /// The system's message for `code` (FormatMessageW), trimmed.
+    /// The system's message for `code` (FormatMessageW), trimmed, or Paddock's own text when
+    /// the call was refused before it reached the system.
     pub message: String,
 }
 
 impl Win32Error {
+    /// A failure of `api` with code `code` explained by `message`.
+    pub fn new(api: &'static str, code: u32, message: impl Into<String>) -> Win32Error {
+        Win32Error {
+            api,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(windows)]
+impl Win32Error {
     /// The error `api` left in the thread's last-error slot. Call right after the failing call.
     pub fn last(api: &'static str) -> Win32Error {
         // SAFETY: GetLastError reads thread-local state and has no preconditions.
-        let code = unsafe { GetLastError() };
+        let code = unsafe { windows_sys::Win32::Foundation::GetLastError() };
         Win32Error::from_code(api, code)
     }
 
@@ -48,7 +57,13 @@ impl From<Win32Error> for io::Error {
 }
 
 /// The system's text for a Win32 error code, or a neutral text when it has none.
+#[cfg(windows)]
 pub fn system_message(code: u32) -> String {
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::System::Diagnostics::Debug::{
+        FORMAT_MESSAGE_ALLOCATE_BUFFER, FORMAT_MESSAGE_FROM_SYSTEM, FORMAT_MESSAGE_IGNORE_INSERTS,
+        FormatMessageW,
+    };
     let mut buffer: *mut u16 = std::ptr::null_mut();
     // SAFETY: with FORMAT_MESSAGE_ALLOCATE_BUFFER, lpbuffer is really a `*mut PWSTR` that the
     // system fills with a LocalAlloc'd buffer; we pass the address of `buffer` for that, no
@@ -77,7 +92,7 @@ pub fn system_message(code: u32) -> String {
     text.trim_end().to_string()
 }
 
-#[cfg(test)]
+#[cfg(all(test, windows))]
 mod tests {
     use super::*;
 
