@@ -96,6 +96,11 @@ pub struct PolicyArgs {
     /// Timeout in seconds (0: none).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
+    /// Toolchain recipe, repeatable: rust, node, python, go, dotnet, java (its download caches
+    /// become writable, its registries join a network allow-list), or auto (detect them from
+    /// the workspace root).
+    #[arg(long = "recipe", value_name = "NAME")]
+    pub recipe: Vec<paddock_core::recipes::RecipeName>,
     /// Resource limit, repeatable: processes=N, memory=SIZE, tmpfs=SIZE (each private /tmp,
     /// /var/tmp, /dev/shm), file_size=SIZE; SIZE like 2GiB, 512M; `none` lifts a limit. One set
     /// here is explicit: Paddock refuses to run when it cannot enforce it.

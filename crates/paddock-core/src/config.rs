@@ -11,6 +11,7 @@
 use crate::error::ConfigError;
 use crate::files;
 use crate::paths;
+use crate::recipes::{self, RecipeName};
 use crate::policy::{
     ApprovalMode, Capability, EnvInherit, EnvPolicy, LimitKind, Limits, Mode, Network, Policy,
     WindowsLevel, parse_limit,
@@ -113,6 +114,10 @@ pub struct ConfigFile {
     pub env: Option<EnvSection>,
     pub windows: Option<WindowsSection>,
     pub limits: Option<LimitsSection>,
+    /// Toolchain recipes (`rust`, `node`, `python`, `go`, `dotnet`, `java`, or `auto` to detect
+    /// them from the workspace root): their caches become writable, their registries reachable
+    /// through an allow-list (see `recipes`).
+    pub recipes: Option<Vec<RecipeName>>,
     /// Projects whose `paddock.toml` may loosen the policy (user file only).
     pub trusted_projects: Option<Vec<PathBuf>>,
     /// Command rules; read by paddock-rules, accepted here so one file can hold both.
@@ -213,6 +218,8 @@ pub struct CliOverrides {
     pub timeout: Option<Duration>,
     /// `--limit KIND=VALUE`, in order.
     pub limits: Vec<LimitSetting>,
+    /// `--recipe NAME`, in order.
+    pub recipes: Vec<RecipeName>,
 }
 
 /// The effective policy with the source of every value.
@@ -278,6 +285,7 @@ pub fn default_policy() -> Policy {
         limits: Limits::default(),
         output_cap: 1 << 20,
         project_trusted: false,
+        recipes: Vec::new(),
     }
 }
 
@@ -365,6 +373,7 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
     }
     let home = crate::state::home_dir();
     let mut trusted: Vec<PathBuf> = Vec::new();
+    let mut requests: Vec<(RecipeName, String)> = Vec::new();
     let user_path = paths.explicit.clone().or_else(|| paths.user.clone());
     if let Some(user_path) = &user_path {
         let layer = read_layer(user_path, files::Location::User)?;
@@ -382,7 +391,9 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
                 .map(|p| paths::expand_tilde(p, home.as_deref()))
                 .collect();
             eff.files.push(user_path.clone());
-            apply_layer(&mut eff, &file, Source::User(user_path.clone()));
+            let src = Source::User(user_path.clone());
+            requests.extend(file.recipes.iter().flatten().map(|r| (*r, src.to_string())));
+            apply_layer(&mut eff, &file, src);
         }
     }
     let ws = std::fs::canonicalize(&paths.workspace).unwrap_or(paths.workspace.clone());
@@ -408,10 +419,23 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
             check_only_tightens(&eff.policy, &file, &project_path, &text, &ws)?;
         }
         eff.files.push(project_path.clone());
-        apply_layer(&mut eff, &file, Source::Project(project_path));
+        let src = Source::Project(project_path);
+        requests.extend(file.recipes.iter().flatten().map(|r| (*r, src.to_string())));
+        apply_layer(&mut eff, &file, src);
         eff.policy.project_trusted = eff.project_trusted;
     }
     apply_cli(&mut eff, cli);
+    requests.extend(cli.recipes.iter().map(|r| (*r, Source::Cli.to_string())));
+    // Last, so that hosts join whichever allow-list the layers ended with.
+    let lookup = |name: &str| -> Option<std::ffi::OsString> {
+        match eff.policy.env.set.get(name) {
+            Some(v) => Some(v.into()),
+            None => std::env::var_os(name),
+        }
+    };
+    let mut policy = eff.policy.clone();
+    recipes::apply(&mut policy, &requests, &ws, home.as_deref(), &lookup);
+    eff.policy = policy;
     Ok(eff)
 }
 
@@ -436,6 +460,7 @@ pub const SETTINGS: &[&str] = &[
     "limits.memory",
     "limits.tmpfs",
     "limits.file_size",
+    "recipes",
 ];
 
 /// The provenance key of a limit.
@@ -524,6 +549,9 @@ fn apply_layer(eff: &mut EffectivePolicy, f: &ConfigFile, src: Source) {
             touched.push(("env.set", true));
         }
     }
+    if f.recipes.as_ref().is_some_and(|r| !r.is_empty()) {
+        touched.push(("recipes", true));
+    }
     if let Some(level) = f.windows.as_ref().and_then(|w| w.level) {
         p.windows_level = level;
         touched.push(("windows.level", false));
@@ -566,6 +594,9 @@ fn apply_cli(eff: &mut EffectivePolicy, cli: &CliOverrides) {
     if let Some(t) = cli.timeout {
         p.timeout = (!t.is_zero()).then_some(t);
         touched.push(("timeout", false));
+    }
+    if !cli.recipes.is_empty() {
+        touched.push(("recipes", true));
     }
     for &(kind, value) in &cli.limits {
         p.limits.set(kind, value);
@@ -631,6 +662,7 @@ fn mode_rank(m: Mode) -> u8 {
 /// | `env.deny`          | adding                              | nothing to refuse                |
 /// | `env.set`           | empty                               | any variable (see below)         |
 /// | `windows.level`     | elevated                            | unelevated over elevated         |
+/// | `recipes`           | empty                               | any recipe, `auto` too (roots)   |
 /// | `trusted_projects`  | (refused even from a trusted file)  | always                           |
 /// | `rule`              | judged by paddock-rules (its allow rules are inactive when untrusted) |
 ///
@@ -782,6 +814,19 @@ fn check_only_tightens(
                 &format!("limits.{} raises the limit of {current}", kind.as_str()),
             ));
         }
+    }
+    if let Some(r) = f.recipes.as_ref().and_then(|r| r.first()) {
+        let name = match r {
+            RecipeName::Named(r) => r.as_str(),
+            RecipeName::Auto => "auto",
+        };
+        return Err(refuse(
+            "recipes",
+            &format!(
+                "recipe `{name}` makes caches outside the workspace writable (the host builds \
+                 what is put there); name the recipe in your user config or with --recipe"
+            ),
+        ));
     }
     if let Some(w) = &f.windows
         && w.level == Some(WindowsLevel::Unelevated)

@@ -50,6 +50,11 @@ pub enum SpecError {
         path: PathBuf,
         reason: String,
     },
+    #[error(
+        "cache directory {path} of a toolchain recipe cannot be created: {reason}; create it \
+         yourself or drop the recipe"
+    )]
+    RecipeCache { path: PathBuf, reason: String },
     #[error("cannot resolve {path}: {reason}")]
     Resolve { path: PathBuf, reason: String },
 }

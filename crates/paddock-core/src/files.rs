@@ -312,7 +312,7 @@ fn open_beneath(root: &Path, rel: &Path, path: &Path) -> Result<Option<File>, Fi
 
 /// `openat` and `fstatat` relative to a directory handle, never following a final link.
 #[cfg(unix)]
-mod sys {
+pub(crate) mod sys {
     use std::ffi::{CString, OsStr};
     use std::fs::File;
     use std::io;
@@ -335,6 +335,18 @@ mod sys {
         }
         // SAFETY: `fd` was just returned by openat, is valid and owned by nobody else.
         Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// `mkdirat(dir, name, mode)`: creates one directory in `dir`, never through a link.
+    pub fn mkdir_at(dir: &File, name: &OsStr, mode: libc::mode_t) -> io::Result<()> {
+        let c = c_name(name)?;
+        // SAFETY: `dir` is open for the call's duration and `c` is NUL-terminated; mkdirat only
+        // reads them.
+        let ret = unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode) };
+        if ret != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
     }
 
     /// File type of `name` in `dir`, not following a link (`fstatat(AT_SYMLINK_NOFOLLOW)`).

@@ -13,6 +13,7 @@ pub mod files;
 pub mod integrity;
 pub mod paths;
 pub mod policy;
+pub mod recipes;
 pub mod report;
 pub mod roots;
 pub mod spec;

@@ -326,6 +326,10 @@ pub struct Policy {
     /// the policy. Set by `config::load`, never by a file itself.
     #[serde(default)]
     pub project_trusted: bool,
+    /// Toolchain recipes in effect and what each added (`recipes`): their cache directories
+    /// are writable roots in workspace-write (see `spec`), their hosts are in an allow-list.
+    #[serde(default)]
+    pub recipes: Vec<crate::recipes::RecipeGrant>,
 }
 
 mod opt_secs {

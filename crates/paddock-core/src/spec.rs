@@ -131,6 +131,33 @@ impl SandboxSpec {
                     writable_roots.push(resolved);
                 }
             }
+            // A recipe's cache still missing here (`explain`, `policy show`) is created by the
+            // run (`recipes::create_caches`) before the spec is made; until then it is left out.
+            for cache in policy.recipes.iter().flat_map(|g| &g.caches) {
+                if std::fs::symlink_metadata(cache).is_err() {
+                    continue;
+                }
+                let resolved =
+                    paths::resolve(&ws, cache).map_err(|e| SpecError::WritableRoot {
+                        path: cache.clone(),
+                        reason: e.to_string(),
+                    })?;
+                if !resolved.is_dir() {
+                    return Err(SpecError::WritableRoot {
+                        path: cache.clone(),
+                        reason: "a recipe cache that is not a directory".into(),
+                    });
+                }
+                if let Some(reason) = host.refusal(&resolved) {
+                    return Err(SpecError::RefusedRoot {
+                        path: resolved,
+                        reason,
+                    });
+                }
+                if !writable_roots.contains(&resolved) {
+                    writable_roots.push(resolved);
+                }
+            }
         }
         let mut protected = Vec::new();
         let mut watched = Vec::new();

@@ -44,7 +44,8 @@ impl PaddockError {
             | PaddockError::Spec(SpecError::WritableRoot { .. })
             | PaddockError::Spec(SpecError::Resolve { .. })
             | PaddockError::Spec(SpecError::RefusedRoot { .. })
-            | PaddockError::Spec(SpecError::RefusedWorkspace { .. }) => exit::BAD_CONFIG,
+            | PaddockError::Spec(SpecError::RefusedWorkspace { .. })
+            | PaddockError::Spec(SpecError::RecipeCache { .. }) => exit::BAD_CONFIG,
             PaddockError::NotFound { .. } => exit::NOT_FOUND,
             PaddockError::NotExecutable { .. } => exit::NOT_EXECUTABLE,
             PaddockError::BackendMissing { .. }

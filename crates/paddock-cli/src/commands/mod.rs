@@ -94,6 +94,7 @@ pub fn load_policy(a: &PolicyArgs) -> Result<EffectivePolicy, PaddockError> {
             .iter()
             .map(|l| parse_limit_flag(l))
             .collect::<Result<_, _>>()?,
+        recipes: a.recipe.clone(),
     };
     Ok(config::load(&paths, &cli)?)
 }

@@ -22,7 +22,12 @@ pub fn run(action: PolicyAction) -> i32 {
         println!("  workspace refused as a writable root: {why}");
     }
     for key in paddock_core::config::SETTINGS {
-        let v = lookup(&value, key);
+        let v = if *key == "recipes" {
+            let names: Vec<&str> = eff.policy.recipes.iter().map(|g| g.recipe.as_str()).collect();
+            format!("{names:?}")
+        } else {
+            lookup(&value, key)
+        };
         let sources: Vec<String> = eff
             .sources
             .get(*key)
@@ -31,6 +36,29 @@ pub fn run(action: PolicyAction) -> i32 {
             .map(ToString::to_string)
             .collect();
         println!("  {key:<18} = {v}   [{}]", sources.join(", "));
+    }
+    for g in &eff.policy.recipes {
+        let from = g
+            .detected_from
+            .as_ref()
+            .map_or(String::new(), |m| format!(", detected from {m}"));
+        println!("  recipe {} [{}{from}]", g.recipe, g.source);
+        for c in &g.caches {
+            let state = if eff.policy.mode != paddock_core::Mode::WorkspaceWrite {
+                "not writable: mode is not workspace-write"
+            } else if std::fs::symlink_metadata(c).is_ok() {
+                "writable root"
+            } else {
+                "writable root, created before the run"
+            };
+            println!("    cache {}   ({state})", c.display());
+        }
+        let hosts = if g.hosts_added {
+            "added to the network allow-list"
+        } else {
+            "not added: network is not an allow-list"
+        };
+        println!("    hosts {}   ({hosts})", g.hosts.join(", "));
     }
     if !eff.files.is_empty() && eff.files.iter().any(|f| f.ends_with("paddock.toml")) {
         let trust = if eff.project_trusted {
