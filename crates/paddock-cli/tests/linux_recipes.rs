@@ -43,7 +43,10 @@ fn have(tool: &str, args: &[&str]) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("SKIPPED: `{tool} {}` does not run on this host", args.join(" "));
+        eprintln!(
+            "SKIPPED: `{tool} {}` does not run on this host",
+            args.join(" ")
+        );
     }
     ok
 }
@@ -54,18 +57,25 @@ fn run_online(w: &World, extra: &[&str], env: &[(&str, &Path)], script: &str) ->
     let config = w.ws.parent().unwrap().join("config");
     let state = w.ws.parent().unwrap().join("state");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock"));
-    cmd.args(["run", "--mode", "workspace-write", "--network", "on", "--cwd"])
-        .arg(&w.ws)
-        .args(extra)
-        .args(["--", "sh", "-c", script])
-        .env("HOME", &w.home)
-        .env("PADDOCK_CONFIG_DIR", &config)
-        .env("PADDOCK_STATE_DIR", &state)
-        .env_remove("XDG_CACHE_HOME")
-        .env_remove("CARGO_HOME")
-        .env_remove("PIP_FIND_LINKS")
-        .env_remove("PIP_NO_INDEX")
-        .env_remove("npm_config_cache");
+    cmd.args([
+        "run",
+        "--mode",
+        "workspace-write",
+        "--network",
+        "on",
+        "--cwd",
+    ])
+    .arg(&w.ws)
+    .args(extra)
+    .args(["--", "sh", "-c", script])
+    .env("HOME", &w.home)
+    .env("PADDOCK_CONFIG_DIR", &config)
+    .env("PADDOCK_STATE_DIR", &state)
+    .env_remove("XDG_CACHE_HOME")
+    .env_remove("CARGO_HOME")
+    .env_remove("PIP_FIND_LINKS")
+    .env_remove("PIP_NO_INDEX")
+    .env_remove("npm_config_cache");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -169,7 +179,10 @@ fn npm_install_fills_its_cache_only_with_the_node_recipe() {
     let with = run_online(&w, &["--recipe", "node"], &[], script);
     assert_eq!(with.status.code(), Some(0), "{}", text(&with));
     assert!(w.ws.join("node_modules/is-number/package.json").is_file());
-    assert!(entries(&w.home.join(".npm/_cacache")) > 0, "npm cache empty");
+    assert!(
+        entries(&w.home.join(".npm/_cacache")) > 0,
+        "npm cache empty"
+    );
 }
 
 #[test]
@@ -207,7 +220,12 @@ fn recipes_never_make_toolchain_config_or_binaries_writable() {
     for d in [".cargo/bin", ".cargo/registry", ".gradle/init.d", ".m2"] {
         std::fs::create_dir_all(w.home.join(d)).unwrap();
     }
-    for f in [".cargo/config.toml", ".cargo/bin/cargo", ".npmrc", ".gradle/gradle.properties"] {
+    for f in [
+        ".cargo/config.toml",
+        ".cargo/bin/cargo",
+        ".npmrc",
+        ".gradle/gradle.properties",
+    ] {
         std::fs::write(w.home.join(f), "orig").unwrap();
     }
     let out = run_in_world(
@@ -228,8 +246,17 @@ fn recipes_never_make_toolchain_config_or_binaries_writable() {
     for want in ["cache ok", "m2 ok", "npm ok"] {
         assert!(stdout.contains(want), "{want}: {}", text(&out));
     }
-    for f in [".cargo/config.toml", ".cargo/bin/cargo", ".npmrc", ".gradle/gradle.properties"] {
-        assert_eq!(std::fs::read_to_string(w.home.join(f)).unwrap(), "orig", "{f}");
+    for f in [
+        ".cargo/config.toml",
+        ".cargo/bin/cargo",
+        ".npmrc",
+        ".gradle/gradle.properties",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(w.home.join(f)).unwrap(),
+            "orig",
+            "{f}"
+        );
     }
 }
 
@@ -259,7 +286,10 @@ fn an_untrusted_project_cannot_add_recipes_but_the_user_can() {
     assert_eq!(out.status.code(), Some(78), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("recipe `rust`"), "{stderr}");
-    assert!(!w.home.join(".cargo").exists(), "a refused recipe created its cache");
+    assert!(
+        !w.home.join(".cargo").exists(),
+        "a refused recipe created its cache"
+    );
     std::fs::remove_file(w.ws.join("paddock.toml")).unwrap();
     w.write_user_config("recipes = [\"rust\"]\n");
     let out = run_in_world(&w, &[], "echo ok > \"$HOME/.cargo/git/probe\"");

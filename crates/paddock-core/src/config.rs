@@ -11,11 +11,11 @@
 use crate::error::ConfigError;
 use crate::files;
 use crate::paths;
-use crate::recipes::{self, RecipeName};
 use crate::policy::{
     ApprovalMode, Capability, EnvInherit, EnvPolicy, LimitKind, Limits, Mode, Network, Policy,
     WindowsLevel, parse_limit,
 };
+use crate::recipes::{self, RecipeName};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -1254,5 +1254,63 @@ mod tests {
             "[[rule]]\nprogram = \"rm\"\ndecision = \"forbid\"\n",
         );
         assert!(load(&cp, &CliOverrides::default()).is_ok());
+    }
+
+    #[test]
+    fn untrusted_project_cannot_add_recipes_trusted_and_user_can() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        for text in [
+            "recipes = [\"rust\"]\n",
+            "timeout = 5\nrecipes = [\"auto\"]\n",
+        ] {
+            write(&cp.workspace, PROJECT_FILE, text);
+            let err = load(&cp, &CliOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("recipe `"), "{err}");
+            let line = text.lines().count();
+            assert!(err.contains(&format!("paddock.toml:{line}:")), "{err}");
+        }
+        // The user names it, or trusts the project.
+        write(&cp.workspace, PROJECT_FILE, "recipes = [\"node\"]\n");
+        write(
+            dir.path(),
+            "user/config.toml",
+            &format!(
+                "recipes = [\"rust\"]\nnetwork = {{ allow = [\"example.com\"] }}\n\
+                 trusted_projects = ['{}']\n",
+                cp.workspace.display()
+            ),
+        );
+        let cli = CliOverrides {
+            recipes: vec![RecipeName::Named(recipes::Recipe::Python)],
+            ..Default::default()
+        };
+        let eff = load(&cp, &cli).unwrap();
+        let names: Vec<&str> = eff
+            .policy
+            .recipes
+            .iter()
+            .map(|g| g.recipe.as_str())
+            .collect();
+        assert_eq!(names, ["rust", "node", "python"]);
+        assert_eq!(eff.sources["recipes"].len(), 3);
+        let Network::Allowlist(list) = &eff.policy.network else {
+            panic!("{:?}", eff.policy.network)
+        };
+        assert!(list.contains(&"registry.npmjs.org".to_string()), "{list:?}");
+    }
+
+    #[test]
+    fn an_unknown_recipe_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            dir.path(),
+            "user/config.toml",
+            "timeout = 5\nrecipes = [\"cobol\"]\n",
+        );
+        let err = load(&cp, &CliOverrides::default()).unwrap_err().to_string();
+        assert!(err.contains("config.toml:2:"), "{err}");
+        assert!(err.contains("unknown recipe `cobol`"), "{err}");
     }
 }

@@ -156,10 +156,7 @@ impl Recipe {
             ],
             Recipe::Java => {
                 let gradle = abs("GRADLE_USER_HOME").unwrap_or_else(|| home.join(".gradle"));
-                vec![
-                    home.join(".m2").join("repository"),
-                    gradle.join("caches"),
-                ]
+                vec![home.join(".m2").join("repository"), gradle.join("caches")]
             }
         }
     }
@@ -232,17 +229,20 @@ pub fn detect(workspace: &Path) -> Vec<(Recipe, String)> {
         .unwrap_or_default();
     let mut out = Vec::new();
     for recipe in Recipe::ALL {
-        let hit = recipe.markers().iter().find_map(|m| match m.strip_prefix('*') {
-            Some(suffix) => {
-                let mut matching: Vec<&String> = names
-                    .iter()
-                    .filter(|n| n.len() > suffix.len() && n.ends_with(suffix))
-                    .collect();
-                matching.sort();
-                matching.first().map(|n| n.to_string())
-            }
-            None => names.iter().any(|n| n == m).then(|| m.to_string()),
-        });
+        let hit = recipe
+            .markers()
+            .iter()
+            .find_map(|m| match m.strip_prefix('*') {
+                Some(suffix) => {
+                    let mut matching: Vec<&String> = names
+                        .iter()
+                        .filter(|n| n.len() > suffix.len() && n.ends_with(suffix))
+                        .collect();
+                    matching.sort();
+                    matching.first().map(|n| n.to_string())
+                }
+                None => names.iter().any(|n| n == m).then(|| m.to_string()),
+            });
         if let Some(marker) = hit {
             out.push((recipe, marker));
         }
@@ -339,7 +339,8 @@ pub fn create_caches(policy: &Policy, home: Option<&Path>) -> Result<Vec<PathBuf
 #[cfg(unix)]
 fn create_beneath(home: &Path, rel: &Path) -> Result<Vec<PathBuf>, String> {
     use std::path::Component;
-    let mut dir = std::fs::File::open(home).map_err(|e| format!("cannot open {}: {e}", home.display()))?;
+    let mut dir =
+        std::fs::File::open(home).map_err(|e| format!("cannot open {}: {e}", home.display()))?;
     let mut at = home.to_path_buf();
     let mut created = Vec::new();
     for c in rel.components() {
@@ -356,7 +357,11 @@ fn create_beneath(home: &Path, rel: &Path) -> Result<Vec<PathBuf>, String> {
                 ));
             }
             Ok(kind) if !kind.is_dir() => {
-                return Err(format!("{} is a {}, not a directory", at.display(), kind.name()));
+                return Err(format!(
+                    "{} is a {}, not a directory",
+                    at.display(),
+                    kind.name()
+                ));
             }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -412,4 +417,261 @@ fn is_reparse_point(m: &std::fs::Metadata) -> bool {
 #[cfg(not(any(unix, windows)))]
 fn is_reparse_point(_: &std::fs::Metadata) -> bool {
     false
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::integrity::discover::HOME_CONTROL_FILES;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// Files the host runs or reads as configuration later: no recipe cache may be one of
+    /// them or contain one.
+    const NEVER_WRITABLE: &[&str] = &[
+        ".cargo",
+        ".cargo/bin",
+        ".cargo/config.toml",
+        ".cargo/config",
+        ".cargo/env",
+        ".cargo/credentials.toml",
+        ".npmrc",
+        ".config/pip/pip.conf",
+        ".pip/pip.conf",
+        "go/bin",
+        ".config/go/env",
+        ".nuget/NuGet/NuGet.Config",
+        ".dotnet/tools",
+        ".m2/settings.xml",
+        ".gradle/gradle.properties",
+        ".gradle/init.d",
+        ".gradle/init.gradle",
+        ".gradle/wrapper",
+        ".local/bin",
+        ".local/share",
+        "AppData/Roaming/npm",
+        "AppData/Roaming/pip/pip.ini",
+        "AppData/Roaming/NuGet/NuGet.Config",
+    ];
+
+    #[test]
+    fn no_recipe_cache_is_or_contains_a_config_file_or_a_bin_directory() {
+        let home = Path::new("/home/me");
+        let none = |_: &str| None;
+        for windows in [false, true] {
+            for r in Recipe::ALL {
+                let caches = r.caches(home, &none, windows);
+                assert!(!caches.is_empty(), "{r}");
+                for c in caches {
+                    assert!(c.starts_with(home) && c != home, "{r}: {}", c.display());
+                    for bad in NEVER_WRITABLE.iter().chain(HOME_CONTROL_FILES) {
+                        let bad = home.join(bad);
+                        assert!(
+                            !bad.starts_with(&c),
+                            "{r} cache {} contains {}",
+                            c.display(),
+                            bad.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn caches_follow_the_toolchains_own_variables() {
+        let home = Path::new("/home/me");
+        let var = |n: &str| match n {
+            "CARGO_HOME" => Some("/opt/cargo".into()),
+            "GOMODCACHE" => Some("relative/ignored".into()),
+            "XDG_CACHE_HOME" => Some("/xdg".into()),
+            _ => None,
+        };
+        assert_eq!(
+            Recipe::Rust.caches(home, &var, false),
+            vec![
+                PathBuf::from("/opt/cargo/registry"),
+                PathBuf::from("/opt/cargo/git")
+            ]
+        );
+        assert_eq!(
+            Recipe::Go.caches(home, &var, false),
+            vec![
+                PathBuf::from("/home/me/go/pkg/mod"),
+                PathBuf::from("/xdg/go-build")
+            ]
+        );
+        assert_eq!(
+            Recipe::Python.caches(home, &var, true),
+            vec![PathBuf::from("/home/me/AppData/Local/pip/Cache")]
+        );
+    }
+
+    #[test]
+    fn auto_detects_from_marker_files_in_the_workspace_root_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path();
+        for f in [
+            "Cargo.toml",
+            "requirements.txt",
+            "App.csproj",
+            "build.gradle.kts",
+        ] {
+            std::fs::write(ws.join(f), "").unwrap();
+        }
+        std::fs::create_dir_all(ws.join("sub")).unwrap();
+        std::fs::write(ws.join("sub/package.json"), "{}").unwrap();
+        std::fs::write(ws.join(".csproj"), "").unwrap();
+        let found = detect(ws);
+        let names: Vec<(Recipe, &str)> = found.iter().map(|(r, m)| (*r, m.as_str())).collect();
+        assert_eq!(
+            names,
+            vec![
+                (Recipe::Rust, "Cargo.toml"),
+                (Recipe::Python, "requirements.txt"),
+                (Recipe::Dotnet, "App.csproj"),
+                (Recipe::Java, "build.gradle.kts"),
+            ]
+        );
+    }
+
+    fn policy_with(recipe: Recipe, home: &Path) -> Policy {
+        let mut p = crate::config::default_policy();
+        let var = |_: &str| None;
+        apply(
+            &mut p,
+            &[(RecipeName::Named(recipe), "test".into())],
+            home,
+            Some(home),
+            &var,
+        );
+        p
+    }
+
+    #[test]
+    fn missing_caches_are_created_0700_beneath_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap();
+        let p = policy_with(Recipe::Go, &home);
+        let created = create_caches(&p, Some(&home)).unwrap();
+        assert!(created.contains(&home.join("go/pkg/mod")), "{created:?}");
+        for d in [
+            home.join("go"),
+            home.join("go/pkg/mod"),
+            home.join(".cache/go-build"),
+        ] {
+            let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.display());
+        }
+        // Idempotent; nothing in read-only mode.
+        assert!(create_caches(&p, Some(&home)).unwrap().is_empty());
+        let mut ro = policy_with(Recipe::Node, &home);
+        ro.mode = Mode::ReadOnly;
+        assert!(create_caches(&ro, Some(&home)).unwrap().is_empty());
+        assert!(!home.join(".npm").exists());
+    }
+
+    #[test]
+    fn a_link_on_the_way_is_refused_and_nothing_is_created_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        let (home, elsewhere) = (base.join("home"), base.join("elsewhere"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, home.join(".cargo")).unwrap();
+        let p = policy_with(Recipe::Rust, &home);
+        let err = create_caches(&p, Some(&home)).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+        // A final link (the cache itself) is not followed either.
+        std::fs::remove_file(home.join(".cargo")).unwrap();
+        std::fs::create_dir_all(home.join(".cache")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, home.join(".cache/pip-link")).unwrap();
+        let mut p = policy_with(Recipe::Python, &home);
+        p.recipes[0].caches = vec![home.join(".cache/pip-link/pip")];
+        assert!(create_caches(&p, Some(&home)).is_err());
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_missing_cache_outside_home_is_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        let home = base.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut p = policy_with(Recipe::Rust, &home);
+        p.recipes[0].caches = vec![base.join("opt/cargo/registry")];
+        let err = create_caches(&p, Some(&home)).unwrap_err().to_string();
+        assert!(err.contains("not beneath your home"), "{err}");
+        assert!(!base.join("opt").exists());
+        p.recipes[0].caches = vec![home.join("../escape")];
+        assert!(create_caches(&p, Some(&home)).is_err());
+        assert!(!base.join("escape").exists());
+    }
+
+    #[test]
+    fn a_cache_root_inside_home_is_accepted_and_leaves_cargo_config_read_only() {
+        use crate::roots::HostRoots;
+        use crate::spec::SandboxSpec;
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        let (home, ws) = (base.join("home"), base.join("ws"));
+        std::fs::create_dir_all(home.join(".cargo/bin")).unwrap();
+        std::fs::write(home.join(".cargo/config.toml"), "").unwrap();
+        std::fs::create_dir_all(&ws).unwrap();
+        let p = policy_with(Recipe::Rust, &home);
+        create_caches(&p, Some(&home)).unwrap();
+        let host = HostRoots {
+            home_parents: vec![],
+            homes: vec![home.clone()],
+            system: vec![],
+        };
+        let spec = SandboxSpec::from_policy_on(&p, &ws, &host).unwrap();
+        assert!(spec.writable_roots.contains(&home.join(".cargo/registry")));
+        assert!(spec.writable_roots.contains(&home.join(".cargo/git")));
+        for f in [".cargo/config.toml", ".cargo/bin", ".cargo"] {
+            let f = home.join(f);
+            assert!(
+                !spec.writable_roots.iter().any(|r| f.starts_with(r)),
+                "{} writable",
+                f.display()
+            );
+        }
+        // A cache that is (a link to) the home itself is refused like any writable root.
+        let mut bad = p.clone();
+        std::os::unix::fs::symlink(&home, home.join(".cargo/git-link")).unwrap();
+        bad.recipes[0].caches = vec![home.join(".cargo/git-link")];
+        assert!(SandboxSpec::from_policy_on(&bad, &ws, &host).is_err());
+    }
+
+    #[test]
+    fn hosts_join_an_allow_list_only() {
+        let home = Path::new("/home/me");
+        let mut p = crate::config::default_policy();
+        p.network = Network::Allowlist(vec!["example.com".into()]);
+        let var = |_: &str| None;
+        let reqs = [
+            (RecipeName::Named(Recipe::Rust), "a".to_string()),
+            (RecipeName::Named(Recipe::Rust), "b".to_string()),
+        ];
+        apply(&mut p, &reqs, home, Some(home), &var);
+        assert_eq!(p.recipes.len(), 1);
+        assert_eq!(p.recipes[0].source, "a");
+        assert!(p.recipes[0].hosts_added);
+        let Network::Allowlist(list) = &p.network else {
+            panic!()
+        };
+        assert_eq!(
+            list,
+            &[
+                "example.com",
+                "crates.io",
+                "static.crates.io",
+                "index.crates.io"
+            ]
+        );
+        let mut off = crate::config::default_policy();
+        apply(&mut off, &reqs, home, Some(home), &var);
+        assert_eq!(off.network, Network::Off);
+        assert!(!off.recipes[0].hosts_added);
+    }
 }

@@ -137,11 +137,10 @@ impl SandboxSpec {
                 if std::fs::symlink_metadata(cache).is_err() {
                     continue;
                 }
-                let resolved =
-                    paths::resolve(&ws, cache).map_err(|e| SpecError::WritableRoot {
-                        path: cache.clone(),
-                        reason: e.to_string(),
-                    })?;
+                let resolved = paths::resolve(&ws, cache).map_err(|e| SpecError::WritableRoot {
+                    path: cache.clone(),
+                    reason: e.to_string(),
+                })?;
                 if !resolved.is_dir() {
                     return Err(SpecError::WritableRoot {
                         path: cache.clone(),

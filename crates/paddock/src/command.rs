@@ -171,7 +171,10 @@ impl SandboxCommand {
             }
             _ => Vec::new(),
         };
-        paddock_core::recipes::create_caches(&self.policy, paddock_core::state::home_dir().as_deref())?;
+        paddock_core::recipes::create_caches(
+            &self.policy,
+            paddock_core::state::home_dir().as_deref(),
+        )?;
         let spec = SandboxSpec::from_policy(&self.policy, &workspace)?;
         backend::check_portable(&spec)?;
         let mut scrubbed = paddock_core::env::scrub(std::env::vars_os(), &self.policy.env);

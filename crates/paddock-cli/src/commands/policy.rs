@@ -23,7 +23,12 @@ pub fn run(action: PolicyAction) -> i32 {
     }
     for key in paddock_core::config::SETTINGS {
         let v = if *key == "recipes" {
-            let names: Vec<&str> = eff.policy.recipes.iter().map(|g| g.recipe.as_str()).collect();
+            let names: Vec<&str> = eff
+                .policy
+                .recipes
+                .iter()
+                .map(|g| g.recipe.as_str())
+                .collect();
             format!("{names:?}")
         } else {
             lookup(&value, key)
