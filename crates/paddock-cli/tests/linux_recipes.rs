@@ -295,3 +295,47 @@ fn an_untrusted_project_cannot_add_recipes_but_the_user_can() {
     let out = run_in_world(&w, &[], "echo ok > \"$HOME/.cargo/git/probe\"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+#[test]
+fn policy_show_names_each_recipe_its_source_caches_and_hosts_and_creates_nothing() {
+    let w = World::new();
+    std::fs::write(w.ws.join("Cargo.toml"), "").unwrap();
+    let show = |extra: &[&str]| {
+        let config = w.ws.parent().unwrap().join("config");
+        Command::new(env!("CARGO_BIN_EXE_paddock"))
+            .args(["policy", "show", "--cwd"])
+            .arg(&w.ws)
+            .args(extra)
+            .env("HOME", &w.home)
+            .env("PADDOCK_CONFIG_DIR", &config)
+            .env_remove("CARGO_HOME")
+            .output()
+            .unwrap()
+    };
+    let out = show(&["--recipe", "auto", "--recipe", "python"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "recipe rust [auto (command line), detected from Cargo.toml]",
+        "recipe python [command line]",
+        &format!("cache {}", w.home.join(".cargo/registry").display()),
+        "created before the run",
+        "hosts pypi.org, files.pythonhosted.org   (not added: network is not an allow-list)",
+    ] {
+        assert!(stdout.contains(want), "{want}: {stdout}");
+    }
+    let out = show(&["--recipe", "auto", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let g = &v["policy"]["recipes"][0];
+    assert_eq!(g["recipe"], "rust", "{v}");
+    assert_eq!(g["detected_from"], "Cargo.toml");
+    assert_eq!(
+        g["caches"][0],
+        w.home.join(".cargo/registry").display().to_string()
+    );
+    assert_eq!(v["sources"]["recipes"][0]["layer"], "cli", "{v}");
+    assert!(
+        !w.home.join(".cargo").exists(),
+        "policy show created a cache"
+    );
+}
