@@ -1,7 +1,8 @@
 //! Toolchain recipes through the real `paddock` binary on Linux: real `cargo build`, `npm install`
-//! and `pip install` against their public registries (with `--network on` until the allow-list
-//! proxy lands), each into a fresh home so nothing is cached; without the recipe the cache is
-//! read-only, with it the work succeeds. Attacks: a recipe never makes a toolchain's config or
+//! and `pip install` against their public registries through Paddock's allow-list proxy, each
+//! into a fresh home so nothing is cached; without the recipe (its hosts listed by hand) the
+//! cache is read-only, with it and an empty allow-list (the recipe adds the hosts) the work
+//! succeeds. Attacks: a recipe never makes a toolchain's config or
 //! binaries writable, and a link planted on the way to a missing cache is refused, not followed.
 //!
 //! The registries must be reachable: when they are not, a test prints `SKIPPED` with the
@@ -16,6 +17,15 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
+
+/// The registry hosts of each recipe, as the tests list them by hand (kept apart from
+/// `paddock_core::recipes` on purpose: a recipe that lost a host fails the "with" run).
+struct Recipe;
+impl Recipe {
+    const RUST: &[&str] = &["crates.io", "static.crates.io", "index.crates.io"];
+    const NODE: &[&str] = &["registry.npmjs.org"];
+    const PYTHON: &[&str] = &["pypi.org", "files.pythonhosted.org"];
+}
 
 /// Whether `host:443` answers; else why not. With `PADDOCK_REQUIRE_NETWORK=1` an unreachable
 /// host fails the test.
@@ -51,31 +61,33 @@ fn have(tool: &str, args: &[&str]) -> bool {
     ok
 }
 
-/// `paddock run --mode workspace-write --network on --cwd WS EXTRA -- sh -c SCRIPT` with the
-/// world's fresh home as HOME and `env` set.
-fn run_online(w: &World, extra: &[&str], env: &[(&str, &Path)], script: &str) -> Output {
+/// `paddock run --mode workspace-write --cwd WS EXTRA -- sh -c SCRIPT` with the network an
+/// allow-list of `allow` (through Paddock's proxy; a recipe adds its registries), the world's
+/// fresh home as HOME and `env` set.
+fn run_online(
+    w: &World,
+    allow: &[&str],
+    extra: &[&str],
+    env: &[(&str, &Path)],
+    script: &str,
+) -> Output {
     let config = w.ws.parent().unwrap().join("config");
     let state = w.ws.parent().unwrap().join("state");
+    let list: Vec<String> = allow.iter().map(|h| format!("{h:?}")).collect();
+    w.write_user_config(&format!("network = {{ allow = [{}] }}\n", list.join(", ")));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock"));
-    cmd.args([
-        "run",
-        "--mode",
-        "workspace-write",
-        "--network",
-        "on",
-        "--cwd",
-    ])
-    .arg(&w.ws)
-    .args(extra)
-    .args(["--", "sh", "-c", script])
-    .env("HOME", &w.home)
-    .env("PADDOCK_CONFIG_DIR", &config)
-    .env("PADDOCK_STATE_DIR", &state)
-    .env_remove("XDG_CACHE_HOME")
-    .env_remove("CARGO_HOME")
-    .env_remove("PIP_FIND_LINKS")
-    .env_remove("PIP_NO_INDEX")
-    .env_remove("npm_config_cache");
+    cmd.args(["run", "--mode", "workspace-write", "--cwd"])
+        .arg(&w.ws)
+        .args(extra)
+        .args(["--", "sh", "-c", script])
+        .env("HOME", &w.home)
+        .env("PADDOCK_CONFIG_DIR", &config)
+        .env("PADDOCK_STATE_DIR", &state)
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("CARGO_HOME")
+        .env_remove("PIP_FIND_LINKS")
+        .env_remove("PIP_NO_INDEX")
+        .env_remove("npm_config_cache");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -140,7 +152,8 @@ fn cargo_build_downloads_a_new_dependency_only_with_the_rust_recipe() {
     ];
     let script = "cargo run -q";
 
-    let without = run_online(&w, &[], &env, script);
+    // Without the recipe, its hosts listed by hand: the network works, the cache is read-only.
+    let without = run_online(&w, Recipe::RUST, &[], &env, script);
     assert_ne!(without.status.code(), Some(0), "{}", text(&without));
     assert!(
         String::from_utf8_lossy(&without.stderr).contains("Read-only file system"),
@@ -148,7 +161,8 @@ fn cargo_build_downloads_a_new_dependency_only_with_the_rust_recipe() {
         text(&without)
     );
 
-    let with = run_online(&w, &["--recipe", "rust"], &env, script);
+    // With it and an empty allow-list: the recipe adds both the cache and the hosts.
+    let with = run_online(&w, &[], &["--recipe", "rust"], &env, script);
     assert_eq!(with.status.code(), Some(0), "{}", text(&with));
     assert_eq!(String::from_utf8_lossy(&with.stdout).trim(), "42");
     assert!(entries(&cargo_home.join("registry/cache")) > 0);
@@ -160,7 +174,7 @@ fn cargo_build_downloads_a_new_dependency_only_with_the_rust_recipe() {
          [workspace]\n\n[dependencies]\nitoa = \"1\"\nryu = \"1\"\n",
     )
     .unwrap();
-    let auto = run_online(&w, &["--recipe", "auto"], &env, script);
+    let auto = run_online(&w, &[], &["--recipe", "auto"], &env, script);
     assert_eq!(auto.status.code(), Some(0), "{}", text(&auto));
 }
 
@@ -172,11 +186,18 @@ fn npm_install_fills_its_cache_only_with_the_node_recipe() {
     let w = World::new();
     let script = "npm install --no-audit --no-fund --no-update-notifier is-number";
 
-    let without = run_online(&w, &[], &[], script);
+    let without = run_online(&w, Recipe::NODE, &[], &[], script);
     assert_ne!(without.status.code(), Some(0), "{}", text(&without));
     assert!(!w.ws.join("node_modules/is-number").exists());
+    // It reached the registry and failed on the cache (npm says ENOENT for the read-only home).
+    let cache_error = format!("mkdir '{}", w.home.join(".npm").display());
+    assert!(
+        text(&without).contains(&cache_error),
+        "expected {cache_error}: {}",
+        text(&without)
+    );
 
-    let with = run_online(&w, &["--recipe", "node"], &[], script);
+    let with = run_online(&w, &[], &["--recipe", "node"], &[], script);
     assert_eq!(with.status.code(), Some(0), "{}", text(&with));
     assert!(w.ws.join("node_modules/is-number/package.json").is_file());
     assert!(
@@ -199,7 +220,7 @@ fn pip_install_into_a_venv_caches_only_with_the_python_recipe() {
                   venv/bin/python -c 'import six'";
     let cache = w.home.join(".cache/pip/wheels");
 
-    let without = run_online(&w, &[], &[], script);
+    let without = run_online(&w, Recipe::PYTHON, &[], &[], script);
     assert_ne!(without.status.code(), Some(0), "{}", text(&without));
     assert!(
         text(&without).contains("Read-only file system"),
@@ -209,7 +230,7 @@ fn pip_install_into_a_venv_caches_only_with_the_python_recipe() {
     assert_eq!(entries(&cache), 0, "pip wrote its cache without the recipe");
 
     std::fs::remove_dir_all(w.ws.join("venv")).unwrap();
-    let with = run_online(&w, &["--recipe", "python"], &[], script);
+    let with = run_online(&w, &[], &["--recipe", "python"], &[], script);
     assert_eq!(with.status.code(), Some(0), "{}", text(&with));
     assert!(entries(&cache) > 0, "pip cache empty: {}", text(&with));
 }
