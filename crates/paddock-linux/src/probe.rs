@@ -3,6 +3,7 @@
 //! mount API, Landlock's ABI and seccomp filters. Probing forks a short-lived child that tries
 //! the real thing, so the answer is what a run would meet.
 
+use crate::landlock::{KernelLandlock, kernel_landlock};
 use crate::sys::{self, Ended, Forked};
 use std::io;
 
@@ -20,8 +21,9 @@ pub struct KernelSupport {
     pub user_namespaces: Availability,
     /// open_tree, move_mount, mount_setattr, openat2 (Linux 5.12).
     pub mount_api: Availability,
-    /// Landlock ABI version, `None` when Landlock is unavailable.
-    pub landlock_abi: Option<i32>,
+    /// Landlock: its ABI, or why it is unavailable (the same probe the backend uses to build
+    /// its ruleset).
+    pub landlock: KernelLandlock,
     /// seccomp filter mode.
     pub seccomp: bool,
 }
@@ -38,8 +40,8 @@ impl KernelSupport {
                 out.push(format!("{what}: {reason}; {fix}"));
             }
         }
-        if self.landlock_abi.is_none() {
-            out.push("Landlock: unavailable; enable it with the `lsm=...,landlock` boot parameter (Linux 5.13+)".into());
+        if let Some(reason) = self.landlock.unavailable_reason() {
+            out.push(format!("Landlock: {reason}"));
         }
         if !self.seccomp {
             out.push("seccomp: unavailable; use a kernel built with CONFIG_SECCOMP_FILTER".into());
@@ -133,7 +135,7 @@ pub fn probe() -> KernelSupport {
     KernelSupport {
         user_namespaces,
         mount_api,
-        landlock_abi: sys::landlock_abi(),
+        landlock: kernel_landlock(),
         seccomp: sys::seccomp_available(),
     }
 }
@@ -160,12 +162,13 @@ mod tests {
                 fix: "f".into(),
             },
             mount_api: Availability::Available,
-            landlock_abi: None,
+            landlock: KernelLandlock::NotImplemented,
             seccomp: false,
         };
         let p = k.problems();
         assert_eq!(p.len(), 3);
         assert_eq!(p[0], "user namespaces: r; f");
+        assert!(p[1].contains("CONFIG_SECURITY_LANDLOCK"), "{p:?}");
     }
 
     #[test]

@@ -464,21 +464,6 @@ pub fn mount_setattr_exists() -> bool {
     !(ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS))
 }
 
-/// The kernel's Landlock ABI version, `None` when Landlock is missing or disabled.
-pub fn landlock_abi() -> Option<i32> {
-    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
-    // SAFETY: with the VERSION flag the kernel reads no attribute and returns the ABI version.
-    let v = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<u8>(),
-            0usize,
-            LANDLOCK_CREATE_RULESET_VERSION,
-        )
-    };
-    (v > 0).then_some(v as i32)
-}
-
 /// True when the kernel supports seccomp filters (`PR_GET_SECCOMP` answers rather than EINVAL).
 pub fn seccomp_available() -> bool {
     prctl(libc::PR_GET_SECCOMP, 0).is_ok()

@@ -101,7 +101,14 @@ fn backend_status() -> serde_json::Value {
         "name": "linux",
         "user_namespaces": avail(&k.user_namespaces),
         "mount_api": avail(&k.mount_api),
-        "landlock_abi": k.landlock_abi,
+        "landlock_abi": match k.landlock {
+            paddock_linux::landlock::KernelLandlock::Available(abi) => Some(abi),
+            _ => None,
+        },
+        "landlock": match k.landlock.unavailable_reason() {
+            Some(reason) => json!({ "unavailable": reason }),
+            None => json!({ "missing": k.landlock.missing() }),
+        },
         "seccomp": k.seccomp,
         "problems": k.problems(),
     })

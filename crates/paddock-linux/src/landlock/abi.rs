@@ -32,7 +32,35 @@ impl KernelLandlock {
             ),
         }
     }
+
+    /// The parts of Paddock's Landlock design this kernel cannot carry, each naming the ABI it
+    /// needs (empty when Landlock is unavailable altogether: see `unavailable_reason`).
+    pub fn missing(self) -> Vec<&'static str> {
+        match self {
+            KernelLandlock::Available(abi) => FEATURES
+                .iter()
+                .filter(|(needs, _)| abi < *needs)
+                .map(|(_, what)| *what)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
+
+/// The rights Paddock uses beyond ABI 1, with the ABI that brings each.
+const FEATURES: [(i32, &str); 5] = [
+    (3, "truncate controlled (needs ABI 3)"),
+    (4, "TCP bind and connect denied (needs ABI 4)"),
+    (5, "device ioctls controlled (needs ABI 5)"),
+    (
+        6,
+        "abstract unix sockets and signals confined to the sandbox (needs ABI 6)",
+    ),
+    (
+        9,
+        "connect to unix socket files limited to writable paths (needs ABI 9)",
+    ),
+];
 
 /// Asks the kernel which Landlock ABI it implements.
 pub fn kernel_landlock() -> KernelLandlock {
@@ -74,5 +102,17 @@ mod tests {
                 .contains("5.13")
         );
         assert_eq!(KernelLandlock::Available(7).unavailable_reason(), None);
+    }
+
+    #[test]
+    fn an_older_abi_names_each_missing_part_and_a_current_one_none() {
+        let at4 = KernelLandlock::Available(4).missing();
+        assert_eq!(at4.len(), 3, "{at4:?}");
+        assert!(
+            at4[0].contains("ioctl") && at4[0].contains("ABI 5"),
+            "{at4:?}"
+        );
+        assert!(KernelLandlock::Available(9).missing().is_empty());
+        assert!(KernelLandlock::NotEnabled.missing().is_empty());
     }
 }
