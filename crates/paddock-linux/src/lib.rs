@@ -16,6 +16,7 @@ mod cgroup;
 mod init;
 pub mod landlock;
 mod limits;
+mod namespaced;
 mod pid1_process;
 pub mod plan;
 mod probe;

@@ -5,6 +5,7 @@
 use crate::cgroup::Cgroup;
 use crate::init::INIT_MARKER;
 use crate::limits::LimitsSetup;
+use crate::namespaced::{NamespaceSpawnError, NamespacedCommand};
 use crate::pid1_process::Pid1Process;
 use crate::plan::{LinuxError, LinuxPlan, PRIVATE_TMPFS, PlanCommand, PlanPath};
 use crate::proxy_bridge::{self, ProxiedProcess};
@@ -14,7 +15,6 @@ use paddock_core::paths::is_beneath;
 use paddock_core::policy::{Capability, Limits};
 use paddock_core::spec::{CommandSpec, PathKind};
 use paddock_core::{EnforcementReport, Mode, Network, NetworkLog, SandboxSpec};
-use paddock_runner::unix::{NamespaceSpawnError, NamespacedCommand};
 use paddock_runner::{SandboxedProcess, StdioMode};
 use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -214,7 +214,7 @@ pub fn prepare_with(
         keep: &kept,
     };
     let started =
-        paddock_runner::unix::spawn_in_namespaces(&init, stdio).map_err(|e| namespace_error(&e))?;
+        crate::namespaced::spawn_in_namespaces(&init, stdio).map_err(|e| namespace_error(&e))?;
     drop((plan_r, status_w, result_w));
     let mut pid1 = Pid1Process::new(started, result_r);
     // The cgroup and the plan are made while the init starts up (exec, dynamic loading) on the

@@ -1,7 +1,8 @@
 //! Thin, safe wrappers over the Linux system calls the backend needs (namespaces, the new mount
 //! API, pivot_root, capabilities, fork/exec). Every `unsafe` block of the crate outside the
 //! Landlock/seccomp layers lives here, but for the supervisor's `pre_exec` hook (which only
-//! calls `dup2` from here); each wrapper returns `io::Result` with the raw errno.
+//! calls `dup2` from here) and the `clone` into new namespaces with its vfork child
+//! (`namespaced`); each wrapper returns `io::Result` with the raw errno.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io;

@@ -5,10 +5,9 @@
 //! Backends do not wait for processes themselves: they start the sandboxed tree through
 //! `unix::spawn` or `windows::spawn` (or their own [`SandboxedProcess`]) and hand it to [`run`],
 //! which owns the tree's lifetime. A backend whose own containment ends the tree with its first
-//! process (the Linux backend's pid namespace) uses `unix::spawn_in_namespaces`, which spares
-//! the end of every run a search of `/proc` for escaped processes. Whatever way `run` returns,
-//! the tree is gone: a command that
-//! exits leaves nothing behind, a timeout or an interrupt ends every process of the tree. The
+//! process (the Linux backend's pid namespace, spawned by paddock-linux on top of
+//! `unix::lifetime`) spares the end of every run a search of `/proc` for escaped processes.
+//! Whatever way `run` returns, the tree is gone: a command that exits leaves nothing behind, a timeout or an interrupt ends every process of the tree. The
 //! containment object (process group plus child-subreaper on plain Unix, a pid namespace in the
 //! Linux backend, a job object on Windows) is what makes "every process of the tree" reliable.
 //!

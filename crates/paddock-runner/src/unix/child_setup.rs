@@ -90,21 +90,21 @@ fn cloexec_all_above_stderr() {
 /// The controlling terminal on stdin, handed between Paddock's process group and the tree's;
 /// its state saved before an interactive run and put back after it; and the standard streams
 /// of a run that must not reach the terminal's input.
-pub(super) mod terminal {
+pub mod terminal {
     use std::io;
     use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
     /// What an interactive command may change on the terminal and Paddock puts back: the
     /// termios modes and the status flags (`O_NONBLOCK`) of the open file description stdin
     /// shares with the command. The foreground group is given back by `give_to`.
-    pub(in crate::unix) struct Saved {
+    pub struct Saved {
         modes: libc::termios,
         flags: libc::c_int,
     }
 
     impl Saved {
         /// The state of the terminal on stdin now; `None` if it cannot be read.
-        pub(in crate::unix) fn take() -> Option<Saved> {
+        pub fn take() -> Option<Saved> {
             // SAFETY: a zeroed termios is a valid out-parameter; tcgetattr and fcntl(F_GETFL)
             // only query descriptor 0.
             unsafe {
@@ -119,7 +119,7 @@ pub(super) mod terminal {
 
         /// Puts the saved modes and flags back (call once Paddock's group has the terminal
         /// again). SIGTTOU is blocked meanwhile, as in `give_to`.
-        pub(in crate::unix) fn restore(&self) -> io::Result<()> {
+        pub fn restore(&self) -> io::Result<()> {
             // SAFETY: zeroed sigsets are initialised by sigemptyset/sigaddset; the mask changes
             // for this thread only and is restored; tcsetattr and fcntl(F_SETFL) take the
             // saved values for descriptor 0.
@@ -151,7 +151,7 @@ pub(super) mod terminal {
     /// owned by another user, after `su`) is fed through a pipe instead, copied by a thread of
     /// this process, whose handle is returned too: join it once the tree is gone, so that the
     /// last output reaches the terminal. `None` for a stream that is not a terminal.
-    pub(in crate::unix) fn detached_streams() -> io::Result<Detached> {
+    pub fn detached_streams() -> io::Result<Detached> {
         let mut out = [None, None, None];
         let mut copiers = Vec::new();
         for (fd, slot) in out.iter_mut().enumerate() {
@@ -190,7 +190,7 @@ pub(super) mod terminal {
     }
 
     /// What `detached_streams` made: the replacement streams and the threads copying any pipe.
-    pub(in crate::unix) struct Detached {
+    pub struct Detached {
         pub streams: [Option<OwnedFd>; 3],
         pub copiers: Vec<std::thread::JoinHandle<()>>,
     }
@@ -215,14 +215,14 @@ pub(super) mod terminal {
     }
 
     /// True when stdin is a terminal whose foreground group is ours: an interactive run.
-    pub(in crate::unix) fn is_ours() -> bool {
+    pub fn is_ours() -> bool {
         // SAFETY: isatty, tcgetpgrp and getpgrp only query.
         unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) == libc::getpgrp() }
     }
 
     /// Makes `pgid` the foreground group of the terminal on stdin. SIGTTOU, which a background
     /// group gets for trying, is blocked meanwhile. Async-signal-safe.
-    pub(in crate::unix) fn give_to(pgid: libc::pid_t) -> io::Result<()> {
+    pub fn give_to(pgid: libc::pid_t) -> io::Result<()> {
         // SAFETY: zeroed sigsets are valid and initialised by sigemptyset/sigaddset; the masks
         // only change for this thread and are restored before returning.
         unsafe {

@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 /// How the exit of one child is watched.
-pub(super) enum ExitWatch {
+pub enum ExitWatch {
     /// A pidfd: readable once the process has exited.
     #[cfg(target_os = "linux")]
     Pidfd(OwnedFd),
@@ -42,13 +42,13 @@ impl ExitWatch {
 
     /// A watch on a pidfd the caller already holds (from `clone3` with `CLONE_PIDFD`).
     #[cfg(target_os = "linux")]
-    pub(super) fn from_pidfd(fd: OwnedFd) -> ExitWatch {
+    pub fn from_pidfd(fd: OwnedFd) -> ExitWatch {
         ExitWatch::Pidfd(fd)
     }
 
     /// Blocks until the process exits or `d` has passed (or a signal interrupts the wait) and
     /// returns true; returns false at once when the caller has to poll.
-    pub(super) fn wait(&self, d: Duration) -> io::Result<bool> {
+    pub fn wait(&self, d: Duration) -> io::Result<bool> {
         match self {
             #[cfg(target_os = "linux")]
             ExitWatch::Pidfd(fd) => {

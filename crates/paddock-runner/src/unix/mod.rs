@@ -1,14 +1,12 @@
 //! The plain Unix spawn: a `std::process::Command` started in a new process group, with every
 //! descriptor but stdio (and any the caller asks to keep) closed at exec, and on Linux a
 //! parent-death signal and a child-subreaper Paddock so that escaped grandchildren can be found
-//! and killed (see `tree`). On Linux a backend whose tree dies with its first process uses
-//! `spawn_in_namespaces`, which starts a program straight into new namespaces as their pid 1
-//! (see `namespaced`) and skips that search.
+//! and killed (see `tree`). A backend whose tree dies with its first process (the Linux
+//! backend's pid namespace, spawned by paddock-linux) builds its own `SandboxedProcess` from the
+//! process-lifetime parts in [`lifetime`] and skips that search.
 
 mod child_setup;
 mod exit_watch;
-#[cfg(target_os = "linux")]
-mod namespaced;
 mod tree;
 
 use crate::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
@@ -20,8 +18,18 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The generic process-lifetime parts a backend that spawns its own tree calls: the terminal's
+/// foreground and modes, exit watching by pidfd, killing a process group with its leader and
+/// waiting for the group to empty, and this process as child subreaper. They carry no policy.
 #[cfg(target_os = "linux")]
-pub use namespaced::{NamespaceSpawnError, NamespacedCommand, spawn_in_namespaces};
+pub mod lifetime {
+    pub use super::child_setup::terminal;
+    pub use super::exit_watch::ExitWatch;
+    pub use super::peek_exit;
+    pub use super::tree::{
+        await_empty_group, become_subreaper, kill_group_and_leader, signal_group,
+    };
+}
 pub use tree::MARKER_VAR;
 
 /// Starts `cmd` as the first process of a new tree. See [`spawn_keeping_fds`].
@@ -224,7 +232,7 @@ impl UnixProcess {
 
 /// The exit status of the child `pid`, without reaping it.
 #[cfg(target_os = "linux")]
-fn peek_exit(pid: libc::pid_t) -> io::Result<Option<ExitInfo>> {
+pub fn peek_exit(pid: libc::pid_t) -> io::Result<Option<ExitInfo>> {
     // SAFETY: a zeroed siginfo_t is a valid out-parameter.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     loop {

@@ -29,7 +29,7 @@ pub(super) fn new_marker() -> String {
 }
 
 /// Makes this process a child subreaper, once (Linux); elsewhere orphans go to init.
-pub(super) fn become_subreaper() -> io::Result<()> {
+pub fn become_subreaper() -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
         static DONE: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
@@ -50,7 +50,7 @@ pub(super) fn become_subreaper() -> io::Result<()> {
 }
 
 /// Sends `signo` to the group led by `leader`; a group already gone is not an error.
-pub(super) fn signal_group(leader: libc::pid_t, signo: libc::c_int) -> io::Result<()> {
+pub fn signal_group(leader: libc::pid_t, signo: libc::c_int) -> io::Result<()> {
     // SAFETY: kill with a negative pid signals a process group; no memory is involved.
     if unsafe { libc::kill(-leader, signo) } != 0 {
         let err = io::Error::last_os_error();
@@ -68,7 +68,7 @@ fn kill_one(pid: libc::pid_t) {
 
 /// Kills the group led by `leader` and the leader itself, nothing else (a contained tree). The
 /// leader stays unreaped: the caller waits for it.
-pub(super) fn kill_group_and_leader(leader: libc::pid_t) {
+pub fn kill_group_and_leader(leader: libc::pid_t) {
     let _ = signal_group(leader, libc::SIGKILL);
     kill_one(leader);
 }
@@ -79,7 +79,7 @@ const MAX_ROUNDS: usize = 500;
 /// Once the leader is reaped: kills and waits until the group led by `leader` is empty, reaping
 /// its members that were reparented to this process (a child subreaper). The group id cannot be
 /// reused meanwhile: it stays reserved while any member exists.
-pub(super) fn await_empty_group(leader: libc::pid_t) -> io::Result<()> {
+pub fn await_empty_group(leader: libc::pid_t) -> io::Result<()> {
     for _ in 0..MAX_ROUNDS {
         reap_group_zombies(leader);
         // SAFETY: signal 0 to a process group only checks that it has members.

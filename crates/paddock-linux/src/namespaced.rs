@@ -3,12 +3,12 @@
 //! (and whichever others the caller names) with a pidfd; the child maps the caller's uid and
 //! gid in it and executes the program while this thread waits. Between clone and exec the
 //! child makes plain syscalls only, on data prepared here, with every signal blocked until it
-//! has reset their handlers: no allocation, no lock, no handler of this process.
+//! has reset their handlers: no allocation, no lock, no handler of this process. The tree's
+//! lifetime (terminal, exit watch, group kill) uses the runner's generic parts.
 
-use super::child_setup::terminal;
-use super::exit_watch::ExitWatch;
-use super::tree;
-use crate::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
+use crate::sys::pipe;
+use paddock_runner::unix::lifetime::{self as tree, ExitWatch, terminal};
+use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, SignalWatch, StdioMode};
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
@@ -51,17 +51,6 @@ pub enum NamespaceSpawnError {
         #[source]
         source: io::Error,
     },
-}
-
-impl NamespaceSpawnError {
-    /// The OS error behind it.
-    pub fn raw_os_error(&self) -> Option<i32> {
-        match self {
-            NamespaceSpawnError::Clone(e)
-            | NamespaceSpawnError::MapIds { source: e, .. }
-            | NamespaceSpawnError::Prepare { source: e, .. } => e.raw_os_error(),
-        }
-    }
 }
 
 /// Starts `cmd` in a new user namespace plus `cmd.namespaces`, as the first process of a new
@@ -143,7 +132,7 @@ pub fn spawn_in_namespaces(
         failed: std::sync::atomic::AtomicI64::new(0),
     };
     tree::become_subreaper().map_err(prepare("prctl(PR_SET_CHILD_SUBREAPER)"))?;
-    let signals = crate::SignalWatch::install().map_err(prepare("sigaction"))?;
+    let signals = SignalWatch::install().map_err(prepare("sigaction"))?;
 
     let mut stack = vec![0u8; CHILD_STACK];
     // SAFETY: the top of the buffer, rounded down to 16 bytes; the stack grows down into it.
@@ -228,16 +217,6 @@ extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the `ChildPlan` the parent passed to clone, alive while it waits.
     let plan = unsafe { &*(arg as *const ChildPlan) };
     plan.run()
-}
-
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 returned two new descriptors that nothing else owns.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 /// Everything the child needs, as raw values prepared by the parent.
@@ -411,7 +390,7 @@ struct NamespacedProcess {
     /// joined once the tree is gone (every writer closed), so no output is lost.
     copiers: Vec<std::thread::JoinHandle<()>>,
     watch: ExitWatch,
-    signals: Option<crate::SignalWatch>,
+    signals: Option<SignalWatch>,
 }
 
 impl SandboxedProcess for NamespacedProcess {
@@ -424,7 +403,7 @@ impl SandboxedProcess for NamespacedProcess {
 
     fn try_wait(&mut self) -> io::Result<Option<ExitInfo>> {
         if self.exited.is_none() {
-            self.exited = super::peek_exit(self.pid)?;
+            self.exited = tree::peek_exit(self.pid)?;
         }
         Ok(self.exited)
     }
@@ -443,7 +422,7 @@ impl SandboxedProcess for NamespacedProcess {
         }
     }
 
-    fn take_signal_watch(&mut self) -> Option<crate::SignalWatch> {
+    fn take_signal_watch(&mut self) -> Option<SignalWatch> {
         self.signals.take()
     }
 
@@ -506,7 +485,7 @@ impl Drop for NamespacedProcess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Outcome, RunOptions, run};
+    use paddock_runner::{Outcome, RunOptions, run};
 
     fn capture() -> RunOptions {
         RunOptions {
