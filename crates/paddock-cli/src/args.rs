@@ -34,8 +34,10 @@ pub enum Command {
     Status(StatusArgs),
     /// Explain a decision: `explain PATH` (can the sandbox read/write it?) or `explain -- CMD...`.
     Explain(ExplainArgs),
-    /// List locations that stay writable to everyone (and so to the sandbox) and how to fix them.
-    Audit {
+    /// Scan this host for locations that stay writable to everyone (and so to the sandbox) and
+    /// say how to fix them (`audit` is the old name, kept as an alias).
+    #[command(visible_alias = "audit")]
+    ScanHost {
         #[arg(long)]
         json: bool,
     },

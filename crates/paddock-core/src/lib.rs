@@ -5,11 +5,11 @@
 //! `openat`/`fstatat` with which `files` reads config files beneath a workspace; every OS backend
 //! depends on this crate and this crate depends on none of them.
 
-pub mod audit;
 pub mod config;
 pub mod env;
 pub mod error;
 pub mod files;
+pub mod host_scan;
 pub mod integrity;
 pub mod paths;
 pub mod policy;

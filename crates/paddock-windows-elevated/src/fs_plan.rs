@@ -3,7 +3,7 @@
 //! what is granted: writable roots and the workspace, the user's tool folders, system locations
 //! (through BUILTIN\Users as on any machine), and never credential stores or deny-read paths.
 //!
-//! Guarantees: every ACE goes through the level-1 journal and ledger (`apply_plan::apply`,
+//! Guarantees: every ACE goes through the level-1 journal and ledger (`run_acls::apply`,
 //! `grants::forget_all`), so level 2 is reversible exactly like level 1; credential stores that
 //! exist get kept explicit deny ACEs for the group, policy deny-read paths per-run ones; tool
 //! folders are granted narrowly (e.g. `.cargo\bin`, never `.cargo` with its credentials file);
@@ -17,8 +17,8 @@ use paddock_core::spec::PathKind;
 use paddock_windows::acl::{Ace, AceFlags};
 use paddock_windows::mask::AccessMask;
 use paddock_windows::plan::{HostDirs, Lifetime, PlannedAce, WindowsPlan, plan_with};
-use paddock_windows::registry::SidRegistry;
 use paddock_windows::sid::Sid;
+use paddock_windows::sid_registry::SidRegistry;
 use paddock_windows::store::{AclStore, EntryKind};
 use paddock_windows::{WindowsError, winpath};
 use std::collections::BTreeSet;
@@ -147,7 +147,7 @@ pub struct Skipped {
 /// Everything a level-2 run applies on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElevatedFsPlan {
-    /// The level-1 plan with the level-2 ACEs appended (apply it with `apply_plan::apply`).
+    /// The level-1 plan with the level-2 ACEs appended (apply it with `run_acls::apply`).
     pub windows: WindowsPlan,
     /// The sandbox group every level-2 ACE names.
     pub group: Sid,
@@ -399,8 +399,8 @@ mod tests {
     use paddock_core::spec::{DenyReadPath, ProtectedPath};
     use paddock_windows::access::{TokenModel, access_check, child_descriptor};
     use paddock_windows::acl::SecurityDescriptor;
-    use paddock_windows::apply_plan;
     use paddock_windows::grants;
+    use paddock_windows::run_acls;
     use paddock_windows::store::FakeAclStore;
 
     const ME: &str = "S-1-5-21-1004336348-1177238915-682003330-1001";
@@ -578,7 +578,7 @@ mod tests {
             &runner(),
         )
         .unwrap();
-        let run = apply_plan::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
+        let run = run_acls::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
         std::mem::forget(run);
         let token = plan.windows.token.model(&account_token());
         (w, plan, token)
@@ -726,7 +726,7 @@ mod tests {
         .unwrap();
         assert!(plan.windows.aces.iter().all(|a| !is_registry_hive(&a.path)));
         assert!(plan.skipped.iter().any(|k| is_registry_hive(&k.path)));
-        let run = apply_plan::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
+        let run = run_acls::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
         run.finish(&mut w.store).unwrap();
     }
 
@@ -751,7 +751,7 @@ mod tests {
             &runner(),
         )
         .unwrap();
-        let run = apply_plan::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
+        let run = run_acls::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
         assert_ne!(w.store.snapshot(), before);
         run.finish(&mut w.store).unwrap();
         grants::forget_all(&mut w.store, &mut w.registry).unwrap();

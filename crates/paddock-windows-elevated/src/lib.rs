@@ -8,7 +8,7 @@
 //! [`protocol`] (broker/runner control frames), [`errors`] (step codes, UAC and logon errors
 //! with fixes). The `cfg(windows)` part in `win` carries them out with Win32.
 //!
-//! # The API the lead wires (Windows only; every `ElevatedError` is a refusal, exit 125)
+//! # The API the front end (the `paddock` facade) wires (Windows only; every `ElevatedError` is a refusal, exit 125)
 //!
 //! - `win::runner_main_if_requested()`: first thing in `main` (the runner is `paddock.exe`
 //!   started by the broker as a sandbox account with `--paddock-elevated-runner`).

@@ -256,7 +256,7 @@ mod tests {
     fn a_denied_verdict_names_the_deny_and_where_it_sits() {
         let mut w = world();
         let plan = crate::testworld::plan_in(&mut w, &crate::testworld::workspace_spec());
-        let _run = crate::apply_plan::apply(&plan, &mut w.store, &w.registry).unwrap();
+        let _run = crate::run_acls::apply(&plan, &mut w.store, &w.registry).unwrap();
         let t = plan.token.model(&caller());
         let v = explain(
             &w.store,

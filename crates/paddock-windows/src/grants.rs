@@ -8,12 +8,12 @@
 //! while a live run still uses the root.
 
 use crate::acl::Ace;
-use crate::apply_plan::{SharedAces, journaled_remove, recover_locked};
 use crate::error::WindowsError;
 use crate::journal::{Journal, JournalEntry, JournalOp};
 use crate::plan::{Lifetime, PlannedAce};
-use crate::registry::{SidRegistry, StateLock};
+use crate::run_acls::{SharedAces, journaled_remove, recover_locked};
 use crate::sid::Sid;
+use crate::sid_registry::{SidRegistry, StateLock};
 use crate::store::AclStore;
 use crate::winpath;
 use serde::{Deserialize, Serialize};
@@ -39,12 +39,12 @@ impl Ledger {
     /// Loads the ledger of the state directory's `windows` folder (empty when absent).
     pub fn load(windows_dir: &Path) -> Result<Ledger, WindowsError> {
         let file = windows_dir.join("grants.json");
-        let entries = crate::registry::load_list(&file)?;
+        let entries = crate::sid_registry::load_list(&file)?;
         Ok(Ledger { file, entries })
     }
 
     fn save(&self) -> Result<(), WindowsError> {
-        crate::registry::save_list(&self.file, &self.entries)
+        crate::sid_registry::save_list(&self.file, &self.entries)
     }
 
     fn position(&self, path: &Path, ace: &Ace) -> Option<usize> {

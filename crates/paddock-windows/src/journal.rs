@@ -12,7 +12,7 @@
 use crate::acl::Ace;
 use crate::error::WindowsError;
 use crate::plan::Lifetime;
-use crate::registry::write_atomically;
+use crate::sid_registry::write_atomically;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -28,15 +28,15 @@
 //!
 //! Paths are Windows path text compared through [`winpath`] (case-insensitive, `\` or `/`).
 //!
-//! # The API the lead wires
+//! # The API the front end (the `paddock` facade) wires
 //!
 //! - [`check_enforceable`]`(spec, level) -> Result<Vec<Capability>, WindowsError>`: refuse or
 //!   list the accepted gaps (network, deny-read) before anything else.
 //! - [`plan`]`(spec, level, store, registry) -> Result<WindowsPlan, WindowsError>` with
 //!   `registry = SidRegistry::open_default()?`; `WindowsPlan::report()` is the enforcement report.
-//! - [`apply_plan::apply`]`(plan, store, registry) -> Result<ActiveRun, WindowsError>` before
-//!   spawning, [`apply_plan::ActiveRun::finish`]`(store)` after the command ends (the apply
-//!   layer then deletes `plan.private_temp`); [`apply_plan::recover`] at start-up (undoes runs
+//! - [`run_acls::apply`]`(plan, store, registry) -> Result<ActiveRun, WindowsError>` before
+//!   spawning, [`run_acls::ActiveRun::finish`]`(store)` after the command ends (the apply
+//!   layer then deletes `plan.private_temp`); [`run_acls::recover`] at start-up (undoes runs
 //!   that died; returns their ids so their temp folders can go); [`grants::forget`] for
 //!   `paddock grants forget ROOT`, [`grants::forget_all`] for uninstall.
 //! - `apply::explain::explain_path(spec, level, path, op) -> Result<Verdict, ApplyError>`
@@ -48,7 +48,6 @@
 pub mod access;
 pub mod acl;
 pub mod acl_binary;
-pub mod apply_plan;
 pub mod enforceability;
 pub mod error;
 pub mod explain;
@@ -58,9 +57,10 @@ pub mod journal;
 pub mod mask;
 pub mod plan;
 pub mod preview;
-pub mod registry;
+pub mod run_acls;
 pub mod shared_dacl;
 pub mod sid;
+pub mod sid_registry;
 pub mod store;
 pub mod winpath;
 
@@ -70,7 +70,7 @@ mod testworld;
 pub use enforceability::check_enforceable;
 pub use error::WindowsError;
 pub use plan::{WindowsPlan, plan};
-pub use registry::SidRegistry;
+pub use sid_registry::SidRegistry;
 
 #[cfg(windows)]
 pub mod apply;

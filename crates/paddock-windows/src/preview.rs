@@ -1,7 +1,7 @@
 //! A plan judged as if it were applied, without applying it: `preview` copies from a store the
 //! entries a question needs (the paths asked about, every path the plan touches, and all their
 //! ancestors) into an in-memory `FakeAclStore` and there creates and adds exactly what
-//! `apply_plan::apply` would. `explain_planned` answers `paddock explain` with it.
+//! `run_acls::apply` would. `explain_planned` answers `paddock explain` with it.
 //!
 //! Guarantees: the base store is only read (the plan is never applied, the journal, ledger and
 //! shared counts are never touched); copied descriptors stay as read except where the plan
@@ -119,7 +119,7 @@ fn create_dir_all(view: &mut FakeAclStore, dir: &Path) -> Result<(), WindowsErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply_plan::apply;
+    use crate::run_acls::apply;
     use crate::testworld::*;
 
     const CASES: [(&str, Operation); 9] = [

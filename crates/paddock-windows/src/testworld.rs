@@ -5,8 +5,8 @@
 use crate::access::{GroupState, Privilege, TokenGroup, TokenModel};
 use crate::acl::SecurityDescriptor;
 use crate::plan::{WindowsPlan, plan_with};
-use crate::registry::SidRegistry;
 use crate::sid::Sid;
+use crate::sid_registry::SidRegistry;
 use crate::store::{AclStore, EntryKind, FakeAclStore};
 use paddock_core::SandboxSpec;
 use paddock_core::policy::{Mode, Network, WindowsLevel};

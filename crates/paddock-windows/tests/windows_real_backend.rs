@@ -13,7 +13,7 @@ use paddock_windows::apply::backend::prepare;
 use paddock_windows::apply::long_path::strip_verbatim;
 use paddock_windows::apply::shell::{Env, KnownShell, find_shell};
 use paddock_windows::mask::AccessMask;
-use paddock_windows::registry::SidRegistry;
+use paddock_windows::sid_registry::SidRegistry;
 use paddock_windows::store::AclStore;
 use std::collections::BTreeSet;
 use std::ffi::OsString;

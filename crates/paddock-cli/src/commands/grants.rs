@@ -6,7 +6,7 @@ use crate::args::GrantsAction;
 use crate::output;
 use paddock::exit;
 use paddock_windows::grants::Ledger;
-use paddock_windows::registry::SidRegistry;
+use paddock_windows::sid_registry::SidRegistry;
 
 pub fn run(action: GrantsAction) -> i32 {
     let Some(state) = paddock_core::state::state_dir() else {

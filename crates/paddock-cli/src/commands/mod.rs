@@ -1,11 +1,11 @@
 //! One module per subcommand; `dispatch` maps a parsed command to its exit code.
 
-mod audit;
 mod explain;
 mod grants;
 mod policy;
 mod rules;
 mod run;
+mod scan_host;
 mod setup;
 mod status;
 
@@ -23,7 +23,7 @@ pub fn dispatch(command: Command) -> i32 {
         Command::Policy { action } => policy::run(action),
         Command::Status(a) => status::run(a),
         Command::Explain(a) => explain::run(a),
-        Command::Audit { json } => audit::run(json),
+        Command::ScanHost { json } => scan_host::run(json),
         Command::Rules { action } => rules::check(action),
         Command::Log(a) => rules::log(a),
         Command::Grants { action } => grants::run(action),

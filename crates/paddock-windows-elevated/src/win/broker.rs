@@ -1,6 +1,6 @@
 //! The broker: `paddock run` at level 2, as the real user. Picks the account by the network
 //! policy, applies the level-2 file plan (journaled), starts the runner as that account in a
-//! kill-on-close job, talks to it over the authenticated pipe, and hands the lead a
+//! kill-on-close job, talks to it over the authenticated pipe, and hands the facade a
 //! `SandboxedProcess` whose exit code, timeout kill and Ctrl-C reach across.
 //!
 //! Guarantees: it refuses before anything starts when setup is missing or outdated, the
@@ -28,9 +28,9 @@ use paddock_win32::Win32Error;
 use paddock_windows::apply::acl::NtfsAclStore;
 use paddock_windows::apply::launch::TreeEnd;
 use paddock_windows::apply::sid::{OwnedSid, current_user_sid};
-use paddock_windows::apply_plan::{self, ActiveRun};
 use paddock_windows::plan::HostDirs;
-use paddock_windows::registry::SidRegistry;
+use paddock_windows::run_acls::{self, ActiveRun};
+use paddock_windows::sid_registry::SidRegistry;
 use std::fs::File;
 use std::io;
 use std::os::windows::io::AsRawHandle;
@@ -136,7 +136,7 @@ pub fn prepare_elevated(
         &rec.group_sid,
         &exe,
     )?;
-    let active = apply_plan::apply(&plan.windows, &mut store, &registry)?;
+    let active = run_acls::apply(&plan.windows, &mut store, &registry)?;
     let broker_sid = current_user_sid().map_err(state)?;
     let sandbox_sids: Vec<_> = rec.accounts.iter().map(|(_, _, s)| s.clone()).collect();
     let reown = fs_plan::git_dirs_to_reown(spec);
@@ -363,7 +363,7 @@ type Cleanup = Box<dyn FnOnce(TreeEnd) + Send>;
 /// How long the broker waits for a terminated job to report no process.
 const KILL_WAIT: Duration = Duration::from_secs(10);
 
-/// The runner as the lead's runner sees it.
+/// The runner as `paddock_runner::run` sees it.
 struct BrokeredProcess {
     runner: RunnerProcess,
     conn: File,

@@ -11,11 +11,11 @@ pub mod lsa;
 pub mod machine_dir;
 pub mod ownership;
 pub mod pipe;
-pub mod registry;
 pub mod runner;
 pub mod setup;
 pub mod system;
 pub mod wfp;
+pub mod winreg;
 
 pub use broker::prepare_elevated;
 pub use runner::runner_main_if_requested;

@@ -12,8 +12,8 @@ use crate::filters;
 use crate::setup_plan::{self, DesiredState, SetupOutcome, SetupRecord, UninstallOutcome};
 use paddock_windows::apply::sid::current_user_sid;
 use paddock_windows::grants::Ledger;
-use paddock_windows::registry::SidRegistry;
 use paddock_windows::sid::Sid;
+use paddock_windows::sid_registry::SidRegistry;
 use serde::Serialize;
 
 /// How `setup` / `uninstall` run.

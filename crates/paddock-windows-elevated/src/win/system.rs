@@ -7,7 +7,7 @@
 //! the brokers group only); a SID seen for an account is remembered so its profile can still be
 //! removed after the account is gone.
 
-use super::{accounts, dpapi, lsa, machine_dir, registry, wfp};
+use super::{accounts, dpapi, lsa, machine_dir, wfp, winreg};
 use crate::errors::SystemError;
 use crate::filters::{self, FenceSpec};
 use crate::setup_plan::{
@@ -16,8 +16,8 @@ use crate::setup_plan::{
 };
 use paddock_windows::apply::acl::NtfsAclStore;
 use paddock_windows::grants;
-use paddock_windows::registry::SidRegistry;
 use paddock_windows::sid::Sid;
+use paddock_windows::sid_registry::SidRegistry;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The real machine.
@@ -100,7 +100,7 @@ impl SystemState for WinSystem {
             if let Some(sid) = accounts::lookup_sid(&name)? {
                 accs.insert(name.clone(), ObservedAccount { sid });
             }
-            if let Some(v) = registry::get_dword(crate::setup_plan::USERLIST_KEY, &name)? {
+            if let Some(v) = winreg::get_dword(crate::setup_plan::USERLIST_KEY, &name)? {
                 regs.insert(format!("{}\\{name}", crate::setup_plan::USERLIST_KEY), v);
             }
             if machine_dir::secret_path(&name).exists() {
@@ -185,7 +185,7 @@ impl SystemState for WinSystem {
     }
 
     fn set_registry_dword(&mut self, v: &RegistryValue) -> Result<(), SystemError> {
-        registry::set_dword(&v.key, &v.name, v.value)
+        winreg::set_dword(&v.key, &v.name, v.value)
     }
 
     fn add_group_rights(&mut self, group: &str, rights: &[String]) -> Result<(), SystemError> {
@@ -200,7 +200,7 @@ impl SystemState for WinSystem {
     }
 
     fn delete_registry_value(&mut self, key: &str, name: &str) -> Result<(), SystemError> {
-        registry::delete_value(key, name)
+        winreg::delete_value(key, name)
     }
 
     fn read_secret(&self, account: &str) -> Result<Option<Secret>, SystemError> {

@@ -14,11 +14,11 @@ use super::device::{DeviceGrant, WINDOW_STATION_SANDBOX};
 use super::launch::{Cleanup, Containment, LaunchError, TreeEnd, start};
 use super::token::{RestrictedToken, TokenError};
 use crate::acl::{Ace, AceFlags};
-use crate::apply_plan::{self, ActiveRun};
 use crate::error::WindowsError;
 use crate::mask::AccessMask;
 use crate::plan::{self, TargetedGrant, WindowsPlan};
-use crate::registry::SidRegistry;
+use crate::run_acls::{self, ActiveRun};
+use crate::sid_registry::SidRegistry;
 use crate::store::AclStore;
 use paddock_core::SandboxSpec;
 use paddock_core::policy::WindowsLevel;
@@ -81,7 +81,7 @@ pub fn prepare_with(
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), ApplyError> {
     let mut plan = plan::plan(spec, level, store.as_ref(), &mut registry)?;
     plan.token.deny_only = super::sid::level_one_deny_only().map_err(TokenError::from)?;
-    let active = apply_plan::apply(&plan, store.as_mut(), &registry).inspect_err(|_| {
+    let active = run_acls::apply(&plan, store.as_mut(), &registry).inspect_err(|_| {
         remove_private_temp(&plan.private_temp, &plan.run_id);
     })?;
     let (containment, grants, layers) = match contain(&plan, stdio) {

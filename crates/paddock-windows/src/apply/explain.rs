@@ -17,7 +17,7 @@ use crate::access::{GroupState, Privilege, TokenGroup, TokenModel};
 use crate::explain::{Operation, Verdict};
 use crate::plan;
 use crate::preview::{explain_planned, file_access_spec};
-use crate::registry::SidRegistry;
+use crate::sid_registry::SidRegistry;
 use paddock_core::SandboxSpec;
 use paddock_core::policy::WindowsLevel;
 use paddock_win32::Win32Error;

@@ -4,11 +4,11 @@
 //! here lives in a thin wrapper too and states why it is sound.
 
 pub mod acl;
-pub mod audit;
 pub mod backend;
 pub mod desktop;
 pub mod device;
 pub mod explain;
+pub mod host_scan;
 pub mod launch;
 pub mod long_path;
 pub mod owned_acl;

@@ -1,4 +1,4 @@
-//! `paddock audit`: locations anyone can write (so a write-restricted sandbox, or any other
+//! `paddock scan-host`: locations anyone can write (so a write-restricted sandbox, or any other
 //! account, can plant files there), each with why it matters and how to fix it.
 
 use crate::output;
@@ -19,19 +19,19 @@ pub fn run(json: bool) -> i32 {
 }
 
 #[cfg(unix)]
-fn scan() -> Vec<paddock_core::audit::Finding> {
-    paddock_core::audit::scan_system()
+fn scan() -> Vec<paddock_core::host_scan::Finding> {
+    paddock_core::host_scan::scan_system()
 }
 
 #[cfg(windows)]
-fn scan() -> Vec<paddock_core::audit::Finding> {
-    use paddock_windows::apply::audit;
+fn scan() -> Vec<paddock_core::host_scan::Finding> {
+    use paddock_windows::apply::host_scan;
     let env: Vec<_> = std::env::vars_os().collect();
-    let report = audit::audit(paddock_windows::apply::shell::Env(&env));
-    let mut out: Vec<paddock_core::audit::Finding> = report
+    let report = host_scan::scan_host(paddock_windows::apply::shell::Env(&env));
+    let mut out: Vec<paddock_core::host_scan::Finding> = report
         .findings
         .into_iter()
-        .map(|f| paddock_core::audit::Finding {
+        .map(|f| paddock_core::host_scan::Finding {
             path: f.path,
             who: format!("{} ({})", f.principal, f.rights.join(", ")),
             why: f.why.to_string(),
@@ -42,11 +42,11 @@ fn scan() -> Vec<paddock_core::audit::Finding> {
         report
             .unreadable
             .into_iter()
-            .map(|u| paddock_core::audit::Finding {
+            .map(|u| paddock_core::host_scan::Finding {
                 path: u.path,
                 who: "unknown (its permissions could not be read)".into(),
                 why: u.reason,
-                fix: "run `paddock audit` from an account that can read this folder's permissions"
+                fix: "run `paddock scan-host` from an account that can read this folder's permissions"
                     .into(),
             }),
     );

@@ -15,7 +15,7 @@ use crate::error::WindowsError;
 use crate::grants::{Ledger, ensure_kept};
 use crate::journal::{Journal, JournalEntry, JournalOp, ProcessStamp};
 use crate::plan::{Lifetime, PlannedAce, WindowsPlan};
-use crate::registry::{SidRegistry, StateLock};
+use crate::sid_registry::{SidRegistry, StateLock};
 use crate::store::AclStore;
 use crate::winpath;
 use serde::{Deserialize, Serialize};
@@ -40,12 +40,12 @@ pub struct SharedAces {
 impl SharedAces {
     pub fn load(windows_dir: &Path) -> Result<SharedAces, WindowsError> {
         let file = windows_dir.join("shared.json");
-        let entries = crate::registry::load_list(&file)?;
+        let entries = crate::sid_registry::load_list(&file)?;
         Ok(SharedAces { file, entries })
     }
 
     fn save(&self) -> Result<(), WindowsError> {
-        crate::registry::save_list(&self.file, &self.entries)
+        crate::sid_registry::save_list(&self.file, &self.entries)
     }
 
     fn find(&self, path: &Path, ace: &Ace) -> Option<usize> {

@@ -1,4 +1,4 @@
-//! `paddock audit` on Windows: reads the DACLs of the PATH directories, the system drive root's
+//! `paddock scan-host` on Windows: reads the DACLs of the PATH directories, the system drive root's
 //! children and the user's and common folders, and reports every one where Everyone, Users or
 //! Authenticated Users can create, replace or re-permission files, with why it matters and the
 //! `icacls` command that fixes it.
@@ -69,7 +69,7 @@ impl Place {
 
 /// One folder where a broad principal can plant files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditFinding {
+pub struct HostScanFinding {
     pub path: PathBuf,
     pub place: Place,
     /// `Everyone`, `Users` or `Authenticated Users`.
@@ -92,11 +92,11 @@ pub struct Unreadable {
     pub reason: String,
 }
 
-/// Everything `paddock audit` found.
+/// Everything `paddock scan-host` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct AuditReport {
+pub struct HostScanReport {
     pub checked: usize,
-    pub findings: Vec<AuditFinding>,
+    pub findings: Vec<HostScanFinding>,
     pub unreadable: Vec<Unreadable>,
 }
 
@@ -110,7 +110,7 @@ fn principals() -> [(&'static str, Sid); 3] {
 }
 
 /// Judges one folder's descriptor: a finding per broad principal that gets a planting right.
-pub fn judge(path: &Path, place: Place, sd: &SecurityDescriptor) -> Vec<AuditFinding> {
+pub fn judge(path: &Path, place: Place, sd: &SecurityDescriptor) -> Vec<HostScanFinding> {
     let mut out = Vec::new();
     for (name, sid) in principals() {
         // A stranger who holds only this group: no owner rights, no other memberships.
@@ -125,7 +125,7 @@ pub fn judge(path: &Path, place: Place, sd: &SecurityDescriptor) -> Vec<AuditFin
             .deciders
             .iter()
             .any(|d| d.ace.is_inherited());
-        out.push(AuditFinding {
+        out.push(HostScanFinding {
             path: path.to_path_buf(),
             place,
             principal: name,
@@ -202,8 +202,8 @@ pub fn targets(env: Env<'_>) -> Vec<(PathBuf, Place)> {
 }
 
 /// Audits `targets` through `store`.
-pub fn audit_with(store: &dyn AclStore, targets: &[(PathBuf, Place)]) -> AuditReport {
-    let mut report = AuditReport::default();
+pub fn scan_host_with(store: &dyn AclStore, targets: &[(PathBuf, Place)]) -> HostScanReport {
+    let mut report = HostScanReport::default();
     for (path, place) in targets {
         match store.read(path) {
             Ok(sd) => {
@@ -221,9 +221,9 @@ pub fn audit_with(store: &dyn AclStore, targets: &[(PathBuf, Place)]) -> AuditRe
     report
 }
 
-/// `paddock audit` for the current user.
-pub fn audit(env: Env<'_>) -> AuditReport {
-    audit_with(&NtfsAclStore::new(), &targets(env))
+/// `paddock scan-host` for the current user.
+pub fn scan_host(env: Env<'_>) -> HostScanReport {
+    scan_host_with(&NtfsAclStore::new(), &targets(env))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Audit of locations that anyone can write: a sandbox that confines the command's own writes
+//! The host scan (`paddock scan-host`): locations that anyone can write: a sandbox that confines the command's own writes
 //! still runs programs found there, and a backend that leaves them writable lets the command
 //! plant files there. `Finding` is OS-neutral; this file holds the Unix scan (PATH entries and a
 //! depth-limited walk of the file system, from std metadata mode bits only).
