@@ -8,8 +8,8 @@
 
 use super::*;
 use crate::access::{TokenModel, access_check};
-use crate::apply_plan::{ActiveRun, apply};
 use crate::explain::{Operation, explain};
+use crate::run_acls::{ActiveRun, apply};
 use crate::testworld::*;
 use paddock_core::integrity::discover::GIT_CONTROL_FILES;
 use paddock_core::spec::{PathKind, ProtectedPath, WatchedPath};
