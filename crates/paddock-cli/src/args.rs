@@ -56,6 +56,16 @@ pub enum Command {
         #[command(subcommand)]
         action: GrantsAction,
     },
+    /// Serve the Model Context Protocol on stdin/stdout (tools: run, explain_path,
+    /// explain_command, policy, status). Add to an MCP client as
+    /// `{"command": "paddock", "args": ["mcp"]}`; policy flags apply to every call.
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod explain;
 mod grants;
+mod mcp;
 mod policy;
 mod rules;
 mod run;
@@ -28,6 +29,7 @@ pub fn dispatch(command: Command) -> i32 {
         Command::Log(a) => rules::log(a),
         Command::Grants { action } => grants::run(action),
         Command::Setup(a) => setup::run(a),
+        Command::Mcp(a) => mcp::run(a),
     }
 }
 
@@ -70,7 +72,12 @@ pub fn load_policy(a: &PolicyArgs) -> Result<EffectivePolicy, PaddockError> {
     }
     let mut paths = ConfigPaths::for_workspace(&workspace);
     paths.explicit = a.config.clone();
-    let cli = CliOverrides {
+    Ok(config::load(&paths, &overrides(a)?)?)
+}
+
+/// The config layer the policy flags make (the highest one).
+pub fn overrides(a: &PolicyArgs) -> Result<CliOverrides, PaddockError> {
+    Ok(CliOverrides {
         mode: a.mode,
         writable_roots: a.writable.clone(),
         deny_read: a.deny_read.clone(),
@@ -95,8 +102,7 @@ pub fn load_policy(a: &PolicyArgs) -> Result<EffectivePolicy, PaddockError> {
             .map(|l| parse_limit_flag(l))
             .collect::<Result<_, _>>()?,
         recipes: a.recipe.clone(),
-    };
-    Ok(config::load(&paths, &cli)?)
+    })
 }
 
 /// One `--limit KIND=VALUE`.

@@ -1,8 +1,9 @@
 //! `paddock status`: what this machine's backend can enforce, and what a run under the effective
 //! policy would get. It says what is *enforced*, not what is asked for.
 
-use crate::args::StatusArgs;
+use crate::args::{PolicyArgs, StatusArgs};
 use crate::output;
+use paddock_core::config::EffectivePolicy;
 use serde_json::json;
 
 pub fn run(a: StatusArgs) -> i32 {
@@ -10,23 +11,8 @@ pub fn run(a: StatusArgs) -> i32 {
         Ok(e) => e,
         Err(err) => return output::fail(&err, err.exit_code()),
     };
-    let backend = backend_status();
-    let trial = trial_run(&a, &eff.policy);
-    let verdict = match backend.get("problems").and_then(|p| p.as_array()) {
-        Some(p) if !p.is_empty() && eff.policy.mode != paddock_core::Mode::FullAccess => {
-            "sandbox unavailable: `paddock run` will refuse (exit 125) until the problems are fixed"
-        }
-        _ => "ready",
-    };
-    let report = json!({
-        "os": std::env::consts::OS,
-        "mode": eff.policy.mode.as_str(),
-        "network": eff.policy.network,
-        "backend": backend,
-        "trial_run": trial,
-        "state_dir": paddock_core::state::state_dir(),
-        "verdict": verdict,
-    });
+    let report = report(&a.policy, &eff);
+    let verdict = report["verdict"].as_str().unwrap_or_default().to_owned();
     if a.json {
         output::json(&report);
     } else {
@@ -65,15 +51,36 @@ pub fn run(a: StatusArgs) -> i32 {
     0
 }
 
+/// The status report as JSON (`paddock status --json`, and the MCP `status` tool).
+pub fn report(a: &PolicyArgs, eff: &EffectivePolicy) -> serde_json::Value {
+    let backend = backend_status();
+    let trial = trial_run(a, &eff.policy);
+    let verdict = match backend.get("problems").and_then(|p| p.as_array()) {
+        Some(p) if !p.is_empty() && eff.policy.mode != paddock_core::Mode::FullAccess => {
+            "sandbox unavailable: `paddock run` will refuse (exit 125) until the problems are fixed"
+        }
+        _ => "ready",
+    };
+    json!({
+        "os": std::env::consts::OS,
+        "mode": eff.policy.mode.as_str(),
+        "network": eff.policy.network,
+        "backend": backend,
+        "trial_run": trial,
+        "state_dir": paddock_core::state::state_dir(),
+        "verdict": verdict,
+    })
+}
+
 /// Runs a no-op command under the effective policy and returns what was really enforced (the
 /// enforcement report), or why the sandbox refused: the answer a real run would get.
-fn trial_run(a: &StatusArgs, policy: &paddock_core::Policy) -> serde_json::Value {
+fn trial_run(a: &PolicyArgs, policy: &paddock_core::Policy) -> serde_json::Value {
     let (program, args): (&str, &[&str]) = if cfg!(windows) {
         ("cmd.exe", &["/c", "exit 0"])
     } else {
         ("true", &[])
     };
-    let dirs = super::dirs(&a.policy);
+    let dirs = super::dirs(a);
     let result = dirs.and_then(|(cwd, workspace)| {
         let mut cmd = paddock::SandboxCommand::new(program);
         cmd.args(args)

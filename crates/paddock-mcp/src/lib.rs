@@ -1,0 +1,524 @@
+//! `paddock mcp`: a Model Context Protocol server on stdio (official Rust SDK, rmcp) so an agent
+//! runs its commands through one resident Paddock process. Tools: `run`, `explain_path`,
+//! `explain_command`, `policy`, `status`.
+//!
+//! Guarantees: every `run` goes through the same command-rules gate, audit log and sandbox as
+//! `paddock run`; a call can only tighten the user's effective policy (see `narrow`); a command
+//! needing approval runs only after the client's user approved it through elicitation, and
+//! without elicitation the call returns `needs_approval` and nothing runs.
+
+pub mod approve;
+pub mod narrow;
+
+use approve::ElicitApprover;
+use narrow::Narrowing;
+use paddock::core::config::{self, CliOverrides, ConfigPaths, EffectivePolicy};
+use paddock::rules::approval::{Approver, NoApprover};
+use paddock::rules::audit::AuditLog;
+use paddock::rules::context::Context;
+use paddock::rules::rules::engine::{Engine, RulePaths};
+use paddock::rules::session::{Session, SessionId};
+use paddock::{Gate, PaddockError, SandboxCommand, run_gated};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolResult, ContentBlock, ProgressNotificationParam, RequestMetaObject, ServerCapabilities,
+};
+use rmcp::{
+    ErrorData, Peer, RoleServer, ServerHandler, ServiceExt, tool, tool_handler, tool_router,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Produces the `status` tool's answer for an effective policy (the CLI's `paddock status --json`).
+pub type StatusFn = dyn Fn(&EffectivePolicy, &Path) -> Value + Send + Sync;
+
+/// How the server loads the policy: the same layers as the CLI, fixed at start.
+pub struct ServerConfig {
+    /// The workspace root (`paddock.toml` is looked up here; relative `cwd`s resolve here).
+    pub workspace: PathBuf,
+    /// `--config FILE`, read in place of the user file.
+    pub config: Option<PathBuf>,
+    /// Flags given to `paddock mcp` (the highest config layer, as for `paddock run`).
+    pub overrides: CliOverrides,
+    pub status: Box<StatusFn>,
+}
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum McpError {
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("the MCP session failed: {0}; check that the client speaks MCP over stdio")]
+    Session(String),
+}
+
+/// Serves MCP on stdin/stdout until the client closes the connection.
+pub fn serve_stdio(cfg: ServerConfig) -> Result<(), McpError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(McpError::Runtime)?;
+    rt.block_on(async move {
+        let server = PaddockServer::new(cfg);
+        let service = server
+            .serve(rmcp::transport::stdio())
+            .await
+            .map_err(|e| McpError::Session(e.to_string()))?;
+        service
+            .waiting()
+            .await
+            .map_err(|e| McpError::Session(e.to_string()))?;
+        Ok(())
+    })
+}
+
+/// The server: the config and the tool router. Each call loads the policy and the rules afresh,
+/// so edits to the config or rules files apply to the next call.
+#[derive(Clone)]
+pub struct PaddockServer {
+    cfg: Arc<ServerConfig>,
+    tool_router: ToolRouter<Self>,
+}
+
+/// `run`'s arguments.
+#[derive(Debug, Deserialize, rmcp::schemars::JsonSchema)]
+#[schemars(crate = "rmcp::schemars")]
+#[serde(deny_unknown_fields)]
+pub struct RunParams {
+    /// The program and its arguments (exactly one of `argv` and `script`).
+    pub argv: Option<Vec<String>>,
+    /// A shell script, run by `sh -c` (Unix) or `cmd.exe /d /s /c` (Windows).
+    pub script: Option<String>,
+    /// Working directory; relative to the workspace (default: the workspace).
+    pub cwd: Option<String>,
+    /// Wall-clock limit in seconds; may only shorten the effective timeout.
+    pub timeout_secs: Option<f64>,
+    /// Per-call tightening of the policy; anything that loosens it is refused.
+    pub policy: Option<Narrowing>,
+    /// Session id: "allow for this session" answers are remembered under it.
+    pub session: Option<String>,
+}
+
+/// `explain_path`'s arguments.
+#[derive(Debug, Deserialize, rmcp::schemars::JsonSchema)]
+#[schemars(crate = "rmcp::schemars")]
+#[serde(deny_unknown_fields)]
+pub struct ExplainPathParams {
+    /// The path; relative paths are relative to the workspace.
+    pub path: String,
+    /// "read", "write", or absent for both.
+    pub access: Option<String>,
+}
+
+/// `explain_command`'s arguments.
+#[derive(Debug, Deserialize, rmcp::schemars::JsonSchema)]
+#[schemars(crate = "rmcp::schemars")]
+#[serde(deny_unknown_fields)]
+pub struct ExplainCommandParams {
+    /// The command line, one word per element.
+    pub argv: Vec<String>,
+    /// Working directory; relative to the workspace (default: the workspace).
+    pub cwd: Option<String>,
+}
+
+/// A tool-level error: the call was understood but refused or could not be done.
+fn refused(message: impl Into<String>, exit_code: i32) -> CallToolResult {
+    let message = message.into();
+    let mut r = CallToolResult::structured_error(json!({
+        "error": message,
+        "exit_code": exit_code,
+    }));
+    r.content = vec![ContentBlock::text(format!("paddock: {message}"))];
+    r
+}
+
+fn structured(value: Value) -> CallToolResult {
+    CallToolResult::structured(value)
+}
+
+#[tool_router]
+impl PaddockServer {
+    pub fn new(cfg: ServerConfig) -> Self {
+        PaddockServer {
+            cfg: Arc::new(cfg),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    fn load(&self) -> Result<EffectivePolicy, PaddockError> {
+        let mut paths = ConfigPaths::for_workspace(&self.cfg.workspace);
+        paths.explicit = self.cfg.config.clone();
+        Ok(config::load(&paths, &self.cfg.overrides)?)
+    }
+
+    fn dir(&self, cwd: Option<&str>) -> PathBuf {
+        cwd.map_or(self.cfg.workspace.clone(), |c| self.cfg.workspace.join(c))
+    }
+
+    /// Run a command in the Paddock sandbox, through the command rules, with output captured.
+    #[tool(
+        name = "run",
+        description = "Run a command in the Paddock sandbox (through the command rules). Give `argv` \
+(array) or `script` (shell). Returns exit_code, stdout/stderr (capped), duration_ms, timed_out, \
+the rules decision, the enforcement report and integrity events; `needs_approval: true` with the \
+reason when the rules require an approval nobody could give. `policy` may only tighten: mode \
+read-only, network off, extra deny_read; `timeout_secs` may only shorten."
+    )]
+    async fn run(
+        &self,
+        Parameters(p): Parameters<RunParams>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let argv: Vec<String> = match (&p.argv, &p.script) {
+            (Some(a), None) if !a.is_empty() => a.clone(),
+            (None, Some(s)) => shell(s),
+            _ => {
+                return Ok(refused(
+                    "give exactly one of `argv` (a non-empty array) and `script` (a string)",
+                    paddock::exit::BAD_CONFIG,
+                ));
+            }
+        };
+        let eff = match self.load() {
+            Ok(e) => e,
+            Err(e) => return Ok(refused(e.to_string(), e.exit_code())),
+        };
+        let mut policy = eff.policy.clone();
+        if let Err(why) = narrow::apply(
+            &mut policy,
+            &p.policy.clone().unwrap_or_default(),
+            p.timeout_secs,
+        ) {
+            return Ok(refused(
+                format!("policy narrowing refused: {why}"),
+                paddock::exit::BAD_CONFIG,
+            ));
+        }
+        let workspace = self.cfg.workspace.clone();
+        let cwd = self.dir(p.cwd.as_deref());
+        let mut engine = match load_rules(&workspace, eff.policy.project_trusted) {
+            Ok(e) => e,
+            Err(e) => return Ok(refused(e.to_string(), e.exit_code())),
+        };
+        if let Some(id) = p.session.as_deref().filter(|s| !s.is_empty()) {
+            let session = SessionId::parse(id).and_then(Session::open_default);
+            match session {
+                Ok(s) => engine.set_session(s),
+                Err(e) => {
+                    return Ok(refused(
+                        format!("session `{id}`: {e}"),
+                        paddock::exit::BAD_CONFIG,
+                    ));
+                }
+            }
+        }
+        let audit = match AuditLog::open_default() {
+            Ok(a) => a,
+            Err(e) => {
+                return Ok(refused(
+                    format!(
+                        "cannot open the audit log: {e}; set PADDOCK_STATE_DIR to a writable directory"
+                    ),
+                    paddock::exit::SANDBOX_UNAVAILABLE,
+                ));
+            }
+        };
+        let timeout = policy.timeout;
+        let mut cmd = SandboxCommand::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .cwd(cwd)
+            .workspace(workspace)
+            .policy(policy)
+            .capture_output(true);
+        let elicit = peer
+            .supported_elicitation_modes()
+            .contains(&rmcp::service::ElicitationMode::Form);
+        let handle = tokio::runtime::Handle::current();
+        let peer_for_ask = peer.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let mut asker = ElicitApprover::new(peer_for_ask, handle);
+            let mut none = NoApprover;
+            let approver: &mut dyn Approver = if elicit { &mut asker } else { &mut none };
+            let gate = Gate {
+                engine: &mut engine,
+                approver,
+                audit: Some(&audit),
+                escalate: false,
+            };
+            let gated = run_gated(&cmd, gate);
+            (gated, asker.failure())
+        });
+        let outcome = with_progress(job, meta, &peer, timeout).await;
+        let (gated, ask_failure) = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                return Ok(refused(
+                    format!("the run did not complete: {e}"),
+                    paddock::exit::SANDBOX_UNAVAILABLE,
+                ));
+            }
+        };
+        let decision = serde_json::to_value(&gated.decision).unwrap_or(Value::Null);
+        match gated.result {
+            Ok(report) => {
+                let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
+                v["decision"] = decision;
+                v["needs_approval"] = json!(false);
+                let mut r = structured(v);
+                r.content = vec![ContentBlock::text(summary(&report))];
+                Ok(r)
+            }
+            Err(err) => {
+                let needs_approval = matches!(err, PaddockError::NotApproved(_))
+                    && gated.decision.answer.is_none()
+                    && (!elicit || ask_failure.is_some());
+                let mut v = json!({
+                    "exit_code": err.exit_code(),
+                    "error": err.to_string(),
+                    "decision": decision,
+                    "needs_approval": needs_approval,
+                });
+                if needs_approval {
+                    let reason = gated.decision.judgement.reason();
+                    let why = match &ask_failure {
+                        Some(f) => format!("{reason} (asking the client failed: {f})"),
+                        None => format!(
+                            "{reason} (the client does not support elicitation, so nobody could be asked)"
+                        ),
+                    };
+                    v["reason"] = json!(why);
+                    let mut r = structured(v);
+                    r.content = vec![ContentBlock::text(format!(
+                        "paddock: needs approval: {why}; nothing ran. Ask the user, then add a \
+                         rule or approve it from a client with elicitation."
+                    ))];
+                    return Ok(r);
+                }
+                let mut r = CallToolResult::structured_error(v);
+                r.content = vec![ContentBlock::text(format!("paddock: {err}"))];
+                Ok(r)
+            }
+        }
+    }
+
+    /// Could the sandbox read or write a path, and which setting decides.
+    #[tool(
+        name = "explain_path",
+        description = "Could a sandboxed command read or write PATH under the effective policy, and \
+which setting decides. `access`: \"read\", \"write\" or absent for both."
+    )]
+    async fn explain_path(
+        &self,
+        Parameters(p): Parameters<ExplainPathParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let eff = match self.load() {
+            Ok(e) => e,
+            Err(e) => return Ok(refused(e.to_string(), e.exit_code())),
+        };
+        let spec = match paddock::core::SandboxSpec::from_policy(&eff.policy, &self.cfg.workspace) {
+            Ok(s) => s,
+            Err(e) => {
+                let e = PaddockError::from(e);
+                return Ok(refused(e.to_string(), e.exit_code()));
+            }
+        };
+        let target = self.cfg.workspace.join(&p.path);
+        let e = match paddock::explain::explain_path(&spec, &target) {
+            Ok(e) => e,
+            Err(err) => {
+                return Ok(refused(
+                    format!("cannot resolve {}: {err}", p.path),
+                    paddock::exit::BAD_CONFIG,
+                ));
+            }
+        };
+        let mut v = json!({ "path": e.path, "mode": eff.policy.mode.as_str() });
+        match p.access.as_deref() {
+            None => {
+                v["read"] = json!(e.read);
+                v["write"] = json!(e.write);
+            }
+            Some("read") => v["read"] = json!(e.read),
+            Some("write") => v["write"] = json!(e.write),
+            Some(other) => {
+                return Ok(refused(
+                    format!("access `{other}`: use \"read\", \"write\" or leave it out"),
+                    paddock::exit::BAD_CONFIG,
+                ));
+            }
+        }
+        Ok(structured(v))
+    }
+
+    /// The command-rules decision for a command line and its reason.
+    #[tool(
+        name = "explain_command",
+        description = "The command-rules decision (allow, prompt, forbid, unknown) for a command \
+line and the rule or reason behind it; nothing runs."
+    )]
+    async fn explain_command(
+        &self,
+        Parameters(p): Parameters<ExplainCommandParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        if p.argv.is_empty() {
+            return Ok(refused(
+                "argv is empty: give the command line",
+                paddock::exit::BAD_CONFIG,
+            ));
+        }
+        let eff = match self.load() {
+            Ok(e) => e,
+            Err(e) => return Ok(refused(e.to_string(), e.exit_code())),
+        };
+        let engine = match load_rules(&self.cfg.workspace, eff.policy.project_trusted) {
+            Ok(e) => e,
+            Err(e) => return Ok(refused(e.to_string(), e.exit_code())),
+        };
+        let writable = paddock::core::SandboxSpec::from_policy(&eff.policy, &self.cfg.workspace)
+            .map(|s| s.writable_roots)
+            .unwrap_or_default();
+        let cwd = self.dir(p.cwd.as_deref());
+        let e = paddock::rules::explain::explain(&engine, &p.argv, &Context::new(cwd, writable));
+        let mut r = structured(serde_json::to_value(&e).unwrap_or(Value::Null));
+        r.content = vec![ContentBlock::text(e.to_string())];
+        Ok(r)
+    }
+
+    /// The effective policy and where each value came from.
+    #[tool(
+        name = "policy",
+        description = "The effective policy and the source of every value (like `paddock policy show --json`)."
+    )]
+    async fn policy(&self) -> Result<CallToolResult, ErrorData> {
+        match self.load() {
+            Ok(eff) => Ok(structured(
+                serde_json::to_value(&eff).unwrap_or(Value::Null),
+            )),
+            Err(e) => Ok(refused(e.to_string(), e.exit_code())),
+        }
+    }
+
+    /// What this machine's backend enforces (like `paddock status --json`).
+    #[tool(
+        name = "status",
+        description = "What this machine's sandbox backend can enforce and what a run under the \
+effective policy gets (like `paddock status --json`)."
+    )]
+    async fn status(&self) -> Result<CallToolResult, ErrorData> {
+        let eff = match self.load() {
+            Ok(e) => e,
+            Err(e) => return Ok(refused(e.to_string(), e.exit_code())),
+        };
+        let cfg = self.cfg.clone();
+        let v = tokio::task::spawn_blocking(move || (cfg.status)(&eff, &cfg.workspace))
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        Ok(structured(v))
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for PaddockServer {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        let mut info = rmcp::model::ServerConfig::default();
+        info.capabilities = ServerCapabilities::builder().enable_tools().build();
+        info.server_info = rmcp::model::Implementation::new("paddock", env!("CARGO_PKG_VERSION"));
+        info.instructions = Some(
+            "Paddock runs shell commands in a sandbox: use the `run` tool for every command. \
+             Writes outside the workspace, secrets and (by default) the network are denied; \
+             `explain_path` and `explain_command` say why."
+                .into(),
+        );
+        info
+    }
+}
+
+/// The argv that runs `script` in the platform's shell.
+fn shell(script: &str) -> Vec<String> {
+    if cfg!(windows) {
+        vec![
+            "cmd.exe".into(),
+            "/d".into(),
+            "/s".into(),
+            "/c".into(),
+            script.into(),
+        ]
+    } else {
+        vec!["sh".into(), "-c".into(), script.into()]
+    }
+}
+
+/// Loads the user's and the project's rules files (as `paddock run` does).
+fn load_rules(workspace: &Path, project_trusted: bool) -> Result<Engine, PaddockError> {
+    let mut paths = RulePaths::for_workspace(workspace);
+    paths.project_trusted = project_trusted;
+    Engine::load(&paths).map_err(|e| {
+        PaddockError::Config(paddock::core::ConfigError::Value {
+            origin: "rules".into(),
+            message: e.to_string(),
+        })
+    })
+}
+
+/// Waits for `job`, sending a progress notification every second while it runs when the client
+/// gave a progress token (progress: elapsed seconds; total: the timeout, when there is one).
+async fn with_progress<T>(
+    job: tokio::task::JoinHandle<T>,
+    meta: RequestMetaObject,
+    peer: &Peer<RoleServer>,
+    timeout: Option<Duration>,
+) -> Result<T, tokio::task::JoinError> {
+    let Some(token) = meta.get_progress_token() else {
+        return job.await;
+    };
+    let start = Instant::now();
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(1),
+        Duration::from_secs(1),
+    );
+    tokio::pin!(job);
+    loop {
+        tokio::select! {
+            done = &mut job => return done,
+            _ = tick.tick() => {
+                let elapsed = start.elapsed().as_secs_f64();
+                let mut note = ProgressNotificationParam::new(token.clone(), elapsed)
+                    .with_message(format!("running for {elapsed:.0} s"));
+                if let Some(t) = timeout {
+                    note = note.with_total(t.as_secs_f64());
+                }
+                // A client that went away gets no progress; the run itself goes on to its end.
+                let _ = peer.notify_progress(note).await;
+            }
+        }
+    }
+}
+
+/// One line for the text content: how the run ended.
+fn summary(r: &paddock::RunReport) -> String {
+    let mut s = format!("exit {} in {} ms", r.exit_code, r.duration_ms);
+    if r.timed_out {
+        s.push_str(" (timed out)");
+    }
+    if let Some(out) = &r.stdout {
+        s.push_str("\n--- stdout ---\n");
+        s.push_str(out);
+    }
+    if let Some(err) = &r.stderr {
+        s.push_str("\n--- stderr ---\n");
+        s.push_str(err);
+    }
+    if r.output_truncated {
+        s.push_str("\n(output truncated)");
+    }
+    for e in &r.integrity {
+        s.push_str("\nintegrity: ");
+        s.push_str(&e.describe());
+    }
+    s
+}
