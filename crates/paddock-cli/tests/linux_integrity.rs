@@ -391,3 +391,18 @@ fn a_fifo_planted_as_paddock_toml_is_removed_so_later_runs_still_work() {
     assert!(!exists(&w.ws.join("paddock.toml")));
     assert_ok(&w.run("true"));
 }
+
+#[test]
+fn a_state_dir_inside_the_workspace_that_does_not_exist_yet_survives_the_run() {
+    let w = World::new();
+    let state = w.ws.join("state");
+    let o = w
+        .command("workspace-write", &[], "true")
+        .env("PADDOCK_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    assert!(!stderr_reports_integrity(&o), "{}", stderr(&o));
+    let kept = std::fs::read_dir(&state).map(|mut d| d.next().is_some());
+    assert!(matches!(kept, Ok(true)), "the audit log's folder is gone");
+}

@@ -167,6 +167,10 @@ impl SandboxCommand {
         // be taken for this run's existing control files.
         let recovered = match paddock_core::state::state_dir() {
             Some(dir) if self.policy.mode != paddock_core::Mode::FullAccess => {
+                // The state dir exists before the spec is made: the supervisor writes it during
+                // the run (audit log, pending check), so inside a writable root it must be
+                // protected, not watched (a watched path that appears is removed after the run).
+                let _ = paddock_core::integrity::pending::ensure_state_dir(&dir);
                 paddock_core::integrity::pending::recover(&dir)
             }
             _ => Vec::new(),

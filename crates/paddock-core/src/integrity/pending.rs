@@ -51,6 +51,11 @@ impl Pending {
     }
 }
 
+/// Creates the state directory (0700 on Unix) when it is missing.
+pub fn ensure_state_dir(state_dir: &Path) -> std::io::Result<()> {
+    create_private_dir(state_dir)
+}
+
 /// Runs the checks that a dead Paddock left pending in `state_dir` and returns what they
 /// reverted; records still locked by a live run are left alone.
 pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
