@@ -111,22 +111,7 @@ impl SandboxSpec {
             for root in &policy.writable_roots {
                 let expanded = paths::expand_tilde(root, home.as_deref());
                 let resolved =
-                    paths::resolve(&ws, &expanded).map_err(|e| SpecError::WritableRoot {
-                        path: root.clone(),
-                        reason: e.to_string(),
-                    })?;
-                if !resolved.is_dir() {
-                    return Err(SpecError::WritableRoot {
-                        path: root.clone(),
-                        reason: "not an existing directory".into(),
-                    });
-                }
-                if let Some(reason) = host.refusal(&resolved) {
-                    return Err(SpecError::RefusedRoot {
-                        path: resolved,
-                        reason,
-                    });
-                }
+                    checked_root(&ws, root, &expanded, "not an existing directory", host)?;
                 if !writable_roots.contains(&resolved) {
                     writable_roots.push(resolved);
                 }
@@ -137,22 +122,13 @@ impl SandboxSpec {
                 if std::fs::symlink_metadata(cache).is_err() {
                     continue;
                 }
-                let resolved = paths::resolve(&ws, cache).map_err(|e| SpecError::WritableRoot {
-                    path: cache.clone(),
-                    reason: e.to_string(),
-                })?;
-                if !resolved.is_dir() {
-                    return Err(SpecError::WritableRoot {
-                        path: cache.clone(),
-                        reason: "a recipe cache that is not a directory".into(),
-                    });
-                }
-                if let Some(reason) = host.refusal(&resolved) {
-                    return Err(SpecError::RefusedRoot {
-                        path: resolved,
-                        reason,
-                    });
-                }
+                let resolved = checked_root(
+                    &ws,
+                    cache,
+                    cache,
+                    "a recipe cache that is not a directory",
+                    host,
+                )?;
                 if !writable_roots.contains(&resolved) {
                     writable_roots.push(resolved);
                 }
@@ -332,6 +308,34 @@ fn kind_of(p: &Path) -> PathKind {
         Ok(_) => PathKind::File,
         Err(_) => PathKind::Missing,
     }
+}
+
+/// Resolves the writable root `given` (as `expanded`) against the workspace and checks it is a
+/// directory the host allows as a root.
+fn checked_root(
+    ws: &Path,
+    given: &Path,
+    expanded: &Path,
+    not_dir: &str,
+    host: &HostRoots,
+) -> Result<PathBuf, SpecError> {
+    let resolved = paths::resolve(ws, expanded).map_err(|e| SpecError::WritableRoot {
+        path: given.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if !resolved.is_dir() {
+        return Err(SpecError::WritableRoot {
+            path: given.to_path_buf(),
+            reason: not_dir.into(),
+        });
+    }
+    if let Some(reason) = host.refusal(&resolved) {
+        return Err(SpecError::RefusedRoot {
+            path: resolved,
+            reason,
+        });
+    }
+    Ok(resolved)
 }
 
 /// Adds `p` (absolute, links not yet followed) as protected when it exists, as watched when
