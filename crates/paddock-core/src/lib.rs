@@ -6,6 +6,7 @@
 //! depends on this crate and this crate depends on none of them.
 
 pub mod config;
+pub mod duration;
 pub mod env;
 pub mod error;
 pub mod files;
