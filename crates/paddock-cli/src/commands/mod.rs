@@ -61,11 +61,18 @@ pub fn note_resolved_workspace(given: &std::path::Path, eff: &EffectivePolicy) {
 
 /// Loads the layered config for the flags.
 pub fn load_policy(a: &PolicyArgs) -> Result<EffectivePolicy, PaddockError> {
-    let (_, workspace) = dirs(a)?;
-    if !workspace.is_dir() {
+    let (cwd, workspace) = dirs(a)?;
+    if let Some(problem) = paddock_core::paths::dir_problem(&cwd) {
+        return Err(paddock_core::SpecError::WorkingDirectory {
+            path: cwd,
+            reason: problem.into(),
+        }
+        .into());
+    }
+    if let Some(problem) = paddock_core::paths::dir_problem(&workspace) {
         return Err(paddock_core::SpecError::Workspace {
             path: workspace,
-            reason: "no such directory".into(),
+            reason: problem.into(),
         }
         .into());
     }
