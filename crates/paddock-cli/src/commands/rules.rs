@@ -63,7 +63,10 @@ pub fn log(a: LogArgs) -> i32 {
     };
     for skipped in &contents.skipped {
         // The reason may quote the line, which anyone who could write the log chose: escaped.
-        eprintln!("paddock: warning: audit log {}", escape(&skipped.to_string()));
+        eprintln!(
+            "paddock: warning: audit log {}",
+            escape(&skipped.to_string())
+        );
     }
     let records = contents.records;
     let records = &records[records.len().saturating_sub(a.tail.unwrap_or(usize::MAX))..];
