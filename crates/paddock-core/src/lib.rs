@@ -19,6 +19,7 @@ pub mod report;
 pub mod roots;
 pub mod spec;
 pub mod state;
+pub mod testing;
 pub mod text;
 
 pub use error::{ConfigError, SpecError};
