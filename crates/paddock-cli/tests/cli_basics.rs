@@ -441,6 +441,7 @@ fn usage_errors_exit_78_with_one_line_naming_the_problem_and_the_help() {
             &["no command given", "`paddock run --help`"],
         ),
         (&["run"], &["no command given"]),
+        (&["run", "--", ""], &["program name is empty"]),
         (
             &["run", "--network", "maybe", "--", "true"],
             &["'maybe'", "on, off"],
