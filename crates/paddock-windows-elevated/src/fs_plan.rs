@@ -811,6 +811,7 @@ mod tests {
             version: crate::setup_plan::SETUP_VERSION,
             group: "PaddockSandbox".into(),
             group_sid: sid(GROUP),
+            brokers_group_sid: None,
             accounts: vec![("PaddockOffline".into(), Role::Offline, sid(OFFLINE))],
             proxy_ports: crate::filters::DEFAULT_PROXY_PORTS,
         }
