@@ -4,6 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use paddock_core::Mode;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 touch the rest of the machine, cannot reach the network unless allowed and cannot outlive its \
 time. Exit codes: the command's own; 124 timeout; 125 sandbox unavailable or policy not \
 enforceable; 126 not executable; 127 not found; 130 interrupted; 76 not approved; 77 forbidden \
-by a rule; 78 invalid config or path."
+by a rule; 78 invalid config, flag or path (one line; under --json also a JSON error)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -105,9 +106,9 @@ pub struct PolicyArgs {
     /// on | off.
     #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
     pub network: Option<String>,
-    /// Timeout in seconds (0: none).
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<f64>,
+    /// Timeout: seconds (30, 2.5) or with a unit (90s, 5m, 2h); 0: none.
+    #[arg(long, value_name = "SECS", value_parser = paddock_core::duration::parse)]
+    pub timeout: Option<Duration>,
     /// Toolchain recipe, repeatable: rust, node, python, go, dotnet, java (its download caches
     /// become writable, its registries join a network allow-list), or auto (detect them from
     /// the workspace root).
@@ -150,12 +151,7 @@ pub struct RunArgs {
     #[arg(long, env = "PADDOCK_SESSION", value_name = "ID")]
     pub session: Option<String>,
     /// The program and its arguments, after `--`.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "PROGRAM"
-    )]
+    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
 }
 
@@ -210,9 +206,18 @@ pub enum RulesAction {
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// Only entries newer than this: seconds, or a number with s/m/h/d (e.g. 2h).
-    #[arg(long, value_name = "AGE")]
-    pub since: Option<String>,
+    /// Only entries newer than this: seconds, or a number with a unit (e.g. 90s, 15m, 2h, 7d).
+    #[arg(long, value_name = "AGE", value_parser = paddock_core::duration::parse)]
+    pub since: Option<Duration>,
+    /// Only the last N entries (after --since).
+    #[arg(short = 'n', long = "tail", value_name = "N", value_parser = parse_count)]
+    pub tail: Option<usize>,
     #[arg(long)]
     pub json: bool,
+}
+
+/// A count of log entries for `--tail`.
+fn parse_count(s: &str) -> Result<usize, String> {
+    s.parse()
+        .map_err(|_| "expected a whole number of entries (e.g. 20)".to_string())
 }

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod output;
 mod terminal;
+mod usage;
 
 use clap::Parser;
 
@@ -17,7 +18,10 @@ fn main() {
     #[cfg(windows)]
     paddock_windows_elevated::win::runner_main_if_requested();
 
-    let cli = args::Cli::parse();
-    let code = commands::dispatch(cli.command);
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let code = match args::Cli::try_parse_from(&argv) {
+        Ok(cli) => commands::dispatch(cli.command),
+        Err(err) => usage::report(&err, &argv),
+    };
     std::process::exit(code);
 }

@@ -409,3 +409,234 @@ fn explain_into_a_closed_pipe_does_not_panic() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+/// Asserts Paddock's error contract: exit 78, one line on stderr starting `paddock: `.
+fn assert_one_line_78(o: &Output, what: &str) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(78), "{what}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{what}: {err}");
+    assert!(err.starts_with("paddock: "), "{what}: {err}");
+    err
+}
+
+#[test]
+fn usage_errors_exit_78_with_one_line_naming_the_problem_and_the_help() {
+    let env = Env::new();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["run", "--timeout", "abc", "--", "true"],
+            &[
+                "'abc'",
+                "--timeout",
+                "expected seconds",
+                "`paddock run --help`",
+            ],
+        ),
+        (
+            &["run", "--bogus", "--", "true"],
+            &["'--bogus'", "`paddock run --help`"],
+        ),
+        (
+            &["run", "--"],
+            &["no command given", "`paddock run --help`"],
+        ),
+        (&["run"], &["no command given"]),
+        (&["run", "--", ""], &["program name is empty"]),
+        (
+            &["run", "--network", "maybe", "--", "true"],
+            &["'maybe'", "on, off"],
+        ),
+        (
+            &["status", "--jsn"],
+            &["'--jsn'", "--json", "`paddock status --help`"],
+        ),
+        (&["frob"], &["'frob'", "`paddock --help`"]),
+        (&[], &["no subcommand", "`paddock --help`"]),
+        (&["log", "-n", "x"], &["--tail", "whole number"]),
+    ];
+    for (args, wants) in cases {
+        let o = env.paddock(args);
+        let err = assert_one_line_78(&o, &format!("{args:?}"));
+        for want in *wants {
+            assert!(err.contains(want), "{args:?}: missing {want:?} in {err}");
+        }
+        assert!(
+            o.stdout.is_empty(),
+            "{args:?}: no --json, nothing on stdout"
+        );
+    }
+}
+
+#[test]
+fn usage_error_under_json_prints_a_json_error_object() {
+    let env = Env::new();
+    let o = env.paddock(&["run", "--json", "--timeout", "abc", "--", "true"]);
+    let err = assert_one_line_78(&o, "run --json --timeout abc");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["exit_code"], 78, "{v}");
+    assert_eq!(
+        v["error"].as_str().unwrap(),
+        err.trim_end().trim_start_matches("paddock: ")
+    );
+    let o = env.paddock(&["status", "--json", "--mode", "yolo"]);
+    assert_one_line_78(&o, "status --json --mode yolo");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert!(v["error"].as_str().unwrap().contains("yolo"), "{v}");
+}
+
+#[test]
+fn help_and_version_still_exit_0() {
+    let env = Env::new();
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["--version"],
+        &["help", "log"],
+    ] {
+        let o = env.paddock(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(!o.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn bad_config_timeouts_exit_78_instead_of_panicking_or_meaning_none() {
+    for bad in ["1e20", "-1", "nan", "inf", "\"soon\""] {
+        let env = Env::new();
+        std::fs::write(env.config.join("config.toml"), format!("timeout = {bad}\n")).unwrap();
+        let o = env.paddock(&["run", "--mode", "full-access", "--", "true"]);
+        let err = assert_one_line_78(&o, bad);
+        assert!(err.contains("config.toml:1:"), "{bad}: {err}");
+        assert!(err.contains("expected seconds"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn bad_cli_timeouts_exit_78() {
+    let env = Env::new();
+    for bad in ["1e20", "-1", "NaN", "inf", ""] {
+        let o = env.paddock(&[
+            "run",
+            "--mode",
+            "full-access",
+            "--timeout",
+            bad,
+            "--",
+            "true",
+        ]);
+        assert_one_line_78(&o, bad);
+    }
+}
+
+#[test]
+fn timeouts_take_seconds_and_units_from_cli_and_config() {
+    let env = Env::new();
+    std::fs::write(env.config.join("config.toml"), "timeout = \"2m\"\n").unwrap();
+    let o = env.paddock(&["policy", "show", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["policy"]["timeout"], 120.0, "{v}");
+    for (flag, secs) in [("5m", 300.0), ("2.5", 2.5), ("1h 30m", 5400.0)] {
+        let o = env.paddock(&["policy", "show", "--json", "--timeout", flag]);
+        assert_eq!(o.status.code(), Some(0), "{flag}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["policy"]["timeout"], secs, "{flag}");
+    }
+}
+
+#[test]
+fn unknown_network_value_in_a_config_names_the_allowed_values() {
+    let env = Env::new();
+    std::fs::write(env.config.join("config.toml"), "network = \"maybe\"\n").unwrap();
+    let o = env.paddock(&["run", "--", "true"]);
+    let err = assert_one_line_78(&o, "network = maybe");
+    assert!(err.contains("\"on\", \"off\""), "{err}");
+    assert!(!err.contains("NetworkSetting"), "{err}");
+}
+
+#[test]
+fn a_file_given_as_cwd_is_reported_as_not_a_directory() {
+    let env = Env::new();
+    let file = env.ws.join("notes.txt");
+    std::fs::write(&file, "x").unwrap();
+    let o = env.paddock(&["run", "--cwd", file.to_str().unwrap(), "--", "true"]);
+    let err = assert_one_line_78(&o, "--cwd FILE");
+    assert!(
+        err.contains("not a directory") && err.contains("--cwd"),
+        "{err}"
+    );
+    assert!(!err.contains("does not exist"), "{err}");
+}
+
+#[test]
+fn deny_read_of_a_missing_path_the_command_could_create_is_refused() {
+    let env = Env::new();
+    let secret = env.ws.join("secret");
+    let o = env.paddock(&[
+        "run",
+        "--no-rules",
+        "--deny-read",
+        secret.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "echo x > secret; cat secret",
+    ]);
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains('x'),
+        "read it back"
+    );
+    let err = assert_one_line_78(&o, "--deny-read missing");
+    assert!(err.contains("create it before the run"), "{err}");
+    assert!(!secret.exists(), "the command must not have run");
+}
+
+#[test]
+fn log_tail_shows_only_the_last_entries() {
+    let env = Env::new();
+    for n in ["1", "2", "3"] {
+        let o = env.paddock(&[
+            "run",
+            "--mode",
+            "full-access",
+            "--",
+            "sh",
+            "-c",
+            &format!("exit {n}"),
+        ]);
+        assert_eq!(o.status.code(), Some(n.parse().unwrap()), "{}", stderr(&o));
+    }
+    let o = env.paddock(&["log", "--json", "-n", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[1]["exit_code"], 3, "the newest last: {lines:?}");
+    assert_eq!(lines[0]["argv"][2], "exit 3", "{lines:?}");
+    let o = env.paddock(&["log", "--tail", "0"]);
+    assert!(o.stdout.is_empty());
+    let o = env.paddock(&["log", "--json"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 6);
+}
+
+#[test]
+fn a_bad_log_line_is_skipped_with_a_warning_not_a_crash() {
+    let env = Env::new();
+    let o = env.paddock(&["run", "--mode", "full-access", "--", "true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let log = env.state.join("audit.jsonl");
+    let good = std::fs::read_to_string(&log).unwrap();
+    let mut bad: serde_json::Value = serde_json::from_str(good.lines().next().unwrap()).unwrap();
+    bad["time"] = "2026-01-01T00:00:00.ééZ".into();
+    std::fs::write(&log, format!("{bad}\nnot json\n{good}")).unwrap();
+    let o = env.paddock(&["log", "--since", "1h", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("audit.jsonl:1:") && err.contains("skipped"),
+        "{err}"
+    );
+    assert!(err.contains("audit.jsonl:2:"), "{err}");
+}

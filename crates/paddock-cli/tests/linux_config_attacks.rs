@@ -388,7 +388,9 @@ fn callers_sh() -> PathBuf {
 /// output and the transcript (prompts included). `None` when `script` is missing.
 fn paddock_on_a_terminal(t: &T, args: &[&str], answers: &str) -> Option<(Output, String)> {
     if Command::new("script").arg("--version").output().is_err() {
-        println!("SKIPPED: `script` (util-linux) is not installed, so no terminal can be given");
+        paddock_core::testing::skip(
+            "`script` (util-linux) is not installed, so no terminal can be given",
+        );
         return None;
     }
     let mut line = format!("exec {}", t.exe.display());

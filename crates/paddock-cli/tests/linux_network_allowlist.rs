@@ -101,7 +101,7 @@ fn curl() -> Option<&'static Path> {
     if p.exists() {
         Some(p)
     } else {
-        println!("SKIPPED: /usr/bin/curl is missing");
+        paddock_core::testing::skip("/usr/bin/curl is missing");
         None
     }
 }
@@ -225,7 +225,9 @@ fn tcp_connect_to_any_port_but_the_proxy_is_denied_by_landlock_and_bind_too() {
     linux_support::assert_ran(&out);
     let layers = report["enforcement"]["layers"].to_string();
     if !layers.contains("TCP bind and connect denied (ABI 4)") {
-        println!("SKIPPED: Landlock below ABI 4 here, no TCP rules: {layers}");
+        paddock_core::testing::skip(&format!(
+            "Landlock below ABI 4 here, no TCP rules: {layers}"
+        ));
         return;
     }
     assert_eq!(

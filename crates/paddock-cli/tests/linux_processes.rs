@@ -158,18 +158,31 @@ fn a_root_caller_holds_no_capability_in_the_sandbox() {
     let w = World::new();
     let out = w.run(
         "grep -E '^Cap(Eff|Prm|Bnd|Amb)' /proc/self/status; \
-         mount -t tmpfs none $WS 2>/dev/null && echo MOUNTED; \
-         unshare -r true 2>/dev/null && echo UNSHARED; \
-         chroot / true 2>/dev/null && echo CHROOTED; true",
+         mount -t tmpfs none \"$WS\" 2>/dev/null; echo mount=$?; \
+         unshare -r true 2>/dev/null; echo unshare=$?; \
+         chroot / true 2>/dev/null; echo chroot=$?",
     );
     assert_ok(&out);
     let text = stdout(&out);
-    assert!(
-        !text.contains("MOUNTED") && !text.contains("UNSHARED") && !text.contains("CHROOTED"),
-        "{text}"
+    let caps: Vec<&str> = text.lines().filter(|l| l.starts_with("Cap")).collect();
+    assert_eq!(
+        caps.len(),
+        4,
+        "CapEff, CapPrm, CapBnd and CapAmb must be read: {text}"
     );
-    for line in text.lines().filter(|l| l.starts_with("Cap")) {
+    for line in caps {
         assert!(line.ends_with("0000000000000000"), "{line}");
+    }
+    // Each tool must have run (not 126/127) and been refused (not 0).
+    for tool in ["mount", "unshare", "chroot"] {
+        let code = text
+            .lines()
+            .find_map(|l| l.strip_prefix(tool)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("no exit status for {tool}: {text}"));
+        assert!(
+            !matches!(code, "0" | "126" | "127"),
+            "{tool} exited {code}: it must run and be refused\n{text}"
+        );
     }
 }
 

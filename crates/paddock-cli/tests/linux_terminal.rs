@@ -137,7 +137,7 @@ fn libc_enxio() -> i32 {
 #[test]
 fn a_non_interactive_run_cannot_open_steal_or_read_the_terminal() {
     if !python3() {
-        eprintln!("SKIPPED: python3 with the pty module is needed to make a terminal");
+        paddock_core::testing::skip("python3 with the pty module is needed to make a terminal");
         return;
     }
     let w = World::new();
@@ -149,7 +149,7 @@ fn a_non_interactive_run_cannot_open_steal_or_read_the_terminal() {
 #[test]
 fn a_non_interactive_run_by_an_unprivileged_caller_cannot_read_the_terminal() {
     if !python3() {
-        eprintln!("SKIPPED: python3 with the pty module is needed to make a terminal");
+        paddock_core::testing::skip("python3 with the pty module is needed to make a terminal");
         return;
     }
     let w = World::new();
@@ -163,7 +163,7 @@ fn a_non_interactive_run_by_an_unprivileged_caller_cannot_read_the_terminal() {
 #[test]
 fn a_non_interactive_run_still_writes_to_the_terminal_as_a_terminal() {
     if !python3() {
-        eprintln!("SKIPPED: python3 with the pty module is needed to make a terminal");
+        paddock_core::testing::skip("python3 with the pty module is needed to make a terminal");
         return;
     }
     let w = World::new();
@@ -180,7 +180,7 @@ fn a_non_interactive_run_still_writes_to_the_terminal_as_a_terminal() {
 #[test]
 fn an_interactive_run_reads_the_terminal_and_its_state_is_restored_afterwards() {
     if !python3() {
-        eprintln!("SKIPPED: python3 with the pty module is needed to make a terminal");
+        paddock_core::testing::skip("python3 with the pty module is needed to make a terminal");
         return;
     }
     let w = World::new();
@@ -226,7 +226,7 @@ fn an_interactive_run_reads_the_terminal_and_its_state_is_restored_afterwards() 
 #[test]
 fn an_unprivileged_callers_output_reaches_a_terminal_it_cannot_reopen() {
     if !python3() {
-        eprintln!("SKIPPED: python3 with the pty module is needed to make a terminal");
+        paddock_core::testing::skip("python3 with the pty module is needed to make a terminal");
         return;
     }
     let w = World::new();

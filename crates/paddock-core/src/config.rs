@@ -106,8 +106,9 @@ pub struct ConfigFile {
     pub deny_read: Option<Vec<PathBuf>>,
     pub default_deny_read: Option<bool>,
     pub network: Option<NetworkSetting>,
-    /// Seconds; 0 means no limit.
-    pub timeout: Option<f64>,
+    /// Seconds (`600`, `2.5`) or a duration string (`"10m"`); 0 means no limit.
+    #[serde(default, deserialize_with = "timeout_setting")]
+    pub timeout: Option<Duration>,
     pub allow_unenforced: Option<Vec<Capability>>,
     pub approval: Option<ApprovalMode>,
     pub output_cap: Option<u64>,
@@ -125,9 +126,13 @@ pub struct ConfigFile {
     pub rules: Option<Vec<toml::Value>>,
 }
 
+/// `timeout = 600`, `2.5` or `"10m"`, through the one duration parser (refuses -1, NaN, inf).
+fn timeout_setting<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    crate::duration::deserialize_named(d, "timeout").map(Some)
+}
+
 /// `network = "off" | "on"` or `network = { allow = ["example.com"] }`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum NetworkSetting {
     Simple(NetworkWord),
     Allowlist { allow: Vec<String> },
@@ -138,6 +143,51 @@ pub enum NetworkSetting {
 pub enum NetworkWord {
     Off,
     On,
+}
+
+/// What `network` accepts, for its error message.
+const NETWORK_EXPECTED: &str =
+    "expected \"on\", \"off\" or { allow = [\"example.com\"] } (allowlists are not enforced yet)";
+
+impl<'de> Deserialize<'de> for NetworkSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = NetworkSetting;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(NETWORK_EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NetworkSetting, E> {
+                match v {
+                    "on" => Ok(NetworkSetting::Simple(NetworkWord::On)),
+                    "off" => Ok(NetworkSetting::Simple(NetworkWord::Off)),
+                    other => Err(E::custom(format!(
+                        "unknown network setting `{other}`: {NETWORK_EXPECTED}"
+                    ))),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NetworkSetting, A::Error> {
+                let mut allow = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "allow" || allow.is_some() {
+                        return Err(serde::de::Error::custom(format!(
+                            "unexpected key `{key}` in network: {NETWORK_EXPECTED}"
+                        )));
+                    }
+                    allow = Some(map.next_value::<Vec<String>>()?);
+                }
+                allow
+                    .map(|allow| NetworkSetting::Allowlist { allow })
+                    .ok_or_else(|| {
+                        serde::de::Error::custom(format!("missing `allow`: {NETWORK_EXPECTED}"))
+                    })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl NetworkSetting {
@@ -337,26 +387,10 @@ fn read_layer(
     match files::read_config_file(path, location)? {
         Some(text) => {
             let file = parse_file(path, &text)?;
-            check_values(&file, path, &text)?;
             Ok(Some((file, text)))
         }
         None => Ok(None),
     }
-}
-
-/// Refuses values no layer may hold: a timeout that is not a number of seconds >= 0.
-fn check_values(f: &ConfigFile, path: &Path, text: &str) -> Result<(), ConfigError> {
-    if let Some(t) = f.timeout
-        && (t < 0.0 || Duration::try_from_secs_f64(t).is_err())
-    {
-        return Err(value_error(
-            path,
-            text,
-            "timeout",
-            &format!("timeout = {t} is not a number of seconds >= 0 (0 means no limit); fix it"),
-        ));
-    }
-    Ok(())
 }
 
 /// Loads and layers the files, then applies `cli`.
@@ -514,7 +548,7 @@ fn apply_layer(eff: &mut EffectivePolicy, f: &ConfigFile, src: Source) {
         touched.push(("network", false));
     }
     if let Some(t) = f.timeout {
-        p.timeout = (t > 0.0).then(|| Duration::from_secs_f64(t));
+        p.timeout = (!t.is_zero()).then_some(t);
         touched.push(("timeout", false));
     }
     if let Some(v) = &f.allow_unenforced {
@@ -745,7 +779,7 @@ fn check_only_tightens(
     if let Some(t) = f.timeout
         && let Some(now) = current.timeout
     {
-        if t == 0.0 {
+        if t.is_zero() {
             return Err(refuse(
                 "timeout",
                 &format!(
@@ -754,11 +788,12 @@ fn check_only_tightens(
                 ),
             ));
         }
-        if Duration::from_secs_f64(t) > now {
+        if t > now {
             return Err(refuse(
                 "timeout",
                 &format!(
-                    "timeout = {t} is longer than the current limit of {} s",
+                    "timeout = {} s is longer than the current limit of {} s",
+                    t.as_secs_f64(),
                     now.as_secs_f64()
                 ),
             ));
@@ -1312,5 +1347,63 @@ mod tests {
         let err = load(&cp, &CliOverrides::default()).unwrap_err().to_string();
         assert!(err.contains("config.toml:2:"), "{err}");
         assert!(err.contains("unknown recipe `cobol`"), "{err}");
+    }
+
+    #[test]
+    fn bad_timeouts_are_refused_with_their_line_not_panicking_or_meaning_none() {
+        for bad in ["-1", "nan", "inf", "1e20", "\"abc\"", "\"-5m\""] {
+            let dir = tempfile::tempdir().unwrap();
+            let cp = paths_in(dir.path());
+            write(
+                dir.path(),
+                "user/config.toml",
+                &format!("mode = \"read-only\"\ntimeout = {bad}\n"),
+            );
+            let err = load(&cp, &CliOverrides::default())
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains("config.toml:2:"), "{bad}: {err}");
+            assert!(err.contains("expected seconds"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn timeout_takes_seconds_fractions_and_duration_strings() {
+        for (text, want) in [("90", 90_000), ("2.5", 2_500), ("\"5m\"", 300_000)] {
+            let dir = tempfile::tempdir().unwrap();
+            let cp = paths_in(dir.path());
+            write(
+                dir.path(),
+                "user/config.toml",
+                &format!("timeout = {text}\n"),
+            );
+            let eff = load(&cp, &CliOverrides::default()).unwrap();
+            assert_eq!(
+                eff.policy.timeout,
+                Some(Duration::from_millis(want)),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_network_word_names_the_allowed_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            dir.path(),
+            "user/config.toml",
+            "mode = \"read-only\"\nnetwork = \"maybe\"\n",
+        );
+        let err = load(&cp, &CliOverrides::default()).unwrap_err().to_string();
+        assert!(err.contains("config.toml:2:"), "{err}");
+        assert!(
+            err.contains("`maybe`") && err.contains("\"on\", \"off\""),
+            "{err}"
+        );
+        assert!(
+            !err.contains("NetworkSetting") && !err.contains("untagged"),
+            "{err}"
+        );
     }
 }

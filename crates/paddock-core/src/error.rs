@@ -29,9 +29,11 @@ pub enum ConfigError {
 #[derive(Debug, Error)]
 pub enum SpecError {
     #[error(
-        "workspace {path} does not exist or is not a directory: {reason}; pass an existing directory with --cwd"
+        "workspace {path}: {reason}; pass an existing directory with --workspace (default: the working directory)"
     )]
     Workspace { path: PathBuf, reason: String },
+    #[error("working directory {path}: {reason}; pass an existing directory with --cwd")]
+    WorkingDirectory { path: PathBuf, reason: String },
     #[error(
         "writable root {path} does not exist: {reason}; create it or remove it from writable_roots"
     )]
@@ -55,6 +57,10 @@ pub enum SpecError {
          yourself or drop the recipe"
     )]
     RecipeCache { path: PathBuf, reason: String },
+    #[error(
+        "deny_read {path} does not exist and lies inside writable root {root}, where the command could create it and read it back; create it before the run (touch or mkdir) so it can be hidden, or remove the entry"
+    )]
+    DenyReadMissing { path: PathBuf, root: PathBuf },
     #[error("cannot resolve {path}: {reason}")]
     Resolve { path: PathBuf, reason: String },
 }

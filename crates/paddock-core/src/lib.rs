@@ -6,6 +6,7 @@
 //! depends on this crate and this crate depends on none of them.
 
 pub mod config;
+pub mod duration;
 pub mod env;
 pub mod error;
 pub mod files;
@@ -18,6 +19,7 @@ pub mod report;
 pub mod roots;
 pub mod spec;
 pub mod state;
+pub mod testing;
 pub mod text;
 
 pub use error::{ConfigError, SpecError};

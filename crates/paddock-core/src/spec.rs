@@ -91,10 +91,10 @@ impl SandboxSpec {
             path: workspace.to_path_buf(),
             reason: e.to_string(),
         })?;
-        if !ws.is_dir() {
+        if let Some(problem) = paths::dir_problem(&ws) {
             return Err(SpecError::Workspace {
                 path: workspace.to_path_buf(),
-                reason: "not a directory".into(),
+                reason: problem.into(),
             });
         }
         let home = crate::state::home_dir();
@@ -197,6 +197,20 @@ impl SandboxSpec {
             if kind == PathKind::Missing && !creatable {
                 continue;
             }
+            // Backends hide only what exists. A missing entry inside a writable root could be
+            // created by the command and read back, so an entry the user asked for is refused
+            // there; the built-in list, most of which any machine lacks, stays best effort.
+            if kind == PathKind::Missing
+                && !is_default_deny_read(p)
+                && let Some(root) = writable_roots
+                    .iter()
+                    .find(|r| paths::may_be_beneath(&resolved, r))
+            {
+                return Err(SpecError::DenyReadMissing {
+                    path: resolved,
+                    root: root.clone(),
+                });
+            }
             if !deny_read.iter().any(|d: &DenyReadPath| d.path == resolved) {
                 deny_read.push(DenyReadPath {
                     path: resolved,
@@ -234,6 +248,16 @@ impl SandboxSpec {
             .iter()
             .find(|d| paths::may_be_beneath(p, &d.path))
     }
+}
+
+/// True for an entry of the built-in deny-read list (as written, `~/...`).
+fn is_default_deny_read(p: &Path) -> bool {
+    let defaults = if cfg!(windows) {
+        crate::config::DEFAULT_DENY_READ_WINDOWS
+    } else {
+        crate::config::DEFAULT_DENY_READ_UNIX
+    };
+    defaults.iter().any(|d| p == Path::new(d))
 }
 
 /// Resolves many paths that share ancestors (the default secrets under `~`) with one `lstat` per
@@ -626,6 +650,40 @@ mod tests {
         p.deny_read = vec![base.join("a")];
         let err = SandboxSpec::from_policy(&p, &base).unwrap_err();
         assert!(matches!(err, SpecError::Resolve { .. }), "{err}");
+    }
+
+    #[test]
+    fn missing_deny_read_inside_a_writable_root_is_refused_and_outside_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let ws = base.join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        std::fs::create_dir_all(base.join("elsewhere")).unwrap();
+        let mut p = default_policy();
+        p.deny_read = vec![ws.join("secret")];
+        let err = SandboxSpec::from_policy(&p, &ws).unwrap_err();
+        assert!(matches!(err, SpecError::DenyReadMissing { .. }), "{err}");
+        assert!(
+            err.to_string().contains("create it before the run"),
+            "{err}"
+        );
+        // Read-only: nothing can create it, so it is kept (and hidden once it exists).
+        p.mode = Mode::ReadOnly;
+        assert!(SandboxSpec::from_policy(&p, &ws).is_ok());
+        // Outside every writable root only the host could create it: kept as before.
+        let mut p = default_policy();
+        p.deny_read = vec![base.join("elsewhere/secret")];
+        let spec = SandboxSpec::from_policy(&p, &ws).unwrap();
+        assert!(spec.denied_read(&base.join("elsewhere/secret")).is_some());
+        // Once it exists it is hidden, not refused.
+        std::fs::write(ws.join("secret"), "k").unwrap();
+        let mut p = default_policy();
+        p.deny_read = vec![ws.join("secret")];
+        let spec = SandboxSpec::from_policy(&p, &ws).unwrap();
+        assert_eq!(
+            spec.denied_read(&ws.join("secret")).unwrap().kind,
+            PathKind::File
+        );
     }
 
     #[test]

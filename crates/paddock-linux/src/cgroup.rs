@@ -191,7 +191,7 @@ mod tests {
         if !Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
             && !Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists()
         {
-            eprintln!("SKIPPED: no cgroup v2 mounted here");
+            paddock_core::testing::skip("no cgroup v2 mounted here");
             return;
         }
         let want = CgroupLimits {

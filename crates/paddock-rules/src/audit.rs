@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 use thiserror::Error;
 
 /// The log's file name inside the state directory.
@@ -210,11 +210,13 @@ impl AuditLog {
         std::fs::rename(self.path(), self.rotated(1)).map_err(self.io("rotate"))
     }
 
-    /// Every complete record, oldest first (rotated files included), at or after `since`.
-    pub fn read(&self, since: Option<SystemTime>) -> Result<Vec<Record>, AuditError> {
+    /// Every complete record, oldest first (rotated files included), at or after `since`, and
+    /// the lines that could not be used (torn, not a record, or, with `since`, a time that does
+    /// not parse): one bad line never hides the rest.
+    pub fn read(&self, since: Option<SystemTime>) -> Result<LogContents, AuditError> {
         let mut files: Vec<PathBuf> = (1..=self.keep).rev().map(|n| self.rotated(n)).collect();
         files.push(self.path());
-        let mut out = Vec::new();
+        let mut out = LogContents::default();
         for f in files {
             let bytes = match std::fs::read(&f) {
                 Ok(b) => b,
@@ -227,26 +229,68 @@ impl AuditLog {
                     });
                 }
             };
-            for line in String::from_utf8_lossy(&bytes).lines() {
-                let Ok(rec) = serde_json::from_str::<Record>(line) else {
-                    continue;
+            for (n, line) in String::from_utf8_lossy(&bytes).lines().enumerate() {
+                let skip = |reason: String| SkippedLine {
+                    file: f.clone(),
+                    line: n + 1,
+                    reason,
                 };
-                let recent = match (since, parse_rfc3339(&rec.time)) {
-                    (None, _) => true,
-                    (Some(s), Some(t)) => t >= s,
-                    (Some(_), None) => false,
+                let rec = match serde_json::from_str::<Record>(line) {
+                    Ok(rec) => rec,
+                    Err(e) => {
+                        out.skipped
+                            .push(skip(format!("not a complete record ({e})")));
+                        continue;
+                    }
                 };
-                if recent {
-                    out.push(rec);
+                if let Some(since) = since {
+                    match parse_rfc3339(&rec.time) {
+                        Some(t) if t >= since => {}
+                        Some(_) => continue,
+                        None => {
+                            out.skipped
+                                .push(skip(format!("time `{}` is not RFC 3339", rec.time)));
+                            continue;
+                        }
+                    }
                 }
+                out.records.push(rec);
             }
         }
         Ok(out)
     }
 }
 
+/// What `AuditLog::read` found.
+#[derive(Debug, Default)]
+pub struct LogContents {
+    pub records: Vec<Record>,
+    pub skipped: Vec<SkippedLine>,
+}
+
+/// A log line that `AuditLog::read` left out, with where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedLine {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    pub reason: String,
+}
+
+impl std::fmt::Display for SkippedLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}; line skipped",
+            self.file.display(),
+            self.line,
+            self.reason
+        )
+    }
+}
+
 /// Reads the default audit log (see `AuditLog::read`).
-pub fn read_log(since: Option<SystemTime>) -> Result<Vec<Record>, AuditError> {
+pub fn read_log(since: Option<SystemTime>) -> Result<LogContents, AuditError> {
     AuditLog::open_default()?.read(since)
 }
 
@@ -325,68 +369,18 @@ fn last_byte(file: &std::fs::File, at: u64) -> std::io::Result<u8> {
     Ok(b[0])
 }
 
-/// `SystemTime` as RFC 3339 in UTC with milliseconds: `2026-11-24T09:03:36.123Z`.
+/// `SystemTime` as RFC 3339 in UTC with milliseconds: `2026-11-24T09:03:36.123Z` (times before
+/// 1970 or past jiff's range, which no clock gives, print as the epoch).
 pub fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, day) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
+    let ts = jiff::Timestamp::try_from(t).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-/// Parses the form `rfc3339` writes (fraction optional, `Z` only).
+/// Parses an RFC 3339 time (any offset, any fraction); `None` for anything else.
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let s = s.strip_suffix('Z')?;
-    let (date, time) = s.split_once('T')?;
-    let mut dp = date.splitn(3, '-');
-    let y: i64 = dp.next()?.parse().ok()?;
-    let m: u32 = dp.next()?.parse().ok()?;
-    let d: u32 = dp.next()?.parse().ok()?;
-    let (hms, frac) = match time.split_once('.') {
-        Some((a, b)) => (a, b),
-        None => (time, "0"),
-    };
-    let mut tp = hms.splitn(3, ':');
-    let h: u64 = tp.next()?.parse().ok()?;
-    let mi: u64 = tp.next()?.parse().ok()?;
-    let se: u64 = tp.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let millis: u64 = format!("{frac:0<3}")[..3].parse().ok()?;
-    let days = days_from_civil(y, m, d);
-    let secs = u64::try_from(days * 86_400).ok()? + h * 3600 + mi * 60 + se;
-    Some(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    s.parse::<jiff::Timestamp>()
+        .ok()
+        .and_then(|t| SystemTime::try_from(t).ok())
 }
 
 #[cfg(test)]
@@ -396,6 +390,7 @@ mod tests {
     use crate::context::Context;
     use crate::rules::engine::Engine;
     use paddock_core::policy::ApprovalMode;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn record(argv: &[&str]) -> Record {
         let mut e = Engine::empty();
@@ -422,6 +417,9 @@ mod tests {
         assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
         assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+        // Multi-byte text where the fraction belongs: refused, not a panic on a char boundary.
+        assert_eq!(parse_rfc3339("2026-01-01T00:00:00.ééZ"), None);
+        assert_eq!(parse_rfc3339("2026-01-01T00:00:00.é"), None);
     }
 
     #[test]
@@ -489,6 +487,7 @@ mod tests {
         let got: Vec<String> = log
             .read(None)
             .unwrap()
+            .records
             .iter()
             .map(|r| r.argv[0].clone())
             .collect();
@@ -510,7 +509,7 @@ mod tests {
         assert_eq!(mode & 0o777, 0o700);
         let mode = std::fs::metadata(log.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(log.read(None).unwrap().len(), 2);
+        assert_eq!(log.read(None).unwrap().records.len(), 2);
     }
 
     #[cfg(unix)]
@@ -541,6 +540,7 @@ mod tests {
         let got: Vec<String> = log
             .read(None)
             .unwrap()
+            .records
             .iter()
             .map(|r| r.argv[1].clone())
             .collect();
@@ -564,10 +564,34 @@ mod tests {
             .open(log.path())
             .unwrap();
         f.write_all(b"{\"time\":\"2026-").unwrap();
-        assert_eq!(log.read(None).unwrap().len(), 2);
+        let all = log.read(None).unwrap();
+        assert_eq!(all.records.len(), 2);
+        assert_eq!(all.skipped.len(), 1, "{:?}", all.skipped);
+        assert_eq!(all.skipped[0].line, 3);
         let since = parse_rfc3339("2020-01-01T00:00:00Z");
-        let recent = log.read(since).unwrap();
+        let recent = log.read(since).unwrap().records;
         assert_eq!(recent.len(), 1);
         assert_eq!(recent[0].argv, ["new"]);
+    }
+
+    #[test]
+    fn a_record_with_a_broken_time_is_skipped_with_its_line_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::in_dir(dir.path());
+        let mut bad = record(&["bad"]);
+        bad.time = "2026-01-01T00:00:00.ééZ".into();
+        log.append(&bad).unwrap();
+        log.append(&record(&["good"])).unwrap();
+        let since = parse_rfc3339("2020-01-01T00:00:00Z");
+        let got = log.read(since).unwrap();
+        assert_eq!(got.records.len(), 1);
+        assert_eq!(got.records[0].argv, ["good"]);
+        assert_eq!(got.skipped.len(), 1);
+        assert_eq!(got.skipped[0].line, 1);
+        let shown = got.skipped[0].to_string();
+        assert!(
+            shown.contains("audit.jsonl:1:") && shown.contains("skipped"),
+            "{shown}"
+        );
     }
 }

@@ -183,7 +183,9 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
         (true, None) => Some(signals::Watch::install()?),
         (false, _) => None,
     };
-    let deadline = opts.timeout.map(|t| start + t);
+    // A deadline past what `Instant` can hold is no deadline (library callers may pass any
+    // `Duration`; the CLI and config refuse anything over 100 years).
+    let deadline = opts.timeout.and_then(|t| start.checked_add(t));
     let mut timed_out = false;
     let mut interrupted = false;
     let mut kill_at: Option<Instant> = None;

@@ -386,11 +386,23 @@ fn in_terminal(inner: &str, input: &[u8]) -> Option<String> {
     got
 }
 
+/// True when util-linux `script` (for a pseudo-terminal) runs; otherwise reports the skip, which
+/// fails under `PADDOCK_REQUIRE_ALL=1` (CI installs it).
+#[cfg(target_os = "linux")]
+fn have_script() -> bool {
+    let ok = Command::new("script").arg("--version").output().is_ok();
+    if !ok {
+        paddock_core::testing::skip(
+            "util-linux `script` is not installed (needed for a pseudo-terminal)",
+        );
+    }
+    ok
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn an_interactive_command_can_read_the_terminal() {
-    if Command::new("script").arg("--version").output().is_err() {
-        println!("SKIPPED: util-linux `script` is not installed (needed for a pseudo-terminal)");
+    if !have_script() {
         return;
     }
     let inner = format!("{PROBE} harness -- sh -c 'read line; echo got:$line'");
@@ -402,8 +414,7 @@ fn an_interactive_command_can_read_the_terminal() {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_terminal_is_given_back_after_an_interactive_run() {
-    if Command::new("script").arg("--version").output().is_err() {
-        println!("SKIPPED: util-linux `script` is not installed (needed for a pseudo-terminal)");
+    if !have_script() {
         return;
     }
     let inner = format!("{PROBE} harness -- true; read line; echo after:$line");
@@ -415,8 +426,7 @@ fn the_terminal_is_given_back_after_an_interactive_run() {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_terminal_is_given_back_when_the_program_cannot_be_executed() {
-    if Command::new("script").arg("--version").output().is_err() {
-        println!("SKIPPED: util-linux `script` is not installed (needed for a pseudo-terminal)");
+    if !have_script() {
         return;
     }
     let inner = format!("{PROBE} harness -- /nonexistent/program; read line; echo after:$line");

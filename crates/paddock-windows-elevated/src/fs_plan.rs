@@ -11,8 +11,10 @@
 //! or a profile root.
 
 use crate::errors::ElevatedError;
+use crate::setup_plan::{Role, SetupRecord};
 use paddock_core::SandboxSpec;
 use paddock_core::policy::{Mode, Network, WindowsLevel};
+use paddock_core::report::{EnforcementReport, LayerReport, LayerStatus};
 use paddock_core::spec::PathKind;
 use paddock_windows::acl::{Ace, AceFlags};
 use paddock_windows::mask::AccessMask;
@@ -32,6 +34,10 @@ pub const DENY_READ: AccessMask = AccessMask(
         | AccessMask::FILE_READ_EA.bits()
         | AccessMask::FILE_EXECUTE.bits(),
 );
+
+/// An outside address the offline account must not reach (Cloudflare DNS over TCP/443), probed
+/// at every level-2 start.
+pub const PROBE_OUTSIDE: &str = "1.1.1.1:443";
 
 /// Read and execute: what a tool folder grant gives.
 pub const READ_EXECUTE: AccessMask =
@@ -393,6 +399,76 @@ pub fn git_safe_directory_env(spec: &SandboxSpec) -> Vec<(OsString, OsString)> {
     env
 }
 
+/// The enforcement report of a level-2 run: what the account, token, read confinement, jobs
+/// and (for the offline account) the network fence enforce. Built here, from the plan, so that
+/// it is tested on every OS.
+pub fn report(
+    rec: &SetupRecord,
+    role: Role,
+    account: &str,
+    plan: &ElevatedFsPlan,
+) -> EnforcementReport {
+    let mut layers = vec![
+        LayerReport::new(
+            "sandbox-account",
+            LayerStatus::Enforced,
+            format!(
+                "runs as {account} (setup version {}), its own profile loaded",
+                rec.version
+            ),
+        ),
+        LayerReport::new(
+            "restricted-token",
+            LayerStatus::Enforced,
+            format!(
+                "write-restricted token of {account}, {} restricting SID(s), verified by the runner",
+                plan.windows.token.restricting_sids.len()
+            ),
+        ),
+        LayerReport::new(
+            "read-confinement",
+            LayerStatus::Enforced,
+            format!(
+                "{} reads only granted folders: {} tool folder grant(s), {} deny ACE(s) on \
+                 credential stores and deny-read paths",
+                rec.group,
+                plan.read_grants.len(),
+                plan.denied.len()
+            ),
+        ),
+        LayerReport::new(
+            "job-object",
+            LayerStatus::Enforced,
+            "runner and command in kill-on-close jobs; the command on a private desktop",
+        ),
+    ];
+    layers.push(match role {
+        Role::Offline => LayerReport::new(
+            "network-fence",
+            LayerStatus::Enforced,
+            format!(
+                "WFP blocks every connect of {account} except loopback ports {}-{}; probed at \
+                 start (loopback and {PROBE_OUTSIDE} blocked). Residuals: DNS through Dnscache, \
+                 SMB through the redirector",
+                rec.proxy_ports.low, rec.proxy_ports.high
+            ),
+        ),
+        Role::Online => LayerReport::new(
+            "network",
+            LayerStatus::NotEnforced,
+            "network = \"on\": the online sandbox account is not fenced. Schannel TLS \
+             (System32 curl, Invoke-WebRequest, .NET HttpClient, winget) fails under the \
+             restricted token; git and other OpenSSL-based tools work",
+        ),
+    });
+    EnforcementReport {
+        backend: "windows-elevated".into(),
+        unconfined: false,
+        layers,
+        not_enforced: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -730,10 +806,62 @@ mod tests {
         run.finish(&mut w.store).unwrap();
     }
 
+    fn setup_record() -> SetupRecord {
+        SetupRecord {
+            version: crate::setup_plan::SETUP_VERSION,
+            group: "PaddockSandbox".into(),
+            group_sid: sid(GROUP),
+            brokers_group_sid: None,
+            accounts: vec![("PaddockOffline".into(), Role::Offline, sid(OFFLINE))],
+            proxy_ports: crate::filters::DEFAULT_PROXY_PORTS,
+        }
+    }
+
     #[test]
     fn level_two_reports_network_and_deny_read_as_enforced() {
-        let (_, plan, _) = applied(Mode::WorkspaceWrite);
-        assert!(plan.windows.not_enforced.is_empty());
+        // The spec asks for network off and a deny-read file, which level 1 refuses.
+        let (w, plan, t) = applied(Mode::WorkspaceWrite);
+        assert!(!can(&w, &t, r"C:\Users\me\repo\.env", READ));
+        let offline = report(&setup_record(), Role::Offline, "PaddockOffline", &plan);
+        assert!(offline.not_enforced.is_empty(), "{offline:?}");
+        assert!(!offline.unconfined);
+        let layer = |name: &str| {
+            offline
+                .layers
+                .iter()
+                .find(|l| l.name == name)
+                .unwrap_or_else(|| panic!("no {name} layer in {offline:?}"))
+        };
+        assert_eq!(layer("network-fence").status, LayerStatus::Enforced);
+        let reads = layer("read-confinement");
+        assert_eq!(reads.status, LayerStatus::Enforced);
+        assert!(
+            plan.denied.contains(&p(r"C:\Users\me\repo\.env")),
+            "{:?}",
+            plan.denied
+        );
+        assert!(
+            reads
+                .detail
+                .contains(&format!("{} deny ACE(s)", plan.denied.len())),
+            "{reads:?}"
+        );
+        assert!(
+            offline
+                .layers
+                .iter()
+                .all(|l| l.status == LayerStatus::Enforced),
+            "{offline:?}"
+        );
+        // The online account is not fenced, and the report says so.
+        let online = report(&setup_record(), Role::Online, "PaddockOnline", &plan);
+        assert!(
+            online
+                .layers
+                .iter()
+                .any(|l| l.name == "network" && l.status == LayerStatus::NotEnforced),
+            "{online:?}"
+        );
     }
 
     #[test]

@@ -80,8 +80,8 @@ fn backend_refuses_unenforceable_policy_and_acl_less_workspace() {
         StdioMode::Capture,
     );
     if !running_under_wine() {
-        println!(
-            "SKIPPED: the ACL-less refusal is Wine's; real Windows runs are in windows_real_backend"
+        paddock_core::testing::skip(
+            "the ACL-less refusal is Wine's; real Windows runs are in windows_real_backend",
         );
         return;
     }

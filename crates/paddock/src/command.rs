@@ -142,17 +142,17 @@ impl SandboxCommand {
         let here = std::env::current_dir()?;
         let cwd = match &self.cwd {
             Some(c) => paddock_core::paths::resolve(&here, c).map_err(|e| {
-                paddock_core::SpecError::Workspace {
+                paddock_core::SpecError::WorkingDirectory {
                     path: c.clone(),
                     reason: e.to_string(),
                 }
             })?,
             None => here.clone(),
         };
-        if !cwd.is_dir() {
-            return Err(paddock_core::SpecError::Workspace {
+        if let Some(problem) = paddock_core::paths::dir_problem(&cwd) {
+            return Err(paddock_core::SpecError::WorkingDirectory {
                 path: cwd,
-                reason: "the working directory does not exist".into(),
+                reason: problem.into(),
             }
             .into());
         }

@@ -41,6 +41,8 @@ impl PaddockError {
         match self {
             PaddockError::Config(_)
             | PaddockError::Spec(SpecError::Workspace { .. })
+            | PaddockError::Spec(SpecError::WorkingDirectory { .. })
+            | PaddockError::Spec(SpecError::DenyReadMissing { .. })
             | PaddockError::Spec(SpecError::WritableRoot { .. })
             | PaddockError::Spec(SpecError::Resolve { .. })
             | PaddockError::Spec(SpecError::RefusedRoot { .. })

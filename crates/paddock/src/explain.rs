@@ -98,6 +98,8 @@ mod tests {
     fn spec(ws: &Path, mode: Mode) -> SandboxSpec {
         let mut p = default_policy();
         p.mode = mode;
+        // A missing deny-read entry inside a writable root is refused, so the secret exists.
+        std::fs::create_dir_all(ws.join("secret")).unwrap();
         p.deny_read = vec![ws.join("secret")];
         SandboxSpec::from_policy(&p, ws).unwrap()
     }
@@ -149,9 +151,27 @@ mod tests {
     #[test]
     fn dotdot_escape_is_explained_as_outside() {
         let dir = tempfile::tempdir().unwrap();
-        let ws = std::fs::canonicalize(dir.path()).unwrap().join("ws");
-        std::fs::create_dir(&ws).unwrap();
-        let e = explain_path(&spec(&ws, Mode::WorkspaceWrite), Path::new("../elsewhere")).unwrap();
-        assert!(!e.write.allowed);
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let ws = base.join("ws");
+        std::fs::create_dir_all(ws.join("sub")).unwrap();
+        let s = spec(&ws, Mode::WorkspaceWrite);
+        // Escapes: up and out, and up into a sibling whose name starts like the workspace's.
+        for (asked, lands) in [
+            ("../elsewhere", "elsewhere"),
+            ("sub/../../ws-evil", "ws-evil"),
+        ] {
+            let e = explain_path(&s, Path::new(asked)).unwrap();
+            assert_eq!(e.path, base.join(lands), "{asked}");
+            assert!(!e.write.allowed, "{asked}: {e:?}");
+            assert_eq!(e.write.decided_by, "outside every writable root", "{asked}");
+        }
+        // The same `..` that stays inside is writable, so the refusal above is about leaving.
+        let e = explain_path(&s, Path::new("sub/../file")).unwrap();
+        assert_eq!(e.path, ws.join("file"));
+        assert!(e.write.allowed, "{e:?}");
+        assert_eq!(
+            e.write.decided_by,
+            format!("writable root {}", ws.display())
+        );
     }
 }

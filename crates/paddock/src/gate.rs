@@ -421,7 +421,7 @@ mod sandbox_judge_tests {
         );
         assert!(!gated.decision.run, "{}", gated.decision.how);
         assert!(matches!(gated.result, Err(PaddockError::NotApproved(_))));
-        let records = log.read(None).unwrap();
+        let records = log.read(None).unwrap().records;
         assert_eq!(records.len(), 1, "one record: the refusal");
         assert!(!records[0].ran);
         assert!(records[0].how.contains("nest"), "{}", records[0].how);
@@ -456,7 +456,7 @@ mod sandbox_judge_tests {
             },
         );
         assert!(!gated.decision.run, "{}", gated.decision.how);
-        assert_eq!(log.read(None).unwrap().len(), 1);
+        assert_eq!(log.read(None).unwrap().records.len(), 1);
         // The same judgement with the default (sandboxed) policy allows the line.
         let ctx = Context::new(dir.path(), vec![dir.path().to_path_buf()])
             .with_policy(&paddock_core::config::default_policy());

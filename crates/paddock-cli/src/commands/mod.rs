@@ -16,7 +16,6 @@ use paddock_core::Network;
 use paddock_core::config::{self, CliOverrides, ConfigPaths, EffectivePolicy};
 use paddock_core::policy::LimitKind;
 use std::path::PathBuf;
-use std::time::Duration;
 
 pub fn dispatch(command: Command) -> i32 {
     match command {
@@ -62,11 +61,18 @@ pub fn note_resolved_workspace(given: &std::path::Path, eff: &EffectivePolicy) {
 
 /// Loads the layered config for the flags.
 pub fn load_policy(a: &PolicyArgs) -> Result<EffectivePolicy, PaddockError> {
-    let (_, workspace) = dirs(a)?;
-    if !workspace.is_dir() {
+    let (cwd, workspace) = dirs(a)?;
+    if let Some(problem) = paddock_core::paths::dir_problem(&cwd) {
+        return Err(paddock_core::SpecError::WorkingDirectory {
+            path: cwd,
+            reason: problem.into(),
+        }
+        .into());
+    }
+    if let Some(problem) = paddock_core::paths::dir_problem(&workspace) {
         return Err(paddock_core::SpecError::Workspace {
             path: workspace,
-            reason: "no such directory".into(),
+            reason: problem.into(),
         }
         .into());
     }
@@ -85,17 +91,7 @@ pub fn overrides(a: &PolicyArgs) -> Result<CliOverrides, PaddockError> {
             .network
             .as_deref()
             .map(|n| if n == "on" { Network::On } else { Network::Off }),
-        timeout: match a.timeout {
-            Some(t) if !t.is_finite() || t < 0.0 => {
-                return Err(paddock_core::ConfigError::Value {
-                    origin: "--timeout".into(),
-                    message: format!("`{t}` is not a number of seconds >= 0"),
-                }
-                .into());
-            }
-            Some(t) => Some(Duration::from_secs_f64(t)),
-            None => None,
-        },
+        timeout: a.timeout,
         limits: a
             .limit
             .iter()

@@ -11,7 +11,7 @@ use paddock_core::config::EffectivePolicy;
 use paddock_core::text::escape;
 use std::ffi::OsString;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 pub fn check(action: RulesAction) -> i32 {
     let RulesAction::Check { file } = action;
@@ -56,25 +56,22 @@ pub fn explain_command(
 }
 
 pub fn log(a: LogArgs) -> i32 {
-    let since = match a.since.as_deref().map(parse_age) {
-        Some(Some(age)) => SystemTime::now().checked_sub(age),
-        Some(None) => {
-            return output::fail(
-                format!(
-                    "--since `{}`: give seconds or a number with s, m, h or d (e.g. 2h)",
-                    a.since.unwrap_or_default()
-                ),
-                exit::BAD_CONFIG,
-            );
-        }
-        None => None,
-    };
-    let records = match read_log(since) {
-        Ok(r) => r,
+    let since = a.since.and_then(|age| SystemTime::now().checked_sub(age));
+    let contents = match read_log(since) {
+        Ok(c) => c,
         Err(e) => return output::fail(e, exit::BAD_CONFIG),
     };
+    for skipped in &contents.skipped {
+        // The reason may quote the line, which anyone who could write the log chose: escaped.
+        eprintln!(
+            "paddock: warning: audit log {}",
+            escape(&skipped.to_string())
+        );
+    }
+    let records = contents.records;
+    let records = &records[records.len().saturating_sub(a.tail.unwrap_or(usize::MAX))..];
     if a.json {
-        for r in &records {
+        for r in records {
             match output::json_line(r) {
                 Ok(line) => println!("{line}"),
                 Err(e) => return output::fail(e, exit::SANDBOX_UNAVAILABLE),
@@ -82,7 +79,7 @@ pub fn log(a: LogArgs) -> i32 {
         }
         return 0;
     }
-    for r in &records {
+    for r in records {
         let outcome = match (r.ran, r.exit_code) {
             (true, Some(c)) => format!("exit {c}"),
             (true, None) => "started".to_string(),
@@ -100,38 +97,4 @@ pub fn log(a: LogArgs) -> i32 {
         );
     }
     0
-}
-
-/// `90`, `90s`, `15m`, `2h`, `7d`.
-fn parse_age(s: &str) -> Option<Duration> {
-    let (num, unit) = match s.char_indices().last()? {
-        (i, c) if c.is_ascii_alphabetic() => (&s[..i], c),
-        _ => (s, 's'),
-    };
-    let n: u64 = num.parse().ok()?;
-    let secs = match unit {
-        's' => n,
-        'm' => n.checked_mul(60)?,
-        'h' => n.checked_mul(3600)?,
-        'd' => n.checked_mul(86_400)?,
-        _ => return None,
-    };
-    Some(Duration::from_secs(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_age;
-    use std::time::Duration;
-
-    #[test]
-    fn ages_parse_with_units_and_reject_garbage() {
-        assert_eq!(parse_age("90"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_age("15m"), Some(Duration::from_secs(900)));
-        assert_eq!(parse_age("2h"), Some(Duration::from_secs(7200)));
-        assert_eq!(parse_age("1d"), Some(Duration::from_secs(86_400)));
-        assert_eq!(parse_age("x"), None);
-        assert_eq!(parse_age("5y"), None);
-        assert_eq!(parse_age(""), None);
-    }
 }

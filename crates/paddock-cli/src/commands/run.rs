@@ -38,6 +38,14 @@ pub fn run(a: RunArgs) -> i32 {
 }
 
 fn gated(a: &RunArgs) -> Result<RunReport, PaddockError> {
+    if a.command[0].is_empty() {
+        return Err(PaddockError::Config(paddock_core::ConfigError::Value {
+            origin: "the command".into(),
+            message: "the program name is empty; give the program after `--` \
+                      (e.g. paddock run -- cargo test)"
+                .into(),
+        }));
+    }
     let eff = super::load_policy(&a.policy)?;
     let (cwd, workspace) = super::dirs(&a.policy)?;
     super::note_resolved_workspace(&workspace, &eff);

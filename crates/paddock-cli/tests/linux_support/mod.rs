@@ -152,13 +152,13 @@ impl World {
     }
 
     /// The `command` run as `nobody`, which then owns the workspace, the state directory and
-    /// the scripts; `None` (after printing `SKIPPED`) unless the tests run as root, who alone
+    /// the scripts; `None` (after `paddock_core::testing::skip`, which fails CI) unless the tests run as root, who alone
     /// can switch to it. The binary is copied beside the world so that nobody can reach it
     /// wherever the checkout is.
     pub fn command_as_nobody(&self, mode: &str, extra: &[&str], script: &str) -> Option<Command> {
         use std::os::unix::fs::PermissionsExt;
         if !running_as_root() {
-            eprintln!("SKIPPED: switching to an unprivileged user needs root");
+            paddock_core::testing::skip("switching to an unprivileged user needs root");
             return None;
         }
         let base = self.ws.parent().unwrap();

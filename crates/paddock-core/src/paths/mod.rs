@@ -51,6 +51,17 @@ impl ResolveError {
     }
 }
 
+/// Why `p` cannot serve as a directory (`no such directory`, `not a directory`), or `None` when
+/// it is one (following links, as a chdir would).
+pub fn dir_problem(p: &Path) -> Option<&'static str> {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_dir() => None,
+        Ok(_) => Some("not a directory"),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Some("no such directory"),
+        Err(_) => Some("cannot be read as a directory"),
+    }
+}
+
 /// Expands a leading `~` or `~/` with `home`.
 pub fn expand_tilde(p: &Path, home: Option<&Path>) -> PathBuf {
     let Some(home) = home else {

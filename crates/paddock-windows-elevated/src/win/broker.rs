@@ -14,7 +14,7 @@ use super::pipe::{PipeServer, fresh_name, pipe_sddl};
 use super::runner::RUNNER_FLAG;
 use super::system;
 use crate::errors::ElevatedError;
-use crate::fs_plan::{self, ProfileDirs};
+use crate::fs_plan::{self, PROBE_OUTSIDE, ProfileDirs};
 use crate::protocol::{
     LaunchRequest, Message, ProbeRequest, Signal, check_hello, read_message, write_message,
 };
@@ -41,9 +41,6 @@ use windows_sys::Win32::System::Threading::{GetExitCodeProcess, WaitForSingleObj
 
 /// How long the runner may take to log on, load its profile and connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// An outside address the offline account must not reach (Cloudflare DNS over TCP/443).
-const PROBE_OUTSIDE: &str = "1.1.1.1:443";
 
 fn state(e: impl std::fmt::Display) -> ElevatedError {
     ElevatedError::State(e.to_string())
@@ -220,7 +217,7 @@ pub fn prepare_elevated(
             return Err(e);
         }
     };
-    let mut report = report(&rec, role, &account, &plan);
+    let mut report = fs_plan::report(&rec, role, &account, &plan);
     for gap in gaps {
         report.layers.push(LayerReport::new(
             "compat-grant",
@@ -289,73 +286,6 @@ fn with_git_trust(
         .collect();
     env.extend(fs_plan::git_safe_directory_env(spec));
     env
-}
-
-fn report(
-    rec: &SetupRecord,
-    role: Role,
-    account: &str,
-    plan: &fs_plan::ElevatedFsPlan,
-) -> EnforcementReport {
-    let mut layers = vec![
-        LayerReport::new(
-            "sandbox-account",
-            LayerStatus::Enforced,
-            format!(
-                "runs as {account} (setup version {}), its own profile loaded",
-                rec.version
-            ),
-        ),
-        LayerReport::new(
-            "restricted-token",
-            LayerStatus::Enforced,
-            format!(
-                "write-restricted token of {account}, {} restricting SID(s), verified by the runner",
-                plan.windows.token.restricting_sids.len()
-            ),
-        ),
-        LayerReport::new(
-            "read-confinement",
-            LayerStatus::Enforced,
-            format!(
-                "{} reads only granted folders: {} tool folder grant(s), {} deny ACE(s) on \
-                 credential stores and deny-read paths",
-                rec.group,
-                plan.read_grants.len(),
-                plan.denied.len()
-            ),
-        ),
-        LayerReport::new(
-            "job-object",
-            LayerStatus::Enforced,
-            "runner and command in kill-on-close jobs; the command on a private desktop",
-        ),
-    ];
-    layers.push(match role {
-        Role::Offline => LayerReport::new(
-            "network-fence",
-            LayerStatus::Enforced,
-            format!(
-                "WFP blocks every connect of {account} except loopback ports {}-{}; probed at \
-                 start (loopback and {PROBE_OUTSIDE} blocked). Residuals: DNS through Dnscache, \
-                 SMB through the redirector",
-                rec.proxy_ports.low, rec.proxy_ports.high
-            ),
-        ),
-        Role::Online => LayerReport::new(
-            "network",
-            LayerStatus::NotEnforced,
-            "network = \"on\": the online sandbox account is not fenced. Schannel TLS \
-             (System32 curl, Invoke-WebRequest, .NET HttpClient, winget) fails under the \
-             restricted token; git and other OpenSSL-based tools work",
-        ),
-    });
-    EnforcementReport {
-        backend: "windows-elevated".into(),
-        unconfined: false,
-        layers,
-        not_enforced: Vec::new(),
-    }
 }
 
 type Cleanup = Box<dyn FnOnce(TreeEnd) + Send>;

@@ -84,7 +84,7 @@ mod tests {
         let sealed = match protect(secret) {
             Ok(s) => s,
             Err(e) if paddock_windows::apply::wine::running_under_wine() => {
-                println!("SKIPPED: Wine's DPAPI failed ({e})");
+                paddock_core::testing::skip(&format!("Wine's DPAPI failed ({e})"));
                 return;
             }
             Err(e) => panic!("{e}"),
@@ -95,9 +95,12 @@ mod tests {
 
     #[test]
     fn a_tampered_blob_is_refused() {
-        let Ok(mut sealed) = protect(b"secret") else {
-            println!("SKIPPED: DPAPI unavailable");
-            return;
+        let mut sealed = match protect(b"secret") {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                paddock_core::testing::skip(&format!("DPAPI unavailable ({e})"));
+                return;
+            }
         };
         let n = sealed.len();
         sealed[n - 1] ^= 0xff;

@@ -81,7 +81,10 @@ pub fn win_launch(
     // A batch file is started as cmd.exe running it, never as the program itself: CreateProcess
     // would otherwise hand the arguments to cmd unescaped.
     let (program, command_line) = if is_cmd(&cmd.program) {
-        (cmd.program.clone(), cmd_command_line(&cmd.program, &args)?)
+        (
+            cmd.program.clone(),
+            Some(cmd_command_line(&cmd.program, &args)?),
+        )
     } else if is_batch(&cmd.program) {
         let cmd_exe = find_shell(KnownShell::Cmd, Env(&cmd.env))?;
         let line = batch_command_line(&cmd_exe, &cmd.program, &args)?;

@@ -6,7 +6,7 @@
 //! planted `git.exe` in a repo win); every result is an absolute path to an existing file; a cmd
 //! argument that cmd cannot be handed unambiguously is refused, never mangled.
 
-use paddock_runner::cmdline::{CmdLineError, cmd_exe_argv_line, cmd_exe_script_line};
+use paddock_runner::cmdline::{CmdLineError, argv_line, cmd_exe_argv_line, cmd_exe_script_line};
 use std::ffi::{OsStr, OsString};
 use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -229,15 +229,17 @@ pub fn powershell_args(args: &[OsString], keep_profile: bool) -> Vec<OsString> {
 /// `cmd_exe_script_line` (`"<cmd>" /d /v:off /s /c "<script>"`: no AutoRun, no `!` expansion,
 /// cmd strips exactly the outer quotes). One argument after `/c` is the script verbatim (how
 /// agents pass commands); several are joined with spaces, each quoted when it is empty or holds
-/// whitespace. `None` when the first argument is not `/c`: the arguments are then ordinary and
-/// the launcher's standard quoting applies.
-pub fn cmd_command_line(program: &Path, args: &[OsString]) -> Result<Option<OsString>, ShellError> {
-    let Some((first, rest)) = args.split_first() else {
-        return Ok(None);
+/// whitespace. When the first argument is not `/c` the arguments are ordinary and get the
+/// standard quoting (`argv_line`), as any other program's.
+pub fn cmd_command_line(program: &Path, args: &[OsString]) -> Result<OsString, ShellError> {
+    let program: Vec<u16> = program.as_os_str().encode_wide().collect();
+    let rest = match args.split_first() {
+        Some((first, rest)) if first.to_string_lossy().eq_ignore_ascii_case("/c") => rest,
+        _ => {
+            let args: Vec<Vec<u16>> = args.iter().map(|a| a.encode_wide().collect()).collect();
+            return Ok(OsString::from_wide(&argv_line(&program, &args)?));
+        }
     };
-    if !first.to_string_lossy().eq_ignore_ascii_case("/c") {
-        return Ok(None);
-    }
     let script = if let [only] = rest {
         only.clone()
     } else {
@@ -250,10 +252,9 @@ pub fn cmd_command_line(program: &Path, args: &[OsString]) -> Result<Option<OsSt
         }
         joined
     };
-    let program: Vec<u16> = program.as_os_str().encode_wide().collect();
     let script: Vec<u16> = script.encode_wide().collect();
     let line = cmd_exe_script_line(&program, &script)?;
-    Ok(Some(OsString::from_wide(&line)))
+    Ok(OsString::from_wide(&line))
 }
 
 fn quote_for_cmd(arg: &OsStr) -> Result<OsString, ShellError> {
@@ -281,16 +282,17 @@ mod tests {
         v.iter().map(OsString::from).collect()
     }
 
-    fn line(args: &[&str]) -> Option<String> {
+    fn line(args: &[&str]) -> String {
         cmd_command_line(Path::new(r"C:\cmd.exe"), &os(args))
             .unwrap()
-            .map(|l| l.to_string_lossy().into_owned())
+            .to_string_lossy()
+            .into_owned()
     }
 
     #[test]
     fn cmd_c_with_one_argument_runs_it_verbatim() {
         assert_eq!(
-            line(&["/c", "echo hi & echo \"x\""]).unwrap(),
+            line(&["/c", "echo hi & echo \"x\""]),
             r#""C:\cmd.exe" /d /v:off /s /c "echo hi & echo "x"""#
         );
     }
@@ -298,16 +300,21 @@ mod tests {
     #[test]
     fn cmd_c_with_several_arguments_quotes_those_with_spaces() {
         assert_eq!(
-            line(&["/C", "echo", "hi there", ""]).unwrap(),
+            line(&["/C", "echo", "hi there", ""]),
             r#""C:\cmd.exe" /d /v:off /s /c "echo "hi there" """"#
         );
     }
 
     #[test]
     fn cmd_without_leading_c_uses_standard_quoting() {
-        assert_eq!(line(&["/?"]), None);
-        assert_eq!(line(&["/q", "/c", "ver"]), None);
-        assert_eq!(line(&[]), None);
+        assert_eq!(line(&["/?"]), r#""C:\cmd.exe" /?"#);
+        assert_eq!(line(&["/q", "/c", "ver"]), r#""C:\cmd.exe" /q /c ver"#);
+        assert_eq!(line(&[]), r#""C:\cmd.exe""#);
+        // Standard quoting: spaces quoted, an inner quote escaped with a backslash, no /d /s.
+        assert_eq!(
+            line(&["/k", "echo a b", "say \"hi\""]),
+            r#""C:\cmd.exe" /k "echo a b" "say \"hi\"""#
+        );
     }
 
     #[test]
