@@ -165,11 +165,7 @@ impl SandboxSpec {
             }
         }
         for c in controls {
-            let Some(root) = writable_roots
-                .iter()
-                .filter(|r| paths::is_beneath(&c.path, r))
-                .max_by_key(|r| r.components().count())
-            else {
+            let Some(root) = innermost_root(&writable_roots, &c.path) else {
                 // Reached only through a link from outside the roots: protect what it names.
                 push_protected(&mut protected, &mut watched, &ws, &c.path, &c.reason)?;
                 continue;
@@ -332,6 +328,15 @@ fn kind_of(p: &Path) -> PathKind {
         Ok(_) => PathKind::File,
         Err(_) => PathKind::Missing,
     }
+}
+
+/// The innermost of `roots` that `p` lies beneath.
+pub fn innermost_root<'a>(roots: &'a [PathBuf], p: &Path) -> Option<&'a Path> {
+    roots
+        .iter()
+        .filter(|r| paths::is_beneath(p, r))
+        .max_by_key(|r| r.components().count())
+        .map(PathBuf::as_path)
 }
 
 /// Resolves the writable root `given` (as `expanded`) against the workspace and checks it is a

@@ -16,7 +16,6 @@ pub mod fsguard;
 pub mod gitconfig;
 pub mod pending;
 
-use crate::paths;
 use crate::spec::SandboxSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -82,16 +81,10 @@ pub fn check_after_run(spec: &SandboxSpec) -> Vec<IntegrityEvent> {
         if w.path.symlink_metadata().is_err() {
             continue;
         }
-        let action = match root_of(spec, &w.path).map(|root| fsguard::remove_beneath(root, &w.path))
-        {
-            Some(Ok(true)) => IntegrityAction::Removed,
-            Some(Ok(false)) | None => IntegrityAction::NotReverted {
-                error: "a link was planted on the way to it".into(),
-            },
-            Some(Err(e)) => IntegrityAction::NotReverted {
-                error: e.to_string(),
-            },
-        };
+        let action = outcome(root_of(spec, &w.path).map(|root| {
+            fsguard::remove_beneath(root, &w.path)
+                .map(|done| done.then_some(IntegrityAction::Removed))
+        }));
         events.push(IntegrityEvent {
             path: w.path.clone(),
             action,
@@ -124,17 +117,10 @@ pub fn check_after_run(spec: &SandboxSpec) -> Vec<IntegrityEvent> {
             continue;
         };
         let target = quarantine_target(spec, &repo);
-        let action = match root_of(spec, &target)
-            .map(|root| fsguard::rename_aside(root, &target, QUARANTINE_SUFFIX))
-        {
-            Some(Ok(Some(moved_to))) => IntegrityAction::Quarantined { moved_to },
-            Some(Ok(None)) | None => IntegrityAction::NotReverted {
-                error: "a link was planted on the way to it".into(),
-            },
-            Some(Err(e)) => IntegrityAction::NotReverted {
-                error: e.to_string(),
-            },
-        };
+        let action = outcome(root_of(spec, &target).map(|root| {
+            fsguard::rename_aside(root, &target, QUARANTINE_SUFFIX)
+                .map(|moved| moved.map(|moved_to| IntegrityAction::Quarantined { moved_to }))
+        }));
         events.push(IntegrityEvent {
             path: target,
             action,
@@ -146,11 +132,20 @@ pub fn check_after_run(spec: &SandboxSpec) -> Vec<IntegrityEvent> {
 
 /// The writable root `p` lies in (the innermost).
 fn root_of<'a>(spec: &'a SandboxSpec, p: &Path) -> Option<&'a Path> {
-    spec.writable_roots
-        .iter()
-        .filter(|r| paths::is_beneath(p, r))
-        .max_by_key(|r| r.components().count())
-        .map(PathBuf::as_path)
+    crate::spec::innermost_root(&spec.writable_roots, p)
+}
+
+/// What a revert attempt came to: done, refused (no root, or a link on the way), or failed.
+fn outcome(attempt: Option<std::io::Result<Option<IntegrityAction>>>) -> IntegrityAction {
+    match attempt {
+        Some(Ok(Some(done))) => done,
+        Some(Ok(None)) | None => IntegrityAction::NotReverted {
+            error: "a link was planted on the way to it".into(),
+        },
+        Some(Err(e)) => IntegrityAction::NotReverted {
+            error: e.to_string(),
+        },
+    }
 }
 
 /// What to rename so git no longer finds the repository: its `.git` entry; a git dir inside
