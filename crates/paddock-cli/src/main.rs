@@ -10,13 +10,10 @@ mod usage;
 use clap::Parser;
 
 fn main() {
-    // The Linux backend re-executes this binary as its single-threaded sandbox init; that must
-    // happen before anything else runs (no threads, no allocations we rely on).
-    #[cfg(target_os = "linux")]
-    paddock_linux::maybe_run_init();
-    // Windows level 2: this binary, started as the sandbox account, is the command runner.
-    #[cfg(windows)]
-    paddock_windows_elevated::win::runner_main_if_requested();
+    // The backend may re-execute this binary as a helper (the Linux sandbox init, the Windows
+    // level-2 command runner); that must happen before anything else runs (no threads, no
+    // allocations we rely on).
+    paddock::backend::current().run_helper_if_requested();
 
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let code = match args::Cli::try_parse_from(&argv) {

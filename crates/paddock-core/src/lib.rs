@@ -25,6 +25,7 @@ pub mod text;
 pub use error::{ConfigError, SpecError};
 pub use policy::{Capability, Mode, Network, Policy, WindowsLevel};
 pub use report::{
-    EnforcementReport, LayerReport, LayerStatus, NetworkEvent, NetworkLog, RunReport,
+    EnforcementReport, Gap, LandlockFeature, Layer, LayerReport, LayerStatus, NetworkEvent,
+    NetworkLog, Protection, RunReport,
 };
 pub use spec::SandboxSpec;

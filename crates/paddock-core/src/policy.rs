@@ -60,10 +60,11 @@ pub enum Network {
 }
 
 /// Windows enforcement level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WindowsLevel {
     /// Level 1: write-restricted token of the real user. No admin needed. Enforces writes only.
+    #[default]
     Unelevated,
     /// Level 2: dedicated sandbox accounts created once by `paddock setup`. Adds read denial and
     /// the network fence.

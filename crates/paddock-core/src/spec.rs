@@ -5,7 +5,7 @@
 use crate::error::SpecError;
 use crate::integrity::{self, discover::Control};
 use crate::paths;
-use crate::policy::{Capability, Mode, Network, Policy};
+use crate::policy::{Capability, Mode, Network, Policy, WindowsLevel};
 use crate::roots::HostRoots;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -67,6 +67,9 @@ pub struct SandboxSpec {
     pub deny_read: Vec<DenyReadPath>,
     pub network: Network,
     pub allow_unenforced: BTreeSet<Capability>,
+    /// The Windows enforcement level (`[windows] level`); other backends ignore it.
+    #[serde(default)]
+    pub windows_level: WindowsLevel,
 }
 
 /// Names protected inside every writable root by default: Paddock's own project config. Git's
@@ -224,6 +227,7 @@ impl SandboxSpec {
             deny_read,
             network: policy.network.clone(),
             allow_unenforced: policy.allow_unenforced.clone(),
+            windows_level: policy.windows_level,
         })
     }
 

@@ -24,12 +24,9 @@ pub use abi::{KernelLandlock, kernel_landlock};
 pub use ruleset::Coverage;
 
 use crate::plan::{LinuxError, LinuxPlan};
-use paddock_core::report::{LayerReport, LayerStatus};
+use paddock_core::report::{Gap, LandlockFeature, Layer, LayerReport, LayerStatus, Protection};
 use std::path::PathBuf;
 use thiserror::Error;
-
-/// The report's name for this layer.
-pub const LAYER: &str = "landlock";
 
 /// What the Landlock layer must enforce, with paths as the sandbox's mount view shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,11 +123,14 @@ fn start(kernel: KernelLandlock, may_degrade: bool) -> Result<Start, LandlockErr
     if !may_degrade {
         return Err(LandlockError::Unavailable { reason });
     }
-    Ok(Start::Degraded(LayerReport::new(
-        LAYER,
-        LayerStatus::NotEnforced,
-        format!("not enforced (the caller accepted running without Landlock): {reason}"),
-    )))
+    Ok(Start::Degraded(
+        LayerReport::new(
+            Layer::Landlock,
+            LayerStatus::NotEnforced,
+            format!("not enforced (the caller accepted running without Landlock): {reason}"),
+        )
+        .lacking([Gap::LandlockUnavailable]),
+    ))
 }
 
 /// Names the one TCP port connect may reach, when there is one and the ABI denies the rest.
@@ -141,8 +141,9 @@ trait ProxyPortNote {
 impl ProxyPortNote for LayerReport {
     fn with_proxy_port(mut self, port: Option<u16>) -> Self {
         if let Some(port) = port
-            && self.detail.contains("TCP bind and connect denied (ABI")
+            && self.enforces.contains(&Protection::TcpConnect)
         {
+            self.enforces.retain(|p| *p != Protection::TcpConnect);
             self.detail.push_str(&format!(
                 "; TCP connect allowed to port {port} only (the allow-list proxy)"
             ));
@@ -151,8 +152,21 @@ impl ProxyPortNote for LayerReport {
     }
 }
 
+/// Whether the applied ruleset holds `feature`.
+fn holds(c: &Coverage, feature: LandlockFeature) -> bool {
+    match feature {
+        LandlockFeature::Truncate => c.truncate,
+        LandlockFeature::TcpBindConnect => c.tcp_denied,
+        LandlockFeature::DeviceIoctl => c.ioctl_dev,
+        LandlockFeature::Scoping => c.scoped,
+        LandlockFeature::UnixSocketFiles => c.resolve_unix,
+    }
+}
+
 /// The layer report for an applied ruleset: `Enforced` when every part of Paddock's design the
 /// ABI can carry is in force (ABI 6 or later), `Partial` with the missing parts named otherwise.
+/// Connect to unix socket files (ABI 9) is a gap that never makes the layer partial: the mount
+/// view and the seccomp broker guard it on older kernels.
 pub fn report(c: &Coverage, network_off: bool) -> LayerReport {
     let mut held = vec![format!(
         "ABI {}: read and execute on /, every right beneath {} ({}), read/write/ioctl on {} device paths",
@@ -166,23 +180,36 @@ pub fn report(c: &Coverage, network_off: bool) -> LayerReport {
         c.devices
     )];
     let mut missing = Vec::new();
-    let mut note = |on: bool, what: &str, abi: u8| {
-        if on {
-            held.push(format!("{what} (ABI {abi})"));
-        } else {
-            missing.push(format!("{what} (needs ABI {abi})"));
+    let mut gaps = Vec::new();
+    let mut enforces = vec![Protection::Writes];
+    for feature in LandlockFeature::ALL {
+        if feature == LandlockFeature::TcpBindConnect && !network_off {
+            continue;
         }
-    };
-    note(c.truncate, "truncate controlled", 3);
-    if network_off {
-        note(c.tcp_denied, "TCP bind and connect denied", 4);
+        let (what, abi) = (feature.describe(), feature.abi());
+        if holds(c, feature) {
+            enforces.extend(match feature {
+                LandlockFeature::TcpBindConnect => {
+                    &[Protection::TcpBind, Protection::TcpConnect][..]
+                }
+                LandlockFeature::Scoping => &[Protection::Scoping],
+                LandlockFeature::UnixSocketFiles => &[Protection::UnixSockets],
+                LandlockFeature::Truncate | LandlockFeature::DeviceIoctl => &[],
+            });
+            if feature != LandlockFeature::UnixSocketFiles {
+                held.push(format!("{what} (ABI {abi})"));
+            }
+        } else {
+            gaps.push(Gap::LandlockAbi {
+                feature,
+                have: c.abi,
+                want: abi,
+            });
+            if feature != LandlockFeature::UnixSocketFiles {
+                missing.push(format!("{what} (needs ABI {abi})"));
+            }
+        }
     }
-    note(c.ioctl_dev, "device ioctls controlled", 5);
-    note(
-        c.scoped,
-        "abstract unix sockets and signals confined to the sandbox",
-        6,
-    );
     let status = if missing.is_empty() {
         LayerStatus::Enforced
     } else {
@@ -201,7 +228,9 @@ pub fn report(c: &Coverage, network_off: bool) -> LayerReport {
              the seccomp connect broker (Landlock needs ABI 9)",
         );
     }
-    LayerReport::new(LAYER, status, detail)
+    LayerReport::new(Layer::Landlock, status, detail)
+        .enforcing(enforces)
+        .lacking(gaps)
 }
 
 #[cfg(test)]

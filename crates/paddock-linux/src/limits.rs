@@ -14,11 +14,8 @@
 use crate::cgroup::{Cgroup, CgroupLimits};
 use crate::plan::{LinuxError, PlanLimits};
 use paddock_core::policy::{Capability, LimitKind, Limits};
-use paddock_core::{LayerReport, LayerStatus};
+use paddock_core::{Gap, Layer, LayerReport, LayerStatus, Protection};
 use std::collections::BTreeSet;
-
-/// The report's name for this layer.
-pub const LAYER: &str = "limits";
 
 /// The smallest process limit `pid_max` can express: the kernel refuses a `pid_max` below 301.
 const MIN_PID_MAX_LIMIT: u64 = 300;
@@ -184,7 +181,14 @@ impl LimitsSetup {
         if parts.is_empty() {
             parts.push("no limits set".into());
         }
-        LayerReport::new(LAYER, status, parts.join("; "))
+        let report = LayerReport::new(Layer::Limits, status, parts.join("; "));
+        if self.missing.is_empty() {
+            return report.enforcing([Protection::Limits]);
+        }
+        let mut kinds: Vec<LimitKind> = self.missing.iter().map(|(kind, _)| *kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        report.lacking([Gap::Limits { kinds }])
     }
 }
 

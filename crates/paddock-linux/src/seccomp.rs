@@ -19,11 +19,8 @@ pub use filters::DENIED;
 pub use host_unix_sockets::{host_unix_sockets, parse_proc_net_unix};
 
 use crate::plan::{LinuxError, LinuxPlan};
-use paddock_core::report::{LayerReport, LayerStatus};
+use paddock_core::report::{Layer, LayerReport, LayerStatus, Protection};
 use thiserror::Error;
-
-/// The report's name for this layer.
-pub const LAYER: &str = "seccomp";
 
 /// What the seccomp layer must enforce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +91,7 @@ pub fn apply_seccomp(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
             ))
         })?;
         broker.serve(listener).map_err(|e| failed(e.to_string()))?;
+        report.enforces.push(Protection::UnixSockets);
         report.detail.push_str(
             "; connect() brokered by pid 1: unix socket files only beneath the writable paths \
              (EACCES elsewhere)",
@@ -135,7 +133,12 @@ pub fn enforce(req: &SeccompRequest) -> Result<LayerReport, SeccompError> {
     } else if req.network_off {
         detail.push_str("; socket()/socketpair() only for AF_UNIX (EAFNOSUPPORT otherwise)");
     }
-    Ok(LayerReport::new(LAYER, LayerStatus::Enforced, detail))
+    let mut report = LayerReport::new(Layer::Seccomp, LayerStatus::Enforced, detail)
+        .enforcing([Protection::Syscalls, Protection::Privileges]);
+    if req.network_off {
+        report.enforces.push(Protection::Network);
+    }
+    Ok(report)
 }
 
 /// Whether `no_new_privs` is set on the calling thread.

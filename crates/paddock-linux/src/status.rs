@@ -64,7 +64,8 @@ mod tests {
     #[test]
     fn messages_arrive_in_order_until_the_writer_closes() {
         let (r, w) = crate::sys::pipe().unwrap();
-        let layer = LayerReport::new("mount-view", LayerStatus::Enforced, "x");
+        let layer = LayerReport::new(paddock_core::Layer::MountView, LayerStatus::Enforced, "x")
+            .enforcing([paddock_core::Protection::Writes]);
         send(&w, &InitMessage::Layer(layer.clone())).unwrap();
         send(&w, &InitMessage::Ready).unwrap();
         drop(w);

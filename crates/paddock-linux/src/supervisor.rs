@@ -358,6 +358,7 @@ mod tests {
             ],
             network,
             allow_unenforced: Default::default(),
+            windows_level: Default::default(),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::errors::ElevatedError;
 use crate::setup_plan::{Role, SetupRecord};
 use paddock_core::SandboxSpec;
 use paddock_core::policy::{Mode, Network, WindowsLevel};
-use paddock_core::report::{EnforcementReport, LayerReport, LayerStatus};
+use paddock_core::report::{EnforcementReport, Gap, Layer, LayerReport, LayerStatus, Protection};
 use paddock_core::spec::PathKind;
 use paddock_windows::acl::{Ace, AceFlags};
 use paddock_windows::mask::AccessMask;
@@ -216,6 +216,7 @@ pub fn plan(
         network: Network::On,
         deny_read: Vec::new(),
         allow_unenforced: BTreeSet::new(),
+        windows_level: WindowsLevel::Unelevated,
         watched: Vec::new(),
         repos: Vec::new(),
         ..spec.clone()
@@ -410,23 +411,25 @@ pub fn report(
 ) -> EnforcementReport {
     let mut layers = vec![
         LayerReport::new(
-            "sandbox-account",
+            Layer::SandboxAccount,
             LayerStatus::Enforced,
             format!(
                 "runs as {account} (setup version {}), its own profile loaded",
                 rec.version
             ),
-        ),
+        )
+        .enforcing([Protection::Privileges]),
         LayerReport::new(
-            "restricted-token",
+            Layer::RestrictedToken,
             LayerStatus::Enforced,
             format!(
                 "write-restricted token of {account}, {} restricting SID(s), verified by the runner",
                 plan.windows.token.restricting_sids.len()
             ),
-        ),
+        )
+        .enforcing([Protection::Writes, Protection::ProtectedPaths]),
         LayerReport::new(
-            "read-confinement",
+            Layer::ReadConfinement,
             LayerStatus::Enforced,
             format!(
                 "{} reads only granted folders: {} tool folder grant(s), {} deny ACE(s) on \
@@ -435,16 +438,18 @@ pub fn report(
                 plan.read_grants.len(),
                 plan.denied.len()
             ),
-        ),
+        )
+        .enforcing([Protection::Reads, Protection::DenyRead]),
         LayerReport::new(
-            "job-object",
+            Layer::JobObject,
             LayerStatus::Enforced,
             "runner and command in kill-on-close jobs; the command on a private desktop",
-        ),
+        )
+        .enforcing([Protection::ProcessTree, Protection::Desktop]),
     ];
     layers.push(match role {
         Role::Offline => LayerReport::new(
-            "network-fence",
+            Layer::NetworkFence,
             LayerStatus::Enforced,
             format!(
                 "WFP blocks every connect of {account} except loopback ports {}-{}; probed at \
@@ -452,9 +457,11 @@ pub fn report(
                  SMB through the redirector",
                 rec.proxy_ports.low, rec.proxy_ports.high
             ),
-        ),
+        )
+        .enforcing([Protection::Network, Protection::TcpConnect])
+        .lacking([Gap::DnsClient, Gap::SmbRedirector]),
         Role::Online => LayerReport::new(
-            "network",
+            Layer::Network,
             LayerStatus::NotEnforced,
             "network = \"on\": the online sandbox account is not fenced. Schannel TLS \
              (System32 curl, Invoke-WebRequest, .NET HttpClient, winget) fails under the \
@@ -622,6 +629,7 @@ mod tests {
             }],
             network: Network::Off,
             allow_unenforced: BTreeSet::new(),
+            windows_level: Default::default(),
             watched: Vec::new(),
             repos: Vec::new(),
         }

@@ -50,6 +50,7 @@ fn spec(ws: &Path, network: Network, deny_read: Vec<DenyReadPath>) -> SandboxSpe
         deny_read,
         network,
         allow_unenforced: BTreeSet::new(),
+        windows_level: Default::default(),
         watched: Vec::new(),
         repos: Vec::new(),
     }

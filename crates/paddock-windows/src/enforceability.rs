@@ -65,6 +65,7 @@ mod tests {
             },
             network,
             allow_unenforced: allow.iter().copied().collect::<BTreeSet<_>>(),
+            windows_level: Default::default(),
             watched: Vec::new(),
             repos: Vec::new(),
         }

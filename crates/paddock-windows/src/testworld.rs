@@ -142,6 +142,7 @@ pub(crate) fn workspace_spec() -> SandboxSpec {
         deny_read: Vec::new(),
         network: Network::On,
         allow_unenforced: BTreeSet::new(),
+        windows_level: Default::default(),
         watched: vec![WatchedPath {
             path: p(r"C:\Users\me\repo\.git\commondir"),
             reason: "test".into(),

@@ -49,6 +49,7 @@ fn spec(ws: &Path, protected: Vec<ProtectedPath>) -> SandboxSpec {
         deny_read: Vec::new(),
         network: Network::On,
         allow_unenforced: BTreeSet::new(),
+        windows_level: Default::default(),
         watched: Vec::new(),
         repos: Vec::new(),
     }

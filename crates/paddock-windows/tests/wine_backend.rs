@@ -28,6 +28,7 @@ fn spec(workspace: &Path, network: Network, allow: &[Capability]) -> SandboxSpec
         deny_read: Vec::new(),
         network,
         allow_unenforced: allow.iter().copied().collect::<BTreeSet<_>>(),
+        windows_level: Default::default(),
         watched: Vec::new(),
         repos: Vec::new(),
     }

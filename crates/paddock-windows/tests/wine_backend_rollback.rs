@@ -83,6 +83,7 @@ fn failed_containment_takes_back_every_per_run_entry() {
         deny_read: Vec::new(),
         network: Network::On,
         allow_unenforced: BTreeSet::new(),
+        windows_level: Default::default(),
         watched: Vec::new(),
         repos: Vec::new(),
     };

@@ -55,6 +55,7 @@ fn spec(ws: &Path) -> SandboxSpec {
         deny_read: Vec::new(),
         network: Network::On,
         allow_unenforced: BTreeSet::new(),
+        windows_level: Default::default(),
         watched: vec![WatchedPath {
             path: ws.join("paddock.toml"),
             reason: "the policy".into(),

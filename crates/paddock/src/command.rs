@@ -247,18 +247,21 @@ impl SandboxCommand {
         let pending = match (&paddock_core::state::state_dir(), confined) {
             (Some(dir), true) => Some(
                 paddock_core::integrity::pending::begin(dir, &prepared.spec).map_err(|e| {
-                    PaddockError::Setup(format!(
-                        "cannot record the after-run check in {}: {e}; fix its permissions \
+                    PaddockError::state(
+                        format!(
+                            "cannot record the after-run check in {}: {e}; fix its permissions \
                              or set PADDOCK_STATE_DIR to a writable directory",
-                        dir.display()
-                    ))
+                            dir.display()
+                        ),
+                        Some(Box::new(e)),
+                    )
                 })?,
             ),
             (None, true) => {
-                return Err(PaddockError::Setup(
+                return Err(PaddockError::state(
                     "no state directory for the after-run check (HOME is not set); set \
-                     PADDOCK_STATE_DIR to a writable directory"
-                        .into(),
+                     PADDOCK_STATE_DIR to a writable directory",
+                    None,
                 ));
             }
             (_, false) => None,
@@ -267,7 +270,7 @@ impl SandboxCommand {
         let launched = backend::launch(
             &prepared.spec,
             &prepared.command,
-            &self.policy,
+            &self.policy.limits,
             stdio,
             &network,
         );

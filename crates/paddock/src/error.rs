@@ -25,8 +25,33 @@ pub enum PaddockError {
     },
     #[error("cannot enforce {what}: {fix}")]
     Unenforceable { what: String, fix: String },
-    #[error("sandbox setup failed: {0}")]
-    Setup(String),
+    /// The backend could not build the sandbox; the command did not run. `source` is the
+    /// backend's own typed error (`paddock_linux::LinuxError`,
+    /// `paddock_windows::apply::ApplyError`, `paddock_windows_elevated::ElevatedError`).
+    #[error("sandbox setup failed: {source}")]
+    Backend {
+        /// The backend that failed: "linux", "windows", "windows-elevated".
+        backend: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// Paddock's state directory (after-run check record, audit log) cannot be used, so the
+    /// command must not run.
+    #[error("sandbox setup failed: {message}")]
+    State {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
+    /// A feature this OS's backend does not have (a Windows-only subcommand elsewhere).
+    #[error("{what} is not available on this OS: {fix}")]
+    NotAvailable { what: &'static str, fix: String },
+    #[error("cannot resolve {}: {source}", paddock_core::text::escape_path(path))]
+    Resolve {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("refused by command rules: {0}")]
     Forbidden(String),
     #[error("not approved: {0}")]
@@ -36,6 +61,28 @@ pub enum PaddockError {
 }
 
 impl PaddockError {
+    /// A failure of `backend`, keeping its typed error as the source.
+    pub fn backend(
+        backend: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        PaddockError::Backend {
+            backend,
+            source: Box::new(source),
+        }
+    }
+
+    /// The state directory cannot be used: `message` says what and the fix; `source` is why.
+    pub fn state(
+        message: impl Into<String>,
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        PaddockError::State {
+            message: message.into(),
+            source,
+        }
+    }
+
     /// Paddock's exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -47,12 +94,15 @@ impl PaddockError {
             | PaddockError::Spec(SpecError::Resolve { .. })
             | PaddockError::Spec(SpecError::RefusedRoot { .. })
             | PaddockError::Spec(SpecError::RefusedWorkspace { .. })
-            | PaddockError::Spec(SpecError::RecipeCache { .. }) => exit::BAD_CONFIG,
+            | PaddockError::Spec(SpecError::RecipeCache { .. })
+            | PaddockError::Resolve { .. } => exit::BAD_CONFIG,
             PaddockError::NotFound { .. } => exit::NOT_FOUND,
             PaddockError::NotExecutable { .. } => exit::NOT_EXECUTABLE,
             PaddockError::BackendMissing { .. }
             | PaddockError::Unenforceable { .. }
-            | PaddockError::Setup(_)
+            | PaddockError::Backend { .. }
+            | PaddockError::State { .. }
+            | PaddockError::NotAvailable { .. }
             | PaddockError::Io(_) => exit::SANDBOX_UNAVAILABLE,
             PaddockError::Forbidden(_) => exit::FORBIDDEN,
             PaddockError::NotApproved(_) => exit::NOT_APPROVED,

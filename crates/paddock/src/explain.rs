@@ -11,6 +11,27 @@ use paddock_core::{Mode, paths};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// What `explain PATH` asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// A backend's answer to `explain PATH` (`--json` prints the inner value).
+#[derive(Debug, Clone)]
+pub enum Explanation {
+    /// From the spec (Linux, and full access anywhere): read and write with the deciding setting.
+    Spec(PathExplanation),
+    /// From the access-check model over the ACLs on disk (Windows): one verdict per access
+    /// asked, with notes for the caller (a watched path).
+    AccessCheck {
+        verdicts: Vec<paddock_windows::explain::Verdict>,
+        notes: Vec<String>,
+    },
+}
+
 /// One verdict with the setting that decided it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {

@@ -113,10 +113,13 @@ pub fn run_unchecked(
 fn record_decision(audit: Option<&AuditLog>, record: &Record) -> Result<(), PaddockError> {
     let Some(log) = audit else { return Ok(()) };
     log.append(record).map_err(|e| {
-        PaddockError::Setup(format!(
-            "cannot write the audit log {}: {e}; fix its permissions or set PADDOCK_STATE_DIR",
-            log.path().display()
-        ))
+        PaddockError::state(
+            format!(
+                "cannot write the audit log {}: {e}; fix its permissions or set PADDOCK_STATE_DIR",
+                log.path().display()
+            ),
+            Some(Box::new(e)),
+        )
     })
 }
 

@@ -14,7 +14,9 @@ pub mod explain;
 pub mod gate;
 pub mod on_failure;
 pub mod resolve;
+pub mod status;
 
+pub use backend::Backend;
 pub use command::{Prepared, SandboxCommand, failure_report};
 pub use error::PaddockError;
 pub use gate::{Gate, GatedRun, run_gated, run_unchecked};

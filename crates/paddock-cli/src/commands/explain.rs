@@ -3,6 +3,7 @@
 
 use crate::args::ExplainArgs;
 use crate::output;
+use paddock::explain::{Access, Explanation};
 use std::path::Path;
 
 pub fn run(a: ExplainArgs) -> i32 {
@@ -24,100 +25,53 @@ pub fn run(a: ExplainArgs) -> i32 {
             return output::fail(&err, err.exit_code());
         }
     };
-    let target = Path::new(path);
-    #[cfg(windows)]
-    if spec.mode != paddock_core::Mode::FullAccess {
-        return explain_windows(&spec, eff.policy.windows_level, target, &a);
-    }
-    let e = match paddock::explain::explain_path(&spec, target) {
-        Ok(e) => e,
-        Err(err) => {
-            return output::fail(
-                format!(
-                    "cannot resolve {}: {err}",
-                    paddock_core::text::escape_path(target)
-                ),
-                paddock::exit::BAD_CONFIG,
-            );
-        }
+    let ops = match (a.read, a.write) {
+        (true, false) => vec![Access::Read],
+        (false, true) => vec![Access::Write],
+        _ => vec![Access::Read, Access::Write],
     };
-    if a.json {
-        output::json(&e);
-        return 0;
+    let explained = match paddock::backend::current().explain_path(&spec, Path::new(path), &ops) {
+        Ok(e) => e,
+        Err(err) => return output::fail(&err, err.exit_code()),
+    };
+    match explained {
+        Explanation::Spec(e) => print_spec(&e, &ops, a.json),
+        Explanation::AccessCheck { verdicts, notes } => {
+            for note in notes {
+                eprintln!("paddock: note: {note}");
+            }
+            if a.json {
+                output::json(&verdicts);
+            } else {
+                for v in &verdicts {
+                    println!("{v}");
+                }
+            }
+        }
+    }
+    0
+}
+
+/// The spec's answer: read and write with the setting that decides each.
+fn print_spec(e: &paddock::explain::PathExplanation, ops: &[Access], json: bool) {
+    if json {
+        output::json(e);
+        return;
     }
     println!("{}", paddock_core::text::escape_path(&e.path));
-    let both = !a.read && !a.write;
     let word = |allowed: bool| if allowed { "allowed" } else { "DENIED" };
-    if a.read || both {
+    if ops.contains(&Access::Read) {
         println!(
             "  read:  {:<8} ({})",
             word(e.read.allowed),
             paddock_core::text::escape(&e.read.decided_by)
         );
     }
-    if a.write || both {
+    if ops.contains(&Access::Write) {
         println!(
             "  write: {:<8} ({})",
             word(e.write.allowed),
             paddock_core::text::escape(&e.write.decided_by)
         );
     }
-    0
-}
-
-/// On Windows the ACLs on disk decide: plan the run without applying it and ask the model of
-/// the access check, with the caller's real token restricted as the run would restrict it.
-#[cfg(windows)]
-fn explain_windows(
-    spec: &paddock_core::SandboxSpec,
-    level: paddock_core::WindowsLevel,
-    target: &Path,
-    a: &ExplainArgs,
-) -> i32 {
-    use paddock_windows::explain::Operation;
-    let ops: Vec<Operation> = match (a.read, a.write) {
-        (true, false) => vec![Operation::Read],
-        (false, true) => vec![Operation::Write],
-        _ => vec![Operation::Read, Operation::Write],
-    };
-    let target = match paddock_core::paths::resolve(&spec.workspace, target) {
-        Ok(t) => t,
-        Err(e) => {
-            return output::fail(
-                format!(
-                    "cannot resolve {}: {e}",
-                    paddock_core::text::escape_path(target)
-                ),
-                paddock::exit::BAD_CONFIG,
-            );
-        }
-    };
-    // The ACLs can only protect what exists: a missing control path is checked after the run.
-    if let Some(w) = spec
-        .watched
-        .iter()
-        .find(|w| paddock_core::paths::is_beneath(&target, &w.path))
-    {
-        eprintln!(
-            "paddock: note: {} is watched ({}): the ACLs let the command create it, and \
-             whatever it creates there is removed after the run",
-            w.path.display(),
-            w.reason
-        );
-    }
-    let mut verdicts = Vec::new();
-    for op in ops {
-        match paddock_windows::apply::explain::explain_path(spec, level, &target, op) {
-            Ok(v) => verdicts.push(v),
-            Err(e) => return output::fail(e, paddock::exit::SANDBOX_UNAVAILABLE),
-        }
-    }
-    if a.json {
-        output::json(&verdicts);
-    } else {
-        for v in &verdicts {
-            println!("{v}");
-        }
-    }
-    0
 }

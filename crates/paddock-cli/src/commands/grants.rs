@@ -5,8 +5,6 @@
 use crate::args::GrantsAction;
 use crate::output;
 use paddock::exit;
-use paddock_windows::grants::Ledger;
-use paddock_windows::sid_registry::SidRegistry;
 
 pub fn run(action: GrantsAction) -> i32 {
     let Some(state) = paddock_core::state::state_dir() else {
@@ -17,57 +15,37 @@ pub fn run(action: GrantsAction) -> i32 {
     };
     match action {
         GrantsAction::List { json } => {
-            let ledger = match Ledger::load(&state.join("windows")) {
+            let entries = match paddock::backend::kept_grants(&state) {
                 Ok(l) => l,
-                Err(e) => return output::fail(e, exit::SANDBOX_UNAVAILABLE),
+                Err(e) => return output::fail(&e, e.exit_code()),
             };
             if json {
-                output::json(&ledger.entries);
-            } else if ledger.entries.is_empty() {
+                output::json(&entries);
+            } else if entries.is_empty() {
                 println!("No kept grants.");
             } else {
-                for g in &ledger.entries {
+                for g in &entries {
                     println!("{}  {}  {}", g.root.display(), g.sid, g.path.display());
                 }
             }
             0
         }
-        GrantsAction::Forget { root } => forget(&state, &root),
-    }
-}
-
-#[cfg(windows)]
-fn forget(state: &std::path::Path, root: &std::path::Path) -> i32 {
-    let mut registry = match SidRegistry::open(state) {
-        Ok(r) => r,
-        Err(e) => return output::fail(e, exit::SANDBOX_UNAVAILABLE),
-    };
-    let mut store = paddock_windows::apply::acl::NtfsAclStore::new();
-    match paddock_windows::grants::forget(root, &mut store, &mut registry) {
-        Ok(f) => {
-            println!(
-                "{}: removed {} kept ACE(s) and its SID",
-                f.root.display(),
-                f.aces_removed
-            );
-            0
+        GrantsAction::Forget { root } => {
+            match paddock::backend::current().forget_grants(&state, &root) {
+                Ok(f) if f.sid_removed || f.aces_removed > 0 => {
+                    println!(
+                        "{}: removed {} kept ACE(s) and its SID",
+                        f.root.display(),
+                        f.aces_removed
+                    );
+                    0
+                }
+                Ok(f) => {
+                    println!("{}: no kept grants", f.root.display());
+                    0
+                }
+                Err(e) => output::fail(&e, e.exit_code()),
+            }
         }
-        Err(e) => output::fail(e, exit::SANDBOX_UNAVAILABLE),
-    }
-}
-
-#[cfg(not(windows))]
-fn forget(state: &std::path::Path, root: &std::path::Path) -> i32 {
-    // The pure registry still answers whether the root is known (e.g. state copied from Windows).
-    match SidRegistry::open(state).and_then(|r| r.lookup(root)) {
-        Ok(None) => {
-            println!("{}: no kept grants (this OS keeps none)", root.display());
-            0
-        }
-        Ok(Some(_)) => output::fail(
-            "kept grants are removed on Windows, where their ACEs are: run `paddock grants forget` there",
-            exit::SANDBOX_UNAVAILABLE,
-        ),
-        Err(e) => output::fail(e, exit::SANDBOX_UNAVAILABLE),
     }
 }

@@ -69,9 +69,12 @@ fn gated(a: &RunArgs) -> Result<RunReport, PaddockError> {
         .capture_output(a.json)
         .forward_signals(true);
     let audit = AuditLog::open_default().map_err(|e| {
-        PaddockError::Setup(format!(
-            "cannot open the audit log: {e}; set PADDOCK_STATE_DIR to a writable directory"
-        ))
+        PaddockError::state(
+            format!(
+                "cannot open the audit log: {e}; set PADDOCK_STATE_DIR to a writable directory"
+            ),
+            Some(Box::new(e)),
+        )
     })?;
     if a.no_rules {
         return run_unchecked(&cmd, Some(&audit));

@@ -20,7 +20,7 @@ mod view;
 use crate::plan::{LinuxError, LinuxPlan};
 use crate::status::{self, InitMessage, Stage};
 use crate::sys::{self, Ended};
-use paddock_core::{LayerReport, LayerStatus};
+use paddock_core::{Layer, LayerReport, LayerStatus, Protection};
 use std::ffi::{CString, OsStr};
 use std::io::Write;
 use std::os::fd::{OwnedFd, RawFd};
@@ -120,14 +120,18 @@ fn report_namespaces(plan: &LinuxPlan, status: &OwnedFd) {
         }
         names.push_str(", network (loopback only)");
     }
-    let layer = LayerReport::new(
-        "namespaces",
+    let mut layer = LayerReport::new(
+        Layer::Namespaces,
         LayerStatus::Enforced,
         format!(
             "{names}; uid {} and gid {} mapped to themselves, setgroups denied",
             plan.uid, plan.gid
         ),
-    );
+    )
+    .enforcing([Protection::ProcessTree]);
+    if plan.network_off {
+        layer.enforces.push(Protection::Network);
+    }
     let _ = status::send(status, &InitMessage::Layer(layer));
 }
 

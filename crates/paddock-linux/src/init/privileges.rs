@@ -4,7 +4,7 @@
 
 use crate::plan::LinuxError;
 use crate::sys;
-use paddock_core::{LayerReport, LayerStatus};
+use paddock_core::{Layer, LayerReport, LayerStatus, Protection};
 
 fn failed(call: &'static str) -> impl FnOnce(std::io::Error) -> LinuxError {
     move |source| LinuxError::Syscall {
@@ -38,9 +38,10 @@ pub fn drop_all() -> Result<LayerReport, LinuxError> {
     sys::clear_capabilities().map_err(failed("capset"))?;
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(failed("prctl(PR_SET_NO_NEW_PRIVS)"))?;
     Ok(LayerReport::new(
-        "privileges",
+        Layer::Privileges,
         LayerStatus::Enforced,
         "every capability dropped (bounding, ambient, effective, permitted, inheritable); \
          securebits noroot and no_setuid_fixup locked; no_new_privs set",
-    ))
+    )
+    .enforcing([Protection::Privileges]))
 }

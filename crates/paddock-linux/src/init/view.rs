@@ -12,7 +12,7 @@ use crate::plan::{DEV_NODES, LinuxError, LinuxPlan, PRIVATE_TMPFS, PlanPath};
 use crate::sys::{self, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
 use paddock_core::paths::is_beneath;
 use paddock_core::spec::PathKind;
-use paddock_core::{LayerReport, LayerStatus};
+use paddock_core::{Layer, LayerReport, LayerStatus, Protection};
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -200,11 +200,14 @@ pub fn build(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
         hidden,
         private.join(", "),
     );
-    Ok(LayerReport::new(
-        "mount-view",
-        LayerStatus::Enforced,
-        detail,
-    ))
+    Ok(
+        LayerReport::new(Layer::MountView, LayerStatus::Enforced, detail).enforcing([
+            Protection::Writes,
+            Protection::ProtectedPaths,
+            Protection::DenyRead,
+            Protection::UnixSockets,
+        ]),
+    )
 }
 
 /// The mount options of each private tmpfs: world-writable with the sticky bit, and the plan's

@@ -3,6 +3,7 @@
 //! The answer decides which rights Paddock requests: exactly those the kernel supports, so that
 //! the ruleset can be built with the crate's hard-requirement mode and nothing is dropped silently.
 
+use paddock_core::report::{Gap, LandlockFeature};
 use std::io;
 
 /// `LANDLOCK_CREATE_RULESET_VERSION` from `<linux/landlock.h>`.
@@ -33,34 +34,24 @@ impl KernelLandlock {
         }
     }
 
-    /// The parts of Paddock's Landlock design this kernel cannot carry, each naming the ABI it
-    /// needs (empty when Landlock is unavailable altogether: see `unavailable_reason`).
-    pub fn missing(self) -> Vec<&'static str> {
+    /// The parts of Paddock's Landlock design this kernel cannot carry, each with the ABI it
+    /// needs (empty when Landlock is unavailable altogether: see `unavailable_reason`). The
+    /// same list (`LandlockFeature::ALL`) makes the run's report.
+    pub fn missing(self) -> Vec<Gap> {
         match self {
-            KernelLandlock::Available(abi) => FEATURES
-                .iter()
-                .filter(|(needs, _)| abi < *needs)
-                .map(|(_, what)| *what)
+            KernelLandlock::Available(abi) => LandlockFeature::ALL
+                .into_iter()
+                .filter(|f| abi < f.abi())
+                .map(|feature| Gap::LandlockAbi {
+                    feature,
+                    have: abi,
+                    want: feature.abi(),
+                })
                 .collect(),
             _ => Vec::new(),
         }
     }
 }
-
-/// The rights Paddock uses beyond ABI 1, with the ABI that brings each.
-const FEATURES: [(i32, &str); 5] = [
-    (3, "truncate controlled (needs ABI 3)"),
-    (4, "TCP bind and connect denied (needs ABI 4)"),
-    (5, "device ioctls controlled (needs ABI 5)"),
-    (
-        6,
-        "abstract unix sockets and signals confined to the sandbox (needs ABI 6)",
-    ),
-    (
-        9,
-        "connect to unix socket files limited to writable paths (needs ABI 9)",
-    ),
-];
 
 /// Asks the kernel which Landlock ABI it implements.
 pub fn kernel_landlock() -> KernelLandlock {
@@ -108,9 +99,13 @@ mod tests {
     fn an_older_abi_names_each_missing_part_and_a_current_one_none() {
         let at4 = KernelLandlock::Available(4).missing();
         assert_eq!(at4.len(), 3, "{at4:?}");
-        assert!(
-            at4[0].contains("ioctl") && at4[0].contains("ABI 5"),
-            "{at4:?}"
+        assert_eq!(
+            at4[0],
+            Gap::LandlockAbi {
+                feature: LandlockFeature::DeviceIoctl,
+                have: 4,
+                want: 5
+            }
         );
         assert!(KernelLandlock::Available(9).missing().is_empty());
         assert!(KernelLandlock::NotEnabled.missing().is_empty());

@@ -21,7 +21,7 @@ use crate::protocol::{
 use crate::setup_plan::{Role, SETUP_VERSION, SetupRecord};
 use paddock_core::SandboxSpec;
 use paddock_core::policy::Network;
-use paddock_core::report::{EnforcementReport, LayerReport, LayerStatus};
+use paddock_core::report::{EnforcementReport, Gap, Layer, LayerReport, LayerStatus};
 use paddock_core::spec::CommandSpec;
 use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
 use paddock_win32::Win32Error;
@@ -219,11 +219,14 @@ pub fn prepare_elevated(
     };
     let mut report = fs_plan::report(&rec, role, &account, &plan);
     for gap in gaps {
-        report.layers.push(LayerReport::new(
-            "compat-grant",
-            LayerStatus::NotEnforced,
-            format!("{gap}; programs that need it may fail. Security is unaffected"),
-        ));
+        report.layers.push(
+            LayerReport::new(
+                Layer::CompatGrant,
+                LayerStatus::NotEnforced,
+                format!("{gap}; programs that need it may fail. Security is unaffected"),
+            )
+            .lacking([Gap::Compatibility]),
+        );
     }
     let process = BrokeredProcess {
         runner,

@@ -22,7 +22,7 @@ use crate::sid_registry::SidRegistry;
 use crate::store::AclStore;
 use paddock_core::SandboxSpec;
 use paddock_core::policy::WindowsLevel;
-use paddock_core::report::{EnforcementReport, LayerReport, LayerStatus};
+use paddock_core::report::{EnforcementReport, Gap, Layer, LayerReport, LayerStatus, Protection};
 use paddock_core::spec::CommandSpec;
 use paddock_runner::windows::JobLimits;
 use paddock_runner::{SandboxedProcess, StdioMode};
@@ -98,7 +98,7 @@ pub fn prepare_with(
         }
     };
     let mut report = plan.report();
-    report.layers.retain(|l| l.name != "restricted-token");
+    report.layers.retain(|l| l.name != Layer::RestrictedToken);
     report.layers.splice(0..0, layers);
     let temp = plan.private_temp.clone();
     let cleanup: Cleanup = Box::new(move |end| finish_run(active, store, grants, &temp, end));
@@ -120,7 +120,7 @@ fn contain(
         .map(ToString::to_string)
         .collect();
     let mut layers = vec![LayerReport::new(
-        "restricted-token",
+        Layer::RestrictedToken,
         LayerStatus::Enforced,
         format!(
             "CreateRestrictedToken with {}; restricting SIDs {} and the default DACL read back \
@@ -132,9 +132,9 @@ fn contain(
     let mut grants = Vec::new();
     for target in &plan.targeted {
         let (device, ace, name) = match target {
-            TargetedGrant::NullDevice { path, ace } => (path.as_str(), ace, "null-device"),
+            TargetedGrant::NullDevice { path, ace } => (path.as_str(), ace, Layer::NullDevice),
             TargetedGrant::Console { ace } if stdio == StdioMode::Inherit => {
-                ("CONOUT$", ace, "console")
+                ("CONOUT$", ace, Layer::Console)
             }
             _ => continue,
         };
@@ -147,24 +147,30 @@ fn contain(
                 ));
                 grants.push(grant);
             }
-            Err(e) if name == "null-device" => layers.push(LayerReport::new(
-                name,
-                LayerStatus::NotEnforced,
-                format!(
-                    "{e}; {device} grants write to Everyone only, never a level-1 restricting \
-                     SID, and only an administrator may add the run SID: the command's own \
-                     `> NUL` is denied, the null stdin Paddock opens for it works. Security is \
-                     unaffected"
-                ),
-            )),
-            Err(e) => layers.push(LayerReport::new(
-                name,
-                LayerStatus::NotEnforced,
-                format!(
-                    "{e}; the command cannot open {device} itself, inherited handles still \
-                     work. Security is unaffected"
-                ),
-            )),
+            Err(e) if name == Layer::NullDevice => layers.push(
+                LayerReport::new(
+                    name,
+                    LayerStatus::NotEnforced,
+                    format!(
+                        "{e}; {device} grants write to Everyone only, never a level-1 \
+                         restricting SID, and only an administrator may add the run SID: the \
+                         command's own `> NUL` is denied, the null stdin Paddock opens for it \
+                         works. Security is unaffected"
+                    ),
+                )
+                .lacking([Gap::Compatibility]),
+            ),
+            Err(e) => layers.push(
+                LayerReport::new(
+                    name,
+                    LayerStatus::NotEnforced,
+                    format!(
+                        "{e}; the command cannot open {device} itself, inherited handles still \
+                         work. Security is unaffected"
+                    ),
+                )
+                .lacking([Gap::Compatibility]),
+            ),
         }
     }
     let station_ace = Ace::allow(
@@ -175,32 +181,41 @@ fn contain(
     match DeviceGrant::add_to_window_station(&station_ace) {
         Ok(grant) => {
             layers.push(LayerReport::new(
-                "window-station",
+                Layer::WindowStation,
                 LayerStatus::Enforced,
                 "the window station lets the run SID connect (no clipboard, screen or desktop creation)",
             ));
             grants.push(grant);
         }
-        Err(e) => layers.push(LayerReport::new(
-            "window-station",
-            LayerStatus::NotEnforced,
-            format!("{e}; programs that need the window station may fail to start"),
-        )),
+        Err(e) => layers.push(
+            LayerReport::new(
+                Layer::WindowStation,
+                LayerStatus::NotEnforced,
+                format!("{e}; programs that need the window station may fail to start"),
+            )
+            .lacking([Gap::Compatibility]),
+        ),
     }
     let desktop = PrivateDesktop::create(std::slice::from_ref(&plan.token.run_sid))?;
-    layers.push(LayerReport::new(
-        "private-desktop",
-        LayerStatus::Enforced,
-        format!(
-            "{}: the command cannot see or drive the user's windows",
-            desktop.startup_name()
-        ),
-    ));
-    layers.push(LayerReport::new(
-        "job-object",
-        LayerStatus::Enforced,
-        "in the job from creation, kill-on-close, no breakaway, UI restrictions",
-    ));
+    layers.push(
+        LayerReport::new(
+            Layer::PrivateDesktop,
+            LayerStatus::Enforced,
+            format!(
+                "{}: the command cannot see or drive the user's windows",
+                desktop.startup_name()
+            ),
+        )
+        .enforcing([Protection::Desktop]),
+    );
+    layers.push(
+        LayerReport::new(
+            Layer::JobObject,
+            LayerStatus::Enforced,
+            "in the job from creation, kill-on-close, no breakaway, UI restrictions",
+        )
+        .enforcing([Protection::ProcessTree]),
+    );
     let containment = Containment {
         token,
         desktop: Some(desktop),

@@ -34,7 +34,7 @@ use crate::store::{AclStore, EntryKind};
 use crate::winpath;
 use paddock_core::SandboxSpec;
 use paddock_core::policy::{Capability, Mode, WindowsLevel};
-use paddock_core::report::{EnforcementReport, LayerReport, LayerStatus};
+use paddock_core::report::{EnforcementReport, Gap, Layer, LayerReport, LayerStatus, Protection};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -174,15 +174,16 @@ impl WindowsPlan {
             .collect();
         let mut layers = vec![
             LayerReport::new(
-                "restricted-token",
+                Layer::RestrictedToken,
                 LayerStatus::Enforced,
                 format!(
                     "write-restricted token, restricting SIDs {}",
                     sids.join(", ")
                 ),
-            ),
+            )
+            .enforcing([Protection::Writes]),
             LayerReport::new(
-                "acl-grants",
+                Layer::AclGrants,
                 LayerStatus::Enforced,
                 format!(
                     "{} writable root(s), {} ACEs, private temp {}",
@@ -190,35 +191,42 @@ impl WindowsPlan {
                     self.aces.len(),
                     self.private_temp.display()
                 ),
-            ),
+            )
+            .enforcing([Protection::Writes, Protection::ProtectedPaths]),
             LayerReport::new(
-                "delete-confinement",
+                Layer::DeleteConfinement,
                 LayerStatus::Partial,
                 "outside the writable roots the command can delete (never create, change or \
                  rename) files in folders that grant the user full control: a write-restricted \
                  token does not restrict FILE_DELETE_CHILD; protected paths are covered",
-            ),
+            )
+            .lacking([Gap::DeleteChild]),
             LayerReport::new(
-                "ipc",
+                Layer::Ipc,
                 LayerStatus::Partial,
                 "unnamed pipes (CreatePipe, Rust's std Command), events, mutexes and semaphores \
                  the command creates are secured by the token's default DACL and usable by it; \
                  a pipe made by CreateNamedPipeW without a security descriptor (libuv / Node \
                  child stdio, Ninja) gets a fixed DACL naming the user, not the sandbox's SIDs, \
                  so the command cannot open it for write: such tools fail (nothing leaks)",
-            ),
+            )
+            .lacking([Gap::NamedPipes]),
             LayerReport::new(
-                "read-confinement",
+                Layer::ReadConfinement,
                 LayerStatus::NotEnforced,
                 "level 1 restricts writes only: the command reads what the user can read",
-            ),
+            )
+            .lacking([Gap::Reads]),
         ];
         for cap in &self.not_enforced {
-            layers.push(LayerReport::new(
-                cap.as_str(),
-                LayerStatus::NotEnforced,
-                "accepted through allow_unenforced; needs windows.level = \"elevated\"",
-            ));
+            layers.push(
+                LayerReport::new(
+                    Layer::for_capability(*cap),
+                    LayerStatus::NotEnforced,
+                    "accepted through allow_unenforced; needs windows.level = \"elevated\"",
+                )
+                .lacking([Gap::unenforced(*cap)]),
+            );
         }
         EnforcementReport {
             backend: "windows-unelevated".into(),
