@@ -341,6 +341,54 @@ fn status_reports_the_layers_a_trial_run_really_enforced() {
     assert_eq!(v["verdict"], "ready");
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn status_json_layers_parse_into_the_typed_report() {
+    use paddock_core::{EnforcementReport, Layer, LayerStatus, Protection};
+    let env = Env::new();
+    let o = env.paddock(&["status", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let trial: EnforcementReport =
+        serde_json::from_value(v["trial_run"].clone()).expect("a typed enforcement report");
+    let names: Vec<Layer> = trial.layers.iter().map(|l| l.name).collect();
+    for layer in [
+        Layer::Namespaces,
+        Layer::MountView,
+        Layer::Landlock,
+        Layer::Seccomp,
+    ] {
+        assert!(names.contains(&layer), "{layer} missing from {names:?}");
+    }
+    assert_eq!(
+        trial.layer(Layer::Seccomp).map(|l| l.status),
+        Some(LayerStatus::Enforced)
+    );
+    assert!(trial.enforces(Protection::Writes), "{trial:?}");
+    assert!(trial.enforces(Protection::Syscalls), "{trial:?}");
+    let landlock = v["backend"]["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "landlock")
+        .expect("a landlock requirement");
+    assert_eq!(landlock["available"], true, "{landlock}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn status_text_names_landlock_in_words_not_json() {
+    let env = Env::new();
+    let o = env.paddock(&["status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("landlock ") && l.contains("ABI"))
+        .unwrap_or_else(|| panic!("no landlock line in {text}"));
+    assert!(!line.contains('{') && !line.contains('"'), "{line}");
+}
+
 #[test]
 fn explain_path_then_flag_is_a_path_question() {
     // The README's order: `paddock explain PATH --write`.

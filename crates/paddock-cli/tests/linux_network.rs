@@ -11,6 +11,7 @@
 #![cfg(target_os = "linux")]
 
 mod linux_support;
+use paddock_core::{Capability, EnforcementReport, Gap, LandlockFeature, Layer, Protection};
 use std::io::{ErrorKind, Read};
 use std::net::{Ipv6Addr, TcpListener, UdpSocket};
 use std::os::linux::net::SocketAddrExt;
@@ -279,8 +280,9 @@ syswrite($s, "hello"); exit 0;"#;
     assert_eq!(got, "hello");
 }
 
-/// The layers of `paddock run --json`'s enforcement report, as (name, status, detail).
-fn reported_layers(sb: &Sandbox, network: &str) -> Vec<(String, String, String)> {
+/// The enforcement report of `paddock run --json`, read back into its typed form (as a harness
+/// would read it).
+fn enforcement(sb: &Sandbox, network: &str) -> EnforcementReport {
     let out = Command::new(env!("CARGO_BIN_EXE_paddock"))
         .args([
             "run",
@@ -303,14 +305,15 @@ fn reported_layers(sb: &Sandbox, network: &str) -> Vec<(String, String, String)>
         String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
-    report["enforcement"]["layers"]
-        .as_array()
-        .expect("a layer list")
-        .iter()
-        .map(|l| {
-            let field = |k: &str| l[k].as_str().unwrap_or_default().to_string();
-            (field("name"), field("status"), field("detail"))
-        })
+    serde_json::from_value(report["enforcement"].clone()).expect("a typed enforcement report")
+}
+
+/// The layers of `paddock run --json`'s enforcement report, as (name, status, detail).
+fn reported_layers(sb: &Sandbox, network: &str) -> Vec<(String, String, String)> {
+    enforcement(sb, network)
+        .layers
+        .into_iter()
+        .map(|l| (l.name.as_str().into(), l.status.as_str().into(), l.detail))
         .collect()
 }
 
@@ -339,4 +342,48 @@ fn network_on_report_claims_no_network_restriction() {
     assert!(!detail.contains("TCP"), "{detail}");
     let (_, _, detail) = layer(&layers, "seccomp");
     assert!(!detail.contains("AF_UNIX"), "{detail}");
+}
+
+/// Whether this kernel's Landlock lacks TCP rules (ABI below 4), as the report says it.
+fn landlock_lacks_tcp(report: &EnforcementReport) -> bool {
+    report.gaps().any(|g| {
+        matches!(
+            g,
+            Gap::LandlockAbi {
+                feature: LandlockFeature::TcpBindConnect,
+                ..
+            }
+        )
+    })
+}
+
+#[test]
+fn a_harness_asks_the_typed_report_whether_tcp_is_denied_with_the_network_off() {
+    let report = enforcement(&Sandbox::new(), "off");
+    assert!(report.enforces(Capability::Network), "{report:?}");
+    let landlock = report.layer(Layer::Landlock).expect("a landlock layer");
+    if landlock_lacks_tcp(&report) {
+        println!("SKIPPED: Landlock below ABI 4 here; the report must then not claim TCP rules");
+        assert!(!report.enforces(Protection::TcpConnect), "{report:?}");
+        return;
+    }
+    assert!(report.enforces(Protection::TcpConnect), "{report:?}");
+    assert!(report.enforces(Protection::TcpBind), "{report:?}");
+    assert!(landlock.enforces.contains(&Protection::TcpConnect));
+}
+
+#[test]
+fn a_harness_asks_the_typed_report_whether_tcp_is_denied_with_the_network_on() {
+    let report = enforcement(&Sandbox::new(), "on");
+    assert!(!report.enforces(Protection::TcpConnect), "{report:?}");
+    assert!(!report.enforces(Protection::TcpBind), "{report:?}");
+    assert!(!report.enforces(Capability::Network), "{report:?}");
+    assert!(
+        !landlock_lacks_tcp(&report),
+        "TCP rules are not asked for: {report:?}"
+    );
+    assert!(
+        report.enforces(Protection::Writes),
+        "the rest still holds: {report:?}"
+    );
 }

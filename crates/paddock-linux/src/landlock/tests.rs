@@ -417,6 +417,66 @@ fn report_is_partial_and_names_what_an_old_abi_lacks() {
         r.detail
     );
     assert!(r.detail.contains("left to the mount view"), "{}", r.detail);
+    assert!(
+        r.missing.contains(&Gap::LandlockAbi {
+            feature: LandlockFeature::DeviceIoctl,
+            have: 4,
+            want: 5
+        }),
+        "{:?}",
+        r.missing
+    );
+    assert!(
+        r.enforces.contains(&Protection::TcpConnect),
+        "{:?}",
+        r.enforces
+    );
+    assert!(
+        !r.enforces.contains(&Protection::Scoping),
+        "{:?}",
+        r.enforces
+    );
+}
+
+#[test]
+fn report_gaps_come_from_the_same_list_as_the_kernel_probe() {
+    for abi in 1..=9 {
+        let r = super::report(&coverage(abi), true);
+        assert_eq!(
+            r.missing,
+            KernelLandlock::Available(abi).missing(),
+            "ABI {abi}"
+        );
+    }
+    let r = super::report(&coverage(3), false);
+    assert!(
+        !r.missing.iter().any(|g| matches!(
+            g,
+            Gap::LandlockAbi {
+                feature: LandlockFeature::TcpBindConnect,
+                ..
+            }
+        )),
+        "no TCP rules are asked for with the network on: {:?}",
+        r.missing
+    );
+    assert!(!r.enforces.contains(&Protection::TcpConnect));
+}
+
+#[test]
+fn the_proxy_port_takes_tcp_connect_out_of_what_is_denied() {
+    let r = super::report(&coverage(7), true).with_proxy_port(Some(3128));
+    assert!(
+        !r.enforces.contains(&Protection::TcpConnect),
+        "{:?}",
+        r.enforces
+    );
+    assert!(
+        r.enforces.contains(&Protection::TcpBind),
+        "{:?}",
+        r.enforces
+    );
+    assert!(r.detail.contains("port 3128 only"), "{}", r.detail);
 }
 
 #[test]
