@@ -841,6 +841,16 @@ mod tests {
                 .unwrap_or_else(|| panic!("no {name} layer in {offline:?}"))
         };
         assert_eq!(layer("network-fence").status, LayerStatus::Enforced);
+        assert!(
+            offline.enforces(paddock_core::Capability::Network),
+            "{offline:?}"
+        );
+        assert!(offline.enforces(Protection::TcpConnect), "{offline:?}");
+        assert!(
+            offline.enforces(paddock_core::Capability::DenyRead),
+            "{offline:?}"
+        );
+        assert!(offline.gaps().any(|g| *g == Gap::DnsClient), "{offline:?}");
         let reads = layer("read-confinement");
         assert_eq!(reads.status, LayerStatus::Enforced);
         assert!(
@@ -868,6 +878,14 @@ mod tests {
                 .layers
                 .iter()
                 .any(|l| l.name == "network" && l.status == LayerStatus::NotEnforced),
+            "{online:?}"
+        );
+        assert!(
+            !online.enforces(paddock_core::Capability::Network),
+            "{online:?}"
+        );
+        assert!(
+            online.enforces(paddock_core::Capability::DenyRead),
             "{online:?}"
         );
     }

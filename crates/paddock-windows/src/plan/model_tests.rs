@@ -457,6 +457,25 @@ fn report_lists_accepted_gaps_as_not_enforced() {
 }
 
 #[test]
+fn level_one_report_answers_typed_questions_without_prose() {
+    use paddock_core::report::{Gap, Protection};
+    let mut w = world();
+    let mut spec = workspace_spec();
+    spec.network = paddock_core::policy::Network::Off;
+    spec.allow_unenforced.insert(Capability::Network);
+    let report = plan_in(&mut w, &spec).report();
+    assert!(report.enforces(Protection::Writes), "{report:?}");
+    assert!(report.enforces(Protection::ProtectedPaths), "{report:?}");
+    assert!(!report.enforces(Capability::Network), "{report:?}");
+    assert!(!report.enforces(Protection::TcpConnect), "{report:?}");
+    assert!(!report.enforces(Protection::Reads), "{report:?}");
+    let gaps: Vec<&Gap> = report.gaps().collect();
+    for gap in [Gap::DeleteChild, Gap::NamedPipes, Gap::Reads, Gap::Network] {
+        assert!(gaps.contains(&&gap), "{gap:?} missing from {gaps:?}");
+    }
+}
+
+#[test]
 fn explain_names_the_deciding_ace() {
     let mut w = world();
     let (_, t, _run) = applied(&mut w, &workspace_spec());
