@@ -58,7 +58,7 @@ fn a_dacl_set_on_a_kernel_object_reads_back_through_get_security_info() {
     let dacl = ModelDacl::new(&acl, false).unwrap();
     let attributes = SECURITY_ATTRIBUTES {
         nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
-        lpSecurityDescriptor: dacl.descriptor(),
+        lpSecurityDescriptor: dacl.descriptor().as_ptr(),
         bInheritHandle: 0,
     };
     // SAFETY: `attributes` and the descriptor it points at live for the call; an unnamed mutex;

@@ -18,7 +18,7 @@ use windows_sys::Win32::Security::Authorization::SE_OBJECT_TYPE;
 use windows_sys::Win32::Security::{
     ACL, DACL_SECURITY_INFORMATION, GetLengthSid, GetSecurityDescriptorControl,
     GetSecurityDescriptorDacl, GetSecurityDescriptorGroup, GetSecurityDescriptorOwner, IsValidAcl,
-    IsValidSid, PSECURITY_DESCRIPTOR, PSID, SE_DACL_PROTECTED,
+    IsValidSid, PSID, SE_DACL_PROTECTED,
 };
 
 /// The model's view of a system-allocated descriptor ([`RawSecurityDescriptor`], from
@@ -180,9 +180,10 @@ impl ModelDacl {
         Ok(ModelDacl { sd, dacl })
     }
 
-    /// The whole (self-relative) descriptor holding the ACL; valid while `self` lives.
-    pub fn descriptor(&self) -> PSECURITY_DESCRIPTOR {
-        self.sd.as_ptr()
+    /// The whole (self-relative) descriptor holding the ACL, to write with
+    /// `paddock_win32::sddl::write_security`.
+    pub fn descriptor(&self) -> &RawSecurityDescriptor {
+        &self.sd
     }
 
     /// The descriptor as Windows prints it in SDDL (`ConvertSecurityDescriptorToString...`).
