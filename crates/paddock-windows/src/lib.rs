@@ -46,6 +46,7 @@
 //!   verdict with `Display`. [`explain::explain`] judges a token against a store as it is.
 
 pub mod access;
+pub mod ace_list;
 pub mod acl;
 pub mod acl_binary;
 pub mod enforceability;
