@@ -65,8 +65,10 @@ pub mod sid_registry;
 pub mod store;
 pub mod winpath;
 
-#[cfg(test)]
-mod testworld;
+/// The shared test fixture (a fake Windows machine); for tests only.
+#[cfg(any(test, feature = "testworld"))]
+#[doc(hidden)]
+pub mod testworld;
 
 pub use enforceability::check_enforceable;
 pub use error::WindowsError;

@@ -20,8 +20,6 @@ mod integrity_tests;
 mod model_tests;
 
 pub use roots::HostDirs;
-#[cfg(test)]
-pub(crate) use roots::test_host;
 
 use crate::access::{GroupState, Privilege, TokenModel};
 use crate::acl::{Ace, AceFlags, Acl};

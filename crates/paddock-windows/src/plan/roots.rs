@@ -133,37 +133,12 @@ impl HostDirs {
 }
 
 #[cfg(test)]
-pub(crate) fn test_host() -> HostDirs {
-    HostDirs {
-        system: [
-            r"C:\Windows",
-            r"C:\Program Files",
-            r"C:\Program Files (x86)",
-            r"C:\ProgramData",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect(),
-        users: vec![PathBuf::from(r"C:\Users")],
-        guarded: [
-            r"C:\Users\me",
-            r"C:\Users\me\AppData\Local\Temp",
-            r"C:\Users\me\AppData\Roaming",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect(),
-        state: PathBuf::from(r"C:\Users\me\AppData\Local\paddock"),
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn refuses_drive_profile_temp_and_system_roots() {
-        let h = test_host();
+        let h = crate::testworld::host();
         for bad in [
             r"C:\",
             r"D:\",
@@ -190,7 +165,7 @@ mod tests {
 
     #[test]
     fn accepts_project_folders_and_temp_subfolders() {
-        let h = test_host();
+        let h = crate::testworld::host();
         for good in [
             r"C:\Users\me\src\repo",
             r"C:\Users\me\AppData\Local\Temp\build-1",
