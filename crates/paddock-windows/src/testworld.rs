@@ -188,15 +188,10 @@ pub fn workspace_spec() -> SandboxSpec {
 /// The host folders the planner guards on this machine.
 pub fn host() -> HostDirs {
     HostDirs {
-        system: [
-            r"C:\Windows",
-            r"C:\Program Files",
-            r"C:\Program Files (x86)",
-            r"C:\ProgramData",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect(),
+        system: crate::plan::SYSTEM_DEFAULTS
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
         users: vec![PathBuf::from(r"C:\Users")],
         guarded: [
             r"C:\Users\me",

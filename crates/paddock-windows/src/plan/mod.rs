@@ -20,6 +20,8 @@ mod integrity_tests;
 mod model_tests;
 
 pub use roots::HostDirs;
+#[cfg(any(test, feature = "testworld"))]
+pub(crate) use roots::SYSTEM_DEFAULTS;
 
 use crate::access::{GroupState, Privilege, TokenModel};
 use crate::acl::{Ace, AceFlags, Acl};

@@ -25,6 +25,14 @@ pub struct HostDirs {
     pub state: PathBuf,
 }
 
+/// Windows' system folders where no variable says otherwise.
+pub(crate) const SYSTEM_DEFAULTS: [&str; 4] = [
+    r"C:\Windows",
+    r"C:\Program Files",
+    r"C:\Program Files (x86)",
+    r"C:\ProgramData",
+];
+
 impl HostDirs {
     /// Windows' defaults plus what `SystemRoot`, `ProgramFiles`, `ProgramData`, `USERPROFILE`,
     /// `TEMP`, `TMP`, `APPDATA`, `LOCALAPPDATA` and `PUBLIC` say, and `state_dir`.
@@ -34,15 +42,7 @@ impl HostDirs {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
-        let mut system: Vec<PathBuf> = [
-            r"C:\Windows",
-            r"C:\Program Files",
-            r"C:\Program Files (x86)",
-            r"C:\ProgramData",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
+        let mut system: Vec<PathBuf> = SYSTEM_DEFAULTS.iter().map(PathBuf::from).collect();
         system.extend(
             [
                 "SystemRoot",
