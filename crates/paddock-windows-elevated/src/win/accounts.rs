@@ -130,19 +130,43 @@ pub fn delete_group(name: &str) -> Result<(), SystemError> {
     )
 }
 
-fn member_call(group: &str, account: &str, add: bool) -> Result<(), SystemError> {
-    let (g, mut a) = (to_wide(group)?, to_wide(account)?);
-    let info = LOCALGROUP_MEMBERS_INFO_3 {
-        lgrmi3_domainandname: a.as_mut_ptr(),
+/// A member of a local group: an account name (`DOMAIN\name` or `name`) or a SID.
+enum Member<'a> {
+    Name(&'a str),
+    Sid(&'a Sid),
+}
+
+/// Adds `member` to `group` (or removes it); already in (or already out) is success.
+fn change_member(group: &str, member: Member<'_>, add: bool) -> Result<(), SystemError> {
+    let g = to_wide(group)?;
+    // The entry and what it points into, alive across the call.
+    let mut name: Vec<u16>;
+    let sid: OwnedSid;
+    let by_name: LOCALGROUP_MEMBERS_INFO_3;
+    let by_sid: LOCALGROUP_MEMBERS_INFO_0;
+    let (level, buf): (u32, *const u8) = match member {
+        Member::Name(account) => {
+            name = to_wide(account)?;
+            by_name = LOCALGROUP_MEMBERS_INFO_3 {
+                lgrmi3_domainandname: name.as_mut_ptr(),
+            };
+            (3, (&raw const by_name).cast())
+        }
+        Member::Sid(member) => {
+            sid = OwnedSid::new(member)?;
+            by_sid = LOCALGROUP_MEMBERS_INFO_0 {
+                lgrmi0_sid: sid.as_psid(),
+            };
+            (0, (&raw const by_sid).cast())
+        }
     };
-    let buf = (&info as *const LOCALGROUP_MEMBERS_INFO_3).cast();
-    // SAFETY: `info` and its strings live across the call; level 3 matches the struct; one
-    // entry.
+    // SAFETY: `buf` points at one entry of the struct `level` names, which with the string or
+    // SID it points to lives across the call.
     let rc = unsafe {
         if add {
-            NetLocalGroupAddMembers(std::ptr::null(), g.as_ptr(), 3, buf, 1)
+            NetLocalGroupAddMembers(std::ptr::null(), g.as_ptr(), level, buf, 1)
         } else {
-            NetLocalGroupDelMembers(std::ptr::null(), g.as_ptr(), 3, buf, 1)
+            NetLocalGroupDelMembers(std::ptr::null(), g.as_ptr(), level, buf, 1)
         }
     };
     if add {
@@ -153,43 +177,20 @@ fn member_call(group: &str, account: &str, add: bool) -> Result<(), SystemError>
 }
 
 pub fn add_member(group: &str, account: &str) -> Result<(), SystemError> {
-    member_call(group, account, true)
+    change_member(group, Member::Name(account), true)
 }
 
 pub fn remove_member(group: &str, account: &str) -> Result<(), SystemError> {
-    member_call(group, account, false)
-}
-
-fn sid_member_call(group: &str, member: &Sid, add: bool) -> Result<(), SystemError> {
-    let g = to_wide(group)?;
-    let psid = OwnedSid::new(member)?;
-    let info = LOCALGROUP_MEMBERS_INFO_0 {
-        lgrmi0_sid: psid.as_psid(),
-    };
-    let buf = (&info as *const LOCALGROUP_MEMBERS_INFO_0).cast();
-    // SAFETY: `info` and the SID it points to (`psid`) live across the call; level 0 matches
-    // the struct; one entry.
-    let rc = unsafe {
-        if add {
-            NetLocalGroupAddMembers(std::ptr::null(), g.as_ptr(), 0, buf, 1)
-        } else {
-            NetLocalGroupDelMembers(std::ptr::null(), g.as_ptr(), 0, buf, 1)
-        }
-    };
-    if add {
-        check("NetLocalGroupAddMembers", rc, &[ERROR_MEMBER_IN_ALIAS])
-    } else {
-        check("NetLocalGroupDelMembers", rc, &[ERROR_MEMBER_NOT_IN_ALIAS])
-    }
+    change_member(group, Member::Name(account), false)
 }
 
 /// Adds the account with SID `member` (a user of this machine or its domain) to `group`.
 pub fn add_sid_member(group: &str, member: &Sid) -> Result<(), SystemError> {
-    sid_member_call(group, member, true)
+    change_member(group, Member::Sid(member), true)
 }
 
 pub fn remove_sid_member(group: &str, member: &Sid) -> Result<(), SystemError> {
-    sid_member_call(group, member, false)
+    change_member(group, Member::Sid(member), false)
 }
 
 /// Member SIDs of `group`; `None` when it does not exist.
