@@ -13,7 +13,7 @@
 //! a grant left by a crash is gone at the next reboot, and the run SID it names is never reused.
 
 use super::desktop::window_station_name;
-use super::owned_acl::{DescriptorModel, ModelDacl, handle_dacl};
+use super::owned_acl::{DescriptorModel, ModelDacl, RawSecurityDescriptor};
 use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
 use crate::mask::AccessMask;
 use crate::shared_dacl::{DaclObject, EditError, EditLock, add_ace, remove_ace};
@@ -306,8 +306,12 @@ fn open_for_dac(device: &str) -> Result<OwnedHandle, DeviceError> {
 }
 
 fn read(device: &str, handle: &Object) -> Result<SecurityDescriptor, DeviceError> {
-    // SAFETY: `handle` is open (with READ_CONTROL) and of the kind it names while borrowed.
-    let sd = unsafe { handle_dacl(handle.raw(), handle.kind()) }.map_err(|e| win32(device, e))?;
+    let sd = RawSecurityDescriptor::of_handle(
+        handle.borrowed(),
+        handle.kind(),
+        DACL_SECURITY_INFORMATION,
+    )
+    .map_err(|e| win32(device, e))?;
     sd.to_model().map_err(|e| DeviceError::Invalid {
         device: device.into(),
         reason: e.to_string(),

@@ -12,9 +12,6 @@ use crate::acl_binary::{acl_from_bytes, acl_size, sid_from_bytes};
 use crate::sid::Sid;
 use paddock_win32::Win32Error;
 pub use paddock_win32::sddl::SecurityDescriptor as RawSecurityDescriptor;
-use std::os::windows::io::BorrowedHandle;
-use windows_sys::Win32::Foundation::HANDLE;
-use windows_sys::Win32::Security::Authorization::SE_OBJECT_TYPE;
 use windows_sys::Win32::Security::{
     ACL, DACL_SECURITY_INFORMATION, GetLengthSid, GetSecurityDescriptorControl,
     GetSecurityDescriptorDacl, GetSecurityDescriptorGroup, GetSecurityDescriptorOwner, IsValidAcl,
@@ -119,19 +116,6 @@ unsafe fn sid_to_model(psid: PSID) -> Result<Option<Sid>, ModelDaclError> {
         reason: e.to_string(),
     })?;
     Ok(Some(sid))
-}
-
-/// The DACL-only descriptor of the object `handle` (opened with READ_CONTROL) of type `kind`.
-///
-/// # Safety
-/// `handle` must be an open handle of an object of type `kind`, alive for the call.
-pub unsafe fn handle_dacl(
-    handle: HANDLE,
-    kind: SE_OBJECT_TYPE,
-) -> Result<RawSecurityDescriptor, Win32Error> {
-    // SAFETY: the caller guarantees `handle` is open for the call.
-    let handle = unsafe { BorrowedHandle::borrow_raw(handle) };
-    RawSecurityDescriptor::of_handle(handle, kind, DACL_SECURITY_INFORMATION)
 }
 
 /// A model `Acl` in binary form, inside the descriptor SDDL conversion produced.
