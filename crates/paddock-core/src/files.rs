@@ -1,10 +1,14 @@
-//! Reading Paddock's config and rules files, the one way every such file is read.
+//! Reading small files the supervisor must not be tricked by, the one way every such file is
+//! read: Paddock's config and rules files (UTF-8, [`read_config_file`]) and the files of git and
+//! of the after-run check (any bytes, [`read_regular_file`]).
 //!
 //! Guarantees: only a regular file is ever read (a directory, FIFO, socket or device is refused
 //! before it is opened, and again after, on the open handle); nothing blocks (opened with
-//! `O_NONBLOCK`); at most `MAX_CONFIG_BYTES` are read; a file inside a workspace is reached
+//! `O_NONBLOCK`); at most the given bound is read (`MAX_CONFIG_BYTES` for config), also when the
+//! file grows while read; a file inside a workspace is reached
 //! without following any link from the workspace down (`openat` with `O_NOFOLLOW` on each
-//! component), because whoever wrote the repository or ran in the sandbox chose those names.
+//! component), because whoever wrote the repository or ran in the sandbox chose those names;
+//! a `NoFinalLink` file is never a link itself (`O_NOFOLLOW`).
 //! Files of the user's own (config dir, `--config FILE`) may be links: dotfile managers make them.
 
 use std::fs::File;
@@ -24,6 +28,9 @@ pub enum Location<'a> {
     /// A file beneath this directory (the workspace), written by whoever wrote the repository:
     /// neither the file nor any directory between the root and it may be a link.
     Beneath(&'a Path),
+    /// A file whose directories the caller has already vetted (a git dir's files, a pending
+    /// record): the file itself must not be a link.
+    NoFinalLink,
 }
 
 /// Why a config or rules file was not read. Each message names the file and the fix.
@@ -51,9 +58,27 @@ pub enum FileError {
     Io { path: PathBuf, source: io::Error },
 }
 
-/// Reads the config or rules file at `path`: `Ok(None)` when it (or a directory on its way)
-/// does not exist. See the module documentation for what is refused.
+/// Reads the config or rules file at `path` as UTF-8 text of at most `MAX_CONFIG_BYTES`:
+/// `Ok(None)` when it (or a directory on its way) does not exist. See the module documentation
+/// for what is refused.
 pub fn read_config_file(path: &Path, location: Location<'_>) -> Result<Option<String>, FileError> {
+    let Some(bytes) = read_regular_file(path, location, MAX_CONFIG_BYTES)? else {
+        return Ok(None);
+    };
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| FileError::NotUtf8 {
+            path: path.to_path_buf(),
+        })
+}
+
+/// Reads the regular file at `path`, at most `max` bytes of anything: `Ok(None)` when it (or a
+/// directory on its way) does not exist. Links are refused as `location` says.
+pub fn read_regular_file(
+    path: &Path,
+    location: Location<'_>,
+    max: u64,
+) -> Result<Option<Vec<u8>>, FileError> {
     let file = match location {
         Location::User => open_user(path)?,
         Location::Beneath(root) => {
@@ -66,9 +91,10 @@ pub fn read_config_file(path: &Path, location: Location<'_>) -> Result<Option<St
             })?;
             open_beneath(root, rel, path)?
         }
+        Location::NoFinalLink => open_no_final_link(path)?,
     };
     let Some(file) = file else { return Ok(None) };
-    read_capped(file, path).map(Some)
+    read_capped(file, path, max).map(Some)
 }
 
 /// The kind of a non-regular file, for messages.
@@ -117,28 +143,74 @@ fn require_regular(path: &Path, meta: &std::fs::Metadata) -> Result<(), FileErro
     }
 }
 
-fn read_capped(file: File, path: &Path) -> Result<String, FileError> {
+fn read_capped(file: File, path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
     let meta = file.metadata().map_err(io_err(path))?;
     require_regular(path, &meta)?;
     let too_large = || FileError::TooLarge {
         path: path.to_path_buf(),
-        limit: MAX_CONFIG_BYTES,
+        limit: max,
     };
-    if meta.len() > MAX_CONFIG_BYTES {
+    if meta.len() > max {
         return Err(too_large());
     }
     // The size can change after fstat: read one byte more than allowed to notice.
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(MAX_CONFIG_BYTES + 1)
+    file.take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(io_err(path))?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+    if bytes.len() as u64 > max {
         return Err(too_large());
     }
-    String::from_utf8(bytes).map_err(|_| FileError::NotUtf8 {
-        path: path.to_path_buf(),
-    })
+    Ok(bytes)
 }
+
+/// Opens `path` when it is a regular file and not a link (checked before the open, since opening
+/// some devices has effects, and by the open itself: `O_NOFOLLOW`, or a reparse point opened as
+/// itself on Windows and checked on the handle).
+fn open_no_final_link(path: &Path) -> Result<Option<File>, FileError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => require_regular(path, &meta)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        opts.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
+    }
+    let file = match opts.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        // Replaced by a link since the check.
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(FileError::NotRegular {
+                path: path.to_path_buf(),
+                kind: "symbolic link",
+            });
+        }
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let meta = file.metadata().map_err(io_err(path))?;
+    if meta.file_type().is_symlink() {
+        return Err(FileError::NotRegular {
+            path: path.to_path_buf(),
+            kind: "symbolic link",
+        });
+    }
+    Ok(Some(file))
+}
+
+/// Opens a reparse point (a symlink, a junction) as itself instead of following it.
+#[cfg(windows)]
+const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
 
 /// Opens a user file, following links, only when it is a regular file.
 fn open_user(path: &Path) -> Result<Option<File>, FileError> {
@@ -268,7 +340,6 @@ fn open_beneath(root: &Path, rel: &Path, path: &Path) -> Result<Option<File>, Fi
 #[cfg(windows)]
 fn open_beneath(root: &Path, rel: &Path, path: &Path) -> Result<Option<File>, FileError> {
     use std::os::windows::fs::OpenOptionsExt;
-    const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
     let names = plain_names(rel, path)?;
     let mut walked = root.to_path_buf();
     for (i, name) in names.iter().enumerate() {
@@ -408,6 +479,67 @@ mod tests {
 
     fn beneath(root: &Path, rel: &str) -> Result<Option<String>, FileError> {
         read_config_file(&root.join(rel), Location::Beneath(root))
+    }
+
+    fn no_final_link(path: &Path, max: u64) -> Result<Option<Vec<u8>>, FileError> {
+        read_regular_file(path, Location::NoFinalLink, max)
+    }
+
+    #[test]
+    fn any_bytes_are_read_within_the_bound_and_a_missing_file_is_none() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("config");
+        std::fs::write(&f, b"\xff\xfe[core]").unwrap();
+        assert_eq!(
+            no_final_link(&f, 8).unwrap().as_deref(),
+            Some(&b"\xff\xfe[core]"[..])
+        );
+        assert!(matches!(
+            no_final_link(&f, 7),
+            Err(FileError::TooLarge { limit: 7, .. })
+        ));
+        assert!(
+            no_final_link(&d.path().join("missing"), 8)
+                .unwrap()
+                .is_none()
+        );
+        // The same bytes as config text are refused: config must be UTF-8.
+        assert!(matches!(
+            read_config_file(&f, Location::NoFinalLink),
+            Err(FileError::NotUtf8 { .. })
+        ));
+    }
+
+    #[test]
+    fn a_final_link_a_fifo_and_a_directory_are_refused_without_blocking() {
+        let d = tempfile::tempdir().unwrap();
+        let secret = d.path().join("secret");
+        std::fs::write(&secret, b"key").unwrap();
+        symlink(&secret, d.path().join("link")).unwrap();
+        assert!(matches!(
+            no_final_link(&d.path().join("link"), 1 << 20),
+            Err(FileError::NotRegular {
+                kind: "symbolic link",
+                ..
+            })
+        ));
+        let fifo = d.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let started = Instant::now();
+        assert!(matches!(
+            no_final_link(&fifo, 1 << 20),
+            Err(FileError::NotRegular { .. })
+        ));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(matches!(
+            no_final_link(d.path(), 1 << 20),
+            Err(FileError::NotRegular {
+                kind: "directory",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -481,112 +481,15 @@ mod tests {
     use super::*;
     use paddock_core::spec::{DenyReadPath, ProtectedPath};
     use paddock_windows::access::{TokenModel, access_check, child_descriptor};
-    use paddock_windows::acl::SecurityDescriptor;
     use paddock_windows::grants;
     use paddock_windows::run_acls;
-    use paddock_windows::store::FakeAclStore;
+    use paddock_windows::testworld::{ME, World, has, host, p, world};
 
-    const ME: &str = "S-1-5-21-1004336348-1177238915-682003330-1001";
     const OFFLINE: &str = "S-1-5-21-1004336348-1177238915-682003330-1010";
     const GROUP: &str = "S-1-5-21-1004336348-1177238915-682003330-1009";
 
-    fn p(s: &str) -> PathBuf {
-        PathBuf::from(s)
-    }
     fn sid(s: &str) -> Sid {
         Sid::parse(s).unwrap()
-    }
-    fn sd(text: &str) -> SecurityDescriptor {
-        SecurityDescriptor::parse(&text.replace("ME", ME)).unwrap()
-    }
-
-    struct World {
-        store: FakeAclStore,
-        registry: SidRegistry,
-        _state: tempfile::TempDir,
-    }
-
-    fn world() -> World {
-        let mut s = FakeAclStore::new(sid(ME));
-        s.insert(
-            &p(r"C:\"),
-            EntryKind::Dir,
-            sd("O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)(A;;0x4;;;AU)"),
-        );
-        s.insert(
-            &p(r"C:\Users"),
-            EntryKind::Dir,
-            sd("O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)"),
-        );
-        s.insert(
-            &p(r"C:\Users\me"),
-            EntryKind::Dir,
-            sd("O:MEG:MED:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;ME)"),
-        );
-        for d in [
-            r"C:\Windows",
-            r"C:\Windows\System32",
-            r"C:\Users\me\repo",
-            r"C:\Users\me\repo\.git",
-            r"C:\Users\me\repo\.git\hooks",
-            r"C:\Users\me\repo\src",
-            r"C:\Users\me\other",
-            r"C:\Users\me\.ssh",
-            r"C:\Users\me\.cargo",
-            r"C:\Users\me\.cargo\bin",
-            r"C:\Users\me\AppData",
-            r"C:\Users\me\AppData\Roaming",
-            r"C:\Users\me\AppData\Roaming\Microsoft",
-            r"C:\Users\me\AppData\Roaming\Microsoft\Credentials",
-            r"C:\Users\me\AppData\Local",
-            r"C:\Users\me\AppData\Local\Programs",
-            r"C:\Users\me\AppData\Local\Programs\tool",
-            r"C:\Users\me\AppData\Local\paddock-bin",
-        ] {
-            s.create_dir(&p(d)).unwrap();
-        }
-        for f in [
-            r"C:\Windows\System32\cmd.exe",
-            r"C:\Users\me\repo\.git\config",
-            r"C:\Users\me\repo\.git\hooks\pre-commit",
-            r"C:\Users\me\repo\src\main.rs",
-            r"C:\Users\me\repo\.env",
-            r"C:\Users\me\other\notes.txt",
-            r"C:\Users\me\.ssh\id_ed25519",
-            r"C:\Users\me\.cargo\bin\cargo.exe",
-            r"C:\Users\me\.cargo\credentials.toml",
-            r"C:\Users\me\AppData\Roaming\Microsoft\Credentials\blob",
-            r"C:\Users\me\AppData\Local\Programs\tool\tool.exe",
-            r"C:\Users\me\AppData\Local\paddock-bin\paddock.exe",
-            r"C:\Users\me\NTUSER.DAT",
-        ] {
-            s.create_file(&p(f)).unwrap();
-        }
-        let state = tempfile::tempdir().unwrap();
-        let registry = SidRegistry::open(state.path()).unwrap();
-        s.insert(
-            registry.windows_dir(),
-            EntryKind::Dir,
-            sd("O:MEG:MED:P(A;OICI;FA;;;SY)(A;OICI;FA;;;ME)"),
-        );
-        World {
-            store: s,
-            registry,
-            _state: state,
-        }
-    }
-
-    fn host(_w: &World) -> HostDirs {
-        HostDirs {
-            system: vec![p(r"C:\Windows"), p(r"C:\Program Files")],
-            users: vec![p(r"C:\Users")],
-            guarded: vec![
-                p(r"C:\Users\me"),
-                p(r"C:\Users\me\AppData\Local\Temp"),
-                p(r"C:\Users\me\AppData\Roaming"),
-            ],
-            state: p(r"C:\Users\me\AppData\Local\paddock"),
-        }
     }
 
     fn runner() -> PathBuf {
@@ -651,7 +554,7 @@ mod tests {
     /// Plans and applies `mode` in a fresh world; returns the world, plan and target token.
     fn applied(mode: Mode) -> (World, ElevatedFsPlan, TokenModel) {
         let mut w = world();
-        let h = host(&w);
+        let h = host();
         let plan = plan(
             &spec(mode),
             &w.store,
@@ -668,25 +571,20 @@ mod tests {
         (w, plan, token)
     }
 
-    fn can(w: &World, token: &TokenModel, path: &str, mask: AccessMask) -> bool {
-        let sd = w.store.read(&p(path)).unwrap();
-        access_check(token, &sd, mask).allowed()
-    }
-
     const READ: AccessMask = AccessMask::FILE_GENERIC_READ;
     const WRITE: AccessMask = AccessMask::FILE_GENERIC_WRITE;
 
     #[test]
     fn sandbox_account_cannot_read_ssh_keys_or_windows_credentials() {
         let (w, _, t) = applied(Mode::WorkspaceWrite);
-        assert!(!can(&w, &t, r"C:\Users\me\.ssh\id_ed25519", READ));
-        assert!(!can(
+        assert!(!has(&w, &t, r"C:\Users\me\.ssh\id_ed25519", READ));
+        assert!(!has(
             &w,
             &t,
             r"C:\Users\me\.ssh",
             AccessMask::FILE_READ_DATA
         ));
-        assert!(!can(
+        assert!(!has(
             &w,
             &t,
             r"C:\Users\me\AppData\Roaming\Microsoft\Credentials\blob",
@@ -704,11 +602,11 @@ mod tests {
             )
             .unwrap();
         assert!(
-            can(&w, &t, r"C:\Users\me\other\notes.txt", READ),
+            has(&w, &t, r"C:\Users\me\other\notes.txt", READ),
             "grant took effect"
         );
         assert!(
-            !can(&w, &t, r"C:\Users\me\.ssh\id_ed25519", READ),
+            !has(&w, &t, r"C:\Users\me\.ssh\id_ed25519", READ),
             "explicit deny wins"
         );
     }
@@ -721,7 +619,7 @@ mod tests {
             r"C:\Users\me\AppData\Local\Programs\tool\tool.exe",
             r"C:\Windows\System32\cmd.exe",
         ] {
-            assert!(can(&w, &t, f, READ_EXECUTE), "{f}");
+            assert!(has(&w, &t, f, READ_EXECUTE), "{f}");
         }
         assert!(plan.read_grants.contains(&p(r"C:\Users\me\.cargo\bin")));
     }
@@ -732,13 +630,13 @@ mod tests {
         w.store
             .create_file(&p(r"C:\Users\me\AppData\Local\paddock-bin\other.txt"))
             .unwrap();
-        assert!(can(
+        assert!(has(
             &w,
             &t,
             r"C:\Users\me\AppData\Local\paddock-bin\paddock.exe",
             READ_EXECUTE
         ));
-        assert!(!can(
+        assert!(!has(
             &w,
             &t,
             r"C:\Users\me\AppData\Local\paddock-bin\other.txt",
@@ -749,50 +647,50 @@ mod tests {
     #[test]
     fn cargo_credentials_beside_a_granted_tool_folder_stay_unreadable() {
         let (w, plan, t) = applied(Mode::WorkspaceWrite);
-        assert!(!can(&w, &t, r"C:\Users\me\.cargo\credentials.toml", READ));
+        assert!(!has(&w, &t, r"C:\Users\me\.cargo\credentials.toml", READ));
         assert!(!plan.read_grants.contains(&p(r"C:\Users\me\.cargo")));
     }
 
     #[test]
     fn the_rest_of_the_profile_is_unreadable_for_the_sandbox_account() {
         let (w, _, t) = applied(Mode::WorkspaceWrite);
-        assert!(!can(&w, &t, r"C:\Users\me\other\notes.txt", READ));
-        assert!(!can(&w, &t, r"C:\Users\me\NTUSER.DAT", READ));
+        assert!(!has(&w, &t, r"C:\Users\me\other\notes.txt", READ));
+        assert!(!has(&w, &t, r"C:\Users\me\NTUSER.DAT", READ));
     }
 
     #[test]
     fn sandbox_account_writes_the_workspace_but_not_hooks_config_or_outside() {
         let (w, _, t) = applied(Mode::WorkspaceWrite);
-        assert!(can(&w, &t, r"C:\Users\me\repo\src\main.rs", WRITE | READ));
-        assert!(!can(
+        assert!(has(&w, &t, r"C:\Users\me\repo\src\main.rs", WRITE | READ));
+        assert!(!has(
             &w,
             &t,
             r"C:\Users\me\repo\.git\hooks\pre-commit",
             WRITE
         ));
-        assert!(!can(&w, &t, r"C:\Users\me\repo\.git\config", WRITE));
-        assert!(!can(&w, &t, r"C:\Users\me\other\notes.txt", WRITE));
-        assert!(!can(&w, &t, r"C:\Windows\System32\cmd.exe", WRITE));
+        assert!(!has(&w, &t, r"C:\Users\me\repo\.git\config", WRITE));
+        assert!(!has(&w, &t, r"C:\Users\me\other\notes.txt", WRITE));
+        assert!(!has(&w, &t, r"C:\Windows\System32\cmd.exe", WRITE));
     }
 
     #[test]
     fn read_only_mode_reads_the_workspace_and_writes_nothing() {
         let (w, _, t) = applied(Mode::ReadOnly);
-        assert!(can(&w, &t, r"C:\Users\me\repo\src\main.rs", READ));
-        assert!(!can(&w, &t, r"C:\Users\me\repo\src\main.rs", WRITE));
+        assert!(has(&w, &t, r"C:\Users\me\repo\src\main.rs", READ));
+        assert!(!has(&w, &t, r"C:\Users\me\repo\src\main.rs", WRITE));
     }
 
     #[test]
     fn policy_deny_read_inside_the_workspace_beats_the_root_grant() {
         let (w, plan, t) = applied(Mode::WorkspaceWrite);
-        assert!(!can(&w, &t, r"C:\Users\me\repo\.env", READ));
+        assert!(!has(&w, &t, r"C:\Users\me\repo\.env", READ));
         assert!(plan.denied.contains(&p(r"C:\Users\me\repo\.env")));
     }
 
     #[test]
     fn a_registry_hive_never_gets_an_ace_even_when_listed_in_deny_read() {
         let mut w = world();
-        let h = host(&w);
+        let h = host();
         let mut s = spec(Mode::WorkspaceWrite);
         s.deny_read.push(DenyReadPath {
             path: p(r"C:\Users\me\NTUSER.DAT"),
@@ -829,7 +727,7 @@ mod tests {
     fn level_two_reports_network_and_deny_read_as_enforced() {
         // The spec asks for network off and a deny-read file, which level 1 refuses.
         let (w, plan, t) = applied(Mode::WorkspaceWrite);
-        assert!(!can(&w, &t, r"C:\Users\me\repo\.env", READ));
+        assert!(!has(&w, &t, r"C:\Users\me\repo\.env", READ));
         let offline = report(&setup_record(), Role::Offline, "PaddockOffline", &plan);
         assert!(offline.not_enforced.is_empty(), "{offline:?}");
         assert!(!offline.unconfined);
@@ -894,7 +792,7 @@ mod tests {
     fn everything_level_two_applied_is_removed_by_finish_and_forget_all() {
         let mut w = world();
         let before = w.store.snapshot();
-        let h = host(&w);
+        let h = host();
         let plan = plan(
             &spec(Mode::WorkspaceWrite),
             &w.store,
@@ -999,7 +897,7 @@ mod tests {
     fn a_missing_protected_path_is_refused_and_nothing_is_created_for_it() {
         let mut w = world();
         let before = w.store.snapshot();
-        let h = host(&w);
+        let h = host();
         let mut s = spec(Mode::WorkspaceWrite);
         s.protected.push(ProtectedPath {
             path: p(r"C:\Users\me\repo\.git\info"),
@@ -1029,7 +927,7 @@ mod tests {
     #[test]
     fn allowlist_and_full_access_are_refused() {
         let mut w = world();
-        let h = host(&w);
+        let h = host();
         let mut s = spec(Mode::WorkspaceWrite);
         s.network = Network::Allowlist(vec!["example.com".into()]);
         assert!(matches!(

@@ -7,6 +7,7 @@
 //! not complete is taken back when its run is released (rollback or recovery); `forget` refuses
 //! while a live run still uses the root.
 
+use crate::ace_list::{AceEntry, AceList};
 use crate::acl::Ace;
 use crate::error::WindowsError;
 use crate::journal::{Journal, JournalEntry, JournalOp};
@@ -28,31 +29,18 @@ pub struct KeptGrant {
     pub ace: Ace,
 }
 
+impl AceEntry for KeptGrant {
+    const FILE: &'static str = "grants.json";
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn ace(&self) -> &Ace {
+        &self.ace
+    }
+}
+
 /// The ledger file `windows/grants.json`.
-#[derive(Debug)]
-pub struct Ledger {
-    file: PathBuf,
-    pub entries: Vec<KeptGrant>,
-}
-
-impl Ledger {
-    /// Loads the ledger of the state directory's `windows` folder (empty when absent).
-    pub fn load(windows_dir: &Path) -> Result<Ledger, WindowsError> {
-        let file = windows_dir.join("grants.json");
-        let entries = crate::sid_registry::load_list(&file)?;
-        Ok(Ledger { file, entries })
-    }
-
-    fn save(&self) -> Result<(), WindowsError> {
-        crate::sid_registry::save_list(&self.file, &self.entries)
-    }
-
-    fn position(&self, path: &Path, ace: &Ace) -> Option<usize> {
-        self.entries
-            .iter()
-            .position(|g| g.ace == *ace && winpath::same(&g.path, path))
-    }
-}
+pub type Ledger = AceList<KeptGrant>;
 
 /// Makes sure the kept ACE `planned` is recorded and present: one read; ledger first, then the
 /// journal line, then the ACE, then the `Applied` line. An add that fails or dies part-way
@@ -72,7 +60,7 @@ pub(crate) fn ensure_kept(
         .dacl
         .as_ref()
         .is_some_and(|d| d.explicit().any(|a| *a == planned.ace));
-    if ledger.position(&planned.path, &planned.ace).is_none() {
+    if ledger.find(&planned.path, &planned.ace).is_none() {
         ledger.entries.push(KeptGrant {
             root: planned.root.clone().unwrap_or_else(|| planned.path.clone()),
             sid: sid.clone(),

@@ -46,6 +46,7 @@
 //!   verdict with `Display`. [`explain::explain`] judges a token against a store as it is.
 
 pub mod access;
+pub mod ace_list;
 pub mod acl;
 pub mod acl_binary;
 pub mod enforceability;
@@ -64,8 +65,10 @@ pub mod sid_registry;
 pub mod store;
 pub mod winpath;
 
-#[cfg(test)]
-mod testworld;
+/// The shared test fixture (a fake Windows machine); for tests only.
+#[cfg(any(test, feature = "testworld"))]
+#[doc(hidden)]
+pub mod testworld;
 
 pub use enforceability::check_enforceable;
 pub use error::WindowsError;

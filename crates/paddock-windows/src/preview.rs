@@ -201,7 +201,7 @@ mod tests {
             paddock_core::policy::WindowsLevel::Unelevated,
             &w.store,
             &mut w.registry,
-            &crate::plan::test_host(),
+            &crate::testworld::host(),
         );
         assert!(refused.is_err(), "a run of it is refused");
         let plan = plan_in(&mut w, &file_access_spec(&spec));

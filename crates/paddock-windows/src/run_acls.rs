@@ -10,6 +10,7 @@
 //! only when the last run using it finishes or is recovered; a failed `apply` undoes its own
 //! per-run changes, and if even that fails the journal lets `recover` finish the job.
 
+use crate::ace_list::{AceEntry, AceList};
 use crate::acl::Ace;
 use crate::error::WindowsError;
 use crate::grants::{Ledger, ensure_kept};
@@ -30,30 +31,18 @@ pub struct SharedAce {
     pub runs: Vec<String>,
 }
 
+impl AceEntry for SharedAce {
+    const FILE: &'static str = "shared.json";
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    fn ace(&self) -> &Ace {
+        &self.ace
+    }
+}
+
 /// The reference counts of per-run ACEs (`windows/shared.json`).
-#[derive(Debug)]
-pub struct SharedAces {
-    file: PathBuf,
-    pub entries: Vec<SharedAce>,
-}
-
-impl SharedAces {
-    pub fn load(windows_dir: &Path) -> Result<SharedAces, WindowsError> {
-        let file = windows_dir.join("shared.json");
-        let entries = crate::sid_registry::load_list(&file)?;
-        Ok(SharedAces { file, entries })
-    }
-
-    fn save(&self) -> Result<(), WindowsError> {
-        crate::sid_registry::save_list(&self.file, &self.entries)
-    }
-
-    fn find(&self, path: &Path, ace: &Ace) -> Option<usize> {
-        self.entries
-            .iter()
-            .position(|e| e.ace == *ace && winpath::same(&e.path, path))
-    }
-}
+pub type SharedAces = AceList<SharedAce>;
 
 /// A run whose plan is applied. Call `finish` when the command has ended; dropping it instead
 /// leaves its per-run ACEs for the next `recover`.

@@ -57,26 +57,6 @@ impl Drop for StateLock {
     }
 }
 
-/// Reads a state file that holds one JSON list (empty when the file does not exist).
-pub(crate) fn load_list<T: serde::de::DeserializeOwned>(
-    file: &Path,
-) -> Result<Vec<T>, WindowsError> {
-    match fs::read(file) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| WindowsError::state(file, e)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(WindowsError::state(file, e)),
-    }
-}
-
-/// Replaces a state file with `entries` as one JSON list, atomically (see `write_atomically`).
-pub(crate) fn save_list<T: serde::Serialize>(
-    file: &Path,
-    entries: &[T],
-) -> Result<(), WindowsError> {
-    let bytes = serde_json::to_vec_pretty(entries).map_err(|e| WindowsError::state(file, e))?;
-    write_atomically(file, &bytes)
-}
-
 /// Replaces `path` with `bytes`: on Windows through `paddock_win32::fs::write_atomically` (a
 /// new temporary file, FlushFileBuffers, MoveFileExW with write-through); elsewhere (the tests
 /// of the planner) write, fsync, rename.

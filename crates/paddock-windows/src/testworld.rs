@@ -1,10 +1,15 @@
-//! A typical Windows machine as a `FakeAclStore`, for the planner's, journal's and explain's
-//! tests: system ACLs on `C:\`, a protected profile (user, SYSTEM, Administrators), a git repo in
-//! it, an Everyone-writable folder, and the caller's token (UAC-filtered administrator).
+//! A typical Windows machine as a `FakeAclStore`, the one test fixture of both levels (the
+//! planner's, journal's and explain's tests here, the level-2 plan's in paddock-windows-elevated
+//! through the `testworld` feature): system ACLs on `C:\`, a protected profile (user, SYSTEM,
+//! Administrators) with a git repo, secrets and tools in it, an Everyone-writable folder, the
+//! host folders the planner guards, and the caller's token (UAC-filtered administrator).
 
-use crate::access::{GroupState, Privilege, TokenGroup, TokenModel};
+use crate::access::{GroupState, Privilege, TokenGroup, TokenModel, access_check};
 use crate::acl::SecurityDescriptor;
-use crate::plan::{WindowsPlan, plan_with};
+use crate::explain::{Operation, explain};
+use crate::mask::AccessMask;
+use crate::plan::{HostDirs, WindowsPlan, plan_with};
+use crate::run_acls::{ActiveRun, apply};
 use crate::sid::Sid;
 use crate::sid_registry::SidRegistry;
 use crate::store::{AclStore, EntryKind, FakeAclStore};
@@ -14,28 +19,35 @@ use paddock_core::spec::{PathKind, ProtectedPath, WatchedPath};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-pub(crate) const ME: &str = "S-1-5-21-1004336348-1177238915-682003330-1001";
-pub(crate) const REPO: &str = r"C:\Users\me\repo";
+/// The caller's SID.
+pub const ME: &str = "S-1-5-21-1004336348-1177238915-682003330-1001";
+/// The workspace.
+pub const REPO: &str = r"C:\Users\me\repo";
 
-pub(crate) struct World {
+/// The fake machine and the Paddock state folder (a temporary directory) planned against.
+pub struct World {
     pub store: FakeAclStore,
     pub registry: SidRegistry,
     pub _state: tempfile::TempDir,
 }
 
-pub(crate) fn me() -> Sid {
+/// The caller's SID.
+pub fn me() -> Sid {
     Sid::parse(ME).unwrap()
 }
 
-pub(crate) fn p(s: &str) -> PathBuf {
+/// A path from its Windows text.
+pub fn p(s: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn sd(text: &str) -> SecurityDescriptor {
+/// The descriptor `text` (SDDL) with `ME` standing for the caller's SID.
+pub fn sd(text: &str) -> SecurityDescriptor {
     SecurityDescriptor::parse(&text.replace("ME", ME)).unwrap()
 }
 
-pub(crate) fn world() -> World {
+/// The machine, freshly built.
+pub fn world() -> World {
     let mut s = FakeAclStore::new(me());
     s.insert(
         &p(r"C:\"),
@@ -57,7 +69,13 @@ pub(crate) fn world() -> World {
         EntryKind::Dir,
         sd("O:SYG:SYD:P(A;OICI;FA;;;WD)"),
     );
+    s.insert(
+        &p(r"C:\Windows"),
+        EntryKind::Dir,
+        sd("O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)"),
+    );
     for d in [
+        r"C:\Windows\System32",
         r"C:\Users\me\repo",
         r"C:\Users\me\repo\.git",
         r"C:\Users\me\repo\.git\hooks",
@@ -65,18 +83,33 @@ pub(crate) fn world() -> World {
         r"C:\Users\me\repo\src",
         r"C:\Users\me\other",
         r"C:\Users\me\.ssh",
+        r"C:\Users\me\.cargo",
+        r"C:\Users\me\.cargo\bin",
         r"C:\Users\me\AppData",
+        r"C:\Users\me\AppData\Roaming",
+        r"C:\Users\me\AppData\Roaming\Microsoft",
+        r"C:\Users\me\AppData\Roaming\Microsoft\Credentials",
         r"C:\Users\me\AppData\Local",
         r"C:\Users\me\AppData\Local\Temp",
+        r"C:\Users\me\AppData\Local\Programs",
+        r"C:\Users\me\AppData\Local\Programs\tool",
+        r"C:\Users\me\AppData\Local\paddock-bin",
     ] {
         s.create_dir(&p(d)).unwrap();
     }
     for f in [
+        r"C:\Windows\System32\cmd.exe",
         r"C:\Users\me\repo\.git\hooks\pre-commit",
         r"C:\Users\me\repo\.git\config",
         r"C:\Users\me\repo\src\main.rs",
+        r"C:\Users\me\repo\.env",
         r"C:\Users\me\other\notes.txt",
         r"C:\Users\me\.ssh\id_ed25519",
+        r"C:\Users\me\.cargo\bin\cargo.exe",
+        r"C:\Users\me\.cargo\credentials.toml",
+        r"C:\Users\me\AppData\Roaming\Microsoft\Credentials\blob",
+        r"C:\Users\me\AppData\Local\Programs\tool\tool.exe",
+        r"C:\Users\me\AppData\Local\paddock-bin\paddock.exe",
         r"C:\Users\me\NTUSER.DAT",
         r"C:\shared\tool.exe",
     ] {
@@ -97,7 +130,7 @@ pub(crate) fn world() -> World {
 }
 
 /// The caller: a UAC-filtered administrator at medium integrity in logon session 0x5d3a1.
-pub(crate) fn caller() -> TokenModel {
+pub fn caller() -> TokenModel {
     let enabled = |sid: Sid| TokenGroup {
         sid,
         state: GroupState::Enabled,
@@ -122,7 +155,8 @@ pub(crate) fn caller() -> TokenModel {
     }
 }
 
-pub(crate) fn protected(path: &str, kind: PathKind) -> ProtectedPath {
+/// `path` protected as `kind`.
+pub fn protected(path: &str, kind: PathKind) -> ProtectedPath {
     ProtectedPath {
         path: p(path),
         kind,
@@ -130,7 +164,8 @@ pub(crate) fn protected(path: &str, kind: PathKind) -> ProtectedPath {
     }
 }
 
-pub(crate) fn workspace_spec() -> SandboxSpec {
+/// Workspace-write in the repo, with its hooks and config protected.
+pub fn workspace_spec() -> SandboxSpec {
     SandboxSpec {
         mode: Mode::WorkspaceWrite,
         workspace: p(REPO),
@@ -151,18 +186,58 @@ pub(crate) fn workspace_spec() -> SandboxSpec {
     }
 }
 
-pub(crate) fn plan_in(w: &mut World, spec: &SandboxSpec) -> WindowsPlan {
+/// The host folders the planner guards on this machine.
+pub fn host() -> HostDirs {
+    HostDirs {
+        system: crate::plan::SYSTEM_DEFAULTS
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+        users: vec![PathBuf::from(r"C:\Users")],
+        guarded: [
+            r"C:\Users\me",
+            r"C:\Users\me\AppData\Local\Temp",
+            r"C:\Users\me\AppData\Roaming",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect(),
+        state: PathBuf::from(r"C:\Users\me\AppData\Local\paddock"),
+    }
+}
+
+/// The level-1 plan of `spec` on this machine.
+pub fn plan_in(w: &mut World, spec: &SandboxSpec) -> WindowsPlan {
     plan_with(
         spec,
         WindowsLevel::Unelevated,
         &w.store,
         &mut w.registry,
-        &crate::plan::test_host(),
+        &host(),
     )
     .unwrap()
 }
 
+/// Plans and applies `spec` at level 1 and returns the sandbox token; the run (and its per-run
+/// ACEs) lasts while the `ActiveRun` lives.
+pub fn applied(w: &mut World, spec: &SandboxSpec) -> (WindowsPlan, TokenModel, ActiveRun) {
+    let plan = plan_in(w, spec);
+    let run = apply(&plan, &mut w.store, &w.registry).unwrap();
+    let token = plan.token.model(&caller());
+    (plan, token, run)
+}
+
+/// Whether `t` may do `op` on `path`, as `explain` judges it.
+pub fn can(w: &World, t: &TokenModel, path: impl AsRef<Path>, op: Operation) -> bool {
+    explain(&w.store, t, path.as_ref(), op).unwrap().allowed
+}
+
+/// Whether `t` is granted all of `mask` on `path` (which exists).
+pub fn has(w: &World, t: &TokenModel, path: impl AsRef<Path>, mask: AccessMask) -> bool {
+    access_check(t, &w.store.read(path.as_ref()).unwrap(), mask).allowed()
+}
+
 /// True when `path` exists in the fake tree.
-pub(crate) fn exists(w: &World, path: &Path) -> bool {
+pub fn exists(w: &World, path: &Path) -> bool {
     w.store.exists(path).unwrap()
 }

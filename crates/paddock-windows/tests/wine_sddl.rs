@@ -6,12 +6,12 @@
 #![cfg(windows)]
 
 use paddock_windows::acl::{Ace, AceFlags, Acl, SecurityDescriptor, windows_rights_text};
-use paddock_windows::apply::owned_acl::{DescriptorModel, ModelDacl, handle_dacl};
+use paddock_windows::apply::owned_acl::{DescriptorModel, ModelDacl, RawSecurityDescriptor};
 use paddock_windows::mask::AccessMask;
 use paddock_windows::sid::Sid;
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+use std::os::windows::io::{AsHandle, FromRawHandle, OwnedHandle};
 use windows_sys::Win32::Security::Authorization::SE_KERNEL_OBJECT;
-use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
+use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, SECURITY_ATTRIBUTES};
 use windows_sys::Win32::System::Threading::CreateMutexW;
 
 /// The masks Paddock writes: per-run deny-write (0xd0156), FILE_DELETE_CHILD deny (0x40),
@@ -58,7 +58,7 @@ fn a_dacl_set_on_a_kernel_object_reads_back_through_get_security_info() {
     let dacl = ModelDacl::new(&acl, false).unwrap();
     let attributes = SECURITY_ATTRIBUTES {
         nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
-        lpSecurityDescriptor: dacl.descriptor(),
+        lpSecurityDescriptor: dacl.descriptor().as_ptr(),
         bInheritHandle: 0,
     };
     // SAFETY: `attributes` and the descriptor it points at live for the call; an unnamed mutex;
@@ -67,10 +67,13 @@ fn a_dacl_set_on_a_kernel_object_reads_back_through_get_security_info() {
     assert!(!raw.is_null(), "CreateMutexW failed");
     // SAFETY: `raw` is a valid handle owned by nobody else.
     let mutex = unsafe { OwnedHandle::from_raw_handle(raw) };
-    // SAFETY: `mutex` is an open kernel-object handle, alive for the call.
-    let read = unsafe { handle_dacl(mutex.as_raw_handle(), SE_KERNEL_OBJECT) }
-        .unwrap()
-        .to_model()
-        .unwrap();
+    let read = RawSecurityDescriptor::of_handle(
+        mutex.as_handle(),
+        SE_KERNEL_OBJECT,
+        DACL_SECURITY_INFORMATION,
+    )
+    .unwrap()
+    .to_model()
+    .unwrap();
     assert_eq!(read.dacl.unwrap(), acl);
 }

@@ -4,6 +4,7 @@
 //! files. Walks are bounded and never follow a symlink.
 
 use super::gitconfig;
+use crate::files::{Location, read_regular_file};
 use crate::paths;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -229,7 +230,9 @@ fn repo_for_dot_git(dot_git: &Path, work_tree: &Path, is_dir: bool) -> Repo {
 /// The `gitdir:` target of a gitfile, resolved against its directory; `None` for a symlink or
 /// anything unreadable.
 pub fn gitfile_target(dot_git: &Path) -> Option<PathBuf> {
-    let bytes = super::fsguard::read_small_regular_file(dot_git, 64 * 1024).ok()?;
+    let bytes = read_regular_file(dot_git, Location::NoFinalLink, 64 * 1024)
+        .ok()
+        .flatten()?;
     let text = String::from_utf8_lossy(&bytes);
     let target = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
     let base = dot_git.parent()?;
@@ -286,8 +289,9 @@ fn linked_hooks(hooks: &Path) -> Vec<PathBuf> {
 
 /// The common dir a git dir shares (`commondir`), when it has one.
 pub fn common_dir(git_dir: &Path) -> Option<PathBuf> {
-    let bytes =
-        super::fsguard::read_small_regular_file(&git_dir.join("commondir"), 64 * 1024).ok()?;
+    let bytes = read_regular_file(&git_dir.join("commondir"), Location::NoFinalLink, 64 * 1024)
+        .ok()
+        .flatten()?;
     let text = String::from_utf8_lossy(&bytes);
     paths::resolve(git_dir, Path::new(text.trim())).ok()
 }

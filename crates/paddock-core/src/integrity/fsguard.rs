@@ -1,62 +1,11 @@
 //! File operations the supervisor makes with the caller's full rights on places a sandboxed
-//! command could have shaped: they never follow a symlink planted there, never read more than a
-//! bound, never block on a FIFO or device, and only act beneath a given root.
+//! command could have shaped: they never follow a symlink planted there, never block on a FIFO or
+//! device, and only act beneath a given root. (Reading such a file is `files::read_regular_file`.)
 //!
 //! They are called before the sandbox starts or after every sandboxed process has ended, so the
 //! command cannot race them; another sandbox run started concurrently on the same root could.
 
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-
-/// Reads `path` when it is a regular file of at most `max` bytes. A symlink at `path`, a FIFO,
-/// socket, device or directory, or a larger file is an error naming what was found; the open
-/// never blocks (a FIFO is opened non-blocking, then refused).
-pub fn read_small_regular_file(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    let file = open_no_follow(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{} is not a regular file", path.display()),
-        ));
-    }
-    if meta.len() > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{} is larger than {max} bytes", path.display()),
-        ));
-    }
-    let mut buf = Vec::with_capacity(meta.len() as usize);
-    file.take(max + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{} grew beyond {max} bytes while read", path.display()),
-        ));
-    }
-    Ok(buf)
-}
-
-#[cfg(unix)]
-fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
-    let meta = std::fs::symlink_metadata(path)?;
-    if meta.file_type().is_symlink() || !meta.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{} is not a regular file", path.display()),
-        ));
-    }
-    std::fs::File::open(path)
-}
 
 /// True when every component of `path` below `root` (both absolute) is a real directory or,
 /// for the last one, anything but reached without a symlink on the way; false when `path` is not
@@ -131,29 +80,6 @@ pub fn rename_aside(root: &Path, path: &Path, suffix: &str) -> std::io::Result<O
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_regular_file_is_read_and_a_large_one_refused() {
-        let d = tempfile::tempdir().unwrap();
-        let f = d.path().join("c");
-        std::fs::write(&f, b"abc").unwrap();
-        assert_eq!(read_small_regular_file(&f, 3).unwrap(), b"abc");
-        assert!(read_small_regular_file(&f, 2).is_err());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_symlink_a_fifo_and_a_directory_are_refused_without_blocking() {
-        let d = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink("/etc/passwd", d.path().join("link")).unwrap();
-        assert!(read_small_regular_file(&d.path().join("link"), 1 << 20).is_err());
-        let fifo = d.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        assert!(read_small_regular_file(&fifo, 1 << 20).is_err());
-        assert!(read_small_regular_file(d.path(), 1 << 20).is_err());
-    }
 
     #[cfg(unix)]
     #[test]

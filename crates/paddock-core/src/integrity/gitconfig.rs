@@ -7,6 +7,7 @@
 //! with escapes, `#`/`;` comments, `\` line continuations, valueless booleans). A line it cannot
 //! read is an error in strict mode; in lenient mode it is skipped.
 
+use crate::files::{FileError, Location, read_regular_file};
 use std::path::Path;
 
 /// One `section.subsection.key = value` entry; section and key lower-cased as git compares them,
@@ -37,12 +38,10 @@ pub struct ParseError {
 
 /// Reads a config file of at most `MAX_CONFIG_BYTES`; `Ok(None)` when it does not exist.
 /// Never follows a symlink at the file itself and refuses anything but a regular file.
-pub fn read_file(path: &Path) -> std::io::Result<Option<String>> {
-    match crate::integrity::fsguard::read_small_regular_file(path, MAX_CONFIG_BYTES) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+/// Bytes that are not UTF-8 are read lossily, as git itself accepts them.
+pub fn read_file(path: &Path) -> Result<Option<String>, FileError> {
+    let bytes = read_regular_file(path, Location::NoFinalLink, MAX_CONFIG_BYTES)?;
+    Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 /// Configs larger than this are not read (git configs are a few KiB).

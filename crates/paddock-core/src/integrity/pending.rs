@@ -9,6 +9,7 @@
 //! caught if it is at a path the next run watches or protects.
 
 use super::{IntegrityEvent, check_after_run};
+use crate::files::{Location, read_regular_file};
 use crate::spec::SandboxSpec;
 use std::fs::File;
 use std::io::Write;
@@ -82,8 +83,9 @@ pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
             continue;
         }
         let spec: Option<SandboxSpec> =
-            super::fsguard::read_small_regular_file(&path, MAX_RECORD_BYTES)
+            read_regular_file(&path, Location::NoFinalLink, MAX_RECORD_BYTES)
                 .ok()
+                .flatten()
                 .and_then(|b| serde_json::from_slice(&b).ok());
         // A torn record (the supervisor died while writing it) is dropped: its command never
         // started, since the record is complete before the launch.

@@ -130,19 +130,43 @@ pub fn delete_group(name: &str) -> Result<(), SystemError> {
     )
 }
 
-fn member_call(group: &str, account: &str, add: bool) -> Result<(), SystemError> {
-    let (g, mut a) = (to_wide(group)?, to_wide(account)?);
-    let info = LOCALGROUP_MEMBERS_INFO_3 {
-        lgrmi3_domainandname: a.as_mut_ptr(),
+/// A member of a local group: an account name (`DOMAIN\name` or `name`) or a SID.
+enum Member<'a> {
+    Name(&'a str),
+    Sid(&'a Sid),
+}
+
+/// Adds `member` to `group` (or removes it); already in (or already out) is success.
+fn change_member(group: &str, member: Member<'_>, add: bool) -> Result<(), SystemError> {
+    let g = to_wide(group)?;
+    // The entry and what it points into, alive across the call.
+    let mut name: Vec<u16>;
+    let sid: OwnedSid;
+    let by_name: LOCALGROUP_MEMBERS_INFO_3;
+    let by_sid: LOCALGROUP_MEMBERS_INFO_0;
+    let (level, buf): (u32, *const u8) = match member {
+        Member::Name(account) => {
+            name = to_wide(account)?;
+            by_name = LOCALGROUP_MEMBERS_INFO_3 {
+                lgrmi3_domainandname: name.as_mut_ptr(),
+            };
+            (3, (&raw const by_name).cast())
+        }
+        Member::Sid(member) => {
+            sid = OwnedSid::new(member)?;
+            by_sid = LOCALGROUP_MEMBERS_INFO_0 {
+                lgrmi0_sid: sid.as_psid(),
+            };
+            (0, (&raw const by_sid).cast())
+        }
     };
-    let buf = (&info as *const LOCALGROUP_MEMBERS_INFO_3).cast();
-    // SAFETY: `info` and its strings live across the call; level 3 matches the struct; one
-    // entry.
+    // SAFETY: `buf` points at one entry of the struct `level` names, which with the string or
+    // SID it points to lives across the call.
     let rc = unsafe {
         if add {
-            NetLocalGroupAddMembers(std::ptr::null(), g.as_ptr(), 3, buf, 1)
+            NetLocalGroupAddMembers(std::ptr::null(), g.as_ptr(), level, buf, 1)
         } else {
-            NetLocalGroupDelMembers(std::ptr::null(), g.as_ptr(), 3, buf, 1)
+            NetLocalGroupDelMembers(std::ptr::null(), g.as_ptr(), level, buf, 1)
         }
     };
     if add {
@@ -153,124 +177,117 @@ fn member_call(group: &str, account: &str, add: bool) -> Result<(), SystemError>
 }
 
 pub fn add_member(group: &str, account: &str) -> Result<(), SystemError> {
-    member_call(group, account, true)
+    change_member(group, Member::Name(account), true)
 }
 
 pub fn remove_member(group: &str, account: &str) -> Result<(), SystemError> {
-    member_call(group, account, false)
-}
-
-fn sid_member_call(group: &str, member: &Sid, add: bool) -> Result<(), SystemError> {
-    let g = to_wide(group)?;
-    let psid = OwnedSid::new(member)?;
-    let info = LOCALGROUP_MEMBERS_INFO_0 {
-        lgrmi0_sid: psid.as_psid(),
-    };
-    let buf = (&info as *const LOCALGROUP_MEMBERS_INFO_0).cast();
-    // SAFETY: `info` and the SID it points to (`psid`) live across the call; level 0 matches
-    // the struct; one entry.
-    let rc = unsafe {
-        if add {
-            NetLocalGroupAddMembers(std::ptr::null(), g.as_ptr(), 0, buf, 1)
-        } else {
-            NetLocalGroupDelMembers(std::ptr::null(), g.as_ptr(), 0, buf, 1)
-        }
-    };
-    if add {
-        check("NetLocalGroupAddMembers", rc, &[ERROR_MEMBER_IN_ALIAS])
-    } else {
-        check("NetLocalGroupDelMembers", rc, &[ERROR_MEMBER_NOT_IN_ALIAS])
-    }
+    change_member(group, Member::Name(account), false)
 }
 
 /// Adds the account with SID `member` (a user of this machine or its domain) to `group`.
 pub fn add_sid_member(group: &str, member: &Sid) -> Result<(), SystemError> {
-    sid_member_call(group, member, true)
+    change_member(group, Member::Sid(member), true)
 }
 
 pub fn remove_sid_member(group: &str, member: &Sid) -> Result<(), SystemError> {
-    sid_member_call(group, member, false)
+    change_member(group, Member::Sid(member), false)
+}
+
+/// The member list `NetLocalGroupGetMembers` returned at `level` (0: SIDs, 3: names), freed
+/// on drop.
+struct Members {
+    buf: *mut u8,
+    count: usize,
+    level: u32,
+}
+
+impl Members {
+    /// The members of `group` at `level`; `None` when the group does not exist.
+    fn of(group: &str, level: u32) -> Result<Option<Members>, SystemError> {
+        let g = to_wide(group)?;
+        let mut buf: *mut u8 = std::ptr::null_mut();
+        let (mut read, mut total, mut resume) = (0u32, 0u32, 0usize);
+        // SAFETY: out-pointers are valid locals; on success `buf` is a NetAPI buffer that the
+        // returned value frees.
+        let rc = unsafe {
+            NetLocalGroupGetMembers(
+                std::ptr::null(),
+                g.as_ptr(),
+                level,
+                &mut buf,
+                MAX_PREFERRED_LENGTH,
+                &mut read,
+                &mut total,
+                &mut resume,
+            )
+        };
+        let members = Members {
+            buf,
+            count: read as usize,
+            level,
+        };
+        if rc == NERR_GroupNotFound || rc == ERROR_NO_SUCH_ALIAS {
+            return Ok(None);
+        }
+        check("NetLocalGroupGetMembers", rc, &[])?;
+        Ok(Some(members))
+    }
+
+    /// The entries of a level-0 list.
+    fn by_sid(&self) -> &[LOCALGROUP_MEMBERS_INFO_0] {
+        assert_eq!(self.level, 0, "a level-{} list read as SIDs", self.level);
+        if self.buf.is_null() {
+            return &[];
+        }
+        // SAFETY: a level-0 list holds `count` LOCALGROUP_MEMBERS_INFO_0 entries, valid (with
+        // the SIDs they point to) until the buffer is freed on drop.
+        unsafe { std::slice::from_raw_parts(self.buf.cast(), self.count) }
+    }
+
+    /// The entries of a level-3 list.
+    fn by_name(&self) -> &[LOCALGROUP_MEMBERS_INFO_3] {
+        assert_eq!(self.level, 3, "a level-{} list read as names", self.level);
+        if self.buf.is_null() {
+            return &[];
+        }
+        // SAFETY: a level-3 list holds `count` LOCALGROUP_MEMBERS_INFO_3 entries, valid (with
+        // the strings they point to) until the buffer is freed on drop.
+        unsafe { std::slice::from_raw_parts(self.buf.cast(), self.count) }
+    }
+}
+
+impl Drop for Members {
+    fn drop(&mut self) {
+        if !self.buf.is_null() {
+            // SAFETY: frees the buffer NetLocalGroupGetMembers allocated, once.
+            unsafe { NetApiBufferFree(self.buf.cast()) };
+        }
+    }
 }
 
 /// Member SIDs of `group`; `None` when it does not exist.
 pub fn group_member_sids(group: &str) -> Result<Option<Vec<Sid>>, SystemError> {
-    let g = to_wide(group)?;
-    let mut buf: *mut u8 = std::ptr::null_mut();
-    let (mut read, mut total, mut resume) = (0u32, 0u32, 0usize);
-    // SAFETY: out-pointers are valid locals; on success `buf` is a NetAPI buffer freed below.
-    let rc = unsafe {
-        NetLocalGroupGetMembers(
-            std::ptr::null(),
-            g.as_ptr(),
-            0,
-            &mut buf,
-            MAX_PREFERRED_LENGTH,
-            &mut read,
-            &mut total,
-            &mut resume,
-        )
-    };
-    if rc == NERR_GroupNotFound || rc == ERROR_NO_SUCH_ALIAS {
+    let Some(members) = Members::of(group, 0)? else {
         return Ok(None);
-    }
-    check("NetLocalGroupGetMembers", rc, &[])?;
+    };
     let mut sids = Vec::new();
-    let mut failure = None;
-    for i in 0..read as usize {
-        // SAFETY: `buf` holds `read` LOCALGROUP_MEMBERS_INFO_0 entries whose SIDs stay valid
-        // until NetApiBufferFree.
-        let psid = unsafe { (*buf.cast::<LOCALGROUP_MEMBERS_INFO_0>().add(i)).lgrmi0_sid };
-        // SAFETY: `psid` points into `buf`, alive until NetApiBufferFree below.
-        match unsafe { sid_from_psid(psid) } {
-            Ok(s) => sids.push(s),
-            Err(e) => failure = Some(SystemError::from(e)),
-        }
+    for entry in members.by_sid() {
+        // SAFETY: the SID points into `members`, alive here.
+        sids.push(unsafe { sid_from_psid(entry.lgrmi0_sid) }?);
     }
-    if !buf.is_null() {
-        // SAFETY: frees the buffer NetLocalGroupGetMembers allocated, once.
-        unsafe { NetApiBufferFree(buf.cast()) };
-    }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(Some(sids)),
-    }
+    Ok(Some(sids))
 }
 
 /// Member names of `group` (`DOMAIN\name` stripped to `name`); `None` when it does not exist.
 pub fn group_members(group: &str) -> Result<Option<Vec<String>>, SystemError> {
-    let g = to_wide(group)?;
-    let mut buf: *mut u8 = std::ptr::null_mut();
-    let (mut read, mut total, mut resume) = (0u32, 0u32, 0usize);
-    // SAFETY: out-pointers are valid locals; on success `buf` is a NetAPI buffer freed below.
-    let rc = unsafe {
-        NetLocalGroupGetMembers(
-            std::ptr::null(),
-            g.as_ptr(),
-            3,
-            &mut buf,
-            MAX_PREFERRED_LENGTH,
-            &mut read,
-            &mut total,
-            &mut resume,
-        )
-    };
-    if rc == NERR_GroupNotFound || rc == ERROR_NO_SUCH_ALIAS {
+    let Some(members) = Members::of(group, 3)? else {
         return Ok(None);
-    }
-    check("NetLocalGroupGetMembers", rc, &[])?;
+    };
     let mut names = Vec::new();
-    for i in 0..read as usize {
-        // SAFETY: `buf` holds `read` LOCALGROUP_MEMBERS_INFO_3 entries with NUL-terminated
-        // strings, valid until NetApiBufferFree.
-        let full = unsafe {
-            let entry = &*buf.cast::<LOCALGROUP_MEMBERS_INFO_3>().add(i);
-            read_pwstr(entry.lgrmi3_domainandname)
-        };
+    for entry in members.by_name() {
+        // SAFETY: the NUL-terminated string points into `members`, alive here.
+        let full = unsafe { read_pwstr(entry.lgrmi3_domainandname) };
         names.push(full.rsplit('\\').next().unwrap_or(&full).to_string());
-    }
-    if !buf.is_null() {
-        // SAFETY: frees the buffer NetLocalGroupGetMembers allocated, once.
-        unsafe { NetApiBufferFree(buf.cast()) };
     }
     Ok(Some(names))
 }
@@ -294,4 +311,24 @@ pub fn delete_profile(sid: &Sid) -> Result<(), SystemError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[ignore = "real Windows only: Wine's NetLocalGroupGetMembers answers any group name with the current user by name and no SIDs, so this cannot fail there"]
+    fn members_of_a_builtin_group_are_listed_alike_by_name_and_sid_and_a_missing_group_is_none() {
+        let names = group_members("Administrators").unwrap().unwrap();
+        let sids = group_member_sids("Administrators").unwrap().unwrap();
+        assert!(!sids.is_empty());
+        assert_eq!(names.len(), sids.len(), "{names:?} {sids:?}");
+        assert!(names.iter().all(|n| !n.contains('\\')), "{names:?}");
+        assert_eq!(group_members("paddock-no-such-group-7f3a").unwrap(), None);
+        assert_eq!(
+            group_member_sids("paddock-no-such-group-7f3a").unwrap(),
+            None
+        );
+    }
 }

@@ -8,14 +8,12 @@
 //! (paddock_win32::fs), never through a file someone else made; a secret's file gets its
 //! descriptor at creation, so no pre-created file's owner or ACL survives.
 
-use super::ffi::sys_err;
 use crate::errors::SystemError;
 use paddock_win32::fs::{FileError, write_atomically};
-use paddock_win32::sddl::SecurityDescriptor;
-use paddock_win32::wide::to_wide;
+use paddock_win32::sddl::{SecurityDescriptor, SecurityTarget, write_security};
 use paddock_windows::sid::Sid;
 use std::path::{Path, PathBuf};
-use windows_sys::Win32::Security::Authorization::{SE_FILE_OBJECT, SetNamedSecurityInfoW};
+use windows_sys::Win32::Security::Authorization::SE_FILE_OBJECT;
 use windows_sys::Win32::Security::{
     DACL_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION,
 };
@@ -63,26 +61,14 @@ pub fn secure(dir: &Path, readers: &[Sid]) -> Result<(), SystemError> {
 pub fn secure_with(dir: &Path, sddl: &str) -> Result<(), SystemError> {
     std::fs::create_dir_all(dir).map_err(|e| io_err("CreateDirectoryW", dir, e))?;
     let sd = SecurityDescriptor::from_sddl(sddl)?;
-    let owner = sd.owner_ptr()?;
-    let dacl = sd.dacl_ptr()?.unwrap_or(std::ptr::null_mut());
-    let path = to_wide(dir)?;
-    // SAFETY: `path` is NUL-terminated; `owner` and `dacl` point into the live `sd`.
-    let rc = unsafe {
-        SetNamedSecurityInfoW(
-            path.as_ptr(),
-            SE_FILE_OBJECT,
-            OWNER_SECURITY_INFORMATION
-                | DACL_SECURITY_INFORMATION
-                | PROTECTED_DACL_SECURITY_INFORMATION,
-            owner,
-            std::ptr::null_mut(),
-            dacl,
-            std::ptr::null(),
-        )
+    let target = SecurityTarget::Named {
+        path: dir.as_os_str(),
+        kind: SE_FILE_OBJECT,
     };
-    if rc != 0 {
-        return Err(sys_err("SetNamedSecurityInfoW", rc));
-    }
+    let info = OWNER_SECURITY_INFORMATION
+        | DACL_SECURITY_INFORMATION
+        | PROTECTED_DACL_SECURITY_INFORMATION;
+    write_security(target, &sd, info)?;
     Ok(())
 }
 

@@ -7,18 +7,17 @@
 //! the object is opened without following a reparse point, checked through that handle, and
 //! its owner read and written through the same handle; paths stay UTF-16 end to end.
 
-use super::ffi::sys_err;
 use crate::errors::SystemError;
 use paddock_win32::Win32Error;
 use paddock_win32::fs;
+use paddock_win32::sddl::{SecurityDescriptor, SecurityTarget, write_security};
 use paddock_windows::apply::owned_acl::{DescriptorModel, RawSecurityDescriptor};
-use paddock_windows::apply::sid::OwnedSid;
 use paddock_windows::sid::Sid;
 use std::os::windows::io::{AsHandle, AsRawHandle, OwnedHandle};
 use std::path::Path;
 use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND};
-use windows_sys::Win32::Security::Authorization::{SE_FILE_OBJECT, SetSecurityInfo};
-use windows_sys::Win32::Security::{OWNER_SECURITY_INFORMATION, PSID};
+use windows_sys::Win32::Security::Authorization::SE_FILE_OBJECT;
+use windows_sys::Win32::Security::OWNER_SECURITY_INFORMATION;
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, FILE_ATTRIBUTE_REPARSE_POINT, GetFileInformationByHandle,
     READ_CONTROL, WRITE_OWNER,
@@ -90,23 +89,13 @@ pub fn reown_if_sandbox_owned(
     if !sandbox.contains(&owner_of(&file)?) {
         return Ok(false);
     }
-    let psid = OwnedSid::new(user)?;
-    // SAFETY: `file` is open with WRITE_OWNER; `psid` is a valid SID alive for the call; only
-    // the owner is set.
-    let rc = unsafe {
-        SetSecurityInfo(
-            file.as_raw_handle(),
-            SE_FILE_OBJECT,
-            OWNER_SECURITY_INFORMATION,
-            psid.as_psid() as PSID,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
+    let owner = SecurityDescriptor::from_sddl(&format!("O:{user}"))?;
+    // Only the owner is set, through the handle checked above.
+    let target = SecurityTarget::Handle {
+        handle: file.as_handle(),
+        kind: SE_FILE_OBJECT,
     };
-    if rc != 0 {
-        return Err(sys_err("SetSecurityInfo", rc));
-    }
+    write_security(target, &owner, OWNER_SECURITY_INFORMATION)?;
     Ok(true)
 }
 

@@ -18,15 +18,14 @@ use crate::journal::ProcessStamp;
 use crate::store::{AclStore, EntryKind, StoreError};
 use paddock_win32::Win32Error;
 use paddock_win32::fs::open_no_follow;
-use paddock_win32::wide::to_wide;
-use std::os::windows::io::AsRawHandle;
+use paddock_win32::sddl::{SecurityTarget, write_security};
+use std::os::windows::io::AsHandle;
 use std::path::{Path, PathBuf};
-use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, ERROR_SUCCESS};
-use windows_sys::Win32::Security::Authorization::{SE_FILE_OBJECT, SetNamedSecurityInfoW};
+use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND};
+use windows_sys::Win32::Security::Authorization::SE_FILE_OBJECT;
 use windows_sys::Win32::Security::{
     DACL_SECURITY_INFORMATION, GROUP_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
-    PROTECTED_DACL_SECURITY_INFORMATION, SetKernelObjectSecurity,
-    UNPROTECTED_DACL_SECURITY_INFORMATION,
+    PROTECTED_DACL_SECURITY_INFORMATION, UNPROTECTED_DACL_SECURITY_INFORMATION,
 };
 use windows_sys::Win32::Storage::FileSystem::{READ_CONTROL, WRITE_DAC};
 
@@ -259,19 +258,12 @@ fn write_dacl_in_place(path: &Path, acl: &Acl, protected: bool) -> Result<(), St
     let dacl = ModelDacl::with_control(acl, protected, true).map_err(|e| invalid(e.to_string()))?;
     let file = open_no_follow(to_verbatim(path)?, READ_CONTROL | WRITE_DAC)
         .map_err(|e| os_error(path, e))?;
-    // SAFETY: `file` is open with WRITE_DAC; the descriptor is valid and alive for the call; only
-    // the DACL (with its protected and auto-inherited bits) is set.
-    let ok = unsafe {
-        SetKernelObjectSecurity(
-            file.as_raw_handle(),
-            DACL_SECURITY_INFORMATION,
-            dacl.descriptor(),
-        )
+    // Only the DACL (with its protected and auto-inherited bits) is set.
+    let target = SecurityTarget::InPlace {
+        handle: file.as_handle(),
     };
-    if ok == 0 {
-        return Err(os_error(path, Win32Error::last("SetKernelObjectSecurity")));
-    }
-    Ok(())
+    write_security(target, dacl.descriptor(), DACL_SECURITY_INFORMATION)
+        .map_err(|e| os_error(path, e))
 }
 
 /// Writes `acl` as the DACL of `path`. Unprotected: only the explicit ACEs are passed and Windows
@@ -287,30 +279,21 @@ fn write_dacl(path: &Path, acl: &Acl, protected: bool) -> Result<(), StoreError>
         Acl::new(acl.explicit().cloned().collect())
     };
     let dacl = ModelDacl::new(&written, protected).map_err(|e| invalid(e.to_string()))?;
-    let wide_path = to_wide(to_verbatim(path)?).map_err(|e| invalid(e.to_string()))?;
+    let long = to_verbatim(path)?;
     let protection = if protected {
         PROTECTED_DACL_SECURITY_INFORMATION
     } else {
         UNPROTECTED_DACL_SECURITY_INFORMATION
     };
-    // SAFETY: `wide_path` is NUL-terminated; `dacl` is a valid ACL alive for the call; owner,
-    // group and SACL are null and not requested, so they are left untouched.
-    let code = unsafe {
-        SetNamedSecurityInfoW(
-            wide_path.as_ptr(),
-            SE_FILE_OBJECT,
-            DACL_SECURITY_INFORMATION | protection,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            dacl.as_ptr(),
-            std::ptr::null(),
-        )
+    // Owner, group and SACL are not requested, so they are left untouched.
+    let target = SecurityTarget::Named {
+        path: long.as_os_str(),
+        kind: SE_FILE_OBJECT,
     };
-    if code != ERROR_SUCCESS {
-        return Err(os_error(
-            path,
-            Win32Error::from_code("SetNamedSecurityInfoW", code),
-        ));
-    }
-    Ok(())
+    write_security(
+        target,
+        dacl.descriptor(),
+        DACL_SECURITY_INFORMATION | protection,
+    )
+    .map_err(|e| os_error(path, e))
 }

@@ -11,9 +11,10 @@ use crate::acl::{Ace, AceFlags, Acl};
 use crate::mask::AccessMask;
 use crate::sid::Sid;
 use paddock_win32::Win32Error;
+use paddock_win32::sddl::{SecurityTarget, write_security};
 use paddock_win32::wide::{to_wide, until_nul};
-use windows_sys::Win32::Foundation::ERROR_SUCCESS;
-use windows_sys::Win32::Security::Authorization::{SE_WINDOW_OBJECT, SetSecurityInfo};
+use std::os::windows::io::BorrowedHandle;
+use windows_sys::Win32::Security::Authorization::SE_WINDOW_OBJECT;
 use windows_sys::Win32::Security::DACL_SECURITY_INFORMATION;
 use windows_sys::Win32::System::StationsAndDesktops::{
     CloseDesktop, CreateDesktopW, DESKTOP_CREATEMENU, DESKTOP_CREATEWINDOW, DESKTOP_DELETE,
@@ -118,22 +119,15 @@ impl PrivateDesktop {
                 .map(|sid| Ace::allow(sid.clone(), AccessMask(DESKTOP_SANDBOX), AceFlags::NONE)),
         );
         let acl = ModelDacl::new(&Acl::new(aces), true)?;
-        // SAFETY: `self.handle` is an open desktop created with WRITE_DAC; `acl` is a valid ACL
-        // alive for the call; only the DACL is set.
-        let code = unsafe {
-            SetSecurityInfo(
-                self.handle,
-                SE_WINDOW_OBJECT,
-                DACL_SECURITY_INFORMATION,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                acl.as_ptr(),
-                std::ptr::null(),
-            )
+        // SAFETY: `self.handle` is an open desktop (created with WRITE_DAC), closed only when
+        // `self` drops, which the borrow cannot outlive.
+        let handle = unsafe { BorrowedHandle::borrow_raw(self.handle) };
+        // Only the DACL is set.
+        let target = SecurityTarget::Handle {
+            handle,
+            kind: SE_WINDOW_OBJECT,
         };
-        if code != ERROR_SUCCESS {
-            return Err(Win32Error::from_code("SetSecurityInfo(desktop)", code).into());
-        }
+        write_security(target, acl.descriptor(), DACL_SECURITY_INFORMATION)?;
         Ok(())
     }
 }

@@ -13,19 +13,20 @@
 //! a grant left by a crash is gone at the next reboot, and the run SID it names is never reused.
 
 use super::desktop::window_station_name;
-use super::owned_acl::{DescriptorModel, ModelDacl, handle_dacl};
+use super::owned_acl::{DescriptorModel, ModelDacl, RawSecurityDescriptor};
 use crate::acl::{Ace, AceFlags, Acl, SecurityDescriptor};
 use crate::mask::AccessMask;
 use crate::shared_dacl::{DaclObject, EditError, EditLock, add_ace, remove_ace};
 use crate::sid::Sid;
 use paddock_win32::Win32Error;
+use paddock_win32::sddl::{SecurityTarget, write_security};
 use paddock_win32::wide::to_wide;
-use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+use std::os::windows::io::{AsRawHandle, BorrowedHandle, FromRawHandle, OwnedHandle};
 use windows_sys::Win32::Foundation::{
-    ERROR_SUCCESS, HANDLE, INVALID_HANDLE_VALUE, WAIT_ABANDONED, WAIT_OBJECT_0, WAIT_TIMEOUT,
+    HANDLE, INVALID_HANDLE_VALUE, WAIT_ABANDONED, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::Security::Authorization::{
-    SE_FILE_OBJECT, SE_OBJECT_TYPE, SE_WINDOW_OBJECT, SetSecurityInfo,
+    SE_FILE_OBJECT, SE_OBJECT_TYPE, SE_WINDOW_OBJECT,
 };
 use windows_sys::Win32::Security::DACL_SECURITY_INFORMATION;
 use windows_sys::Win32::Security::SECURITY_ATTRIBUTES;
@@ -95,7 +96,7 @@ impl EditLock for DeviceLock {
         })?;
         let attributes = SECURITY_ATTRIBUTES {
             nLength: size_of::<SECURITY_ATTRIBUTES>() as u32,
-            lpSecurityDescriptor: dacl.descriptor(),
+            lpSecurityDescriptor: dacl.descriptor().as_ptr(),
             bInheritHandle: 0,
         };
         let name = to_wide(LOCK_NAME).expect("constant has no NUL");
@@ -163,6 +164,13 @@ impl Object {
             Object::Device(h) => h.as_raw_handle(),
             Object::Station(h) => *h,
         }
+    }
+
+    /// The handle, borrowed for one Win32 call.
+    fn borrowed(&self) -> BorrowedHandle<'_> {
+        // SAFETY: both kinds hold an open handle that is closed only when `self` drops, which
+        // the borrow cannot outlive.
+        unsafe { BorrowedHandle::borrow_raw(self.raw()) }
     }
 
     fn kind(&self) -> SE_OBJECT_TYPE {
@@ -298,8 +306,12 @@ fn open_for_dac(device: &str) -> Result<OwnedHandle, DeviceError> {
 }
 
 fn read(device: &str, handle: &Object) -> Result<SecurityDescriptor, DeviceError> {
-    // SAFETY: `handle` is open (with READ_CONTROL) and of the kind it names while borrowed.
-    let sd = unsafe { handle_dacl(handle.raw(), handle.kind()) }.map_err(|e| win32(device, e))?;
+    let sd = RawSecurityDescriptor::of_handle(
+        handle.borrowed(),
+        handle.kind(),
+        DACL_SECURITY_INFORMATION,
+    )
+    .map_err(|e| win32(device, e))?;
     sd.to_model().map_err(|e| DeviceError::Invalid {
         device: device.into(),
         reason: e.to_string(),
@@ -312,26 +324,13 @@ fn write(device: &str, handle: &Object, sd: &SecurityDescriptor) -> Result<(), D
         device: device.into(),
         reason: e.to_string(),
     })?;
-    // SAFETY: `handle` is open with WRITE_DAC; `dacl` is a valid ACL alive for the call; only
-    // the DACL is set.
-    let code = unsafe {
-        SetSecurityInfo(
-            handle.raw(),
-            handle.kind(),
-            DACL_SECURITY_INFORMATION,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            dacl.as_ptr(),
-            std::ptr::null(),
-        )
+    // Only the DACL is set.
+    let target = SecurityTarget::Handle {
+        handle: handle.borrowed(),
+        kind: handle.kind(),
     };
-    if code != ERROR_SUCCESS {
-        return Err(win32(
-            device,
-            Win32Error::from_code("SetSecurityInfo", code),
-        ));
-    }
-    Ok(())
+    write_security(target, dacl.descriptor(), DACL_SECURITY_INFORMATION)
+        .map_err(|e| win32(device, e))
 }
 
 #[cfg(test)]

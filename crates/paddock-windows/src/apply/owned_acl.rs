@@ -12,13 +12,10 @@ use crate::acl_binary::{acl_from_bytes, acl_size, sid_from_bytes};
 use crate::sid::Sid;
 use paddock_win32::Win32Error;
 pub use paddock_win32::sddl::SecurityDescriptor as RawSecurityDescriptor;
-use std::os::windows::io::BorrowedHandle;
-use windows_sys::Win32::Foundation::HANDLE;
-use windows_sys::Win32::Security::Authorization::SE_OBJECT_TYPE;
 use windows_sys::Win32::Security::{
     ACL, DACL_SECURITY_INFORMATION, GetLengthSid, GetSecurityDescriptorControl,
     GetSecurityDescriptorDacl, GetSecurityDescriptorGroup, GetSecurityDescriptorOwner, IsValidAcl,
-    IsValidSid, PSECURITY_DESCRIPTOR, PSID, SE_DACL_PROTECTED,
+    IsValidSid, PSID, SE_DACL_PROTECTED,
 };
 
 /// The model's view of a system-allocated descriptor ([`RawSecurityDescriptor`], from
@@ -121,19 +118,6 @@ unsafe fn sid_to_model(psid: PSID) -> Result<Option<Sid>, ModelDaclError> {
     Ok(Some(sid))
 }
 
-/// The DACL-only descriptor of the object `handle` (opened with READ_CONTROL) of type `kind`.
-///
-/// # Safety
-/// `handle` must be an open handle of an object of type `kind`, alive for the call.
-pub unsafe fn handle_dacl(
-    handle: HANDLE,
-    kind: SE_OBJECT_TYPE,
-) -> Result<RawSecurityDescriptor, Win32Error> {
-    // SAFETY: the caller guarantees `handle` is open for the call.
-    let handle = unsafe { BorrowedHandle::borrow_raw(handle) };
-    RawSecurityDescriptor::of_handle(handle, kind, DACL_SECURITY_INFORMATION)
-}
-
 /// A model `Acl` in binary form, inside the descriptor SDDL conversion produced.
 #[derive(Debug)]
 pub struct ModelDacl {
@@ -180,9 +164,10 @@ impl ModelDacl {
         Ok(ModelDacl { sd, dacl })
     }
 
-    /// The whole (self-relative) descriptor holding the ACL; valid while `self` lives.
-    pub fn descriptor(&self) -> PSECURITY_DESCRIPTOR {
-        self.sd.as_ptr()
+    /// The whole (self-relative) descriptor holding the ACL, to write with
+    /// `paddock_win32::sddl::write_security`.
+    pub fn descriptor(&self) -> &RawSecurityDescriptor {
+        &self.sd
     }
 
     /// The descriptor as Windows prints it in SDDL (`ConvertSecurityDescriptorToString...`).

@@ -7,13 +7,10 @@
 //! it), and git's everyday writes (index, objects, refs, logs) stay allowed.
 
 use super::*;
-use crate::access::{TokenModel, access_check};
-use crate::explain::{Operation, explain};
-use crate::run_acls::{ActiveRun, apply};
+use crate::explain::Operation;
 use crate::testworld::*;
 use paddock_core::integrity::discover::GIT_CONTROL_FILES;
 use paddock_core::spec::{PathKind, ProtectedPath, WatchedPath};
-use std::path::Path;
 
 const DIRS: &[&str] = &[
     r"C:\Users\me\repo\.git\info",
@@ -145,22 +142,6 @@ fn integrity_spec(w: &World) -> SandboxSpec {
         control(w, &mut spec, p(path), why);
     }
     spec
-}
-
-/// Plans and applies `spec`; the run (and its per-run ACEs) lasts while the `ActiveRun` lives.
-fn applied(w: &mut World, spec: &SandboxSpec) -> (WindowsPlan, TokenModel, ActiveRun) {
-    let plan = plan_in(w, spec);
-    let run = apply(&plan, &mut w.store, &w.registry).unwrap();
-    let token = plan.token.model(&caller());
-    (plan, token, run)
-}
-
-fn can(w: &World, t: &TokenModel, path: &Path, op: Operation) -> bool {
-    explain(&w.store, t, path, op).unwrap().allowed
-}
-
-fn has(w: &World, t: &TokenModel, path: &Path, mask: AccessMask) -> bool {
-    access_check(t, &w.store.read(path).unwrap(), mask).allowed()
 }
 
 /// Every right that changes an object or its security, one by one.
@@ -299,7 +280,7 @@ fn paddock_config_inside_a_root_is_read_only_to_the_command() {
         (r"C:\Users\me\repo\.config\paddock", Operation::Delete),
         (r"C:\Users\me\repo\paddock.toml", Operation::Write),
     ] {
-        assert!(!can(&w, &t, &p(path), op), "{op:?} {path} allowed");
+        assert!(!can(&w, &t, p(path), op), "{op:?} {path} allowed");
     }
 }
 
@@ -352,7 +333,7 @@ fn git_commit_still_works_in_every_repository_and_worktree() {
         (r"C:\Users\me\repo\src\main.rs", Operation::Write),
         (r"C:\Users\me\repo\src\main.rs", Operation::Delete),
     ] {
-        assert!(can(&w, &t, &p(path), op), "{op:?} {path} denied");
+        assert!(can(&w, &t, p(path), op), "{op:?} {path} denied");
     }
 }
 
@@ -394,7 +375,7 @@ fn missing_control_paths_are_neither_created_nor_denied_and_the_user_can_remove_
             EntryKind::File => Operation::CreateFile,
             EntryKind::Dir => Operation::CreateDir,
         };
-        assert!(can(&w, &t, &p(path), op), "{op:?} {path}");
+        assert!(can(&w, &t, p(path), op), "{op:?} {path}");
         match kind {
             EntryKind::File => w.store.create_file(&p(path)).unwrap(),
             EntryKind::Dir => w.store.create_dir(&p(path)).unwrap(),
@@ -403,12 +384,12 @@ fn missing_control_paths_are_neither_created_nor_denied_and_the_user_can_remove_
     let user = caller();
     for (path, _) in planted.iter().rev() {
         assert!(
-            can(&w, &user, &p(path), Operation::Delete),
+            can(&w, &user, p(path), Operation::Delete),
             "the user cannot remove the planted {path} while the run's ACEs stand"
         );
     }
     run.finish(&mut w.store).unwrap();
     for (path, _) in planted.iter().rev() {
-        assert!(can(&w, &user, &p(path), Operation::Delete), "{path}");
+        assert!(can(&w, &user, p(path), Operation::Delete), "{path}");
     }
 }

@@ -20,8 +20,8 @@ mod integrity_tests;
 mod model_tests;
 
 pub use roots::HostDirs;
-#[cfg(test)]
-pub(crate) use roots::test_host;
+#[cfg(any(test, feature = "testworld"))]
+pub(crate) use roots::SYSTEM_DEFAULTS;
 
 use crate::access::{GroupState, Privilege, TokenModel};
 use crate::acl::{Ace, AceFlags, Acl};

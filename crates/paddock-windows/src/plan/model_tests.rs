@@ -2,22 +2,10 @@
 //! by the access-check model with the token its `TokenPlan` creates, attack by attack.
 
 use super::*;
-use crate::access::{TokenModel, access_check};
+use crate::access::access_check;
 use crate::explain::{Operation, explain};
-use crate::run_acls::{ActiveRun, apply};
 use crate::testworld::*;
 use paddock_core::spec::PathKind;
-
-fn applied(w: &mut World, spec: &SandboxSpec) -> (WindowsPlan, TokenModel, ActiveRun) {
-    let plan = plan_in(w, spec);
-    let run = apply(&plan, &mut w.store, &w.registry).unwrap();
-    let token = plan.token.model(&caller());
-    (plan, token, run)
-}
-
-fn can(w: &World, t: &TokenModel, path: &str, op: Operation) -> bool {
-    explain(&w.store, t, &p(path), op).unwrap().allowed
-}
 
 #[test]
 fn workspace_write_allows_creating_writing_and_deleting_inside_the_root() {
@@ -170,7 +158,7 @@ fn a_missing_protected_path_is_refused_never_created() {
         WindowsLevel::Unelevated,
         &w.store,
         &mut w.registry,
-        &test_host(),
+        &host(),
     )
     .unwrap_err();
     assert!(
@@ -198,7 +186,7 @@ fn a_protected_path_that_vanished_before_planning_is_refused() {
         WindowsLevel::Unelevated,
         &w.store,
         &mut w.registry,
-        &test_host(),
+        &host(),
     )
     .unwrap_err();
     assert!(
@@ -294,12 +282,7 @@ fn read_only_mode_writes_only_its_private_temp() {
     ));
     assert!(!can(&w, &t, r"C:\Users\me\repo\x", Operation::CreateFile));
     let tmp_file = plan.private_temp.join("a.txt");
-    assert!(can(
-        &w,
-        &t,
-        &tmp_file.to_string_lossy(),
-        Operation::CreateFile
-    ));
+    assert!(can(&w, &t, &tmp_file, Operation::CreateFile));
 }
 
 #[test]
@@ -314,19 +297,9 @@ fn one_run_cannot_write_another_runs_private_temp_or_a_root_it_was_not_given() {
         "kept grant of another root"
     );
     let a_tmp = plan_a.private_temp.join("x");
-    assert!(!can(
-        &w,
-        &t_b,
-        &a_tmp.to_string_lossy(),
-        Operation::CreateFile
-    ));
+    assert!(!can(&w, &t_b, &a_tmp, Operation::CreateFile));
     let b_tmp = plan_b.private_temp.join("x");
-    assert!(can(
-        &w,
-        &t_b,
-        &b_tmp.to_string_lossy(),
-        Operation::CreateFile
-    ));
+    assert!(can(&w, &t_b, &b_tmp, Operation::CreateFile));
 }
 
 #[test]
@@ -379,7 +352,7 @@ fn refused_roots_are_typed_errors() {
             WindowsLevel::Unelevated,
             &w.store,
             &mut w.registry,
-            &test_host(),
+            &host(),
         )
         .unwrap_err();
         assert!(
@@ -394,7 +367,7 @@ fn refused_roots_are_typed_errors() {
         WindowsLevel::Unelevated,
         &w.store,
         &mut w.registry,
-        &test_host(),
+        &host(),
     )
     .unwrap_err();
     assert!(
@@ -414,7 +387,7 @@ fn plan_refuses_unenforceable_network_off_before_touching_anything() {
         WindowsLevel::Unelevated,
         &w.store,
         &mut w.registry,
-        &test_host(),
+        &host(),
     )
     .unwrap_err();
     assert!(matches!(err, WindowsError::Unenforceable { .. }));

@@ -25,6 +25,14 @@ pub struct HostDirs {
     pub state: PathBuf,
 }
 
+/// Windows' system folders where no variable says otherwise.
+pub(crate) const SYSTEM_DEFAULTS: [&str; 4] = [
+    r"C:\Windows",
+    r"C:\Program Files",
+    r"C:\Program Files (x86)",
+    r"C:\ProgramData",
+];
+
 impl HostDirs {
     /// Windows' defaults plus what `SystemRoot`, `ProgramFiles`, `ProgramData`, `USERPROFILE`,
     /// `TEMP`, `TMP`, `APPDATA`, `LOCALAPPDATA` and `PUBLIC` say, and `state_dir`.
@@ -34,15 +42,7 @@ impl HostDirs {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
-        let mut system: Vec<PathBuf> = [
-            r"C:\Windows",
-            r"C:\Program Files",
-            r"C:\Program Files (x86)",
-            r"C:\ProgramData",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
+        let mut system: Vec<PathBuf> = SYSTEM_DEFAULTS.iter().map(PathBuf::from).collect();
         system.extend(
             [
                 "SystemRoot",
@@ -133,37 +133,12 @@ impl HostDirs {
 }
 
 #[cfg(test)]
-pub(crate) fn test_host() -> HostDirs {
-    HostDirs {
-        system: [
-            r"C:\Windows",
-            r"C:\Program Files",
-            r"C:\Program Files (x86)",
-            r"C:\ProgramData",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect(),
-        users: vec![PathBuf::from(r"C:\Users")],
-        guarded: [
-            r"C:\Users\me",
-            r"C:\Users\me\AppData\Local\Temp",
-            r"C:\Users\me\AppData\Roaming",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect(),
-        state: PathBuf::from(r"C:\Users\me\AppData\Local\paddock"),
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn refuses_drive_profile_temp_and_system_roots() {
-        let h = test_host();
+        let h = crate::testworld::host();
         for bad in [
             r"C:\",
             r"D:\",
@@ -190,7 +165,7 @@ mod tests {
 
     #[test]
     fn accepts_project_folders_and_temp_subfolders() {
-        let h = test_host();
+        let h = crate::testworld::host();
         for good in [
             r"C:\Users\me\src\repo",
             r"C:\Users\me\AppData\Local\Temp\build-1",
