@@ -404,6 +404,7 @@ fn read_layer(
 
 /// Loads and layers the files, then applies `cli`.
 pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, ConfigError> {
+    let _span = tracing::debug_span!("config_load").entered();
     let mut eff = EffectivePolicy {
         policy: default_policy(),
         sources: BTreeMap::new(),
