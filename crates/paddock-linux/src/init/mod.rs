@@ -196,8 +196,11 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
 /// Every layer, in order: the view (with the tmpfs sizes), the pid namespace's `pid_max`, the
 /// privilege drop, the resource limits, Landlock, seccomp. The limits layer itself is reported by the supervisor, which
 /// knows about the cgroup too.
-/// With the layers, each step's time (`InitMessage::Timings`).
-fn confine(plan: &LinuxPlan) -> Result<(Vec<LayerReport>, Vec<(String, u64)>), LinuxError> {
+/// Each step's name and time in microseconds (`InitMessage::Timings`).
+type StepTimes = Vec<(String, u64)>;
+
+/// With the layers, each step's time.
+fn confine(plan: &LinuxPlan) -> Result<(Vec<LayerReport>, StepTimes), LinuxError> {
     let mut times = Vec::new();
     let view = timed(&mut times, "mounts", || view::build(plan))?;
     if let Some(max) = plan.limits.pid_max {
@@ -218,7 +221,7 @@ fn confine(plan: &LinuxPlan) -> Result<(Vec<LayerReport>, Vec<(String, u64)>), L
 }
 
 /// Runs `step`, noting its time under `name`.
-fn timed<T>(times: &mut Vec<(String, u64)>, name: &str, step: impl FnOnce() -> T) -> T {
+fn timed<T>(times: &mut StepTimes, name: &str, step: impl FnOnce() -> T) -> T {
     let start = std::time::Instant::now();
     let out = step();
     let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
