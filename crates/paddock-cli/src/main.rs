@@ -15,10 +15,37 @@ fn main() {
     // allocations we rely on).
     paddock::backend::current().run_helper_if_requested();
 
+    init_logging();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let code = match args::Cli::try_parse_from(&argv) {
         Ok(cli) => commands::dispatch(cli.command),
         Err(err) => usage::report(&err, &argv),
     };
     std::process::exit(code);
+}
+
+/// `PADDOCK_LOG=debug` (any `tracing` env-filter, e.g. `paddock_linux=debug`) prints each setup
+/// step and its time on stderr. Unset, no subscriber is installed: every span and event then
+/// costs one relaxed atomic load, and stderr is exactly what it was.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let Some(value) = std::env::var_os("PADDOCK_LOG") else {
+        return;
+    };
+    let filter = match tracing_subscriber::EnvFilter::try_new(value.to_string_lossy()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!(
+                "paddock: warning: PADDOCK_LOG={}: {e}; logging is off (try PADDOCK_LOG=debug)",
+                value.to_string_lossy()
+            );
+            return;
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .init();
 }

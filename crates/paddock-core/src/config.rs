@@ -351,7 +351,12 @@ pub fn parse_file(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
         }
     })?;
     if let Some(Err((kind, message))) = file.limits.as_ref().map(LimitsSection::values) {
-        return Err(value_error(path, text, kind.as_str(), &message));
+        return Err(value_error(
+            path,
+            text,
+            &["limits", kind.as_str()],
+            &message,
+        ));
     }
     Ok(file)
 }
@@ -363,21 +368,25 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// The 1-based line in `text` where the first of `keys` that is set is set (`key =` or
-/// `"key" =`), for error messages about a value; line 1 when none is found.
-fn line_of_keys(text: &str, keys: &[&str]) -> usize {
-    let sets = |l: &str, key: &str| {
-        let t = l.trim_start();
-        let t = t
-            .strip_prefix('"')
-            .and_then(|t| t.strip_prefix(key))
-            .and_then(|t| t.strip_prefix('"'))
-            .or_else(|| t.strip_prefix(key));
-        t.is_some_and(|rest| rest.trim_start().starts_with('='))
+/// The 1-based line of the value at `key_path` (`["env", "set", "PATH"]`), from the TOML
+/// parser's spans (`toml::Spanned`), so that dotted keys (`limits.memory = ...`), inline tables
+/// and a key name used in two tables resolve to the right line; the deepest key found when the
+/// path ends early, line 1 when not even the first key is set. Called on error paths only.
+fn line_of(text: &str, key_path: &[&str]) -> usize {
+    let Ok(root) = toml::de::DeTable::parse(text) else {
+        return 1;
     };
-    keys.iter()
-        .find_map(|k| text.lines().position(|l| sets(l, k)))
-        .map_or(1, |i| i + 1)
+    let mut table = root.get_ref();
+    let mut found = None;
+    for key in key_path {
+        let Some(value) = table.get(*key) else { break };
+        found = Some(value.span().start);
+        match value.get_ref() {
+            toml::de::DeValue::Table(t) => table = t,
+            _ => break,
+        }
+    }
+    found.map_or(1, |offset| line_col(text, offset).0)
 }
 
 fn read_layer(
@@ -395,6 +404,7 @@ fn read_layer(
 
 /// Loads and layers the files, then applies `cli`.
 pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, ConfigError> {
+    let _span = tracing::debug_span!("config_load").entered();
     let mut eff = EffectivePolicy {
         policy: default_policy(),
         sources: BTreeMap::new(),
@@ -445,7 +455,7 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
             return Err(value_error(
                 &project_path,
                 &text,
-                "trusted_projects",
+                &["trusted_projects"],
                 "a project cannot trust itself; move trusted_projects to your user config",
             ));
         }
@@ -642,10 +652,10 @@ fn apply_cli(eff: &mut EffectivePolicy, cli: &CliOverrides) {
     }
 }
 
-fn value_error(path: &Path, text: &str, key: &str, message: &str) -> ConfigError {
+fn value_error(path: &Path, text: &str, key_path: &[&str], message: &str) -> ConfigError {
     ConfigError::Invalid {
         path: path.to_path_buf(),
-        line: line_of_keys(text, &[key]),
+        line: line_of(text, key_path),
         column: 1,
         message: message.to_string(),
     }
@@ -712,12 +722,14 @@ fn check_only_tightens(
 ) -> Result<(), ConfigError> {
     const FIX: &str = "an untrusted project may only tighten the policy; to allow it, add this \
                        workspace to trusted_projects in your user config";
-    let refuse = |key: &str, what: &str| value_error(path, text, key, &format!("{what}: {FIX}"));
+    let refuse = |key_path: &[&str], what: &str| {
+        value_error(path, text, key_path, &format!("{what}: {FIX}"))
+    };
     if let Some(m) = f.mode
         && mode_rank(m) > mode_rank(current.mode)
     {
         return Err(refuse(
-            "mode",
+            &["mode"],
             &format!("mode `{}` loosens `{}`", m.as_str(), current.mode.as_str()),
         ));
     }
@@ -731,7 +743,7 @@ fn check_only_tightens(
         };
         if loosens {
             return Err(refuse(
-                "network",
+                &["network"],
                 "network setting opens more network access",
             ));
         }
@@ -741,29 +753,32 @@ fn check_only_tightens(
             paths::resolve(workspace, root).is_ok_and(|r| paths::is_beneath(&r, workspace));
         if !inside {
             return Err(refuse(
-                "writable_roots",
+                &["writable_roots"],
                 &format!("writable root {} is outside the workspace", root.display()),
             ));
         }
     }
     if f.default_deny_read == Some(false) {
         return Err(refuse(
-            "default_deny_read",
+            &["default_deny_read"],
             "switching off the default deny-read list",
         ));
     }
     if f.allow_unenforced.as_ref().is_some_and(|v| !v.is_empty()) {
         return Err(refuse(
-            "allow_unenforced",
+            &["allow_unenforced"],
             "accepting unenforced capabilities",
         ));
     }
     if f.protect_whole_git == Some(false) && current.protect_whole_git {
-        return Err(refuse("protect_whole_git", "unprotecting .git"));
+        return Err(refuse(&["protect_whole_git"], "unprotecting .git"));
     }
     if let Some(env) = &f.env {
         if env.allow.as_ref().is_some_and(|v| !v.is_empty()) {
-            return Err(refuse("allow", "allow-listing environment variables"));
+            return Err(refuse(
+                &["env", "allow"],
+                "allow-listing environment variables",
+            ));
         }
         if let Some(i) = env.inherit {
             let rank = |i: EnvInherit| match i {
@@ -772,7 +787,10 @@ fn check_only_tightens(
                 EnvInherit::All => 2,
             };
             if rank(i) > rank(current.env.inherit) {
-                return Err(refuse("inherit", "inheriting more of the environment"));
+                return Err(refuse(
+                    &["env", "inherit"],
+                    "inheriting more of the environment",
+                ));
             }
         }
     }
@@ -781,7 +799,7 @@ fn check_only_tightens(
     {
         if t.is_zero() {
             return Err(refuse(
-                "timeout",
+                &["timeout"],
                 &format!(
                     "timeout = 0 (no limit) loosens the current limit of {} s",
                     now.as_secs_f64()
@@ -790,7 +808,7 @@ fn check_only_tightens(
         }
         if t > now {
             return Err(refuse(
-                "timeout",
+                &["timeout"],
                 &format!(
                     "timeout = {} s is longer than the current limit of {} s",
                     t.as_secs_f64(),
@@ -803,7 +821,7 @@ fn check_only_tightens(
         && approval_loosens(current.approval, a)
     {
         return Err(refuse(
-            "approval",
+            &["approval"],
             &format!(
                 "approval = \"{}\" loosens \"{}\"",
                 a.as_str(),
@@ -815,7 +833,7 @@ fn check_only_tightens(
         && c > current.output_cap
     {
         return Err(refuse(
-            "output_cap",
+            &["output_cap"],
             &format!(
                 "output_cap = {c} raises the current cap of {} bytes",
                 current.output_cap
@@ -827,7 +845,7 @@ fn check_only_tightens(
     {
         return Err(ConfigError::Invalid {
             path: path.to_path_buf(),
-            line: line_of_keys(text, &[name, "set"]),
+            line: line_of(text, &["env", "set", name]),
             column: 1,
             message: format!(
                 "env.set ({name}, ...): a variable can change what the command runs (PATH, \
@@ -845,7 +863,7 @@ fn check_only_tightens(
             && value.is_none_or(|v| v > current)
         {
             return Err(refuse(
-                kind.as_str(),
+                &["limits", kind.as_str()],
                 &format!("limits.{} raises the limit of {current}", kind.as_str()),
             ));
         }
@@ -856,7 +874,7 @@ fn check_only_tightens(
             RecipeName::Auto => "auto",
         };
         return Err(refuse(
-            "recipes",
+            &["recipes"],
             &format!(
                 "recipe `{name}` makes caches outside the workspace writable (the host builds \
                  what is put there); name the recipe in your user config or with --recipe"
@@ -867,7 +885,7 @@ fn check_only_tightens(
         && w.level == Some(WindowsLevel::Unelevated)
         && current.windows_level == WindowsLevel::Elevated
     {
-        return Err(refuse("level", "lowering windows.level"));
+        return Err(refuse(&["windows", "level"], "lowering windows.level"));
     }
     Ok(())
 }
@@ -1347,6 +1365,56 @@ mod tests {
         let err = load(&cp, &CliOverrides::default()).unwrap_err().to_string();
         assert!(err.contains("config.toml:2:"), "{err}");
         assert!(err.contains("unknown recipe `cobol`"), "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_line_of_dotted_keys_inline_tables_and_shared_names() {
+        // (user file, project file, line expected in the message, a word of the message)
+        let cases = [
+            (
+                "mode = \"read-only\"\nlimits.memory = \"4 elephants\"\n",
+                "",
+                "config.toml:2:",
+                "unit",
+            ),
+            (
+                "mode = \"read-only\"\n\nlimits = { processes = 5, memory = \"4 elephants\" }\n",
+                "",
+                "config.toml:3:",
+                "unit",
+            ),
+            (
+                "",
+                "mode = \"read-only\"\nenv.set.PATH = \"/evil\"\n",
+                "paddock.toml:2:",
+                "PATH",
+            ),
+            (
+                "",
+                "[env]\ninherit = \"none\"\n[env.set]\ninherit = \"x\"\n",
+                "paddock.toml:4:",
+                "env.set",
+            ),
+            (
+                "[limits]\nprocesses = 100\n",
+                "# more processes\nlimits = { processes = 500 }\n",
+                "paddock.toml:2:",
+                "limits.processes",
+            ),
+        ];
+        for (user, project, at, word) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let cp = paths_in(dir.path());
+            write(dir.path(), "user/config.toml", user);
+            write(&cp.workspace, PROJECT_FILE, project);
+            let err = load(&cp, &CliOverrides::default())
+                .expect_err(project)
+                .to_string();
+            assert!(
+                err.contains(at) && err.contains(word),
+                "{user}{project}: want {at}: {err}"
+            );
+        }
     }
 
     #[test]

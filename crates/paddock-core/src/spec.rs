@@ -89,6 +89,7 @@ impl SandboxSpec {
         workspace: &Path,
         host: &HostRoots,
     ) -> Result<SandboxSpec, SpecError> {
+        let _span = tracing::debug_span!("spec_resolve").entered();
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let ws = paths::resolve(&cwd, workspace).map_err(|e| SpecError::Workspace {
             path: workspace.to_path_buf(),
@@ -139,6 +140,7 @@ impl SandboxSpec {
         }
         let mut protected = Vec::new();
         let mut watched = Vec::new();
+        let walk = tracing::debug_span!("integrity_prewalk").entered();
         let found =
             integrity::discover::find_repos(&writable_roots).map_err(|e| SpecError::Resolve {
                 path: ws.clone(),
@@ -175,6 +177,7 @@ impl SandboxSpec {
             };
             push_protected(&mut protected, &mut watched, root, &c.path, &c.reason)?;
         }
+        drop(walk);
         let repos = found.into_iter().map(|r| r.git_dir).collect();
         let mut deny_read = Vec::new();
         let mut resolver = SharedPrefixResolver::default();

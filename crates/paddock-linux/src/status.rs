@@ -21,6 +21,9 @@ pub enum Stage {
 pub enum InitMessage {
     /// A layer the init applied, as applied.
     Layer(LayerReport),
+    /// How long each step of building the sandbox took, in microseconds, in order; the
+    /// supervisor logs them (`PADDOCK_LOG=debug`): the init itself never logs.
+    Timings(Vec<(String, u64)>),
     /// Every layer is in place; the command is about to be executed.
     Ready,
     /// The init gave up; the command did not run.

@@ -213,14 +213,17 @@ pub fn prepare_with(
         namespaces,
         keep: &kept,
     };
-    let started =
-        crate::namespaced::spawn_in_namespaces(&init, stdio).map_err(|e| namespace_error(&e))?;
+    // Events stay in this process: the child between clone and exec, and the init, never log.
+    let started = tracing::debug_span!("namespaces").in_scope(|| {
+        crate::namespaced::spawn_in_namespaces(&init, stdio).map_err(|e| namespace_error(&e))
+    })?;
     drop((plan_r, status_w, result_w));
     let mut pid1 = Pid1Process::new(started, result_r);
     // The cgroup and the plan are made while the init starts up (exec, dynamic loading) on the
     // other side of the pipe: the two overlap. The init is in the cgroup before it has a plan;
     // an init without a plan sets nothing up and runs nothing.
     if limits_setup.needs_cgroup() {
+        let _span = tracing::debug_span!("cgroup").entered();
         let made =
             Cgroup::create(limits_setup.cgroup).and_then(|cg| cg.add(pid1.id()).map(|()| cg));
         limits_setup.cgroup_result(made.as_ref().map_err(String::as_str));
@@ -248,7 +251,8 @@ pub fn prepare_with(
         _ => None,
     };
     let (written, listener) = proxy_bridge::send_plan(plan_w, &bytes, allow.is_some());
-    let messages = status::receive_all(status_r);
+    // From here until end-of-file the init builds the sandbox (its steps come as `Timings`).
+    let messages = tracing::debug_span!("init_setup").in_scope(|| status::receive_all(status_r));
 
     let mut report = EnforcementReport {
         backend: "linux".into(),
@@ -260,6 +264,12 @@ pub fn prepare_with(
         match msg {
             InitMessage::Layer(l) => report.layers.push(l),
             InitMessage::Ready => ready = true,
+            InitMessage::Timings(steps) => {
+                for (step, micros) in steps {
+                    let elapsed = Duration::from_micros(micros);
+                    tracing::debug!(step, ?elapsed, "sandbox init step");
+                }
+            }
             InitMessage::Failed {
                 stage,
                 message,
@@ -284,6 +294,7 @@ pub fn prepare_with(
     let mut proxy = None;
     let error = error.or_else(|| match (allow, listener) {
         (Some(allow), Some(Ok(listener))) => {
+            let _span = tracing::debug_span!("proxy_start").entered();
             match proxy_bridge::start_proxy(listener, allow, network_log) {
                 Ok(p) => {
                     proxy = Some(p);

@@ -162,6 +162,7 @@ impl SandboxCommand {
 
     /// Computes the spec and the command without running anything.
     pub fn prepare(&self) -> Result<Prepared, PaddockError> {
+        let _span = tracing::debug_span!("prepare").entered();
         let (cwd, workspace) = self.dirs()?;
         // Checks a Paddock killed mid-run could not do come first: what they remove must not
         // be taken for this run's existing control files.
@@ -181,11 +182,13 @@ impl SandboxCommand {
         )?;
         let spec = SandboxSpec::from_policy(&self.policy, &workspace)?;
         backend::check_portable(&spec)?;
+        let env_span = tracing::debug_span!("env_scrub_and_program_lookup").entered();
         let mut scrubbed = paddock_core::env::scrub(std::env::vars_os(), &self.policy.env);
         for (k, v) in &self.env {
             paddock_core::env::set_var(&mut scrubbed.vars, &k.to_string_lossy(), v.clone());
         }
         let program = resolve_program(&self.program, &cwd, &scrubbed.vars)?;
+        drop(env_span);
         Ok(Prepared {
             spec,
             command: CommandSpec {
@@ -267,13 +270,16 @@ impl SandboxCommand {
             (_, false) => None,
         };
         let network = paddock_core::NetworkLog::default();
-        let launched = backend::launch(
-            &prepared.spec,
-            &prepared.command,
-            &self.policy.limits,
-            stdio,
-            &network,
-        );
+        let launched = tracing::debug_span!("backend_launch", mode = prepared.spec.mode.as_str())
+            .in_scope(|| {
+                backend::launch(
+                    &prepared.spec,
+                    &prepared.command,
+                    &self.policy.limits,
+                    stdio,
+                    &network,
+                )
+            });
         let (child, enforcement) = match launched {
             Ok(l) => l,
             Err(e) => {
@@ -290,7 +296,7 @@ impl SandboxCommand {
             forward_signals: self.forward_signals,
             ..RunOptions::default()
         };
-        let outcome = paddock_runner::run(child, &opts);
+        let outcome = tracing::debug_span!("wait").in_scope(|| paddock_runner::run(child, &opts));
         // Every sandboxed process has ended (the backend's containment guarantees it once `run`
         // returns): revert what the command planted for git, Paddock or the shell to run later.
         let mut integrity = prepared.recovered.clone();

@@ -112,6 +112,7 @@ pub fn run_unchecked(
 /// stops the run (the command must not run unrecorded).
 fn record_decision(audit: Option<&AuditLog>, record: &Record) -> Result<(), PaddockError> {
     let Some(log) = audit else { return Ok(()) };
+    let _span = tracing::debug_span!("audit_write", what = "decision").entered();
     log.append(record).map_err(|e| {
         PaddockError::state(
             format!(
@@ -135,6 +136,7 @@ fn record_outcome(
         Ok(report) => record.with_run(report),
         Err(e) => record.with_run(&crate::command::failure_report(e)),
     };
+    let _span = tracing::debug_span!("audit_write", what = "outcome").entered();
     if let Err(e) = log.append(&done) {
         eprintln!("paddock: warning: cannot append the run's outcome to the audit log: {e}");
     }
@@ -165,6 +167,7 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
     } else {
         ctx
     };
+    let judging = tracing::debug_span!("rules_judge").entered();
     let decision = if gate.escalate {
         let mut d = approval::decide_escalation(
             gate.engine,
@@ -182,6 +185,8 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
     } else {
         approval::decide(gate.engine, &argv, &ctx, policy.approval, gate.approver)
     };
+    drop(judging);
+    tracing::debug!(verdict = ?decision.judgement.verdict, run = decision.run, "judged");
     let decision_json = serde_json::to_value(&decision).ok();
     let record = Record::new(&decision, &cwd, policy);
     if let Err(err) = record_decision(gate.audit, &record) {

@@ -73,6 +73,7 @@ impl IntegrityEvent {
 /// the command planted (see the module documentation). Never follows a link planted in the
 /// roots; a path it cannot revert is reported as `NotReverted`, never ignored.
 pub fn check_after_run(spec: &SandboxSpec) -> Vec<IntegrityEvent> {
+    let _span = tracing::debug_span!("after_run_check").entered();
     let mut events = Vec::new();
     if spec.writable_roots.is_empty() {
         return events;

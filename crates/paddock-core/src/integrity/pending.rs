@@ -28,6 +28,7 @@ pub struct Pending {
 
 /// Records `spec` as pending in `state_dir` and locks the record for this process.
 pub fn begin(state_dir: &Path, spec: &SandboxSpec) -> std::io::Result<Pending> {
+    let _span = tracing::debug_span!("pending_record").entered();
     let dir = state_dir.join(PENDING_DIR);
     create_private_dir(&dir)?;
     let nanos = std::time::SystemTime::now()
@@ -63,6 +64,7 @@ pub fn ensure_state_dir(state_dir: &Path) -> std::io::Result<()> {
 /// Runs the checks that a dead Paddock left pending in `state_dir` and returns what they
 /// reverted; records still locked by a live run are left alone.
 pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
+    let _span = tracing::debug_span!("pending_recover").entered();
     let mut events = Vec::new();
     let Ok(entries) = std::fs::read_dir(state_dir.join(PENDING_DIR)) else {
         return events;

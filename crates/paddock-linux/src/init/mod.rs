@@ -159,7 +159,7 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
     if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
         sys::exit_now(SETUP_FAILED);
     }
-    let layers = match confine(plan) {
+    let (layers, timings) = match confine(plan) {
         Ok(l) => l,
         Err(e) => fail(&status, Stage::Setup, &e),
     };
@@ -175,6 +175,7 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
     for layer in layers {
         let _ = status::send(&status, &InitMessage::Layer(layer));
     }
+    let _ = status::send(&status, &InitMessage::Timings(timings));
     let _ = status::send(&status, &InitMessage::Ready);
     let command = match spawn_command(plan, &status) {
         Ok(pid) => pid,
@@ -199,19 +200,37 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
 /// Every layer, in order: the view (with the tmpfs sizes), the pid namespace's `pid_max`, the
 /// privilege drop, the resource limits, Landlock, seccomp. The limits layer itself is reported by the supervisor, which
 /// knows about the cgroup too.
-fn confine(plan: &LinuxPlan) -> Result<Vec<LayerReport>, LinuxError> {
-    let view = view::build(plan)?;
+/// Each step's name and time in microseconds (`InitMessage::Timings`).
+type StepTimes = Vec<(String, u64)>;
+
+/// With the layers, each step's time.
+fn confine(plan: &LinuxPlan) -> Result<(Vec<LayerReport>, StepTimes), LinuxError> {
+    let mut times = Vec::new();
+    let view = timed(&mut times, "mounts", || view::build(plan))?;
     if let Some(max) = plan.limits.pid_max {
         // Needs CAP_SYS_ADMIN in the namespace's owner, so before the privilege drop; the
         // fresh /proc of the view is the new pid namespace's.
         std::fs::write("/proc/sys/kernel/pid_max", max.to_string())
             .map_err(syscall("write", "/proc/sys/kernel/pid_max"))?;
     }
-    let privileges = privileges::drop_all()?;
+    let privileges = timed(&mut times, "privileges", privileges::drop_all)?;
     set_rlimits(plan)?;
-    let landlock = crate::landlock::apply_landlock(plan)?;
-    let seccomp = crate::seccomp::apply_seccomp(plan)?;
-    Ok(vec![view, privileges, landlock, seccomp])
+    let landlock = timed(&mut times, "landlock", || {
+        crate::landlock::apply_landlock(plan)
+    })?;
+    let seccomp = timed(&mut times, "seccomp", || {
+        crate::seccomp::apply_seccomp(plan)
+    })?;
+    Ok((vec![view, privileges, landlock, seccomp], times))
+}
+
+/// Runs `step`, noting its time under `name`.
+fn timed<T>(times: &mut StepTimes, name: &str, step: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = step();
+    let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+    times.push((name.to_string(), micros));
+    out
 }
 
 /// `RLIMIT_NPROC` and `RLIMIT_FSIZE`, soft and hard, after the privilege drop: nothing in the

@@ -80,6 +80,7 @@ impl Engine {
 
     /// Reads the user file and the project files.
     pub fn load(paths: &RulePaths) -> Result<Engine, RulesError> {
+        let _span = tracing::debug_span!("rules_load").entered();
         let mut engine = Engine {
             user_file: paths.user.clone(),
             project_trusted: paths.project_trusted,

@@ -2,7 +2,8 @@
 //! `.paddock/rules.toml`), checked at load time, examples included.
 //!
 //! A broken file is refused whole with file, line and column; a rule whose example does not
-//! behave as stated is refused naming the rule and the example. Nothing is guessed.
+//! behave as stated is refused naming the rule and the example. Nothing is guessed. A semantic
+//! error names the line of the value at fault (an example, an argument), from `toml::Spanned`.
 
 use super::{ArgPattern, Rule, RuleOrigin, RuleSource, normalise_program};
 use crate::decision::Decision;
@@ -30,21 +31,21 @@ impl OneOrMany {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
-    program: OneOrMany,
+    program: toml::Spanned<OneOrMany>,
     #[serde(default)]
-    args: Vec<OneOrMany>,
+    args: Vec<toml::Spanned<OneOrMany>>,
     decision: Decision,
     justification: Option<String>,
     #[serde(default)]
-    options: Vec<OneOrMany>,
+    options: Vec<toml::Spanned<OneOrMany>>,
     #[serde(default)]
-    operands: Vec<OneOrMany>,
+    operands: Vec<toml::Spanned<OneOrMany>>,
     #[serde(default)]
     network: bool,
     #[serde(default)]
-    examples_match: Vec<String>,
+    examples_match: Vec<toml::Spanned<String>>,
     #[serde(default)]
-    examples_not_match: Vec<String>,
+    examples_not_match: Vec<toml::Spanned<String>>,
     /// Written by "always allow": see `Rule::amendment`.
     #[serde(default)]
     amendment: bool,
@@ -132,7 +133,8 @@ pub fn parse(path: &Path, text: &str, kind: FileKind) -> Result<LoadedFile, Rule
             index: i + 1,
             line,
         };
-        rules.push(build(spanned.into_inner(), origin, kind)?);
+        let line_at = |offset: usize| line_col(text, offset).0;
+        rules.push(build(spanned.into_inner(), origin, kind, &line_at)?);
     }
     Ok(LoadedFile {
         rules,
@@ -140,29 +142,42 @@ pub fn parse(path: &Path, text: &str, kind: FileKind) -> Result<LoadedFile, Rule
     })
 }
 
-fn build(raw: RawRule, origin: RuleOrigin, kind: FileKind) -> Result<Rule, RulesError> {
-    let invalid = |message: String| RulesError::Invalid {
+/// Checks one rule; `line_at` turns a byte offset of the file into its line.
+fn build(
+    raw: RawRule,
+    origin: RuleOrigin,
+    kind: FileKind,
+    line_at: &dyn Fn(usize) -> usize,
+) -> Result<Rule, RulesError> {
+    let invalid_at = |line: usize, message: String| RulesError::Invalid {
         path: origin.path.clone(),
-        line: origin.line,
+        line,
         index: origin.index,
         message,
     };
-    let programs: Vec<String> = raw.program.into_vec();
+    let invalid = |message: String| invalid_at(origin.line, message);
+    let program_line = line_at(raw.program.span().start);
+    let programs: Vec<String> = raw.program.into_inner().into_vec();
     if programs.is_empty() || programs.iter().any(|p| p.trim().is_empty()) {
-        return Err(invalid(
+        return Err(invalid_at(
+            program_line,
             "`program` must be a non-empty name or a list of non-empty names".into(),
         ));
     }
     let mut args = Vec::new();
     for (k, a) in raw.args.into_iter().enumerate() {
-        args.push(match a {
+        let line = line_at(a.span().start);
+        args.push(match a.into_inner() {
             OneOrMany::One(s) if s == "*" => ArgPattern::Any,
             OneOrMany::One(s) => ArgPattern::Literal(s),
             OneOrMany::Many(v) if v.is_empty() => {
-                return Err(invalid(format!(
-                    "argument {} is an empty list of alternatives: it could never match",
-                    k + 1
-                )));
+                return Err(invalid_at(
+                    line,
+                    format!(
+                        "argument {} is an empty list of alternatives: it could never match",
+                        k + 1
+                    ),
+                ));
             }
             OneOrMany::Many(v) => ArgPattern::OneOf(v),
         });
@@ -194,20 +209,23 @@ fn build(raw: RawRule, origin: RuleOrigin, kind: FileKind) -> Result<Rule, Rules
             "`options`, `operands` and `network` may only narrow prompt and forbid rules; write an allow rule with `args` instead".into(),
         ));
     }
-    let groups = |v: Vec<OneOrMany>, what: &str| -> Result<Vec<Vec<String>>, RulesError> {
-        v.into_iter()
-            .map(|g| {
-                let g = g.into_vec();
-                if g.is_empty() || g.iter().any(|x| x.is_empty()) {
-                    Err(invalid(format!(
-                        "an entry of `{what}` is empty: it could never match"
-                    )))
-                } else {
-                    Ok(g)
-                }
-            })
-            .collect()
-    };
+    let groups =
+        |v: Vec<toml::Spanned<OneOrMany>>, what: &str| -> Result<Vec<Vec<String>>, RulesError> {
+            v.into_iter()
+                .map(|g| {
+                    let line = line_at(g.span().start);
+                    let g = g.into_inner().into_vec();
+                    if g.is_empty() || g.iter().any(|x| x.is_empty()) {
+                        Err(invalid_at(
+                            line,
+                            format!("an entry of `{what}` is empty: it could never match"),
+                        ))
+                    } else {
+                        Ok(g)
+                    }
+                })
+                .collect()
+        };
     let rule = Rule {
         amendment: raw.amendment,
         programs: programs.iter().map(|p| normalise_program(p)).collect(),
@@ -220,9 +238,9 @@ fn build(raw: RawRule, origin: RuleOrigin, kind: FileKind) -> Result<Rule, Rules
         operands: groups(raw.operands, "operands")?,
         network: raw.network,
     };
-    let example_err = |example: &str, problem: String| RulesError::Example {
+    let example_err = |example: &toml::Spanned<String>, problem: String| RulesError::Example {
         path: origin.path.clone(),
-        line: origin.line,
+        line: line_at(example.span().start),
         index: origin.index,
         example: example.to_string(),
         problem,
@@ -232,7 +250,7 @@ fn build(raw: RawRule, origin: RuleOrigin, kind: FileKind) -> Result<Rule, Rules
         (&raw.examples_not_match, false),
     ] {
         for ex in examples {
-            let argv = crate::shlex::split(ex).map_err(|e| example_err(ex, e))?;
+            let argv = crate::shlex::split(ex.get_ref()).map_err(|e| example_err(ex, e))?;
             if argv.is_empty() {
                 return Err(example_err(ex, "is empty".into()));
             }
@@ -337,7 +355,7 @@ examples_not_match = ["rm -r x", "rm -rf"]
     fn a_failing_example_refuses_the_file_naming_rule_and_example() {
         let text = "[[rule]]\nprogram = \"git\"\ndecision = \"allow\"\n\n[[rule]]\nprogram = \"git\"\nargs = [\"push\"]\ndecision = \"forbid\"\nexamples_match = [\"git pull\"]\n";
         let err = load(text).unwrap_err().to_string();
-        assert!(err.starts_with("rules.toml:5: rule 2:"), "{err}");
+        assert!(err.starts_with("rules.toml:9: rule 2:"), "{err}");
         assert!(err.contains("`git pull`"), "{err}");
         let text = "[[rule]]\nprogram = \"git\"\ndecision = \"allow\"\nexamples_not_match = [\"git status\"]\n";
         let err = load(text).unwrap_err().to_string();
@@ -364,6 +382,42 @@ examples_not_match = ["rm -r x", "rm -rf"]
                 Err(RulesError::Parse { line: l, .. }) => assert_eq!(l, line, "{text}"),
                 other => panic!("{text}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn semantic_errors_name_the_line_of_the_value_at_fault() {
+        let rule =
+            |body: &str| format!("[[rule]]\nprogram = \"git\"\ndecision = \"prompt\"\n{body}");
+        let cases = [
+            (
+                rule(
+                    "examples_match = [\n  \"git push\",\n  \"git pull\",\n]\nargs = [\"push\"]\n",
+                ),
+                "rules.toml:6: rule 1: example `git pull`",
+            ),
+            (
+                rule(
+                    "examples_not_match = [\"git pull\",\n  \"git push -f\"]\nargs = [\"push\"]\n",
+                ),
+                "rules.toml:5: rule 1: example `git push -f`",
+            ),
+            (
+                rule("args = [\n  \"push\",\n  [],\n]\n"),
+                "rules.toml:6: rule 1: argument 2",
+            ),
+            (
+                rule("operands = [\n  \"x\",\n  [\"\"],\n]\n"),
+                "rules.toml:6: rule 1: an entry of `operands`",
+            ),
+            (
+                "[[rule]]\ndecision = \"prompt\"\n\nprogram = \"\"\n".to_string(),
+                "rules.toml:4: rule 1: `program`",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = load(&text).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{text}\nwant {want}\ngot {err}");
         }
     }
 

@@ -79,12 +79,17 @@ pub fn prepare_with(
     mut store: Box<dyn AclStore + Send>,
     mut registry: SidRegistry,
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), ApplyError> {
+    let planning = tracing::debug_span!("plan").entered();
     let mut plan = plan::plan(spec, level, store.as_ref(), &mut registry)?;
     plan.token.deny_only = super::sid::level_one_deny_only().map_err(TokenError::from)?;
-    let active = run_acls::apply(&plan, store.as_mut(), &registry).inspect_err(|_| {
-        remove_private_temp(&plan.private_temp, &plan.run_id);
+    drop(planning);
+    let active = tracing::debug_span!("run_acls").in_scope(|| {
+        run_acls::apply(&plan, store.as_mut(), &registry).inspect_err(|_| {
+            remove_private_temp(&plan.private_temp, &plan.run_id);
+        })
     })?;
-    let (containment, grants, layers) = match contain(&plan, stdio) {
+    let contained = tracing::debug_span!("contain").in_scope(|| contain(&plan, stdio));
+    let (containment, grants, layers) = match contained {
         Ok(c) => c,
         Err(cause) => {
             remove_private_temp(&plan.private_temp, &plan.run_id);
@@ -103,7 +108,8 @@ pub fn prepare_with(
     let temp = plan.private_temp.clone();
     let cleanup: Cleanup = Box::new(move |end| finish_run(active, store, grants, &temp, end));
     let cmd = with_private_temp(cmd, &plan.private_temp);
-    let process = start(&cmd, containment, stdio, Some(cleanup))?;
+    let process = tracing::debug_span!("start")
+        .in_scope(|| start(&cmd, containment, stdio, Some(cleanup)))?;
     Ok((process, report))
 }
 
@@ -112,8 +118,10 @@ fn contain(
     plan: &WindowsPlan,
     stdio: StdioMode,
 ) -> Result<(Containment, Vec<DeviceGrant>, Vec<LayerReport>), ApplyError> {
-    let token = RestrictedToken::create(&plan.token)?;
-    token.verify()?;
+    let token = tracing::debug_span!("token").in_scope(|| {
+        let token = RestrictedToken::create(&plan.token)?;
+        token.verify().map(|()| token)
+    })?;
     let sids: Vec<String> = token
         .restricting_sids()
         .iter()
@@ -196,7 +204,8 @@ fn contain(
             .lacking([Gap::Compatibility]),
         ),
     }
-    let desktop = PrivateDesktop::create(std::slice::from_ref(&plan.token.run_sid))?;
+    let desktop = tracing::debug_span!("desktop")
+        .in_scope(|| PrivateDesktop::create(std::slice::from_ref(&plan.token.run_sid)))?;
     layers.push(
         LayerReport::new(
             Layer::PrivateDesktop,
