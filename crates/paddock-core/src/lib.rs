@@ -25,6 +25,7 @@ pub mod text;
 pub use error::{ConfigError, SpecError};
 pub use policy::{Capability, Mode, Network, Policy, WindowsLevel};
 pub use report::{
-    EnforcementReport, LayerReport, LayerStatus, NetworkEvent, NetworkLog, RunReport,
+    EnforcementReport, LayerReport, LayerStatus, NetworkEvent, NetworkLog, NetworkObserver,
+    RunReport,
 };
 pub use spec::SandboxSpec;

@@ -92,12 +92,13 @@ impl Proxy {
     /// Checks `host:port` against the list and resolves it, once.
     fn decide(&self, host: &str, port: u16) -> Result<Decision, (String, Option<String>)> {
         let Some(matched) = self.allow.matches(host) else {
-            let what = if ip_literal(host).is_some() {
-                "IP address"
+            let reason = if ip_literal(host).is_some() {
+                "IP address not in the allow-list; a name listed for it does not count, add \
+                 the address itself to network.allow"
             } else {
-                "host"
+                "not in the allow-list; add it to network.allow"
             };
-            return Err((format!("{what} not in the network allow-list"), None));
+            return Err((reason.into(), None));
         };
         if let Some(ip) = ip_literal(host) {
             return Ok(Decision {

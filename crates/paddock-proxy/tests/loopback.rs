@@ -105,7 +105,10 @@ fn an_unlisted_host_is_refused_with_403_and_recorded() {
         &format!("GET http://localhost:{}/ HTTP/1.1\r\n\r\n", o.port()),
     );
     assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
-    assert!(reply.contains("not in the network allow-list"), "{reply}");
+    assert!(
+        reply.contains("not in the allow-list; add it to network.allow"),
+        "{reply}"
+    );
     let events = log.take();
     assert!(
         !events[0].allowed && events[0].host == "localhost",
