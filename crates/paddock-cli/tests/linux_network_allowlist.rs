@@ -3,7 +3,8 @@
 //! friends point at it). Servers are started by the test on 127.0.0.1 only; the sandboxed
 //! command uses curl. Listed hosts are reached (plain HTTP and CONNECT), unlisted ones and
 //! unlisted IP literals get 403 and never see a connection, a direct connect without the proxy
-//! fails, and the `--json` report records every decision.
+//! fails, SOCKS5 through `ALL_PROXY` is held to the same list, the `--json` report records
+//! every decision, the audit log gets a line for each, and stderr a note per refusal.
 
 #![cfg(target_os = "linux")]
 
@@ -157,6 +158,39 @@ fn a_listed_ip_is_reached_through_the_proxy_by_plain_http_and_connect() {
     assert!(
         layers.contains("AF_INET6"),
         "seccomp names the families: {layers}"
+    );
+}
+
+#[test]
+fn socks5_through_all_proxy_reaches_a_listed_ip_and_not_an_unlisted_name() {
+    let Some(_) = curl() else { return };
+    let o = origin();
+    let sb = Sandbox::new(&["127.0.0.1"]);
+    let (out, report) = sb.run(&format!(
+        "echo \"$ALL_PROXY\"\n\
+         unset NO_PROXY no_proxy\n\
+         curl -sS --fail -x \"$ALL_PROXY\" http://127.0.0.1:{p}/socks; echo\n\
+         curl -sS -x \"$ALL_PROXY\" http://localhost:{p}/ && echo reached\n\
+         true\n",
+        p = o.port
+    ));
+    linux_support::assert_ok(&out);
+    assert_eq!(
+        stdout_of(&report),
+        "socks5h://127.0.0.1:47800\nhello from /socks\n",
+        "{report}"
+    );
+    assert_eq!(o.hits.load(Ordering::SeqCst), 1);
+    let ev = events(&report);
+    assert_eq!(ev.len(), 2, "{report}");
+    assert!(ev.iter().all(|e| e["kind"] == "socks5"), "{report}");
+    assert_eq!(
+        (&ev[0]["allowed"], &ev[1]["allowed"]),
+        (&true.into(), &false.into())
+    );
+    assert_eq!(
+        ev[1]["host"], "localhost",
+        "the name went to the proxy: {report}"
     );
 }
 
