@@ -14,6 +14,7 @@ use paddock_core::{NetworkEvent, NetworkLog};
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ pub struct Proxy {
 /// A running proxy; dropping it stops accepting (connections already relayed run to their end).
 pub struct ProxyHandle {
     listener: TcpListener,
+    /// Set before the accept loop is woken: the connection that wakes it is not served.
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -63,11 +66,16 @@ impl Proxy {
     /// Serves every connection `listener` accepts, one thread each, until the handle is dropped.
     pub fn serve(self, listener: TcpListener) -> io::Result<ProxyHandle> {
         let accepting = listener.try_clone()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name("paddock-proxy".into())
             .spawn(move || {
                 for client in accepting.incoming() {
                     let Ok(client) = client else { break };
+                    if stopped.load(Ordering::SeqCst) {
+                        break;
+                    }
                     let proxy = self.clone();
                     let _ = std::thread::Builder::new()
                         .name("paddock-proxy-conn".into())
@@ -76,6 +84,7 @@ impl Proxy {
             })?;
         Ok(ProxyHandle {
             listener,
+            stop,
             thread: Some(thread),
         })
     }
@@ -273,7 +282,8 @@ impl ProxyHandle {
 
 impl Drop for ProxyHandle {
     fn drop(&mut self) {
-        if shutdown_listener(&self.listener).is_ok()
+        self.stop.store(true, Ordering::SeqCst);
+        if wake_accept(&self.listener).is_ok()
             && let Some(t) = self.thread.take()
         {
             let _ = t.join();
@@ -281,10 +291,11 @@ impl Drop for ProxyHandle {
     }
 }
 
-/// Wakes the accept loop: on Linux `shutdown(2)` on a listening socket makes a blocked
-/// `accept` fail (std's `TcpListener` has no such method).
+/// Wakes the accept loop: on Unix `shutdown(2)` on a listening socket makes a blocked `accept`
+/// fail (std's `TcpListener` has no such method). It works across network namespaces, where
+/// the Linux backend's listener lives (the sandbox's loopback, which this process cannot reach).
 #[cfg(unix)]
-fn shutdown_listener(l: &TcpListener) -> io::Result<()> {
+fn wake_accept(l: &TcpListener) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     // SAFETY: shutdown takes a descriptor we own (borrowed from `l`) and no pointers.
     let r = unsafe { libc::shutdown(l.as_raw_fd(), libc::SHUT_RDWR) };
@@ -295,9 +306,19 @@ fn shutdown_listener(l: &TcpListener) -> io::Result<()> {
     }
 }
 
+/// Wakes the accept loop elsewhere (Windows: closing or shutting down a listening socket does
+/// not end a blocked `accept` on a duplicate of it): one connection of our own, which the loop,
+/// seeing the stop flag, does not serve.
 #[cfg(not(unix))]
-fn shutdown_listener(_: &TcpListener) -> io::Result<()> {
-    Err(io::Error::from(io::ErrorKind::Unsupported))
+fn wake_accept(l: &TcpListener) -> io::Result<()> {
+    let mut addr = l.local_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map(drop)
 }
 
 /// The proxy's URL with `scheme` (`http`, `socks5h`), for `HTTP_PROXY`-style variables.

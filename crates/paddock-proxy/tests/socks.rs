@@ -4,6 +4,8 @@
 //! and a wildcard name answered with a loopback address (DNS rebinding) are refused before the
 //! origin sees a connection, and every decision is recorded as `socks5`.
 
+#![cfg(unix)] // curl at /usr/bin is the client; the SOCKS parser itself is tested on every OS.
+
 use paddock_core::NetworkLog;
 use paddock_proxy::{AllowList, Proxy, ProxyHandle, Resolver};
 use std::io::{BufRead, BufReader, Write};
