@@ -97,6 +97,37 @@ fn level_one_refuses_network_off_and_deny_read_by_default() {
 }
 
 #[test]
+fn a_network_allow_list_is_refused_before_anything_runs_with_the_reason() {
+    let env = Env::new();
+    for level in ["unelevated", "elevated"] {
+        std::fs::write(
+            env.state.join("config.toml"),
+            format!(
+                "network = {{ allow = [\"crates.io\"] }}\n\
+                 allow_unenforced = [\"network\", \"deny-read\"]\n\
+                 [windows]\nlevel = \"{level}\"\n"
+            ),
+        )
+        .unwrap();
+        let o = env.paddock(&["run", "--no-rules", "--", "cmd", "/c", "echo ran > ran.txt"]);
+        assert_eq!(o.status.code(), Some(125), "{level}: {}", stderr(&o));
+        // One line, naming the problem and the fix.
+        let err = stderr(&o);
+        let refusal: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("paddock: cannot enforce network allowlist"))
+            .collect();
+        assert_eq!(refusal.len(), 1, "{level}: {err}");
+        assert!(
+            refusal[0].contains("level 1 has no network fence")
+                && refusal[0].ends_with("use network = \"on\" or \"off\""),
+            "{level}: {err}"
+        );
+        assert!(!env.ws.join("ran.txt").exists(), "{level}: the command ran");
+    }
+}
+
+#[test]
 fn sandboxed_mode_is_refused_where_acls_and_tokens_are_not_enforced() {
     let env = Env::new();
     std::fs::write(

@@ -3,7 +3,8 @@
 //! friends point at it). Servers are started by the test on 127.0.0.1 only; the sandboxed
 //! command uses curl. Listed hosts are reached (plain HTTP and CONNECT), unlisted ones and
 //! unlisted IP literals get 403 and never see a connection, a direct connect without the proxy
-//! fails, and the `--json` report records every decision.
+//! fails, SOCKS5 through `ALL_PROXY` is held to the same list, the `--json` report records
+//! every decision, the audit log gets a line for each, and stderr a note per refusal.
 
 #![cfg(target_os = "linux")]
 
@@ -79,20 +80,35 @@ impl Sandbox {
 
     /// `paddock run --json --mode workspace-write --cwd WS -- sh FILE` where FILE is `script`.
     fn run(&self, script: &str) -> (Output, serde_json::Value) {
+        let out = self.run_with(&["--json"], script);
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("no JSON report ({e}): {}", linux_support::stderr(&out)));
+        (out, report)
+    }
+
+    /// `paddock run EXTRA --mode workspace-write --cwd WS -- sh FILE` where FILE is `script`.
+    fn run_with(&self, extra: &[&str], script: &str) -> Output {
         let file = self.scripts.join("probe.sh");
         std::fs::write(&file, script).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_paddock"))
-            .args(["run", "--json", "--mode", "workspace-write", "--cwd"])
+        Command::new(env!("CARGO_BIN_EXE_paddock"))
+            .arg("run")
+            .args(extra)
+            .args(["--mode", "workspace-write", "--cwd"])
             .arg(&self.ws)
             .args(["--", "sh"])
             .arg(&file)
             .env("PADDOCK_CONFIG_DIR", &self.config)
             .env("PADDOCK_STATE_DIR", &self.state)
             .output()
-            .expect("paddock starts");
-        let report = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("no JSON report ({e}): {}", linux_support::stderr(&out)));
-        (out, report)
+            .expect("paddock starts")
+    }
+
+    /// The audit log's records, oldest first.
+    fn audit(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.state.join("audit.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("an audit line is JSON"))
+            .collect()
     }
 }
 
@@ -146,6 +162,39 @@ fn a_listed_ip_is_reached_through_the_proxy_by_plain_http_and_connect() {
 }
 
 #[test]
+fn socks5_through_all_proxy_reaches_a_listed_ip_and_not_an_unlisted_name() {
+    let Some(_) = curl() else { return };
+    let o = origin();
+    let sb = Sandbox::new(&["127.0.0.1"]);
+    let (out, report) = sb.run(&format!(
+        "echo \"$ALL_PROXY\"\n\
+         unset NO_PROXY no_proxy\n\
+         curl -sS --fail -x \"$ALL_PROXY\" http://127.0.0.1:{p}/socks; echo\n\
+         curl -sS -x \"$ALL_PROXY\" http://localhost:{p}/ && echo reached\n\
+         true\n",
+        p = o.port
+    ));
+    linux_support::assert_ok(&out);
+    assert_eq!(
+        stdout_of(&report),
+        "socks5h://127.0.0.1:47800\nhello from /socks\n",
+        "{report}"
+    );
+    assert_eq!(o.hits.load(Ordering::SeqCst), 1);
+    let ev = events(&report);
+    assert_eq!(ev.len(), 2, "{report}");
+    assert!(ev.iter().all(|e| e["kind"] == "socks5"), "{report}");
+    assert_eq!(
+        (&ev[0]["allowed"], &ev[1]["allowed"]),
+        (&true.into(), &false.into())
+    );
+    assert_eq!(
+        ev[1]["host"], "localhost",
+        "the name went to the proxy: {report}"
+    );
+}
+
+#[test]
 fn an_unlisted_host_gets_403_and_the_origin_sees_nothing() {
     let Some(_) = curl() else { return };
     let o = origin();
@@ -162,6 +211,83 @@ fn an_unlisted_host_gets_403_and_the_origin_sees_nothing() {
     assert_eq!(ev.len(), 1, "{report}");
     assert_eq!(ev[0]["host"], "localhost");
     assert_eq!(ev[0]["allowed"], false);
+    // Under --json the refusal is in the report, not on stderr.
+    let stderr = linux_support::stderr(&out);
+    assert!(!stderr.contains("paddock: network:"), "{stderr}");
+}
+
+#[test]
+fn each_decision_is_an_audit_line_and_a_refusal_a_note_on_stderr() {
+    let Some(_) = curl() else { return };
+    let o = origin();
+    let sb = Sandbox::new(&["127.0.0.1"]);
+    let out = sb.run_with(
+        &[],
+        &format!(
+            "unset NO_PROXY no_proxy\n\
+             curl -sS --fail http://127.0.0.1:{p}/ok; echo\n\
+             curl -s -o /dev/null -w '%{{http_connect}}\\n' -p http://evil.example:{p}/ || true\n",
+            p = o.port
+        ),
+    );
+    linux_support::assert_ok(&out);
+    assert_eq!(linux_support::stdout(&out), "hello from /ok\n403\n");
+    let notes: Vec<String> = linux_support::stderr(&out)
+        .lines()
+        .filter(|l| l.starts_with("paddock: network:"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        notes,
+        [format!(
+            "paddock: network: refused CONNECT evil.example:{} (not in the allow-list; add it \
+             to network.allow)",
+            o.port
+        )],
+        "one note, for the refusal only"
+    );
+    // The run's decision, one line per proxy decision in the order made, then the outcome.
+    let records = sb.audit();
+    let kinds: Vec<&str> = records
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds.len(), 4, "{records:#?}");
+    assert_eq!(&kinds[1..3], ["network", "network"], "{records:#?}");
+    let (allowed, refused) = (&records[1]["network"], &records[2]["network"]);
+    assert_eq!(
+        (&allowed["kind"], &allowed["host"], &allowed["allowed"]),
+        (&"http".into(), &"127.0.0.1".into(), &true.into()),
+        "{records:#?}"
+    );
+    assert_eq!(
+        (&refused["kind"], &refused["host"], &refused["allowed"]),
+        (&"connect".into(), &"evil.example".into(), &false.into()),
+        "{records:#?}"
+    );
+    assert!(
+        records[1..3]
+            .iter()
+            .all(|r| r["argv"] == records[0]["argv"]),
+        "each line names the command: {records:#?}"
+    );
+    assert_eq!(records[3]["exit_code"], 0, "{records:#?}");
+    // `paddock log` shows them.
+    let log = Command::new(env!("CARGO_BIN_EXE_paddock"))
+        .arg("log")
+        .env("PADDOCK_CONFIG_DIR", &sb.config)
+        .env("PADDOCK_STATE_DIR", &sb.state)
+        .output()
+        .unwrap();
+    let shown = linux_support::stdout(&log);
+    assert!(
+        shown.contains(&format!("refused CONNECT evil.example:{}", o.port)),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("allowed HTTP 127.0.0.1:{} (127.0.0.1:", o.port)),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -179,6 +305,27 @@ fn connect_to_an_unlisted_ip_literal_is_refused() {
     let ev = events(&report);
     assert_eq!(ev[0]["kind"], "connect");
     assert_eq!(ev[0]["allowed"], false, "{report}");
+}
+
+#[test]
+fn a_host_name_with_terminal_escapes_reaches_stderr_escaped() {
+    let sb = Sandbox::new(&["127.0.0.1"]);
+    // A raw CONNECT whose host sets the terminal's title (ESC ] 0 ; ... BEL).
+    let out = sb.run_with(
+        &[],
+        "exec /usr/bin/perl -e 'use Socket; socket(my $s, PF_INET, SOCK_STREAM, 0) or die;\n\
+         connect($s, pack_sockaddr_in(47800, inet_aton(\"127.0.0.1\"))) or die \"$!\";\n\
+         syswrite($s, \"CONNECT evil\\x1b]0;pwned\\x07.example:443 HTTP/1.1\\r\\n\\r\\n\");\n\
+         sysread($s, my $r, 12); print $r;'\n",
+    );
+    linux_support::assert_ok(&out);
+    assert_eq!(linux_support::stdout(&out), "HTTP/1.1 403");
+    let stderr = linux_support::stderr(&out);
+    assert!(
+        stderr.contains("refused CONNECT evil\\x1b]0;pwned\\x07.example:443"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(['\x1b', '\x07']), "{stderr:?}");
 }
 
 #[test]

@@ -26,6 +26,6 @@ pub use error::{ConfigError, SpecError};
 pub use policy::{Capability, Mode, Network, Policy, WindowsLevel};
 pub use report::{
     EnforcementReport, Gap, LandlockFeature, Layer, LayerReport, LayerStatus, NetworkEvent,
-    NetworkLog, Protection, RunReport,
+    NetworkLog, NetworkObserver, Protection, RunReport,
 };
 pub use spec::SandboxSpec;

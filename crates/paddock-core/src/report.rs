@@ -449,20 +449,66 @@ pub struct NetworkEvent {
     pub reason: String,
 }
 
+impl NetworkEvent {
+    /// What was asked, as a person reads it: `CONNECT crates.io:443`, `HTTP example.com:80`.
+    pub fn request(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{} {host}:{}", self.kind.to_ascii_uppercase(), self.port)
+    }
+}
+
+/// Called with each decision as the proxy makes it (from the proxy's threads), while the
+/// command still runs: the audit log and the terminal note see it at once.
+#[derive(Clone)]
+pub struct NetworkObserver(std::sync::Arc<dyn Fn(&NetworkEvent) + Send + Sync>);
+
+impl NetworkObserver {
+    pub fn new(f: impl Fn(&NetworkEvent) + Send + Sync + 'static) -> NetworkObserver {
+        NetworkObserver(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for NetworkObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NetworkObserver")
+    }
+}
+
 /// Where a run's proxy records its decisions; shared by the proxy threads and the caller, who
-/// reads it once the run has ended.
+/// reads it once the run has ended. Observers are told of each decision as it is recorded.
 #[derive(Debug, Clone, Default)]
-pub struct NetworkLog(std::sync::Arc<std::sync::Mutex<Vec<NetworkEvent>>>);
+pub struct NetworkLog {
+    events: std::sync::Arc<std::sync::Mutex<Vec<NetworkEvent>>>,
+    observers: Vec<NetworkObserver>,
+}
 
 impl NetworkLog {
-    /// Records one decision.
+    /// An empty log whose decisions are also handed to `observers`, in order.
+    pub fn observed(observers: Vec<NetworkObserver>) -> NetworkLog {
+        NetworkLog {
+            events: Default::default(),
+            observers,
+        }
+    }
+
+    /// Records one decision and tells the observers.
     pub fn record(&self, event: NetworkEvent) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+        for o in &self.observers {
+            (o.0)(&event);
+        }
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
     }
 
     /// Every decision recorded so far (the log is left empty).
     pub fn take(&self) -> Vec<NetworkEvent> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 

@@ -4,7 +4,7 @@
 //! supervisor serves it with Paddock's proxy (`paddock_proxy`): connections made inside the
 //! sandbox are accepted on the host side, where the proxy checks and resolves the host and
 //! connects out. Nothing else leaves the namespace; the command's environment points
-//! `HTTP(S)_PROXY`/`ALL_PROXY` at the port.
+//! `HTTP(S)_PROXY` (HTTP) and `ALL_PROXY` (SOCKS5, `socks5h://`) at the port.
 
 use crate::plan::LinuxError;
 use paddock_core::NetworkLog;
@@ -22,10 +22,7 @@ pub const PROXY_PORT: u16 = 47800;
 
 /// The environment the command gets in allow-list mode.
 pub fn proxy_env() -> Vec<(String, String)> {
-    paddock_proxy::proxy_env(&paddock_proxy::proxy_url(
-        Ipv4Addr::LOCALHOST.into(),
-        PROXY_PORT,
-    ))
+    paddock_proxy::proxy_env(Ipv4Addr::LOCALHOST.into(), PROXY_PORT)
 }
 
 /// The plan channel: (the init's end, the supervisor's end), both close-on-exec.

@@ -432,8 +432,15 @@ mod tests {
             "the sandbox keeps its own network namespace"
         );
         assert_eq!(plan.proxy_port, Some(proxy_bridge::PROXY_PORT));
-        let url = format!("http://127.0.0.1:{}", proxy_bridge::PROXY_PORT);
-        for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "ALL_PROXY"] {
+        let http = format!("http://127.0.0.1:{}", proxy_bridge::PROXY_PORT);
+        let socks = format!("socks5h://127.0.0.1:{}", proxy_bridge::PROXY_PORT);
+        for (name, url) in [
+            ("HTTPS_PROXY", &http),
+            ("https_proxy", &http),
+            ("HTTP_PROXY", &http),
+            ("ALL_PROXY", &socks),
+            ("all_proxy", &socks),
+        ] {
             let values: Vec<_> = plan.command.env.iter().filter(|(k, _)| k == name).collect();
             assert_eq!(values.len(), 1, "{name}");
             assert_eq!(values[0].1, url.as_str(), "{name}");

@@ -1,10 +1,12 @@
-//! Paddock's allow-list proxy: HTTP CONNECT tunnels and plain HTTP forwarding, to hosts of the
+//! Paddock's allow-list proxy: HTTP CONNECT tunnels, plain HTTP forwarding and SOCKS5 CONNECT
+//! (on the same port, told apart by the first byte), to hosts of the
 //! `network = { allow = [...] }` list only. It resolves names itself, once, and connects to the
 //! very addresses it checked (no second lookup a DNS answer could change in between); every
 //! decision, allowed or refused, is recorded in a `NetworkLog`. TLS is tunnelled, not inspected.
 
 mod allow;
 mod http;
+mod socks;
 
 pub use allow::{AllowList, AllowListError, Match, ip_literal, is_non_public};
 
@@ -12,6 +14,7 @@ use paddock_core::{NetworkEvent, NetworkLog};
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -33,6 +36,8 @@ pub struct Proxy {
 /// A running proxy; dropping it stops accepting (connections already relayed run to their end).
 pub struct ProxyHandle {
     listener: TcpListener,
+    /// Set before the accept loop is woken: the connection that wakes it is not served.
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -61,11 +66,16 @@ impl Proxy {
     /// Serves every connection `listener` accepts, one thread each, until the handle is dropped.
     pub fn serve(self, listener: TcpListener) -> io::Result<ProxyHandle> {
         let accepting = listener.try_clone()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name("paddock-proxy".into())
             .spawn(move || {
                 for client in accepting.incoming() {
                     let Ok(client) = client else { break };
+                    if stopped.load(Ordering::SeqCst) {
+                        break;
+                    }
                     let proxy = self.clone();
                     let _ = std::thread::Builder::new()
                         .name("paddock-proxy-conn".into())
@@ -74,15 +84,17 @@ impl Proxy {
             })?;
         Ok(ProxyHandle {
             listener,
+            stop,
             thread: Some(thread),
         })
     }
 
-    fn record(&self, req: &http::Request, allowed: bool, address: Option<String>, reason: &str) {
+    fn record(&self, kind: &str, host: &str, port: u16, outcome: (bool, Option<String>, &str)) {
+        let (allowed, address, reason) = outcome;
         self.log.record(NetworkEvent {
-            kind: req.kind().into(),
-            host: req.host.clone(),
-            port: req.port,
+            kind: kind.into(),
+            host: host.into(),
+            port,
             allowed,
             address,
             reason: reason.into(),
@@ -92,12 +104,13 @@ impl Proxy {
     /// Checks `host:port` against the list and resolves it, once.
     fn decide(&self, host: &str, port: u16) -> Result<Decision, (String, Option<String>)> {
         let Some(matched) = self.allow.matches(host) else {
-            let what = if ip_literal(host).is_some() {
-                "IP address"
+            let reason = if ip_literal(host).is_some() {
+                "IP address not in the allow-list; a name listed for it does not count, add \
+                 the address itself to network.allow"
             } else {
-                "host"
+                "not in the allow-list; add it to network.allow"
             };
-            return Err((format!("{what} not in the network allow-list"), None));
+            return Err((reason.into(), None));
         };
         if let Some(ip) = ip_literal(host) {
             return Ok(Decision {
@@ -136,8 +149,42 @@ impl Proxy {
         Ok(Decision { addrs, reason })
     }
 
-    fn handle(&self, mut client: TcpStream) {
+    /// Checks, resolves and connects to what a client asked for, recording the decision.
+    fn open(&self, kind: &str, host: &str, port: u16) -> Result<TcpStream, Refusal> {
+        let decision = match self.decide(host, port) {
+            Ok(d) => d,
+            Err((reason, address)) => {
+                self.record(kind, host, port, (false, address, &reason));
+                return Err(Refusal::Denied(reason));
+            }
+        };
+        match connect_any(&decision.addrs) {
+            Ok(upstream) => {
+                let address = upstream.peer_addr().ok().map(|a| a.to_string());
+                self.record(kind, host, port, (true, address, &decision.reason));
+                Ok(upstream)
+            }
+            Err(e) => {
+                let reason = format!("{}; connect failed: {e}", decision.reason);
+                let address = decision.addrs.first().map(|a| a.ip().to_string());
+                self.record(kind, host, port, (false, address, &reason));
+                Err(Refusal::Failed(reason))
+            }
+        }
+    }
+
+    /// Serves one client: SOCKS5 when its first byte says so, HTTP otherwise.
+    fn handle(&self, client: TcpStream) {
         let _ = client.set_read_timeout(Some(HEAD_TIMEOUT));
+        let mut first = [0u8; 1];
+        match client.peek(&mut first) {
+            Ok(1) if first[0] == socks::VERSION => self.handle_socks(client),
+            Ok(1) => self.handle_http(client),
+            _ => {}
+        }
+    }
+
+    fn handle_http(&self, mut client: TcpStream) {
         let (req, rest) = match http::read_request(&mut client) {
             Ok(r) => r,
             Err(e) => {
@@ -145,28 +192,18 @@ impl Proxy {
                 return;
             }
         };
-        let decision = match self.decide(&req.host, req.port) {
-            Ok(d) => d,
-            Err((reason, address)) => {
-                self.record(&req, false, address, &reason);
+        let mut upstream = match self.open(req.kind(), &req.host, req.port) {
+            Ok(s) => s,
+            Err(Refusal::Denied(reason)) => {
                 let _ = http::respond(&mut client, 403, &format!("paddock: {reason}"));
                 return;
             }
-        };
-        let upstream = match connect_any(&decision.addrs) {
-            Ok(s) => s,
-            Err(e) => {
-                let reason = format!("{}; connect failed: {e}", decision.reason);
-                let address = decision.addrs.first().map(|a| a.ip().to_string());
-                self.record(&req, false, address, &reason);
+            Err(Refusal::Failed(reason)) => {
                 let _ = http::respond(&mut client, 502, &format!("paddock: {reason}"));
                 return;
             }
         };
-        let address = upstream.peer_addr().ok().map(|a| a.to_string());
-        self.record(&req, true, address, &decision.reason);
         let _ = client.set_read_timeout(None);
-        let mut upstream = upstream;
         let sent = if req.is_connect() {
             client
                 .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -180,6 +217,32 @@ impl Proxy {
             relay(client, upstream);
         }
     }
+
+    fn handle_socks(&self, mut client: TcpStream) {
+        let Ok(target) = socks::handshake(&mut client) else {
+            return;
+        };
+        let reply = match self.open("socks5", &target.host, target.port) {
+            Ok(upstream) => {
+                let _ = client.set_read_timeout(None);
+                if socks::send_reply(&mut client, socks::Reply::Succeeded).is_ok() {
+                    relay(client, upstream);
+                }
+                return;
+            }
+            Err(Refusal::Denied(_)) => socks::Reply::NotAllowed,
+            Err(Refusal::Failed(_)) => socks::Reply::HostUnreachable,
+        };
+        let _ = socks::send_reply(&mut client, reply);
+    }
+}
+
+/// Why a client's target was not connected.
+enum Refusal {
+    /// The allow-list (or the resolver's answer) refused it.
+    Denied(String),
+    /// Allowed, but no address answered.
+    Failed(String),
 }
 
 /// Connects to the first address that answers, in the resolver's order.
@@ -219,7 +282,8 @@ impl ProxyHandle {
 
 impl Drop for ProxyHandle {
     fn drop(&mut self) {
-        if shutdown_listener(&self.listener).is_ok()
+        self.stop.store(true, Ordering::SeqCst);
+        if wake_accept(&self.listener).is_ok()
             && let Some(t) = self.thread.take()
         {
             let _ = t.join();
@@ -227,10 +291,11 @@ impl Drop for ProxyHandle {
     }
 }
 
-/// Wakes the accept loop: on Linux `shutdown(2)` on a listening socket makes a blocked
-/// `accept` fail (std's `TcpListener` has no such method).
+/// Wakes the accept loop: on Unix `shutdown(2)` on a listening socket makes a blocked `accept`
+/// fail (std's `TcpListener` has no such method). It works across network namespaces, where
+/// the Linux backend's listener lives (the sandbox's loopback, which this process cannot reach).
 #[cfg(unix)]
-fn shutdown_listener(l: &TcpListener) -> io::Result<()> {
+fn wake_accept(l: &TcpListener) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     // SAFETY: shutdown takes a descriptor we own (borrowed from `l`) and no pointers.
     let r = unsafe { libc::shutdown(l.as_raw_fd(), libc::SHUT_RDWR) };
@@ -241,26 +306,44 @@ fn shutdown_listener(l: &TcpListener) -> io::Result<()> {
     }
 }
 
+/// Wakes the accept loop elsewhere (Windows: closing or shutting down a listening socket does
+/// not end a blocked `accept` on a duplicate of it): one connection of our own, which the loop,
+/// seeing the stop flag, does not serve.
 #[cfg(not(unix))]
-fn shutdown_listener(_: &TcpListener) -> io::Result<()> {
-    Err(io::Error::from(io::ErrorKind::Unsupported))
+fn wake_accept(l: &TcpListener) -> io::Result<()> {
+    let mut addr = l.local_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map(drop)
 }
 
-/// The loopback address a client inside the sandbox uses, for `HTTP_PROXY`-style variables.
-pub fn proxy_url(ip: IpAddr, port: u16) -> String {
+/// The proxy's URL with `scheme` (`http`, `socks5h`), for `HTTP_PROXY`-style variables.
+pub fn proxy_url(scheme: &str, ip: IpAddr, port: u16) -> String {
     match ip {
-        IpAddr::V4(v4) => format!("http://{v4}:{port}"),
-        IpAddr::V6(v6) => format!("http://[{v6}]:{port}"),
+        IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}"),
+        IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}"),
     }
 }
 
-/// The environment a command needs to use the proxy at `url`: upper and lower case, as tools
-/// differ; `NO_PROXY` keeps the sandbox's own loopback direct.
-pub fn proxy_env(url: &str) -> Vec<(String, String)> {
+/// The environment a command needs to use the proxy at `ip:port`, upper and lower case, as
+/// tools differ: `HTTP_PROXY` and `HTTPS_PROXY` name it as an HTTP proxy, `ALL_PROXY` as a
+/// SOCKS5 proxy that resolves names itself (`socks5h`, so no client needs DNS); `NO_PROXY`
+/// keeps the sandbox's own loopback direct.
+pub fn proxy_env(ip: IpAddr, port: u16) -> Vec<(String, String)> {
+    let http = proxy_url("http", ip, port);
+    let socks = proxy_url("socks5h", ip, port);
     let mut env = Vec::new();
-    for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
-        env.push((name.to_string(), url.to_string()));
-        env.push((name.to_ascii_lowercase(), url.to_string()));
+    for (name, url) in [
+        ("HTTP_PROXY", &http),
+        ("HTTPS_PROXY", &http),
+        ("ALL_PROXY", &socks),
+    ] {
+        env.push((name.to_string(), url.clone()));
+        env.push((name.to_ascii_lowercase(), url.clone()));
     }
     for name in ["NO_PROXY", "no_proxy"] {
         env.push((name.to_string(), "localhost,127.0.0.1,::1".to_string()));

@@ -8,7 +8,7 @@
 
 use crate::approval::{ApprovedBy, FinalDecision};
 use paddock_core::policy::Policy;
-use paddock_core::report::{EnforcementReport, RunReport};
+use paddock_core::report::{EnforcementReport, NetworkEvent, RunReport};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -60,6 +60,10 @@ pub struct Record {
     /// What the after-run integrity check reverted (see `paddock_core::integrity`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub integrity: Vec<paddock_core::integrity::IntegrityEvent>,
+    /// A line for one decision of the network allow-list proxy (`decision` is then `network`),
+    /// written as the proxy decides, between the run's decision and its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkEvent>,
 }
 
 impl Record {
@@ -85,6 +89,30 @@ impl Record {
             duration_ms: None,
             timed_out: false,
             integrity: Vec::new(),
+            network: None,
+        }
+    }
+
+    /// The line for one decision of the allow-list proxy during the run `run` records: the
+    /// command's argv, directory and policy, the decision now, and `how` in one line.
+    pub fn network_event(run: &Record, event: &NetworkEvent) -> Record {
+        let verdict = if event.allowed { "allowed" } else { "refused" };
+        let address = event
+            .address
+            .as_deref()
+            .map_or(String::new(), |a| format!(" ({a})"));
+        Record {
+            time: rfc3339(SystemTime::now()),
+            decision: "network".into(),
+            how: format!("{verdict} {}{address}: {}", event.request(), event.reason),
+            backend: None,
+            enforcement: None,
+            exit_code: None,
+            duration_ms: None,
+            timed_out: false,
+            integrity: Vec::new(),
+            network: Some(event.clone()),
+            ..run.clone()
         }
     }
 

@@ -11,7 +11,7 @@ use crate::exit;
 use crate::resolve::resolve_program;
 use paddock_core::report::RunReport;
 use paddock_core::spec::CommandSpec;
-use paddock_core::{EnforcementReport, Policy, SandboxSpec};
+use paddock_core::{EnforcementReport, NetworkEvent, NetworkObserver, Policy, SandboxSpec};
 use paddock_runner::{ExitInfo, RunOptions, StdioMode};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -28,6 +28,7 @@ pub struct SandboxCommand {
     policy: Policy,
     capture: bool,
     forward_signals: bool,
+    network_observers: Vec<NetworkObserver>,
 }
 
 /// The spec and command a run would use, computed without starting anything.
@@ -54,6 +55,7 @@ impl SandboxCommand {
             policy: paddock_core::config::default_policy(),
             capture: false,
             forward_signals: false,
+            network_observers: Vec::new(),
         }
     }
 
@@ -111,12 +113,22 @@ impl SandboxCommand {
         self
     }
 
-    /// The policy this command runs under.
+    /// Calls `f` with each decision of the network allow-list proxy as it is made, while the
+    /// command runs (from the proxy's threads); every decision is also in the run's report.
+    pub fn on_network_event(
+        &mut self,
+        f: impl Fn(&NetworkEvent) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.network_observers.push(NetworkObserver::new(f));
+        self
+    }
+
     /// True when the output is captured into the report (`capture_output`).
     pub fn captures_output(&self) -> bool {
         self.capture
     }
 
+    /// The policy this command runs under.
     pub fn current_policy(&self) -> &Policy {
         &self.policy
     }
@@ -269,7 +281,7 @@ impl SandboxCommand {
             }
             (_, false) => None,
         };
-        let network = paddock_core::NetworkLog::default();
+        let network = paddock_core::NetworkLog::observed(self.network_observers.clone());
         let launched = tracing::debug_span!("backend_launch", mode = prepared.spec.mode.as_str())
             .in_scope(|| {
                 backend::launch(

@@ -101,9 +101,10 @@ pub fn run_unchecked(
         duration_ms: None,
         timed_out: false,
         integrity: Vec::new(),
+        network: None,
     };
     record_decision(audit, &record)?;
-    let result = cmd.run();
+    let result = audit_network(cmd, audit, &record).run();
     record_outcome(audit, record, &result);
     result
 }
@@ -122,6 +123,24 @@ fn record_decision(audit: Option<&AuditLog>, record: &Record) -> Result<(), Padd
             Some(Box::new(e)),
         )
     })
+}
+
+/// `cmd` with an observer that appends a line to the audit log for each decision of the network
+/// allow-list proxy, as it is made (a line that cannot be written is reported, not fatal: the
+/// run's decision is on record and the run report lists every connection).
+fn audit_network(cmd: &SandboxCommand, audit: Option<&AuditLog>, run: &Record) -> SandboxCommand {
+    let mut cmd = cmd.clone();
+    if let Some(log) = audit {
+        let (log, run) = (log.clone(), run.clone());
+        cmd.on_network_event(move |event| {
+            if let Err(e) = log.append(&Record::network_event(&run, event)) {
+                eprintln!(
+                    "paddock: warning: cannot append a network decision to the audit log: {e}"
+                );
+            }
+        });
+    }
+    cmd
 }
 
 /// Appends the outcome of a run whose decision is already on record: a failure here is
@@ -209,7 +228,7 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
     let on_failure = !gate.escalate && policy.approval == ApprovalMode::OnFailure;
     // On-failure needs the output to look for denials: capture it, and hand it on afterwards
     // when the caller did not ask for capture.
-    let mut first = cmd.clone();
+    let mut first = audit_network(cmd, gate.audit, &record);
     if on_failure {
         first.capture_output(true);
     }

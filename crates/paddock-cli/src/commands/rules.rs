@@ -80,6 +80,18 @@ pub fn log(a: LogArgs) -> i32 {
         return 0;
     }
     for r in records {
+        if r.network.is_some() {
+            // One decision of the allow-list proxy during the run of `argv`.
+            println!(
+                "{} {:<8} {}  [{}] {}",
+                escape(&r.time),
+                "network",
+                paddock::rules::shlex::join(&r.argv),
+                escape(&r.cwd),
+                escape(&r.how)
+            );
+            continue;
+        }
         let outcome = match (r.ran, r.exit_code) {
             (true, Some(c)) => format!("exit {c}"),
             (true, None) => "started".to_string(),

@@ -10,6 +10,7 @@ use paddock::rules::session::{Session, SessionId};
 use paddock::{
     Gate, PaddockError, RunReport, SandboxCommand, failure_report, run_gated, run_unchecked,
 };
+use paddock_core::text::escape;
 
 pub fn run(a: RunArgs) -> i32 {
     let json = a.json;
@@ -68,6 +69,14 @@ fn gated(a: &RunArgs) -> Result<RunReport, PaddockError> {
         .policy(eff.policy)
         .capture_output(a.json)
         .forward_signals(true);
+    if !a.json {
+        // Under --json the refusals are in the report's `network` list instead.
+        cmd.on_network_event(|event| {
+            if !event.allowed {
+                eprintln!("{}", refusal_note(event));
+            }
+        });
+    }
     let audit = AuditLog::open_default().map_err(|e| {
         PaddockError::state(
             format!(
@@ -110,4 +119,14 @@ pub fn load_rules(
             message: e.to_string(),
         })
     })
+}
+
+/// The one line a refused connection gets on stderr; the host and reason come from the
+/// sandboxed command's request and are escaped.
+fn refusal_note(event: &paddock_core::NetworkEvent) -> String {
+    format!(
+        "paddock: network: refused {} ({})",
+        escape(&event.request()),
+        escape(&event.reason)
+    )
 }

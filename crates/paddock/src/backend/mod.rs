@@ -196,6 +196,14 @@ pub fn kept_grants(state: &Path) -> Result<Vec<paddock_windows::grants::KeptGran
         .map_err(|e| PaddockError::backend("windows", e))
 }
 
+/// Why an allow-list is refused off Linux, in one line.
+const ALLOWLIST_ELSEWHERE: &str = if cfg!(windows) {
+    "Windows level 1 has no network fence that could hold the command to a proxy, and level \
+     2 does not start the proxy yet (docs/windows.md); use network = \"on\" or \"off\""
+} else {
+    "the allow-list proxy is wired into the Linux backend only; use network = \"on\" or \"off\""
+};
+
 /// Refusals made before anything starts: a malformed allow-list entry, and an allow-list on a
 /// backend without the proxy.
 pub fn check_portable(spec: &SandboxSpec) -> Result<(), PaddockError> {
@@ -209,9 +217,7 @@ pub fn check_portable(spec: &SandboxSpec) -> Result<(), PaddockError> {
         if !current().supports_allowlist() {
             return Err(PaddockError::Unenforceable {
                 what: "network allowlist".into(),
-                fix: "the allow-list proxy is implemented on Linux only; use network = \"on\" \
-                      or \"off\" here"
-                    .into(),
+                fix: ALLOWLIST_ELSEWHERE.into(),
             });
         }
     }

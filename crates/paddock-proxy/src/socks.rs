@@ -1,0 +1,222 @@
+//! The SOCKS5 side of the proxy (RFC 1928), as far as an allow-list needs: no authentication,
+//! `CONNECT` only, the target as a domain name (resolved by the proxy: `socks5h` semantics) or
+//! an IP address (allowed only when listed, like any IP literal). `BIND`, `UDP ASSOCIATE`,
+//! other methods and malformed requests get the protocol's refusal and are not recorded.
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use thiserror::Error;
+
+/// The first byte of every SOCKS5 message from a client.
+pub const VERSION: u8 = 5;
+
+const NO_AUTH: u8 = 0x00;
+const NO_ACCEPTABLE_METHOD: u8 = 0xff;
+const CMD_CONNECT: u8 = 1;
+const ATYP_IPV4: u8 = 1;
+const ATYP_DOMAIN: u8 = 3;
+const ATYP_IPV6: u8 = 4;
+
+/// The reply codes the proxy sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    Succeeded = 0,
+    GeneralFailure = 1,
+    /// "connection not allowed by ruleset": the allow-list refused the target.
+    NotAllowed = 2,
+    HostUnreachable = 4,
+    CommandNotSupported = 7,
+    AddressTypeNotSupported = 8,
+}
+
+/// Why a SOCKS exchange ended before a target was known; `reply` is what the client is told
+/// (`None`: nothing, the method negotiation already answered or the stream is gone).
+#[derive(Debug, Error)]
+pub enum SocksError {
+    #[error("cannot read the SOCKS5 request: {0}")]
+    Read(#[from] io::Error),
+    #[error("the client offers no SOCKS5 method without authentication")]
+    NoMethod,
+    #[error("not a SOCKS5 request (version {0})")]
+    Version(u8),
+    #[error("SOCKS5 command {0} is not supported; only CONNECT is")]
+    Command(u8),
+    #[error("SOCKS5 address type {0} is not supported")]
+    AddressType(u8),
+    #[error("the SOCKS5 domain name is not UTF-8")]
+    Name,
+}
+
+impl SocksError {
+    fn reply(&self) -> Option<Reply> {
+        match self {
+            SocksError::Read(_) | SocksError::NoMethod => None,
+            SocksError::Version(_) | SocksError::Name => Some(Reply::GeneralFailure),
+            SocksError::Command(_) => Some(Reply::CommandNotSupported),
+            SocksError::AddressType(_) => Some(Reply::AddressTypeNotSupported),
+        }
+    }
+}
+
+/// A CONNECT request: the host as the client named it (a name, or an IP address written out)
+/// and the port.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+}
+
+/// Negotiates "no authentication" and reads the CONNECT request. On a protocol error the
+/// client has been told (when the protocol has a way to) and the exchange is over.
+pub fn handshake<S: Read + Write>(client: &mut S) -> Result<Target, SocksError> {
+    let result = negotiate(client).and_then(|()| request(client));
+    if let Err(e) = &result
+        && let Some(reply) = e.reply()
+    {
+        let _ = send_reply(client, reply);
+    }
+    result
+}
+
+fn negotiate<S: Read + Write>(client: &mut S) -> Result<(), SocksError> {
+    let [version, count] = read_array(client)?;
+    if version != VERSION {
+        return Err(SocksError::Version(version));
+    }
+    let mut methods = vec![0u8; usize::from(count)];
+    client.read_exact(&mut methods)?;
+    if !methods.contains(&NO_AUTH) {
+        client.write_all(&[VERSION, NO_ACCEPTABLE_METHOD])?;
+        return Err(SocksError::NoMethod);
+    }
+    client.write_all(&[VERSION, NO_AUTH])?;
+    Ok(())
+}
+
+fn request<S: Read>(client: &mut S) -> Result<Target, SocksError> {
+    let [version, command, _reserved, atyp] = read_array(client)?;
+    if version != VERSION {
+        return Err(SocksError::Version(version));
+    }
+    // The address is read whatever the command, so that the reply is not sent mid-request.
+    let host = match atyp {
+        ATYP_IPV4 => Ipv4Addr::from(read_array::<4, _>(client)?).to_string(),
+        ATYP_IPV6 => Ipv6Addr::from(read_array::<16, _>(client)?).to_string(),
+        ATYP_DOMAIN => {
+            let [len] = read_array(client)?;
+            let mut name = vec![0u8; usize::from(len)];
+            client.read_exact(&mut name)?;
+            String::from_utf8(name).map_err(|_| SocksError::Name)?
+        }
+        other => return Err(SocksError::AddressType(other)),
+    };
+    let port = u16::from_be_bytes(read_array(client)?);
+    if command != CMD_CONNECT {
+        return Err(SocksError::Command(command));
+    }
+    Ok(Target { host, port })
+}
+
+fn read_array<const N: usize, S: Read>(client: &mut S) -> io::Result<[u8; N]> {
+    let mut buf = [0u8; N];
+    client.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
+/// Sends a reply. The bound address is always `0.0.0.0:0`: clients do not need it for CONNECT,
+/// and the host's own address is none of the sandbox's business.
+pub fn send_reply<S: Write>(client: &mut S, reply: Reply) -> io::Result<()> {
+    let mut msg = vec![VERSION, reply as u8, 0, ATYP_IPV4];
+    msg.extend_from_slice(&Ipv4Addr::UNSPECIFIED.octets());
+    msg.extend_from_slice(&0u16.to_be_bytes());
+    client.write_all(&msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client's bytes in, the proxy's answer out.
+    struct Script {
+        input: io::Cursor<Vec<u8>>,
+        output: Vec<u8>,
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.input.read(buf)
+        }
+    }
+
+    impl Write for Script {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.output.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn run(bytes: &[u8]) -> (Result<Target, SocksError>, Vec<u8>) {
+        let mut s = Script {
+            input: io::Cursor::new(bytes.to_vec()),
+            output: Vec::new(),
+        };
+        (handshake(&mut s), s.output)
+    }
+
+    #[test]
+    fn a_domain_connect_is_read_as_the_client_named_it() {
+        let mut bytes = vec![5, 2, 2, 0, 5, 1, 0, 3, 9];
+        bytes.extend_from_slice(b"crates.io");
+        bytes.extend_from_slice(&443u16.to_be_bytes());
+        let (target, out) = run(&bytes);
+        assert_eq!(
+            target.unwrap(),
+            Target {
+                host: "crates.io".into(),
+                port: 443
+            }
+        );
+        assert_eq!(
+            out,
+            [5, 0],
+            "no authentication chosen, nothing else sent yet"
+        );
+    }
+
+    #[test]
+    fn ip_targets_are_written_out_for_the_allow_list() {
+        let (t, _) = run(&[5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, 0, 80]);
+        assert_eq!(t.unwrap().host, "127.0.0.1");
+        let mut v6 = vec![5, 1, 0, 5, 1, 0, 4];
+        v6.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+        v6.extend_from_slice(&[0, 80]);
+        assert_eq!(run(&v6).0.unwrap().host, "::1");
+    }
+
+    #[test]
+    fn authentication_only_clients_are_refused_without_a_request() {
+        let (t, out) = run(&[5, 1, 2]);
+        assert!(matches!(t, Err(SocksError::NoMethod)));
+        assert_eq!(out, [5, 0xff]);
+    }
+
+    #[test]
+    fn bind_and_udp_associate_are_refused_with_command_not_supported() {
+        for cmd in [2u8, 3] {
+            let (t, out) = run(&[5, 1, 0, 5, cmd, 0, 1, 127, 0, 0, 1, 0, 80]);
+            assert!(matches!(t, Err(SocksError::Command(c)) if c == cmd));
+            assert_eq!(out, [5, 0, 5, 7, 0, 1, 0, 0, 0, 0, 0, 0]);
+        }
+    }
+
+    #[test]
+    fn unknown_address_types_and_versions_are_refused() {
+        let (t, out) = run(&[5, 1, 0, 5, 1, 0, 9]);
+        assert!(matches!(t, Err(SocksError::AddressType(9))));
+        assert_eq!(out[2..4], [5, 8]);
+        assert!(matches!(run(&[4, 1, 0]).0, Err(SocksError::Version(4))));
+    }
+}
