@@ -101,6 +101,14 @@ pub struct RunReport {
     /// allowed or refused, in the order decided. Empty for the other network settings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub network: Vec<NetworkEvent>,
+    /// Why the run failed, as far as the sandbox can tell: the timeout with its limit, refused
+    /// connections, writes outside the roots, deny-read hits (see `denial`). Each says whether
+    /// the sandbox saw it or it is a guess from the command's stderr.
+    #[serde(default)]
+    pub denials: Vec<crate::denial::Denial>,
+    /// `denials` in one line (what the CLI prints after `paddock: `), when there are any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denial_summary: Option<String>,
 }
 
 /// One decision of the allow-list proxy.
