@@ -46,8 +46,8 @@ pub enum Denial {
     WriteProtected { path: PathBuf, source: DenialSource },
     /// A read of a deny-read path.
     DenyRead { path: PathBuf, source: DenialSource },
-    /// Denials the sandbox saw but did not keep (it keeps a bounded number per run).
-    Dropped { count: u32 },
+    /// The sandbox saw more denials than it keeps per run.
+    Dropped,
 }
 
 impl Denial {
@@ -120,7 +120,7 @@ impl Denial {
                 crate::text::escape(&path.display().to_string()),
                 guess(source)
             ),
-            Denial::Dropped { count } => format!("{count} more denials not kept"),
+            Denial::Dropped => "more refusals than Paddock keeps per run".into(),
         }
     }
 }
@@ -237,8 +237,9 @@ pub fn guess_from_stderr(stderr: &str, cx: &GuessContext<'_>) -> Vec<Denial> {
     out
 }
 
-/// Path-like words of an error line: quoted strings, and words that start with `/` or `~/`
-/// (cut at the `:` that ends `tool: PATH: message`).
+/// Path-like words of an error line, most likely first: quoted strings, then words that start
+/// with `/` or `~/` (cut at the `:` that ends `tool: PATH: message`), the last one first, never
+/// the `tool:` prefix that names the program (`/usr/bin/sh: 1: cannot create X: ...`).
 fn path_candidates(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (open, close) in [('\'', '\''), ('"', '"'), ('‘', '’'), ('`', '\'')] {
@@ -253,7 +254,11 @@ fn path_candidates(line: &str) -> Vec<String> {
             rest = &after[j + close.len_utf8()..];
         }
     }
-    for word in line.split_whitespace() {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    for (i, word) in words.iter().enumerate().rev() {
+        if i == 0 && word.ends_with(':') {
+            continue;
+        }
         let word = word.trim_end_matches([':', ',', ';', ')']);
         if word.starts_with('/') || word.starts_with("~/") {
             out.push(word.to_string());
@@ -315,6 +320,10 @@ mod tests {
             (
                 "mkdir: cannot create directory ‘~/z’: Read-only file system",
                 "/home/u/z",
+            ),
+            (
+                "/usr/bin/sh: 1: cannot create /home/u/.p: Read-only file system",
+                "/home/u/.p",
             ),
         ];
         for (line, path) in cases {
