@@ -60,6 +60,12 @@ pub struct Record {
     /// What the after-run integrity check reverted (see `paddock_core::integrity`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub integrity: Vec<paddock_core::integrity::IntegrityEvent>,
+    /// What the sandbox refused, or the limit that ended the run (`RunReport::denials`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denials: Vec<paddock_core::Denial>,
+    /// `denials` in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denial_summary: Option<String>,
 }
 
 impl Record {
@@ -85,6 +91,8 @@ impl Record {
             duration_ms: None,
             timed_out: false,
             integrity: Vec::new(),
+            denials: Vec::new(),
+            denial_summary: None,
         }
     }
 
@@ -96,6 +104,8 @@ impl Record {
         self.duration_ms = Some(report.duration_ms);
         self.timed_out = report.timed_out;
         self.integrity = report.integrity.clone();
+        self.denials = report.denials.clone();
+        self.denial_summary = report.denial_summary.clone();
         self
     }
 }
