@@ -19,7 +19,9 @@ pub fn run(a: RunArgs) -> i32 {
             for event in &report.integrity {
                 eprintln!("paddock: integrity: {}", event.describe());
             }
-            if let Some(line) = &report.denial_summary {
+            // An on-failure refusal below names the denial in its own one line.
+            let refused = report.on_failure.as_ref().is_some_and(|f| !f.rerun);
+            if let (Some(line), false) = (&report.denial_summary, refused) {
                 eprintln!("paddock: {line}");
             }
             if json {
