@@ -143,7 +143,7 @@ fn host_port(address: &str, port: u16) -> String {
 
 /// `30s`, `2.5s`, `1500ms`.
 fn format_ms(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else if ms >= 1000 {
         format!("{}s", ms as f64 / 1000.0)
