@@ -216,3 +216,37 @@ fn a_run_that_succeeds_or_fails_for_its_own_reasons_reports_no_denial() {
         );
     }
 }
+
+#[test]
+fn a_host_unix_socket_bound_during_the_run_is_refused_and_reported_with_its_path() {
+    let w = World::new();
+    // Bound after the sandbox started, so the mount view cannot hide it: the broker refuses it.
+    let path = w.outside.join("late.sock");
+    let script = "touch \"$WS/started\"\nwhile [ ! -e \"$WS/go\" ]; do sleep 0.05; done\n\
+perl -MSocket -e 'socket(my $s, AF_UNIX, SOCK_STREAM, 0) or exit 4; \
+connect($s, pack_sockaddr_un($ARGV[0])) or exit 3' \"$OUT/late.sock\"\n";
+    let mut cmd = w.command("workspace-write", &["--json"], script);
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !w.ws.join("started").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::fs::write(w.ws.join("go"), "").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let r = report(&o);
+    let refused = denials(&r, "unix-socket-refused");
+    assert_eq!(refused.len(), 1, "{r}");
+    assert_eq!(refused[0]["path"], path.to_str().unwrap(), "{r}");
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_err(), "the host listener was reached");
+}
