@@ -367,7 +367,7 @@ fn on_failure_asks_to_rerun_outside_after_a_denial_and_audits_both_runs() {
     assert_eq!(o.status.code(), Some(0), "{}\n{shown}", stderr(&o));
     assert!(shown.contains("rerun it OUTSIDE the sandbox"), "{shown}");
     assert!(shown.contains("heuristic"), "{shown}");
-    assert!(shown.contains("Read-only file system"), "{shown}");
+    assert!(shown.contains("outside the writable roots"), "{shown}");
     assert_eq!(
         std::fs::read_to_string(w.outside.join("made")).unwrap(),
         "made\n"
@@ -407,12 +407,46 @@ fn on_failure_without_a_terminal_does_not_rerun_and_exits_76() {
         report["on_failure"]["denied"][0]
             .as_str()
             .unwrap()
-            .contains("Read-only file system"),
+            .contains("made outside the writable roots refused (a guess from its stderr)"),
         "{report}"
     );
     let log = audit(&w);
     assert_eq!(log.len(), 3, "{log:#?}");
     assert_eq!(log[2]["ran"], false);
+}
+
+/// Connects to 192.0.2.1:80 and fails without printing anything a heuristic could read.
+const SILENT_CONNECT: &str = "perl -MSocket -e 'socket(my $s, AF_INET, SOCK_STREAM, 0) or exit 4; \
+connect($s, pack_sockaddr_in(80, inet_aton(\"192.0.2.1\"))) or exit 3; exit 0'";
+
+#[test]
+fn on_failure_is_driven_by_the_sandboxs_own_denial_not_the_output() {
+    let w = world("", ON_FAILURE);
+    let o = without_terminal(w.command("workspace-write", &["--json"], SILENT_CONNECT));
+    assert_eq!(o.status.code(), Some(76), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the sandbox's report") && !err.contains("heuristic"),
+        "{err}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["on_failure"]["heuristic"], false, "{report}");
+    assert_eq!(report["on_failure"]["rerun"], false, "{report}");
+    assert!(
+        report["on_failure"]["denied"][0]
+            .as_str()
+            .unwrap()
+            .contains("connection to 192.0.2.1:80 refused"),
+        "{report}"
+    );
+    assert_eq!(
+        report["on_failure"]["denials"][0]["kind"], "network-refused",
+        "{report}"
+    );
+    let log = audit(&w);
+    assert_eq!(log[1]["denials"][0]["address"], "192.0.2.1", "{log:#?}");
+    assert!(log[1]["denial_summary"].is_string(), "{log:#?}");
 }
 
 #[test]

@@ -145,7 +145,7 @@ fn tcp_v6_connect_to_a_host_loopback_listener_is_refused() {
     let listener = TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).expect("the host has ::1");
     let port = listener.local_addr().unwrap().port().to_string();
     let script = r#"socket(my $s, AF_INET6, SOCK_STREAM, 0) or do { warn "socket: $!"; exit 4 };
-connect($s, pack_sockaddr_in6($ARGV[0], inet_pton(AF_INET6, "::1"))) or do { warn "connect: $!"; exit 3 };
+connect($s, pack_sockaddr_in6($ARGV[0], Socket::inet_pton(AF_INET6, "::1"))) or do { warn "connect: $!"; exit 3 };
 exit 0;"#;
     let out = sb.perl("off", script, &[&port]);
     assert_refused(&out, &[NO_SOCKET, NO_PEER]);

@@ -402,9 +402,45 @@ fn a_timeout_is_reported_and_long_runs_send_progress() {
         let v = out(&r);
         assert_eq!(v["timed_out"], true, "{v}");
         assert_eq!(v["exit_code"], 124, "{v}");
+        assert_eq!(v["denials"][0]["kind"], "timeout", "{v}");
+        assert_eq!(v["denials"][0]["limit_ms"], 2500, "{v}");
+        assert_eq!(
+            v["denials"][0]["set_by"], "the run call's timeout_secs",
+            "{v}"
+        );
         let seen = progress.lock().unwrap().clone();
         assert!(!seen.is_empty(), "no progress during a 2.5 s run");
         assert!(seen.windows(2).all(|p| p[0] < p[1]), "{seen:?}");
+        c.cancel().await.unwrap();
+    });
+}
+
+#[test]
+fn a_refused_connection_reaches_the_client_as_a_typed_denial() {
+    let w = world("");
+    rt().block_on(async {
+        let c = connect(&w, Client::default()).await;
+        let script = "perl -MSocket -e 'socket(my $s, AF_INET, SOCK_STREAM, 0) or exit 4; \
+connect($s, pack_sockaddr_in(443, inet_aton(\"192.0.2.1\"))) or exit 3'";
+        let r = call(&c, "run", json!({ "script": script })).await;
+        let v = out(&r);
+        assert_eq!(v["exit_code"], 3, "{v}");
+        let d = &v["denials"][0];
+        assert_eq!(d["kind"], "network-refused", "{v}");
+        assert_eq!(
+            (d["address"].clone(), d["port"].clone(), d["dns"].clone()),
+            (json!("192.0.2.1"), json!(443), json!(false)),
+            "{v}"
+        );
+        assert!(
+            v["denial_summary"]
+                .as_str()
+                .unwrap()
+                .contains("192.0.2.1:443"),
+            "{v}"
+        );
+        let text = format!("{:?}", r.content);
+        assert!(text.contains("paddock: network is off"), "{text}");
         c.cancel().await.unwrap();
     });
 }

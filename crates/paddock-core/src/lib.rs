@@ -6,6 +6,7 @@
 //! depends on this crate and this crate depends on none of them.
 
 pub mod config;
+pub mod denial;
 pub mod duration;
 pub mod env;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod state;
 pub mod testing;
 pub mod text;
 
+pub use denial::{Denial, DenialSource};
 pub use error::{ConfigError, SpecError};
 pub use policy::{Capability, Mode, Network, Policy, WindowsLevel};
 pub use report::{

@@ -431,6 +431,14 @@ pub struct RunReport {
     /// allowed or refused, in the order decided. Empty for the other network settings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub network: Vec<NetworkEvent>,
+    /// Why the run failed, as far as the sandbox can tell: the timeout with its limit, refused
+    /// connections, writes outside the roots, deny-read hits (see `denial`). Each says whether
+    /// the sandbox saw it or it is a guess from the command's stderr.
+    #[serde(default)]
+    pub denials: Vec<crate::denial::Denial>,
+    /// `denials` in one line (what the CLI prints after `paddock: `), when there are any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denial_summary: Option<String>,
 }
 
 /// One decision of the allow-list proxy.
@@ -515,12 +523,17 @@ impl NetworkLog {
 /// What `approval = "on-failure"` saw and decided after a failed run in the sandbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct OnFailureReport {
-    /// Always true today: the denial is inferred from the command's output (messages such as
-    /// "Permission denied", "Read-only file system", "Could not resolve host"), not reported by
-    /// the sandbox, so it can be wrong both ways.
+    /// False when the sandbox itself reported what it refused (`denials` observed by the
+    /// sandbox); true when the denial was inferred from the command's output (a path named in a
+    /// "Read-only file system" message, or failing that messages such as "Permission denied",
+    /// "Could not resolve host"), which can be wrong both ways.
     pub heuristic: bool,
-    /// The output lines taken as the sandbox's denials (escaped, at most a few).
+    /// The denials as shown to the person asked: the sandbox's own descriptions, or the output
+    /// lines taken as denials (escaped, at most a few).
     pub denied: Vec<String>,
+    /// The sandboxed run's typed denials (its report's `denials`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denials: Vec<crate::denial::Denial>,
     /// Paddock's exit code for the run in the sandbox.
     pub sandboxed_exit_code: i32,
     /// The rerun outside the sandbox was approved and ran (its result is this report's).

@@ -21,6 +21,7 @@ mod pid1_process;
 pub mod plan;
 mod probe;
 mod proxy_bridge;
+mod result_channel;
 pub mod seccomp;
 mod status;
 mod supervisor;

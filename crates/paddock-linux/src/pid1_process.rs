@@ -1,11 +1,12 @@
 //! The running sandbox as the runner sees it: the init (pid 1 of the sandbox's pid namespace)
 //! wrapped so that its end reads as the command's. Pid 1 writes how the command ended on the
 //! result channel; a pid 1 that wrote nothing (killed by the timeout or a signal from outside,
-//! or a failed set-up) is reported as it ended. The run's cgroup, if it has one, is removed
+//! or a failed set-up) is reported as it ended. What the connect broker refused comes on the same
+//! channel (see `result_channel`). The run's cgroup, if it has one, is removed
 //! once the tree is gone.
 
 use crate::cgroup::Cgroup;
-use crate::init::decode_result;
+use crate::result_channel;
 use crate::sys::Ended;
 use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, SignalWatch};
 use std::io::{self, Read};
@@ -17,6 +18,7 @@ pub struct Pid1Process {
     init: Box<dyn SandboxedProcess>,
     result: Option<OwnedFd>,
     ended: Option<ExitInfo>,
+    denials: Vec<paddock_core::Denial>,
     cgroup: Option<Cgroup>,
 }
 
@@ -26,6 +28,7 @@ impl Pid1Process {
             init,
             result: Some(result),
             ended: None,
+            denials: Vec::new(),
             cgroup: None,
         }
     }
@@ -44,7 +47,9 @@ impl Pid1Process {
             if let Some(fd) = self.result.take() {
                 let _ = std::fs::File::from(fd).read_to_end(&mut bytes);
             }
-            self.ended = Some(match decode_result(&bytes) {
+            let received = result_channel::decode(&bytes);
+            self.denials = received.denials;
+            self.ended = Some(match received.ended {
                 Some(Ended::Code(c)) => ExitInfo::Code(c),
                 Some(Ended::Signal(s)) => ExitInfo::Signal(s),
                 None => init_end,
@@ -87,5 +92,9 @@ impl SandboxedProcess for Pid1Process {
 
     fn take_signal_watch(&mut self) -> Option<SignalWatch> {
         self.init.take_signal_watch()
+    }
+
+    fn take_denials(&mut self) -> Vec<paddock_core::Denial> {
+        std::mem::take(&mut self.denials)
     }
 }

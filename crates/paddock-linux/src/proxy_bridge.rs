@@ -195,4 +195,7 @@ impl SandboxedProcess for ProxiedProcess {
     fn take_signal_watch(&mut self) -> Option<SignalWatch> {
         self.inner.take_signal_watch()
     }
+    fn take_denials(&mut self) -> Vec<paddock_core::Denial> {
+        self.inner.take_denials()
+    }
 }

@@ -20,6 +20,7 @@ pub use host_unix_sockets::{host_unix_sockets, parse_proc_net_unix};
 
 use crate::plan::{LinuxError, LinuxPlan};
 use paddock_core::report::{Layer, LayerReport, LayerStatus, Protection};
+use std::os::fd::{AsFd, OwnedFd};
 use thiserror::Error;
 
 /// What the seccomp layer must enforce.
@@ -27,8 +28,9 @@ use thiserror::Error;
 pub struct SeccompRequest {
     /// Only `AF_UNIX` sockets may be created.
     pub network_off: bool,
-    /// With `network_off`: `AF_INET` and `AF_INET6` too (network allow-list: the empty
-    /// namespace's loopback, where only Paddock's proxy listens).
+    /// With `network_off`: `AF_INET` and `AF_INET6` too (the empty namespace's loopback, where
+    /// only Paddock's proxy listens with an allow-list; with the network off the connect broker
+    /// refuses and records every IP connect).
     pub inet_loopback: bool,
 }
 
@@ -68,19 +70,34 @@ impl SeccompError {
 /// Call once, after Landlock and right before `execve`. With the network off it also starts
 /// the unix `connect` broker (see `unix_connect`): a thread of this process, started before
 /// the filters so that they do not bind it, which serves the listener of the last program.
-pub fn apply_seccomp(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
+pub fn apply_seccomp(plan: &LinuxPlan, result: &OwnedFd) -> Result<LayerReport, LinuxError> {
     let failed = |reason: String| LinuxError::Seccomp { reason };
+    let refuse_inet = plan.network_off && plan.proxy_port.is_none();
     let broker = if plan.network_off {
+        let recorder = crate::sys::dup_at_least(result.as_fd(), 3)
+            .map(crate::result_channel::Recorder::new)
+            .map_err(|e| {
+                failed(format!(
+                    "cannot give the connect broker the result channel: {e}"
+                ))
+            })?;
+        let rules = unix_connect::BrokerRules {
+            writable: plan.writable_dirs(),
+            refuse_inet,
+            recorder,
+        };
         Some(
-            unix_connect::Broker::start(plan.writable_dirs())
+            unix_connect::Broker::start(rules)
                 .map_err(|e| failed(format!("cannot start the connect broker: {e}")))?,
         )
     } else {
         None
     };
+    // IP sockets may be made (in the empty namespace): the broker refuses and records their
+    // connects, so the report can name the address a tool tried.
     let mut report = enforce(&SeccompRequest {
         network_off: plan.network_off,
-        inet_loopback: plan.proxy_port.is_some(),
+        inet_loopback: plan.network_off,
     })
     .map_err(|e| failed(e.to_string()))?;
     if let Some(broker) = broker {
@@ -96,6 +113,12 @@ pub fn apply_seccomp(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
             "; connect() brokered by pid 1: unix socket files only beneath the writable paths \
              (EACCES elsewhere)",
         );
+        if refuse_inet {
+            report.detail.push_str(
+                "; every IPv4/IPv6 connect() and addressed sendto() refused by the broker \
+                 (ENETUNREACH) and recorded for the run report",
+            );
+        }
     }
     Ok(report)
 }
@@ -128,7 +151,7 @@ pub fn enforce(req: &SeccompRequest) -> Result<LayerReport, SeccompError> {
     if req.network_off && req.inet_loopback {
         detail.push_str(
             "; socket()/socketpair() only for AF_UNIX, AF_INET and AF_INET6 (EAFNOSUPPORT \
-             otherwise), for the allow-list proxy on the namespace's loopback",
+             otherwise; IP sockets reach only the empty namespace's loopback)",
         );
     } else if req.network_off {
         detail.push_str("; socket()/socketpair() only for AF_UNIX (EAFNOSUPPORT otherwise)");

@@ -164,7 +164,10 @@ impl PaddockServer {
         name = "run",
         description = "Run a command in the Paddock sandbox (through the command rules). Give `argv` \
 (array) or `script` (shell). Returns exit_code, stdout/stderr (capped), duration_ms, timed_out, \
-the rules decision, the enforcement report and integrity events; `needs_approval: true` with the \
+the rules decision, the enforcement report, integrity events and `denials` (why a run failed: the \
+timeout with its limit, refused connections with address, port and a DNS flag, writes outside the \
+roots, deny-read hits; each with how it was known) with `denial_summary`, one line; \
+`needs_approval: true` with the \
 reason when the rules require an approval nobody could give. `policy` may only tighten: mode \
 read-only, network off, extra deny_read; `timeout_secs` may only shorten."
     )]
@@ -229,7 +232,18 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
             }
         };
         let timeout = policy.timeout;
+        let timeout_set_by = if p.timeout_secs.is_some() {
+            Some("the run call's timeout_secs".to_string())
+        } else {
+            eff.sources
+                .get("timeout")
+                .and_then(|s| s.last())
+                .map(ToString::to_string)
+        };
         let mut cmd = SandboxCommand::new(&argv[0]);
+        if let Some(source) = timeout_set_by {
+            cmd.timeout_set_by(source);
+        }
         cmd.args(&argv[1..])
             .cwd(cwd)
             .workspace(workspace)
@@ -504,6 +518,10 @@ fn summary(r: &paddock::RunReport) -> String {
     let mut s = format!("exit {} in {} ms", r.exit_code, r.duration_ms);
     if r.timed_out {
         s.push_str(" (timed out)");
+    }
+    if let Some(line) = &r.denial_summary {
+        s.push_str("\npaddock: ");
+        s.push_str(line);
     }
     if let Some(out) = &r.stdout {
         s.push_str("\n--- stdout ---\n");

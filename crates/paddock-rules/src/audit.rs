@@ -64,6 +64,12 @@ pub struct Record {
     /// written as the proxy decides, between the run's decision and its outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkEvent>,
+    /// What the sandbox refused, or the limit that ended the run (`RunReport::denials`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denials: Vec<paddock_core::Denial>,
+    /// `denials` in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denial_summary: Option<String>,
 }
 
 impl Record {
@@ -89,6 +95,8 @@ impl Record {
             duration_ms: None,
             timed_out: false,
             integrity: Vec::new(),
+            denials: Vec::new(),
+            denial_summary: None,
             network: None,
         }
     }
@@ -124,6 +132,8 @@ impl Record {
         self.duration_ms = Some(report.duration_ms);
         self.timed_out = report.timed_out;
         self.integrity = report.integrity.clone();
+        self.denials = report.denials.clone();
+        self.denial_summary = report.denial_summary.clone();
         self
     }
 }

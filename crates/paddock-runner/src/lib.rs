@@ -98,6 +98,8 @@ pub struct Outcome {
     /// Empty unless `StdioMode::Capture`.
     pub stdout: Captured,
     pub stderr: Captured,
+    /// What the backend saw the sandbox refuse (see [`SandboxedProcess::take_denials`]).
+    pub denials: Vec<paddock_core::Denial>,
 }
 
 /// A polite request to stop, forwarded to the tree.
@@ -138,6 +140,11 @@ pub trait SandboxedProcess: Send {
     /// of ending Paddock. `None` (the default): `run` installs its handlers itself.
     fn take_signal_watch(&mut self) -> Option<SignalWatch> {
         None
+    }
+    /// What the sandbox refused during the run and recorded (Linux: the connect broker's
+    /// refusals), read once the tree has ended. Default: nothing is recorded.
+    fn take_denials(&mut self) -> Vec<paddock_core::Denial> {
+        Vec::new()
     }
 }
 
@@ -214,6 +221,7 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
     };
     child.kill_tree()?;
     let duration = start.elapsed();
+    let denials = child.take_denials();
     drop(watch);
     let (stdout, stderr) = pumps.finish(DRAIN_LIMIT);
     Ok(Outcome {
@@ -223,5 +231,6 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
         interrupted,
         stdout,
         stderr,
+        denials,
     })
 }

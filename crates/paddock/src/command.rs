@@ -9,6 +9,7 @@ use crate::backend;
 use crate::error::PaddockError;
 use crate::exit;
 use crate::resolve::resolve_program;
+use paddock_core::denial::{Denial, GuessContext};
 use paddock_core::report::RunReport;
 use paddock_core::spec::CommandSpec;
 use paddock_core::{EnforcementReport, NetworkEvent, NetworkObserver, Policy, SandboxSpec};
@@ -29,6 +30,8 @@ pub struct SandboxCommand {
     capture: bool,
     forward_signals: bool,
     network_observers: Vec<NetworkObserver>,
+    /// Where the policy's timeout came from, for the timeout's denial report.
+    timeout_set_by: Option<String>,
 }
 
 /// The spec and command a run would use, computed without starting anything.
@@ -56,6 +59,7 @@ impl SandboxCommand {
             capture: false,
             forward_signals: false,
             network_observers: Vec::new(),
+            timeout_set_by: None,
         }
     }
 
@@ -98,6 +102,13 @@ impl SandboxCommand {
 
     pub fn timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
         self.policy.timeout = timeout;
+        self
+    }
+
+    /// Where the timeout was set (`command line`, `user config PATH`, ...), named by the report
+    /// of a run that reaches it.
+    pub fn timeout_set_by(&mut self, source: impl Into<String>) -> &mut Self {
+        self.timeout_set_by = Some(source.into());
         self
     }
 
@@ -320,11 +331,56 @@ impl SandboxCommand {
                 p.finish();
             }
         }
-        let mut report = report_from(outcome?, enforcement);
+        let mut outcome = outcome?;
+        let seen = std::mem::take(&mut outcome.denials);
+        let mut report = report_from(outcome, enforcement);
+        report.denials = self.denials(&report, seen, prepared);
+        report.denial_summary = paddock_core::denial::summary(&report.denials);
         report.integrity = integrity;
         report.workspace = Some(prepared.spec.workspace.clone());
         report.network = network.take();
         Ok(report)
+    }
+}
+
+impl SandboxCommand {
+    /// A run's denials: the timeout with its limit, what the backend saw the sandbox refuse,
+    /// and, for a failed sandboxed run whose stderr was captured, guesses from that stderr
+    /// (each marked as one).
+    fn denials(&self, report: &RunReport, seen: Vec<Denial>, prepared: &Prepared) -> Vec<Denial> {
+        let mut out = Vec::new();
+        if report.timed_out {
+            out.push(Denial::Timeout {
+                limit_ms: self
+                    .policy
+                    .timeout
+                    .map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+                set_by: self.timeout_set_by.clone(),
+            });
+        }
+        out.extend(seen);
+        let failed = report.exit_code != 0 && !report.timed_out && !report.interrupted;
+        if let (true, false, Some(stderr)) = (failed, report.enforcement.unconfined, &report.stderr)
+        {
+            let spec = &prepared.spec;
+            let mut writable = spec.writable_roots.clone();
+            if cfg!(target_os = "linux") {
+                // The private tmpfs of every Linux run.
+                writable.extend(["/tmp", "/var/tmp", "/dev/shm"].map(PathBuf::from));
+            }
+            let protected: Vec<PathBuf> = spec.protected.iter().map(|p| p.path.clone()).collect();
+            let deny_read: Vec<PathBuf> = spec.deny_read.iter().map(|d| d.path.clone()).collect();
+            let home = paddock_core::state::home_dir();
+            let cx = GuessContext {
+                writable: &writable,
+                protected: &protected,
+                deny_read: &deny_read,
+                cwd: &prepared.command.cwd,
+                home: home.as_deref(),
+            };
+            out.extend(paddock_core::denial::guess_from_stderr(stderr, &cx));
+        }
+        out
     }
 }
 
@@ -360,6 +416,8 @@ fn report_from(o: paddock_runner::Outcome, enforcement: EnforcementReport) -> Ru
         integrity: Vec::new(),
         on_failure: None,
         network: Vec::new(),
+        denials: Vec::new(),
+        denial_summary: None,
     }
 }
 

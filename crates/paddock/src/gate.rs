@@ -6,9 +6,9 @@
 //! the run (exit 125) rather than letting it go unrecorded. Prompts go through the caller's
 //! `Approver`, so each front end (terminal, MCP, IDE) asks its own way.
 //!
-//! With `approval = "on-failure"` a failed sandboxed run whose output looks like a sandbox denial
-//! (a heuristic, see `on_failure`) leads to a second request, to rerun once outside the sandbox;
-//! both runs and both decisions are audited.
+//! With `approval = "on-failure"` a failed sandboxed run that the sandbox reports a denial for
+//! (or, failing that, whose output looks like one: a heuristic, see `on_failure`) leads to a
+//! second request, to rerun once outside the sandbox; both runs and both decisions are audited.
 
 use crate::command::{Prepared, SandboxCommand};
 use crate::error::PaddockError;
@@ -102,6 +102,8 @@ pub fn run_unchecked(
         timed_out: false,
         integrity: Vec::new(),
         network: None,
+        denials: Vec::new(),
+        denial_summary: None,
     };
     record_decision(audit, &record)?;
     let result = audit_network(cmd, audit, &record).run();
@@ -253,8 +255,8 @@ pub fn run_gated(cmd: &SandboxCommand, gate: Gate<'_>) -> GatedRun {
     if !cmd.captures_output() {
         pass_on_output(&report);
     }
-    let denied = crate::on_failure::denial_evidence(&report, policy);
-    if denied.is_empty() {
+    let denied = crate::on_failure::evidence(&report, policy);
+    if denied.lines.is_empty() {
         return GatedRun {
             decision,
             result: Ok(report),
@@ -285,13 +287,21 @@ fn rerun_outside(
     ctx: &Context,
     gate: Gate<'_>,
     mut failed: RunReport,
-    denied: Vec<String>,
+    denied: crate::on_failure::Evidence,
 ) -> Result<RunReport, PaddockError> {
-    let why = format!(
-        "it failed in the sandbox (exit {}) and its output suggests the sandbox denied it; \
-         this is a heuristic on the output, not a report from the sandbox",
-        failed.exit_code
-    );
+    let why = if denied.heuristic {
+        format!(
+            "it failed in the sandbox (exit {}) and its output suggests the sandbox denied it; \
+             this is a heuristic on the output, not a report from the sandbox",
+            failed.exit_code
+        )
+    } else {
+        format!(
+            "it failed in the sandbox (exit {}) and the sandbox refused it: {}",
+            failed.exit_code,
+            denied.lines.first().map_or("", String::as_str)
+        )
+    };
     // Like an escalation: prepared before asking (the caller's environment and PATH), shown
     // exactly, run as prepared.
     let unconfined = cmd.prepare_escalation();
@@ -302,22 +312,28 @@ fn rerun_outside(
         argv,
         &outside_ctx,
         &why,
-        denied.clone(),
+        denied.lines.clone(),
         gate.approver,
     );
     let record = Record::new(&d, &ctx.cwd, cmd.current_policy());
     record_decision(gate.audit, &record)?;
     let mut info = OnFailureReport {
-        heuristic: true,
-        denied,
+        heuristic: denied.heuristic,
+        denied: denied.lines,
+        denials: failed.denials.clone(),
         sandboxed_exit_code: failed.exit_code,
         rerun: d.run,
         how: d.how.clone(),
     };
     if !d.run {
+        let kind = if info.heuristic {
+            "on what looks like a denial (heuristic"
+        } else {
+            "on a denial (the sandbox's report"
+        };
         let err = PaddockError::NotApproved(format!(
-            "the command failed in the sandbox (exit {}) on what looks like a denial \
-             (heuristic: {}); rerunning it outside the sandbox: {}",
+            "the command failed in the sandbox (exit {}) {kind}: {}); rerunning it outside the \
+             sandbox: {}",
             info.sandboxed_exit_code,
             info.denied.first().map_or("", String::as_str),
             d.how

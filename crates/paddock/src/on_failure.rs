@@ -1,12 +1,60 @@
 //! `approval = "on-failure"`: did a failed run fail because the sandbox denied something?
 //!
-//! Until the backends report their denials, this is a heuristic on the command's own output:
-//! error messages that the sandbox's walls produce (read-only mounts, Landlock's EACCES,
-//! seccomp's EPERM, an empty network namespace). It can be wrong both ways (a command that prints
-//! "Permission denied" for its own reasons; a denial the command reports in other words), so
-//! every report and prompt built from it says that it is a heuristic.
+//! First from the run's typed denials (`RunReport::denials`): what the sandbox itself saw it
+//! refuse (Linux: connections with the network off, unix sockets outside the writable paths),
+//! then the paths guessed from "Read-only file system" messages naming them. Only when there is
+//! none of those, a heuristic on the command's own output: error messages that the sandbox's
+//! walls produce (read-only mounts, Landlock's EACCES, seccomp's EPERM, an empty network
+//! namespace). The heuristic can be wrong both ways (a command that prints "Permission denied"
+//! for its own reasons; a denial the command reports in other words), so every report and
+//! prompt built from a guess says so.
 
 use paddock_core::{Mode, Network, Policy, RunReport};
+
+/// Why a failed run is taken as denied by the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Evidence {
+    /// False only when the sandbox itself reported the denials.
+    pub heuristic: bool,
+    /// What to show: the denials' descriptions or the output lines (escaped, at most a few).
+    pub lines: Vec<String>,
+}
+
+/// The evidence that a failed sandboxed run was denied: the sandbox's own denials, else the
+/// typed guesses from its stderr, else the heuristic on its output; empty when the run did not
+/// fail, ended by timeout or interrupt, ran unconfined, or shows no sign of a denial.
+pub fn evidence(report: &RunReport, policy: &Policy) -> Evidence {
+    if !failed_in_sandbox(report, policy) {
+        return Evidence::default();
+    }
+    for observed in [true, false] {
+        let lines: Vec<String> = report
+            .denials
+            .iter()
+            .filter(|d| d.is_sandbox_wall() && d.observed() == observed)
+            .take(MAX_LINES)
+            .map(|d| d.describe())
+            .collect();
+        if !lines.is_empty() {
+            return Evidence {
+                heuristic: !observed,
+                lines,
+            };
+        }
+    }
+    Evidence {
+        heuristic: true,
+        lines: denial_evidence(report, policy),
+    }
+}
+
+fn failed_in_sandbox(report: &RunReport, policy: &Policy) -> bool {
+    !(report.exit_code == 0
+        || report.timed_out
+        || report.interrupted
+        || report.enforcement.unconfined
+        || policy.mode == Mode::FullAccess)
+}
 
 /// Lines kept as evidence.
 const MAX_LINES: usize = 5;
@@ -39,12 +87,7 @@ const NET_DENIALS: &[&str] = &[
 /// The output lines of a failed sandboxed run that look like the sandbox's denials; empty when
 /// the run did not fail, ended by timeout or interrupt, ran unconfined, or shows no sign of one.
 pub fn denial_evidence(report: &RunReport, policy: &Policy) -> Vec<String> {
-    if report.exit_code == 0
-        || report.timed_out
-        || report.interrupted
-        || report.enforcement.unconfined
-        || policy.mode == Mode::FullAccess
-    {
+    if !failed_in_sandbox(report, policy) {
         return Vec::new();
     }
     let network_off = policy.network != Network::On;
@@ -108,6 +151,46 @@ mod tests {
         );
         p.mode = Mode::FullAccess;
         assert!(denial_evidence(&failed("Permission denied"), &p).is_empty());
+    }
+
+    #[test]
+    fn the_sandboxs_own_denials_come_before_guesses_and_the_heuristic() {
+        use paddock_core::{Denial, DenialSource};
+        let p = paddock_core::config::default_policy();
+        let mut r = failed("curl: (6) Could not resolve host: example.com\n");
+        let heuristic = evidence(&r, &p);
+        assert!(heuristic.heuristic);
+        assert_eq!(
+            heuristic.lines,
+            ["curl: (6) Could not resolve host: example.com"]
+        );
+        let guess = Denial::WriteOutsideRoots {
+            path: "/etc/x".into(),
+            source: DenialSource::StderrGuess,
+        };
+        r.denials = vec![guess.clone()];
+        let e = evidence(&r, &p);
+        assert!(e.heuristic, "a guess from stderr is still a guess");
+        assert_eq!(e.lines, [guess.describe()]);
+        let seen = Denial::NetworkRefused {
+            address: "10.255.255.53".into(),
+            port: 53,
+            dns: true,
+            count: 1,
+        };
+        r.denials = vec![guess, seen.clone()];
+        let e = evidence(&r, &p);
+        assert!(!e.heuristic);
+        assert_eq!(e.lines, [seen.describe()]);
+        r.denials = vec![Denial::Timeout {
+            limit_ms: 1000,
+            set_by: None,
+        }];
+        r.stderr = Some("tests failed".into());
+        assert!(
+            evidence(&r, &p).lines.is_empty(),
+            "a timeout is no sandbox wall"
+        );
     }
 
     #[test]

@@ -20,6 +20,11 @@ pub fn run(a: RunArgs) -> i32 {
             for event in &report.integrity {
                 eprintln!("paddock: integrity: {}", event.describe());
             }
+            // An on-failure refusal below names the denial in its own one line.
+            let refused = report.on_failure.as_ref().is_some_and(|f| !f.rerun);
+            if let (Some(line), false) = (&report.denial_summary, refused) {
+                eprintln!("paddock: {line}");
+            }
             if json {
                 output::json(&report);
             }
@@ -62,7 +67,15 @@ fn gated(a: &RunArgs) -> Result<RunReport, PaddockError> {
         let id = SessionId::parse(id).map_err(bad)?;
         engine.set_session(Session::open_default(id).map_err(bad)?);
     }
+    let timeout_set_by = eff
+        .sources
+        .get("timeout")
+        .and_then(|s| s.last())
+        .map(ToString::to_string);
     let mut cmd = SandboxCommand::new(&a.command[0]);
+    if let Some(source) = timeout_set_by {
+        cmd.timeout_set_by(source);
+    }
     cmd.args(&a.command[1..])
         .cwd(cwd)
         .workspace(workspace)

@@ -18,6 +18,7 @@ mod privileges;
 mod view;
 
 use crate::plan::{LinuxError, LinuxPlan};
+use crate::result_channel;
 use crate::status::{self, InitMessage, Stage};
 use crate::sys::{self, Ended};
 use paddock_core::{Layer, LayerReport, LayerStatus, Protection};
@@ -135,31 +136,12 @@ fn report_namespaces(plan: &LinuxPlan, status: &OwnedFd) {
     let _ = status::send(status, &InitMessage::Layer(layer));
 }
 
-fn encode_result(e: Ended) -> [u8; 5] {
-    let (kind, value) = match e {
-        Ended::Code(c) => (0u8, c),
-        Ended::Signal(s) => (1u8, s),
-    };
-    let v = value.to_le_bytes();
-    [kind, v[0], v[1], v[2], v[3]]
-}
-
-/// How the command ended, from what pid 1 wrote on the result channel.
-pub(crate) fn decode_result(b: &[u8]) -> Option<Ended> {
-    let value = i32::from_le_bytes(b.get(1..5)?.try_into().ok()?);
-    match b.first()? {
-        0 => Some(Ended::Code(value)),
-        1 => Some(Ended::Signal(value)),
-        _ => None,
-    }
-}
-
 /// Pid 1 of the new pid namespace: builds the sandbox, runs the command, reaps, reports.
 fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
     if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
         sys::exit_now(SETUP_FAILED);
     }
-    let (layers, timings) = match confine(plan) {
+    let (layers, timings) = match confine(plan, &result) {
         Ok(l) => l,
         Err(e) => fail(&status, Stage::Setup, &e),
     };
@@ -180,7 +162,7 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
     let command = match spawn_command(plan, &status) {
         Ok(pid) => pid,
         Err(ended) => {
-            let _ = std::fs::File::from(result).write_all(&encode_result(ended));
+            let _ = std::fs::File::from(result).write_all(&result_channel::ended_frame(ended));
             sys::exit_now(0)
         }
     };
@@ -193,18 +175,20 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
             Err(_) => sys::exit_now(SETUP_FAILED),
         }
     };
-    let _ = std::fs::File::from(result).write_all(&encode_result(ended));
+    let _ = std::fs::File::from(result).write_all(&result_channel::ended_frame(ended));
     sys::exit_now(0)
 }
 
-/// Every layer, in order: the view (with the tmpfs sizes), the pid namespace's `pid_max`, the
-/// privilege drop, the resource limits, Landlock, seccomp. The limits layer itself is reported by the supervisor, which
-/// knows about the cgroup too.
 /// Each step's name and time in microseconds (`InitMessage::Timings`).
 type StepTimes = Vec<(String, u64)>;
 
-/// With the layers, each step's time.
-fn confine(plan: &LinuxPlan) -> Result<(Vec<LayerReport>, StepTimes), LinuxError> {
+/// Every layer, in order: the view (with the tmpfs sizes), the pid namespace's `pid_max`, the
+/// privilege drop, the resource limits, Landlock, seccomp. The limits layer itself is reported by the supervisor, which
+/// knows about the cgroup too. With the layers, each step's time.
+fn confine(
+    plan: &LinuxPlan,
+    result: &OwnedFd,
+) -> Result<(Vec<LayerReport>, StepTimes), LinuxError> {
     let mut times = Vec::new();
     let view = timed(&mut times, "mounts", || view::build(plan))?;
     if let Some(max) = plan.limits.pid_max {
@@ -219,7 +203,7 @@ fn confine(plan: &LinuxPlan) -> Result<(Vec<LayerReport>, StepTimes), LinuxError
         crate::landlock::apply_landlock(plan)
     })?;
     let seccomp = timed(&mut times, "seccomp", || {
-        crate::seccomp::apply_seccomp(plan)
+        crate::seccomp::apply_seccomp(plan, result)
     })?;
     Ok((vec![view, privileges, landlock, seccomp], times))
 }
@@ -321,22 +305,4 @@ fn spawn_command(plan: &LinuxPlan, status: &OwnedFd) -> Result<libc::pid_t, Ende
         report(Stage::Exec, &e);
         Ended::Code(if missing { 127 } else { 126 })
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn results_round_trip_codes_and_signals() {
-        for e in [Ended::Code(0), Ended::Code(255), Ended::Signal(9)] {
-            assert_eq!(decode_result(&encode_result(e)), Some(e));
-        }
-    }
-
-    #[test]
-    fn a_missing_result_decodes_to_nothing() {
-        assert_eq!(decode_result(&[]), None);
-        assert_eq!(decode_result(&[7, 0, 0, 0, 0]), None);
-    }
 }

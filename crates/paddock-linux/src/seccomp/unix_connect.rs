@@ -14,7 +14,17 @@
 //! changes after the check (its memory, a symlink) can redirect the connect. The caller gets
 //! the connect's own result. Abstract and unnamed addresses are connected as given (Landlock's
 //! ABI 6 scoping and the network namespace confine those).
+//!
+//! Denial reports: with the network off (no allow-list) every `connect` to an IPv4 or IPv6
+//! address is refused here with `ENETUNREACH`, and so is a `sendto` that names one (the program
+//! hands `sendto` over only when its address argument is not NULL); each refusal, and each unix
+//! socket file refused, is written to the result channel for the run report (see
+//! `result_channel`). With the allow-list, an IP connect Landlock refuses (any port but the
+//! proxy's) is recorded too. Not seen: datagrams sent with `sendmsg`/`sendmmsg` (their address
+//! sits behind a pointer the filter cannot read; they stay in the empty namespace).
 
+use crate::result_channel::Recorder;
+use paddock_core::Denial;
 use paddock_core::paths::is_beneath;
 use std::ffi::CString;
 use std::io;
@@ -33,17 +43,28 @@ const BPF_LD_W_ABS: u16 = 0x20;
 const BPF_JEQ_K: u16 = 0x15;
 const BPF_RET_K: u16 = 0x06;
 
-/// Installs the program that hands `connect` to a listener, on the calling thread, and returns
-/// the listener (close-on-exec). Call after the other filters (no_new_privs is set then).
+/// Offsets in `struct seccomp_data` of `args[4]` (sendto's address), low and high words.
+const SENDTO_ADDR_LO: u32 = 16 + 4 * 8;
+const SENDTO_ADDR_HI: u32 = SENDTO_ADDR_LO + 4;
+
+/// Installs the program that hands `connect`, and `sendto` with an address, to a listener, on
+/// the calling thread, and returns the listener (close-on-exec). Call after the other filters
+/// (no_new_privs is set then).
 pub fn install() -> io::Result<OwnedFd> {
     let ins = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let notify = libc::SECCOMP_RET_USER_NOTIF;
     let program = [
         ins(BPF_LD_W_ABS, 0, 0, 4),
         ins(BPF_JEQ_K, 1, 0, AUDIT_ARCH),
         ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
         ins(BPF_LD_W_ABS, 0, 0, 0),
-        ins(BPF_JEQ_K, 0, 1, libc::SYS_connect as u32),
-        ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_USER_NOTIF),
+        ins(BPF_JEQ_K, 5, 0, libc::SYS_connect as u32),
+        ins(BPF_JEQ_K, 0, 5, libc::SYS_sendto as u32),
+        ins(BPF_LD_W_ABS, 0, 0, SENDTO_ADDR_LO),
+        ins(BPF_JEQ_K, 0, 2, 0),
+        ins(BPF_LD_W_ABS, 0, 0, SENDTO_ADDR_HI),
+        ins(BPF_JEQ_K, 1, 0, 0),
+        ins(BPF_RET_K, 0, 0, notify),
         ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
     ];
     let prog = libc::sock_fprog {
@@ -70,17 +91,27 @@ pub fn install() -> io::Result<OwnedFd> {
 /// The broker thread, waiting for its listener.
 pub struct Broker(mpsc::Sender<OwnedFd>);
 
+/// What the broker allows and where it reports refusals.
+pub struct BrokerRules {
+    /// Unix socket files may be connected beneath these (the writable paths).
+    pub writable: Vec<PathBuf>,
+    /// The network is off without an allow-list: refuse every IP connect and addressed sendto.
+    pub refuse_inet: bool,
+    pub recorder: Recorder,
+}
+
 impl Broker {
-    /// Starts the thread that will serve the listener given to `serve`, allowing connects to
-    /// sockets beneath `writable`. Start it before this thread installs its seccomp filters.
-    pub fn start(writable: Vec<PathBuf>) -> io::Result<Broker> {
+    /// Starts the thread that will serve the listener given to `serve` under `rules`. Start it
+    /// before this thread installs its seccomp filters.
+    pub fn start(rules: BrokerRules) -> io::Result<Broker> {
         let (tx, rx) = mpsc::channel::<OwnedFd>();
         std::thread::Builder::new()
             .name("paddock-connect".into())
             .stack_size(64 * 1024)
             .spawn(move || {
+                let mut rules = rules;
                 if let Ok(listener) = rx.recv() {
-                    serve(&listener, &writable);
+                    serve(&listener, &mut rules);
                 }
             })?;
         Ok(Broker(tx))
@@ -94,8 +125,16 @@ impl Broker {
     }
 }
 
+/// The broker's answer to one call.
+enum Answer {
+    /// The call's result, done by the broker (0 or an errno).
+    Done(Result<(), i32>),
+    /// Let the kernel run the call as made.
+    Continue,
+}
+
 /// Answers every notification until no process uses the filter any more.
-fn serve(listener: &OwnedFd, writable: &[PathBuf]) {
+fn serve(listener: &OwnedFd, rules: &mut BrokerRules) {
     loop {
         let mut poll = libc::pollfd {
             fd: listener.as_raw_fd(),
@@ -126,18 +165,82 @@ fn serve(listener: &OwnedFd, writable: &[PathBuf]) {
         {
             continue;
         }
-        let result = broker_connect(listener, &req, writable);
+        let answer = if i64::from(req.data.nr) == libc::SYS_sendto {
+            broker_sendto(&req, rules)
+        } else {
+            Answer::Done(broker_connect(listener, &req, rules))
+        };
+        let (error, flags) = match answer {
+            Answer::Done(Ok(())) => (0, 0),
+            Answer::Done(Err(errno)) => (-errno, 0),
+            Answer::Continue => (0, libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32),
+        };
         let resp = libc::seccomp_notif_resp {
             id: req.id,
             val: 0,
-            error: match result {
-                Ok(()) => 0,
-                Err(errno) => -errno,
-            },
-            flags: 0,
+            error,
+            flags,
         };
         // SAFETY: NOTIF_SEND reads `resp`; a caller that has gone away gives ENOENT, ignored.
         unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
+    }
+}
+
+/// The IP address and port of an `AF_INET` or `AF_INET6` socket address, if it is one.
+fn inet_address(addr: &[u8]) -> Option<(String, u16)> {
+    let family = u16::from_ne_bytes([*addr.first()?, *addr.get(1)?]);
+    let port = u16::from_be_bytes([*addr.get(2)?, *addr.get(3)?]);
+    if family == libc::AF_INET as u16 {
+        let ip: [u8; 4] = addr.get(4..8)?.try_into().ok()?;
+        Some((std::net::Ipv4Addr::from(ip).to_string(), port))
+    } else if family == libc::AF_INET6 as u16 {
+        let ip: [u8; 16] = addr.get(8..24)?.try_into().ok()?;
+        Some((std::net::Ipv6Addr::from(ip).to_string(), port))
+    } else {
+        None
+    }
+}
+
+fn network_refused(address: String, port: u16) -> Denial {
+    Denial::NetworkRefused {
+        address,
+        port,
+        dns: port == 53,
+        count: 1,
+    }
+}
+
+/// Reads `len` bytes of a socket address at `addr` in the caller's memory (once).
+fn read_address(pid: u32, addr: u64, len: usize, buf: &mut [u8]) -> Result<(), i32> {
+    if len > buf.len() {
+        return Err(libc::EINVAL);
+    }
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).map_err(|e| errno(&e))?;
+    if len > 0 {
+        mem.read_exact_at(&mut buf[..len], addr)
+            .map_err(|_| libc::EFAULT)?;
+    }
+    Ok(())
+}
+
+/// `sendto` with an address: an IP destination is refused and recorded when the network is
+/// off; anything else runs as made (unix datagrams: as before this broker existed).
+fn broker_sendto(req: &libc::seccomp_notif, rules: &mut BrokerRules) -> Answer {
+    if !rules.refuse_inet {
+        return Answer::Continue;
+    }
+    let [.., addr, len] = req.data.args;
+    let mut buf = [0u8; std::mem::size_of::<libc::sockaddr_in6>()];
+    let len = (len as u32 as usize).min(buf.len());
+    if read_address(req.pid, addr, len, &mut buf).is_err() {
+        return Answer::Continue;
+    }
+    match inet_address(&buf[..len]) {
+        Some((address, port)) => {
+            rules.recorder.record(&network_refused(address, port));
+            Answer::Done(Err(libc::ENETUNREACH))
+        }
+        None => Answer::Continue,
     }
 }
 
@@ -174,19 +277,19 @@ fn still_valid(listener: &OwnedFd, id: u64) -> bool {
 fn broker_connect(
     listener: &OwnedFd,
     req: &libc::seccomp_notif,
-    writable: &[PathBuf],
+    rules: &mut BrokerRules,
 ) -> Result<(), i32> {
     let [fd, addr, len, ..] = req.data.args;
     let len = len as u32 as usize;
     let mut buf = [0u8; std::mem::size_of::<libc::sockaddr_un>()];
-    if len > buf.len() {
-        return Err(libc::EINVAL);
-    }
     // The caller's memory, read once: what is checked is what is connected.
-    let mem = std::fs::File::open(format!("/proc/{}/mem", req.pid)).map_err(|e| errno(&e))?;
-    if len > 0 {
-        mem.read_exact_at(&mut buf[..len], addr)
-            .map_err(|_| libc::EFAULT)?;
+    read_address(req.pid, addr, len, &mut buf)?;
+    let inet = inet_address(&buf[..len]);
+    if rules.refuse_inet
+        && let Some((address, port)) = inet.clone()
+    {
+        rules.recorder.record(&network_refused(address, port));
+        return Err(libc::ENETUNREACH);
     }
     // SAFETY: pidfd_open takes a pid and flags.
     let pidfd = owned(check(unsafe {
@@ -204,13 +307,24 @@ fn broker_connect(
     let path = &buf[2..len.max(2)];
     let pathname = family == libc::AF_UNIX as u16 && path.first().is_some_and(|&b| b != 0);
     if !pathname {
-        return connect(&sock, &buf[..len]);
+        let done = connect(&sock, &buf[..len]);
+        // With the allow-list, Landlock refuses IP connects to any port but the proxy's.
+        if done == Err(libc::EACCES)
+            && let Some((address, port)) = inet
+        {
+            rules.recorder.record(&network_refused(address, port));
+        }
+        return done;
     }
     let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
     let target = open_socket_file(req.pid, &path[..end])?;
     let real = std::fs::read_link(format!("/proc/thread-self/fd/{}", target.as_raw_fd()))
         .map_err(|e| errno(&e))?;
-    if !writable.iter().any(|w| is_beneath(&real, w)) {
+    if !rules.writable.iter().any(|w| is_beneath(&real, w)) {
+        rules.recorder.record(&Denial::UnixSocketRefused {
+            path: String::from_utf8_lossy(&path[..end]).into_owned(),
+            count: 1,
+        });
         return Err(libc::EACCES);
     }
     let via = format!("/proc/thread-self/fd/{}", target.as_raw_fd());
