@@ -7,7 +7,8 @@
 # the machine and its load. Uses hyperfine when available (else a Python timing loop).
 # The binary measured is the distribution binary that scripts/build-release.sh builds (release,
 # statically linked); with DYNAMIC=1 the plain dynamically linked release build of the same
-# sandboxed command is timed too, to show what dynamic loading costs in the two execs of a run.
+# sandboxed command is timed too, to show what dynamic loading costs (one start of Paddock per
+# run since the init is a fork-like copy of the supervisor; two with a multi-threaded caller).
 # Usage: [DYNAMIC=1] scripts/bench-linux.sh [RUNS]   (default 300)
 set -euo pipefail
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Paddock's distribution binary for Linux: release profile, statically linked against
-# glibc (static-pie), so that neither of the two execve's of Paddock in a sandboxed run (the
-# supervisor and the init) pays for the dynamic loader (measured: about 0.3 ms each).
+# glibc (static-pie), so that the start of Paddock (the supervisor; the init too when it is
+# executed rather than forked) pays for no dynamic loader (measured: about 0.3 ms each).
 # An explicit --target keeps the flag off build scripts and proc-macros, which cannot be static.
 # Paddock resolves no user or host names (HOME is read from the environment, no getpwnam or
 # getaddrinfo), so a static glibc loses nothing; the link fails loudly if that ever changes.

@@ -260,3 +260,27 @@ fn the_sandboxs_own_init_cannot_be_inspected_or_signalled() {
     assert_ok(&out);
     assert_eq!(stdout(&out), "alive\n", "{}", stderr(&out));
 }
+
+/// Pid 1 is a fork-like copy of the supervisor (no second start of Paddock), so its memory holds
+/// the supervisor's whole environment, secrets the command's environment filter removes
+/// included. The command still cannot read that memory: /proc/1/mem, environ and maps stay
+/// closed (pid 1 is not dumpable).
+#[test]
+fn the_supervisors_secrets_in_pid_1s_memory_stay_unreadable() {
+    let w = World::new();
+    let out = w
+        .command(
+            "workspace-write",
+            &[],
+            "[ -n \"$PADDOCK_TEST_API_TOKEN\" ] && echo ENV-PASSED; \
+             (exec 3</proc/1/mem) 2>/dev/null && echo MEM-OPENABLE; \
+             cat /proc/1/maps >/dev/null 2>&1 && echo MAPS-READABLE; \
+             grep -a -q s3cr3t-value /proc/1/environ 2>/dev/null && echo SECRET-READ; \
+             echo done",
+        )
+        .env("PADDOCK_TEST_API_TOKEN", "s3cr3t-value")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "done\n", "{}", stderr(&out));
+}

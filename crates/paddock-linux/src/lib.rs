@@ -1,7 +1,8 @@
 //! Paddock's Linux backend: runs a command in fresh user, mount, pid, ipc, uts (and, with the
 //! network off, network) namespaces over a read-only view of the host, with Landlock and seccomp
-//! as second layers. Everything is built by Paddock's own executable re-run as a single-threaded
-//! init; no setuid helper, no bubblewrap.
+//! as second layers. Everything is built by a single-threaded init: a fork-like copy of the
+//! supervisor, or Paddock's own executable re-run when the supervisor has threads; no setuid
+//! helper, no bubblewrap.
 //!
 //! Wiring (for the front end):
 //! - call [`maybe_run_init`] first thing in `main`, before any thread starts;

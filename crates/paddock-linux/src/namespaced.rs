@@ -5,6 +5,9 @@
 //! child makes plain syscalls only, on data prepared here, with every signal blocked until it
 //! has reset their handlers: no allocation, no lock, no handler of this process. The tree's
 //! lifetime (terminal, exit watch, group kill) uses the runner's generic parts.
+//! A single-threaded caller may instead have the child run a function of this program in a
+//! fork-like copy of itself (`clone3` without `CLONE_VM`), which saves the `execve` and the
+//! start-up of a new program: see [`NamespacedCommand::run_here`].
 
 use crate::sys::pipe;
 use paddock_runner::unix::lifetime::{self as tree, ExitWatch, terminal};
@@ -28,6 +31,17 @@ pub struct NamespacedCommand<'a> {
     pub namespaces: u64,
     /// Descriptors the program inherits besides stdio; every other one above 2 is closed at exec.
     pub keep: &'a [RawFd],
+    /// Instead of executing `program`, run this in the child when this process is
+    /// single-threaded (otherwise `program` is executed as usual, so the two must do the same).
+    /// The child is then a copy of this process (`clone3` without `CLONE_VM`, like `fork`) with
+    /// stdio in place, a session or group of its own, the death signal armed, its uid and gid
+    /// mapped (written by this process before the spawn returns, so before anything it reads
+    /// from a pipe this process writes later), every signal at its default disposition but
+    /// SIGPIPE ignored (as a Rust program starts) and none blocked. Every other inherited
+    /// descriptor is still open: the function must close what it does not keep and should end
+    /// with `_exit` (if it returns, the child exits with 125; it never returns into this
+    /// process's frames).
+    pub run_here: Option<&'a dyn Fn()>,
 }
 
 /// Why the namespaced child could not be started.
@@ -134,6 +148,31 @@ pub fn spawn_in_namespaces(
     tree::become_subreaper().map_err(prepare("prctl(PR_SET_CHILD_SUBREAPER)"))?;
     let signals = SignalWatch::install().map_err(prepare("sigaction"))?;
 
+    if let Some(entry) = cmd.run_here.filter(|_| single_threaded()) {
+        let (pid, pidfd) = fork_into(cmd.namespaces, &child, entry)?;
+        drop((stdin, detached));
+        let mut process = Box::new(NamespacedProcess {
+            pid,
+            stdout: stdout.map(|(r, _)| r),
+            stderr: stderr.map(|(r, _)| r),
+            exited: None,
+            reaped: false,
+            terminal: None,
+            copiers,
+            watch: ExitWatch::from_pidfd(pidfd),
+            signals: Some(signals),
+        });
+        // Dropping `process` on an error kills and reaps the child.
+        for (file, (_, text)) in MAP_FILES.into_iter().zip(child.maps) {
+            std::fs::write(format!("/proc/{pid}/{file}"), text)
+                .map_err(|source| NamespaceSpawnError::MapIds { file, source })?;
+        }
+        if interactive {
+            process.terminal = terminal::give_to(pid).is_ok().then_some(saved_terminal);
+        }
+        return Ok(process);
+    }
+
     let mut stack = vec![0u8; CHILD_STACK];
     // SAFETY: the top of the buffer, rounded down to 16 bytes; the stack grows down into it.
     let top = unsafe { stack.as_mut_ptr().add(CHILD_STACK) } as usize & !15;
@@ -193,7 +232,7 @@ pub fn spawn_in_namespaces(
         let source = io::Error::from_raw_os_error(errno);
         return Err(match step {
             1..=3 => NamespaceSpawnError::MapIds {
-                file: ["setgroups", "uid_map", "gid_map"][step - 1],
+                file: MAP_FILES[step - 1],
                 source,
             },
             _ => NamespaceSpawnError::Prepare {
@@ -210,8 +249,85 @@ pub fn spawn_in_namespaces(
     Ok(process)
 }
 
+/// The id-map files of `ChildPlan::maps`, in order.
+const MAP_FILES: [&str; 3] = ["setgroups", "uid_map", "gid_map"];
+
 /// The child's stack while it shares this process's memory (it only makes system calls).
 const CHILD_STACK: usize = 64 * 1024;
+
+/// Whether this process has a single thread (`/proc/self/task` links `.`, `..` and one
+/// directory per thread); false when that cannot be told.
+fn single_threaded() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/task").is_ok_and(|m| m.nlink() == 3)
+}
+
+/// `struct clone_args` of `clone3(2)` (the fields up to `tls`, `CLONE_ARGS_SIZE_VER0`).
+#[repr(C)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+}
+
+/// Starts a fork-like copy of this (single-threaded) process in new namespaces, which sets
+/// itself up as `NamespacedCommand::run_here` says and runs `entry`; returns its pid and pidfd.
+/// The id maps are left to the caller (the child cannot report a failure through memory).
+fn fork_into(
+    namespaces: u64,
+    plan: &ChildPlan<'_>,
+    entry: &dyn Fn(),
+) -> Result<(libc::pid_t, OwnedFd), NamespaceSpawnError> {
+    // This process, for the child to check it is still alive once its death signal is armed:
+    // unlike a vfork child, it runs while this thread goes on, which may end first. Without
+    // pidfd_open (before Linux 5.3) the check is skipped.
+    // SAFETY: pidfd_open on our own pid; the descriptor is owned below.
+    let me = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    // SAFETY: a new descriptor that nothing else owns.
+    let me = (me >= 0).then(|| unsafe { OwnedFd::from_raw_fd(me as RawFd) });
+    let mut pidfd: libc::c_int = -1;
+    let mut args = CloneArgs {
+        flags: namespaces | libc::CLONE_NEWUSER as u64 | libc::CLONE_PIDFD as u64,
+        pidfd: &mut pidfd as *mut libc::c_int as u64,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+    };
+    // SAFETY: every signal is blocked around the clone (restored below in the parent, reset
+    // by the child), so that no handler of this process runs in the child before it resets
+    // them. Without CLONE_VM and with no stack given, clone3 returns twice like fork: the child
+    // runs on its own copy of this thread's stack and memory, and never returns from here.
+    let (pid, clone_error) = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let pid = libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        );
+        if pid == 0 {
+            plan.become_forked_child(me.as_ref().map(|f| f.as_raw_fd()), entry)
+        }
+        let clone_error = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        (pid, clone_error)
+    };
+    if pid < 0 {
+        return Err(NamespaceSpawnError::Clone(clone_error));
+    }
+    // SAFETY: clone3 stored a new pidfd that nothing else owns.
+    Ok((pid as libc::pid_t, unsafe { OwnedFd::from_raw_fd(pidfd) }))
+}
 
 extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the `ChildPlan` the parent passed to clone, alive while it waits.
@@ -299,6 +415,58 @@ impl ChildPlan<'_> {
             libc::execve(self.program, self.argv, self.envp);
             self.fail(8)
         }
+    }
+
+    /// The fork-like child (`fork_into`): process group or session, death signal (and this
+    /// process's parent still alive, through its pidfd `parent`), signals, stdio, then `entry`.
+    /// The id maps are written by the parent. Exits with 125 on a failure.
+    fn become_forked_child(&self, parent: Option<RawFd>, entry: &dyn Fn()) -> ! {
+        // SAFETY: plain syscall wrappers on integers and on this process's own copy of memory;
+        // _exit never returns.
+        unsafe {
+            if self.new_session {
+                libc::setsid();
+            } else {
+                libc::setpgid(0, 0);
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                libc::_exit(CHILD_SETUP_FAILED);
+            }
+            if let Some(fd) = parent {
+                // Readable once the parent has exited: then nothing would kill this child.
+                let mut p = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                if libc::poll(&mut p, 1, 0) != 0 {
+                    libc::_exit(CHILD_SETUP_FAILED);
+                }
+                libc::close(fd);
+            }
+            for sig in 1..libc::SIGRTMIN() {
+                if sig == libc::SIGPIPE {
+                    libc::signal(sig, libc::SIG_IGN);
+                } else if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            for (target, fd) in self.stdio.iter().enumerate() {
+                if let Some(fd) = fd
+                    && libc::dup2(*fd, target as libc::c_int) < 0
+                {
+                    libc::_exit(CHILD_SETUP_FAILED);
+                }
+            }
+        }
+        // A panic must not unwind into the frames copied from this process (which would go on
+        // as a second supervisor): it ends the child like a failed set-up.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(entry));
+        // SAFETY: _exit never returns.
+        unsafe { libc::_exit(CHILD_SETUP_FAILED) }
     }
 
     /// Records the failed step and errno for the parent and exits.
@@ -528,6 +696,7 @@ mod tests {
             envp: &envp,
             namespaces: libc::CLONE_NEWPID as u64,
             keep,
+            run_here: None,
         };
         run(spawn_in_namespaces(&cmd, opts.stdio).unwrap(), opts).unwrap()
     }

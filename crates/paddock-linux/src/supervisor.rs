@@ -206,12 +206,15 @@ pub fn prepare_with(
     if spec.network != Network::On {
         namespaces |= libc::CLONE_NEWNET as u64;
     }
+    // The same init without executing it again when this process is single-threaded.
+    let run_here = move || crate::init::run_init(kept[0], kept[1], kept[2]);
     let init = NamespacedCommand {
         program: &program,
         argv: &argv,
         envp: &[],
         namespaces,
         keep: &kept,
+        run_here: Some(&run_here),
     };
     // Events stay in this process: the child between clone and exec, and the init, never log.
     let started = tracing::debug_span!("namespaces").in_scope(|| {

@@ -46,11 +46,19 @@ pub fn maybe_run_init() {
         return;
     }
     let mut number = || args.next().and_then(|a| a.to_str()?.parse::<RawFd>().ok());
-    // Take the three pipes, drop whatever else was inherited, leave the caller's directory.
     // Without a status channel nothing can be said.
     let (Some(plan_fd), Some(status_fd), Some(result_fd)) = (number(), number(), number()) else {
         sys::exit_now(SETUP_FAILED)
     };
+    run_init(plan_fd, status_fd, result_fd)
+}
+
+/// The init proper, given its three pipes: either in a freshly executed Paddock
+/// (`maybe_run_init`) or in the supervisor's fork-like copy made straight into the namespaces,
+/// which saves starting a program (see `NamespacedCommand::run_here`). Either way it starts
+/// single-threaded and ends with `_exit`, never returning.
+pub(crate) fn run_init(plan_fd: RawFd, status_fd: RawFd, result_fd: RawFd) -> ! {
+    // Take the three pipes, drop whatever else was inherited, leave the caller's directory.
     if sys::dup2(plan_fd, PLAN_FD).is_err()
         || sys::dup2(status_fd, STATUS_FD).is_err()
         || sys::dup2(result_fd, RESULT_FD).is_err()
