@@ -7,6 +7,7 @@
 //! was really enforced. It fails closed: what cannot be enforced is refused with exit code 125.
 
 pub mod backend;
+pub mod cancel;
 pub mod command;
 pub mod error;
 pub mod exit;
@@ -14,6 +15,7 @@ pub mod explain;
 pub mod gate;
 pub mod on_failure;
 pub mod resolve;
+pub mod warm;
 
 pub use command::{Prepared, SandboxCommand, failure_report};
 pub use error::PaddockError;
