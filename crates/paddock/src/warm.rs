@@ -106,7 +106,7 @@ impl Spare {
 enum State {
     Empty,
     Building,
-    Ready(Spare),
+    Ready(Box<Spare>),
 }
 
 /// Where the keeper puts the spare and runs take it.
@@ -142,7 +142,7 @@ impl SpareSlot {
                 .0;
         }
         match std::mem::replace(&mut *state, State::Empty) {
-            State::Ready(spare) => Some(spare),
+            State::Ready(spare) => Some(*spare),
             _ => None,
         }
     }
@@ -218,7 +218,7 @@ impl SpareKeeper {
                 // Each wake-up comes with the slot claimed (`Building`) by `refill`.
                 while rx.recv().is_ok() {
                     let spare = base().and_then(|(policy, ws)| build(&policy, &ws).ok().flatten());
-                    filled.set(spare.map_or(State::Empty, State::Ready));
+                    filled.set(spare.map_or(State::Empty, |s| State::Ready(Box::new(s))));
                 }
                 // The keeper is gone: drop the spare (its pid 1 ends without running anything).
                 filled.set(State::Empty);
