@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 pub struct Spare {
     #[cfg(target_os = "linux")]
     sandbox: paddock_linux::WaitingSandbox,
+    #[cfg(target_os = "linux")]
     limits: paddock_core::policy::Limits,
     built: Instant,
 }
@@ -167,6 +168,8 @@ impl SpareSlot {
 /// One run's access to the slot: the run takes at most one spare and says whether it did.
 #[derive(Clone)]
 pub struct SpareTicket {
+    // Only a backend with spares (Linux) takes from the slot.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     slot: Arc<SpareSlot>,
     used: Arc<AtomicBool>,
 }
@@ -185,10 +188,12 @@ impl SpareTicket {
         self.used.load(Ordering::SeqCst)
     }
 
+    #[cfg(target_os = "linux")]
     pub(crate) fn take(&self) -> Option<Spare> {
         self.slot.take()
     }
 
+    #[cfg(target_os = "linux")]
     pub(crate) fn mark_used(&self) {
         self.used.store(true, Ordering::SeqCst);
     }
