@@ -9,6 +9,8 @@
 //! - [`prepare`] starts a command in the sandbox and returns the running tree for
 //!   `paddock_runner::run` plus the enforcement report; every error means exit 125, except
 //!   [`LinuxError::Exec`] (126, 127 for a missing program);
+//! - [`prepare_waiting`] builds a sandbox ahead of its command (a resident server's spare);
+//!   [`WaitingSandbox::start`] hands it the command;
 //! - [`probe`] says what the kernel allows, for `paddock status`.
 
 #![cfg(target_os = "linux")]
@@ -27,9 +29,11 @@ pub mod seccomp;
 mod status;
 mod supervisor;
 mod sys;
+mod waiting;
 
 pub use init::{INIT_MARKER, maybe_run_init};
 pub use plan::{LinuxError, LinuxPlan, PlanCommand, PlanLimits, PlanPath};
 pub use probe::{Availability, KernelSupport, probe};
 pub use proxy_bridge::PROXY_PORT;
 pub use supervisor::{plan_for, prepare, prepare_with};
+pub use waiting::{WaitingSandbox, prepare_waiting};

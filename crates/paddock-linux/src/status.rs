@@ -49,14 +49,44 @@ pub fn receive_all(pipe: OwnedFd) -> io::Result<Vec<InitMessage>> {
     Ok(text
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
-        .map(|l| {
-            serde_json::from_slice(l).unwrap_or_else(|e| InitMessage::Failed {
-                stage: Stage::Setup,
-                message: format!("unreadable message from the sandbox init: {e}"),
-                errno: None,
-            })
-        })
+        .map(parse)
         .collect())
+}
+
+/// Reads messages until `Ready` or a failure has arrived, or end-of-file, without consuming
+/// more: a waiting init says nothing after `Ready` until it gets its command.
+pub fn receive_until_ready(pipe: &OwnedFd) -> io::Result<Vec<InitMessage>> {
+    let mut file = std::fs::File::from(pipe.try_clone()?);
+    let (mut text, mut msgs) = (Vec::new(), Vec::new());
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        text.extend_from_slice(&chunk[..n]);
+        while let Some(end) = text.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = text.drain(..=end).collect();
+            let msg = parse(&line[..end]);
+            let last = matches!(msg, InitMessage::Ready | InitMessage::Failed { .. });
+            msgs.push(msg);
+            if last {
+                return Ok(msgs);
+            }
+        }
+        if n == 0 {
+            return Ok(msgs);
+        }
+    }
+}
+
+fn parse(line: &[u8]) -> InitMessage {
+    serde_json::from_slice(line).unwrap_or_else(|e| InitMessage::Failed {
+        stage: Stage::Setup,
+        message: format!("unreadable message from the sandbox init: {e}"),
+        errno: None,
+    })
 }
 
 #[cfg(test)]
@@ -76,6 +106,22 @@ mod tests {
             receive_all(r).unwrap(),
             vec![InitMessage::Layer(layer), InitMessage::Ready]
         );
+    }
+
+    #[test]
+    fn reading_until_ready_leaves_what_follows_unread() {
+        let (r, w) = crate::sys::pipe().unwrap();
+        send(&w, &InitMessage::Ready).unwrap();
+        let first = receive_until_ready(&r).unwrap();
+        assert_eq!(first, vec![InitMessage::Ready]);
+        let later = InitMessage::Failed {
+            stage: Stage::Exec,
+            message: "x".into(),
+            errno: Some(2),
+        };
+        send(&w, &later).unwrap();
+        drop(w);
+        assert_eq!(receive_all(r).unwrap(), vec![later]);
     }
 
     #[test]

@@ -79,6 +79,23 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
             });
         }
     }
+    Ok(LinuxPlan {
+        mode: spec.mode,
+        writable_roots: spec.writable_roots.clone(),
+        protected,
+        deny_read,
+        network_off,
+        proxy_port,
+        command: plan_command(spec, cmd),
+        uid: sys::getuid(),
+        gid: sys::getgid(),
+        limits: Default::default(),
+    })
+}
+
+/// The command as the init executes it: `TMPDIR=/tmp` forced, and with a network allow-list
+/// the proxy variables pointing at the sandbox's proxy port.
+pub(crate) fn plan_command(spec: &SandboxSpec, cmd: &CommandSpec) -> PlanCommand {
     let mut env: Vec<(OsString, OsString)> = cmd
         .env
         .iter()
@@ -86,7 +103,7 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
         .cloned()
         .collect();
     env.push(("TMPDIR".into(), "/tmp".into()));
-    if proxy_port.is_some() {
+    if matches!(spec.network, Network::Allowlist(_)) {
         let names: Vec<String> = proxy_bridge::proxy_env()
             .into_iter()
             .map(|(k, _)| k)
@@ -98,23 +115,12 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
                 .map(|(k, v)| (k.into(), v.into())),
         );
     }
-    Ok(LinuxPlan {
-        mode: spec.mode,
-        writable_roots: spec.writable_roots.clone(),
-        protected,
-        deny_read,
-        network_off,
-        proxy_port,
-        command: PlanCommand {
-            program: cmd.program.clone(),
-            args: cmd.args.clone(),
-            cwd: cmd.cwd.clone(),
-            env,
-        },
-        uid: sys::getuid(),
-        gid: sys::getgid(),
-        limits: Default::default(),
-    })
+    PlanCommand {
+        program: cmd.program.clone(),
+        args: cmd.args.clone(),
+        cwd: cmd.cwd.clone(),
+        env,
+    }
 }
 
 /// Refuses to run when a default protected name (`paddock.toml`, `.paddock`) inside a writable
@@ -169,6 +175,29 @@ pub fn prepare_with(
     stdio: StdioMode,
     network_log: &NetworkLog,
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), LinuxError> {
+    let launched = launch(init_exe, spec, Some(cmd), limits, stdio, network_log)?;
+    Ok((launched.child, launched.report))
+}
+
+/// A started init: the running tree, what it reported, and for a waiting sandbox the command
+/// channel and the rest of the status channel.
+pub(crate) struct Launch {
+    pub child: Box<dyn SandboxedProcess>,
+    pub report: EnforcementReport,
+    pub waiting: Option<(OwnedFd, OwnedFd)>,
+}
+
+/// Starts the init for `spec` and waits until the sandbox is complete. With `cmd`, the init
+/// executes it and this returns once it is being executed; without, the init waits for its
+/// command on a channel returned in `Launch::waiting` (command writer, status reader).
+pub(crate) fn launch(
+    init_exe: &Path,
+    spec: &SandboxSpec,
+    cmd: Option<&CommandSpec>,
+    limits: &Limits,
+    stdio: StdioMode,
+    network_log: &NetworkLog,
+) -> Result<Launch, LinuxError> {
     let mut limits_setup = LimitsSetup::decide(
         limits,
         sys::getuid(),
@@ -181,14 +210,23 @@ pub fn prepare_with(
     let (plan_r, plan_w) = proxy_bridge::plan_channel().map_err(spawn_err)?;
     let (status_r, status_w) = sys::pipe().map_err(spawn_err)?;
     let (result_r, result_w) = sys::pipe().map_err(spawn_err)?;
+    let (command_r, command_w) = match cmd {
+        Some(_) => (None, None),
+        None => {
+            let (r, w) = sys::pipe().map_err(spawn_err)?;
+            (Some(r), Some(w))
+        }
+    };
     // Above the descriptors dup2 targets, so that moving one cannot overwrite another.
     let high = |fd: OwnedFd| sys::dup_at_least(fd.as_fd(), 10).map_err(spawn_err);
     let (plan_r, status_w, result_w) = (high(plan_r)?, high(status_w)?, high(result_w)?);
-    let kept = [
+    let command_r = command_r.map(high).transpose()?;
+    let mut kept = vec![
         plan_r.as_raw_fd(),
         status_w.as_raw_fd(),
         result_w.as_raw_fd(),
     ];
+    kept.extend(command_r.as_ref().map(|fd| fd.as_raw_fd()));
     let to_c = |s: &std::ffi::OsStr| {
         sys::cstr(s).map_err(|source| LinuxError::Spawn {
             exe: init_exe.to_path_buf(),
@@ -197,7 +235,7 @@ pub fn prepare_with(
     };
     let program = to_c(init_exe.as_os_str())?;
     let mut argv = vec![program.clone(), to_c(INIT_MARKER.as_ref())?];
-    for fd in kept {
+    for fd in &kept {
         argv.push(to_c(fd.to_string().as_ref())?);
     }
     let mut namespaces = (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC) as u64
@@ -207,7 +245,8 @@ pub fn prepare_with(
         namespaces |= libc::CLONE_NEWNET as u64;
     }
     // The same init without executing it again when this process is single-threaded.
-    let run_here = move || crate::init::run_init(kept[0], kept[1], kept[2]);
+    let fds = (kept[0], kept[1], kept[2], kept.get(3).copied());
+    let run_here = move || crate::init::run_init(fds.0, fds.1, fds.2, fds.3);
     let init = NamespacedCommand {
         program: &program,
         argv: &argv,
@@ -220,7 +259,7 @@ pub fn prepare_with(
     let started = tracing::debug_span!("namespaces").in_scope(|| {
         crate::namespaced::spawn_in_namespaces(&init, stdio).map_err(|e| namespace_error(&e))
     })?;
-    drop((plan_r, status_w, result_w));
+    drop((plan_r, status_w, result_w, command_r));
     let mut pid1 = Pid1Process::new(started, result_r);
     // The cgroup and the plan are made while the init starts up (exec, dynamic loading) on the
     // other side of the pipe: the two overlap. The init is in the cgroup before it has a plan;
@@ -235,10 +274,24 @@ pub fn prepare_with(
         }
     }
     let mut child: Box<dyn SandboxedProcess> = Box::new(pid1);
+    // A waiting sandbox's plan carries a placeholder command: the init ignores it.
+    let placeholder;
+    let plan_cmd = match cmd {
+        Some(c) => c,
+        None => {
+            placeholder = CommandSpec {
+                program: "/".into(),
+                args: Vec::new(),
+                cwd: spec.workspace.clone(),
+                env: Vec::new(),
+            };
+            &placeholder
+        }
+    };
     let planned = limits_setup
         .check(limits, &spec.allow_unenforced)
         .and_then(|()| {
-            let mut plan = plan_for(spec, cmd)?;
+            let mut plan = plan_for(spec, plan_cmd)?;
             plan.limits = limits_setup.plan.clone();
             plan.to_bytes()
         });
@@ -254,16 +307,86 @@ pub fn prepare_with(
         _ => None,
     };
     let (written, listener) = proxy_bridge::send_plan(plan_w, &bytes, allow.is_some());
-    // From here until end-of-file the init builds the sandbox (its steps come as `Timings`).
-    let messages = tracing::debug_span!("init_setup").in_scope(|| status::receive_all(status_r));
+    // From here the init builds the sandbox (its steps come as `Timings`).
+    let messages = tracing::debug_span!("init_setup").in_scope(|| match cmd {
+        Some(_) => status::receive_all(status_r).map(|m| (m, None)),
+        None => status::receive_until_ready(&status_r).map(|m| (m, Some(status_r))),
+    });
+    let (messages, status_rest) = match messages {
+        Ok((m, rest)) => (m, rest),
+        Err(_) => (Vec::new(), None),
+    };
 
     let mut report = EnforcementReport {
         backend: "linux".into(),
         ..Default::default()
     };
+    let (ready, error) = read_messages(messages, &mut report, plan_cmd);
+    let error = error.or_else(|| match written {
+        _ if ready => None,
+        Err(e) => Some(LinuxError::Setup {
+            message: format!("the sandbox init did not take the plan: {e}"),
+        }),
+        Ok(()) => Some(LinuxError::Setup {
+            message: "the sandbox init ended before the command started".into(),
+        }),
+    });
+    let mut proxy = None;
+    let error = error.or_else(|| match (allow, listener) {
+        (Some(allow), Some(Ok(listener))) => {
+            let _span = tracing::debug_span!("proxy_start").entered();
+            match proxy_bridge::start_proxy(listener, allow, network_log) {
+                Ok(p) => {
+                    proxy = Some(p);
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        }
+        (Some(_), Some(Err(e))) => Some(LinuxError::Setup {
+            message: format!("the sandbox init did not hand over the proxy port: {e}"),
+        }),
+        _ => None,
+    });
+    if let Some(p) = proxy {
+        child = Box::new(ProxiedProcess::new(child, p));
+    }
+    let waiting = match (command_w, status_rest) {
+        (Some(w), Some(r)) => Some((w, r)),
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(kill_on_error(
+                child,
+                LinuxError::Setup {
+                    message: "the status channel of the waiting sandbox could not be read".into(),
+                },
+            ));
+        }
+    };
+    if let Some(e) = error {
+        return Err(kill_on_error(child, e));
+    }
+    report.layers.push(limits_setup.report());
+    if limits_setup.explicit_unenforced(limits) {
+        report.not_enforced.push(Capability::Limits);
+    }
+    Ok(Launch {
+        child,
+        report,
+        waiting,
+    })
+}
+
+/// Adds the init's layers to `report`; whether `Ready` came, and a reported failure as the
+/// error for `cmd`.
+pub(crate) fn read_messages(
+    messages: Vec<InitMessage>,
+    report: &mut EnforcementReport,
+    cmd: &CommandSpec,
+) -> (bool, Option<LinuxError>) {
     let mut ready = false;
     let mut failure = None;
-    for msg in messages.unwrap_or_default() {
+    for msg in messages {
         match msg {
             InitMessage::Layer(l) => report.layers.push(l),
             InitMessage::Ready => ready = true,
@@ -286,44 +409,16 @@ pub fn prepare_with(
             source: std::io::Error::from_raw_os_error(errno.unwrap_or(libc::EACCES)),
         }),
         Some((Stage::Setup, message, _)) => Some(LinuxError::Setup { message }),
-        None if !ready => Some(LinuxError::Setup {
-            message: match written {
-                Err(e) => format!("the sandbox init did not take the plan: {e}"),
-                Ok(()) => "the sandbox init ended before the command started".into(),
-            },
-        }),
         None => None,
     };
-    let mut proxy = None;
-    let error = error.or_else(|| match (allow, listener) {
-        (Some(allow), Some(Ok(listener))) => {
-            let _span = tracing::debug_span!("proxy_start").entered();
-            match proxy_bridge::start_proxy(listener, allow, network_log) {
-                Ok(p) => {
-                    proxy = Some(p);
-                    None
-                }
-                Err(e) => Some(e),
-            }
-        }
-        (Some(_), Some(Err(e))) => Some(LinuxError::Setup {
-            message: format!("the sandbox init did not hand over the proxy port: {e}"),
-        }),
-        _ => None,
-    });
-    if let Some(p) = proxy {
-        child = Box::new(ProxiedProcess::new(child, p));
-    }
-    if let Some(e) = error {
-        let _ = child.kill_tree();
-        let _ = child.wait_timeout(Duration::from_secs(1));
-        return Err(e);
-    }
-    report.layers.push(limits_setup.report());
-    if limits_setup.explicit_unenforced(limits) {
-        report.not_enforced.push(Capability::Limits);
-    }
-    Ok((child, report))
+    (ready, error)
+}
+
+/// Kills a tree whose sandbox failed and returns the error.
+pub(crate) fn kill_on_error(mut child: Box<dyn SandboxedProcess>, e: LinuxError) -> LinuxError {
+    let _ = child.kill_tree();
+    let _ = child.wait_timeout(Duration::from_secs(1));
+    e
 }
 
 /// A failed start of the init: a refused `clone3` or id map is the system forbidding user

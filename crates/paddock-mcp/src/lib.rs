@@ -6,24 +6,32 @@
 //! `paddock run`; a call can only tighten the user's effective policy (see `narrow`); a command
 //! needing approval runs only after the client's user approved it through elicitation, and
 //! without elicitation the call returns `needs_approval` and nothing runs.
+//!
+//! Warm path: while idle the server keeps one spare sandbox built for the base policy
+//! (`paddock::warm`); a `run` without `policy` narrowing starts its command in it when it still
+//! fits, else builds its own. Either way each command gets a fresh sandbox. A cancelled `run`
+//! (`notifications/cancelled`) has its sandbox killed.
 
 pub mod approve;
 pub mod narrow;
 
 use approve::ElicitApprover;
 use narrow::Narrowing;
+use paddock::cancel::CancelHandle;
 use paddock::core::config::{self, CliOverrides, ConfigPaths, EffectivePolicy};
 use paddock::rules::approval::{Approver, NoApprover};
 use paddock::rules::audit::AuditLog;
 use paddock::rules::context::Context;
 use paddock::rules::rules::engine::{Engine, RulePaths};
 use paddock::rules::session::{Session, SessionId};
+use paddock::warm::SpareKeeper;
 use paddock::{Gate, PaddockError, SandboxCommand, run_gated};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolResult, ContentBlock, ProgressNotificationParam, RequestMetaObject, ServerCapabilities,
 };
+use rmcp::service::RequestContext;
 use rmcp::{
     ErrorData, Peer, RoleServer, ServerHandler, ServiceExt, tool, tool_handler, tool_router,
 };
@@ -63,7 +71,8 @@ pub fn serve_stdio(cfg: ServerConfig) -> Result<(), McpError> {
         .build()
         .map_err(McpError::Runtime)?;
     rt.block_on(async move {
-        let server = PaddockServer::new(cfg);
+        let mut server = PaddockServer::new(cfg);
+        server.keep_spares();
         let service = server
             .serve(rmcp::transport::stdio())
             .await
@@ -81,6 +90,8 @@ pub fn serve_stdio(cfg: ServerConfig) -> Result<(), McpError> {
 #[derive(Clone)]
 pub struct PaddockServer {
     cfg: Arc<ServerConfig>,
+    /// Builds the spare sandbox the next `run` may use (`None`: every run builds its own).
+    spares: Option<Arc<SpareKeeper>>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -145,8 +156,27 @@ impl PaddockServer {
     pub fn new(cfg: ServerConfig) -> Self {
         PaddockServer {
             cfg: Arc::new(cfg),
+            spares: None,
             tool_router: Self::tool_router(),
         }
+    }
+
+    /// Starts keeping a spare sandbox for the base policy (the warm path), unless
+    /// `PADDOCK_MCP_SPARES=0` (each run then builds its own sandbox, as `paddock run` does).
+    pub fn keep_spares(&mut self) {
+        if !paddock::warm::SUPPORTED
+            || std::env::var_os("PADDOCK_MCP_SPARES").is_some_and(|v| v == "0")
+        {
+            return;
+        }
+        let cfg = self.cfg.clone();
+        let base = Box::new(move || {
+            let mut paths = ConfigPaths::for_workspace(&cfg.workspace);
+            paths.explicit = cfg.config.clone();
+            let eff = config::load(&paths, &cfg.overrides).ok()?;
+            Some((eff.policy, cfg.workspace.clone()))
+        });
+        self.spares = SpareKeeper::start(base).ok().map(Arc::new);
     }
 
     fn load(&self) -> Result<EffectivePolicy, PaddockError> {
@@ -174,9 +204,9 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
     async fn run(
         &self,
         Parameters(p): Parameters<RunParams>,
-        meta: RequestMetaObject,
-        peer: Peer<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
+        let RequestContext { ct, meta, peer, .. } = ctx;
         let argv: Vec<String> = match (&p.argv, &p.script) {
             (Some(a), None) if !a.is_empty() => a.clone(),
             (None, Some(s)) => shell(s),
@@ -249,6 +279,16 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
             .workspace(workspace)
             .policy(policy)
             .capture_output(true);
+        // A narrowed call changes the sandbox's shape: it builds its own and leaves the spare.
+        let ticket = match &self.spares {
+            Some(keeper) if p.policy.is_none() => Some(keeper.ticket()),
+            _ => None,
+        };
+        if let Some(t) = &ticket {
+            cmd.spare(t.clone());
+        }
+        let cancel = CancelHandle::new();
+        cmd.cancel_handle(cancel.clone());
         let elicit = peer
             .supported_elicitation_modes()
             .contains(&rmcp::service::ElicitationMode::Form);
@@ -267,7 +307,11 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
             let gated = run_gated(&cmd, gate);
             (gated, asker.failure())
         });
-        let outcome = with_progress(job, meta, &peer, timeout).await;
+        let outcome = with_progress(job, meta, &peer, timeout, ct.cancelled(), &cancel).await;
+        if let Some(keeper) = &self.spares {
+            keeper.refill();
+        }
+        let warm = ticket.is_some_and(|t| t.was_used());
         let (gated, ask_failure) = match outcome {
             Ok(o) => o,
             Err(e) => {
@@ -283,6 +327,7 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
                 let mut v = serde_json::to_value(&report).unwrap_or(Value::Null);
                 v["decision"] = decision;
                 v["needs_approval"] = json!(false);
+                v["warm"] = json!(warm);
                 let mut r = structured(v);
                 r.content = vec![ContentBlock::text(summary(&report))];
                 Ok(r)
@@ -481,24 +526,36 @@ fn load_rules(workspace: &Path, project_trusted: bool) -> Result<Engine, Paddock
 
 /// Waits for `job`, sending a progress notification every second while it runs when the client
 /// gave a progress token (progress: elapsed seconds; total: the timeout, when there is one).
+/// When the client cancels the request, the run is cancelled (its sandbox killed) and this
+/// waits for the job to wind up (the after-run check still runs).
 async fn with_progress<T>(
     job: tokio::task::JoinHandle<T>,
     meta: RequestMetaObject,
     peer: &Peer<RoleServer>,
     timeout: Option<Duration>,
+    cancelled: impl std::future::Future<Output = ()>,
+    cancel: &CancelHandle,
 ) -> Result<T, tokio::task::JoinError> {
+    tokio::pin!(job);
+    tokio::pin!(cancelled);
     let Some(token) = meta.get_progress_token() else {
-        return job.await;
+        tokio::select! {
+            done = &mut job => return done,
+            _ = &mut cancelled => {
+                cancel.cancel();
+                return job.await;
+            }
+        }
     };
     let start = Instant::now();
     let mut tick = tokio::time::interval_at(
         tokio::time::Instant::now() + Duration::from_secs(1),
         Duration::from_secs(1),
     );
-    tokio::pin!(job);
     loop {
         tokio::select! {
             done = &mut job => return done,
+            _ = &mut cancelled, if !cancel.is_cancelled() => cancel.cancel(),
             _ = tick.tick() => {
                 let elapsed = start.elapsed().as_secs_f64();
                 let mut note = ProgressNotificationParam::new(token.clone(), elapsed)

@@ -32,6 +32,9 @@ pub struct SandboxCommand {
     network_observers: Vec<NetworkObserver>,
     /// Where the policy's timeout came from, for the timeout's denial report.
     timeout_set_by: Option<String>,
+    /// A resident front end's spare sandbox, used when it fits (see `warm`).
+    spare: Option<crate::warm::SpareTicket>,
+    cancel: Option<crate::cancel::CancelHandle>,
 }
 
 /// The spec and command a run would use, computed without starting anything.
@@ -60,6 +63,8 @@ impl SandboxCommand {
             forward_signals: false,
             network_observers: Vec::new(),
             timeout_set_by: None,
+            spare: None,
+            cancel: None,
         }
     }
 
@@ -131,6 +136,18 @@ impl SandboxCommand {
         f: impl Fn(&NetworkEvent) + Send + Sync + 'static,
     ) -> &mut Self {
         self.network_observers.push(NetworkObserver::new(f));
+        self
+    }
+
+    /// Lets the run start in a spare sandbox when one fits (captured output only; see `warm`).
+    pub fn spare(&mut self, ticket: crate::warm::SpareTicket) -> &mut Self {
+        self.spare = Some(ticket);
+        self
+    }
+
+    /// Lets `handle` cancel the run (see `cancel`).
+    pub fn cancel_handle(&mut self, handle: crate::cancel::CancelHandle) -> &mut Self {
+        self.cancel = Some(handle);
         self
     }
 
@@ -293,16 +310,12 @@ impl SandboxCommand {
             (_, false) => None,
         };
         let network = paddock_core::NetworkLog::observed(self.network_observers.clone());
-        let launched = tracing::debug_span!("backend_launch", mode = prepared.spec.mode.as_str())
-            .in_scope(|| {
-                backend::launch(
-                    &prepared.spec,
-                    &prepared.command,
-                    &self.policy.limits,
-                    stdio,
-                    &network,
-                )
-            });
+        let launched = if self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+            Err(PaddockError::Cancelled)
+        } else {
+            tracing::debug_span!("backend_launch", mode = prepared.spec.mode.as_str())
+                .in_scope(|| self.launch(prepared, stdio, &network))
+        };
         let (child, enforcement) = match launched {
             Ok(l) => l,
             Err(e) => {
@@ -319,7 +332,14 @@ impl SandboxCommand {
             forward_signals: self.forward_signals,
             ..RunOptions::default()
         };
+        if let Some(c) = &self.cancel {
+            c.arm(child.id());
+        }
         let outcome = tracing::debug_span!("wait").in_scope(|| paddock_runner::run(child, &opts));
+        let cancelled = self.cancel.as_ref().is_some_and(|c| {
+            c.disarm();
+            c.is_cancelled()
+        });
         // Every sandboxed process has ended (the backend's containment guarantees it once `run`
         // returns): revert what the command planted for git, Paddock or the shell to run later.
         let mut integrity = prepared.recovered.clone();
@@ -334,12 +354,51 @@ impl SandboxCommand {
         let mut outcome = outcome?;
         let seen = std::mem::take(&mut outcome.denials);
         let mut report = report_from(outcome, enforcement);
+        if cancelled {
+            report.interrupted = true;
+            report.exit_code = exit::INTERRUPTED;
+        }
         report.denials = self.denials(&report, seen, prepared);
         report.denial_summary = paddock_core::denial::summary(&report.denials);
         report.integrity = integrity;
         report.workspace = Some(prepared.spec.workspace.clone());
         report.network = network.take();
         Ok(report)
+    }
+
+    /// Starts the command: in the spare when this command has one that fits, else through the
+    /// backend. A spare that does not fit is dropped, never kept for a later run.
+    fn launch(
+        &self,
+        prepared: &Prepared,
+        stdio: StdioMode,
+        network: &paddock_core::NetworkLog,
+    ) -> Result<backend::Launched, PaddockError> {
+        #[cfg(target_os = "linux")]
+        if let Some(ticket) = self.spare.as_ref().filter(|_| stdio == StdioMode::Capture)
+            && let Some(spare) = ticket.take()
+            && spare.fits(&prepared.spec, &self.policy)
+        {
+            match spare.start(&prepared.command) {
+                Ok(launched) => {
+                    ticket.mark_used();
+                    return Ok(launched);
+                }
+                // The program's own failure is the run's answer; a spare that broke while it
+                // waited (its pid 1 killed) leaves the run to a sandbox of its own.
+                Err(e @ (PaddockError::NotFound { .. } | PaddockError::NotExecutable { .. })) => {
+                    return Err(e);
+                }
+                Err(_) => {}
+            }
+        }
+        backend::launch(
+            &prepared.spec,
+            &prepared.command,
+            &self.policy.limits,
+            stdio,
+            network,
+        )
     }
 }
 

@@ -56,6 +56,8 @@ pub enum PaddockError {
     Forbidden(String),
     #[error("not approved: {0}")]
     NotApproved(String),
+    #[error("cancelled by the caller before the command started")]
+    Cancelled,
     #[error("cannot run the command: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -106,6 +108,7 @@ impl PaddockError {
             | PaddockError::Io(_) => exit::SANDBOX_UNAVAILABLE,
             PaddockError::Forbidden(_) => exit::FORBIDDEN,
             PaddockError::NotApproved(_) => exit::NOT_APPROVED,
+            PaddockError::Cancelled => exit::INTERRUPTED,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! was really enforced. It fails closed: what cannot be enforced is refused with exit code 125.
 
 pub mod backend;
+pub mod cancel;
 pub mod command;
 pub mod error;
 pub mod exit;
@@ -15,6 +16,7 @@ pub mod gate;
 pub mod on_failure;
 pub mod resolve;
 pub mod status;
+pub mod warm;
 
 pub use backend::Backend;
 pub use command::{Prepared, SandboxCommand, failure_report};

@@ -1,8 +1,14 @@
 //! The in-sandbox init: Paddock's own executable started by the supervisor straight into new
 //! user, mount, pid, ipc, uts (and network) namespaces as
-//! `paddock __paddock-linux-init PLAN_FD STATUS_FD RESULT_FD`, single-threaded, with the
-//! caller's ids already mapped. It moves the plan to fd 3, the status channel to fd 4 and the
-//! result channel to fd 5 and closes every other descriptor above 2.
+//! `paddock __paddock-linux-init PLAN_FD STATUS_FD RESULT_FD [COMMAND_FD]`, single-threaded,
+//! with the caller's ids already mapped. It moves the plan to fd 3, the status channel to fd 4,
+//! the result channel to fd 5 (and a command channel to fd 6) and closes every other
+//! descriptor above 2.
+//!
+//! With a command channel (a *waiting* sandbox, see `waiting`) pid 1 builds and confines the
+//! sandbox, says `Ready`, then blocks until the supervisor writes the command (a `PlanCommand`)
+//! on that channel and closes it; the plan's own command is ignored. A channel closed without a
+//! command ends pid 1 without running anything.
 //!
 //! It is *pid 1* of the new pid namespace: it brings loopback up, builds the filesystem view,
 //! drops every privilege, applies Landlock and seccomp (with the network off it first starts
@@ -17,13 +23,13 @@
 mod privileges;
 mod view;
 
-use crate::plan::{LinuxError, LinuxPlan};
+use crate::plan::{LinuxError, LinuxPlan, PlanCommand};
 use crate::result_channel;
 use crate::status::{self, InitMessage, Stage};
 use crate::sys::{self, Ended};
 use paddock_core::{Layer, LayerReport, LayerStatus, Protection};
 use std::ffi::{CString, OsStr};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
@@ -35,6 +41,8 @@ const PLAN_FD: RawFd = 3;
 const STATUS_FD: RawFd = 4;
 /// The descriptor of the result channel (close-on-exec in the command).
 const RESULT_FD: RawFd = 5;
+/// The descriptor of the command channel of a waiting sandbox (closed once read).
+const COMMAND_FD: RawFd = 6;
 /// Paddock's exit code for "the sandbox could not be built".
 const SETUP_FAILED: i32 = 125;
 
@@ -50,22 +58,39 @@ pub fn maybe_run_init() {
     let (Some(plan_fd), Some(status_fd), Some(result_fd)) = (number(), number(), number()) else {
         sys::exit_now(SETUP_FAILED)
     };
-    run_init(plan_fd, status_fd, result_fd)
+    run_init(plan_fd, status_fd, result_fd, number())
 }
 
-/// The init proper, given its three pipes: either in a freshly executed Paddock
-/// (`maybe_run_init`) or in the supervisor's fork-like copy made straight into the namespaces,
-/// which saves starting a program (see `NamespacedCommand::run_here`). Either way it starts
-/// single-threaded and ends with `_exit`, never returning.
-pub(crate) fn run_init(plan_fd: RawFd, status_fd: RawFd, result_fd: RawFd) -> ! {
-    // Take the three pipes, drop whatever else was inherited, leave the caller's directory.
+/// The init proper, given its pipes (and a waiting sandbox's command channel): either in a
+/// freshly executed Paddock (`maybe_run_init`) or in the supervisor's fork-like copy made
+/// straight into the namespaces, which saves starting a program (see
+/// `NamespacedCommand::run_here`). Either way it starts single-threaded and ends with `_exit`,
+/// never returning.
+pub(crate) fn run_init(
+    plan_fd: RawFd,
+    status_fd: RawFd,
+    result_fd: RawFd,
+    command_fd: Option<RawFd>,
+) -> ! {
+    // Take the pipes, drop whatever else was inherited, leave the caller's directory.
+    let last = if command_fd.is_some() {
+        COMMAND_FD
+    } else {
+        RESULT_FD
+    };
     if sys::dup2(plan_fd, PLAN_FD).is_err()
         || sys::dup2(status_fd, STATUS_FD).is_err()
         || sys::dup2(result_fd, RESULT_FD).is_err()
-        || sys::close_from(RESULT_FD as u32 + 1).is_err()
+        || command_fd.is_some_and(|fd| sys::dup2(fd, COMMAND_FD).is_err())
+        || sys::close_from(last as u32 + 1).is_err()
     {
         sys::exit_now(SETUP_FAILED)
     }
+    let command_channel = match command_fd.map(|_| sys::adopt_fd(COMMAND_FD)) {
+        None => None,
+        Some(Ok(fd)) => Some(fd),
+        Some(Err(_)) => sys::exit_now(SETUP_FAILED),
+    };
     let (Ok(status), Ok(result)) = (sys::adopt_fd(STATUS_FD), sys::adopt_fd(RESULT_FD)) else {
         sys::exit_now(SETUP_FAILED)
     };
@@ -80,7 +105,7 @@ pub(crate) fn run_init(plan_fd: RawFd, status_fd: RawFd, result_fd: RawFd) -> ! 
     if let Err(e) = crate::proxy_bridge::hand_over_listener(plan.proxy_port, plan_channel) {
         fail(&status, Stage::Setup, &e)
     }
-    pid1(&plan, status, result)
+    pid1(&plan, status, result, command_channel)
 }
 
 /// Reports `err` on the status channel and ends the process with 125.
@@ -144,8 +169,9 @@ fn report_namespaces(plan: &LinuxPlan, status: &OwnedFd) {
     let _ = status::send(status, &InitMessage::Layer(layer));
 }
 
-/// Pid 1 of the new pid namespace: builds the sandbox, runs the command, reaps, reports.
-fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
+/// Pid 1 of the new pid namespace: builds the sandbox, runs the command (the plan's, or the
+/// one that arrives on `command_channel`), reaps, reports.
+fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd, command_channel: Option<OwnedFd>) -> ! {
     if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
         sys::exit_now(SETUP_FAILED);
     }
@@ -167,7 +193,19 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd) -> ! {
     }
     let _ = status::send(&status, &InitMessage::Timings(timings));
     let _ = status::send(&status, &InitMessage::Ready);
-    let command = match spawn_command(plan, &status) {
+    let waited;
+    let cmd = match command_channel {
+        None => &plan.command,
+        Some(channel) => match read_command(channel) {
+            Some(c) => {
+                waited = c;
+                &waited
+            }
+            // The supervisor dropped the sandbox unused: nothing runs.
+            None => sys::exit_now(0),
+        },
+    };
+    let command = match spawn_command(cmd, &status) {
         Ok(pid) => pid,
         Err(ended) => {
             let _ = std::fs::File::from(result).write_all(&result_channel::ended_frame(ended));
@@ -247,6 +285,17 @@ fn set_rlimits(plan: &LinuxPlan) -> Result<(), LinuxError> {
     Ok(())
 }
 
+/// A waiting sandbox's command: everything the supervisor wrote before closing the channel,
+/// or `None` when it wrote nothing (or nothing readable).
+fn read_command(channel: OwnedFd) -> Option<PlanCommand> {
+    let mut bytes = Vec::new();
+    std::fs::File::from(channel).read_to_end(&mut bytes).ok()?;
+    if bytes.is_empty() {
+        return None;
+    }
+    serde_json::from_slice(&bytes).ok()
+}
+
 fn to_cstrings<'a>(items: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString>, LinuxError> {
     items
         .map(|s| {
@@ -262,7 +311,7 @@ fn to_cstrings<'a>(items: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString
 /// command starts there with only its stdio and default signal handling. Returns the command's
 /// pid, or, after reporting why it could not start, how pid 1 should say the command ended
 /// (126, 127 for a missing program, 125 for a failed set-up).
-fn spawn_command(plan: &LinuxPlan, status: &OwnedFd) -> Result<libc::pid_t, Ended> {
+fn spawn_command(cmd: &PlanCommand, status: &OwnedFd) -> Result<libc::pid_t, Ended> {
     let report = |stage: Stage, e: &LinuxError| {
         let errno = match e {
             LinuxError::Syscall { source, .. } | LinuxError::Exec { source, .. } => {
@@ -279,7 +328,6 @@ fn spawn_command(plan: &LinuxPlan, status: &OwnedFd) -> Result<libc::pid_t, Ende
             },
         );
     };
-    let cmd = &plan.command;
     let prepared = std::env::set_current_dir(&cmd.cwd)
         .map_err(syscall("chdir", &cmd.cwd.display().to_string()))
         .and_then(|()| sys::cloexec_from(3).map_err(syscall("close_range", "3..")));

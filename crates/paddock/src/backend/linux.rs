@@ -127,7 +127,7 @@ impl Backend for Linux {
 
 /// A missing or unexecutable program keeps its own exit code (127, 126); every other failure
 /// is the backend's, with the `LinuxError` as its source (125).
-fn from_linux(e: LinuxError) -> PaddockError {
+pub(crate) fn from_linux(e: LinuxError) -> PaddockError {
     match e {
         LinuxError::Exec { program, source } if source.kind() == std::io::ErrorKind::NotFound => {
             PaddockError::NotFound {

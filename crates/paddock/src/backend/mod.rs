@@ -18,13 +18,13 @@ use std::path::Path;
 // The one place that chooses: each adapter is compiled for its OS only.
 #[cfg(target_os = "linux")]
 #[path = "linux.rs"]
-mod os;
+pub(crate) mod os;
 #[cfg(windows)]
 #[path = "windows.rs"]
-mod os;
+pub(crate) mod os;
 #[cfg(not(any(target_os = "linux", windows)))]
 #[path = "other.rs"]
-mod os;
+pub(crate) mod os;
 
 /// The backend of this build.
 pub fn current() -> &'static dyn Backend {

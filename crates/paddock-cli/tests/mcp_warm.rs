@@ -1,0 +1,299 @@
+//! The warm path of `paddock mcp` (issue 12): the resident server keeps a spare sandbox built
+//! for the base policy and starts the next command in it. Driven by a real MCP client (rmcp's)
+//! over the binary's stdin/stdout. What it pins down: every command still gets a fresh sandbox
+//! (own /tmp, own pid namespace); a write outside the roots is refused on the warm path as on
+//! the cold one; a repository planted by one call is quarantined before the next runs; a secret
+//! that appeared on the host after the spare was built is not readable through the spare; a
+//! narrowing call builds its own sandbox and is narrowed; a cancelled run is killed.
+
+#![cfg(target_os = "linux")]
+
+mod linux_support;
+use linux_support::{SECRET, World};
+use rmcp::model::{CallToolRequestParams, CallToolResult, ClientRequest, Request};
+use rmcp::service::{PeerRequestOptions, RunningService};
+use rmcp::transport::TokioChildProcess;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// Starts `paddock mcp` in `w` (its workspace, config and state) and connects a plain client.
+async fn connect(w: &World) -> RunningService<RoleClient, ()> {
+    let base = w.ws.parent().unwrap().to_path_buf();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paddock"));
+    cmd.arg("mcp")
+        .current_dir(&w.ws)
+        .env("HOME", &w.home)
+        .env("PADDOCK_CONFIG_DIR", base.join("config"))
+        .env("PADDOCK_STATE_DIR", base.join("state"))
+        .env_remove("PADDOCK_MCP_SPARES")
+        .env_remove("PADDOCK_SESSION");
+    let transport = TokioChildProcess::new(cmd).expect("start paddock mcp");
+    ().serve(transport).await.expect("MCP initialize")
+}
+
+async fn run(c: &RunningService<RoleClient, ()>, args: Value) -> Value {
+    let params =
+        CallToolRequestParams::new("run").with_arguments(args.as_object().unwrap().clone());
+    let r: CallToolResult = c.call_tool(params).await.expect("tools/call");
+    r.structured_content.expect("structured content")
+}
+
+/// Runs a script file (the command rules would refuse some of these as `sh -c` before any
+/// sandbox is built; these tests are about the sandbox).
+async fn script(c: &RunningService<RoleClient, ()>, w: &World, name: &str, text: &str) -> Value {
+    let path = w.ws.join(name);
+    std::fs::write(&path, text).unwrap();
+    run(c, json!({ "argv": ["sh", path] })).await
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn stdout(v: &Value) -> &str {
+    v["stdout"].as_str().unwrap_or_default()
+}
+
+#[test]
+fn each_warm_call_gets_a_fresh_sandbox() {
+    let w = World::new();
+    rt().block_on(async {
+        let c = connect(&w).await;
+        let (mut namespaces, mut pids) = (Vec::new(), Vec::new());
+        for i in 0..4 {
+            let v = script(
+                &c,
+                &w,
+                "fresh.sh",
+                "cat /tmp/left-behind 2>/dev/null; echo call > /tmp/left-behind; \
+                 readlink /proc/self/ns/pid; echo pid=$$\n",
+            )
+            .await;
+            assert_eq!(v["exit_code"], 0, "{v}");
+            assert_eq!(v["warm"], true, "call {i} did not use the spare: {v}");
+            let out = stdout(&v);
+            assert!(
+                !out.contains("call"),
+                "call {i} saw /tmp of an earlier call: {out}"
+            );
+            let mut lines = out.lines();
+            namespaces.push(lines.next().unwrap().to_owned());
+            pids.push(lines.next().unwrap().to_owned());
+        }
+        // The shell gets the same small pid every time: each is in a new pid namespace, where
+        // the init is pid 1 (in a shared one the pids would grow from call to call).
+        assert!(pids.iter().all(|p| p == &pids[0]), "{pids:?}");
+        let first: u32 = pids[0].trim_start_matches("pid=").parse().unwrap();
+        assert!(first < 10, "{pids:?}");
+        // Namespace inode numbers are recycled once a namespace is gone, so they are not
+        // compared between calls; each is not the host's.
+        let host = std::fs::read_link("/proc/self/ns/pid").unwrap();
+        assert!(
+            namespaces.iter().all(|n| n != host.to_str().unwrap()),
+            "{namespaces:?}"
+        );
+        c.cancel().await.unwrap();
+    });
+}
+
+#[test]
+fn a_write_outside_the_roots_is_refused_on_the_warm_path_as_on_the_cold() {
+    let w = World::new();
+    let victim = w.outside.join("victim");
+    rt().block_on(async {
+        let c = connect(&w).await;
+        let attack = format!("echo pwned > '{}'\n", victim.display());
+        let warm = script(&c, &w, "attack.sh", &attack).await;
+        assert_eq!(warm["warm"], true, "{warm}");
+        // The same attack with a narrowing that changes nothing it relies on: the cold path.
+        let path = w.ws.join("attack.sh");
+        let cold = run(
+            &c,
+            json!({ "argv": ["sh", path], "policy": { "network": "off" } }),
+        )
+        .await;
+        assert_eq!(cold["warm"], false, "{cold}");
+        for v in [&warm, &cold] {
+            assert_ne!(v["exit_code"], 0, "the write outside succeeded: {v}");
+        }
+        assert_eq!(warm["exit_code"], cold["exit_code"]);
+        assert_eq!(warm["stderr"], cold["stderr"]);
+        // The legitimate write inside the workspace works warm.
+        let ok = script(&c, &w, "ok.sh", "echo ok > inside\n").await;
+        assert_eq!(
+            (ok["exit_code"].clone(), ok["warm"].clone()),
+            (json!(0), json!(true)),
+            "{ok}"
+        );
+        c.cancel().await.unwrap();
+    });
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "orig");
+    assert_eq!(
+        std::fs::read_to_string(w.ws.join("inside")).unwrap(),
+        "ok\n"
+    );
+}
+
+#[test]
+fn a_repository_planted_by_one_call_is_quarantined_before_the_next_runs() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("SKIPPED: git is not installed");
+        return;
+    }
+    let w = World::new();
+    rt().block_on(async {
+        let c = connect(&w).await;
+        let plant = script(
+            &c,
+            &w,
+            "plant.sh",
+            "git init -q planted && git -C planted config core.fsmonitor 'touch /pwned'\n",
+        )
+        .await;
+        assert_eq!(plant["exit_code"], 0, "{plant}");
+        assert_eq!(plant["warm"], true, "{plant}");
+        let events = plant["integrity"].as_array().unwrap();
+        assert!(
+            events.iter().any(|e| e["action"] == "quarantined"),
+            "{plant}"
+        );
+        let next = script(
+            &c,
+            &w,
+            "look.sh",
+            "test -e planted/.git && echo present || echo gone\n",
+        )
+        .await;
+        assert_eq!(next["warm"], true, "{next}");
+        assert_eq!(stdout(&next), "gone\n", "{next}");
+        c.cancel().await.unwrap();
+    });
+}
+
+#[test]
+fn a_secret_that_appeared_after_the_spare_was_built_is_not_read_through_it() {
+    let w = World::new();
+    let npmrc = w.home.join(".npmrc");
+    assert!(!npmrc.exists());
+    rt().block_on(async {
+        let c = connect(&w).await;
+        // This call's spare is used; the next spare is built when it ends, before the secret.
+        let v = run(&c, json!({ "argv": ["true"] })).await;
+        assert_eq!(v["warm"], true, "{v}");
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::write(&npmrc, SECRET).unwrap();
+        let v = run(&c, json!({ "argv": ["cat", npmrc] })).await;
+        assert!(!stdout(&v).contains(SECRET), "the secret leaked: {v}");
+        assert_ne!(v["exit_code"], 0, "{v}");
+        assert_eq!(v["warm"], false, "a stale spare was used: {v}");
+        // The next spare is built with the secret in the spec again.
+        let v = run(&c, json!({ "argv": ["cat", npmrc] })).await;
+        assert!(!stdout(&v).contains(SECRET), "the secret leaked: {v}");
+        assert_eq!(v["warm"], true, "{v}");
+        c.cancel().await.unwrap();
+    });
+}
+
+#[test]
+fn a_narrowing_call_builds_its_own_sandbox_and_is_narrowed() {
+    let w = World::new();
+    let marker = w.ws.join("marker");
+    rt().block_on(async {
+        let c = connect(&w).await;
+        let v = run(
+            &c,
+            json!({ "argv": ["touch", marker], "policy": { "mode": "read-only" } }),
+        )
+        .await;
+        assert_eq!(v["warm"], false, "{v}");
+        assert_ne!(v["exit_code"], 0, "{v}");
+        assert!(!marker.exists(), "read-only narrowing not applied");
+        // The spare was left for the next plain call.
+        let v = run(&c, json!({ "argv": ["touch", marker] })).await;
+        assert_eq!(
+            (v["exit_code"].clone(), v["warm"].clone()),
+            (json!(0), json!(true)),
+            "{v}"
+        );
+        c.cancel().await.unwrap();
+    });
+    assert!(marker.exists());
+}
+
+/// Live processes running `sleep` with the arguments of `argv` (the sandbox starts the
+/// program by its resolved path, so argv[0] may be `/usr/bin/sleep`).
+fn running(argv: &[&str]) -> usize {
+    let args: Vec<u8> = argv[1..]
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                let first = c.split(|b| *b == 0).next().unwrap_or_default();
+                first.ends_with(argv[0].as_bytes()) && c[first.len() + 1..] == args[..]
+            })
+        })
+        .count()
+}
+
+#[test]
+fn a_cancelled_run_is_killed() {
+    let w = World::new();
+    // A duration no other test uses, to find this very process.
+    let argv = ["sleep", "30.4217"];
+    rt().block_on(async {
+        let c = connect(&w).await;
+        for narrowing in [None, Some(json!({ "network": "off" }))] {
+            let mut args = json!({ "argv": argv });
+            if let Some(n) = &narrowing {
+                args["policy"] = n.clone();
+            }
+            let params =
+                CallToolRequestParams::new("run").with_arguments(args.as_object().unwrap().clone());
+            let handle = c
+                .send_cancellable_request(
+                    ClientRequest::CallToolRequest(Request::new(params)),
+                    PeerRequestOptions::no_options(),
+                )
+                .await
+                .unwrap();
+            let started = Instant::now();
+            while running(&argv) == 0 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "sleep never started"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            handle.cancel(Some("test".into())).await.unwrap();
+            let cancelled = Instant::now();
+            while running(&argv) != 0 {
+                assert!(
+                    cancelled.elapsed() < Duration::from_secs(10),
+                    "the cancelled run ({narrowing:?}) is still running"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        // The server still serves.
+        let v = run(&c, json!({ "argv": ["true"] })).await;
+        assert_eq!(v["exit_code"], 0, "{v}");
+        c.cancel().await.unwrap();
+    });
+}

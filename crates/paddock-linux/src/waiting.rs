@@ -1,0 +1,132 @@
+//! A sandbox built ahead of its command (a *spare*, for a resident front end such as
+//! `paddock mcp`): namespaces, view, privilege drop, limits, Landlock and seccomp are in place
+//! and pid 1 blocks on a pipe until `start` writes the command, which pid 1 then starts exactly
+//! as in a sandbox built for it. A waiting sandbox runs one command and is gone after it; one
+//! dropped unused ends without running anything.
+//!
+//! What it cannot see: the host as it is at `start` rather than at build. `is_current` says
+//! whether the host's unix sockets (hidden from the sandbox when it is built) are still the
+//! same; the caller compares its spec (see `paddock::warm`).
+
+use crate::plan::LinuxError;
+use crate::status;
+use crate::supervisor::{self, kill_on_error, plan_command, read_messages};
+use paddock_core::policy::Limits;
+use paddock_core::spec::CommandSpec;
+use paddock_core::{EnforcementReport, Network, NetworkLog, SandboxSpec};
+use paddock_runner::{SandboxedProcess, StdioMode};
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+/// A built sandbox waiting for its command. Output is captured (stdin is empty).
+pub struct WaitingSandbox {
+    child: Box<dyn SandboxedProcess>,
+    report: EnforcementReport,
+    command: OwnedFd,
+    status: OwnedFd,
+    spec: SandboxSpec,
+    sockets: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for WaitingSandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaitingSandbox")
+            .field("pid", &self.child.id())
+            .field("workspace", &self.spec.workspace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a sandbox for `spec` and `limits` whose pid 1 waits for its command, with
+/// `init_exe` as the init (one whose `main` calls `maybe_run_init` first). A network
+/// allow-list is refused (its proxy belongs to one run): use `prepare` for it.
+pub fn prepare_waiting(
+    init_exe: &Path,
+    spec: &SandboxSpec,
+    limits: &Limits,
+) -> Result<WaitingSandbox, LinuxError> {
+    if matches!(spec.network, Network::Allowlist(_)) {
+        return Err(LinuxError::Unsupported {
+            reason: "a network allow-list needs a proxy per run; build this sandbox with its \
+                     command instead"
+                .into(),
+        });
+    }
+    let sockets = host_sockets(spec)?;
+    let launched = supervisor::launch(
+        init_exe,
+        spec,
+        None,
+        limits,
+        StdioMode::Capture,
+        &NetworkLog::default(),
+    )?;
+    let Some((command, status)) = launched.waiting else {
+        return Err(kill_on_error(
+            launched.child,
+            LinuxError::Setup {
+                message: "the sandbox init did not wait for its command".into(),
+            },
+        ));
+    };
+    Ok(WaitingSandbox {
+        child: launched.child,
+        report: launched.report,
+        command,
+        status,
+        spec: spec.clone(),
+        sockets,
+    })
+}
+
+/// The host's unix sockets the view hides, as the plan lists them.
+fn host_sockets(spec: &SandboxSpec) -> Result<Vec<PathBuf>, LinuxError> {
+    crate::seccomp::host_unix_sockets(&spec.writable_roots).map_err(|e| LinuxError::Setup {
+        message: format!("cannot list the host's unix sockets in /proc/net/unix: {e}"),
+    })
+}
+
+impl WaitingSandbox {
+    /// The spec the sandbox was built for.
+    pub fn spec(&self) -> &SandboxSpec {
+        &self.spec
+    }
+
+    /// Whether every unix socket of the host was there when the view was built and hid it (a
+    /// socket made since would be reachable from this sandbox, not from a new one).
+    pub fn is_current(&self) -> bool {
+        host_sockets(&self.spec).is_ok_and(|now| now.iter().all(|s| self.sockets.contains(s)))
+    }
+
+    /// Hands the command to pid 1 and returns once it is being executed (or failed to start,
+    /// `LinuxError::Exec`), as `prepare` does. `cmd.program` must be resolved already.
+    pub fn start(
+        self,
+        cmd: &CommandSpec,
+    ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), LinuxError> {
+        let WaitingSandbox {
+            child,
+            mut report,
+            command,
+            status,
+            spec,
+            ..
+        } = self;
+        let sent = serde_json::to_vec(&plan_command(&spec, cmd))
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::File::from(command).write_all(&bytes));
+        if let Err(e) = sent {
+            let e = LinuxError::Setup {
+                message: format!("the waiting sandbox did not take its command: {e}"),
+            };
+            return Err(kill_on_error(child, e));
+        }
+        let messages = status::receive_all(status).unwrap_or_default();
+        let (_, error) = read_messages(messages, &mut report, cmd);
+        match error {
+            Some(e) => Err(kill_on_error(child, e)),
+            None => Ok((child, report)),
+        }
+    }
+}
