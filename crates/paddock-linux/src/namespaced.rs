@@ -151,17 +151,7 @@ pub fn spawn_in_namespaces(
     if let Some(entry) = cmd.run_here.filter(|_| single_threaded()) {
         let (pid, pidfd) = fork_into(cmd.namespaces, &child, entry)?;
         drop((stdin, detached));
-        let mut process = Box::new(NamespacedProcess {
-            pid,
-            stdout: stdout.map(|(r, _)| r),
-            stderr: stderr.map(|(r, _)| r),
-            exited: None,
-            reaped: false,
-            terminal: None,
-            copiers,
-            watch: ExitWatch::from_pidfd(pidfd),
-            signals: Some(signals),
-        });
+        let mut process = NamespacedProcess::started(pid, pidfd, stdout, stderr, copiers, signals);
         // Dropping `process` on an error kills and reaps the child.
         for (file, (_, text)) in MAP_FILES.into_iter().zip(child.maps) {
             std::fs::write(format!("/proc/{pid}/{file}"), text)
@@ -214,17 +204,7 @@ pub fn spawn_in_namespaces(
     drop((stdin, detached));
     // SAFETY: clone stored a new pidfd that nothing else owns.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
-    let mut process = Box::new(NamespacedProcess {
-        pid,
-        stdout: stdout.map(|(r, _)| r),
-        stderr: stderr.map(|(r, _)| r),
-        exited: None,
-        reaped: false,
-        terminal: None,
-        copiers,
-        watch: ExitWatch::from_pidfd(pidfd),
-        signals: Some(signals),
-    });
+    let mut process = NamespacedProcess::started(pid, pidfd, stdout, stderr, copiers, signals);
     let failed = child.failed.load(std::sync::atomic::Ordering::SeqCst);
     if failed != 0 {
         // Dropping `process` reaps the child, which has exited.
@@ -559,6 +539,31 @@ struct NamespacedProcess {
     copiers: Vec<std::thread::JoinHandle<()>>,
     watch: ExitWatch,
     signals: Option<SignalWatch>,
+}
+
+impl NamespacedProcess {
+    /// The handle of a first process just started (forked or executed), with the read ends of
+    /// its captured output; nothing about it is known yet.
+    fn started(
+        pid: libc::pid_t,
+        pidfd: OwnedFd,
+        stdout: Option<(OwnedFd, OwnedFd)>,
+        stderr: Option<(OwnedFd, OwnedFd)>,
+        copiers: Vec<std::thread::JoinHandle<()>>,
+        signals: SignalWatch,
+    ) -> Box<Self> {
+        Box::new(NamespacedProcess {
+            pid,
+            stdout: stdout.map(|(r, _)| r),
+            stderr: stderr.map(|(r, _)| r),
+            exited: None,
+            reaped: false,
+            terminal: None,
+            copiers,
+            watch: ExitWatch::from_pidfd(pidfd),
+            signals: Some(signals),
+        })
+    }
 }
 
 impl SandboxedProcess for NamespacedProcess {

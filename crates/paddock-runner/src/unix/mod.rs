@@ -41,6 +41,20 @@ pub fn spawn(cmd: Command, stdio: StdioMode) -> io::Result<Box<dyn SandboxedProc
     spawn_keeping_fds(cmd, stdio, &[])
 }
 
+/// Starts `cmd` without any sandbox (full-access): its program, arguments, directory and
+/// (already filtered) environment, and nothing inherited from this process's environment.
+pub fn spawn_unconfined(
+    cmd: &paddock_core::spec::CommandSpec,
+    stdio: StdioMode,
+) -> io::Result<Box<dyn SandboxedProcess>> {
+    let mut c = Command::new(&cmd.program);
+    c.args(&cmd.args)
+        .current_dir(&cmd.cwd)
+        .env_clear()
+        .envs(cmd.env.iter().cloned());
+    spawn(c, stdio)
+}
+
 /// Starts `cmd` like [`spawn_keeping_fds`], for a tree whose containment is the caller's: the
 /// caller guarantees that once the first process and its process group are killed, no process
 /// of the tree can run any more. The Linux backend qualifies: its first process is outside a

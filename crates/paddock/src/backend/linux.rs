@@ -111,12 +111,7 @@ impl Backend for Linux {
         cmd: &CommandSpec,
         stdio: StdioMode,
     ) -> Result<Launched, PaddockError> {
-        let mut c = std::process::Command::new(&cmd.program);
-        c.args(&cmd.args)
-            .current_dir(&cmd.cwd)
-            .env_clear()
-            .envs(cmd.env.iter().cloned());
-        let child = paddock_runner::unix::spawn(c, stdio)?;
+        let child = paddock_runner::unix::spawn_unconfined(cmd, stdio)?;
         Ok((child, EnforcementReport::unconfined()))
     }
 
