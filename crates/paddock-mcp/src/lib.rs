@@ -164,7 +164,7 @@ impl PaddockServer {
     /// Starts keeping a spare sandbox for the base policy (the warm path), unless
     /// `PADDOCK_MCP_SPARES=0` (each run then builds its own sandbox, as `paddock run` does).
     pub fn keep_spares(&mut self) {
-        if !paddock::warm::SUPPORTED
+        if !paddock::warm::supported()
             || std::env::var_os("PADDOCK_MCP_SPARES").is_some_and(|v| v == "0")
         {
             return;

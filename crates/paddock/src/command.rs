@@ -374,7 +374,6 @@ impl SandboxCommand {
         stdio: StdioMode,
         network: &paddock_core::NetworkLog,
     ) -> Result<backend::Launched, PaddockError> {
-        #[cfg(target_os = "linux")]
         if let Some(ticket) = self.spare.as_ref().filter(|_| stdio == StdioMode::Capture)
             && let Some(spare) = ticket.take()
             && spare.fits(&prepared.spec, &self.policy)

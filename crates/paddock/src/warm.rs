@@ -9,6 +9,7 @@
 //! (its pid 1 killed, nothing ran) and the run builds its sandbox as usual. The after-run check
 //! and its pending record belong to the run, not to the spare.
 
+use crate::backend::{self, WaitingSandbox};
 use crate::error::PaddockError;
 use paddock_core::{Policy, SandboxSpec};
 use std::path::{Path, PathBuf};
@@ -19,9 +20,7 @@ use std::time::{Duration, Instant};
 
 /// A sandbox built for a policy and waiting for its command.
 pub struct Spare {
-    #[cfg(target_os = "linux")]
-    sandbox: paddock_linux::WaitingSandbox,
-    #[cfg(target_os = "linux")]
+    sandbox: Box<dyn WaitingSandbox>,
     limits: paddock_core::policy::Limits,
     built: Instant,
 }
@@ -34,27 +33,23 @@ impl std::fmt::Debug for Spare {
     }
 }
 
-/// Whether this build can make spares at all (Linux only).
-pub const SUPPORTED: bool = cfg!(target_os = "linux");
+/// Whether this build's backend makes spares at all (Linux only).
+pub fn supported() -> bool {
+    backend::current().builds_spares()
+}
 
 /// Builds a spare for `policy` in `workspace`. `Ok(None)` when the policy gets no spare
 /// (full-access, a network allow-list, or a backend without spares).
 pub fn build(policy: &Policy, workspace: &Path) -> Result<Option<Spare>, PaddockError> {
     if policy.mode == paddock_core::Mode::FullAccess
         || matches!(policy.network, paddock_core::Network::Allowlist(_))
-        || !SUPPORTED
     {
         return Ok(None);
     }
     let spec = SandboxSpec::from_policy(policy, workspace)?;
-    build_for(&spec, policy)
-}
-
-#[cfg(target_os = "linux")]
-fn build_for(spec: &SandboxSpec, policy: &Policy) -> Result<Option<Spare>, PaddockError> {
-    let exe = std::env::current_exe()?;
-    let sandbox = paddock_linux::prepare_waiting(&exe, spec, &policy.limits)
-        .map_err(crate::backend::os::from_linux)?;
+    let Some(sandbox) = backend::current().prepare_spare(&spec, &policy.limits)? else {
+        return Ok(None);
+    };
     Ok(Some(Spare {
         sandbox,
         limits: policy.limits.clone(),
@@ -62,34 +57,18 @@ fn build_for(spec: &SandboxSpec, policy: &Policy) -> Result<Option<Spare>, Paddo
     }))
 }
 
-#[cfg(not(target_os = "linux"))]
-fn build_for(_spec: &SandboxSpec, _policy: &Policy) -> Result<Option<Spare>, PaddockError> {
-    Ok(None)
-}
-
 impl Spare {
     /// Whether a run with `spec` and `policy` may use this spare (see the module docs).
     pub fn fits(&self, spec: &SandboxSpec, policy: &Policy) -> bool {
-        #[cfg(target_os = "linux")]
-        return self.sandbox.spec() == spec
-            && self.limits == policy.limits
-            && self.sandbox.is_current();
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = (spec, policy);
-            false
-        }
+        self.sandbox.spec() == spec && self.limits == policy.limits && self.sandbox.is_current()
     }
 
     /// Starts `cmd` in the spare.
-    #[cfg(target_os = "linux")]
     pub(crate) fn start(
         self,
         cmd: &paddock_core::spec::CommandSpec,
     ) -> Result<crate::backend::Launched, PaddockError> {
-        self.sandbox
-            .start(cmd)
-            .map_err(crate::backend::os::from_linux)
+        self.sandbox.start(cmd)
     }
 }
 
@@ -157,8 +136,6 @@ impl SpareSlot {
 /// One run's access to the slot: the run takes at most one spare and says whether it did.
 #[derive(Clone)]
 pub struct SpareTicket {
-    // Only a backend with spares (Linux) takes from the slot.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     slot: Arc<SpareSlot>,
     used: Arc<AtomicBool>,
 }
@@ -177,12 +154,10 @@ impl SpareTicket {
         self.used.load(Ordering::SeqCst)
     }
 
-    #[cfg(target_os = "linux")]
     pub(crate) fn take(&self) -> Option<Spare> {
         self.slot.take()
     }
 
-    #[cfg(target_os = "linux")]
     pub(crate) fn mark_used(&self) {
         self.used.store(true, Ordering::SeqCst);
     }

@@ -2,7 +2,7 @@
 //! behind the `Backend` trait. Its errors keep their type (`LinuxError`) as the source of the
 //! `PaddockError` they become.
 
-use super::{Backend, BackendStatus, Launched, Requirement};
+use super::{Backend, BackendStatus, Launched, Requirement, WaitingSandbox};
 use crate::error::PaddockError;
 use paddock_core::host_scan::Finding;
 use paddock_core::policy::Limits;
@@ -115,6 +115,20 @@ impl Backend for Linux {
         Ok((child, EnforcementReport::unconfined()))
     }
 
+    fn builds_spares(&self) -> bool {
+        true
+    }
+
+    fn prepare_spare(
+        &self,
+        spec: &SandboxSpec,
+        limits: &Limits,
+    ) -> Result<Option<Box<dyn WaitingSandbox>>, PaddockError> {
+        let exe = std::env::current_exe()?;
+        let waiting = paddock_linux::prepare_waiting(&exe, spec, limits).map_err(from_linux)?;
+        Ok(Some(Box::new(waiting)))
+    }
+
     fn scan_host(&self) -> Vec<Finding> {
         paddock_core::host_scan::scan_system()
     }
@@ -178,5 +192,19 @@ mod tests {
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         });
         assert_eq!(err.exit_code(), crate::exit::NOT_FOUND);
+    }
+}
+
+impl WaitingSandbox for paddock_linux::WaitingSandbox {
+    fn spec(&self) -> &SandboxSpec {
+        paddock_linux::WaitingSandbox::spec(self)
+    }
+
+    fn is_current(&self) -> bool {
+        paddock_linux::WaitingSandbox::is_current(self)
+    }
+
+    fn start(self: Box<Self>, cmd: &CommandSpec) -> Result<Launched, PaddockError> {
+        paddock_linux::WaitingSandbox::start(*self, cmd).map_err(from_linux)
     }
 }

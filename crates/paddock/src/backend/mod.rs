@@ -70,6 +70,21 @@ pub trait Backend: Sync {
         log: &NetworkLog,
     ) -> Result<Launched, PaddockError>;
 
+    /// Whether `prepare_spare` builds anything here.
+    fn builds_spares(&self) -> bool {
+        false
+    }
+
+    /// A sandbox for `spec` and `limits` built ahead of its command, for a resident front end
+    /// (`warm`); `Ok(None)` when this backend builds none (all but Linux).
+    fn prepare_spare(
+        &self,
+        _spec: &SandboxSpec,
+        _limits: &Limits,
+    ) -> Result<Option<Box<dyn WaitingSandbox>>, PaddockError> {
+        Ok(None)
+    }
+
     /// Starts `cmd` with the caller's full rights (`full-access`).
     fn launch_unconfined(
         &self,
@@ -129,6 +144,19 @@ pub trait Backend: Sync {
             }),
         }
     }
+}
+
+/// A sandbox built and confined ahead, waiting for the one command it will run.
+pub trait WaitingSandbox: Send {
+    /// The spec it was built for (with the integrity walk of that moment).
+    fn spec(&self) -> &SandboxSpec;
+
+    /// False once the host changed in a way the spec does not show (a new host unix socket):
+    /// the sandbox must then be dropped, not used.
+    fn is_current(&self) -> bool;
+
+    /// Starts `cmd` (program resolved) in it; the sandbox is used up either way.
+    fn start(self: Box<Self>, cmd: &CommandSpec) -> Result<Launched, PaddockError>;
 }
 
 /// What a backend needs from this machine, and whether it has it.
