@@ -28,11 +28,11 @@ fn loaded() -> &'static Result<Vec<Rule>, String> {
     RULES.get_or_init(|| {
         // The examples are checked by this module's test; checking them on every start would
         // cost more than judging a command (`paddock explain -- git status`).
-        let text: String = TEXT
-            .lines()
-            .filter(|l| !l.starts_with("examples_"))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let mut text = String::with_capacity(TEXT.len());
+        for l in TEXT.lines().filter(|l| !l.starts_with("examples_")) {
+            text.push_str(l);
+            text.push('\n');
+        }
         let f = file::parse(Path::new("<built-in rules>"), &text, FileKind::ProjectRules)
             .map_err(|e| e.to_string())?;
         Ok(f.rules
