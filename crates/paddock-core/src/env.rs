@@ -139,16 +139,25 @@ pub fn scrub(
             .retain(|(n, _)| !n.eq_ignore_ascii_case(OsStr::new(k)));
         out.vars.push((k.into(), v.into()));
     }
-    out.vars.sort_by_key(|(n, _)| n.to_ascii_uppercase());
+    out.vars.sort_by(|(a, _), (b, _)| cmp_names(a, b));
     out.dropped.sort();
     out
+}
+
+/// The order of variable names in a scrubbed environment: their bytes upper-cased (ASCII),
+/// compared without allocating (sorting by an upper-cased copy allocated two per comparison).
+pub fn cmp_names(a: &OsStr, b: &OsStr) -> std::cmp::Ordering {
+    a.as_encoded_bytes()
+        .iter()
+        .map(u8::to_ascii_uppercase)
+        .cmp(b.as_encoded_bytes().iter().map(u8::to_ascii_uppercase))
 }
 
 /// Sets or replaces `name` in `vars` (case-insensitive on Windows-style names).
 pub fn set_var(vars: &mut Vec<(OsString, OsString)>, name: &str, value: impl Into<OsString>) {
     vars.retain(|(n, _)| !n.eq_ignore_ascii_case(OsStr::new(name)));
     vars.push((name.into(), value.into()));
-    vars.sort_by_key(|(n, _)| n.to_ascii_uppercase());
+    vars.sort_by(|(a, _), (b, _)| cmp_names(a, b));
 }
 
 /// The value of `name` in `vars`.
@@ -175,6 +184,23 @@ mod tests {
             .iter()
             .map(|(n, _)| n.to_string_lossy().into_owned())
             .collect()
+    }
+
+    #[test]
+    fn name_order_is_that_of_the_upper_cased_names() {
+        let names = [
+            "path", "PATH_X", "Path", "a", "B", "_x", "lc_all", "LC_", "", "z\u{e9}",
+        ];
+        for a in names {
+            for b in names {
+                let (a, b) = (OsStr::new(a), OsStr::new(b));
+                assert_eq!(
+                    cmp_names(a, b),
+                    a.to_ascii_uppercase().cmp(&b.to_ascii_uppercase()),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
     }
 
     #[test]
