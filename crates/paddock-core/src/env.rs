@@ -66,15 +66,33 @@ pub struct ScrubbedEnv {
 
 /// Case-insensitive glob match with `*` as the only wildcard.
 pub fn glob_match(pattern: &str, name: &str) -> bool {
+    // Names and patterns are ASCII in practice; there, comparing bytes case-insensitively is
+    // the same as comparing the upper-cased characters, without two allocations per call (the
+    // filter calls this for every variable and pattern on every run).
+    if pattern.is_ascii() && name.is_ascii() {
+        return glob_match_by(pattern.as_bytes(), name.as_bytes(), |a, b| {
+            a.eq_ignore_ascii_case(b)
+        });
+    }
     let p: Vec<char> = pattern.to_uppercase().chars().collect();
     let n: Vec<char> = name.to_uppercase().chars().collect();
+    glob_match_by(&p, &n, |a, b| a == b)
+}
+
+/// The `*`-only glob match over any symbols, with `eq` deciding when two are the same.
+fn glob_match_by<T: Copy + PartialEq + From<u8>>(
+    p: &[T],
+    n: &[T],
+    eq: impl Fn(&T, &T) -> bool,
+) -> bool {
+    let star_sym = T::from(b'*');
     let (mut pi, mut ni) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while ni < n.len() {
-        if pi < p.len() && p[pi] != '*' && p[pi] == n[ni] {
+        if pi < p.len() && p[pi] != star_sym && eq(&p[pi], &n[ni]) {
             pi += 1;
             ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == star_sym {
             star = Some(pi);
             pi += 1;
             mark = ni;
@@ -86,7 +104,7 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == star_sym)
 }
 
 fn matches_any(patterns: &[impl AsRef<str>], name: &str) -> bool {
@@ -121,16 +139,25 @@ pub fn scrub(
             .retain(|(n, _)| !n.eq_ignore_ascii_case(OsStr::new(k)));
         out.vars.push((k.into(), v.into()));
     }
-    out.vars.sort_by_key(|(n, _)| n.to_ascii_uppercase());
+    out.vars.sort_by(|(a, _), (b, _)| cmp_names(a, b));
     out.dropped.sort();
     out
+}
+
+/// The order of variable names in a scrubbed environment: their bytes upper-cased (ASCII),
+/// compared without allocating (sorting by an upper-cased copy allocated two per comparison).
+pub fn cmp_names(a: &OsStr, b: &OsStr) -> std::cmp::Ordering {
+    a.as_encoded_bytes()
+        .iter()
+        .map(u8::to_ascii_uppercase)
+        .cmp(b.as_encoded_bytes().iter().map(u8::to_ascii_uppercase))
 }
 
 /// Sets or replaces `name` in `vars` (case-insensitive on Windows-style names).
 pub fn set_var(vars: &mut Vec<(OsString, OsString)>, name: &str, value: impl Into<OsString>) {
     vars.retain(|(n, _)| !n.eq_ignore_ascii_case(OsStr::new(name)));
     vars.push((name.into(), value.into()));
-    vars.sort_by_key(|(n, _)| n.to_ascii_uppercase());
+    vars.sort_by(|(a, _), (b, _)| cmp_names(a, b));
 }
 
 /// The value of `name` in `vars`.
@@ -157,6 +184,55 @@ mod tests {
             .iter()
             .map(|(n, _)| n.to_string_lossy().into_owned())
             .collect()
+    }
+
+    #[test]
+    fn name_order_is_that_of_the_upper_cased_names() {
+        let names = [
+            "path", "PATH_X", "Path", "a", "B", "_x", "lc_all", "LC_", "", "z\u{e9}",
+        ];
+        for a in names {
+            for b in names {
+                let (a, b) = (OsStr::new(a), OsStr::new(b));
+                assert_eq!(
+                    cmp_names(a, b),
+                    a.to_ascii_uppercase().cmp(&b.to_ascii_uppercase()),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn glob_ascii_path_agrees_with_upper_casing_characters() {
+        // The ASCII fast path must decide exactly as the character path does.
+        let names = [
+            "GITHUB_TOKEN",
+            "github_token",
+            "Path",
+            "LC_ALL",
+            "x",
+            "",
+            "AKEYB",
+            "KE",
+        ];
+        let patterns = [
+            "*TOKEN*", "*token", "path", "LC_*", "*", "", "*KEY*", "K*E*Y", "**",
+        ];
+        for p in patterns {
+            for n in names {
+                let p_chars: Vec<char> = p.to_uppercase().chars().collect();
+                let n_chars: Vec<char> = n.to_uppercase().chars().collect();
+                assert_eq!(
+                    glob_match(p, n),
+                    glob_match_by(&p_chars, &n_chars, |a, b| a == b),
+                    "{p} vs {n}"
+                );
+            }
+        }
+        // Non-ASCII names keep Unicode upper-casing: the long s upper-cases to `S`.
+        assert!(glob_match("*SECRET*", "\u{17f}ecret"));
+        assert!(!glob_match("*SECRET*", "\u{17f}ecre"));
     }
 
     #[test]

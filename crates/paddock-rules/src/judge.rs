@@ -171,7 +171,7 @@ fn judge_command(engine: &Engine, cmd: &parse::SimpleCommand, ctx: &Context) -> 
         .into_iter()
         .filter(|(r, _)| r.applies(ctx.network))
         .collect();
-    if matches.iter().all(|(r, _)| r.amendment) {
+    if matches.iter().all(|(r, _)| r.amendment) && crate::rules::builtin::may_name(&cmd.names()) {
         // Paddock's built-in destructive / outbound list, overridden by any rule of the user's
         // but an "always allow" amendment, which sets aside only the built-in prompts its own
         // prefix triggers: allowing `git push origin main` does not allow `... --force`.

@@ -253,7 +253,7 @@ impl SandboxCommand {
         unconfined.mode = paddock_core::Mode::FullAccess;
         let spec = SandboxSpec::from_policy(&unconfined, &workspace)?;
         let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-        env.sort_by_key(|(n, _)| n.to_ascii_uppercase());
+        env.sort_by(|(a, _), (b, _)| paddock_core::env::cmp_names(a, b));
         for (k, v) in &self.env {
             paddock_core::env::set_var(&mut env, &k.to_string_lossy(), v.clone());
         }

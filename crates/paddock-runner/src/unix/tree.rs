@@ -226,13 +226,22 @@ mod linux {
     fn read_stat(path: &str, buf: &mut [u8]) -> Option<Proc> {
         let mut file = std::fs::File::open(path).ok()?;
         let n = file.read(buf).ok()?;
-        // Lossy: a comm that is not UTF-8 must not hide a process from the walk.
         if n < buf.len() {
-            return parse_stat(&String::from_utf8_lossy(&buf[..n]));
+            return parse_stat_bytes(&buf[..n]);
         }
         let mut bytes = buf.to_vec();
         file.read_to_end(&mut bytes).ok()?;
-        parse_stat(&String::from_utf8_lossy(&bytes))
+        parse_stat_bytes(&bytes)
+    }
+
+    /// Lossy: a comm that is not UTF-8 must not hide a process from the walk. The lossy
+    /// conversion is the slow path; a stat line is almost always UTF-8 (this runs once per
+    /// process on the machine at the end of every unconfined run).
+    fn parse_stat_bytes(bytes: &[u8]) -> Option<Proc> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => parse_stat(text),
+            Err(_) => parse_stat(&String::from_utf8_lossy(bytes)),
+        }
     }
 
     fn has_marker(pid: libc::pid_t, marker: &str) -> bool {
