@@ -151,6 +151,20 @@ pub(crate) fn from_linux(e: LinuxError) -> PaddockError {
     }
 }
 
+impl WaitingSandbox for paddock_linux::WaitingSandbox {
+    fn spec(&self) -> &SandboxSpec {
+        paddock_linux::WaitingSandbox::spec(self)
+    }
+
+    fn is_current(&self) -> bool {
+        paddock_linux::WaitingSandbox::is_current(self)
+    }
+
+    fn start(self: Box<Self>, cmd: &CommandSpec) -> Result<Launched, PaddockError> {
+        paddock_linux::WaitingSandbox::start(*self, cmd).map_err(from_linux)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,19 +206,5 @@ mod tests {
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         });
         assert_eq!(err.exit_code(), crate::exit::NOT_FOUND);
-    }
-}
-
-impl WaitingSandbox for paddock_linux::WaitingSandbox {
-    fn spec(&self) -> &SandboxSpec {
-        paddock_linux::WaitingSandbox::spec(self)
-    }
-
-    fn is_current(&self) -> bool {
-        paddock_linux::WaitingSandbox::is_current(self)
-    }
-
-    fn start(self: Box<Self>, cmd: &CommandSpec) -> Result<Launched, PaddockError> {
-        paddock_linux::WaitingSandbox::start(*self, cmd).map_err(from_linux)
     }
 }
