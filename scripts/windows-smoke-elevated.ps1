@@ -128,6 +128,76 @@ $r = Connect 'on' '127.0.0.1' $port
 Report 'online account reaches a loopback listener' ($r.Code -eq 0) "exit $($r.Code): $($r.Output)"
 $listener.Stop()
 
+# --- Network allow-list (issue 12): the offline account, its proxy in the broker -----------------
+# An origin on the host's loopback (outside the fence's hole) answering plain HTTP; the sandbox
+# may reach it only through the run's proxy, which allows 127.0.0.1 (listed as an IP literal).
+$originPortFile = Join-Path $root 'origin-port.txt'
+$origin = Start-Job -ArgumentList $originPortFile -ScriptBlock {
+    param($portFile)
+    $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+    $l.Start()
+    Set-Content -Path $portFile -Value $l.LocalEndpoint.Port
+    $deadline = (Get-Date).AddMinutes(5)
+    while ((Get-Date) -lt $deadline) {
+        if (-not $l.Pending()) { Start-Sleep -Milliseconds 50; continue }
+        $c = $l.AcceptTcpClient()
+        $s = $c.GetStream()
+        $reader = New-Object IO.StreamReader($s)
+        $line = $reader.ReadLine()
+        while ($reader.ReadLine()) { }
+        $body = "hello from paddock-origin"
+        $bytes = [Text.Encoding]::ASCII.GetBytes("HTTP/1.1 200 OK`r`nContent-Length: $($body.Length)`r`nConnection: close`r`n`r`n$body")
+        $s.Write($bytes, 0, $bytes.Length)
+        $c.Close()
+    }
+    $l.Stop()
+}
+$waited = 0
+while (-not (Test-Path $originPortFile) -and $waited -lt 300) { Start-Sleep -Milliseconds 100; $waited++ }
+$originPort = if (Test-Path $originPortFile) { [int](Get-Content $originPortFile) } else { 0 }
+Report 'the allow-list origin started' ($originPort -gt 0) 'the background listener wrote no port'
+$allowCfg = Join-Path $root 'allow.toml'
+Set-Content -Path $allowCfg -Value "network = { allow = [`"127.0.0.1`"] }`n[windows]`nlevel = `"elevated`""
+function Allowed([string[]]$command, [string[]]$extra = @()) {
+    $argv = @('run', '--no-rules', '--config', $allowCfg) + $extra + @('--workspace', $ws, '--cwd', $ws, '--timeout', '90', '--') + $command
+    $output = & $P @argv 2>&1 | Out-String
+    return @{ Code = $LASTEXITCODE; Output = $output }
+}
+# NO_PROXY lists 127.0.0.1 (the sandbox's own loopback); drop it so curl goes through the proxy,
+# and pass %HTTP_PROXY% with -x: if the variable were missing, curl would connect directly.
+$viaProxy = "set NO_PROXY=&& curl.exe -s -S --max-time 20 -x %HTTP_PROXY%"
+$r = Allowed @('cmd', '/d', '/c', 'echo proxy=%HTTP_PROXY%;%HTTPS_PROXY%;%ALL_PROXY%')
+Report 'an allow-list run gets the proxy variables of a port of the hole' ($r.Code -eq 0 -and $r.Output -match 'proxy=http://127\.0\.0\.1:478\d\d;http://127\.0\.0\.1:478\d\d;socks5h://127\.0\.0\.1:478\d\d') "exit $($r.Code): $($r.Output)"
+$r = Allowed @('cmd', '/d', '/c', "$viaProxy http://127.0.0.1:$originPort/listed")
+Report 'allow-list: a listed host is reached through the proxy' ($r.Code -eq 0 -and $r.Output -match 'hello from paddock-origin') "exit $($r.Code): $($r.Output)"
+# --json: stdout is the report alone (stderr dropped here), with the command's output inside.
+$argv = @('run', '--no-rules', '--config', $allowCfg, '--json', '--workspace', $ws, '--cwd', $ws, '--timeout', '90', '--', 'cmd', '/d', '/c', "$viaProxy -w code=%{http_code} http://unlisted.invalid/x")
+$json = & $P @argv 2>$null | Out-String
+$report = $null
+try { $report = $json | ConvertFrom-Json } catch { }
+$refused = @()
+if ($report) { $refused = @($report.network | Where-Object { $_.host -eq 'unlisted.invalid' -and -not $_.allowed }) }
+Report 'allow-list: an unlisted host is refused (403) and recorded in the report' ($report -and $report.stdout -match 'code=403' -and $refused.Count -ge 1) "refused events: $($refused.Count): $json"
+$fence = $null
+if ($report) { $fence = @($report.enforcement.layers | Where-Object { $_.name -eq 'network-fence' }) }
+Report 'allow-list: the report names the proxy in the fence layer' ($fence -and ($fence | Out-String) -match 'allow-list') "$json"
+$ps = "try { (New-Object Net.Sockets.TcpClient).Connect('1.1.1.1', 443); exit 0 } catch { exit 3 }"
+$r = Allowed @('powershell', '-NoProfile', '-Command', $ps)
+Report 'allow-list: a direct connect outside, without the proxy, fails' ($r.Code -eq 3) "exit $($r.Code): $($r.Output)"
+$ps = "try { (New-Object Net.Sockets.TcpClient).Connect('127.0.0.1', $originPort); exit 0 } catch { exit 3 }"
+$r = Allowed @('powershell', '-NoProfile', '-Command', $ps)
+Report 'allow-list: a loopback port outside the hole fails (the origin, directly)' ($r.Code -eq 3) "exit $($r.Code): $($r.Output)"
+# All ten ports of the hole held by this (unsandboxed) script: the run is refused, in one line.
+$squat = @()
+foreach ($holePort in 47800..47809) {
+    try { $t = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, $holePort); $t.Start(); $squat += $t } catch { }
+}
+$r = Allowed @('cmd', '/d', '/c', 'echo ran-anyway')
+Report 'allow-list: every port of the hole taken refuses the run naming the range' ($squat.Count -eq 10 -and $r.Code -eq 125 -and $r.Output -match '47800-47809' -and $r.Output -notmatch 'ran-anyway') "held $($squat.Count)/10, exit $($r.Code): $($r.Output)"
+foreach ($t in $squat) { $t.Stop() }
+Stop-Job $origin -ErrorAction SilentlyContinue
+Remove-Job $origin -Force -ErrorAction SilentlyContinue
+
 # --- Read confinement and workspace writes ----------------------------------------------------------
 $r = CmdProven 'off' "type $key"
 ReportDenied 'reading ~/.ssh is denied' $r ($r.Output -notmatch 'SMOKE-SECRET')

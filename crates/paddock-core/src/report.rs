@@ -251,6 +251,9 @@ pub enum Gap {
     DnsClient,
     /// Windows level 2: SMB through the redirector passes the fence.
     SmbRedirector,
+    /// Windows level 2: the fence lets the offline account reach every loopback listener on
+    /// the proxy port range fixed at setup, whichever program listens there.
+    LoopbackProxyRange,
     /// A compatibility grant (device, window station, folder) could not be made: programs that
     /// need it may fail. Security is unaffected.
     Compatibility,
@@ -282,6 +285,9 @@ impl std::fmt::Display for Gap {
             Gap::DenyRead => f.write_str("deny-read paths are not enforced"),
             Gap::DnsClient => f.write_str("DNS through the DNS client service"),
             Gap::SmbRedirector => f.write_str("SMB through the redirector"),
+            Gap::LoopbackProxyRange => {
+                f.write_str("other programs listening on the proxy's loopback port range")
+            }
             Gap::Compatibility => f.write_str("a compatibility grant is missing"),
             Gap::Unconfined => f.write_str("no sandbox"),
         }

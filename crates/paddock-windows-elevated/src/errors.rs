@@ -260,18 +260,29 @@ pub enum ElevatedError {
     NotABroker { group: String },
     #[error(
         "the network fence leaks: as the offline sandbox account a connect to {target} \
-         succeeded; Paddock refuses to run with network = \"off\". Run `paddock setup` to repair \
-         the WFP filters; if it persists, a third-party firewall or Group Policy is overriding \
-         them"
+         succeeded; Paddock refuses to run a fenced command (network = \"off\" or an \
+         allow-list). Run `paddock setup` to repair the WFP filters; if it persists, a \
+         third-party firewall or Group Policy is overriding them"
     )]
     FenceLeaked { target: String },
     #[error("the network fence could not be probed: {0}; Paddock refuses to run unprobed")]
     ProbeFailed(String),
     #[error(
-        "network allowlists are not implemented at Windows level 2 yet; use network = \"off\" or \
-         \"on\""
+        "as the offline sandbox account a connect to Paddock's proxy at {target} failed \
+         ({reason}): the fence does not let the sandbox reach its proxy. Run `paddock setup` \
+         to repair the WFP filters"
     )]
-    AllowlistUnsupported,
+    ProxyUnreachable { target: String, reason: String },
+    #[error(
+        "no port of the network fence's proxy range 127.0.0.1:{low}-{high} is free ({taken}), \
+         so the allow-list proxy cannot start: stop the program listening there (`netstat -ano \
+         -p tcp` names it) or use network = \"on\" or \"off\""
+    )]
+    ProxyPortsTaken { low: u16, high: u16, taken: String },
+    #[error("cannot start the allow-list proxy on 127.0.0.1:{port}: {reason}")]
+    ProxyStart { port: u16, reason: String },
+    #[error("network.allow: {0}")]
+    AllowList(#[from] paddock_proxy::AllowListError),
     #[error("broker-runner channel: {0}")]
     Protocol(#[from] ProtocolError),
     #[error("{0}")]

@@ -11,6 +11,7 @@
 //! or a profile root.
 
 use crate::errors::ElevatedError;
+use crate::network::ProxyReport;
 use crate::setup_plan::{Role, SetupRecord};
 use paddock_core::SandboxSpec;
 use paddock_core::policy::{Mode, Network, WindowsLevel};
@@ -207,11 +208,9 @@ pub fn plan(
     if spec.mode == Mode::FullAccess {
         return Err(WindowsError::FullAccess.into());
     }
-    if matches!(spec.network, Network::Allowlist(_)) {
-        return Err(ElevatedError::AllowlistUnsupported);
-    }
     // Level 1 plans writes; network and read denial are level 2's own, so they are taken out of
-    // the spec handed to it (they are not dropped: the fence and the denies below enforce them).
+    // the spec handed to it (they are not dropped: the fence, the allow-list proxy and the
+    // denies below enforce them).
     let write_spec = SandboxSpec {
         network: Network::On,
         deny_read: Vec::new(),
@@ -408,6 +407,7 @@ pub fn report(
     role: Role,
     account: &str,
     plan: &ElevatedFsPlan,
+    proxy: Option<&ProxyReport>,
 ) -> EnforcementReport {
     let mut layers = vec![
         LayerReport::new(
@@ -447,20 +447,50 @@ pub fn report(
         )
         .enforcing([Protection::ProcessTree, Protection::Desktop]),
     ];
-    layers.push(match role {
-        Role::Offline => LayerReport::new(
+    let (low, high) = (rec.proxy_ports.low, rec.proxy_ports.high);
+    layers.push(match (role, proxy) {
+        (Role::Offline, None) => LayerReport::new(
             Layer::NetworkFence,
             LayerStatus::Enforced,
             format!(
-                "WFP blocks every connect of {account} except loopback ports {}-{}; probed at \
-                 start (loopback and {PROBE_OUTSIDE} blocked). Residuals: DNS through Dnscache, \
-                 SMB through the redirector",
-                rec.proxy_ports.low, rec.proxy_ports.high
+                "WFP blocks every connect of {account} except loopback ports {low}-{high}; probed \
+                 at start (loopback and {PROBE_OUTSIDE} blocked). Residuals: DNS through \
+                 Dnscache, SMB through the redirector, and any program of this machine \
+                 listening on 127.0.0.1:{low}-{high}"
             ),
         )
         .enforcing([Protection::Network, Protection::TcpConnect])
-        .lacking([Gap::DnsClient, Gap::SmbRedirector]),
-        Role::Online => LayerReport::new(
+        .lacking([Gap::DnsClient, Gap::SmbRedirector, Gap::LoopbackProxyRange]),
+        (Role::Offline, Some(p)) => LayerReport::new(
+            Layer::NetworkFence,
+            LayerStatus::Enforced,
+            format!(
+                "network allow-list ({} entr{}): WFP blocks every connect of {account} except \
+                 loopback ports {low}-{high}; Paddock's proxy holds 127.0.0.1:{} exclusively \
+                 and HTTP_PROXY, HTTPS_PROXY and ALL_PROXY point at it; probed at start (the \
+                 proxy reached, another loopback port and {PROBE_OUTSIDE} blocked). Residuals: \
+                 DNS through Dnscache, SMB through the redirector, and any program of this \
+                 machine listening on another port of {low}-{high}{}",
+                p.entries,
+                if p.entries == 1 { "y" } else { "ies" },
+                p.port,
+                if p.taken.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (held by another program at start: {})",
+                        p.taken
+                            .iter()
+                            .map(u16::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ),
+        )
+        .enforcing([Protection::Network, Protection::TcpConnect])
+        .lacking([Gap::DnsClient, Gap::SmbRedirector, Gap::LoopbackProxyRange]),
+        (Role::Online, _) => LayerReport::new(
             Layer::Network,
             LayerStatus::NotEnforced,
             "network = \"on\": the online sandbox account is not fenced. Schannel TLS \
@@ -728,7 +758,13 @@ mod tests {
         // The spec asks for network off and a deny-read file, which level 1 refuses.
         let (w, plan, t) = applied(Mode::WorkspaceWrite);
         assert!(!has(&w, &t, r"C:\Users\me\repo\.env", READ));
-        let offline = report(&setup_record(), Role::Offline, "PaddockOffline", &plan);
+        let offline = report(
+            &setup_record(),
+            Role::Offline,
+            "PaddockOffline",
+            &plan,
+            None,
+        );
         assert!(offline.not_enforced.is_empty(), "{offline:?}");
         assert!(!offline.unconfined);
         let layer = |name: &str| {
@@ -770,7 +806,7 @@ mod tests {
             "{offline:?}"
         );
         // The online account is not fenced, and the report says so.
-        let online = report(&setup_record(), Role::Online, "PaddockOnline", &plan);
+        let online = report(&setup_record(), Role::Online, "PaddockOnline", &plan, None);
         assert!(
             online
                 .layers
@@ -925,23 +961,39 @@ mod tests {
     }
 
     #[test]
-    fn allowlist_and_full_access_are_refused() {
+    fn an_allow_list_plans_exactly_like_network_off_and_full_access_is_refused() {
         let mut w = world();
         let h = host();
+        let off = plan(
+            &spec(Mode::WorkspaceWrite),
+            &w.store,
+            &mut w.registry,
+            &h,
+            &profile(),
+            &sid(GROUP),
+            &runner(),
+        )
+        .unwrap();
         let mut s = spec(Mode::WorkspaceWrite);
         s.network = Network::Allowlist(vec!["example.com".into()]);
-        assert!(matches!(
-            plan(
-                &s,
-                &w.store,
-                &mut w.registry,
-                &h,
-                &profile(),
-                &sid(GROUP),
-                &runner()
-            ),
-            Err(ElevatedError::AllowlistUnsupported)
-        ));
+        let allow = plan(
+            &s,
+            &w.store,
+            &mut w.registry,
+            &h,
+            &profile(),
+            &sid(GROUP),
+            &runner(),
+        )
+        .unwrap();
+        // The run's own SID and temp folder differ between any two plans; nothing else does.
+        assert_eq!(
+            allow.windows.roots, off.windows.roots,
+            "the allow-list changes no file rule"
+        );
+        assert_eq!(allow.denied, off.denied);
+        assert_eq!(allow.read_grants, off.read_grants);
+        assert_eq!(allow.windows.aces.len(), off.windows.aces.len());
         assert!(
             plan(
                 &spec(Mode::FullAccess),
@@ -954,5 +1006,37 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn an_allow_list_report_names_the_proxy_port_and_the_ports_other_programs_held() {
+        let (_, plan, _) = applied(Mode::WorkspaceWrite);
+        let proxy = ProxyReport {
+            port: 47802,
+            entries: 2,
+            taken: vec![47800, 47801],
+        };
+        let r = report(
+            &setup_record(),
+            Role::Offline,
+            "PaddockOffline",
+            &plan,
+            Some(&proxy),
+        );
+        let fence = r
+            .layers
+            .iter()
+            .find(|l| l.name == "network-fence")
+            .unwrap_or_else(|| panic!("no fence layer in {r:?}"));
+        assert_eq!(fence.status, LayerStatus::Enforced);
+        for want in [
+            "network allow-list (2 entries)",
+            "127.0.0.1:47802",
+            "held by another program at start: 47800, 47801",
+        ] {
+            assert!(fence.detail.contains(want), "{want}: {fence:?}");
+        }
+        assert!(r.enforces(paddock_core::Capability::Network), "{r:?}");
+        assert!(r.gaps().any(|g| *g == Gap::LoopbackProxyRange), "{r:?}");
     }
 }

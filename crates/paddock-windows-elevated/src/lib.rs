@@ -5,6 +5,7 @@
 //! Pure parts (every OS, tested on Linux): [`setup_plan`] (desired machine state, reconcile,
 //! rollback, uninstall against a [`setup_plan::SystemState`]), [`filters`] (WFP specs and an
 //! arbitration model), [`fs_plan`] (level-2 ACEs judged by the level-1 access model),
+//! [`network`] (the account, proxy variables and proxy port of a run),
 //! [`protocol`] (broker/runner control frames), [`errors`] (step codes, UAC and logon errors
 //! with fixes). The `cfg(windows)` part in `win` carries them out with Win32.
 //!
@@ -12,8 +13,9 @@
 //!
 //! - `win::runner_main_if_requested()`: first thing in `main` (the runner is `paddock.exe`
 //!   started by the broker as a sandbox account with `--paddock-elevated-runner`).
-//! - `win::prepare_elevated(spec, cmd, stdio) -> Result<(Box<dyn SandboxedProcess>,
-//!   EnforcementReport), ElevatedError>` for `windows.level = "elevated"`; hand the process to
+//! - `win::prepare_elevated(spec, cmd, stdio, network_log) -> Result<(Box<dyn
+//!   SandboxedProcess>, EnforcementReport), ElevatedError>` for `windows.level = "elevated"`
+//!   (with an allow-list, the proxy's decisions go to `network_log`); hand the process to
 //!   `paddock_runner::run`.
 //! - `win::setup(&SetupOptions)` / `win::uninstall(&SetupOptions)` ->
 //!   `Result<SetupResult<_>, ElevatedError>` for `paddock setup [--uninstall]`, with
@@ -23,6 +25,7 @@
 pub mod errors;
 pub mod filters;
 pub mod fs_plan;
+pub mod network;
 pub mod protocol;
 pub mod setup_plan;
 

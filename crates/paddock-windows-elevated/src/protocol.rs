@@ -45,13 +45,17 @@ pub struct LaunchRequest {
     pub probe: Option<ProbeRequest>,
 }
 
-/// What the runner must fail to reach before it starts anything (network = "off").
+/// What the runner must fail to reach before it starts anything (network = "off" or an
+/// allow-list), and, with an allow-list, the proxy port it must reach.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeRequest {
-    /// A loopback port the broker listens on.
+    /// A loopback port the broker listens on, outside the fence's hole.
     pub loopback_port: u16,
     /// An outside address (`ip:port`).
     pub outside: String,
+    /// The allow-list proxy's port on 127.0.0.1, which the sandbox must reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_port: Option<u16>,
 }
 
 impl LaunchRequest {
@@ -371,6 +375,7 @@ mod tests {
                 probe: Some(ProbeRequest {
                     loopback_port: 50123,
                     outside: "1.1.1.1:443".into(),
+                    proxy_port: Some(47801),
                 }),
             })),
             Message::Started { pid: 4242 },

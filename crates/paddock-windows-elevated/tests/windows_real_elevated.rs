@@ -5,9 +5,9 @@
 //! covers the same ground through the `paddock` binary.
 #![cfg(windows)]
 
-use paddock_core::SandboxSpec;
 use paddock_core::policy::{Mode, Network};
 use paddock_core::spec::{CommandSpec, DenyReadPath, PathKind};
+use paddock_core::{NetworkLog, SandboxSpec};
 use paddock_runner::{ExitInfo, Outcome, RunOptions, StdioMode, run};
 use paddock_windows::apply::long_path::strip_verbatim;
 use paddock_windows::apply::shell::{Env, KnownShell, find_shell};
@@ -57,6 +57,10 @@ fn spec(ws: &Path, network: Network, deny_read: Vec<DenyReadPath>) -> SandboxSpe
 }
 
 fn sandboxed(spec: &SandboxSpec, script: &str) -> Outcome {
+    sandboxed_logged(spec, script, &NetworkLog::default())
+}
+
+fn sandboxed_logged(spec: &SandboxSpec, script: &str, log: &NetworkLog) -> Outcome {
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let cmd = CommandSpec {
         program: find_shell(KnownShell::Cmd, Env(&env)).unwrap(),
@@ -64,7 +68,7 @@ fn sandboxed(spec: &SandboxSpec, script: &str) -> Outcome {
         cwd: spec.workspace.clone(),
         env,
     };
-    let (process, report) = win::prepare_elevated(spec, &cmd, StdioMode::Capture).unwrap();
+    let (process, report) = win::prepare_elevated(spec, &cmd, StdioMode::Capture, log).unwrap();
     assert_eq!(report.backend, "windows-elevated");
     let opts = RunOptions {
         stdio: StdioMode::Capture,
@@ -97,6 +101,87 @@ fn offline_account_cannot_connect_to_a_loopback_listener() {
         out.status,
         ExitInfo::Code(3),
         "the fence let a connect through"
+    );
+}
+
+/// An HTTP server on the host's 127.0.0.1 (outside the fence's hole) answering every request
+/// with `hello from paddock-origin`.
+fn origin() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let body = "hello from paddock-origin";
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+#[ignore = "real Windows, elevated"]
+fn an_allow_list_reaches_listed_hosts_through_the_proxy_only() {
+    let _m = MACHINE.lock().unwrap();
+    set_up();
+    let (_d, ws) = workspace();
+    let port = origin();
+    let s = spec(
+        &ws,
+        Network::Allowlist(vec!["127.0.0.1".into()]),
+        Vec::new(),
+    );
+    // NO_PROXY lists 127.0.0.1; drop it so curl goes through the proxy named by HTTP_PROXY.
+    let curl = "set NO_PROXY=&& curl.exe -s -S --max-time 20 -x %HTTP_PROXY%";
+    let log = NetworkLog::default();
+    let out = sandboxed_logged(&s, &format!("{curl} http://127.0.0.1:{port}/listed"), &log);
+    let text = String::from_utf8_lossy(&out.stdout.data);
+    assert_eq!(out.status, ExitInfo::Code(0), "{text}");
+    assert!(text.contains("hello from paddock-origin"), "{text}");
+    let events = log.take();
+    assert!(
+        events.iter().any(|e| e.allowed && e.port == port),
+        "{events:?}"
+    );
+    let out = sandboxed_logged(
+        &s,
+        &format!("{curl} -w code=%{{http_code}} http://unlisted.invalid/x"),
+        &log,
+    );
+    let text = String::from_utf8_lossy(&out.stdout.data);
+    assert!(text.contains("code=403"), "{text}");
+    let events = log.take();
+    assert!(
+        events
+            .iter()
+            .any(|e| !e.allowed && e.host == "unlisted.invalid"),
+        "{events:?}"
+    );
+    // Without the proxy: the origin directly (a loopback port outside the hole), and outside.
+    let out = sandboxed(&s, &powershell_connect(port));
+    assert_eq!(
+        out.status,
+        ExitInfo::Code(3),
+        "a direct loopback connect went through"
+    );
+    let out = sandboxed(
+        &s,
+        "powershell -NoProfile -Command \"try { (New-Object Net.Sockets.TcpClient).Connect(\
+         '1.1.1.1', 443); exit 0 } catch { exit 3 }\"",
+    );
+    assert_eq!(
+        out.status,
+        ExitInfo::Code(3),
+        "a direct outside connect went through"
     );
 }
 

@@ -64,6 +64,7 @@ fn runner_process_connects_proves_the_nonce_and_refuses_when_the_probe_leaks() {
     req.probe = Some(ProbeRequest {
         loopback_port: port,
         outside: "192.0.2.1:9".into(),
+        proxy_port: None,
     });
     write_message(&mut conn, &Message::Launch(Box::new(req))).unwrap();
     assert_eq!(

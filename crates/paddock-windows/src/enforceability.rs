@@ -3,7 +3,9 @@
 //!
 //! Guarantees: a spec asking for network off or deny-read paths is refused at level 1 unless
 //! the matching capability is in `allow_unenforced`, in which case it is returned so that the
-//! run report lists it as not enforced. Nothing is silently dropped.
+//! run report lists it as not enforced; a network allow-list is refused at level 1 whatever
+//! `allow_unenforced` says (nothing would hold the command to the proxy; level 2 enforces it).
+//! Nothing is silently dropped.
 
 use crate::error::WindowsError;
 use paddock_core::SandboxSpec;
@@ -123,10 +125,14 @@ mod tests {
             false,
             &[Capability::Network],
         );
-        assert!(matches!(
-            check_enforceable(&s, WindowsLevel::Unelevated),
-            Err(WindowsError::AllowlistUnsupported)
-        ));
+        let err = check_enforceable(&s, WindowsLevel::Unelevated).unwrap_err();
+        assert!(
+            matches!(err, WindowsError::AllowlistUnsupported),
+            "accepting the network gap does not admit an allow-list at level 1: {err}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("level 1 has no network fence"), "{msg}");
+        assert!(msg.contains("windows.level = \"elevated\""), "{msg}");
         let s = spec(Network::On, false, &[]);
         assert!(matches!(
             check_enforceable(&s, WindowsLevel::Elevated),

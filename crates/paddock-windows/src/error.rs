@@ -19,7 +19,9 @@ pub enum WindowsError {
     )]
     Unenforceable { capabilities: Vec<Capability> },
     #[error(
-        "network allowlists are not implemented on Windows yet; use network = \"off\" or \"on\""
+        "Windows level 1 has no network fence that could hold the command to a proxy; run \
+         `paddock setup` once and set windows.level = \"elevated\", or use network = \"on\" \
+         or \"off\""
     )]
     AllowlistUnsupported,
     #[error(

@@ -3,26 +3,32 @@
 //! kill-on-close job, talks to it over the authenticated pipe, and hands the facade a
 //! `SandboxedProcess` whose exit code, timeout kill and Ctrl-C reach across.
 //!
-//! Guarantees: it refuses before anything starts when setup is missing or outdated, the
-//! policy asks for an allowlist, the runner is not the process it started, or the runner
-//! refuses (fence probe leaked, token or desktop unavailable); per-run ACEs are taken back when
-//! the process is dropped, and on every refusal after they were applied.
+//! Guarantees: it refuses before anything starts when setup is missing or outdated, an
+//! allow-list's proxy cannot hold a port of the fence's hole, the runner is not the process it
+//! started, or the runner refuses (fence probe leaked, proxy unreachable, token or desktop
+//! unavailable); per-run ACEs are taken back when the process is dropped, and on every refusal
+//! after they were applied. An allow-list runs as the offline account with the run's proxy in
+//! `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY`; the proxy records every decision in the run's
+//! `NetworkLog` and stops once the runner's job is empty.
 
 use super::logon_launch::{RunnerProcess, RunnerStdio, start_runner};
 use super::ownership;
 use super::pipe::{PipeServer, fresh_name, pipe_sddl};
+use super::proxy::{self, RunProxy};
 use super::runner::RUNNER_FLAG;
 use super::system;
 use crate::errors::ElevatedError;
 use crate::fs_plan::{self, PROBE_OUTSIDE, ProfileDirs};
+use crate::network;
 use crate::protocol::{
     LaunchRequest, Message, ProbeRequest, Signal, check_hello, read_message, write_message,
 };
 use crate::setup_plan::{Role, SETUP_VERSION, SetupRecord};
-use paddock_core::SandboxSpec;
 use paddock_core::policy::Network;
 use paddock_core::report::{EnforcementReport, Gap, Layer, LayerReport, LayerStatus};
 use paddock_core::spec::CommandSpec;
+use paddock_core::{NetworkLog, SandboxSpec};
+use paddock_proxy::ProxyHandle;
 use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
 use paddock_win32::Win32Error;
 use paddock_windows::apply::acl::NtfsAclStore;
@@ -90,18 +96,16 @@ fn require_broker(rec: &SetupRecord) -> Result<(), ElevatedError> {
     Ok(())
 }
 
-/// Plans, applies and starts `cmd` under `spec` at Windows level 2.
+/// Plans, applies and starts `cmd` under `spec` at Windows level 2; with a network
+/// allow-list, the proxy's decisions go to `log`.
 pub fn prepare_elevated(
     spec: &SandboxSpec,
     cmd: &CommandSpec,
     stdio: StdioMode,
+    log: &NetworkLog,
 ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), ElevatedError> {
     let rec = current_setup()?;
-    let role = match spec.network {
-        Network::Off => Role::Offline,
-        Network::On => Role::Online,
-        Network::Allowlist(_) => return Err(ElevatedError::AllowlistUnsupported),
-    };
+    let role = network::role_for(&spec.network);
     let (account, _, account_sid) = rec
         .accounts
         .iter()
@@ -118,6 +122,15 @@ pub fn prepare_elevated(
     let password = system::read_secret(&account)
         .map_err(state)?
         .ok_or(ElevatedError::NotSetUp)?;
+    // The allow-list proxy starts before anything is applied: when it cannot hold a port of
+    // the hole there is nothing to undo.
+    let proxy: Option<(RunProxy, usize)> = match &spec.network {
+        Network::Allowlist(allow) => {
+            Some((proxy::start(rec.proxy_ports, allow, log)?, allow.len()))
+        }
+        Network::On | Network::Off => None,
+    };
+    let proxy_port = proxy.as_ref().map(|(p, _)| p.port);
     let mut registry = SidRegistry::open_default()?;
     let mut store = NtfsAclStore::new();
     let host = HostDirs::from_env(registry.state_dir());
@@ -175,7 +188,7 @@ pub fn prepare_elevated(
             cmd.program.clone(),
             &cmd.args,
             cmd.cwd.clone(),
-            &with_git_trust(spec, cmd),
+            &network::launch_env(spec, cmd, proxy_port),
             plan.windows.token.clone(),
             plan.windows.private_temp.clone(),
         )?;
@@ -183,6 +196,7 @@ pub fn prepare_elevated(
             req.probe = Some(ProbeRequest {
                 loopback_port: listener.local_addr().map_err(state)?.port(),
                 outside: PROBE_OUTSIDE.into(),
+                proxy_port,
             });
         }
         write_message(&mut conn, &Message::Launch(Box::new(req)))?;
@@ -196,12 +210,17 @@ pub fn prepare_elevated(
         match reply {
             Some(Message::Started { .. }) => {
                 if probed {
-                    record_probe(&registry, &account, None);
+                    record_probe(&registry, &account, None, proxy.as_ref().map(|(p, _)| p));
                 }
                 Ok((runner, conn, stdio_ends, gaps))
             }
             Some(Message::Leaked { target }) => {
-                record_probe(&registry, &account, Some(&target));
+                record_probe(
+                    &registry,
+                    &account,
+                    Some(&target),
+                    proxy.as_ref().map(|(p, _)| p),
+                );
                 Err(ElevatedError::FenceLeaked { target })
             }
             Some(Message::Refused { message }) => Err(ElevatedError::State(format!(
@@ -217,7 +236,8 @@ pub fn prepare_elevated(
             return Err(e);
         }
     };
-    let mut report = fs_plan::report(&rec, role, &account, &plan);
+    let proxy_report = proxy.as_ref().map(|(p, entries)| p.report(*entries));
+    let mut report = fs_plan::report(&rec, role, &account, &plan, proxy_report.as_ref());
     for gap in gaps {
         report.layers.push(
             LayerReport::new(
@@ -234,6 +254,7 @@ pub fn prepare_elevated(
         stdout: stdio_ends.stdout,
         stderr: stdio_ends.stderr,
         cleanup: Some(Box::new(move |end| undo(active, end))),
+        _proxy: proxy.map(|(p, _)| p.handle),
     };
     Ok((Box::new(process), report))
 }
@@ -246,19 +267,36 @@ pub struct ProbeRecord {
     pub account: String,
     /// The address a connect reached, `None` when everything was blocked.
     pub leaked: Option<String>,
+    /// With an allow-list: the proxy's address, held exclusively by the broker, that the
+    /// sandbox had to reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// With an allow-list: ports of the fence's hole another program (or another run's proxy)
+    /// held; the offline account can connect to whatever listens there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_ports: Vec<u16>,
 }
 
 fn probe_path(registry: &SidRegistry) -> std::path::PathBuf {
     registry.windows_dir().join("elevated-probe.json")
 }
 
-fn record_probe(registry: &SidRegistry, account: &str, leaked: Option<&str>) {
+fn record_probe(
+    registry: &SidRegistry,
+    account: &str,
+    leaked: Option<&str>,
+    proxy: Option<&RunProxy>,
+) {
     let rec = ProbeRecord {
         at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         account: account.to_string(),
         leaked: leaked.map(str::to_string),
+        proxy: proxy.map(|p| format!("127.0.0.1:{}", p.port)),
+        foreign_ports: proxy
+            .map(|p| p.taken.iter().map(|(port, _)| *port).collect())
+            .unwrap_or_default(),
     };
     if let Ok(bytes) = serde_json::to_vec_pretty(&rec) {
         let _ = std::fs::write(probe_path(registry), bytes);
@@ -270,25 +308,6 @@ pub fn last_probe() -> Option<ProbeRecord> {
     let registry = SidRegistry::open_default().ok()?;
     let bytes = std::fs::read(probe_path(&registry)).ok()?;
     serde_json::from_slice(&bytes).ok()
-}
-
-/// `cmd`'s environment plus git's `safe.directory` for the workspace and roots.
-fn with_git_trust(
-    spec: &SandboxSpec,
-    cmd: &CommandSpec,
-) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
-    let mut env: Vec<_> = cmd
-        .env
-        .iter()
-        .filter(|(k, _)| {
-            !k.to_string_lossy()
-                .to_ascii_uppercase()
-                .starts_with("GIT_CONFIG_")
-        })
-        .cloned()
-        .collect();
-    env.extend(fs_plan::git_safe_directory_env(spec));
-    env
 }
 
 type Cleanup = Box<dyn FnOnce(TreeEnd) + Send>;
@@ -303,6 +322,8 @@ struct BrokeredProcess {
     stdout: Option<File>,
     stderr: Option<File>,
     cleanup: Option<Cleanup>,
+    /// The allow-list proxy; dropped after `Drop::drop` has emptied the job.
+    _proxy: Option<ProxyHandle>,
 }
 
 impl BrokeredProcess {
@@ -415,6 +436,7 @@ mod tests {
                 assert_eq!(end, TreeEnd::Gone);
                 cleanups.fetch_add(1, Ordering::SeqCst);
             })),
+            _proxy: None,
         };
         (process, runner_end)
     }

@@ -11,6 +11,7 @@ pub mod lsa;
 pub mod machine_dir;
 pub mod ownership;
 pub mod pipe;
+pub mod proxy;
 pub mod runner;
 pub mod setup;
 pub mod system;

@@ -142,9 +142,21 @@ pub fn probe_leak(probe: &ProbeRequest) -> Option<String> {
         })
 }
 
-/// `probe_leak` on a thread impersonating `token` (the target's restricted token), so the probe
-/// sees the fence exactly as the target will: a filter that did not match restricted tokens
-/// shows up here as a leak, and the run is refused.
+/// With an allow-list: the sandbox must reach its proxy on 127.0.0.1:`port` (the fence's hole).
+/// The connection is closed at once; the proxy reads nothing from it and records nothing.
+pub fn probe_proxy(port: u16) -> Result<(), ElevatedError> {
+    let target = SocketAddr::from(([127, 0, 0, 1], port));
+    TcpStream::connect_timeout(&target, Duration::from_secs(2))
+        .map(drop)
+        .map_err(|e| ElevatedError::ProxyUnreachable {
+            target: target.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// `probe_leak`, then (no leak, an allow-list) `probe_proxy`, on a thread impersonating `token`
+/// (the target's restricted token), so the probe sees the fence exactly as the target will: a
+/// filter that did not match restricted tokens shows up here as a leak, and the run is refused.
 fn probe_as(token: &OwnedHandle, probe: &ProbeRequest) -> Result<Option<String>, ElevatedError> {
     let raw = token.as_raw_handle() as usize;
     std::thread::scope(|scope| {
@@ -157,9 +169,13 @@ fn probe_as(token: &OwnedHandle, probe: &ProbeRequest) -> Result<Option<String>,
                     return Err(ElevatedError::ProbeFailed(e.to_string()));
                 }
                 let leak = probe_leak(probe);
+                let reached = match probe.proxy_port {
+                    Some(port) if leak.is_none() => probe_proxy(port),
+                    _ => Ok(()),
+                };
                 // SAFETY: ends this thread's impersonation.
                 unsafe { RevertToSelf() };
-                Ok(leak)
+                reached.map(|()| leak)
             })
             .join()
             .map_err(|_| ElevatedError::ProbeFailed("the probe thread panicked".into()))?
@@ -376,6 +392,7 @@ mod tests {
         let probe = ProbeRequest {
             loopback_port: listener.local_addr().unwrap().port(),
             outside: "192.0.2.1:9".into(),
+            proxy_port: None,
         };
         let (reply, result, _) = broker_round(Some(probe));
         let port = listener.local_addr().unwrap().port();
@@ -437,6 +454,7 @@ mod tests {
         let probe = ProbeRequest {
             loopback_port: port,
             outside: "192.0.2.1:9".into(),
+            proxy_port: None,
         };
         let leak = probe_leak(&probe).expect("an unfenced listen must be reported");
         assert!(leak.starts_with("listen on 127.0.0.1:"), "{leak}");
@@ -449,7 +467,23 @@ mod tests {
         let probe = ProbeRequest {
             loopback_port: port,
             outside: "192.0.2.1:9".into(),
+            proxy_port: None,
         };
         assert_eq!(probe_leak(&probe), Some(format!("127.0.0.1:{port}")));
+    }
+
+    #[test]
+    fn an_allow_list_run_is_refused_when_the_sandbox_cannot_reach_its_proxy() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        probe_proxy(port).expect("a listening proxy port is reached");
+        drop(held);
+        let err = probe_proxy(port).unwrap_err();
+        assert!(
+            matches!(err, ElevatedError::ProxyUnreachable { ref target, .. }
+                if *target == format!("127.0.0.1:{port}")),
+            "{err}"
+        );
+        assert!(err.to_string().contains("paddock setup"), "{err}");
     }
 }

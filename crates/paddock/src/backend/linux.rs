@@ -91,7 +91,7 @@ impl Backend for Linux {
         }
     }
 
-    fn supports_allowlist(&self) -> bool {
+    fn supports_allowlist(&self, _spec: &SandboxSpec) -> bool {
         true
     }
 

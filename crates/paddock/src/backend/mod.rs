@@ -54,8 +54,9 @@ pub trait Backend: Sync {
         ("true", &[])
     }
 
-    /// Whether a network allow-list (Paddock's proxy) can be enforced here.
-    fn supports_allowlist(&self) -> bool {
+    /// Whether a network allow-list (Paddock's proxy) can be enforced here for `spec` (on
+    /// Windows it depends on the spec's level).
+    fn supports_allowlist(&self, _spec: &SandboxSpec) -> bool {
         false
     }
 
@@ -224,16 +225,17 @@ pub fn kept_grants(state: &Path) -> Result<Vec<paddock_windows::grants::KeptGran
         .map_err(|e| PaddockError::backend("windows", e))
 }
 
-/// Why an allow-list is refused off Linux, in one line.
+/// Why an allow-list is refused where `supports_allowlist` says no, in one line.
 const ALLOWLIST_ELSEWHERE: &str = if cfg!(windows) {
-    "Windows level 1 has no network fence that could hold the command to a proxy, and level \
-     2 does not start the proxy yet (docs/windows.md); use network = \"on\" or \"off\""
+    "Windows level 1 has no network fence that could hold the command to a proxy; run \
+     `paddock setup` once and set windows.level = \"elevated\", or use network = \"on\" or \
+     \"off\""
 } else {
     "the allow-list proxy is wired into the Linux backend only; use network = \"on\" or \"off\""
 };
 
 /// Refusals made before anything starts: a malformed allow-list entry, and an allow-list on a
-/// backend without the proxy.
+/// backend (or, on Windows, a level) without the proxy.
 pub fn check_portable(spec: &SandboxSpec) -> Result<(), PaddockError> {
     if spec.mode != Mode::FullAccess
         && let Network::Allowlist(allow) = &spec.network
@@ -242,7 +244,7 @@ pub fn check_portable(spec: &SandboxSpec) -> Result<(), PaddockError> {
             what: "network allowlist".into(),
             fix: e.to_string(),
         })?;
-        if !current().supports_allowlist() {
+        if !current().supports_allowlist(spec) {
             return Err(PaddockError::Unenforceable {
                 what: "network allowlist".into(),
                 fix: ALLOWLIST_ELSEWHERE.into(),

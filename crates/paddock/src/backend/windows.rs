@@ -66,17 +66,22 @@ impl Backend for Windows {
         ("cmd.exe", &["/c", "exit 0"])
     }
 
+    /// Level 2 only: its fence holds the offline account to the proxy's loopback ports.
+    fn supports_allowlist(&self, spec: &SandboxSpec) -> bool {
+        spec.windows_level == WindowsLevel::Elevated
+    }
+
     fn launch(
         &self,
         spec: &SandboxSpec,
         cmd: &CommandSpec,
         limits: &Limits,
         stdio: StdioMode,
-        _log: &NetworkLog,
+        log: &NetworkLog,
     ) -> Result<Launched, PaddockError> {
         super::refuse_unenforced_limits(spec, limits)?;
         let (child, mut report) = if spec.windows_level == WindowsLevel::Elevated {
-            elevated::prepare_elevated(spec, cmd, stdio)
+            elevated::prepare_elevated(spec, cmd, stdio, log)
                 .map_err(|e| PaddockError::backend("windows-elevated", e))?
         } else {
             paddock_windows::apply::prepare(spec, cmd, spec.windows_level, stdio).map_err(|e| {
