@@ -61,7 +61,41 @@ pub struct RunOptions {
     pub forward_signals: bool,
     /// How long an interrupted tree may take to exit on its own before it is killed.
     pub interrupt_grace: Duration,
+    /// Set from another thread to end the run (an MCP client's cancellation): `run` notices it
+    /// within one tick, kills the whole tree and reports the run as interrupted.
+    pub cancel: Option<CancelFlag>,
 }
+
+/// A flag another thread sets to cancel a run (see `RunOptions::cancel`). The same mechanism
+/// on every platform: the run loop checks it at each tick and ends the tree with
+/// `SandboxedProcess::kill_tree` (the pid namespace's init on Linux, the job object on
+/// Windows, the broker's run at Windows level 2).
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl CancelFlag {
+    pub fn new() -> CancelFlag {
+        CancelFlag::default()
+    }
+
+    /// Cancels the run; idempotent.
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Two flags are equal when they are the same flag.
+impl PartialEq for CancelFlag {
+    fn eq(&self, other: &CancelFlag) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CancelFlag {}
 
 impl Default for RunOptions {
     fn default() -> Self {
@@ -71,6 +105,7 @@ impl Default for RunOptions {
             output_cap: 1 << 20,
             forward_signals: false,
             interrupt_grace: Duration::from_secs(2),
+            cancel: None,
         }
     }
 }
@@ -196,6 +231,7 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
     let mut timed_out = false;
     let mut interrupted = false;
     let mut kill_at: Option<Instant> = None;
+    let mut cancelled = false;
     let status = loop {
         if let Some(status) = child.wait_timeout(TICK)? {
             break status;
@@ -216,6 +252,11 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
         }
         if !timed_out && deadline.is_some_and(|d| now >= d) {
             timed_out = true;
+            child.kill_tree()?;
+        }
+        if !cancelled && opts.cancel.as_ref().is_some_and(CancelFlag::is_cancelled) {
+            cancelled = true;
+            interrupted = true;
             child.kill_tree()?;
         }
     };

@@ -157,6 +157,62 @@ fn timeout_kills_the_command_and_reports_it() {
 
 #[cfg(target_os = "linux")]
 #[test]
+fn a_cancelled_run_ends_its_whole_tree_and_reports_it_interrupted() {
+    let t = tag("cancel-tree");
+    let cancel = paddock_runner::CancelFlag::new();
+    let opts = RunOptions {
+        cancel: Some(cancel.clone()),
+        ..capture()
+    };
+    let canceller = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            cancel.cancel();
+        })
+    };
+    let start = Instant::now();
+    let out = sh_tagged(
+        "sleep 300 & setsid sh -c 'sleep 300 &'; sleep 300",
+        &t,
+        &opts,
+    );
+    canceller.join().unwrap();
+    assert!(out.interrupted, "{out:?}");
+    assert!(!out.timed_out);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(tagged_alive(&t), Vec::<String>::new());
+}
+
+#[test]
+fn a_run_cancelled_before_it_starts_waiting_is_ended_at_once() {
+    let cancel = paddock_runner::CancelFlag::new();
+    cancel.cancel();
+    let opts = RunOptions {
+        cancel: Some(cancel),
+        ..capture()
+    };
+    let start = Instant::now();
+    let out = sh("sleep 300", &opts);
+    assert!(out.interrupted);
+    assert_eq!(out.status, ExitInfo::Signal(libc::SIGKILL));
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn an_uncancelled_flag_changes_nothing() {
+    let opts = RunOptions {
+        cancel: Some(paddock_runner::CancelFlag::new()),
+        ..capture()
+    };
+    let out = sh("echo done; exit 4", &opts);
+    assert!(!out.interrupted);
+    assert_eq!(out.status, ExitInfo::Code(4));
+    assert_eq!(out.stdout.data, b"done\n");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
 fn timeout_kills_a_setsid_double_forked_daemon_and_leaves_nothing_running() {
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("daemon.pid");

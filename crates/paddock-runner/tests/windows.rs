@@ -195,6 +195,44 @@ fn timeout_kills_the_whole_job_tree() {
 }
 
 #[test]
+fn a_cancelled_run_ends_the_whole_job_tree_and_reports_it_interrupted() {
+    let cancel = paddock_runner::CancelFlag::new();
+    let opts = RunOptions {
+        cancel: Some(cancel.clone()),
+        ..capture()
+    };
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        cancel.cancel();
+    });
+    let start = std::time::Instant::now();
+    let out = go(launch(probe(), &["tree", "60000"]), &opts);
+    canceller.join().unwrap();
+    assert!(out.interrupted, "{out:?}");
+    assert!(!out.timed_out);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    let grandchild: u32 = String::from_utf8_lossy(&out.stdout.data)
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        !pid_alive(grandchild),
+        "grandchild {grandchild} survived the cancellation"
+    );
+}
+
+#[test]
+fn an_uncancelled_flag_changes_nothing_on_windows() {
+    let opts = RunOptions {
+        cancel: Some(paddock_runner::CancelFlag::new()),
+        ..capture()
+    };
+    let out = go(cmd_script("exit 3"), &opts);
+    assert!(!out.interrupted);
+    assert_eq!(out.status, ExitInfo::Code(3));
+}
+
+#[test]
 fn closing_the_job_kills_the_tree() {
     let mut child = spawn(launch(probe(), &["tree", "60000"]), StdioMode::Capture).unwrap();
     let mut stdout = child.take_stdio().stdout.unwrap();

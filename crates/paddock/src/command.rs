@@ -330,16 +330,14 @@ impl SandboxCommand {
             timeout: self.policy.timeout,
             output_cap: self.policy.output_cap,
             forward_signals: self.forward_signals,
+            cancel: self.cancel.as_ref().map(crate::cancel::CancelHandle::flag),
             ..RunOptions::default()
         };
-        if let Some(c) = &self.cancel {
-            c.arm(child.id());
-        }
         let outcome = tracing::debug_span!("wait").in_scope(|| paddock_runner::run(child, &opts));
-        let cancelled = self.cancel.as_ref().is_some_and(|c| {
-            c.disarm();
-            c.is_cancelled()
-        });
+        let cancelled = self
+            .cancel
+            .as_ref()
+            .is_some_and(crate::cancel::CancelHandle::is_cancelled);
         // Every sandboxed process has ended (the backend's containment guarantees it once `run`
         // returns): revert what the command planted for git, Paddock or the shell to run later.
         let mut integrity = prepared.recovered.clone();

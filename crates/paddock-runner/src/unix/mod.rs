@@ -8,14 +8,12 @@
 mod child_setup;
 mod exit_watch;
 #[cfg(target_os = "linux")]
-mod killer;
 mod tree;
 
 use crate::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, StdioMode};
 use child_setup::terminal;
 use exit_watch::ExitWatch;
 #[cfg(target_os = "linux")]
-pub use killer::Killer;
 use std::io;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
