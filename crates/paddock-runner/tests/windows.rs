@@ -85,6 +85,14 @@ fn pid_alive(pid: u32) -> bool {
     alive
 }
 
+/// The pid that `probe tree` printed.
+fn grandchild_of(out: &Outcome) -> u32 {
+    String::from_utf8_lossy(&out.stdout.data)
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 #[test]
 fn cmd_exit_code_is_reported() {
     let out = go(cmd_script("exit 3"), &capture());
@@ -184,10 +192,7 @@ fn timeout_kills_the_whole_job_tree() {
     };
     let out = go(launch(probe(), &["tree", "60000"]), &opts);
     assert!(out.timed_out);
-    let grandchild: u32 = String::from_utf8_lossy(&out.stdout.data)
-        .trim()
-        .parse()
-        .unwrap();
+    let grandchild = grandchild_of(&out);
     assert!(
         !pid_alive(grandchild),
         "grandchild {grandchild} survived the timeout"
@@ -211,10 +216,7 @@ fn a_cancelled_run_ends_the_whole_job_tree_and_reports_it_interrupted() {
     assert!(out.interrupted, "{out:?}");
     assert!(!out.timed_out);
     assert!(start.elapsed() < Duration::from_secs(30));
-    let grandchild: u32 = String::from_utf8_lossy(&out.stdout.data)
-        .trim()
-        .parse()
-        .unwrap();
+    let grandchild = grandchild_of(&out);
     assert!(
         !pid_alive(grandchild),
         "grandchild {grandchild} survived the cancellation"

@@ -568,6 +568,23 @@ mod tests {
         }
     }
 
+    /// Plans `spec` in world `w` on host `h` for the test profile, group and runner.
+    fn plan_in(
+        w: &mut World,
+        h: &HostDirs,
+        spec: &SandboxSpec,
+    ) -> Result<ElevatedFsPlan, ElevatedError> {
+        plan(
+            spec,
+            &w.store,
+            &mut w.registry,
+            h,
+            &profile(),
+            &sid(GROUP),
+            &runner(),
+        )
+    }
+
     /// The sandbox account's own token, before restriction.
     fn account_token() -> TokenModel {
         TokenModel::user(
@@ -585,16 +602,7 @@ mod tests {
     fn applied(mode: Mode) -> (World, ElevatedFsPlan, TokenModel) {
         let mut w = world();
         let h = host();
-        let plan = plan(
-            &spec(mode),
-            &w.store,
-            &mut w.registry,
-            &h,
-            &profile(),
-            &sid(GROUP),
-            &runner(),
-        )
-        .unwrap();
+        let plan = plan_in(&mut w, &h, &spec(mode)).unwrap();
         let run = run_acls::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
         std::mem::forget(run);
         let token = plan.windows.token.model(&account_token());
@@ -726,16 +734,7 @@ mod tests {
             path: p(r"C:\Users\me\NTUSER.DAT"),
             kind: PathKind::File,
         });
-        let plan = plan(
-            &s,
-            &w.store,
-            &mut w.registry,
-            &h,
-            &profile(),
-            &sid(GROUP),
-            &runner(),
-        )
-        .unwrap();
+        let plan = plan_in(&mut w, &h, &s).unwrap();
         assert!(plan.windows.aces.iter().all(|a| !is_registry_hive(&a.path)));
         assert!(plan.skipped.iter().any(|k| is_registry_hive(&k.path)));
         let run = run_acls::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
@@ -829,16 +828,7 @@ mod tests {
         let mut w = world();
         let before = w.store.snapshot();
         let h = host();
-        let plan = plan(
-            &spec(Mode::WorkspaceWrite),
-            &w.store,
-            &mut w.registry,
-            &h,
-            &profile(),
-            &sid(GROUP),
-            &runner(),
-        )
-        .unwrap();
+        let plan = plan_in(&mut w, &h, &spec(Mode::WorkspaceWrite)).unwrap();
         let run = run_acls::apply(&plan.windows, &mut w.store, &w.registry).unwrap();
         assert_ne!(w.store.snapshot(), before);
         run.finish(&mut w.store).unwrap();
@@ -940,16 +930,7 @@ mod tests {
             kind: PathKind::Missing,
             reason: "test".into(),
         });
-        let err = plan(
-            &s,
-            &w.store,
-            &mut w.registry,
-            &h,
-            &profile(),
-            &sid(GROUP),
-            &runner(),
-        )
-        .unwrap_err();
+        let err = plan_in(&mut w, &h, &s).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -964,28 +945,10 @@ mod tests {
     fn an_allow_list_plans_exactly_like_network_off_and_full_access_is_refused() {
         let mut w = world();
         let h = host();
-        let off = plan(
-            &spec(Mode::WorkspaceWrite),
-            &w.store,
-            &mut w.registry,
-            &h,
-            &profile(),
-            &sid(GROUP),
-            &runner(),
-        )
-        .unwrap();
+        let off = plan_in(&mut w, &h, &spec(Mode::WorkspaceWrite)).unwrap();
         let mut s = spec(Mode::WorkspaceWrite);
         s.network = Network::Allowlist(vec!["example.com".into()]);
-        let allow = plan(
-            &s,
-            &w.store,
-            &mut w.registry,
-            &h,
-            &profile(),
-            &sid(GROUP),
-            &runner(),
-        )
-        .unwrap();
+        let allow = plan_in(&mut w, &h, &s).unwrap();
         // The run's own SID and temp folder differ between any two plans; nothing else does.
         assert_eq!(
             allow.windows.roots, off.windows.roots,
@@ -994,18 +957,7 @@ mod tests {
         assert_eq!(allow.denied, off.denied);
         assert_eq!(allow.read_grants, off.read_grants);
         assert_eq!(allow.windows.aces.len(), off.windows.aces.len());
-        assert!(
-            plan(
-                &spec(Mode::FullAccess),
-                &w.store,
-                &mut w.registry,
-                &h,
-                &profile(),
-                &sid(GROUP),
-                &runner()
-            )
-            .is_err()
-        );
+        assert!(plan_in(&mut w, &h, &spec(Mode::FullAccess)).is_err());
     }
 
     #[test]
