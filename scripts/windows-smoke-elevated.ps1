@@ -167,9 +167,13 @@ function Allowed([string[]]$command, [string[]]$extra = @()) {
 # and pass %HTTP_PROXY% with -x: if the variable were missing, curl would connect directly.
 $viaProxy = "set NO_PROXY=&& curl.exe -s -S --max-time 20 -x %HTTP_PROXY%"
 $r = Allowed @('cmd', '/d', '/c', 'echo proxy=%HTTP_PROXY%;%HTTPS_PROXY%;%ALL_PROXY%')
-Report 'an allow-list run gets the proxy variables of a port of the hole' ($r.Code -eq 0 -and $r.Output -match 'proxy=http://127\.0\.0\.1:478\d\d;http://127\.0\.0\.1:478\d\d;socks5h://127\.0\.0\.1:478\d\d') "exit $($r.Code): $($r.Output)"
+Report 'an allow-list run gets the proxy variables of a port of the hole, with its credential' ($r.Code -eq 0 -and $r.Output -match 'proxy=http://paddock:[0-9a-f]{32}@127\.0\.0\.1:478\d\d;http://paddock:[0-9a-f]{32}@127\.0\.0\.1:478\d\d;socks5h://paddock:[0-9a-f]{32}@127\.0\.0\.1:478\d\d') "exit $($r.Code): $($r.Output)"
 $r = Allowed @('cmd', '/d', '/c', "$viaProxy http://127.0.0.1:$originPort/listed")
 Report 'allow-list: a listed host is reached through the proxy' ($r.Code -eq 0 -and $r.Output -match 'hello from paddock-origin') "exit $($r.Code): $($r.Output)"
+# What another run's command would do: the same proxy port without this run's token
+# (%HTTP_PROXY:*@=% is the URL after its userinfo: 127.0.0.1:PORT).
+$r = Allowed @('cmd', '/d', '/c', "set NO_PROXY=&& curl.exe -s -o NUL --max-time 20 -w code=%{http_code} -x http://%HTTP_PROXY:*@=% http://127.0.0.1:$originPort/stolen")
+Report 'allow-list: the proxy without the run''s credential answers 407' ($r.Output -match 'code=407') "exit $($r.Code): $($r.Output)"
 # --json: stdout is the report alone (stderr dropped here), with the command's output inside.
 $argv = @('run', '--no-rules', '--config', $allowCfg, '--json', '--workspace', $ws, '--cwd', $ws, '--timeout', '90', '--', 'cmd', '/d', '/c', "$viaProxy -w code=%{http_code} http://unlisted.invalid/x")
 $json = & $P @argv 2>$null | Out-String

@@ -464,8 +464,13 @@ pub struct NetworkEvent {
 }
 
 impl NetworkEvent {
-    /// What was asked, as a person reads it: `CONNECT crates.io:443`, `HTTP example.com:80`.
+    /// What was asked, as a person reads it: `CONNECT crates.io:443`, `HTTP example.com:80`;
+    /// `SOCKS5 (no target)` for a client refused before it named one (SOCKS5 sends the target
+    /// after the credential).
     pub fn request(&self) -> String {
+        if self.host.is_empty() {
+            return format!("{} (no target)", self.kind.to_ascii_uppercase());
+        }
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
@@ -550,6 +555,24 @@ pub struct OnFailureReport {
 
 #[cfg(test)]
 mod tests {
+    use super::NetworkEvent;
+
+    #[test]
+    fn a_network_event_without_a_target_reads_as_no_target() {
+        let mut e = NetworkEvent {
+            kind: "socks5".into(),
+            host: String::new(),
+            port: 0,
+            allowed: false,
+            address: None,
+            reason: "no proxy credential".into(),
+        };
+        assert_eq!(e.request(), "SOCKS5 (no target)");
+        e.host = "::1".into();
+        e.port = 443;
+        assert_eq!(e.request(), "SOCKS5 [::1]:443");
+    }
+
     use super::*;
 
     fn report(layers: Vec<LayerReport>) -> EnforcementReport {

@@ -20,9 +20,11 @@ use std::time::Duration;
 /// it cannot collide with the host; the same number as the first Windows proxy port).
 pub const PROXY_PORT: u16 = 47800;
 
-/// The environment the command gets in allow-list mode.
+/// The environment the command gets in allow-list mode. No credential: the port exists only in
+/// the run's own network namespace, so no other run can reach it (Windows, where runs share
+/// the ports, sets one per run).
 pub fn proxy_env() -> Vec<(String, String)> {
-    paddock_proxy::proxy_env(Ipv4Addr::LOCALHOST.into(), PROXY_PORT)
+    paddock_proxy::proxy_env(Ipv4Addr::LOCALHOST.into(), PROXY_PORT, None)
 }
 
 /// The plan channel: (the init's end, the supervisor's end), both close-on-exec.

@@ -44,6 +44,16 @@ impl Request {
         if self.is_connect() { "connect" } else { "http" }
     }
 
+    /// The values of the request's `Proxy-Authorization` headers (never forwarded).
+    pub fn proxy_authorization(&self) -> impl Iterator<Item = &str> {
+        self.headers.iter().filter_map(|h| {
+            let (name, value) = h.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("proxy-authorization")
+                .then_some(value)
+        })
+    }
+
     /// The head sent upstream for plain HTTP: origin-form, proxy headers dropped, one request.
     pub fn forward_head(&self) -> Vec<u8> {
         let mut out = format!("{} {} {}\r\n", self.method, self.path, self.version);
@@ -147,18 +157,23 @@ pub fn read_request(client: &mut TcpStream) -> Result<(Request, Vec<u8>), HeadEr
     }
 }
 
-/// Writes a short complete response and closes the exchange.
+/// Writes a short complete response and closes the exchange; a 407 names the `Basic` scheme
+/// and the realm `paddock`.
 pub fn respond(client: &mut TcpStream, code: u16, text: &str) -> io::Result<()> {
-    let status = match code {
-        400 => "Bad Request",
-        403 => "Forbidden",
-        _ => "Bad Gateway",
+    let (status, challenge) = match code {
+        400 => ("Bad Request", ""),
+        403 => ("Forbidden", ""),
+        407 => (
+            "Proxy Authentication Required",
+            "Proxy-Authenticate: Basic realm=\"paddock\"\r\n",
+        ),
+        _ => ("Bad Gateway", ""),
     };
     let body = format!("{text}\n");
     write!(
         client,
-        "HTTP/1.1 {code} {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
+        "HTTP/1.1 {code} {status}\r\n{challenge}Content-Type: text/plain\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
 }
@@ -191,6 +206,17 @@ mod tests {
             head,
             "GET /a?b HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn proxy_authorization_values_are_found_whatever_the_case_and_not_forwarded() {
+        let r = parse_head(
+            "CONNECT a.b:443 HTTP/1.1\r\nproxy-AUTHORIZATION: Basic abc\r\nAuthorization: x",
+        )
+        .unwrap();
+        assert_eq!(r.proxy_authorization().collect::<Vec<_>>(), [" Basic abc"]);
+        let r = parse_head("GET http://a.b/ HTTP/1.1\r\nProxy-Authorization: Basic abc").unwrap();
+        assert!(!String::from_utf8(r.forward_head()).unwrap().contains("abc"));
     }
 
     #[test]

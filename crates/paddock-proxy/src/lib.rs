@@ -3,12 +3,16 @@
 //! `network = { allow = [...] }` list only. It resolves names itself, once, and connects to the
 //! very addresses it checked (no second lookup a DNS answer could change in between); every
 //! decision, allowed or refused, is recorded in a `NetworkLog`. TLS is tunnelled, not inspected.
+//! With a `Credential` (a random token per run), only clients presenting it are served: HTTP
+//! and CONNECT without it get 407, SOCKS5 without it the protocol's refusal, each recorded.
 
 mod allow;
+mod credential;
 mod http;
 mod socks;
 
 pub use allow::{AllowList, AllowListError, Match, ip_literal, is_non_public};
+pub use credential::{Credential, CredentialError};
 
 use paddock_core::{NetworkEvent, NetworkLog};
 use std::io::{self, Write};
@@ -31,6 +35,8 @@ pub struct Proxy {
     allow: Arc<AllowList>,
     log: NetworkLog,
     resolve: Resolver,
+    /// When set, the only credential a client is served with.
+    credential: Option<Arc<Credential>>,
 }
 
 /// A running proxy; dropping it stops accepting (connections already relayed run to their end).
@@ -54,7 +60,15 @@ impl Proxy {
             allow: Arc::new(allow),
             log,
             resolve: Arc::new(|host, port| Ok((host, port).to_socket_addrs()?.collect())),
+            credential: None,
         }
+    }
+
+    /// Serves only clients that present `credential` (`Proxy-Authorization: Basic` for HTTP
+    /// and CONNECT, username/password for SOCKS5); the others are refused and recorded.
+    pub fn with_credential(mut self, credential: Credential) -> Proxy {
+        self.credential = Some(Arc::new(credential));
+        self
     }
 
     /// Replaces the resolver (tests use it to answer names with chosen addresses).
@@ -192,6 +206,19 @@ impl Proxy {
                 return;
             }
         };
+        if let Some(credential) = &self.credential {
+            let presented: Vec<&str> = req.proxy_authorization().collect();
+            if !presented.iter().any(|v| credential.accepts_header(v)) {
+                let reason = if presented.is_empty() {
+                    NO_CREDENTIAL_HTTP
+                } else {
+                    WRONG_CREDENTIAL_HTTP
+                };
+                self.record(req.kind(), &req.host, req.port, (false, None, reason));
+                let _ = http::respond(&mut client, 407, &format!("paddock: {reason}"));
+                return;
+            }
+        }
         let mut upstream = match self.open(req.kind(), &req.host, req.port) {
             Ok(s) => s,
             Err(Refusal::Denied(reason)) => {
@@ -219,8 +246,20 @@ impl Proxy {
     }
 
     fn handle_socks(&self, mut client: TcpStream) {
-        let Ok(target) = socks::handshake(&mut client) else {
-            return;
+        let target = match socks::handshake(&mut client, self.credential.as_deref()) {
+            Ok(t) => t,
+            Err(e) => {
+                // The target comes after the credential in SOCKS5: a refused client named none.
+                let reason = match e {
+                    socks::SocksError::NoPassword => NO_CREDENTIAL_SOCKS,
+                    socks::SocksError::WrongCredential | socks::SocksError::AuthVersion(_) => {
+                        WRONG_CREDENTIAL_SOCKS
+                    }
+                    _ => return,
+                };
+                self.record("socks5", "", 0, (false, None, reason));
+                return;
+            }
         };
         let reply = match self.open("socks5", &target.host, target.port) {
             Ok(upstream) => {
@@ -236,6 +275,16 @@ impl Proxy {
         let _ = socks::send_reply(&mut client, reply);
     }
 }
+
+/// Why a client was refused for its credential (the token itself is never written).
+const NO_CREDENTIAL_HTTP: &str = "no proxy credential: the request has no Proxy-Authorization; \
+     this run's proxy serves only the user and token of its HTTP_PROXY/HTTPS_PROXY URL";
+const WRONG_CREDENTIAL_HTTP: &str = "wrong proxy credential: Proxy-Authorization is not this \
+     run's user and token (those of its HTTP_PROXY/HTTPS_PROXY URL)";
+const NO_CREDENTIAL_SOCKS: &str = "no proxy credential: the SOCKS5 client offers no \
+     username/password; this run's proxy serves only the user and token of its ALL_PROXY URL";
+const WRONG_CREDENTIAL_SOCKS: &str = "wrong proxy credential: the SOCKS5 username/password is \
+     not this run's user and token (those of its ALL_PROXY URL)";
 
 /// Why a client's target was not connected.
 enum Refusal {
@@ -321,21 +370,26 @@ fn wake_accept(l: &TcpListener) -> io::Result<()> {
     TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map(drop)
 }
 
-/// The proxy's URL with `scheme` (`http`, `socks5h`), for `HTTP_PROXY`-style variables.
-pub fn proxy_url(scheme: &str, ip: IpAddr, port: u16) -> String {
+/// The proxy's URL with `scheme` (`http`, `socks5h`), for `HTTP_PROXY`-style variables; with
+/// a credential, its user and token are the URL's userinfo (`http://paddock:TOKEN@...`: the
+/// token is hex, nothing in it needs escaping), from which clients send them.
+pub fn proxy_url(scheme: &str, ip: IpAddr, port: u16, credential: Option<&Credential>) -> String {
+    let userinfo = credential
+        .map(|c| format!("{}:{}@", credential::USER, c.token()))
+        .unwrap_or_default();
     match ip {
-        IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}"),
-        IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}"),
+        IpAddr::V4(v4) => format!("{scheme}://{userinfo}{v4}:{port}"),
+        IpAddr::V6(v6) => format!("{scheme}://{userinfo}[{v6}]:{port}"),
     }
 }
 
-/// The environment a command needs to use the proxy at `ip:port`, upper and lower case, as
-/// tools differ: `HTTP_PROXY` and `HTTPS_PROXY` name it as an HTTP proxy, `ALL_PROXY` as a
-/// SOCKS5 proxy that resolves names itself (`socks5h`, so no client needs DNS); `NO_PROXY`
-/// keeps the sandbox's own loopback direct.
-pub fn proxy_env(ip: IpAddr, port: u16) -> Vec<(String, String)> {
-    let http = proxy_url("http", ip, port);
-    let socks = proxy_url("socks5h", ip, port);
+/// The environment a command needs to use the proxy at `ip:port` (with `credential`, if it
+/// has one), upper and lower case, as tools differ: `HTTP_PROXY` and `HTTPS_PROXY` name it as
+/// an HTTP proxy, `ALL_PROXY` as a SOCKS5 proxy that resolves names itself (`socks5h`, so no
+/// client needs DNS); `NO_PROXY` keeps the sandbox's own loopback direct.
+pub fn proxy_env(ip: IpAddr, port: u16, credential: Option<&Credential>) -> Vec<(String, String)> {
+    let http = proxy_url("http", ip, port, credential);
+    let socks = proxy_url("socks5h", ip, port, credential);
     let mut env = Vec::new();
     for (name, url) in [
         ("HTTP_PROXY", &http),
@@ -349,4 +403,42 @@ pub fn proxy_env(ip: IpAddr, port: u16) -> Vec<(String, String)> {
         env.push((name.to_string(), "localhost,127.0.0.1,::1".to_string()));
     }
     env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn proxy_env_puts_the_credential_in_every_proxy_url_and_none_without_one() {
+        let c = Credential::from_token("00112233445566778899aabbccddeeff").unwrap();
+        let env = proxy_env(Ipv4Addr::LOCALHOST.into(), 47801, Some(&c));
+        let get = |name: &str| {
+            env.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_else(|| panic!("{name} missing: {env:?}"))
+        };
+        let http = "http://paddock:00112233445566778899aabbccddeeff@127.0.0.1:47801";
+        let socks = "socks5h://paddock:00112233445566778899aabbccddeeff@127.0.0.1:47801";
+        for (name, want) in [
+            ("HTTP_PROXY", http),
+            ("http_proxy", http),
+            ("HTTPS_PROXY", http),
+            ("https_proxy", http),
+            ("ALL_PROXY", socks),
+            ("all_proxy", socks),
+            ("NO_PROXY", "localhost,127.0.0.1,::1"),
+        ] {
+            assert_eq!(get(name), want, "{name}");
+        }
+        assert_eq!(
+            proxy_url("http", Ipv6Addr::LOCALHOST.into(), 1, Some(&c)),
+            "http://paddock:00112233445566778899aabbccddeeff@[::1]:1"
+        );
+        let plain = proxy_env(Ipv4Addr::LOCALHOST.into(), 47800, None);
+        assert!(plain.iter().all(|(_, v)| !v.contains('@')), "{plain:?}");
+        assert!(plain.contains(&("HTTP_PROXY".into(), "http://127.0.0.1:47800".into())));
+    }
 }

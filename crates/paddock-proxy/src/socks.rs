@@ -1,8 +1,10 @@
 //! The SOCKS5 side of the proxy (RFC 1928), as far as an allow-list needs: no authentication,
+//! or, when the proxy has a credential, username/password (RFC 1929) and nothing else;
 //! `CONNECT` only, the target as a domain name (resolved by the proxy: `socks5h` semantics) or
 //! an IP address (allowed only when listed, like any IP literal). `BIND`, `UDP ASSOCIATE`,
 //! other methods and malformed requests get the protocol's refusal and are not recorded.
 
+use crate::Credential;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use thiserror::Error;
@@ -11,6 +13,11 @@ use thiserror::Error;
 pub const VERSION: u8 = 5;
 
 const NO_AUTH: u8 = 0x00;
+const USER_PASSWORD: u8 = 0x02;
+/// The version byte of the username/password subnegotiation, and its two status codes.
+const USER_PASSWORD_VERSION: u8 = 1;
+const AUTH_SUCCEEDED: u8 = 0;
+const AUTH_FAILED: u8 = 1;
 const NO_ACCEPTABLE_METHOD: u8 = 0xff;
 const CMD_CONNECT: u8 = 1;
 const ATYP_IPV4: u8 = 1;
@@ -37,6 +44,12 @@ pub enum SocksError {
     Read(#[from] io::Error),
     #[error("the client offers no SOCKS5 method without authentication")]
     NoMethod,
+    #[error("the client offers no SOCKS5 username/password authentication")]
+    NoPassword,
+    #[error("the SOCKS5 username/password subnegotiation has version {0}, not 1")]
+    AuthVersion(u8),
+    #[error("the SOCKS5 username or password is not the proxy's credential")]
+    WrongCredential,
     #[error("not a SOCKS5 request (version {0})")]
     Version(u8),
     #[error("SOCKS5 command {0} is not supported; only CONNECT is")]
@@ -50,7 +63,11 @@ pub enum SocksError {
 impl SocksError {
     fn reply(&self) -> Option<Reply> {
         match self {
-            SocksError::Read(_) | SocksError::NoMethod => None,
+            SocksError::Read(_)
+            | SocksError::NoMethod
+            | SocksError::NoPassword
+            | SocksError::AuthVersion(_)
+            | SocksError::WrongCredential => None,
             SocksError::Version(_) | SocksError::Name => Some(Reply::GeneralFailure),
             SocksError::Command(_) => Some(Reply::CommandNotSupported),
             SocksError::AddressType(_) => Some(Reply::AddressTypeNotSupported),
@@ -66,10 +83,14 @@ pub struct Target {
     pub port: u16,
 }
 
-/// Negotiates "no authentication" and reads the CONNECT request. On a protocol error the
-/// client has been told (when the protocol has a way to) and the exchange is over.
-pub fn handshake<S: Read + Write>(client: &mut S) -> Result<Target, SocksError> {
-    let result = negotiate(client).and_then(|()| request(client));
+/// Negotiates "no authentication" (without `credential`) or username/password with exactly
+/// `credential`, then reads the CONNECT request. On a protocol error or a refused credential
+/// the client has been told (when the protocol has a way to) and the exchange is over.
+pub fn handshake<S: Read + Write>(
+    client: &mut S,
+    credential: Option<&Credential>,
+) -> Result<Target, SocksError> {
+    let result = negotiate(client, credential).and_then(|()| request(client));
     if let Err(e) = &result
         && let Some(reply) = e.reply()
     {
@@ -78,18 +99,52 @@ pub fn handshake<S: Read + Write>(client: &mut S) -> Result<Target, SocksError> 
     result
 }
 
-fn negotiate<S: Read + Write>(client: &mut S) -> Result<(), SocksError> {
+fn negotiate<S: Read + Write>(
+    client: &mut S,
+    credential: Option<&Credential>,
+) -> Result<(), SocksError> {
     let [version, count] = read_array(client)?;
     if version != VERSION {
         return Err(SocksError::Version(version));
     }
     let mut methods = vec![0u8; usize::from(count)];
     client.read_exact(&mut methods)?;
-    if !methods.contains(&NO_AUTH) {
+    let (method, missing) = match credential {
+        None => (NO_AUTH, SocksError::NoMethod),
+        Some(_) => (USER_PASSWORD, SocksError::NoPassword),
+    };
+    if !methods.contains(&method) {
         client.write_all(&[VERSION, NO_ACCEPTABLE_METHOD])?;
-        return Err(SocksError::NoMethod);
+        return Err(missing);
     }
-    client.write_all(&[VERSION, NO_AUTH])?;
+    client.write_all(&[VERSION, method])?;
+    match credential {
+        Some(c) => authenticate(client, c),
+        None => Ok(()),
+    }
+}
+
+/// The RFC 1929 subnegotiation: `VER ULEN UNAME PLEN PASSWD`, answered `VER STATUS`. On a
+/// failure the status is non-zero and the exchange ends, as the RFC requires.
+fn authenticate<S: Read + Write>(
+    client: &mut S,
+    credential: &Credential,
+) -> Result<(), SocksError> {
+    let [version, user_len] = read_array(client)?;
+    if version != USER_PASSWORD_VERSION {
+        client.write_all(&[USER_PASSWORD_VERSION, AUTH_FAILED])?;
+        return Err(SocksError::AuthVersion(version));
+    }
+    let mut user = vec![0u8; usize::from(user_len)];
+    client.read_exact(&mut user)?;
+    let [password_len] = read_array(client)?;
+    let mut password = vec![0u8; usize::from(password_len)];
+    client.read_exact(&mut password)?;
+    if !credential.accepts_user_password(&user, &password) {
+        client.write_all(&[USER_PASSWORD_VERSION, AUTH_FAILED])?;
+        return Err(SocksError::WrongCredential);
+    }
+    client.write_all(&[USER_PASSWORD_VERSION, AUTH_SUCCEEDED])?;
     Ok(())
 }
 
@@ -159,11 +214,75 @@ mod tests {
     }
 
     fn run(bytes: &[u8]) -> (Result<Target, SocksError>, Vec<u8>) {
+        run_with(bytes, None)
+    }
+
+    fn run_with(
+        bytes: &[u8],
+        credential: Option<&Credential>,
+    ) -> (Result<Target, SocksError>, Vec<u8>) {
         let mut s = Script {
             input: io::Cursor::new(bytes.to_vec()),
             output: Vec::new(),
         };
-        (handshake(&mut s), s.output)
+        (handshake(&mut s, credential), s.output)
+    }
+
+    const TOKEN: &str = "00112233445566778899aabbccddeeff";
+
+    /// Offers `methods`, then (when given) sends `user`/`password`, then a CONNECT to a.b:80.
+    fn with_login(methods: &[u8], login: Option<(&[u8], &[u8])>) -> Vec<u8> {
+        let mut b = vec![5, methods.len() as u8];
+        b.extend_from_slice(methods);
+        if let Some((user, password)) = login {
+            b.extend_from_slice(&[1, user.len() as u8]);
+            b.extend_from_slice(user);
+            b.push(password.len() as u8);
+            b.extend_from_slice(password);
+        }
+        b.extend_from_slice(&[5, 1, 0, 3, 3]);
+        b.extend_from_slice(b"a.b");
+        b.extend_from_slice(&80u16.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn with_a_credential_a_client_offering_only_no_authentication_is_refused() {
+        let c = Credential::from_token(TOKEN).unwrap();
+        let (t, out) = run_with(&with_login(&[0], None), Some(&c));
+        assert!(matches!(t, Err(SocksError::NoPassword)), "{t:?}");
+        assert_eq!(out, [5, 0xff], "no acceptable method, and nothing else");
+    }
+
+    #[test]
+    fn with_a_credential_a_wrong_user_or_password_is_refused_before_the_request() {
+        let c = Credential::from_token(TOKEN).unwrap();
+        for (user, password) in [
+            (&b"paddock"[..], &b"ffeeddccbbaa99887766554433221100"[..]),
+            (b"root", TOKEN.as_bytes()),
+            (b"paddock", b""),
+        ] {
+            let (t, out) = run_with(&with_login(&[0, 2], Some((user, password))), Some(&c));
+            assert!(matches!(t, Err(SocksError::WrongCredential)), "{t:?}");
+            assert_eq!(out, [5, 2, 1, 1], "username/password chosen, then failure");
+        }
+    }
+
+    #[test]
+    fn with_a_credential_the_right_user_and_password_reach_the_request() {
+        let c = Credential::from_token(TOKEN).unwrap();
+        let (t, out) = run_with(
+            &with_login(&[0, 2], Some((b"paddock", TOKEN.as_bytes()))),
+            Some(&c),
+        );
+        assert_eq!(
+            t.unwrap(),
+            Target {
+                host: "a.b".into(),
+                port: 80
+            }
+        );
+        assert_eq!(out, [5, 2, 1, 0]);
     }
 
     #[test]

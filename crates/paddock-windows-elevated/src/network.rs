@@ -4,7 +4,8 @@
 //!
 //! Guarantees: `network = "off"` and an allow-list both run as the offline (fenced) account,
 //! never the online one; an allow-list run's command gets `HTTP_PROXY`, `HTTPS_PROXY`,
-//! `ALL_PROXY` and `NO_PROXY` naming the run's own proxy, whatever it had before; the proxy
+//! `ALL_PROXY` and `NO_PROXY` naming the run's own proxy with the run's own credential in the
+//! URLs (which the proxy requires), whatever it had before; the proxy
 //! takes the first port of the hole it can bind, and when none is free the run is refused
 //! with the ports and why each was refused.
 
@@ -15,6 +16,7 @@ use crate::setup_plan::Role;
 use paddock_core::SandboxSpec;
 use paddock_core::policy::Network;
 use paddock_core::spec::CommandSpec;
+use paddock_proxy::Credential;
 use std::ffi::OsString;
 use std::io;
 use std::net::Ipv4Addr;
@@ -28,12 +30,13 @@ pub fn role_for(network: &Network) -> Role {
     }
 }
 
-/// The proxy variables an allow-list run's command gets, for the proxy on 127.0.0.1:`port`.
+/// The proxy variables an allow-list run's command gets, for the proxy on 127.0.0.1:`port`
+/// that serves only `credential` (`http://paddock:TOKEN@127.0.0.1:PORT`).
 /// Windows reads variable names without regard to case, so each name appears once
 /// (`paddock_proxy::proxy_env` also lists the lower-case spellings, for Unix).
-pub fn proxy_vars(port: u16) -> Vec<(String, String)> {
+pub fn proxy_vars(port: u16, credential: &Credential) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = Vec::new();
-    for (k, v) in paddock_proxy::proxy_env(Ipv4Addr::LOCALHOST.into(), port) {
+    for (k, v) in paddock_proxy::proxy_env(Ipv4Addr::LOCALHOST.into(), port, Some(credential)) {
         if !vars.iter().any(|(have, _)| have.eq_ignore_ascii_case(&k)) {
             vars.push((k, v));
         }
@@ -44,13 +47,15 @@ pub fn proxy_vars(port: u16) -> Vec<(String, String)> {
 /// The environment the broker sends the runner for `cmd`: the caller's variables without
 /// git's `GIT_CONFIG_*` (replaced by `safe.directory` for the workspace and roots) and, with
 /// an allow-list, without any proxy variable of the caller's (compared without regard to
-/// case), then the run's proxy variables.
+/// case), then the variables of the run's proxy (its port and credential).
 pub fn launch_env(
     spec: &SandboxSpec,
     cmd: &CommandSpec,
-    proxy_port: Option<u16>,
+    proxy: Option<(u16, &Credential)>,
 ) -> Vec<(OsString, OsString)> {
-    let proxy = proxy_port.map(proxy_vars).unwrap_or_default();
+    let proxy = proxy
+        .map(|(port, credential)| proxy_vars(port, credential))
+        .unwrap_or_default();
     let mut env: Vec<_> = cmd
         .env
         .iter()
@@ -189,11 +194,16 @@ mod tests {
             ("No_Proxy", "*"),
             ("PATH", r"C:\Windows"),
         ]);
-        let env = launch_env(&s, &c, Some(47803));
+        let credential = Credential::from_token("00112233445566778899aabbccddeeff").unwrap();
+        let env = launch_env(&s, &c, Some((47803, &credential)));
+        let http = "http://paddock:00112233445566778899aabbccddeeff@127.0.0.1:47803";
         for (name, want) in [
-            ("HTTP_PROXY", "http://127.0.0.1:47803"),
-            ("HTTPS_PROXY", "http://127.0.0.1:47803"),
-            ("ALL_PROXY", "socks5h://127.0.0.1:47803"),
+            ("HTTP_PROXY", http),
+            ("HTTPS_PROXY", http),
+            (
+                "ALL_PROXY",
+                "socks5h://paddock:00112233445566778899aabbccddeeff@127.0.0.1:47803",
+            ),
             ("NO_PROXY", "localhost,127.0.0.1,::1"),
         ] {
             assert_eq!(

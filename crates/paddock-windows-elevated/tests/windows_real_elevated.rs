@@ -166,6 +166,25 @@ fn an_allow_list_reaches_listed_hosts_through_the_proxy_only() {
             .any(|e| !e.allowed && e.host == "unlisted.invalid"),
         "{events:?}"
     );
+    // The proxy's port without the run's token (what another run's command would try;
+    // `%HTTP_PROXY:*@=%` is the URL after its userinfo): 407, recorded, the origin unreached.
+    let out = sandboxed_logged(
+        &s,
+        &format!(
+            "set NO_PROXY=&& curl.exe -s -S --max-time 20 -w code=%{{http_code}} \
+             -x http://%HTTP_PROXY:*@=% http://127.0.0.1:{port}/stolen"
+        ),
+        &log,
+    );
+    let text = String::from_utf8_lossy(&out.stdout.data);
+    assert!(text.contains("code=407"), "{text}");
+    let events = log.take();
+    assert!(
+        events
+            .iter()
+            .any(|e| !e.allowed && e.reason.starts_with("no proxy credential")),
+        "{events:?}"
+    );
     // Without the proxy: the origin directly (a loopback port outside the hole), and outside.
     let out = sandboxed(&s, &powershell_connect(port));
     assert_eq!(

@@ -188,7 +188,11 @@ pub fn prepare_elevated(
             cmd.program.clone(),
             &cmd.args,
             cmd.cwd.clone(),
-            &network::launch_env(spec, cmd, proxy_port),
+            &network::launch_env(
+                spec,
+                cmd,
+                proxy.as_ref().map(|(p, _)| (p.port, &p.credential)),
+            ),
             plan.windows.token.clone(),
             plan.windows.private_temp.clone(),
         )?;

@@ -1,6 +1,7 @@
 //! The allow-list proxy of a level-2 run: Paddock's proxy (`paddock_proxy`) in the broker, on
 //! 127.0.0.1 at the first port of the fence's hole (the setup record's proxy range) that it can
-//! hold exclusively.
+//! hold exclusively, serving only the run's own credential (a fresh random token, which goes
+//! to the command in the proxy URLs of its environment).
 //!
 //! Guarantees: the port is bound with `SO_EXCLUSIVEADDRUSE` before `bind`, so the bind fails
 //! when any other socket holds that port on 127.0.0.1 or on the wildcard address, and no other
@@ -12,7 +13,7 @@ use crate::errors::ElevatedError;
 use crate::filters::PortRange;
 use crate::network::{ProxyPort, ProxyReport, first_free_port};
 use paddock_core::NetworkLog;
-use paddock_proxy::{AllowList, Proxy, ProxyHandle};
+use paddock_proxy::{AllowList, Credential, Proxy, ProxyHandle};
 use std::io;
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::windows::io::{FromRawSocket, RawSocket};
@@ -31,6 +32,8 @@ const BACKLOG: i32 = 128;
 pub struct RunProxy {
     pub handle: ProxyHandle,
     pub port: u16,
+    /// The only credential the proxy serves: the command's proxy variables carry it.
+    pub credential: Credential,
     /// The other ports of the hole that another program (or another run's proxy) held when
     /// the proxy started, with why their bind failed: the sandbox can connect to those too.
     pub taken: Vec<(u16, String)>,
@@ -48,13 +51,15 @@ impl RunProxy {
 }
 
 /// Starts the proxy for `allow` on the first port of `range` it can hold exclusively,
-/// recording every decision in `log`; refuses when `allow` has a bad entry or no port is free.
+/// recording every decision in `log` and serving only a fresh random credential; refuses when
+/// `allow` has a bad entry, the OS random source fails or no port is free.
 pub fn start(
     range: PortRange,
     allow: &[String],
     log: &NetworkLog,
 ) -> Result<RunProxy, ElevatedError> {
     let list = AllowList::parse(allow)?;
+    let credential = Credential::random().map_err(|e| ElevatedError::State(e.to_string()))?;
     let ProxyPort {
         listener,
         port,
@@ -67,16 +72,17 @@ pub fn start(
             taken.push((other, e.to_string()));
         }
     }
-    let handle =
-        Proxy::new(list, log.clone())
-            .serve(listener)
-            .map_err(|e| ElevatedError::ProxyStart {
-                port,
-                reason: e.to_string(),
-            })?;
+    let handle = Proxy::new(list, log.clone())
+        .with_credential(credential.clone())
+        .serve(listener)
+        .map_err(|e| ElevatedError::ProxyStart {
+            port,
+            reason: e.to_string(),
+        })?;
     Ok(RunProxy {
         handle,
         port,
+        credential,
         taken,
     })
 }
@@ -227,13 +233,9 @@ mod tests {
             proxy.handle.local_addr().unwrap(),
             SocketAddr::from((Ipv4Addr::LOCALHOST, range.low))
         );
-        // An unlisted host through the proxy: refused with 403, and the decision recorded.
-        let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, proxy.port)).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        c.write_all(b"CONNECT unlisted.example:443 HTTP/1.1\r\nHost: unlisted.example:443\r\n\r\n")
-            .unwrap();
-        let mut head = [0u8; 12];
-        c.read_exact(&mut head).unwrap();
+        // An unlisted host through the proxy, with the run's credential: refused with 403, and
+        // the decision recorded.
+        let head = connect_head(&proxy, "unlisted.example", Some(&proxy.credential));
         assert_eq!(&head, b"HTTP/1.1 403");
         let events = log.take();
         assert!(
@@ -241,6 +243,59 @@ mod tests {
                 .iter()
                 .any(|e| e.host == "unlisted.example" && e.port == 443 && !e.allowed),
             "{events:?}"
+        );
+    }
+
+    /// The first 12 bytes of the proxy's answer to `CONNECT host:443`, sent with `credential`
+    /// when given.
+    fn connect_head(proxy: &RunProxy, host: &str, credential: Option<&Credential>) -> [u8; 12] {
+        let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, proxy.port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let auth = credential
+            .map(|c| format!("Proxy-Authorization: {}\r\n", c.header_value()))
+            .unwrap_or_default();
+        write!(
+            c,
+            "CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n{auth}\r\n"
+        )
+        .unwrap();
+        let mut head = [0u8; 12];
+        c.read_exact(&mut head).unwrap();
+        head
+    }
+
+    /// The hole is shared by every level-2 run: the command of another run (no credential, or
+    /// its own run's) reaches this port but not this run's allow-list.
+    #[test]
+    fn another_runs_command_is_refused_by_this_runs_proxy_without_its_credential() {
+        let range = free_range(2);
+        let log = NetworkLog::default();
+        let mine = start(range, &["mine.example".into()], &log).unwrap();
+        let other = start(range, &["example.com".into()], &NetworkLog::default()).unwrap();
+        assert_ne!(
+            mine.credential, other.credential,
+            "each run has its own token"
+        );
+        for credential in [None, Some(&other.credential)] {
+            assert_eq!(
+                &connect_head(&mine, "mine.example", credential),
+                b"HTTP/1.1 407",
+                "a host of this run's list, without this run's credential"
+            );
+        }
+        let events = log.take();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(
+            events
+                .iter()
+                .all(|e| !e.allowed && e.reason.contains("proxy credential")),
+            "{events:?}"
+        );
+        let vars = crate::network::proxy_vars(mine.port, &mine.credential);
+        assert!(
+            vars.iter()
+                .any(|(k, v)| k == "HTTP_PROXY" && v.contains(mine.credential.token())),
+            "{vars:?}"
         );
     }
 
