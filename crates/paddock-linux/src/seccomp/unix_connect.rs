@@ -85,25 +85,11 @@ enum Answer {
     Continue,
 }
 
-/// Answers every notification until no process uses the filter any more.
+/// Answers every notification for as long as pid 1 lives (its end ends this thread). It waits
+/// in `NOTIF_RECV` itself, one call per notification: a call withdrawn by its caller (a signal,
+/// the caller's end) gives `ENOENT`, and the next one is awaited.
 fn serve(listener: &OwnedFd, rules: &mut BrokerRules) {
     loop {
-        let mut poll = libc::pollfd {
-            fd: listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut poll, 1, -1) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
-        }
-        if poll.revents & libc::POLLIN == 0 {
-            return;
-        }
         // SAFETY: a zeroed seccomp_notif is what NOTIF_RECV requires.
         let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
         // SAFETY: NOTIF_RECV fills `req`.
@@ -115,7 +101,10 @@ fn serve(listener: &OwnedFd, rules: &mut BrokerRules) {
             )
         } != 0
         {
-            continue;
+            match io::Error::last_os_error().raw_os_error() {
+                Some(libc::ENOENT | libc::EINTR) => continue,
+                _ => return,
+            }
         }
         let nr = i64::from(req.data.nr);
         let answer = if nr == libc::SYS_sendto {

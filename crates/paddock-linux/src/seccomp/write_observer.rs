@@ -30,7 +30,6 @@ use std::collections::HashSet;
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// Open flags that ask for writing: what the filter hands to the broker.
@@ -208,17 +207,19 @@ enum Kind {
     Protected,
 }
 
-/// A path as the caller named it: the bytes and the directory it is relative to (`None` for
-/// an absolute path), taken while the caller waits.
+/// A path as the caller named it: the bytes and the real path of the directory it is relative
+/// to (`None` for an absolute path), taken while the caller waits.
 struct Named {
     path: Vec<u8>,
-    base: Option<OwnedFd>,
+    base: Option<PathBuf>,
     needs: Needs,
 }
 
 /// Looks at one notified call of `call` and records what it tries to write where the walls
 /// refuse it. `valid` says whether the notification still waits (so what was read belongs to
-/// its caller). Never fails: what cannot be read is not recorded.
+/// its caller). Never fails: what cannot be read is not recorded. The common case, a write in
+/// the workspace, costs one read of the caller's memory and, for a relative path, one
+/// `readlink` of its directory (plus, when the path has a directory part, an open of it).
 pub fn observe(
     req: &libc::seccomp_notif,
     call: &WriteCall,
@@ -226,9 +227,7 @@ pub fn observe(
     recorder: &mut Recorder,
     valid: impl Fn() -> bool,
 ) {
-    let Ok(mem) = std::fs::File::open(format!("/proc/{}/mem", req.pid)) else {
-        return;
-    };
+    let pid = req.pid;
     let args = req.data.args;
     let flags = match call.flags {
         None => 0,
@@ -236,7 +235,7 @@ pub fn observe(
         Some(Flags::Creat) => (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u32,
         Some(Flags::How(i)) => {
             let mut b = [0u8; 8];
-            if mem.read_exact_at(&mut b, args[usize::from(i)]).is_err() {
+            if read_memory(pid, args[usize::from(i)], &mut b) != Some(b.len()) {
                 return;
             }
             u64::from_ne_bytes(b) as u32
@@ -247,20 +246,20 @@ pub fn observe(
     }
     let mut named: Vec<Named> = Vec::with_capacity(2);
     for (arg, needs) in call.paths.iter().flatten() {
-        let Some(path) = read_path(&mem, args[usize::from(arg.path)]) else {
+        let Some(path) = read_path(pid, args[usize::from(arg.path)]) else {
             return;
         };
         let base = if path.starts_with(b"/") {
             None
         } else {
             let dir = match arg.dirfd.map(|i| args[usize::from(i)] as i32) {
-                None | Some(libc::AT_FDCWD) => format!("/proc/{}/cwd", req.pid),
-                Some(fd) if fd >= 0 => format!("/proc/{}/fd/{fd}", req.pid),
+                None | Some(libc::AT_FDCWD) => format!("/proc/{pid}/cwd"),
+                Some(fd) if fd >= 0 => format!("/proc/{pid}/fd/{fd}"),
                 Some(_) => return,
             };
-            match open_path(libc::AT_FDCWD, dir.as_bytes(), true) {
-                Some(fd) => Some(fd),
-                None => return,
+            match std::fs::read_link(dir) {
+                Ok(real) if real.is_absolute() => Some(real),
+                _ => return,
             }
         };
         let needs = match (call.flags, *needs) {
@@ -269,10 +268,6 @@ pub fn observe(
             (_, n) => n,
         };
         named.push(Named { path, base, needs });
-    }
-    // The caller still waits: the memory and directories read were its own.
-    if !valid() {
-        return;
     }
     // A rename between two mounts fails with EXDEV before any permission check (`mv` then
     // copies, and the copy's own calls are observed).
@@ -289,6 +284,10 @@ pub fn observe(
         if rules.seen.contains(&path) {
             continue;
         }
+        // The caller still waits: the memory and directories read were its own.
+        if !valid() {
+            return;
+        }
         if rules.seen.len() < MAX_REMEMBERED {
             rules.seen.insert(path.clone());
         }
@@ -300,10 +299,10 @@ pub fn observe(
     }
 }
 
-/// The directory that holds what `n` names, opened as the caller's call would reach it, and
-/// the name in it (`None` when `n` names the directory itself: `/`, `.`, `..`).
-fn open_parent(n: &Named) -> Option<(OwnedFd, Option<&[u8]>)> {
-    let mut trimmed = n.path.as_slice();
+/// `n`'s directory part and last component (`None` when `n` names a directory itself: `/`,
+/// `.`, `..`), trailing slashes ignored.
+fn split(path: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let mut trimmed = path;
     while trimmed.len() > 1 && trimmed.ends_with(b"/") {
         trimmed = &trimmed[..trimmed.len() - 1];
     }
@@ -316,28 +315,58 @@ fn open_parent(n: &Named) -> Option<(OwnedFd, Option<&[u8]>)> {
         Some(i) => (&trimmed[..i], Some(&trimmed[i + 1..])),
         None => (b".", Some(trimmed)),
     };
-    let (parent, name) = match name {
+    Some(match name {
         Some(b".") | Some(b"..") | None => (trimmed, None),
         Some(name) => (parent, Some(name)),
+    })
+}
+
+/// The directory that holds what `n` names, opened as the caller's call would reach it (the
+/// kernel resolves `..` and symlinks), and the name in it.
+fn open_parent(n: &Named) -> Option<(OwnedFd, Option<&[u8]>)> {
+    let (parent, name) = split(&n.path)?;
+    let dir = match &n.base {
+        None => open_path(libc::AT_FDCWD, parent, true)?,
+        Some(base) => {
+            let base = open_path(libc::AT_FDCWD, base.as_os_str().as_bytes(), true)?;
+            open_path(base.as_raw_fd(), parent, true)?
+        }
     };
-    let dirfd = n.base.as_ref().map_or(libc::AT_FDCWD, |b| b.as_raw_fd());
-    Some((open_path(dirfd, parent, true)?, name))
+    Some((dir, name))
 }
 
 /// The real path `n` names and what a write there is, when the walls refuse it and nothing
 /// else would fail first.
 fn locate(n: &Named, rules: &WriteRules) -> Option<(PathBuf, Kind)> {
-    let (dir, name) = open_parent(n)?;
-    let real = std::fs::read_link(format!("/proc/thread-self/fd/{}", dir.as_raw_fd())).ok()?;
+    let (parent, name) = split(&n.path)?;
+    // A plain name in the caller's directory: that directory's real path is already known.
+    let (real, dir) = match (&n.base, parent, name) {
+        (Some(base), b".", Some(_)) => (base.clone(), None),
+        _ => {
+            let (dir, _) = open_parent(n)?;
+            let real =
+                std::fs::read_link(format!("/proc/thread-self/fd/{}", dir.as_raw_fd())).ok()?;
+            (real, Some(dir))
+        }
+    };
     if !real.is_absolute() {
         return None;
     }
     let path = match name {
         Some(name) => real.join(OsStr::from_bytes(name)),
-        None => real,
+        None => real.clone(),
     };
     let kind = rules.judge(&path)?;
-    let exists = name.is_none_or(|name| exists_at(&dir, name));
+    let exists = match name {
+        None => true,
+        Some(name) => {
+            let dir = match dir {
+                Some(d) => d,
+                None => open_path(libc::AT_FDCWD, real.as_os_str().as_bytes(), true)?,
+            };
+            exists_at(&dir, name)
+        }
+    };
     let fails_first = match n.needs {
         Needs::Existing => !exists,
         Needs::Absent => exists,
@@ -363,27 +392,31 @@ fn mount_id(dir: &OwnedFd) -> Option<u64> {
     (ok && st.stx_mask & libc::STATX_MNT_ID != 0).then_some(st.stx_mnt_id)
 }
 
-/// Reads a NUL-terminated path (at most `PATH_MAX` bytes) at `addr` in the caller's memory,
-/// page by page so that the end of a mapping does not hide a short path.
-fn read_path(mem: &std::fs::File, addr: u64) -> Option<Vec<u8>> {
-    const PAGE: u64 = 4096;
-    let mut out = Vec::new();
-    let mut at = addr;
-    while out.len() < libc::PATH_MAX as usize {
-        let mut chunk = [0u8; PAGE as usize];
-        let room = (PAGE - at % PAGE) as usize;
-        let n = mem.read_at(&mut chunk[..room], at).ok()?;
-        if n == 0 {
-            return None;
-        }
-        if let Some(end) = chunk[..n].iter().position(|&b| b == 0) {
-            out.extend_from_slice(&chunk[..end]);
-            return Some(out);
-        }
-        out.extend_from_slice(&chunk[..n]);
-        at += n as u64;
-    }
-    None
+/// Copies `buf.len()` bytes at `addr` of process `pid` into `buf`, as far as they are mapped;
+/// returns how many were copied.
+fn read_memory(pid: u32, addr: u64, buf: &mut [u8]) -> Option<usize> {
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: process_vm_readv writes at most `buf.len()` bytes into `buf` (the one local
+    // iovec) and only reads the other process's memory.
+    let n = unsafe { libc::process_vm_readv(pid as libc::pid_t, &local, 1, &remote, 1, 0) };
+    usize::try_from(n).ok()
+}
+
+/// Reads a NUL-terminated path (shorter than `PATH_MAX`) at `addr` in the caller's memory, in
+/// one copy that stops where the mapping ends.
+fn read_path(pid: u32, addr: u64) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    let n = read_memory(pid, addr, &mut buf)?;
+    let end = buf[..n].iter().position(|&b| b == 0)?;
+    buf.truncate(end);
+    Some(buf)
 }
 
 /// Opens `path` relative to `dirfd` as an `O_PATH` handle (a directory when `dir`), following
@@ -435,7 +468,7 @@ mod tests {
     fn named(path: &str, base: Option<&Path>, needs: Needs) -> Named {
         Named {
             path: path.as_bytes().to_vec(),
-            base: base.map(|b| open_path(libc::AT_FDCWD, b.as_os_str().as_bytes(), true).unwrap()),
+            base: base.map(Path::to_path_buf),
             needs,
         }
     }
@@ -495,13 +528,12 @@ mod tests {
 
     #[test]
     fn a_path_is_read_across_a_page_boundary_and_stops_at_its_nul() {
-        let mem = std::fs::File::open("/proc/self/mem").unwrap();
         let mut buf = vec![0u8; 3 * 4096];
         let start = buf.as_ptr() as usize;
         let at = (4096 - start % 4096) + 4090;
         let text = b"/etc/across-the-page";
         buf[at..at + text.len()].copy_from_slice(text);
-        let got = read_path(&mem, (start + at) as u64);
+        let got = read_path(std::process::id(), (start + at) as u64);
         assert_eq!(got.as_deref(), Some(&text[..]));
         drop(buf);
     }
