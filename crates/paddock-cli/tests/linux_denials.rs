@@ -243,8 +243,9 @@ fn a_relative_write_from_a_directory_outside_the_roots_is_resolved_against_it() 
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let r = report(&o);
-    // `sub` does not exist: the kernel gives ENOENT, not a denial; the second write names
-    // `rel-probe` through `..`, the third is relative to `/`.
+    // First run: `$OUT/sub` does not exist, so the kernel answers ENOENT (no denial); the
+    // mkdir is relative to `/`. Second run: `rel-probe` is named through a directory of the
+    // workspace and `..` (resolved by the kernel, not by spelling), then the same mkdir.
     let o2 = w.run_with(
         "workspace-write",
         &["--json"],
