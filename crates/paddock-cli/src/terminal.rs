@@ -62,10 +62,9 @@ impl TerminalApprover {
         writeln!(o, "  cwd:     {}", escape_path(&req.cwd))?;
         writeln!(o, "  why:     {}", escape(&req.reason))?;
         if !req.denied.is_empty() {
-            writeln!(
-                o,
-                "  denied (guessed from its output, a heuristic; the sandbox does not report it):"
-            )?;
+            // Each line says itself whether it is a guess (`why` says whether the whole
+            // request rests on the heuristic).
+            writeln!(o, "  denied:")?;
             for line in &req.denied {
                 writeln!(o, "    {}", escape(line))?;
             }

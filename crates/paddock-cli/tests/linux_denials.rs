@@ -2,8 +2,11 @@
 //! `paddock: ` line on stderr and in `--json`'s `denials`. The timeout names its limit and where
 //! it was set; with the network off a connect to an IP and a DNS lookup (curl, getent) are
 //! reported with the address, the port and the DNS flag, as the connect broker saw them; a write
-//! to /etc or $HOME and a read of a deny-read secret are reported with their paths, as guesses
-//! from the command's stderr (which the report says).
+//! to /etc or $HOME is reported with its path as pid 1's write observer saw the attempt
+//! (`source = observed`, relative paths resolved against the command's directory, also from a
+//! vfork child and from many threads), while writes inside the workspace report nothing and
+//! stay fast; a read of a deny-read secret is reported with its path as a guess from the
+//! command's stderr (which the report says: reads are not observed).
 
 #![cfg(target_os = "linux")]
 
@@ -146,34 +149,225 @@ fn curl_and_getent_with_the_network_off_are_reported_as_dns_lookups() {
     }
 }
 
+/// The paths of the report's observed writes outside the roots, in order.
+fn observed_writes(r: &Value) -> Vec<String> {
+    let writes = denials(r, "write-outside-roots");
+    assert!(
+        writes.iter().all(|d| d["source"] == "observed"),
+        "every write is an observation: {r}"
+    );
+    writes
+        .iter()
+        .map(|d| d["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
-fn writes_to_etc_and_home_are_reported_with_their_paths_as_guesses() {
+fn writes_to_etc_and_home_are_reported_with_their_paths_as_observed() {
+    let w = World::new();
+    // Silent: the command prints nothing a stderr guess could read.
+    let o = w.run_with(
+        "workspace-write",
+        &["--json"],
+        "touch /etc/paddock-denial-probe 2>/dev/null\n\
+         echo x 2>/dev/null > \"$HOME/.paddock-denial-probe\"\nexit 1\n",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = report(&o);
+    let home = w.home.join(".paddock-denial-probe");
+    assert_eq!(
+        observed_writes(&r),
+        ["/etc/paddock-denial-probe", home.to_str().unwrap()],
+        "{r}"
+    );
+    let err = stderr(&o);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("paddock: "))
+        .unwrap_or_else(|| panic!("no report line: {err}"));
+    assert!(
+        line.starts_with(
+            "paddock: write to /etc/paddock-denial-probe outside the writable roots refused; add \
+             a root with --writable; write to "
+        ) && line.contains(home.to_str().unwrap())
+            && !line.contains("guess"),
+        "{err}"
+    );
+    assert!(!home.exists() && !std::path::Path::new("/etc/paddock-denial-probe").exists());
+    // With the network on too (the observer does not depend on the connect broker), and the
+    // observation replaces the guess the error message would give.
+    let o = network_on(w.command(
+        "workspace-write",
+        &["--json"],
+        "touch /etc/paddock-denial-probe\n",
+    ))
+    .output()
+    .unwrap();
+    let r = report(&o);
+    assert_ne!(o.status.code(), Some(0), "{r}");
+    assert!(
+        r["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("Read-only file system"),
+        "{r}"
+    );
+    assert_eq!(observed_writes(&r), ["/etc/paddock-denial-probe"], "{r}");
+}
+
+/// `cmd` (a `World` command, which turns the network off) with the network on instead.
+fn network_on(cmd: std::process::Command) -> std::process::Command {
+    let mut on = std::process::Command::new(cmd.get_program());
+    let mut previous = None;
+    for a in cmd.get_args() {
+        let network = previous.is_some_and(|p: &std::ffi::OsStr| p == "--network");
+        on.arg(if network { "on".as_ref() } else { a });
+        previous = Some(a);
+    }
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            on.env(k, v);
+        }
+    }
+    on
+}
+
+#[test]
+fn a_relative_write_from_a_directory_outside_the_roots_is_resolved_against_it() {
     let w = World::new();
     let o = w.run_with(
         "workspace-write",
         &["--json"],
-        "touch /etc/paddock-denial-probe\necho x > \"$HOME/.paddock-denial-probe\"\n",
+        "cd \"$OUT\" && echo x > ./sub/../rel-probe\n\
+         cd / && mkdir etc/paddock-rel-dir\nexit 1\n",
     );
-    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let r = report(&o);
-    let writes = denials(&r, "write-outside-roots");
-    let paths: Vec<&str> = writes.iter().map(|d| d["path"].as_str().unwrap()).collect();
-    let home = w.home.join(".paddock-denial-probe");
+    // First run: `$OUT/sub` does not exist, so the kernel answers ENOENT (no denial); the
+    // mkdir is relative to `/`. Second run: `rel-probe` is named through a directory of the
+    // workspace and `..` (resolved by the kernel, not by spelling), then the same mkdir.
+    let o2 = w.run_with(
+        "workspace-write",
+        &["--json"],
+        "mkdir -p \"$WS/sub\" && cd \"$OUT\" && echo x > \"$WS/sub/../../outside/rel-probe\"\n\
+         cd / && mkdir etc/paddock-rel-dir\nexit 1\n",
+    );
+    let r2 = report(&o2);
+    let probe = w.outside.join("rel-probe");
+    assert_eq!(observed_writes(&r), ["/etc/paddock-rel-dir"], "{r}");
     assert_eq!(
-        paths,
-        ["/etc/paddock-denial-probe", home.to_str().unwrap()],
-        "{r}"
+        observed_writes(&r2),
+        [probe.to_str().unwrap(), "/etc/paddock-rel-dir"],
+        "{r2}"
     );
-    assert!(writes.iter().all(|d| d["source"] == "stderr-guess"), "{r}");
-    let err = stderr(&o);
-    assert!(
-        err.contains(
-            "paddock: write to /etc/paddock-denial-probe outside the writable roots refused (a \
-             guess from its stderr)"
-        ),
-        "{err}"
+    assert!(!probe.exists());
+}
+
+#[test]
+fn writes_inside_the_workspace_and_tmp_report_nothing_even_when_the_run_fails() {
+    let w = World::new();
+    // mkdir -p walks the existing directories above the workspace (EEXIST, not a denial),
+    // rm -f of a missing file, a rename and writes to /dev/null and the run's own stdout.
+    let o = w.run_with(
+        "workspace-write",
+        &["--json"],
+        "mkdir -p \"$WS/a/b/c\" && echo x > \"$WS/a/b/c/f\" && mv \"$WS/a/b/c/f\" \"$WS/g\"\n\
+         rm -f \"$WS/missing\" && echo y > /tmp/t && rm /tmp/t && mkdir -p /tmp/d\n\
+         echo z > /dev/null && echo out > /dev/stdout && ln -s g \"$WS/l\" && : > \"$WS/l\"\n\
+         exit 1\n",
     );
-    assert!(!home.exists());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = report(&o);
+    assert_eq!(r["denials"], serde_json::json!([]), "{r}");
+    assert_eq!(std::fs::read_to_string(w.ws.join("g")).unwrap(), "");
+}
+
+#[test]
+fn a_program_that_writes_many_files_in_the_workspace_still_succeeds() {
+    let w = World::new();
+    let o = w.run_with(
+        "workspace-write",
+        &["--json"],
+        "mkdir many && cd many && for i in $(seq 2000); do echo x > f$i; done\n\
+         rm f1 f2 && ls | wc -l\n",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = report(&o);
+    assert_eq!(r["stdout"].as_str().unwrap().trim(), "1998", "{r}");
+    assert_eq!(r["denials"], serde_json::json!([]), "{r}");
+}
+
+/// Eight threads write 200 files each in the workspace and try /etc, while the main thread
+/// receives signals without SA_RESTART (Python retries an interrupted call itself: this checks
+/// that nothing hangs, not that no call is interrupted); a vfork child (glibc's posix_spawn)
+/// opens a file before exec, in the workspace and in /etc.
+const PY_THREADS: &str = r#"
+import os, signal, sys, threading
+signal.signal(signal.SIGALRM, lambda *a: None)
+signal.siginterrupt(signal.SIGALRM, True)
+signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+def work(n):
+    for i in range(200):
+        with open(f"w{n}-{i}", "w") as f:
+            f.write("x")
+        try:
+            open(f"/etc/paddock-thread-{n}", "w")
+        except OSError:
+            pass
+ts = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+signal.setitimer(signal.ITIMER_REAL, 0, 0)
+print(len([f for f in os.listdir(".") if f.startswith("w")]))
+ok = os.posix_spawn("/bin/true", ["true"], os.environ, file_actions=[
+    (os.POSIX_SPAWN_OPEN, 1, "ok", os.O_WRONLY | os.O_CREAT, 0o644)])
+print(os.waitpid(ok, 0)[1])
+try:
+    os.posix_spawn("/bin/true", ["true"], os.environ, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 1, "/etc/paddock-vfork-probe", os.O_WRONLY | os.O_CREAT, 0o644)])
+except OSError as e:
+    print(e.errno)
+sys.exit(3)
+"#;
+
+#[test]
+fn threads_signals_and_a_vfork_child_are_observed_without_breaking_them() {
+    let w = World::new();
+    if !usable(&w, "python3", "python3 -c 'import threading'") {
+        return;
+    }
+    std::fs::write(w.ws.join("threads.py"), PY_THREADS).unwrap();
+    let o = w.run_with("workspace-write", &["--json"], "python3 threads.py\n");
+    let r = report(&o);
+    assert_eq!(o.status.code(), Some(3), "{}: {r}", stderr(&o));
+    // 1600 files, the spawn in the workspace exits 0, the one in /etc fails with EROFS.
+    let lines: Vec<&str> = r["stdout"].as_str().unwrap().lines().collect();
+    assert_eq!(lines, ["1600", "0", "30"], "{r}");
+    let mut paths = observed_writes(&r);
+    paths.sort();
+    let mut expected: Vec<String> = (0..8).map(|n| format!("/etc/paddock-thread-{n}")).collect();
+    expected.push("/etc/paddock-vfork-probe".into());
+    expected.sort();
+    assert_eq!(paths, expected, "{r}");
+}
+
+#[test]
+fn a_program_that_exits_while_its_threads_wait_on_the_observer_ends_cleanly() {
+    let w = World::new();
+    if !usable(&w, "python3", "python3 -c 'import threading'") {
+        return;
+    }
+    let script = "python3 -c '\nimport os, threading\n\
+def spin(n):\n    i = 0\n    while True:\n        i += 1\n        open(f\"s{n}-{i % 50}\", \"w\").close()\n\
+[threading.Thread(target=spin, args=(n,), daemon=True).start() for n in range(6)]\n\
+import time; time.sleep(0.3); os._exit(5)'\n\
+echo after\n";
+    for _ in 0..3 {
+        let o = w.run_with("workspace-write", &["--json", "--timeout", "20"], script);
+        let r = report(&o);
+        assert_eq!(r["stdout"].as_str().unwrap().trim(), "after", "{r}");
+        assert_eq!(o.status.code(), Some(0), "{r}");
+    }
 }
 
 #[test]

@@ -119,6 +119,16 @@ fn a_write_outside_the_roots_is_refused_on_the_warm_path_as_on_the_cold() {
         assert_eq!(cold["warm"], false, "{cold}");
         for v in [&warm, &cold] {
             assert_ne!(v["exit_code"], 0, "the write outside succeeded: {v}");
+            // The spare's pid 1 observes write attempts as a sandbox built for the call does.
+            assert_eq!(
+                v["denials"],
+                json!([{
+                    "kind": "write-outside-roots",
+                    "path": victim.to_str().unwrap(),
+                    "source": "observed"
+                }]),
+                "{v}"
+            );
         }
         assert_eq!(warm["exit_code"], cold["exit_code"]);
         assert_eq!(warm["stderr"], cold["stderr"]);

@@ -1,7 +1,8 @@
 //! Denial reports: why a run failed, as far as the sandbox can tell, typed and summed up in one
-//! line. Each denial says how it was known: observed by the sandbox itself (the timeout, the
-//! connect broker) or guessed from the command's own error messages (`source = stderr-guess`),
-//! so a reader never takes a guess for an observation.
+//! line. Each denial says how it was known: seen by the sandbox as it refused (the timeout, the
+//! connect broker), observed by the sandbox as the command attempted it (Linux: write attempts,
+//! `source = observed`) or guessed from the command's own error messages
+//! (`source = stderr-guess`), so a reader never takes a guess for an observation.
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,10 @@ use std::path::{Path, PathBuf};
 pub enum DenialSource {
     /// Seen by the sandbox as it refused the call (Linux: the seccomp broker of pid 1).
     Sandbox,
+    /// Seen by the sandbox's observer as the command attempted it, with the path the kernel
+    /// resolved (Linux: pid 1's seccomp broker looked at the call, then let the read-only
+    /// mounts and Landlock refuse it).
+    Observed,
     /// Inferred from an error message on the command's stderr naming the path: the sandbox did
     /// not see it, and the command may have printed it for its own reasons.
     StderrGuess,
@@ -63,7 +68,7 @@ impl Denial {
         match self {
             Denial::WriteOutsideRoots { source, .. }
             | Denial::WriteProtected { source, .. }
-            | Denial::DenyRead { source, .. } => *source == DenialSource::Sandbox,
+            | Denial::DenyRead { source, .. } => *source != DenialSource::StderrGuess,
             _ => true,
         }
     }
@@ -71,7 +76,7 @@ impl Denial {
     /// One short clause for the summary line.
     pub fn describe(&self) -> String {
         let guess = |s: &DenialSource| match s {
-            DenialSource::Sandbox => "",
+            DenialSource::Sandbox | DenialSource::Observed => "",
             DenialSource::StderrGuess => " (a guess from its stderr)",
         };
         match self {
@@ -431,14 +436,21 @@ mod tests {
 
     #[test]
     fn denials_serialize_with_their_kind_and_source() {
-        let d = Denial::WriteOutsideRoots {
-            path: "/etc/x".into(),
-            source: DenialSource::StderrGuess,
-        };
-        let v = serde_json::to_value(&d).unwrap();
-        assert_eq!(v["kind"], "write-outside-roots");
-        assert_eq!(v["source"], "stderr-guess");
-        let back: Denial = serde_json::from_value(v).unwrap();
-        assert_eq!(back, d);
+        for (source, name, observed) in [
+            (DenialSource::StderrGuess, "stderr-guess", false),
+            (DenialSource::Observed, "observed", true),
+        ] {
+            let d = Denial::WriteOutsideRoots {
+                path: "/etc/x".into(),
+                source,
+            };
+            let v = serde_json::to_value(&d).unwrap();
+            assert_eq!(v["kind"], "write-outside-roots");
+            assert_eq!(v["source"], name);
+            assert_eq!(d.observed(), observed);
+            assert_eq!(d.describe().contains("a guess"), !observed);
+            let back: Denial = serde_json::from_value(v).unwrap();
+            assert_eq!(back, d);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The result channel from pid 1 to the supervisor: a pipe of small frames, each written with
 //! one `write(2)` of at most `PIPE_BUF` bytes (so frames from pid 1's two threads never
-//! interleave): how the command ended, and what the connect broker refused while it ran.
+//! interleave): how the command ended, and what the broker refused (connects) or observed
+//! (write attempts, see `seccomp::write_observer`) while it ran.
 //!
 //! The broker's frames are written as they happen, so a run killed at its timeout still
 //! reports them; at most `MAX_DENIAL_FRAMES` are written, and never one that could block (the
@@ -18,8 +19,9 @@ const DROPPED: u8 = 3;
 
 /// Denial frames one run writes at most; later refusals are summed up as one "dropped" frame.
 pub const MAX_DENIAL_FRAMES: usize = 64;
-/// A denial frame's payload is cut to this (a unix path is at most 108 bytes).
-const MAX_PAYLOAD: usize = 512;
+/// A denial frame's payload is at most this (a unix path is at most 108 bytes; a longer file
+/// path is counted as dropped), well under `PIPE_BUF`.
+const MAX_PAYLOAD: usize = 2048;
 
 fn frame(tag: u8, payload: &[u8]) -> Vec<u8> {
     let len = payload.len().min(usize::from(u16::MAX)) as u16;
@@ -40,7 +42,8 @@ pub fn ended_frame(e: Ended) -> Vec<u8> {
 }
 
 /// What the supervisor read: how the command ended (if pid 1 said so) and the denials, merged
-/// (the same address, port or path counted once with the number of attempts).
+/// (the same address, port or socket path counted once with the number of attempts; the same
+/// observed write kept once).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Received {
     pub ended: Option<Ended>,
@@ -105,6 +108,7 @@ fn merge(all: &mut Vec<Denial>, d: Denial) {
                 *count = count.saturating_add(1);
                 return;
             }
+            (seen, d) if seen == d => return,
             _ => {}
         }
     }
@@ -139,6 +143,9 @@ impl Recorder {
             return;
         };
         if payload.len() > MAX_PAYLOAD {
+            if !self.dropped {
+                self.dropped = self.write(&frame(DROPPED, &[]));
+            }
             return;
         }
         if self.write(&frame(DENIAL, &payload)) {

@@ -13,7 +13,9 @@
 
 mod filters;
 mod host_unix_sockets;
+mod notify_filter;
 pub mod unix_connect;
+pub mod write_observer;
 
 pub use filters::DENIED;
 pub use host_unix_sockets::{host_unix_sockets, parse_proc_net_unix};
@@ -67,32 +69,35 @@ impl SeccompError {
 }
 
 /// Applies the plan's seccomp layer (socket families restricted when `plan.network_off`).
-/// Call once, after Landlock and right before `execve`. With the network off it also starts
-/// the unix `connect` broker (see `unix_connect`): a thread of this process, started before
-/// the filters so that they do not bind it, which serves the listener of the last program.
+/// Call once, after Landlock and right before `execve`. It also starts pid 1's broker (see
+/// `unix_connect`): a thread of this process, started before the filters so that they do not
+/// bind it, which serves the listener of the last program: with the network off the unix
+/// `connect` broker, and in every mode the observer of write attempts (`write_observer`). A
+/// kernel without user notification (before 5.5) fails the run when the network is off (the
+/// connect broker is a wall) and only loses the observation otherwise (the report says so).
 pub fn apply_seccomp(plan: &LinuxPlan, result: &OwnedFd) -> Result<LayerReport, LinuxError> {
     let failed = |reason: String| LinuxError::Seccomp { reason };
     let refuse_inet = plan.network_off && plan.proxy_port.is_none();
-    let broker = if plan.network_off {
-        let recorder = crate::sys::dup_at_least(result.as_fd(), 3)
-            .map(crate::result_channel::Recorder::new)
-            .map_err(|e| {
-                failed(format!(
-                    "cannot give the connect broker the result channel: {e}"
-                ))
-            })?;
-        let rules = unix_connect::BrokerRules {
-            writable: plan.writable_dirs(),
-            refuse_inet,
-            recorder,
-        };
-        Some(
-            unix_connect::Broker::start(rules)
-                .map_err(|e| failed(format!("cannot start the connect broker: {e}")))?,
-        )
-    } else {
-        None
+    let recorder = crate::sys::dup_at_least(result.as_fd(), 3)
+        .map(crate::result_channel::Recorder::new)
+        .map_err(|e| failed(format!("cannot give the broker the result channel: {e}")))?;
+    let protected = plan
+        .protected
+        .iter()
+        .chain(&plan.deny_read)
+        .map(|p| p.path.clone())
+        .collect();
+    let rules = unix_connect::BrokerRules {
+        writable: plan.writable_dirs(),
+        refuse_inet,
+        recorder,
+        writes: Some(write_observer::WriteRules::new(
+            plan.writable_dirs(),
+            protected,
+        )),
     };
+    let broker = unix_connect::Broker::start(rules)
+        .map_err(|e| failed(format!("cannot start the broker thread: {e}")))?;
     // IP sockets may be made (in the empty namespace): the broker refuses and records their
     // connects, so the report can name the address a tool tried.
     let mut report = enforce(&SeccompRequest {
@@ -100,26 +105,46 @@ pub fn apply_seccomp(plan: &LinuxPlan, result: &OwnedFd) -> Result<LayerReport, 
         inet_loopback: plan.network_off,
     })
     .map_err(|e| failed(e.to_string()))?;
-    if let Some(broker) = broker {
-        let listener = unix_connect::install().map_err(|e| {
-            failed(format!(
+    let notify = notify_filter::Notify {
+        connect: plan.network_off,
+        writes: true,
+    };
+    let listener = match notify_filter::install(notify) {
+        Ok(l) => l,
+        Err(e) if plan.network_off => {
+            return Err(failed(format!(
                 "the kernel refused the connect-broker program (SECCOMP_RET_USER_NOTIF needs \
                  Linux 5.5): {e}"
-            ))
-        })?;
-        broker.serve(listener).map_err(|e| failed(e.to_string()))?;
+            )));
+        }
+        Err(e) => {
+            // The broker thread ends when its sender is dropped.
+            drop(broker);
+            report.detail.push_str(&format!(
+                "; write attempts not observed (the kernel refused a user-notification \
+                 program: {e}): denial reports guess writes from stderr"
+            ));
+            return Ok(report);
+        }
+    };
+    broker.serve(listener).map_err(|e| failed(e.to_string()))?;
+    if plan.network_off {
         report.enforces.push(Protection::UnixSockets);
         report.detail.push_str(
             "; connect() brokered by pid 1: unix socket files only beneath the writable paths \
              (EACCES elsewhere)",
         );
-        if refuse_inet {
-            report.detail.push_str(
-                "; every IPv4/IPv6 connect() and addressed sendto() refused by the broker \
-                 (ENETUNREACH) and recorded for the run report",
-            );
-        }
     }
+    if refuse_inet {
+        report.detail.push_str(
+            "; every IPv4/IPv6 connect() and addressed sendto() refused by the broker \
+             (ENETUNREACH) and recorded for the run report",
+        );
+    }
+    report.detail.push_str(
+        "; write attempts (open for writing, create, remove, rename, truncate) observed by pid 1 \
+         for the denial report, always continued (observation only)",
+    );
     Ok(report)
 }
 

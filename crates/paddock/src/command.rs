@@ -9,7 +9,7 @@ use crate::backend;
 use crate::error::PaddockError;
 use crate::exit;
 use crate::resolve::resolve_program;
-use paddock_core::denial::{Denial, GuessContext};
+use paddock_core::denial::{Denial, DenialSource, GuessContext};
 use paddock_core::report::RunReport;
 use paddock_core::spec::CommandSpec;
 use paddock_core::{EnforcementReport, NetworkEvent, NetworkObserver, Policy, SandboxSpec};
@@ -401,8 +401,9 @@ impl SandboxCommand {
 
 impl SandboxCommand {
     /// A run's denials: the timeout with its limit, what the backend saw the sandbox refuse,
-    /// and, for a failed sandboxed run whose stderr was captured, guesses from that stderr
-    /// (each marked as one).
+    /// and, for a failed sandboxed run, the write attempts the backend observed outside the
+    /// writable roots (Linux) and guesses from its captured stderr (each marked as one). Writes
+    /// the backend observed replace guessed writes; reads are only ever guessed.
     fn denials(&self, report: &RunReport, seen: Vec<Denial>, prepared: &Prepared) -> Vec<Denial> {
         let mut out = Vec::new();
         if report.timed_out {
@@ -414,8 +415,17 @@ impl SandboxCommand {
                 set_by: self.timeout_set_by.clone(),
             });
         }
-        out.extend(seen);
         let failed = report.exit_code != 0 && !report.timed_out && !report.interrupted;
+        let observed_write = |d: &Denial| {
+            matches!(
+                d,
+                Denial::WriteOutsideRoots { source, .. } | Denial::WriteProtected { source, .. }
+                    if *source == DenialSource::Observed
+            )
+        };
+        let writes_observed = seen.iter().any(observed_write);
+        // A run that succeeded tried those writes and did without them: not why it failed.
+        out.extend(seen.into_iter().filter(|d| failed || !observed_write(d)));
         if let (true, false, Some(stderr)) = (failed, report.enforcement.unconfined, &report.stderr)
         {
             let spec = &prepared.spec;
@@ -434,7 +444,17 @@ impl SandboxCommand {
                 cwd: &prepared.command.cwd,
                 home: home.as_deref(),
             };
-            out.extend(paddock_core::denial::guess_from_stderr(stderr, &cx));
+            let guessed_write = |d: &Denial| {
+                matches!(
+                    d,
+                    Denial::WriteOutsideRoots { .. } | Denial::WriteProtected { .. }
+                )
+            };
+            out.extend(
+                paddock_core::denial::guess_from_stderr(stderr, &cx)
+                    .into_iter()
+                    .filter(|d| !(writes_observed && guessed_write(d))),
+            );
         }
         out
     }

@@ -22,7 +22,12 @@
 //! `result_channel`). With the allow-list, an IP connect Landlock refuses (any port but the
 //! proxy's) is recorded too. Not seen: datagrams sent with `sendmsg`/`sendmmsg` (their address
 //! sits behind a pointer the filter cannot read; they stay in the empty namespace).
+//!
+//! The same thread serves the write observer (`write_observer`), in every network mode: its
+//! calls are looked at and always continued. The thread is also started when only the
+//! observer needs it (network on); `notify_filter` builds the one program for both.
 
+use super::write_observer::{self, WriteRules};
 use crate::result_channel::Recorder;
 use paddock_core::Denial;
 use paddock_core::paths::is_beneath;
@@ -33,62 +38,7 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-/// `AUDIT_ARCH_*` of the build's architecture.
-#[cfg(target_arch = "x86_64")]
-const AUDIT_ARCH: u32 = 0xc000_003e;
-#[cfg(target_arch = "aarch64")]
-const AUDIT_ARCH: u32 = 0xc000_00b7;
-
-const BPF_LD_W_ABS: u16 = 0x20;
-const BPF_JEQ_K: u16 = 0x15;
-const BPF_RET_K: u16 = 0x06;
-
-/// Offsets in `struct seccomp_data` of `args[4]` (sendto's address), low and high words.
-const SENDTO_ADDR_LO: u32 = 16 + 4 * 8;
-const SENDTO_ADDR_HI: u32 = SENDTO_ADDR_LO + 4;
-
-/// Installs the program that hands `connect`, and `sendto` with an address, to a listener, on
-/// the calling thread, and returns the listener (close-on-exec). Call after the other filters
-/// (no_new_privs is set then).
-pub fn install() -> io::Result<OwnedFd> {
-    let ins = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
-    let notify = libc::SECCOMP_RET_USER_NOTIF;
-    let program = [
-        ins(BPF_LD_W_ABS, 0, 0, 4),
-        ins(BPF_JEQ_K, 1, 0, AUDIT_ARCH),
-        ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
-        ins(BPF_LD_W_ABS, 0, 0, 0),
-        ins(BPF_JEQ_K, 5, 0, libc::SYS_connect as u32),
-        ins(BPF_JEQ_K, 0, 5, libc::SYS_sendto as u32),
-        ins(BPF_LD_W_ABS, 0, 0, SENDTO_ADDR_LO),
-        ins(BPF_JEQ_K, 0, 2, 0),
-        ins(BPF_LD_W_ABS, 0, 0, SENDTO_ADDR_HI),
-        ins(BPF_JEQ_K, 1, 0, 0),
-        ins(BPF_RET_K, 0, 0, notify),
-        ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
-    ];
-    let prog = libc::sock_fprog {
-        len: program.len() as u16,
-        filter: program.as_ptr().cast_mut(),
-    };
-    // SAFETY: seccomp(SET_MODE_FILTER) reads the program, which outlives the call; with
-    // NEW_LISTENER it returns a new descriptor that nothing else owns.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
-            &prog as *const libc::sock_fprog,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: see above.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-/// The broker thread, waiting for its listener.
+/// The broker thread (connects and write observation), waiting for its listener.
 pub struct Broker(mpsc::Sender<OwnedFd>);
 
 /// What the broker allows and where it reports refusals.
@@ -98,6 +48,8 @@ pub struct BrokerRules {
     /// The network is off without an allow-list: refuse every IP connect and addressed sendto.
     pub refuse_inet: bool,
     pub recorder: Recorder,
+    /// Write attempts to observe (see `write_observer`), when its calls are handed over.
+    pub writes: Option<WriteRules>,
 }
 
 impl Broker {
@@ -106,11 +58,12 @@ impl Broker {
     pub fn start(rules: BrokerRules) -> io::Result<Broker> {
         let (tx, rx) = mpsc::channel::<OwnedFd>();
         std::thread::Builder::new()
-            .name("paddock-connect".into())
+            .name("paddock-broker".into())
             .stack_size(64 * 1024)
             .spawn(move || {
                 let mut rules = rules;
                 if let Ok(listener) = rx.recv() {
+                    sync_wake_up(&listener);
                     serve(&listener, &mut rules);
                 }
             })?;
@@ -121,8 +74,26 @@ impl Broker {
     pub fn serve(self, listener: OwnedFd) -> io::Result<()> {
         self.0
             .send(listener)
-            .map_err(|_| io::Error::other("the connect broker thread has ended"))
+            .map_err(|_| io::Error::other("the broker thread has ended"))
     }
+}
+
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (not yet in libc).
+const SYNC_WAKE_UP: libc::c_ulong = 1;
+
+/// Asks the kernel (Linux 6.6+) to hand each notification to this thread with a synchronous
+/// wake-up on the caller's CPU, as the caller sleeps until the answer anyway: the round trip
+/// then costs a switch between two threads rather than a cross-CPU wake-up. Older kernels
+/// refuse the flag and keep the ordinary wake-up.
+fn sync_wake_up(listener: &OwnedFd) {
+    // SAFETY: NOTIF_SET_FLAGS takes the flags as its argument value, no pointer.
+    unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+            SYNC_WAKE_UP,
+        )
+    };
 }
 
 /// The broker's answer to one call.
@@ -133,25 +104,11 @@ enum Answer {
     Continue,
 }
 
-/// Answers every notification until no process uses the filter any more.
+/// Answers every notification for as long as pid 1 lives (its end ends this thread). It waits
+/// in `NOTIF_RECV` itself, one call per notification: a call withdrawn by its caller (a signal,
+/// the caller's end) gives `ENOENT`, and the next one is awaited.
 fn serve(listener: &OwnedFd, rules: &mut BrokerRules) {
     loop {
-        let mut poll = libc::pollfd {
-            fd: listener.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut poll, 1, -1) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
-        }
-        if poll.revents & libc::POLLIN == 0 {
-            return;
-        }
         // SAFETY: a zeroed seccomp_notif is what NOTIF_RECV requires.
         let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
         // SAFETY: NOTIF_RECV fills `req`.
@@ -163,12 +120,25 @@ fn serve(listener: &OwnedFd, rules: &mut BrokerRules) {
             )
         } != 0
         {
-            continue;
+            match io::Error::last_os_error().raw_os_error() {
+                Some(libc::ENOENT | libc::EINTR) => continue,
+                _ => return,
+            }
         }
-        let answer = if i64::from(req.data.nr) == libc::SYS_sendto {
+        let nr = i64::from(req.data.nr);
+        let answer = if nr == libc::SYS_sendto {
             broker_sendto(&req, rules)
-        } else {
+        } else if nr == libc::SYS_connect {
             Answer::Done(broker_connect(listener, &req, rules))
+        } else {
+            // Observation only: whatever was seen, the kernel runs the call as made and the
+            // mounts and Landlock answer it.
+            if let (Some(call), Some(writes)) = (write_observer::call(nr), rules.writes.as_mut()) {
+                write_observer::observe(&req, call, writes, &mut rules.recorder, || {
+                    still_valid(listener, req.id)
+                });
+            }
+            Answer::Continue
         };
         let (error, flags) = match answer {
             Answer::Done(Ok(())) => (0, 0),
