@@ -52,6 +52,7 @@ fn main() {
         output_cap: 1 << 20,
         forward_signals: true,
         interrupt_grace: std::time::Duration::from_secs(2),
+        cancel: None,
     };
     let outcome = paddock_runner::run(child, &opts).unwrap();
     std::process::exit(outcome.status.shell_code());
