@@ -170,12 +170,14 @@ pub fn respond(client: &mut TcpStream, code: u16, text: &str) -> io::Result<()> 
         _ => ("Bad Gateway", ""),
     };
     let body = format!("{text}\n");
-    write!(
-        client,
+    // One write: `write!` on the socket would send each formatted piece as its own segment,
+    // and a client reading once would see only the first (`HTTP/1.1 `).
+    let response = format!(
         "HTTP/1.1 {code} {status}\r\n{challenge}Content-Type: text/plain\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )
+    );
+    client.write_all(response.as_bytes())
 }
 
 #[cfg(test)]
