@@ -57,6 +57,25 @@ fn owned(fd: libc::c_long) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
 }
 
+/// Copies up to `buf.len()` bytes at `addr` in process `pid`'s memory into `buf`, in one
+/// `process_vm_readv` (stopping where the mapping ends); returns how many were copied. Needs
+/// the same right over `pid` as opening `/proc/PID/mem`; a process that is not dumpable gives
+/// `EPERM`.
+pub fn read_process_memory(pid: u32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: process_vm_readv writes at most `buf.len()` bytes into `buf` (the one local
+    // iovec) and only reads the other process's memory.
+    let n = unsafe { libc::process_vm_readv(pid as libc::pid_t, &local, 1, &remote, 1, 0) };
+    check(n as libc::c_long).map(|n| n as usize)
+}
+
 pub fn unshare(flags: libc::c_int) -> io::Result<()> {
     // SAFETY: unshare takes flags only.
     check_int(unsafe { libc::unshare(flags) }).map(drop)

@@ -34,7 +34,6 @@ use paddock_core::paths::is_beneath;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -180,17 +179,18 @@ fn network_refused(address: String, port: u16) -> Denial {
     }
 }
 
-/// Reads `len` bytes of a socket address at `addr` in the caller's memory (once).
+/// Reads `len` bytes of a socket address at `addr` in the caller's memory (once). A caller
+/// whose memory may not be read (not dumpable) is refused with `EACCES`.
 fn read_address(pid: u32, addr: u64, len: usize, buf: &mut [u8]) -> Result<(), i32> {
     if len > buf.len() {
         return Err(libc::EINVAL);
     }
-    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).map_err(|e| errno(&e))?;
-    if len > 0 {
-        mem.read_exact_at(&mut buf[..len], addr)
-            .map_err(|_| libc::EFAULT)?;
+    match crate::sys::read_process_memory(pid, addr, &mut buf[..len]) {
+        Ok(n) if n == len => Ok(()),
+        Ok(_) => Err(libc::EFAULT),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Err(libc::EACCES),
+        Err(e) => Err(errno(&e)),
     }
-    Ok(())
 }
 
 /// `sendto` with an address: an IP destination is refused and recorded when the network is

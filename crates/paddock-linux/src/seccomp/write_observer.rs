@@ -23,6 +23,7 @@
 //! judged, not its target).
 
 use crate::result_channel::Recorder;
+use crate::sys;
 use paddock_core::Denial;
 use paddock_core::denial::DenialSource;
 use paddock_core::paths::is_beneath;
@@ -235,7 +236,7 @@ pub fn observe(
         Some(Flags::Creat) => (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u32,
         Some(Flags::How(i)) => {
             let mut b = [0u8; 8];
-            if read_memory(pid, args[usize::from(i)], &mut b) != Some(b.len()) {
+            if sys::read_process_memory(pid, args[usize::from(i)], &mut b).ok() != Some(b.len()) {
                 return;
             }
             u64::from_ne_bytes(b) as u32
@@ -392,28 +393,11 @@ fn mount_id(dir: &OwnedFd) -> Option<u64> {
     (ok && st.stx_mask & libc::STATX_MNT_ID != 0).then_some(st.stx_mnt_id)
 }
 
-/// Copies `buf.len()` bytes at `addr` of process `pid` into `buf`, as far as they are mapped;
-/// returns how many were copied.
-fn read_memory(pid: u32, addr: u64, buf: &mut [u8]) -> Option<usize> {
-    let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
-    // SAFETY: process_vm_readv writes at most `buf.len()` bytes into `buf` (the one local
-    // iovec) and only reads the other process's memory.
-    let n = unsafe { libc::process_vm_readv(pid as libc::pid_t, &local, 1, &remote, 1, 0) };
-    usize::try_from(n).ok()
-}
-
 /// Reads a NUL-terminated path (shorter than `PATH_MAX`) at `addr` in the caller's memory, in
 /// one copy that stops where the mapping ends.
 fn read_path(pid: u32, addr: u64) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    let n = read_memory(pid, addr, &mut buf)?;
+    let n = sys::read_process_memory(pid, addr, &mut buf).ok()?;
     let end = buf[..n].iter().position(|&b| b == 0)?;
     buf.truncate(end);
     Some(buf)
