@@ -5,8 +5,11 @@
 //! the credential, gets through over plain HTTP, CONNECT and SOCKS5, and the credential is
 //! never forwarded upstream. The last tests use curl with the URLs of `proxy_env`.
 
+mod common;
+
+use common::start;
 use paddock_core::NetworkLog;
-use paddock_proxy::{AllowList, Credential, Proxy, ProxyHandle, Resolver};
+use paddock_proxy::{Credential, ProxyHandle};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -16,6 +19,11 @@ use std::time::Duration;
 const TOKEN: &str = "00112233445566778899aabbccddeeff";
 /// Another run's token.
 const OTHER: &str = "ffeeddccbbaa99887766554433221100";
+
+/// The credential of the run whose proxy is under test.
+fn this_run() -> Option<Credential> {
+    Some(Credential::from_token(TOKEN).unwrap())
+}
 
 /// An HTTP server on 127.0.0.1 answering each request with its own head as the body (so a
 /// test sees what reached the origin), counting its connections.
@@ -43,19 +51,6 @@ fn origin() -> (SocketAddr, Arc<AtomicUsize>) {
         }
     });
     (addr, hits)
-}
-
-fn start(allow: &[&str], resolver: Option<Resolver>) -> (ProxyHandle, NetworkLog) {
-    let log = NetworkLog::default();
-    let mut proxy = Proxy::new(AllowList::parse(allow).unwrap(), log.clone())
-        .with_credential(Credential::from_token(TOKEN).unwrap());
-    if let Some(r) = resolver {
-        proxy = proxy.with_resolver(r);
-    }
-    let handle = proxy
-        .serve(TcpListener::bind("127.0.0.1:0").unwrap())
-        .unwrap();
-    (handle, log)
 }
 
 fn connect(proxy: &ProxyHandle) -> TcpStream {
@@ -104,7 +99,7 @@ fn assert_407(reply: &str) {
 #[test]
 fn plain_http_without_the_credential_gets_407_and_is_recorded() {
     let (o, hits) = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, this_run());
     let reply = exchange(
         &p,
         &format!(
@@ -124,7 +119,7 @@ fn plain_http_without_the_credential_gets_407_and_is_recorded() {
 #[test]
 fn connect_without_the_credential_gets_407_and_is_recorded() {
     let (o, hits) = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, this_run());
     let reply = exchange(
         &p,
         &format!("CONNECT 127.0.0.1:{} HTTP/1.1\r\n\r\n", o.port()),
@@ -137,7 +132,7 @@ fn connect_without_the_credential_gets_407_and_is_recorded() {
 #[test]
 fn another_runs_token_gets_407_over_plain_http_and_connect() {
     let (o, hits) = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, this_run());
     let reply = exchange(
         &p,
         &format!(
@@ -175,7 +170,7 @@ fn another_runs_token_gets_407_over_plain_http_and_connect() {
 #[test]
 fn the_runs_token_reaches_the_origin_over_plain_http_without_being_forwarded() {
     let (o, hits) = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, this_run());
     let reply = exchange(
         &p,
         &format!(
@@ -199,7 +194,7 @@ fn the_runs_token_reaches_the_origin_over_plain_http_without_being_forwarded() {
 #[test]
 fn the_runs_token_opens_a_connect_tunnel() {
     let (o, hits) = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, this_run());
     let mut s = connect(&p);
     write!(
         s,
@@ -254,7 +249,7 @@ fn socks(p: &ProxyHandle, methods: &[u8], login: Option<(&str, &str)>, port: u16
 #[test]
 fn socks5_without_username_password_is_refused_and_recorded() {
     let (o, hits) = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, this_run());
     assert_eq!(socks(&p, &[0], None, o.port()), [5, 0xff]);
     assert_eq!(hits.load(Ordering::SeqCst), 0);
     refused_for_credential(&log, "socks5", "no proxy credential");
@@ -263,7 +258,7 @@ fn socks5_without_username_password_is_refused_and_recorded() {
 #[test]
 fn socks5_with_a_wrong_user_or_password_is_refused_and_recorded() {
     let (o, hits) = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, this_run());
     for (user, password) in [("paddock", OTHER), ("root", TOKEN), ("paddock", "")] {
         let out = socks(&p, &[0, 2], Some((user, password)), o.port());
         assert_eq!(out, [5, 2, 1, 1], "{user}:{password}");
@@ -275,7 +270,7 @@ fn socks5_with_a_wrong_user_or_password_is_refused_and_recorded() {
 #[test]
 fn socks5_with_the_runs_token_connects() {
     let (o, hits) = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, this_run());
     let out = socks(&p, &[0, 2], Some(("paddock", TOKEN)), o.port());
     assert_eq!(
         out[..4],
@@ -297,8 +292,9 @@ fn socks5_with_the_runs_token_connects() {
 #[cfg(unix)]
 mod curl {
     use super::*;
+    use paddock_proxy::Resolver;
     use std::net::Ipv4Addr;
-    use std::process::{Command, Output};
+    use std::process::Output;
 
     /// curl with the proxy variables `proxy_env` gives a run with `token`, but those named in
     /// `drop`, and with `extra` arguments.
@@ -309,13 +305,9 @@ mod curl {
         extra: &[&str],
         url: &str,
     ) -> Option<Output> {
-        if !std::path::Path::new("/usr/bin/curl").exists() {
-            paddock_core::testing::skip("/usr/bin/curl is missing");
-            return None;
-        }
+        let mut cmd = common::curl_command()?;
         let c = Credential::from_token(token).unwrap();
         let port = p.local_addr().unwrap().port();
-        let mut cmd = Command::new("/usr/bin/curl");
         cmd.env_clear().env("PATH", "/usr/bin:/bin");
         cmd.envs(
             paddock_proxy::proxy_env(Ipv4Addr::LOCALHOST.into(), port, Some(&c))
@@ -342,7 +334,7 @@ mod curl {
     #[test]
     fn curl_with_the_runs_proxy_urls_gets_through_over_http_connect_and_socks5() {
         let (o, hits) = origin();
-        let (p, log) = start(&["origin.test"], Some(resolver()));
+        let (p, log) = start(&["origin.test"], Some(resolver()), this_run());
         let url = format!("http://origin.test:{}/c", o.port());
         // http_proxy (plain HTTP), the same through a CONNECT tunnel, then ALL_PROXY alone
         // (curl prefers http_proxy to it).
@@ -370,7 +362,7 @@ mod curl {
     #[test]
     fn curl_with_another_runs_proxy_urls_is_refused() {
         let (o, hits) = origin();
-        let (p, log) = start(&["origin.test"], Some(resolver()));
+        let (p, log) = start(&["origin.test"], Some(resolver()), this_run());
         let url = format!("http://origin.test:{}/c", o.port());
         let Some(out) = curl(&p, OTHER, &[], &["--fail"], &url) else {
             return;

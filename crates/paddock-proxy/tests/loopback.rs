@@ -2,8 +2,10 @@
 //! reached, unlisted names and IP literals are refused with 403, a wildcard cannot reach a
 //! loopback address, names are resolved once, and every decision is recorded.
 
-use paddock_core::NetworkLog;
-use paddock_proxy::{AllowList, Proxy, ProxyHandle, Resolver};
+mod common;
+
+use common::start;
+use paddock_proxy::{ProxyHandle, Resolver};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -41,18 +43,6 @@ fn origin() -> SocketAddr {
     addr
 }
 
-fn start(allow: &[&str], resolver: Option<Resolver>) -> (ProxyHandle, NetworkLog) {
-    let log = NetworkLog::default();
-    let mut proxy = Proxy::new(AllowList::parse(allow).unwrap(), log.clone());
-    if let Some(r) = resolver {
-        proxy = proxy.with_resolver(r);
-    }
-    let handle = proxy
-        .serve(TcpListener::bind("127.0.0.1:0").unwrap())
-        .unwrap();
-    (handle, log)
-}
-
 fn exchange(proxy: &ProxyHandle, request: &str) -> String {
     let mut s = TcpStream::connect(proxy.local_addr().unwrap()).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
@@ -66,7 +56,7 @@ fn exchange(proxy: &ProxyHandle, request: &str) -> String {
 #[test]
 fn a_listed_ip_is_reached_over_plain_http_and_recorded() {
     let o = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, None);
     let reply = exchange(
         &p,
         &format!(
@@ -84,7 +74,7 @@ fn a_listed_ip_is_reached_over_plain_http_and_recorded() {
 #[test]
 fn a_connect_tunnel_to_a_listed_ip_carries_bytes_both_ways() {
     let o = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, None);
     let reply = exchange(
         &p,
         &format!(
@@ -99,7 +89,7 @@ fn a_connect_tunnel_to_a_listed_ip_carries_bytes_both_ways() {
 #[test]
 fn an_unlisted_host_is_refused_with_403_and_recorded() {
     let o = origin();
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, None);
     let reply = exchange(
         &p,
         &format!("GET http://localhost:{}/ HTTP/1.1\r\n\r\n", o.port()),
@@ -119,7 +109,7 @@ fn an_unlisted_host_is_refused_with_403_and_recorded() {
 #[test]
 fn connect_to_an_unlisted_ip_literal_is_refused_even_when_a_name_for_it_is_listed() {
     let o = origin();
-    let (p, log) = start(&["localhost"], None);
+    let (p, log) = start(&["localhost"], None, None);
     let reply = exchange(
         &p,
         &format!("CONNECT 127.0.0.1:{} HTTP/1.1\r\n\r\n", o.port()),
@@ -133,7 +123,7 @@ fn connect_to_an_unlisted_ip_literal_is_refused_even_when_a_name_for_it_is_liste
 #[test]
 fn a_name_listed_exactly_may_resolve_to_loopback() {
     let o = origin();
-    let (p, log) = start(&["localhost"], None);
+    let (p, log) = start(&["localhost"], None, None);
     let reply = exchange(
         &p,
         &format!("GET http://localhost:{}/ok HTTP/1.1\r\n\r\n", o.port()),
@@ -161,6 +151,7 @@ fn a_wildcard_match_resolving_to_loopback_is_refused() {
     let (p, log) = start(
         &["*.example.test"],
         Some(fixed(vec![vec!["127.0.0.1"]], calls)),
+        None,
     );
     let reply = exchange(
         &p,
@@ -185,6 +176,7 @@ fn names_are_resolved_once_and_the_checked_address_is_the_one_connected() {
             vec![vec!["127.0.0.1"], vec!["127.0.0.2"]],
             calls.clone(),
         )),
+        None,
     );
     let reply = exchange(
         &p,
@@ -199,7 +191,7 @@ fn names_are_resolved_once_and_the_checked_address_is_the_one_connected() {
 /// served or recorded).
 #[test]
 fn dropping_the_handle_stops_accepting() {
-    let (p, log) = start(&["127.0.0.1"], None);
+    let (p, log) = start(&["127.0.0.1"], None, None);
     let addr = p.local_addr().unwrap();
     drop(p);
     assert!(TcpStream::connect(addr).is_err());

@@ -6,11 +6,13 @@
 
 #![cfg(unix)] // curl at /usr/bin is the client; the SOCKS parser itself is tested on every OS.
 
-use paddock_core::NetworkLog;
-use paddock_proxy::{AllowList, Proxy, ProxyHandle, Resolver};
+mod common;
+
+use common::start;
+use paddock_proxy::{ProxyHandle, Resolver};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -49,22 +51,9 @@ fn fixed(answers: Vec<Vec<&'static str>>, calls: Arc<AtomicUsize>) -> Resolver {
     })
 }
 
-fn start(allow: &[&str], resolver: Resolver) -> (ProxyHandle, NetworkLog) {
-    let log = NetworkLog::default();
-    let proxy = Proxy::new(AllowList::parse(allow).unwrap(), log.clone()).with_resolver(resolver);
-    let handle = proxy
-        .serve(TcpListener::bind("127.0.0.1:0").unwrap())
-        .unwrap();
-    (handle, log)
-}
-
 /// `curl -x SCHEME://PROXY URL`, with no proxy variables of its own; `None` when curl is missing.
 fn curl(scheme: &str, proxy: &ProxyHandle, url: &str) -> Option<Output> {
-    if !std::path::Path::new("/usr/bin/curl").exists() {
-        paddock_core::testing::skip("/usr/bin/curl is missing");
-        return None;
-    }
-    let mut c = Command::new("/usr/bin/curl");
+    let mut c = common::curl_command()?;
     for v in [
         "http_proxy",
         "HTTPS_PROXY",
@@ -94,7 +83,8 @@ fn a_listed_name_is_resolved_by_the_proxy_and_reached() {
     // `origin.test` resolves nowhere but in the proxy: curl cannot have looked it up.
     let (p, log) = start(
         &["origin.test"],
-        fixed(vec![vec!["127.0.0.1"]], calls.clone()),
+        Some(fixed(vec![vec!["127.0.0.1"]], calls.clone())),
+        None,
     );
     let url = format!("http://origin.test:{}/s", o.port());
     let Some(out) = curl("socks5h", &p, &url) else {
@@ -120,7 +110,8 @@ fn an_unlisted_name_is_refused_and_the_origin_sees_nothing() {
     let calls = Arc::new(AtomicUsize::new(0));
     let (p, log) = start(
         &["origin.test"],
-        fixed(vec![vec!["127.0.0.1"]], calls.clone()),
+        Some(fixed(vec![vec!["127.0.0.1"]], calls.clone())),
+        None,
     );
     let url = format!("http://evil.test:{}/", o.port());
     let Some(out) = curl("socks5h", &p, &url) else {
@@ -141,7 +132,11 @@ fn an_unlisted_ip_address_is_refused_whether_curl_or_the_proxy_resolves() {
     let (o, hits) = origin();
     let calls = Arc::new(AtomicUsize::new(0));
     // The name is listed and resolves to 127.0.0.1; the address itself is not listed.
-    let (p, log) = start(&["origin.test"], fixed(vec![vec!["127.0.0.1"]], calls));
+    let (p, log) = start(
+        &["origin.test"],
+        Some(fixed(vec![vec!["127.0.0.1"]], calls)),
+        None,
+    );
     for scheme in ["socks5h", "socks5"] {
         let url = format!("http://127.0.0.1:{}/", o.port());
         let Some(out) = curl(scheme, &p, &url) else {
@@ -161,7 +156,11 @@ fn a_wildcard_name_answered_with_loopback_is_refused() {
     // DNS rebinding: whoever controls `*.rebind.test` points a name at the host's loopback.
     let (o, hits) = origin();
     let calls = Arc::new(AtomicUsize::new(0));
-    let (p, log) = start(&["*.rebind.test"], fixed(vec![vec!["127.0.0.1"]], calls));
+    let (p, log) = start(
+        &["*.rebind.test"],
+        Some(fixed(vec![vec!["127.0.0.1"]], calls)),
+        None,
+    );
     let url = format!("http://a.rebind.test:{}/", o.port());
     let Some(out) = curl("socks5h", &p, &url) else {
         return;
@@ -184,7 +183,11 @@ fn a_name_is_resolved_once_and_connected_where_it_was_checked() {
     let calls = Arc::new(AtomicUsize::new(0));
     let (p, _log) = start(
         &["rebind.test"],
-        fixed(vec![vec!["127.0.0.1"], vec!["127.0.0.2"]], calls.clone()),
+        Some(fixed(
+            vec![vec!["127.0.0.1"], vec!["127.0.0.2"]],
+            calls.clone(),
+        )),
+        None,
     );
     let url = format!("http://rebind.test:{}/r", o.port());
     let Some(out) = curl("socks5h", &p, &url) else {
