@@ -124,13 +124,11 @@ pub fn prepare_elevated(
         .ok_or(ElevatedError::NotSetUp)?;
     // The allow-list proxy starts before anything is applied: when it cannot hold a port of
     // the hole there is nothing to undo.
-    let proxy: Option<(RunProxy, usize)> = match &spec.network {
-        Network::Allowlist(allow) => {
-            Some((proxy::start(rec.proxy_ports, allow, log)?, allow.len()))
-        }
+    let proxy: Option<RunProxy> = match &spec.network {
+        Network::Allowlist(allow) => Some(proxy::start(rec.proxy_ports, allow, log)?),
         Network::On | Network::Off => None,
     };
-    let proxy_port = proxy.as_ref().map(|(p, _)| p.port);
+    let proxy_port = proxy.as_ref().map(|p| p.port);
     let mut registry = SidRegistry::open_default()?;
     let mut store = NtfsAclStore::new();
     let host = HostDirs::from_env(registry.state_dir());
@@ -188,11 +186,7 @@ pub fn prepare_elevated(
             cmd.program.clone(),
             &cmd.args,
             cmd.cwd.clone(),
-            &network::launch_env(
-                spec,
-                cmd,
-                proxy.as_ref().map(|(p, _)| (p.port, &p.credential)),
-            ),
+            &network::launch_env(spec, cmd, proxy.as_ref().map(|p| (p.port, &p.credential))),
             plan.windows.token.clone(),
             plan.windows.private_temp.clone(),
         )?;
@@ -214,17 +208,12 @@ pub fn prepare_elevated(
         match reply {
             Some(Message::Started { .. }) => {
                 if probed {
-                    record_probe(&registry, &account, None, proxy.as_ref().map(|(p, _)| p));
+                    record_probe(&registry, &account, None, proxy.as_ref());
                 }
                 Ok((runner, conn, stdio_ends, gaps))
             }
             Some(Message::Leaked { target }) => {
-                record_probe(
-                    &registry,
-                    &account,
-                    Some(&target),
-                    proxy.as_ref().map(|(p, _)| p),
-                );
+                record_probe(&registry, &account, Some(&target), proxy.as_ref());
                 Err(ElevatedError::FenceLeaked { target })
             }
             Some(Message::Refused { message }) => Err(ElevatedError::State(format!(
@@ -240,7 +229,7 @@ pub fn prepare_elevated(
             return Err(e);
         }
     };
-    let proxy_report = proxy.as_ref().map(|(p, entries)| p.report(*entries));
+    let proxy_report = proxy.as_ref().map(RunProxy::report);
     let mut report = fs_plan::report(&rec, role, &account, &plan, proxy_report.as_ref());
     for gap in gaps {
         report.layers.push(
@@ -258,7 +247,7 @@ pub fn prepare_elevated(
         stdout: stdio_ends.stdout,
         stderr: stdio_ends.stderr,
         cleanup: Some(Box::new(move |end| undo(active, end))),
-        _proxy: proxy.map(|(p, _)| p.handle),
+        _proxy: proxy.map(|p| p.handle),
     };
     Ok((Box::new(process), report))
 }

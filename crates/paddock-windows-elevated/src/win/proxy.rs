@@ -37,14 +37,16 @@ pub struct RunProxy {
     /// The other ports of the hole that another program (or another run's proxy) held when
     /// the proxy started, with why their bind failed: the sandbox can connect to those too.
     pub taken: Vec<(u16, String)>,
+    /// How many entries the allow-list has.
+    pub entries: usize,
 }
 
 impl RunProxy {
     /// What the run report says about this proxy.
-    pub fn report(&self, entries: usize) -> ProxyReport {
+    pub fn report(&self) -> ProxyReport {
         ProxyReport {
             port: self.port,
-            entries,
+            entries: self.entries,
             taken: self.taken.iter().map(|(p, _)| *p).collect(),
         }
     }
@@ -84,6 +86,7 @@ pub fn start(
         port,
         credential,
         taken,
+        entries: allow.len(),
     })
 }
 
