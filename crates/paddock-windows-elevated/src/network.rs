@@ -121,7 +121,7 @@ pub fn first_free_port<L>(
     })
 }
 
-/// `47800 in use, 47801 refused`, from the bind errors (one line).
+/// `47800: <why its bind failed>; 47801: <why>`, one line.
 pub fn describe_taken(taken: &[(u16, String)]) -> String {
     taken
         .iter()
