@@ -19,6 +19,7 @@ mod cgroup;
 mod init;
 pub mod landlock;
 mod limits;
+mod namespace_hold;
 mod namespaced;
 mod pid1_process;
 pub mod plan;

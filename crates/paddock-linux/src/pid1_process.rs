@@ -6,6 +6,7 @@
 //! once the tree is gone.
 
 use crate::cgroup::Cgroup;
+use crate::namespace_hold::NamespaceHold;
 use crate::result_channel;
 use crate::sys::Ended;
 use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, SignalWatch};
@@ -20,11 +21,22 @@ pub struct Pid1Process {
     ended: Option<ExitInfo>,
     denials: Vec<paddock_core::Denial>,
     cgroup: Option<Cgroup>,
+    /// The sandbox's namespaces, closed off the run's path when this is dropped.
+    _namespaces: NamespaceHold,
 }
 
 impl Pid1Process {
-    pub fn new(init: Box<dyn SandboxedProcess>, result: OwnedFd) -> Pid1Process {
+    /// With `hold_namespaces` (a resident front end's spare), the init's namespaces are held
+    /// from now on and closed off the run's path (see `namespace_hold`); a one-shot front end
+    /// gains nothing from it, since its own exit would then pay for the teardown.
+    pub fn new(
+        init: Box<dyn SandboxedProcess>,
+        result: OwnedFd,
+        hold_namespaces: bool,
+    ) -> Pid1Process {
+        let namespaces = NamespaceHold::open(init.id(), hold_namespaces);
         Pid1Process {
+            _namespaces: namespaces,
             init,
             result: Some(result),
             ended: None,

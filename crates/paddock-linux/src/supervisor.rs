@@ -260,7 +260,7 @@ pub(crate) fn launch(
         crate::namespaced::spawn_in_namespaces(&init, stdio).map_err(|e| namespace_error(&e))
     })?;
     drop((plan_r, status_w, result_w, command_r));
-    let mut pid1 = Pid1Process::new(started, result_r);
+    let mut pid1 = Pid1Process::new(started, result_r, cmd.is_none());
     // The cgroup and the plan are made while the init starts up (exec, dynamic loading) on the
     // other side of the pipe: the two overlap. The init is in the cgroup before it has a plan;
     // an init without a plan sets nothing up and runs nothing.

@@ -122,7 +122,8 @@ impl WaitingSandbox {
             };
             return Err(kill_on_error(child, e));
         }
-        let messages = status::receive_all(status).unwrap_or_default();
+        let messages = tracing::debug_span!("command_started")
+            .in_scope(|| status::receive_all(status).unwrap_or_default());
         let (_, error) = read_messages(messages, &mut report, cmd);
         match error {
             Some(e) => Err(kill_on_error(child, e)),

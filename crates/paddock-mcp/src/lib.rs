@@ -14,11 +14,13 @@
 
 pub mod approve;
 pub mod narrow;
+mod reply_writer;
 
 use approve::ElicitApprover;
 use narrow::Narrowing;
 use paddock::cancel::CancelHandle;
 use paddock::core::config::{self, CliOverrides, ConfigPaths, EffectivePolicy};
+use paddock::core::integrity::pending::PendingSlots;
 use paddock::rules::approval::{Approver, NoApprover};
 use paddock::rules::audit::AuditLog;
 use paddock::rules::context::Context;
@@ -73,8 +75,13 @@ pub fn serve_stdio(cfg: ServerConfig) -> Result<(), McpError> {
     rt.block_on(async move {
         let mut server = PaddockServer::new(cfg);
         server.keep_spares();
+        // Pipes (the usual case) are driven by the runtime's reactor, not the blocking pool:
+        // one thread hand-off less per message each way.
+        let (stdin, stdout) = rmcp::transport::stdio_pipes();
+        let stdout =
+            reply_writer::ReplyWriter::new(stdout, server.spares.as_ref().map(|k| k.replies()));
         let service = server
-            .serve(rmcp::transport::stdio())
+            .serve((stdin, stdout))
             .await
             .map_err(|e| McpError::Session(e.to_string()))?;
         service
@@ -92,6 +99,8 @@ pub struct PaddockServer {
     cfg: Arc<ServerConfig>,
     /// Builds the spare sandbox the next `run` may use (`None`: every run builds its own).
     spares: Option<Arc<SpareKeeper>>,
+    /// The pending after-run records, reused from run to run (`None`: no state directory).
+    pending: Option<Arc<PendingSlots>>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -157,6 +166,7 @@ impl PaddockServer {
         PaddockServer {
             cfg: Arc::new(cfg),
             spares: None,
+            pending: paddock::core::state::state_dir().map(|d| PendingSlots::new(&d)),
             tool_router: Self::tool_router(),
         }
     }
@@ -287,6 +297,9 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
         if let Some(t) = &ticket {
             cmd.spare(t.clone());
         }
+        if let Some(slots) = &self.pending {
+            cmd.pending_slots(slots.clone());
+        }
         let cancel = CancelHandle::new();
         cmd.cancel_handle(cancel.clone());
         let elicit = peer
@@ -309,7 +322,7 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
         });
         let outcome = with_progress(job, meta, &peer, timeout, ct.cancelled(), &cancel).await;
         if let Some(keeper) = &self.spares {
-            keeper.refill();
+            keeper.refill_after_reply();
         }
         let warm = ticket.is_some_and(|t| t.was_used());
         let (gated, ask_failure) = match outcome {
