@@ -20,7 +20,6 @@ use approve::ElicitApprover;
 use narrow::Narrowing;
 use paddock::cancel::CancelHandle;
 use paddock::core::config::{self, CliOverrides, ConfigPaths, EffectivePolicy};
-use paddock::core::integrity::pending::PendingSlots;
 use paddock::rules::approval::{Approver, NoApprover};
 use paddock::rules::audit::AuditLog;
 use paddock::rules::context::Context;
@@ -99,8 +98,6 @@ pub struct PaddockServer {
     cfg: Arc<ServerConfig>,
     /// Builds the spare sandbox the next `run` may use (`None`: every run builds its own).
     spares: Option<Arc<SpareKeeper>>,
-    /// The pending after-run records, reused from run to run (`None`: no state directory).
-    pending: Option<Arc<PendingSlots>>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -166,7 +163,6 @@ impl PaddockServer {
         PaddockServer {
             cfg: Arc::new(cfg),
             spares: None,
-            pending: paddock::core::state::state_dir().map(|d| PendingSlots::new(&d)),
             tool_router: Self::tool_router(),
         }
     }
@@ -296,9 +292,6 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
         };
         if let Some(t) = &ticket {
             cmd.spare(t.clone());
-        }
-        if let Some(slots) = &self.pending {
-            cmd.pending_slots(slots.clone());
         }
         let cancel = CancelHandle::new();
         cmd.cancel_handle(cancel.clone());

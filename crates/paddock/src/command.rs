@@ -35,8 +35,6 @@ pub struct SandboxCommand {
     /// A resident front end's spare sandbox, used when it fits (see `warm`).
     spare: Option<crate::warm::SpareTicket>,
     cancel: Option<crate::cancel::CancelHandle>,
-    /// A resident front end's reusable pending records (see `integrity::pending::PendingSlots`).
-    pending_slots: Option<std::sync::Arc<paddock_core::integrity::pending::PendingSlots>>,
 }
 
 /// The spec and command a run would use, computed without starting anything.
@@ -67,7 +65,6 @@ impl SandboxCommand {
             timeout_set_by: None,
             spare: None,
             cancel: None,
-            pending_slots: None,
         }
     }
 
@@ -145,16 +142,6 @@ impl SandboxCommand {
     /// Lets the run start in a spare sandbox when one fits (captured output only; see `warm`).
     pub fn spare(&mut self, ticket: crate::warm::SpareTicket) -> &mut Self {
         self.spare = Some(ticket);
-        self
-    }
-
-    /// Records this run's pending after-run check in one of `slots` (a resident front end's
-    /// reusable record files) when they belong to the state directory in use.
-    pub fn pending_slots(
-        &mut self,
-        slots: std::sync::Arc<paddock_core::integrity::pending::PendingSlots>,
-    ) -> &mut Self {
-        self.pending_slots = Some(slots);
         self
     }
 
@@ -302,11 +289,7 @@ impl SandboxCommand {
         // This run's check is recorded before the command starts (see `integrity::pending`).
         let pending = match (&paddock_core::state::state_dir(), confined) {
             (Some(dir), true) => Some(
-                match self.pending_slots.as_ref().filter(|s| s.serves(dir)) {
-                    Some(slots) => slots.begin(&prepared.spec),
-                    None => paddock_core::integrity::pending::begin(dir, &prepared.spec),
-                }
-                .map_err(|e| {
+                paddock_core::integrity::pending::begin(dir, &prepared.spec).map_err(|e| {
                     PaddockError::state(
                         format!(
                             "cannot record the after-run check in {}: {e}; fix its permissions \

@@ -14,7 +14,7 @@ use crate::spec::SandboxSpec;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// The folder of pending checks inside the state directory.
 pub const PENDING_DIR: &str = "integrity-pending";
@@ -25,19 +25,19 @@ const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 pub struct Pending {
     file: File,
     path: PathBuf,
-    /// Where the record file goes back to after `finish`, for a resident front end.
-    slots: Option<Arc<PendingSlots>>,
+    dir: PathBuf,
 }
 
-/// Records `spec` as pending in `state_dir` and locks the record for this process.
+/// Records `spec` as pending in `state_dir` and locks the record for this process. The record
+/// file is a free one of this process when it has one (see [`FreeRecords`]), else a new one.
 pub fn begin(state_dir: &Path, spec: &SandboxSpec) -> std::io::Result<Pending> {
     let _span = tracing::debug_span!("pending_record").entered();
-    let (file, path) = new_record(&state_dir.join(PENDING_DIR))?;
-    let mut pending = Pending {
-        file,
-        path,
-        slots: None,
+    let dir = state_dir.join(PENDING_DIR);
+    let (file, path) = match FreeRecords::take(&dir) {
+        Some(free) => free,
+        None => new_record(&dir)?,
     };
+    let mut pending = Pending { file, path, dir };
     pending.write(spec)?;
     Ok(pending)
 }
@@ -49,12 +49,22 @@ fn new_record(dir: &Path) -> std::io::Result<(File, PathBuf)> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let path = dir.join(format!("{}-{nanos}.json", std::process::id()));
+    // Made under a name `recover` ignores and locked before it gets its `.json` name: a
+    // `recover` in another process must never take it for a record left empty by a dead run.
+    let name = format!("{}-{nanos}", std::process::id());
+    let (making, path) = (
+        dir.join(format!("{name}.new")),
+        dir.join(format!("{name}.json")),
+    );
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&path)?;
-    file.lock()?;
+        .open(&making)?;
+    let named = file.lock().and_then(|()| std::fs::rename(&making, &path));
+    if let Err(e) = named {
+        let _ = std::fs::remove_file(&making);
+        return Err(e);
+    }
     Ok((file, path))
 }
 
@@ -70,86 +80,63 @@ impl Pending {
         self.file.set_len(json.len() as u64)
     }
 
-    /// The check has run: the record goes (a slot's file is emptied and kept for the next run).
+    /// The check has run: the record is emptied (nothing pending) and its file kept, locked,
+    /// for this process's next run; removed when this process keeps enough free files.
     pub fn finish(self) {
-        match self.slots {
-            Some(slots) if self.file.set_len(0).is_ok() => slots.put_back(self.file, self.path),
-            _ => {
-                let _ = std::fs::remove_file(&self.path);
-                drop(self.file);
-            }
+        if self.file.set_len(0).is_ok() {
+            FreeRecords::put(&self.dir, self.file, self.path);
+        } else {
+            let _ = std::fs::remove_file(&self.path);
         }
     }
 }
 
-impl std::fmt::Debug for PendingSlots {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingSlots")
-            .field("dir", &self.dir)
-            .finish_non_exhaustive()
-    }
-}
+/// The record files this process holds locked and empty, ready for its next run: a run
+/// rewrites one instead of creating a file, and empties it instead of removing it (creating
+/// and removing a file cost about 0.1 ms per run on ext4, most of it in the inode's eviction).
+/// An empty record means nothing is pending. `recover` adopts the empty records left by
+/// processes that ended, up to [`MAX_FREE`] per folder, and removes the rest; concurrent runs of
+/// one process (`paddock mcp`) take different files.
+struct FreeRecords;
 
-/// Record files kept open and locked by a resident front end (`paddock mcp`) and reused run
-/// after run: a run rewrites one instead of creating a file, and empties it instead of
-/// removing it (creating and removing a file cost about 0.1 ms of a warm call on ext4). An
-/// empty record means nothing is pending: `recover` drops it once its lock is free (the front
-/// end ended). Concurrent runs take different files.
-pub struct PendingSlots {
-    dir: PathBuf,
-    free: Mutex<Vec<(File, PathBuf)>>,
-}
+/// How many free record files a process keeps per pending folder.
+const MAX_FREE: usize = 4;
 
-impl PendingSlots {
-    /// Slots for the pending records of `state_dir`.
-    pub fn new(state_dir: &Path) -> Arc<PendingSlots> {
-        Arc::new(PendingSlots {
-            dir: state_dir.join(PENDING_DIR),
-            free: Mutex::new(Vec::new()),
-        })
+type FreeList = Vec<(PathBuf, File, PathBuf)>;
+
+impl FreeRecords {
+    fn list() -> std::sync::MutexGuard<'static, FreeList> {
+        static FREE: Mutex<FreeList> = Mutex::new(Vec::new());
+        FREE.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether these slots hold the records of `state_dir`.
-    pub fn serves(&self, state_dir: &Path) -> bool {
-        self.dir == state_dir.join(PENDING_DIR)
+    fn take(dir: &Path) -> Option<(File, PathBuf)> {
+        let mut list = Self::list();
+        let i = list.iter().position(|(d, _, _)| d == dir)?;
+        let (_, file, path) = list.swap_remove(i);
+        Some((file, path))
     }
 
-    /// Records `spec` as pending in a free slot (a new file when none is free).
-    pub fn begin(self: &Arc<Self>, spec: &SandboxSpec) -> std::io::Result<Pending> {
-        let _span = tracing::debug_span!("pending_record").entered();
-        let free = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let (file, path) = match free {
-            Some(slot) => slot,
-            None => new_record(&self.dir)?,
-        };
-        let mut pending = Pending {
-            file,
-            path,
-            slots: Some(self.clone()),
-        };
-        pending.write(spec)?;
-        Ok(pending)
+    /// Keeps `file` (locked, empty) for a later run, or removes it when enough are kept.
+    fn put(dir: &Path, file: File, path: PathBuf) {
+        let mut list = Self::list();
+        if list.iter().filter(|(d, _, _)| d == dir).count() < MAX_FREE {
+            list.push((dir.to_path_buf(), file, path));
+        } else {
+            drop(list);
+            let _ = std::fs::remove_file(&path);
+        }
     }
-
-    fn put_back(&self, file: File, path: PathBuf) {
-        self.free
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((file, path));
-    }
-}
-
-/// Creates the state directory (0700 on Unix) when it is missing.
-pub fn ensure_state_dir(state_dir: &Path) -> std::io::Result<()> {
-    create_private_dir(state_dir)
 }
 
 /// Runs the checks that a dead Paddock left pending in `state_dir` and returns what they
-/// reverted; records still locked by a live run are left alone.
+/// reverted; records still locked by a live run (or held free by a live process) are left
+/// alone. Records that are done (empty) are adopted as this process's free records.
 pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
     let _span = tracing::debug_span!("pending_recover").entered();
     let mut events = Vec::new();
-    let Ok(entries) = std::fs::read_dir(state_dir.join(PENDING_DIR)) else {
+    let dir = state_dir.join(PENDING_DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
         return events;
     };
     for e in entries.flatten() {
@@ -167,22 +154,35 @@ pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
         if file.try_lock().is_err() {
             continue;
         }
-        let spec: Option<SandboxSpec> =
-            read_regular_file(&path, Location::NoFinalLink, MAX_RECORD_BYTES)
-                .ok()
-                .flatten()
-                .and_then(|b| serde_json::from_slice(&b).ok());
-        // A torn record (the supervisor died while writing it) is dropped: its command never
-        // started, since the record is complete before the launch.
-        if let Some(spec) = spec {
-            for mut ev in check_after_run(&spec) {
-                ev.reason = format!("{} (left by a run that ended before its check)", ev.reason);
-                events.push(ev);
+        let empty = file.metadata().is_ok_and(|m| m.len() == 0);
+        if !empty {
+            let spec: Option<SandboxSpec> =
+                read_regular_file(&path, Location::NoFinalLink, MAX_RECORD_BYTES)
+                    .ok()
+                    .flatten()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+            // A torn record (the supervisor died while writing it) is dropped: its command
+            // never started, since the record is complete before the launch.
+            if let Some(spec) = spec {
+                for mut ev in check_after_run(&spec) {
+                    ev.reason =
+                        format!("{} (left by a run that ended before its check)", ev.reason);
+                    events.push(ev);
+                }
             }
         }
-        let _ = std::fs::remove_file(&path);
+        if file.set_len(0).is_ok() {
+            FreeRecords::put(&dir, file, path);
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
     }
     events
+}
+
+/// Creates the state directory (0700 on Unix) when it is missing.
+pub fn ensure_state_dir(state_dir: &Path) -> std::io::Result<()> {
+    create_private_dir(state_dir)
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -235,6 +235,17 @@ mod tests {
         assert_eq!(recover(&state), vec![], "the record is gone");
     }
 
+    /// The record files in the pending folder and whether each holds a record.
+    fn records(state: &Path) -> Vec<(PathBuf, bool)> {
+        let mut v: Vec<_> = std::fs::read_dir(state.join(PENDING_DIR))
+            .unwrap()
+            .flatten()
+            .map(|e| (e.path(), e.metadata().unwrap().len() > 0))
+            .collect();
+        v.sort();
+        v
+    }
+
     #[test]
     fn a_live_runs_record_is_left_alone() {
         let (_d, ws, state, spec) = setup();
@@ -248,19 +259,15 @@ mod tests {
         );
         pending.finish();
         assert!(
-            std::fs::read_dir(state.join(PENDING_DIR))
-                .unwrap()
-                .next()
-                .is_none()
+            records(&state).iter().all(|(_, pending)| !pending),
+            "nothing pending once the check ran"
         );
     }
 
     #[test]
-    fn a_slot_is_rewritten_and_emptied_not_created_and_removed() {
+    fn a_record_file_is_rewritten_and_emptied_not_created_and_removed() {
         let (_d, _ws, state, spec) = setup();
-        let slots = PendingSlots::new(&state);
-        assert!(slots.serves(&state));
-        let first = slots.begin(&spec).unwrap();
+        let first = begin(&state, &spec).unwrap();
         let path = first.path.clone();
         let recorded: SandboxSpec = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(recorded, spec);
@@ -270,34 +277,52 @@ mod tests {
             b"",
             "finished: nothing pending"
         );
-        let second = slots.begin(&spec).unwrap();
+        let second = begin(&state, &spec).unwrap();
         assert_eq!(second.path, path, "the same file is used again");
         second.finish();
-        let files = std::fs::read_dir(state.join(PENDING_DIR)).unwrap().count();
-        assert_eq!(files, 1);
+        assert_eq!(records(&state), vec![(path, false)]);
     }
 
     #[test]
-    fn a_slot_left_by_a_dead_server_is_checked_and_an_idle_one_dropped() {
+    fn concurrent_runs_take_different_files_and_a_few_are_kept() {
+        let (_d, _ws, state, spec) = setup();
+        let runs: Vec<Pending> = (0..MAX_FREE + 2)
+            .map(|_| begin(&state, &spec).unwrap())
+            .collect();
+        let mut paths: Vec<_> = runs.iter().map(|p| p.path.clone()).collect();
+        paths.dedup();
+        assert_eq!(paths.len(), MAX_FREE + 2);
+        runs.into_iter().for_each(Pending::finish);
+        assert_eq!(
+            records(&state).len(),
+            MAX_FREE,
+            "the extra files are removed"
+        );
+    }
+
+    #[test]
+    fn records_of_a_dead_process_are_checked_or_adopted_and_torn_ones_dropped() {
         let (_d, ws, state, spec) = setup();
-        let slots = PendingSlots::new(&state);
-        let idle = slots.begin(&spec).unwrap();
-        idle.finish();
-        // A live server's slots are left alone, idle or not.
-        let busy = slots.begin(&spec).unwrap();
+        let dir = state.join(PENDING_DIR);
+        std::fs::create_dir_all(&dir).unwrap();
+        // A dead process's files, unlocked: one pending, one done (empty), one torn.
+        std::fs::write(dir.join("1-1.json"), serde_json::to_vec(&spec).unwrap()).unwrap();
+        std::fs::write(dir.join("1-2.json"), b"").unwrap();
+        std::fs::write(dir.join("1-3.json"), b"{\"mode\":").unwrap();
+        // A file still being made by a live process is not a record yet.
+        std::fs::write(dir.join("2-1.new"), b"").unwrap();
         std::fs::create_dir(ws.join(".git/hooks")).unwrap();
-        assert_eq!(recover(&state), vec![]);
-        assert!(ws.join(".git/hooks").exists());
-        // The server dies mid-run: both locks go with it.
-        drop(busy);
-        drop(slots);
         let events = recover(&state);
         assert_eq!(events.len(), 1, "{events:?}");
         assert!(!ws.join(".git/hooks").exists());
-        assert_eq!(
-            std::fs::read_dir(state.join(PENDING_DIR)).unwrap().count(),
-            0,
-            "the checked record and the empty one are gone"
-        );
+        let left = records(&state);
+        assert!(left.iter().all(|(_, pending)| !pending), "{left:?}");
+        assert!(left.iter().any(|(p, _)| p.ends_with("2-1.new")));
+        assert_eq!(left.len(), 4, "adopted as free record files: {left:?}");
+        // This process now runs in one of the adopted files.
+        let run = begin(&state, &spec).unwrap();
+        assert!(run.path.starts_with(&dir) && run.path.extension().unwrap() == "json");
+        assert_eq!(records(&state).len(), 4);
+        run.finish();
     }
 }
