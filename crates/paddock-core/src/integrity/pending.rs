@@ -1,7 +1,9 @@
 //! Makes the after-run check crash-safe: before a sandboxed command starts, the spec it runs
-//! under is written to `<state>/integrity-pending/` and locked by the supervisor; the file is
-//! removed once the check has run. A file whose lock can be taken belongs to a Paddock that
-//! died (SIGKILL, power loss) before checking, and the next run checks for it first.
+//! under is written to `<state>/integrity-pending/` and locked by the supervisor; the record is
+//! emptied once the check has run (an empty file is nothing pending, and the file is reused by
+//! the next run, see `FreeRecords`). A non-empty file whose lock can be taken belongs to a
+//! Paddock that died (SIGKILL, power loss) before checking, and the next run checks for it
+//! first.
 //!
 //! The lock is an OS file lock held for the life of the supervisor process (released by the
 //! kernel when it dies), so a slow run is never mistaken for a dead one. The record is not
