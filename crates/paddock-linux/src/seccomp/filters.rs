@@ -137,7 +137,7 @@ pub fn build(network_off: bool, inet_loopback: bool) -> Result<Vec<Program>, Sec
     let mut programs = vec![
         Program {
             name: "deny-list",
-            bpf: compile(arch, deny_rules()?, libc::EPERM)?,
+            bpf: dispatched(arch, deny_rules()?, libc::EPERM)?,
         },
         Program {
             name: "clone3",
@@ -186,6 +186,91 @@ fn compile(
     )
     .map_err(SeccompError::compile)?;
     BpfProgram::try_from(filter).map_err(SeccompError::compile)
+}
+
+/// `compile`, with a binary search on the syscall number in front (see [`with_dispatch`]).
+fn dispatched(
+    arch: TargetArch,
+    rules: BTreeMap<i64, Vec<SeccompRule>>,
+    errno: libc::c_int,
+) -> Result<BpfProgram, SeccompError> {
+    let numbers: Vec<u32> = rules
+        .keys()
+        .filter_map(|&nr| u32::try_from(nr).ok())
+        .collect();
+    if numbers.len() != rules.len() {
+        return Err(SeccompError::compile("a syscall number out of range"));
+    }
+    Ok(with_dispatch(
+        audit_arch(arch),
+        &numbers,
+        compile(arch, rules, errno)?,
+    ))
+}
+
+/// The `AUDIT_ARCH_*` value seccompiler's programs check for `arch`.
+fn audit_arch(arch: TargetArch) -> u32 {
+    match arch {
+        TargetArch::aarch64 => AUDIT_ARCH_AARCH64,
+        _ => AUDIT_ARCH_X86_64,
+    }
+}
+
+/// Puts a binary search on the syscall number in front of `chain`, a seccompiler program
+/// whose action for a syscall without a rule is Allow and whose rules are for `numbers`
+/// (sorted): a syscall with no rule is allowed after about log2(n) comparisons; one with a rule,
+/// and any call of another architecture, goes to `chain` unchanged, which decides as before.
+/// So the decision is the same for every call, and cheaper: seccompiler compares the number
+/// with each rule's in turn, and the kernel, which runs the program over every syscall number
+/// when the filter is installed (to cache what is always allowed), spent about 0.2 ms on the
+/// 431-instruction deny-list in each sandbox's start.
+fn with_dispatch(arch: u32, numbers: &[u32], chain: BpfProgram) -> BpfProgram {
+    let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    let mut prefix = vec![
+        ins(BPF_LD_W_ABS, 0, 0, DATA_ARCH),
+        ins(BPF_JEQ_K, 1, 0, arch),
+        ins(BPF_JA, 0, 0, TO_CHAIN),
+        ins(BPF_LD_W_ABS, 0, 0, DATA_NR),
+    ];
+    prefix.extend(search(numbers));
+    // Every jump to the chain lands right after the prefix.
+    let start = prefix.len();
+    for (pc, i) in prefix.iter_mut().enumerate() {
+        if i.code == BPF_JA && i.k == TO_CHAIN {
+            i.k = (start - pc - 1) as u32;
+        }
+    }
+    prefix.extend(chain);
+    prefix
+}
+
+/// Marks a jump to the chain until the prefix's length is known.
+const TO_CHAIN: u32 = u32::MAX;
+
+/// A self-contained block (jumps only forward within itself, or to the chain) that sends the
+/// number in the accumulator to the chain when it is in `numbers`, else allows the call.
+fn search(numbers: &[u32]) -> Vec<sock_filter> {
+    let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    if numbers.len() <= 2 {
+        let mut block = Vec::new();
+        for &nr in numbers {
+            block.push(ins(BPF_JEQ_K, 0, 1, nr));
+            block.push(ins(BPF_JA, 0, 0, TO_CHAIN));
+        }
+        block.push(ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW));
+        return block;
+    }
+    let (low, high) = numbers.split_at(numbers.len() / 2);
+    let (low, high) = (search(low), search(high));
+    // nr >= the first of the upper half: take the jump over the lower half's block; else
+    // skip that jump into the lower half.
+    let mut block = vec![
+        ins(BPF_JGE_K, 0, 1, numbers[numbers.len() / 2]),
+        ins(BPF_JA, 0, 0, low.len() as u32),
+    ];
+    block.extend(low);
+    block.extend(high);
+    block
 }
 
 fn condition(
@@ -288,14 +373,16 @@ fn socket_rules(allowed: &[libc::c_int]) -> Result<BTreeMap<i64, Vec<SeccompRule
     Ok(rules)
 }
 
-/// `AUDIT_ARCH_X86_64` from `<linux/audit.h>`.
+/// `AUDIT_ARCH_X86_64` and `AUDIT_ARCH_AARCH64` from `<linux/audit.h>`.
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
 /// x32 syscalls are x86_64 syscalls with this bit set in their number.
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 const BPF_LD_W_ABS: u16 = 0x20;
 const BPF_JEQ_K: u16 = 0x15;
 const BPF_JGE_K: u16 = 0x35;
 const BPF_RET_K: u16 = 0x06;
+const BPF_JA: u16 = 0x05;
 /// Offsets in `struct seccomp_data`.
 const DATA_NR: u32 = 0;
 const DATA_ARCH: u32 = 4;
@@ -318,4 +405,156 @@ fn x32_guard() -> BpfProgram {
         ),
         ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
     ]
+}
+
+#[cfg(test)]
+mod dispatch_tests {
+    use super::*;
+
+    /// What a program answers for one call, and after how many instructions. Knows the
+    /// instructions seccompiler and `with_dispatch` emit; panics on any other.
+    fn run(prog: &[sock_filter], arch: u32, nr: u32, args: [u64; 6]) -> (u32, usize) {
+        let word = |off: u32| -> u32 {
+            match off {
+                0 => nr,
+                4 => arch,
+                8 | 12 => 0, // instruction pointer
+                o if (16..64).contains(&o) => {
+                    let a = args[((o - 16) / 8) as usize];
+                    if (o - 16) % 8 == 0 {
+                        a as u32
+                    } else {
+                        (a >> 32) as u32
+                    }
+                }
+                o => panic!("load of offset {o}"),
+            }
+        };
+        let (mut acc, mut pc, mut steps) = (0u32, 0usize, 0usize);
+        loop {
+            let i = &prog[pc];
+            steps += 1;
+            let jump = |cond: bool| if cond { i.jt as usize } else { i.jf as usize };
+            pc += 1 + match i.code {
+                0x20 => {
+                    acc = word(i.k);
+                    0
+                }
+                0x54 => {
+                    acc &= i.k;
+                    0
+                }
+                0x05 => i.k as usize,
+                0x15 => jump(acc == i.k),
+                0x25 => jump(acc > i.k),
+                0x35 => jump(acc >= i.k),
+                0x45 => jump(acc & i.k != 0),
+                0x06 => return (i.k, steps),
+                other => panic!("opcode {other:#x} at {}", pc - 1),
+            };
+        }
+    }
+
+    /// Argument values worth trying: the constants the programs compare with, around them,
+    /// and the extremes.
+    fn arg_values(prog: &[sock_filter]) -> Vec<u64> {
+        let mut v: Vec<u64> = vec![0, 1, u64::MAX, 0xffff_ffff, 0xffff_ffff_0000_0000];
+        for i in prog {
+            let k = u64::from(i.k);
+            v.extend([
+                k,
+                k.wrapping_add(1),
+                k.wrapping_sub(1),
+                k | 0x1_0000_0000,
+                k | 0o7777,
+            ]);
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn the_dispatched_deny_list_decides_every_call_as_the_chain_alone() {
+        let arch = target_arch().unwrap();
+        let rules = deny_rules().unwrap();
+        let chain = compile(arch, rules.clone(), libc::EPERM).unwrap();
+        let fast = dispatched(arch, rules.clone(), libc::EPERM).unwrap();
+        let values = arg_values(&chain);
+        let arches = [audit_arch(arch), 0x4000_0003 /* i386 */, 0];
+        let numbers = (0..1100)
+            .chain((0..600).map(|n| n | X32_SYSCALL_BIT))
+            .chain([u32::MAX]);
+        let mut compared = 0;
+        for nr in numbers {
+            for &a in &arches {
+                let ruled = rules.contains_key(&i64::from(nr));
+                let sets: Vec<[u64; 6]> = if ruled {
+                    values
+                        .iter()
+                        .flat_map(|&x| {
+                            let ys = [0u64, x, u64::MAX, 0o4755, 0o2755, 0o100];
+                            ys.map(|y| [x, y, y, x, 0, 0])
+                        })
+                        .collect()
+                } else {
+                    vec![[0; 6], [u64::MAX; 6]]
+                };
+                for args in sets {
+                    let (want, _) = run(&chain, a, nr, args);
+                    let (got, _) = run(&fast, a, nr, args);
+                    assert_eq!(got, want, "arch {a:#x} nr {nr} args {args:x?}");
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
+    }
+
+    #[test]
+    fn a_syscall_without_a_rule_is_allowed_in_a_few_steps() {
+        let arch = target_arch().unwrap();
+        let rules = deny_rules().unwrap();
+        let chain = compile(arch, rules.clone(), libc::EPERM).unwrap();
+        let fast = dispatched(arch, rules, libc::EPERM).unwrap();
+        let nr = libc::SYS_read as u32;
+        let (allow, slow) = run(&chain, audit_arch(arch), nr, [0; 6]);
+        let (same, quick) = run(&fast, audit_arch(arch), nr, [0; 6]);
+        assert_eq!(
+            (allow, same),
+            (libc::SECCOMP_RET_ALLOW, libc::SECCOMP_RET_ALLOW)
+        );
+        assert!(
+            quick <= 20 && quick * 4 < slow,
+            "{quick} against {slow} steps"
+        );
+    }
+
+    #[test]
+    fn every_search_path_ends_in_the_chain_or_an_allow() {
+        for n in 0..12u32 {
+            let numbers: Vec<u32> = (0..n).map(|i| i * 3 + 1).collect();
+            let chain = vec![sock_filter {
+                code: BPF_RET_K,
+                jt: 0,
+                jf: 0,
+                k: 7,
+            }];
+            let prog = with_dispatch(AUDIT_ARCH_X86_64, &numbers, chain);
+            for nr in 0..40 {
+                let (got, _) = run(&prog, AUDIT_ARCH_X86_64, nr, [0; 6]);
+                let want = if numbers.contains(&nr) {
+                    7
+                } else {
+                    libc::SECCOMP_RET_ALLOW
+                };
+                assert_eq!(got, want, "{numbers:?} nr {nr}");
+            }
+            assert_eq!(
+                run(&prog, 1, 0, [0; 6]).0,
+                7,
+                "another architecture goes to the chain"
+            );
+        }
+    }
 }
