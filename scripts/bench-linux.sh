@@ -4,7 +4,8 @@
 # the issue's `paddock run --mode workspace-write --network off -- true`, and bubblewrap doing a
 # comparable job when it is installed; each with its difference and ratio against bare true,
 # then the supervisor's peak RSS. It prints figures and never judges them: timings depend on
-# the machine and its load. Uses hyperfine when available (else a Python timing loop).
+# the machine and its load. Uses hyperfine when available (else a Python timing loop that
+# interleaves the commands, round by round).
 # The binary measured is the distribution binary that scripts/build-release.sh builds (release,
 # statically linked); with DYNAMIC=1 the plain dynamically linked release build of the same
 # sandboxed command is timed too, to show what dynamic loading costs (one start of Paddock per
@@ -60,12 +61,17 @@ for r in json.load(open(sys.argv[1]))['results']: print('%.3f' % (r['median'] * 
     python3 - "$runs" "$@" <<'PY'
 import shlex, statistics, subprocess, sys, time
 runs = int(sys.argv[1])
-for cmd in map(shlex.split, sys.argv[2:]):
+cmds = [shlex.split(c) for c in sys.argv[2:]]
+for cmd in cmds:
     for _ in range(20): subprocess.run(cmd, check=True)
-    t = []
-    for _ in range(runs):
-        s = time.perf_counter(); subprocess.run(cmd, check=True); t.append(time.perf_counter() - s)
-    print('%.3f' % (statistics.median(t) * 1000))
+# Interleaved: each round times every command once, so a change of the machine's speed
+# during the run touches all of them alike.
+t = [[] for _ in cmds]
+for _ in range(runs):
+    for i, cmd in enumerate(cmds):
+        s = time.perf_counter(); subprocess.run(cmd, check=True); t[i].append(time.perf_counter() - s)
+for xs in t:
+    print('%.3f' % (statistics.median(xs) * 1000))
 PY
   fi
 }
