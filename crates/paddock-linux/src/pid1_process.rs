@@ -20,7 +20,6 @@ pub struct Pid1Process {
     result: Option<OwnedFd>,
     ended: Option<ExitInfo>,
     denials: Vec<paddock_core::Denial>,
-    exec_failed: Option<i32>,
     cgroup: Option<Cgroup>,
     /// The sandbox's namespaces, closed off the run's path when this is dropped.
     _namespaces: NamespaceHold,
@@ -42,7 +41,6 @@ impl Pid1Process {
             result: Some(result),
             ended: None,
             denials: Vec::new(),
-            exec_failed: None,
             cgroup: None,
         }
     }
@@ -63,7 +61,6 @@ impl Pid1Process {
             }
             let received = result_channel::decode(&bytes);
             self.denials = received.denials;
-            self.exec_failed = received.exec_failed;
             self.ended = Some(match received.ended {
                 Some(Ended::Code(c)) => ExitInfo::Code(c),
                 Some(Ended::Signal(s)) => ExitInfo::Signal(s),
@@ -111,9 +108,5 @@ impl SandboxedProcess for Pid1Process {
 
     fn take_denials(&mut self) -> Vec<paddock_core::Denial> {
         std::mem::take(&mut self.denials)
-    }
-
-    fn take_exec_failure(&mut self) -> Option<i32> {
-        self.exec_failed.take()
     }
 }

@@ -200,7 +200,4 @@ impl SandboxedProcess for ProxiedProcess {
     fn take_denials(&mut self) -> Vec<paddock_core::Denial> {
         self.inner.take_denials()
     }
-    fn take_exec_failure(&mut self) -> Option<i32> {
-        self.inner.take_exec_failure()
-    }
 }

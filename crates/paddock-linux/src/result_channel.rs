@@ -16,7 +16,6 @@ const ENDED_CODE: u8 = 0;
 const ENDED_SIGNAL: u8 = 1;
 const DENIAL: u8 = 2;
 const DROPPED: u8 = 3;
-const EXEC_FAILED: u8 = 4;
 
 /// Denial frames one run writes at most; later refusals are summed up as one "dropped" frame.
 pub const MAX_DENIAL_FRAMES: usize = 64;
@@ -42,20 +41,12 @@ pub fn ended_frame(e: Ended) -> Vec<u8> {
     frame(tag, &value.to_le_bytes())
 }
 
-/// The frame that says the command could not be executed, with exec's errno (a waiting
-/// sandbox's pid 1, which no longer has its status channel then).
-pub fn exec_failed_frame(errno: i32) -> Vec<u8> {
-    frame(EXEC_FAILED, &errno.to_le_bytes())
-}
-
 /// What the supervisor read: how the command ended (if pid 1 said so) and the denials, merged
 /// (the same address, port or socket path counted once with the number of attempts; the same
 /// observed write kept once).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Received {
     pub ended: Option<Ended>,
-    /// exec's errno when the command could not be executed (`exec_failed_frame`).
-    pub exec_failed: Option<i32>,
     pub denials: Vec<Denial>,
 }
 
@@ -81,7 +72,6 @@ pub fn decode(b: &[u8]) -> Received {
                 }
             }
             DROPPED => dropped = true,
-            EXEC_FAILED => out.exec_failed = value(),
             _ => break,
         }
     }
@@ -207,16 +197,6 @@ mod tests {
         for e in [Ended::Code(0), Ended::Code(255)] {
             assert_eq!(decode(&ended_frame(e)).ended, Some(e));
         }
-    }
-
-    #[test]
-    fn a_failed_exec_travels_with_the_end() {
-        let mut b = ended_frame(Ended::Code(127));
-        b.extend(exec_failed_frame(libc::ENOENT));
-        let r = decode(&b);
-        assert_eq!(r.ended, Some(Ended::Code(127)));
-        assert_eq!(r.exec_failed, Some(libc::ENOENT));
-        assert_eq!(decode(&ended_frame(Ended::Code(127))).exec_failed, None);
     }
 
     #[test]

@@ -135,9 +135,6 @@ pub struct Outcome {
     pub stderr: Captured,
     /// What the backend saw the sandbox refuse (see [`SandboxedProcess::take_denials`]).
     pub denials: Vec<paddock_core::Denial>,
-    /// exec's errno when the command could not be executed after all (see
-    /// [`SandboxedProcess::take_exec_failure`]); `status` is then 126 or 127.
-    pub exec_failure: Option<i32>,
 }
 
 /// A polite request to stop, forwarded to the tree.
@@ -183,12 +180,6 @@ pub trait SandboxedProcess: Send {
     /// refusals), read once the tree has ended. Default: nothing is recorded.
     fn take_denials(&mut self) -> Vec<paddock_core::Denial> {
         Vec::new()
-    }
-    /// exec's errno when the command itself could not be executed and the backend learned it
-    /// only once the tree ended (Linux: a spare sandbox, told the command before its exec).
-    /// Default: every such failure was an error of the spawn.
-    fn take_exec_failure(&mut self) -> Option<i32> {
-        None
     }
 }
 
@@ -272,7 +263,6 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
     child.kill_tree()?;
     let duration = start.elapsed();
     let denials = child.take_denials();
-    let exec_failure = child.take_exec_failure();
     drop(watch);
     let (stdout, stderr) = pumps.finish(DRAIN_LIMIT);
     Ok(Outcome {
@@ -283,6 +273,5 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
         stdout,
         stderr,
         denials,
-        exec_failure,
     })
 }

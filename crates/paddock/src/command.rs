@@ -350,15 +350,6 @@ impl SandboxCommand {
             }
         }
         let mut outcome = outcome?;
-        if let Some(errno) = outcome.exec_failure {
-            // A spare learns of a failed exec only at the end (nothing ran): the same error
-            // as when the exec fails in a sandbox built for the command.
-            let source = std::io::Error::from_raw_os_error(errno);
-            return Err(PaddockError::exec_failed(
-                prepared.command.program.clone(),
-                &source,
-            ));
-        }
         let seen = std::mem::take(&mut outcome.denials);
         let mut report = report_from(outcome, enforcement);
         if cancelled {

@@ -63,21 +63,6 @@ pub enum PaddockError {
 }
 
 impl PaddockError {
-    /// The command's program could not be executed in the sandbox: `NotFound` for `ENOENT`,
-    /// else `NotExecutable` with the reason.
-    pub fn exec_failed(program: PathBuf, source: &std::io::Error) -> Self {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            PaddockError::NotFound {
-                program: program.display().to_string(),
-            }
-        } else {
-            PaddockError::NotExecutable {
-                path: program,
-                reason: source.to_string(),
-            }
-        }
-    }
-
     /// A failure of `backend`, keeping its typed error as the source.
     pub fn backend(
         backend: &'static str,

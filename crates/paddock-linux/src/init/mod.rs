@@ -194,43 +194,22 @@ fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd, command_channel: Opt
     let _ = status::send(&status, &InitMessage::Timings(timings));
     let _ = status::send(&status, &InitMessage::Ready);
     let waited;
-    let (cmd, waiting) = match command_channel {
-        None => (&plan.command, false),
+    let cmd = match command_channel {
+        None => &plan.command,
         Some(channel) => match read_command(channel) {
             Some(c) => {
                 waited = c;
-                (&waited, true)
+                &waited
             }
             // The supervisor dropped the sandbox unused: nothing runs.
             None => sys::exit_now(0),
         },
     };
-    let ended_now = |result: OwnedFd, frames: &[u8]| -> ! {
-        let _ = std::fs::File::from(result).write_all(frames);
-        sys::exit_now(0)
-    };
-    let (program, argv, envp) = match prepare_command(cmd, &status) {
-        Ok(p) => p,
-        Err(ended) => ended_now(result, &result_channel::ended_frame(ended)),
-    };
-    // A waiting sandbox's supervisor is told at once that the command is on its way: it starts
-    // waiting for the end while the command starts, instead of after (the wake-up of this
-    // process after the exec took up to 0.2 ms). An exec that fails is then reported on the
-    // result channel, which the supervisor reads at the end.
-    let status = if waiting {
-        drop(status);
-        None
-    } else {
-        Some(status)
-    };
-    let command = match spawn_prepared(cmd, &program, &argv, &envp, status.as_ref()) {
+    let command = match spawn_command(cmd, &status) {
         Ok(pid) => pid,
-        Err((ended, errno)) => {
-            let mut frames = result_channel::ended_frame(ended);
-            if status.is_none() {
-                frames.extend(result_channel::exec_failed_frame(errno));
-            }
-            ended_now(result, &frames)
+        Err(ended) => {
+            let _ = std::fs::File::from(result).write_all(&result_channel::ended_frame(ended));
+            sys::exit_now(0)
         }
     };
     drop(status);
@@ -327,19 +306,33 @@ fn to_cstrings<'a>(items: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString
         .collect()
 }
 
-/// Gets the command ready for posix_spawn: pid 1 enters the command's directory and marks
-/// every descriptor but 0-2 close-on-exec, so that the command starts there with only its
-/// stdio. A failure is reported on the status channel (the supervisor then sees a set-up
-/// failure) and returns how pid 1 should say the command ended (125; 126 for a NUL byte).
-fn prepare_command(
-    cmd: &PlanCommand,
-    status: &OwnedFd,
-) -> Result<(CString, Vec<CString>, Vec<CString>), Ended> {
+/// Starts the command with posix_spawn (no copy of pid 1's page tables): pid 1 first enters
+/// the command's directory and marks every descriptor but 0-2 close-on-exec, so that the
+/// command starts there with only its stdio and default signal handling. Returns the command's
+/// pid, or, after reporting why it could not start, how pid 1 should say the command ended
+/// (126, 127 for a missing program, 125 for a failed set-up).
+fn spawn_command(cmd: &PlanCommand, status: &OwnedFd) -> Result<libc::pid_t, Ended> {
+    let report = |stage: Stage, e: &LinuxError| {
+        let errno = match e {
+            LinuxError::Syscall { source, .. } | LinuxError::Exec { source, .. } => {
+                source.raw_os_error()
+            }
+            _ => None,
+        };
+        let _ = status::send(
+            status,
+            &InitMessage::Failed {
+                stage,
+                message: e.to_string(),
+                errno,
+            },
+        );
+    };
     let prepared = std::env::set_current_dir(&cmd.cwd)
         .map_err(syscall("chdir", &cmd.cwd.display().to_string()))
         .and_then(|()| sys::cloexec_from(3).map_err(syscall("close_range", "3..")));
     if let Err(e) = prepared {
-        report_failure(status, Stage::Setup, &e);
+        report(Stage::Setup, &e);
         return Err(Ended::Code(SETUP_FAILED));
     }
     let program = sys::cstr(&cmd.program);
@@ -356,50 +349,16 @@ fn prepare_command(
         let e = LinuxError::Plan {
             reason: "a NUL byte in the command".into(),
         };
-        report_failure(status, Stage::Exec, &e);
+        report(Stage::Exec, &e);
         return Err(Ended::Code(126));
     };
-    Ok((program, argv, envp))
-}
-
-/// Starts the prepared command with posix_spawn (no copy of pid 1's page tables), with default
-/// signal handling. Returns its pid, or how pid 1 should say it ended (126, 127 for a missing
-/// program) with exec's errno, reported on `status` when there is one.
-fn spawn_prepared(
-    cmd: &PlanCommand,
-    program: &CString,
-    argv: &[CString],
-    envp: &[CString],
-    status: Option<&OwnedFd>,
-) -> Result<libc::pid_t, (Ended, i32)> {
-    sys::spawn(program, argv, envp).map_err(|source| {
-        let errno = source.raw_os_error().unwrap_or(libc::EACCES);
-        let missing = errno == libc::ENOENT;
-        if let Some(status) = status {
-            let e = LinuxError::Exec {
-                program: cmd.program.clone(),
-                source,
-            };
-            report_failure(status, Stage::Exec, &e);
-        }
-        (Ended::Code(if missing { 127 } else { 126 }), errno)
+    sys::spawn(&program, &argv, &envp).map_err(|source| {
+        let missing = source.raw_os_error() == Some(libc::ENOENT);
+        let e = LinuxError::Exec {
+            program: cmd.program.clone(),
+            source,
+        };
+        report(Stage::Exec, &e);
+        Ended::Code(if missing { 127 } else { 126 })
     })
-}
-
-/// Reports why the command could not start on the status channel.
-fn report_failure(status: &OwnedFd, stage: Stage, e: &LinuxError) {
-    let errno = match e {
-        LinuxError::Syscall { source, .. } | LinuxError::Exec { source, .. } => {
-            source.raw_os_error()
-        }
-        _ => None,
-    };
-    let _ = status::send(
-        status,
-        &InitMessage::Failed {
-            stage,
-            message: e.to_string(),
-            errno,
-        },
-    );
 }

@@ -138,7 +138,15 @@ impl Backend for Linux {
 /// is the backend's, with the `LinuxError` as its source (125).
 pub(crate) fn from_linux(e: LinuxError) -> PaddockError {
     match e {
-        LinuxError::Exec { program, source } => PaddockError::exec_failed(program, &source),
+        LinuxError::Exec { program, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            PaddockError::NotFound {
+                program: program.display().to_string(),
+            }
+        }
+        LinuxError::Exec { program, source } => PaddockError::NotExecutable {
+            path: program,
+            reason: source.to_string(),
+        },
         other => PaddockError::backend("linux", other),
     }
 }
