@@ -4,7 +4,8 @@
 //! (own /tmp, own pid namespace); a write outside the roots is refused on the warm path as on
 //! the cold one; a repository planted by one call is quarantined before the next runs; a secret
 //! that appeared on the host after the spare was built is not readable through the spare; a
-//! narrowing call builds its own sandbox and is narrowed; a cancelled run is killed.
+//! narrowing call builds its own sandbox and is narrowed; a cancelled run is killed; a program
+//! that cannot be executed in the spare is reported as in a sandbox built for it.
 
 #![cfg(target_os = "linux")]
 
@@ -146,6 +147,43 @@ fn a_write_outside_the_roots_is_refused_on_the_warm_path_as_on_the_cold() {
         std::fs::read_to_string(w.ws.join("inside")).unwrap(),
         "ok\n"
     );
+}
+
+/// An exec that fails in the spare (the program is found on the host, its interpreter is not)
+/// comes back as the program's error (127, "not found"), as from a sandbox built for the call,
+/// not as a run that exited 127; the next call gets a new spare.
+#[test]
+fn an_exec_that_fails_in_the_spare_is_reported_as_in_a_sandbox_built_for_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = World::new();
+    // Found and executable on the host; its interpreter does not exist, so execve says ENOENT.
+    let tool = w.ws.join("tool");
+    std::fs::write(&tool, "#!/no/such/interpreter\n").unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    rt().block_on(async {
+        let c = connect(&w).await;
+        let warm = run(&c, json!({ "argv": [tool] })).await;
+        assert_eq!(warm["warm"], true, "{warm}");
+        let cold = run(
+            &c,
+            json!({ "argv": [tool], "policy": { "network": "off" } }),
+        )
+        .await;
+        assert_eq!(cold["warm"], false, "{cold}");
+        for v in [&warm, &cold] {
+            assert_eq!(v["exit_code"], 127, "{v}");
+            let error = v["error"].as_str().unwrap_or_default();
+            assert!(error.contains("not found") && error.contains("tool"), "{v}");
+        }
+        // The next call gets a new spare and runs.
+        let ok = run(&c, json!({ "argv": ["true"] })).await;
+        assert_eq!(
+            (ok["exit_code"].clone(), ok["warm"].clone()),
+            (json!(0), json!(true)),
+            "{ok}"
+        );
+        c.cancel().await.unwrap();
+    });
 }
 
 #[test]

@@ -347,6 +347,7 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
                     "error": err.to_string(),
                     "decision": decision,
                     "needs_approval": needs_approval,
+                    "warm": warm,
                 });
                 if needs_approval {
                     let reason = gated.decision.judgement.reason();
