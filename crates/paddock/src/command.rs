@@ -385,6 +385,8 @@ impl SandboxCommand {
                 // The program's own failure is the run's answer; a spare that broke while it
                 // waited (its pid 1 killed) leaves the run to a sandbox of its own.
                 Err(e @ (PaddockError::NotFound { .. } | PaddockError::NotExecutable { .. })) => {
+                    // The spare was this call's: its command was tried there.
+                    ticket.mark_used();
                     return Err(e);
                 }
                 Err(_) => {}
