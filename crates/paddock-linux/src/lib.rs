@@ -15,6 +15,7 @@
 
 #![cfg(target_os = "linux")]
 
+mod background;
 mod cgroup;
 mod init;
 pub mod landlock;

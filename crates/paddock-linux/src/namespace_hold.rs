@@ -9,8 +9,8 @@
 //! queued at the same moment, which compete with the supervisor for the CPU. The supervisor
 //! instead opens `/proc/PID/ns/{mnt,net,ipc}` of the init right after the clone (before the
 //! plan is written, so while the init is still dumpable and blocked on its plan) and hands the
-//! descriptors, once the run is over, to one background thread that closes them; that thread
-//! pays for the teardown. Only for waiting sandboxes: a one-shot `paddock run` would pay the
+//! descriptors, once the run is over, to the background thread (`background`), which closes
+//! them and pays for the teardown. Only for waiting sandboxes: a one-shot `paddock run` would pay the
 //! same teardown in its own exit, after three more opens and a thread.
 //!
 //! Guarantees: nothing about the sandbox changes; every process of it has ended when the
@@ -22,8 +22,6 @@
 
 use std::fs::File;
 use std::os::fd::OwnedFd;
-use std::sync::mpsc::{self, Sender};
-use std::sync::{Mutex, OnceLock};
 
 /// The namespaces held: the mount namespace (its teardown waits for the grace period), and
 /// the network and ipc namespaces, whose teardown the kernel queues to a worker at the
@@ -58,28 +56,10 @@ impl NamespaceHold {
 impl Drop for NamespaceHold {
     fn drop(&mut self) {
         if !self.0.is_empty() {
-            close_later(std::mem::take(&mut self.0));
+            let fds = std::mem::take(&mut self.0);
+            crate::background::later(Box::new(move || drop(fds)));
         }
     }
-}
-
-/// Closes `fds` on the closer thread (started on first use); in place when it cannot start.
-fn close_later(fds: Vec<OwnedFd>) {
-    static CLOSER: OnceLock<Option<Mutex<Sender<Vec<OwnedFd>>>>> = OnceLock::new();
-    let closer = CLOSER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<Vec<OwnedFd>>();
-        std::thread::Builder::new()
-            .name("paddock-ns-close".into())
-            .spawn(move || rx.into_iter().for_each(drop))
-            .ok()
-            .map(|_| Mutex::new(tx))
-    });
-    let sent = match closer {
-        Some(tx) => tx.lock().unwrap_or_else(|e| e.into_inner()).send(fds),
-        None => Err(mpsc::SendError(fds)),
-    };
-    // Without the thread, close here: slower, same result.
-    drop(sent);
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ const ENDED_CODE: u8 = 0;
 const ENDED_SIGNAL: u8 = 1;
 const DENIAL: u8 = 2;
 const DROPPED: u8 = 3;
+const TREE_EMPTY: u8 = 4;
 
 /// Denial frames one run writes at most; later refusals are summed up as one "dropped" frame.
 pub const MAX_DENIAL_FRAMES: usize = 64;
@@ -41,12 +42,20 @@ pub fn ended_frame(e: Ended) -> Vec<u8> {
     frame(tag, &value.to_le_bytes())
 }
 
+/// The frame that says no process but pid 1 is left in the sandbox and pid 1 has closed its
+/// standard streams: the run is over before pid 1's own exit (see `Pid1Process`).
+pub fn tree_empty_frame() -> Vec<u8> {
+    frame(TREE_EMPTY, &[])
+}
+
 /// What the supervisor read: how the command ended (if pid 1 said so) and the denials, merged
 /// (the same address, port or socket path counted once with the number of attempts; the same
 /// observed write kept once).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Received {
     pub ended: Option<Ended>,
+    /// Pid 1 said nothing but itself is left (`tree_empty_frame`).
+    pub tree_empty: bool,
     pub denials: Vec<Denial>,
 }
 
@@ -72,6 +81,7 @@ pub fn decode(b: &[u8]) -> Received {
                 }
             }
             DROPPED => dropped = true,
+            TREE_EMPTY => out.tree_empty = true,
             _ => break,
         }
     }
@@ -197,6 +207,15 @@ mod tests {
         for e in [Ended::Code(0), Ended::Code(255)] {
             assert_eq!(decode(&ended_frame(e)).ended, Some(e));
         }
+    }
+
+    #[test]
+    fn the_word_that_nothing_is_left_travels_with_the_end() {
+        let mut b = ended_frame(Ended::Code(0));
+        b.extend(tree_empty_frame());
+        let r = decode(&b);
+        assert_eq!((r.ended, r.tree_empty), (Some(Ended::Code(0)), true));
+        assert!(!decode(&ended_frame(Ended::Code(0))).tree_empty);
     }
 
     #[test]

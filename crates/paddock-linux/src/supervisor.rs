@@ -260,7 +260,16 @@ pub(crate) fn launch(
         crate::namespaced::spawn_in_namespaces(&init, stdio).map_err(|e| namespace_error(&e))
     })?;
     drop((plan_r, status_w, result_w, command_r));
-    let mut pid1 = Pid1Process::new(started, result_r, cmd.is_none());
+    // The run may end on pid 1's word that nothing is left unless a terminal is involved (its
+    // restoration and the output copiers belong to pid 1's reaping); see `Pid1Process`.
+    let early_end = {
+        use std::io::IsTerminal;
+        stdio == StdioMode::Capture
+            || !(std::io::stdin().is_terminal()
+                || std::io::stdout().is_terminal()
+                || std::io::stderr().is_terminal())
+    };
+    let mut pid1 = Pid1Process::new(started, result_r, cmd.is_none(), early_end);
     // The cgroup and the plan are made while the init starts up (exec, dynamic loading) on the
     // other side of the pipe: the two overlap. The init is in the cgroup before it has a plan;
     // an init without a plan sets nothing up and runs nothing.

@@ -274,6 +274,76 @@ pub fn wait_any() -> io::Result<(libc::pid_t, Ended)> {
     wait_for(-1)
 }
 
+/// Sets or clears `O_NONBLOCK` on `fd`.
+fn set_flag_nonblock(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL on a descriptor the caller owns, with plain integer arguments.
+    let flags = check_int(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let flags = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: as above.
+    check_int(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
+}
+
+/// Makes reads of `fd` return at once when nothing is there.
+pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    set_flag_nonblock(fd, true)
+}
+
+/// Makes reads of `fd` wait again.
+pub fn set_blocking(fd: RawFd) -> io::Result<()> {
+    set_flag_nonblock(fd, false)
+}
+
+/// Waits at most `d` for `fd` to be readable (data or end of file); EINTR counts as a wake.
+pub fn wait_readable(fd: RawFd, d: std::time::Duration) -> io::Result<()> {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = d.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+    // SAFETY: one valid pollfd.
+    let ret = unsafe { libc::poll(&mut p, 1, ms) };
+    if ret < 0 {
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    Ok(())
+}
+
+/// Closes descriptor `fd` of this process; one that is not open counts as closed.
+pub fn close(fd: RawFd) -> io::Result<()> {
+    // SAFETY: closes a raw descriptor number; no Rust object owns 0-2 in pid 1 past this point.
+    if unsafe { libc::close(fd) } == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EBADF) {
+        return Ok(());
+    }
+    Err(err)
+}
+
+/// Whether this process has no child left, reaping the ones that have ended without waiting
+/// for the others (pid 1: no child means no other process in its pid namespace).
+pub fn no_children_left() -> bool {
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid out-pointer; WNOHANG never blocks.
+        let ret = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        match ret {
+            0 => return false,
+            r if r > 0 => continue,
+            _ => return io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD),
+        }
+    }
+}
+
 /// Waits for `pid` (or any child when -1); retries on EINTR; skips stops.
 pub fn wait_for(pid: libc::pid_t) -> io::Result<(libc::pid_t, Ended)> {
     loop {
