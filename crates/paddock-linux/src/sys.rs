@@ -416,9 +416,15 @@ pub fn last_capability() -> u32 {
         .unwrap_or(40)
 }
 
+/// The type of `setrlimit`'s resource argument: glibc's enum, musl's int.
+#[cfg(target_env = "gnu")]
+pub type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+pub type RlimitResource = libc::c_int;
+
 /// Sets both the soft and the hard limit of `resource` to `value` (lowering a hard limit needs
 /// no privilege; raising it again does).
-pub fn set_rlimit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
+pub fn set_rlimit(resource: RlimitResource, value: u64) -> io::Result<()> {
     let lim = libc::rlimit {
         rlim_cur: value,
         rlim_max: value,
@@ -519,11 +525,11 @@ pub fn interface_up(name: &CStr) -> io::Result<()> {
         *dst = *src as libc::c_char;
     }
     // SAFETY: `req` is a valid ifreq for SIOCGIFFLAGS on our own socket.
-    check_int(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) })?;
+    check_int(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) })?;
     // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
     unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
     // SAFETY: as above, for SIOCSIFFLAGS.
-    check_int(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) }).map(drop)
+    check_int(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) }).map(drop)
 }
 
 /// Creates an empty regular file with `mode`, failing if anything exists at `path`.
