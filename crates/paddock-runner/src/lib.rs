@@ -204,9 +204,10 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// Runs `child` to its end: pumps captured output, enforces the timeout, forwards signals, and
 /// kills whatever the tree left behind once its first process exits.
 ///
-/// When it returns `Ok`, `kill_tree` returned `Ok` after the first process exited and `child`
-/// has been dropped (its backend cleanup done): no process of the tree is left, as far as the
-/// containment can tell (Windows: the job, or at level 2 the runner's job that nests the
+/// When it returns `Ok`, `kill_tree` returned `Ok` after the first process exited (or, Linux,
+/// after the sandbox's pid 1 said that nothing but itself is left; its own exit is then reaped
+/// in the background) and `child` has been dropped (its backend cleanup done): no process of
+/// the command's tree is left, as far as the containment can tell (Windows: the job, or at level 2 the runner's job that nests the
 /// command's, reports no active process). The after-run integrity check relies on it. An error
 /// from `kill_tree` (processes that survived the kill) is returned instead: then the tree may
 /// still be running, and a check made now could be undone behind it.
