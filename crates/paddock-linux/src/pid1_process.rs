@@ -27,7 +27,7 @@ pub struct Pid1Process {
     /// `None` once handed to the background thread for reaping.
     init: Option<Box<dyn SandboxedProcess>>,
     pid: u32,
-    result: Option<OwnedFd>,
+    result: Option<std::fs::File>,
     /// What the result channel has delivered so far.
     received: Vec<u8>,
     ended: Option<ExitInfo>,
@@ -60,7 +60,7 @@ impl Pid1Process {
             _namespaces: namespaces,
             init: Some(init),
             pid,
-            result: Some(result),
+            result: Some(std::fs::File::from(result)),
             received: Vec::new(),
             ended: None,
             ended_early: false,
@@ -77,8 +77,9 @@ impl Pid1Process {
 
     /// Reads what the result channel has now; closes it at end of file.
     fn read_available(&mut self) {
-        let Some(fd) = &self.result else { return };
-        let mut file = std::fs::File::from(fd.try_clone().expect("dup of the result channel"));
+        let Some(mut file) = self.result.as_ref() else {
+            return;
+        };
         let mut chunk = [0u8; 4096];
         loop {
             match file.read(&mut chunk) {
@@ -125,9 +126,9 @@ impl Pid1Process {
     fn command_end(&mut self, init_end: Option<ExitInfo>) -> Option<ExitInfo> {
         let init_end = init_end?;
         if self.ended.is_none() {
-            if let Some(fd) = self.result.take() {
-                let _ = crate::sys::set_blocking(fd.as_raw_fd());
-                let _ = std::fs::File::from(fd).read_to_end(&mut self.received);
+            if let Some(mut file) = self.result.take() {
+                let _ = crate::sys::set_blocking(file.as_raw_fd());
+                let _ = file.read_to_end(&mut self.received);
             }
             self.settle(Some(init_end));
         }
