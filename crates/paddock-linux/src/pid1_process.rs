@@ -17,9 +17,10 @@ use crate::cgroup::Cgroup;
 use crate::namespace_hold::NamespaceHold;
 use crate::result_channel;
 use crate::sys::Ended;
+use paddock_runner::unix::lifetime::wait_readable;
 use paddock_runner::{ChildStdio, ExitInfo, Interrupt, SandboxedProcess, SignalWatch};
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// The init's process plus the read end of its result channel.
@@ -94,9 +95,17 @@ impl Pid1Process {
         }
     }
 
+    /// Whether this run may end on pid 1's word (see the module docs).
+    fn may_end_early(&self) -> bool {
+        self.early_end && self.cgroup.is_none()
+    }
+
     /// Takes the command's end from what was received, falling back to pid 1's own.
-    fn settle(&mut self, init_end: Option<ExitInfo>) -> Option<ExitInfo> {
-        let received = result_channel::decode(&self.received);
+    fn settle(
+        &mut self,
+        received: result_channel::Received,
+        init_end: Option<ExitInfo>,
+    ) -> Option<ExitInfo> {
         let end = match received.ended {
             Some(Ended::Code(c)) => Some(ExitInfo::Code(c)),
             Some(Ended::Signal(s)) => Some(ExitInfo::Signal(s)),
@@ -109,16 +118,25 @@ impl Pid1Process {
 
     /// The command's end when pid 1 has said it and that nothing is left (early end).
     fn early(&mut self) -> Option<ExitInfo> {
-        if !self.early_end || self.cgroup.is_some() {
+        if !self.may_end_early() {
             return None;
         }
         self.read_available();
         let received = result_channel::decode(&self.received);
         if received.ended.is_some() && received.tree_empty {
             self.ended_early = true;
-            return self.settle(None);
+            return self.settle(received, None);
         }
         None
+    }
+
+    /// Waits at most `d` for the init itself to end, then takes the command's end.
+    fn wait_init(&mut self, d: Duration) -> io::Result<Option<ExitInfo>> {
+        let end = match &mut self.init {
+            Some(init) => init.wait_timeout(d)?,
+            None => return Ok(self.ended),
+        };
+        Ok(self.command_end(end))
     }
 
     /// The command's end once the init has ended. The result channel is at end of file then:
@@ -130,7 +148,8 @@ impl Pid1Process {
                 let _ = crate::sys::set_blocking(file.as_raw_fd());
                 let _ = file.read_to_end(&mut self.received);
             }
-            self.settle(Some(init_end));
+            let received = result_channel::decode(&self.received);
+            self.settle(received, Some(init_end));
         }
         self.ended
     }
@@ -159,12 +178,8 @@ impl SandboxedProcess for Pid1Process {
     }
 
     fn wait_timeout(&mut self, d: Duration) -> io::Result<Option<ExitInfo>> {
-        if !self.early_end || self.cgroup.is_some() {
-            let end = match &mut self.init {
-                Some(init) => init.wait_timeout(d)?,
-                None => return Ok(self.ended),
-            };
-            return Ok(self.command_end(end));
+        if !self.may_end_early() {
+            return self.wait_init(d);
         }
         // Wake on the result channel (the end frame, or its end of file when pid 1 is gone).
         let deadline = Instant::now() + d;
@@ -177,15 +192,9 @@ impl SandboxedProcess for Pid1Process {
                 return Ok(None);
             }
             match &self.result {
-                Some(fd) => crate::sys::wait_readable(fd.as_raw_fd(), left)?,
+                Some(file) => wait_readable(file.as_fd(), left)?,
                 // Pid 1's descriptors are closed: its exit is under way.
-                None => {
-                    let end = match &mut self.init {
-                        Some(init) => init.wait_timeout(left)?,
-                        None => return Ok(self.ended),
-                    };
-                    return Ok(self.command_end(end));
-                }
+                None => return self.wait_init(left),
             }
         }
     }

@@ -297,25 +297,6 @@ pub fn set_blocking(fd: RawFd) -> io::Result<()> {
     set_flag_nonblock(fd, false)
 }
 
-/// Waits at most `d` for `fd` to be readable (data or end of file); EINTR counts as a wake.
-pub fn wait_readable(fd: RawFd, d: std::time::Duration) -> io::Result<()> {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ms = d.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
-    // SAFETY: one valid pollfd.
-    let ret = unsafe { libc::poll(&mut p, 1, ms) };
-    if ret < 0 {
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-    Ok(())
-}
-
 /// Closes descriptor `fd` of this process; one that is not open counts as closed.
 pub fn close(fd: RawFd) -> io::Result<()> {
     // SAFETY: closes a raw descriptor number; no Rust object owns 0-2 in pid 1 past this point.

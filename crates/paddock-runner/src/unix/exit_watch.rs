@@ -4,7 +4,7 @@
 
 use std::io;
 #[cfg(target_os = "linux")]
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 /// How the exit of one child is watched.
@@ -51,24 +51,29 @@ impl ExitWatch {
     pub fn wait(&self, d: Duration) -> io::Result<bool> {
         match self {
             #[cfg(target_os = "linux")]
-            ExitWatch::Pidfd(fd) => {
-                let mut pfd = libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // Round up, so that a sub-millisecond wait does not spin.
-                let ms = d.as_micros().div_ceil(1000).min(libc::c_int::MAX as u128) as libc::c_int;
-                // SAFETY: `pfd` is one valid pollfd that lives across the call.
-                if unsafe { libc::poll(&mut pfd, 1, ms) } < 0 {
-                    let err = io::Error::last_os_error();
-                    if err.kind() != io::ErrorKind::Interrupted {
-                        return Err(err);
-                    }
-                }
-                Ok(true)
-            }
+            ExitWatch::Pidfd(fd) => wait_readable(fd.as_fd(), d).map(|()| true),
             ExitWatch::Polling => Ok(false),
         }
     }
+}
+
+/// Blocks until `fd` is readable (data, end of file, a pidfd's exit) or `d` has passed; a
+/// signal that interrupts the wait ends it too.
+#[cfg(target_os = "linux")]
+pub fn wait_readable(fd: BorrowedFd<'_>, d: Duration) -> io::Result<()> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // Round up, so that a sub-millisecond wait does not spin.
+    let ms = d.as_micros().div_ceil(1000).min(libc::c_int::MAX as u128) as libc::c_int;
+    // SAFETY: `pfd` is one valid pollfd that lives across the call.
+    if unsafe { libc::poll(&mut pfd, 1, ms) } < 0 {
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    Ok(())
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 #[cfg(target_os = "linux")]
 pub mod lifetime {
     pub use super::child_setup::terminal;
-    pub use super::exit_watch::ExitWatch;
+    pub use super::exit_watch::{ExitWatch, wait_readable};
     pub use super::peek_exit;
     pub use super::tree::{
         await_empty_group, become_subreaper, kill_group_and_leader, signal_group,
