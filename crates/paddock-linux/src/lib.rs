@@ -15,7 +15,6 @@
 
 #![cfg(target_os = "linux")]
 
-mod background;
 mod cgroup;
 mod init;
 pub mod landlock;

@@ -9,7 +9,7 @@
 //! streams and says so (`tree_empty_frame`) before its own exit, whose teardown (a copy of the
 //! supervisor's address space, the broker thread, the pid namespace) took about 0.2 ms. With
 //! `early_end`, the wait returns on that frame and `kill_tree` leaves the reaping of pid 1 to
-//! the background thread: nothing of the command is left to stop, and pid 1 is Paddock's own
+//! a worker thread: nothing of the command is left to stop, and pid 1 is Paddock's own
 //! code, on its way out. Not with a cgroup (removed only once pid 1 is gone) or a terminal
 //! (restored, and its copier threads joined, by the reaping itself).
 
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// The init's process plus the read end of its result channel.
 pub struct Pid1Process {
-    /// `None` once handed to the background thread for reaping.
+    /// `None` once handed to a worker thread for reaping.
     init: Option<Box<dyn SandboxedProcess>>,
     pid: u32,
     result: Option<std::fs::File>,
@@ -208,11 +208,10 @@ impl SandboxedProcess for Pid1Process {
 
     fn kill_tree(&mut self) -> io::Result<()> {
         if self.ended_early {
-            // Nothing of the command is left; pid 1 is reaped off the run's path.
-            if let Some(mut init) = self.init.take() {
-                crate::background::later(Box::new(move || {
-                    let _ = init.kill_tree();
-                }));
+            // Nothing of the command is left; pid 1 is reaped off the run's path (dropping the
+            // init's handle kills what is left of it and reaps it).
+            if let Some(init) = self.init.take() {
+                paddock_runner::workers::drop_later(init);
             }
             return Ok(());
         }
@@ -268,6 +267,13 @@ mod tests {
         }
         fn id(&self) -> u32 {
             u32::MAX
+        }
+    }
+
+    /// As the real init's handle: dropping it kills and reaps.
+    impl Drop for Lingering {
+        fn drop(&mut self) {
+            let _ = self.kill_tree();
         }
     }
 

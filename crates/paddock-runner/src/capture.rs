@@ -30,7 +30,7 @@ impl Pumps {
             if let Some(reader) = reader {
                 let (buf, tx) = (shared.clone(), tx.clone());
                 running += 1;
-                pool::run(Box::new(move || {
+                crate::workers::run(Box::new(move || {
                     pump(reader, &buf, cap);
                     let _ = tx.send(());
                 }))?;
@@ -65,63 +65,6 @@ impl Pumps {
         let stdout = out.next().unwrap_or_default();
         let stderr = out.next().unwrap_or_default();
         (stdout, stderr)
-    }
-}
-
-/// The pump threads: a finished pump's thread waits for the next run's stream instead of
-/// exiting, so a resident front end (`paddock mcp`) does not start two threads per command
-/// (measured: about 0.05 ms of a warm call, on its path between the command's start and its
-/// end). A pump that never finishes (a pipe held open outside the tree) keeps its thread.
-mod pool {
-    use std::sync::Mutex;
-    use std::sync::mpsc::{self, Sender};
-    use std::thread;
-
-    type Job = Box<dyn FnOnce() + Send>;
-
-    /// Idle threads kept at most; more finish when their pump does.
-    const MAX_IDLE: usize = 4;
-
-    /// Threads started so far (for the tests).
-    #[cfg(test)]
-    pub(super) static STARTED: std::sync::atomic::AtomicUsize =
-        std::sync::atomic::AtomicUsize::new(0);
-
-    fn idle() -> std::sync::MutexGuard<'static, Vec<Sender<Job>>> {
-        static IDLE: Mutex<Vec<Sender<Job>>> = Mutex::new(Vec::new());
-        IDLE.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Runs `job` on an idle pump thread, or on a new one.
-    pub(super) fn run(mut job: Job) -> std::io::Result<()> {
-        loop {
-            let Some(worker) = idle().pop() else { break };
-            match worker.send(job) {
-                Ok(()) => return Ok(()),
-                // That thread is gone: try the next one.
-                Err(mpsc::SendError(back)) => job = back,
-            }
-        }
-        #[cfg(test)]
-        STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        thread::Builder::new()
-            .name("paddock-capture".into())
-            .spawn(move || {
-                let (tx, rx) = mpsc::channel::<Job>();
-                let mut next = Some(job);
-                while let Some(job) = next.take() {
-                    job();
-                    {
-                        let mut idle = idle();
-                        if idle.len() >= MAX_IDLE {
-                            return;
-                        }
-                        idle.push(tx.clone());
-                    }
-                    next = rx.recv().ok();
-                }
-            })
-            .map(drop)
     }
 }
 
@@ -193,13 +136,13 @@ mod tests {
     #[test]
     fn a_finished_pumps_thread_pumps_the_next_stream() {
         use std::sync::atomic::Ordering;
-        let before = pool::STARTED.load(Ordering::SeqCst);
+        let before = crate::workers::STARTED.load(Ordering::SeqCst);
         for i in 0..20u8 {
             assert_eq!(capture(vec![i; 3], 10).data, vec![i; 3]);
             // Let the pump's thread go back to the pool.
             thread::sleep(Duration::from_millis(5));
         }
-        let started = pool::STARTED.load(Ordering::SeqCst) - before;
+        let started = crate::workers::STARTED.load(Ordering::SeqCst) - before;
         // Other tests of this crate start a few pumps meanwhile; a thread per pump would be 20.
         assert!(started < 12, "{started} threads for 20 sequential captures");
     }

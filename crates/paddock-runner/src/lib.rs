@@ -31,6 +31,7 @@ mod signals;
 pub mod unix;
 #[cfg(windows)]
 pub mod windows;
+pub mod workers;
 
 pub use exit::ExitInfo;
 
