@@ -225,7 +225,6 @@ fn audit_arch(arch: TargetArch) -> u32 {
 /// when the filter is installed (to cache what is always allowed), spent about 0.2 ms on the
 /// 431-instruction deny-list in each sandbox's start.
 fn with_dispatch(arch: u32, numbers: &[u32], chain: BpfProgram) -> BpfProgram {
-    let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
     let mut prefix = vec![
         ins(BPF_LD_W_ABS, 0, 0, DATA_ARCH),
         ins(BPF_JEQ_K, 1, 0, arch),
@@ -244,13 +243,17 @@ fn with_dispatch(arch: u32, numbers: &[u32], chain: BpfProgram) -> BpfProgram {
     prefix
 }
 
+/// One BPF instruction.
+fn ins(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
+    sock_filter { code, jt, jf, k }
+}
+
 /// Marks a jump to the chain until the prefix's length is known.
 const TO_CHAIN: u32 = u32::MAX;
 
 /// A self-contained block (jumps only forward within itself, or to the chain) that sends the
 /// number in the accumulator to the chain when it is in `numbers`, else allows the call.
 fn search(numbers: &[u32]) -> Vec<sock_filter> {
-    let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
     if numbers.len() <= 2 {
         let mut block = Vec::new();
         for &nr in numbers {
@@ -261,11 +264,12 @@ fn search(numbers: &[u32]) -> Vec<sock_filter> {
         return block;
     }
     let (low, high) = numbers.split_at(numbers.len() / 2);
+    let first_high = high[0];
     let (low, high) = (search(low), search(high));
     // nr >= the first of the upper half: take the jump over the lower half's block; else
     // skip that jump into the lower half.
     let mut block = vec![
-        ins(BPF_JGE_K, 0, 1, numbers[numbers.len() / 2]),
+        ins(BPF_JGE_K, 0, 1, first_high),
         ins(BPF_JA, 0, 0, low.len() as u32),
     ];
     block.extend(low);
@@ -390,7 +394,6 @@ const DATA_ARCH: u32 = 4;
 /// Refuses every x32 syscall with EPERM (seccompiler's filters match syscall numbers of the
 /// x86_64 table only, and the x32 table shares the x86_64 audit architecture).
 fn x32_guard() -> BpfProgram {
-    let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
     vec![
         ins(BPF_LD_W_ABS, 0, 0, DATA_ARCH),
         ins(BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
