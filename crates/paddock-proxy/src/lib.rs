@@ -246,20 +246,20 @@ impl Proxy {
     }
 
     fn handle_socks(&self, mut client: TcpStream) {
-        let target = match socks::handshake(&mut client, self.credential.as_deref()) {
-            Ok(t) => t,
-            Err(e) => {
-                // The target comes after the credential in SOCKS5: a refused client named none.
-                let reason = match e {
-                    socks::SocksError::NoPassword => NO_CREDENTIAL_SOCKS,
-                    socks::SocksError::WrongCredential | socks::SocksError::AuthVersion(_) => {
-                        WRONG_CREDENTIAL_SOCKS
-                    }
-                    _ => return,
-                };
-                self.record("socks5", "", 0, (false, None, reason));
-                return;
-            }
+        // Recorded before the client is answered. The target comes after the credential in
+        // SOCKS5: a refused client named none.
+        let refused = |e: &socks::SocksError| {
+            let reason = match e {
+                socks::SocksError::NoPassword => NO_CREDENTIAL_SOCKS,
+                socks::SocksError::WrongCredential | socks::SocksError::AuthVersion(_) => {
+                    WRONG_CREDENTIAL_SOCKS
+                }
+                _ => return,
+            };
+            self.record("socks5", "", 0, (false, None, reason));
+        };
+        let Ok(target) = socks::handshake(&mut client, self.credential.as_deref(), refused) else {
+            return;
         };
         let reply = match self.open("socks5", &target.host, target.port) {
             Ok(upstream) => {

@@ -36,8 +36,8 @@ pub enum Reply {
     AddressTypeNotSupported = 8,
 }
 
-/// Why a SOCKS exchange ended before a target was known; `reply` is what the client is told
-/// (`None`: nothing, the method negotiation already answered or the stream is gone).
+/// Why a SOCKS exchange ended before a target was known; `answer` is what the client is told
+/// (`None`: nothing, the stream is gone).
 #[derive(Debug, Error)]
 pub enum SocksError {
     #[error("cannot read the SOCKS5 request: {0}")]
@@ -61,17 +61,22 @@ pub enum SocksError {
 }
 
 impl SocksError {
-    fn reply(&self) -> Option<Reply> {
-        match self {
-            SocksError::Read(_)
-            | SocksError::NoMethod
-            | SocksError::NoPassword
-            | SocksError::AuthVersion(_)
-            | SocksError::WrongCredential => None,
-            SocksError::Version(_) | SocksError::Name => Some(Reply::GeneralFailure),
-            SocksError::Command(_) => Some(Reply::CommandNotSupported),
-            SocksError::AddressType(_) => Some(Reply::AddressTypeNotSupported),
-        }
+    /// The bytes that end the exchange for this error: the method negotiation's "no acceptable
+    /// method", the subnegotiation's failure status, or a reply to the request.
+    fn answer(&self) -> Option<Vec<u8>> {
+        let reply = match self {
+            SocksError::Read(_) => return None,
+            SocksError::NoMethod | SocksError::NoPassword => {
+                return Some(vec![VERSION, NO_ACCEPTABLE_METHOD]);
+            }
+            SocksError::AuthVersion(_) | SocksError::WrongCredential => {
+                return Some(vec![USER_PASSWORD_VERSION, AUTH_FAILED]);
+            }
+            SocksError::Version(_) | SocksError::Name => Reply::GeneralFailure,
+            SocksError::Command(_) => Reply::CommandNotSupported,
+            SocksError::AddressType(_) => Reply::AddressTypeNotSupported,
+        };
+        Some(reply_bytes(reply))
     }
 }
 
@@ -85,16 +90,20 @@ pub struct Target {
 
 /// Negotiates "no authentication" (without `credential`) or username/password with exactly
 /// `credential`, then reads the CONNECT request. On a protocol error or a refused credential
-/// the client has been told (when the protocol has a way to) and the exchange is over.
+/// `before_answer` sees the error first (the proxy records the refusal there, so that the
+/// record exists once the client has its answer), then the client is told (when the protocol
+/// has a way to) and the exchange is over.
 pub fn handshake<S: Read + Write>(
     client: &mut S,
     credential: Option<&Credential>,
+    before_answer: impl FnOnce(&SocksError),
 ) -> Result<Target, SocksError> {
     let result = negotiate(client, credential).and_then(|()| request(client));
-    if let Err(e) = &result
-        && let Some(reply) = e.reply()
-    {
-        let _ = send_reply(client, reply);
+    if let Err(e) = &result {
+        before_answer(e);
+        if let Some(answer) = e.answer() {
+            let _ = client.write_all(&answer);
+        }
     }
     result
 }
@@ -114,7 +123,6 @@ fn negotiate<S: Read + Write>(
         Some(_) => (USER_PASSWORD, SocksError::NoPassword),
     };
     if !methods.contains(&method) {
-        client.write_all(&[VERSION, NO_ACCEPTABLE_METHOD])?;
         return Err(missing);
     }
     client.write_all(&[VERSION, method])?;
@@ -132,7 +140,6 @@ fn authenticate<S: Read + Write>(
 ) -> Result<(), SocksError> {
     let [version, user_len] = read_array(client)?;
     if version != USER_PASSWORD_VERSION {
-        client.write_all(&[USER_PASSWORD_VERSION, AUTH_FAILED])?;
         return Err(SocksError::AuthVersion(version));
     }
     let mut user = vec![0u8; usize::from(user_len)];
@@ -141,7 +148,6 @@ fn authenticate<S: Read + Write>(
     let mut password = vec![0u8; usize::from(password_len)];
     client.read_exact(&mut password)?;
     if !credential.accepts_user_password(&user, &password) {
-        client.write_all(&[USER_PASSWORD_VERSION, AUTH_FAILED])?;
         return Err(SocksError::WrongCredential);
     }
     client.write_all(&[USER_PASSWORD_VERSION, AUTH_SUCCEEDED])?;
@@ -181,10 +187,14 @@ fn read_array<const N: usize, S: Read>(client: &mut S) -> io::Result<[u8; N]> {
 /// Sends a reply. The bound address is always `0.0.0.0:0`: clients do not need it for CONNECT,
 /// and the host's own address is none of the sandbox's business.
 pub fn send_reply<S: Write>(client: &mut S, reply: Reply) -> io::Result<()> {
+    client.write_all(&reply_bytes(reply))
+}
+
+fn reply_bytes(reply: Reply) -> Vec<u8> {
     let mut msg = vec![VERSION, reply as u8, 0, ATYP_IPV4];
     msg.extend_from_slice(&Ipv4Addr::UNSPECIFIED.octets());
     msg.extend_from_slice(&0u16.to_be_bytes());
-    client.write_all(&msg)
+    msg
 }
 
 #[cfg(test)]
@@ -225,7 +235,7 @@ mod tests {
             input: io::Cursor::new(bytes.to_vec()),
             output: Vec::new(),
         };
-        (handshake(&mut s, credential), s.output)
+        (handshake(&mut s, credential, |_| {}), s.output)
     }
 
     const TOKEN: &str = "00112233445566778899aabbccddeeff";
@@ -265,6 +275,48 @@ mod tests {
             let (t, out) = run_with(&with_login(&[0, 2], Some((user, password))), Some(&c));
             assert!(matches!(t, Err(SocksError::WrongCredential)), "{t:?}");
             assert_eq!(out, [5, 2, 1, 1], "username/password chosen, then failure");
+        }
+    }
+
+    /// The proxy records a refusal in `before_answer`: it must run before the refusal is
+    /// written, or a client that exits on the answer can look at the log before the record.
+    #[test]
+    fn a_refusal_is_seen_before_its_answer_is_written() {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        struct Shared(io::Cursor<Vec<u8>>, Rc<RefCell<Vec<u8>>>);
+        impl Read for Shared {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0.read(buf)
+            }
+        }
+        impl Write for Shared {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.1.borrow_mut().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let c = Credential::from_token(TOKEN).unwrap();
+        for (bytes, sent_before, answer) in [
+            (with_login(&[0], None), &[][..], &[5u8, 0xff][..]),
+            (
+                with_login(&[2], Some((b"paddock", b"wrong"))),
+                &[5, 2][..],
+                &[1, 1][..],
+            ),
+        ] {
+            let out = Rc::new(RefCell::new(Vec::new()));
+            let mut s = Shared(io::Cursor::new(bytes), out.clone());
+            let mut seen = None;
+            let r = handshake(&mut s, Some(&c), |_| seen = Some(out.borrow().clone()));
+            assert!(r.is_err());
+            assert_eq!(seen.as_deref(), Some(sent_before));
+            let mut all = sent_before.to_vec();
+            all.extend_from_slice(answer);
+            assert_eq!(*out.borrow(), all);
         }
     }
 
