@@ -14,6 +14,7 @@
 mod filters;
 mod host_unix_sockets;
 mod notify_filter;
+mod program;
 pub mod unix_connect;
 pub mod write_observer;
 
@@ -34,6 +35,17 @@ pub struct SeccompRequest {
     /// only Paddock's proxy listens with an allow-list; with the network off the connect broker
     /// refuses and records every IP connect).
     pub inet_loopback: bool,
+    /// The broker's part (pid 1's listener answers its calls); `None` for none.
+    pub notify: Option<notify_filter::Notify>,
+}
+
+/// The installed layer: its report, and the broker's listener when it has a part.
+pub struct Enforced {
+    pub report: LayerReport,
+    pub listener: Option<OwnedFd>,
+    /// Why the kernel refused the broker's part when it was asked for observation only (the
+    /// program was installed without it).
+    pub observer_refused: Option<std::io::Error>,
 }
 
 /// Why the seccomp layer could not be applied.
@@ -45,33 +57,25 @@ pub enum SeccompError {
     )]
     UnsupportedArch { arch: &'static str },
     #[error(
-        "cannot compile the seccomp filter: {message}; this is a Paddock bug, please report it"
+        "the kernel refused the seccomp program: {source}; Paddock needs a kernel built with \
+         CONFIG_SECCOMP_FILTER and no outer filter forbidding seccomp(2)"
     )]
-    Compile { message: String },
+    Install { source: std::io::Error },
     #[error(
-        "the kernel refused seccomp program `{program}`: {source}; Paddock needs a kernel built \
-         with CONFIG_SECCOMP_FILTER and no outer filter forbidding seccomp(2)"
+        "the kernel refused the connect-broker program (SECCOMP_RET_USER_NOTIF needs Linux \
+         5.5): {source}"
     )]
-    Install {
-        program: &'static str,
-        source: seccompiler::Error,
-    },
+    Broker { source: std::io::Error },
+    #[error("cannot set no_new_privs: {source}")]
+    SetNoNewPrivs { source: std::io::Error },
     #[error("no_new_privs is not set after installing the filters; Paddock refuses to run")]
     NoNewPrivs,
-}
-
-impl SeccompError {
-    fn compile(e: impl std::fmt::Display) -> Self {
-        SeccompError::Compile {
-            message: e.to_string(),
-        }
-    }
 }
 
 /// Applies the plan's seccomp layer (socket families restricted when `plan.network_off`).
 /// Call once, after Landlock and right before `execve`. It also starts pid 1's broker (see
 /// `unix_connect`): a thread of this process, started before the filters so that they do not
-/// bind it, which serves the listener of the last program: with the network off the unix
+/// bind it, which serves the listener of the program's broker part: with the network off the unix
 /// `connect` broker, and in every mode the observer of write attempts (`write_observer`). A
 /// kernel without user notification (before 5.5) fails the run when the network is off (the
 /// connect broker is a wall) and only loses the observation otherwise (the report says so).
@@ -100,32 +104,26 @@ pub fn apply_seccomp(plan: &LinuxPlan, result: &OwnedFd) -> Result<LayerReport, 
         .map_err(|e| failed(format!("cannot start the broker thread: {e}")))?;
     // IP sockets may be made (in the empty namespace): the broker refuses and records their
     // connects, so the report can name the address a tool tried.
-    let mut report = enforce(&SeccompRequest {
+    let enforced = enforce(&SeccompRequest {
         network_off: plan.network_off,
         inet_loopback: plan.network_off,
+        notify: Some(notify_filter::Notify {
+            connect: plan.network_off,
+            writes: true,
+        }),
     })
     .map_err(|e| failed(e.to_string()))?;
-    let notify = notify_filter::Notify {
-        connect: plan.network_off,
-        writes: true,
-    };
-    let listener = match notify_filter::install(notify) {
-        Ok(l) => l,
-        Err(e) if plan.network_off => {
-            return Err(failed(format!(
-                "the kernel refused the connect-broker program (SECCOMP_RET_USER_NOTIF needs \
-                 Linux 5.5): {e}"
-            )));
-        }
-        Err(e) => {
-            // The broker thread ends when its sender is dropped.
-            drop(broker);
+    let mut report = enforced.report;
+    let Some(listener) = enforced.listener else {
+        // The broker thread ends when its sender is dropped.
+        drop(broker);
+        if let Some(e) = enforced.observer_refused {
             report.detail.push_str(&format!(
                 "; write attempts not observed (the kernel refused a user-notification \
                  program: {e}): denial reports guess writes from stderr"
             ));
-            return Ok(report);
         }
+        return Ok(report);
     };
     broker.serve(listener).map_err(|e| failed(e.to_string()))?;
     if plan.network_off {
@@ -148,28 +146,50 @@ pub fn apply_seccomp(plan: &LinuxPlan, result: &OwnedFd) -> Result<LayerReport, 
     Ok(report)
 }
 
-/// Sets `no_new_privs` and installs every filter on the calling thread (inherited by what it
-/// executes). Call once, single-threaded, after Landlock and right before `execve`.
-pub fn enforce(req: &SeccompRequest) -> Result<LayerReport, SeccompError> {
-    let programs = filters::build(req.network_off, req.inet_loopback)?;
-    for p in &programs {
-        seccompiler::apply_filter(&p.bpf).map_err(|source| SeccompError::Install {
-            program: p.name,
-            source,
-        })?;
+/// Sets `no_new_privs` and installs the layer as one program on the calling thread
+/// (inherited by what it executes; see `program`). Call once, single-threaded but for
+/// the broker thread, after Landlock and right before `execve`. With `req.notify`, the
+/// broker's part is in the program and its listener is returned; when the kernel refuses that
+/// part, the run fails if it carries the connect broker (a wall) and otherwise goes on without
+/// it (`observer_refused` says why).
+pub fn enforce(req: &SeccompRequest) -> Result<Enforced, SeccompError> {
+    let arch = filters::target_arch()?;
+    let mut parts = filters::parts(req.network_off, req.inet_loopback);
+    crate::sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1)
+        .map_err(|source| SeccompError::SetNoNewPrivs { source })?;
+    let mut listener = None;
+    let mut observer_refused = None;
+    if let Some(n) = req.notify {
+        parts.push(notify_filter::part(n));
+        match notify_filter::install(&program::assemble(arch, &parts), true) {
+            Ok(fd) => listener = fd,
+            Err(source) if n.connect => return Err(SeccompError::Broker { source }),
+            Err(e) => {
+                parts.pop();
+                observer_refused = Some(e);
+            }
+        }
+    }
+    if listener.is_none() {
+        notify_filter::install(&program::assemble(arch, &parts), false)
+            .map_err(|source| SeccompError::Install { source })?;
     }
     if !no_new_privs()? {
         return Err(SeccompError::NoNewPrivs);
     }
-    let names: Vec<&str> = programs.iter().map(|p| p.name).collect();
+    let names: Vec<&str> = parts.iter().map(|p| p.name).collect();
     let mut detail = format!(
-        "no_new_privs set; {} programs ({}) for {}: {} syscalls refused with EPERM (ptrace, \
-         process_vm_*, keyrings, bpf, perf, io_uring, mount API, unshare/setns, kexec, modules, \
-         userfaultfd, open_by_handle_at), clone with namespace flags, TIOCSTI/TIOCLINUX, \
-         personality changes, setuid/setgid bits in chmod/mknod/open(O_CREAT) modes; clone3 \
-         answers ENOSYS",
-        programs.len(),
+        "no_new_privs set; one program ({} behind a binary search on the syscall number{}) for \
+         {}: {} syscalls refused with EPERM (ptrace, process_vm_*, keyrings, bpf, perf, \
+         io_uring, mount API, unshare/setns, kexec, modules, userfaultfd, open_by_handle_at), \
+         clone with namespace flags, TIOCSTI/TIOCLINUX, personality changes, setuid/setgid \
+         bits in chmod/mknod/open(O_CREAT) modes; clone3 answers ENOSYS",
         names.join(", "),
+        if arch == program::Arch::X86_64 {
+            ", x32 numbers refused"
+        } else {
+            ""
+        },
         std::env::consts::ARCH,
         DENIED.len()
     );
@@ -186,7 +206,11 @@ pub fn enforce(req: &SeccompRequest) -> Result<LayerReport, SeccompError> {
     if req.network_off {
         report.enforces.push(Protection::Network);
     }
-    Ok(report)
+    Ok(Enforced {
+        report,
+        listener,
+        observer_refused,
+    })
 }
 
 /// Whether `no_new_privs` is set on the calling thread.

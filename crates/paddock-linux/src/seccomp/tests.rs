@@ -120,6 +120,7 @@ fn before_and_after(network_off: bool, attempt: impl Fn(&str)) {
     enforce(&SeccompRequest {
         network_off,
         inet_loopback: false,
+        notify: None,
     })
     .expect("seccomp layer applies");
     attempt("");
@@ -140,6 +141,7 @@ fn probe_child() {
             enforce(&SeccompRequest {
                 network_off,
                 inet_loopback: false,
+                notify: None,
             })
             .unwrap();
             report("clone-newuser", clone_with(libc::CLONE_NEWUSER));
@@ -233,6 +235,7 @@ fn probe_child() {
             enforce(&SeccompRequest {
                 network_off,
                 inet_loopback: false,
+                notify: None,
             })
             .unwrap();
             report("int80-getpid", int80_getpid());
