@@ -7,8 +7,6 @@ mod output;
 mod terminal;
 mod usage;
 
-use clap::Parser;
-
 fn main() {
     // The backend may re-execute this binary as a helper (the Linux sandbox init, the Windows
     // level-2 command runner); that must happen before anything else runs (no threads, no
@@ -17,8 +15,8 @@ fn main() {
 
     init_logging();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let code = match args::Cli::try_parse_from(&argv) {
-        Ok(cli) => commands::dispatch(cli.command),
+    let code = match args::parse(&argv) {
+        Ok(command) => commands::dispatch(command),
         Err(err) => usage::report(&err, &argv),
     };
     std::process::exit(code);

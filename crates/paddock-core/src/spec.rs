@@ -150,12 +150,16 @@ impl SandboxSpec {
             .into_iter()
             .flatten()
             .collect();
-        let mut controls = integrity::discover::control_paths(
+        // One cache of resolved ancestors for the candidates (they share `~` and the git dirs)
+        // and the deny-read entries below.
+        let mut resolver = SharedPrefixResolver::default();
+        let mut controls = integrity::discover::control_paths_with(
             &writable_roots,
             &found,
             home.as_deref(),
             &own_dirs,
             policy.protect_whole_git,
+            &mut |p: &Path| resolver.resolve(Path::new("/"), p).ok().map(|(r, _)| r),
         );
         for root in &writable_roots {
             project_controls(root, policy, &mut controls);
@@ -180,7 +184,6 @@ impl SandboxSpec {
         drop(walk);
         let repos = found.into_iter().map(|r| r.git_dir).collect();
         let mut deny_read = Vec::new();
-        let mut resolver = SharedPrefixResolver::default();
         for p in &policy.deny_read {
             let expanded = paths::expand_tilde(p, home.as_deref());
             let (resolved, kind) =

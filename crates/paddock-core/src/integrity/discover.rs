@@ -307,15 +307,36 @@ pub fn control_paths(
     paddock_dirs: &[PathBuf],
     whole_git: bool,
 ) -> Vec<Control> {
+    control_paths_with(
+        roots,
+        repos,
+        home,
+        paddock_dirs,
+        whole_git,
+        &mut |p: &Path| paths::resolve(Path::new("/"), p).ok(),
+    )
+}
+
+/// [`control_paths`], with `resolve` (the path with every link followed, as `paths::resolve`
+/// gives it; `None` when it cannot be resolved) from the caller, who may answer from a cache
+/// of the ancestors the candidates share.
+pub fn control_paths_with(
+    roots: &[PathBuf],
+    repos: &[Repo],
+    home: Option<&Path>,
+    paddock_dirs: &[PathBuf],
+    whole_git: bool,
+    resolve: &mut dyn FnMut(&Path) -> Option<PathBuf>,
+) -> Vec<Control> {
     let mut out: Vec<Control> = Vec::new();
     // Inside a root lexically or once links are followed: either way the sandbox could write it.
-    let inside = |p: &Path| {
-        let resolved = paths::resolve(Path::new("/"), p).unwrap_or_else(|_| p.to_path_buf());
-        roots
-            .iter()
-            .any(|r| paths::is_beneath(p, r) || paths::is_beneath(&resolved, r))
+    let mut inside = |p: &Path| {
+        roots.iter().any(|r| paths::is_beneath(p, r)) || {
+            let resolved = resolve(p).unwrap_or_else(|| p.to_path_buf());
+            roots.iter().any(|r| paths::is_beneath(&resolved, r))
+        }
     };
-    let add = |out: &mut Vec<Control>, p: PathBuf, reason: String| {
+    let mut add = |out: &mut Vec<Control>, p: PathBuf, reason: String| {
         if inside(&p) && !out.iter().any(|c| c.path == p) {
             out.push(Control { path: p, reason });
         }
@@ -600,6 +621,31 @@ mod tests {
         assert!(ctl.iter().any(|c| c.path == home.join(".bashrc")));
         let ctl = control_paths(&[home.join("proj")], &[], Some(&home), &[], false);
         assert!(!ctl.iter().any(|c| c.path == home.join(".bashrc")));
+    }
+
+    /// `~/.bashrc -> proj/dotfiles/bashrc`: the sandbox can write the file the link names, so
+    /// the link counts, whichever resolver the caller gives; one that cannot resolve leaves
+    /// only the lexical test.
+    #[cfg(unix)]
+    #[test]
+    fn a_home_start_up_file_linked_into_a_root_counts() {
+        let (_d, home) = tmp();
+        let proj = home.join("proj");
+        std::fs::create_dir_all(proj.join("dotfiles")).unwrap();
+        std::fs::write(proj.join("dotfiles/bashrc"), "").unwrap();
+        std::os::unix::fs::symlink(proj.join("dotfiles/bashrc"), home.join(".bashrc")).unwrap();
+        let roots = std::slice::from_ref(&proj);
+        let ctl = control_paths(roots, &[], Some(&home), &[], false);
+        assert!(ctl.iter().any(|c| c.path == home.join(".bashrc")), "{ctl:?}");
+        let mut asked = 0;
+        let ctl = control_paths_with(roots, &[], Some(&home), &[], false, &mut |p: &Path| {
+            asked += 1;
+            paths::resolve(Path::new("/"), p).ok()
+        });
+        assert!(ctl.iter().any(|c| c.path == home.join(".bashrc")), "{ctl:?}");
+        assert!(asked > 0);
+        let ctl = control_paths_with(roots, &[], Some(&home), &[], false, &mut |_| None);
+        assert!(!ctl.iter().any(|c| c.path == home.join(".bashrc")), "{ctl:?}");
     }
 
     #[test]
