@@ -72,6 +72,48 @@ pub enum SeccompError {
     NoNewPrivs,
 }
 
+/// What pid 1 asks for under the default policy (network off): the EPERM, clone3 and socket
+/// parts, and the broker's part with the connect broker and the write observer.
+const DEFAULT_REQUEST: SeccompRequest = SeccompRequest {
+    network_off: true,
+    inet_loopback: true,
+    notify: Some(notify_filter::Notify {
+        connect: true,
+        writes: true,
+    }),
+};
+
+/// A program and its parts' names.
+type Assembled = (Vec<libc::sock_filter>, Vec<&'static str>);
+
+/// The program for `DEFAULT_REQUEST`, assembled ahead by `prepare`.
+static PREPARED: std::sync::OnceLock<Option<Assembled>> = std::sync::OnceLock::new();
+
+/// Assembles the default policy's program ahead: pid 1 calls it while it waits for its plan,
+/// which the supervisor builds meanwhile on the other CPU, so that `enforce` finds the
+/// program made when the plan asks for that policy (another policy's is assembled then).
+pub fn prepare() {
+    let _ = PREPARED.get_or_init(|| assembled(&DEFAULT_REQUEST).ok());
+}
+
+/// The program for `req`, from `prepare` when it made it.
+fn program_for(req: &SeccompRequest) -> Result<Assembled, SeccompError> {
+    if *req == DEFAULT_REQUEST
+        && let Some(Some(made)) = PREPARED.get()
+    {
+        return Ok(made.clone());
+    }
+    assembled(req)
+}
+
+fn assembled(req: &SeccompRequest) -> Result<Assembled, SeccompError> {
+    let arch = filters::target_arch()?;
+    let mut parts = filters::parts(req.network_off, req.inet_loopback);
+    parts.extend(req.notify.map(notify_filter::part));
+    let names = parts.iter().map(|p| p.name).collect();
+    Ok((program::assemble(arch, &parts), names))
+}
+
 /// Applies the plan's seccomp layer (socket families restricted when `plan.network_off`).
 /// Call once, after Landlock and right before `execve`. It also starts pid 1's broker (see
 /// `unix_connect`): a thread of this process, started before the filters so that they do not
@@ -153,31 +195,34 @@ pub fn apply_seccomp(plan: &LinuxPlan, result: &OwnedFd) -> Result<LayerReport, 
 /// part, the run fails if it carries the connect broker (a wall) and otherwise goes on without
 /// it (`observer_refused` says why).
 pub fn enforce(req: &SeccompRequest) -> Result<Enforced, SeccompError> {
-    let arch = filters::target_arch()?;
-    let mut parts = filters::parts(req.network_off, req.inet_loopback);
     crate::sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1)
         .map_err(|source| SeccompError::SetNoNewPrivs { source })?;
     let mut listener = None;
     let mut observer_refused = None;
+    let mut names = Vec::new();
     if let Some(n) = req.notify {
-        parts.push(notify_filter::part(n));
-        match notify_filter::install(&program::assemble(arch, &parts), true) {
-            Ok(fd) => listener = fd,
-            Err(source) if n.connect => return Err(SeccompError::Broker { source }),
-            Err(e) => {
-                parts.pop();
-                observer_refused = Some(e);
+        let (program, with_broker) = program_for(req)?;
+        match notify_filter::install(&program, true) {
+            Ok(fd) => {
+                listener = fd;
+                names = with_broker;
             }
+            Err(source) if n.connect => return Err(SeccompError::Broker { source }),
+            Err(e) => observer_refused = Some(e),
         }
     }
     if listener.is_none() {
-        notify_filter::install(&program::assemble(arch, &parts), false)
+        let (program, without) = program_for(&SeccompRequest {
+            notify: None,
+            ..*req
+        })?;
+        notify_filter::install(&program, false)
             .map_err(|source| SeccompError::Install { source })?;
+        names = without;
     }
     if !no_new_privs()? {
         return Err(SeccompError::NoNewPrivs);
     }
-    let names: Vec<&str> = parts.iter().map(|p| p.name).collect();
     let mut detail = format!(
         "no_new_privs set; one program ({} behind a binary search on the syscall number{}) for \
          {}: {} syscalls refused with EPERM (ptrace, process_vm_*, keyrings, bpf, perf, \
@@ -185,7 +230,7 @@ pub fn enforce(req: &SeccompRequest) -> Result<Enforced, SeccompError> {
          clone with namespace flags, TIOCSTI/TIOCLINUX, personality changes, setuid/setgid \
          bits in chmod/mknod/open(O_CREAT) modes; clone3 answers ENOSYS",
         names.join(", "),
-        if arch == program::Arch::X86_64 {
+        if filters::target_arch()? == program::Arch::X86_64 {
             ", x32 numbers refused"
         } else {
             ""

@@ -97,6 +97,8 @@ pub(crate) fn run_init(
     if let Err(e) = std::env::set_current_dir("/") {
         fail(&status, Stage::Setup, &syscall("chdir", "/")(e))
     }
+    // While the supervisor makes the plan (or, in a waiting sandbox, until a command comes).
+    crate::seccomp::prepare();
     let (plan, plan_channel) = match read_plan() {
         Ok(p) => p,
         Err(e) => fail(&status, Stage::Setup, &e),

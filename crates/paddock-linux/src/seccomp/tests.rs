@@ -492,3 +492,26 @@ fn the_layer_sets_no_new_privs() {
     let r = probe("no-new-privs", "on");
     assert_eq!(r["nnp"], "1");
 }
+
+#[test]
+fn the_program_prepared_ahead_is_the_default_policys_and_no_other() {
+    super::prepare();
+    let default = super::program_for(&super::DEFAULT_REQUEST).unwrap();
+    assert!(super::PREPARED.get().is_some_and(|p| p.is_some()));
+    assert_eq!(
+        format!("{:?}", default.0),
+        format!("{:?}", super::assembled(&super::DEFAULT_REQUEST).unwrap().0)
+    );
+    let other = SeccompRequest {
+        network_off: false,
+        inet_loopback: false,
+        notify: None,
+    };
+    let made = super::program_for(&other).unwrap();
+    assert_eq!(
+        format!("{:?}", made.0),
+        format!("{:?}", super::assembled(&other).unwrap().0)
+    );
+    assert_ne!(made.0.len(), default.0.len());
+    assert!(!made.1.contains(&"broker") && default.1.contains(&"broker"));
+}
