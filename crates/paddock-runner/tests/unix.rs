@@ -3,74 +3,15 @@
 //! descriptors, stdin pass-through.
 #![cfg(unix)]
 
-use paddock_runner::{ExitInfo, Outcome, RunOptions, StdioMode, run, unix};
+use paddock_runner::{ExitInfo, RunOptions, StdioMode, run, unix};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_paddock-runner-probe");
 
-fn capture() -> RunOptions {
-    RunOptions {
-        stdio: StdioMode::Capture,
-        ..RunOptions::default()
-    }
-}
-
-fn sh(script: &str, opts: &RunOptions) -> Outcome {
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", script]);
-    run(unix::spawn(cmd, opts.stdio).unwrap(), opts).unwrap()
-}
-
-/// A tag unique to one test, set in the command's environment to find its processes later.
-fn tag(name: &str) -> String {
-    format!("{name}-{}", std::process::id())
-}
-
-fn sh_tagged(script: &str, tag: &str, opts: &RunOptions) -> Outcome {
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", script]).env("PADDOCK_TEST_TAG", tag);
-    run(unix::spawn(cmd, opts.stdio).unwrap(), opts).unwrap()
-}
-
-/// Live (non-zombie) processes whose environment carries `tag` (Linux).
-#[cfg(target_os = "linux")]
-fn tagged_alive(tag: &str) -> Vec<String> {
-    let want = format!("PADDOCK_TEST_TAG={tag}");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let p = e.path();
-        let Ok(env) = std::fs::read(p.join("environ")) else {
-            continue;
-        };
-        if !env.split(|&b| b == 0).any(|kv| kv == want.as_bytes()) {
-            continue;
-        }
-        let stat = String::from_utf8_lossy(&std::fs::read(p.join("stat")).unwrap_or_default())
-            .into_owned();
-        let state = stat
-            .rsplit_once(')')
-            .map(|(_, t)| t.trim_start().chars().next());
-        if !matches!(state, Some(Some('Z' | 'X')) | None) {
-            out.push(stat);
-        }
-    }
-    out
-}
-
-fn pid_alive(pid: i32) -> bool {
-    // Lossy: a process whose name is not UTF-8 is alive all the same.
-    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let stat = String::from_utf8_lossy(&stat);
-    !matches!(
-        stat.rsplit_once(')')
-            .and_then(|(_, t)| t.trim_start().chars().next()),
-        Some('Z')
-    )
-}
+mod common;
+use common::*;
 
 #[test]
 fn exit_code_is_reported() {

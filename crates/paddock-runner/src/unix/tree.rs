@@ -128,9 +128,13 @@ fn reap_group_zombies(leader: libc::pid_t) {
 pub(super) fn kill(leader: libc::pid_t, marker: &str) -> io::Result<()> {
     // Best effort: members we may not signal (setuid programs) are reported by the walk below.
     let _ = signal_group(leader, libc::SIGKILL);
+    #[cfg(target_os = "linux")]
+    let alone = linux::ended_alone(leader);
     kill_one(leader);
     #[cfg(target_os = "linux")]
-    linux::kill_escaped(leader, marker)?;
+    if !alone {
+        linux::kill_escaped(leader, marker)?;
+    }
     #[cfg(not(target_os = "linux"))]
     let _ = marker;
     Ok(())
@@ -242,6 +246,35 @@ mod linux {
             Ok(text) => parse_stat(text),
             Err(_) => parse_stat(&String::from_utf8_lossy(bytes)),
         }
+    }
+
+    /// Whether the leader has ended and left nothing alive below it: it is a zombie, and no
+    /// other process is a child of this one. When a process ends, its children go to the
+    /// nearest subreaper (this process, or one below it that is itself a descendant), so
+    /// every live descendant of an ended leader has a live chain of parents up to a child of
+    /// this process. Then the walk of the whole process table, which reads one file per
+    /// process on the machine, is not needed. `false` (walk) when unsure: the leader still
+    /// running, another child (of any thread), or no `/proc/PID/task/TID/children`.
+    pub(super) fn ended_alone(leader: libc::pid_t) -> bool {
+        if !matches!(crate::unix::peek_exit(leader), Ok(Some(_))) {
+            return false;
+        }
+        let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
+            return false;
+        };
+        for t in threads {
+            let Ok(t) = t else { return false };
+            let Ok(list) = std::fs::read_to_string(t.path().join("children")) else {
+                return false;
+            };
+            if list
+                .split_ascii_whitespace()
+                .any(|c| c.parse::<libc::pid_t>() != Ok(leader))
+            {
+                return false;
+            }
+        }
+        true
     }
 
     fn has_marker(pid: libc::pid_t, marker: &str) -> bool {
