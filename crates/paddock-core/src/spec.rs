@@ -270,9 +270,19 @@ fn is_default_deny_read(p: &Path) -> bool {
 /// distinct component, instead of walking each from `/` as `paths::resolve` does. A component that
 /// is a symlink, a path with `.` or `..`, or any path on Windows goes to `paths::resolve`, so the
 /// answer is the same as `paths::resolve` followed by `kind_of` (a test checks it).
-#[derive(Default)]
+///
+/// The cache is keyed by the path's bytes (a `Path`'s own hash walks its components, which cost
+/// more than the `lstat` saved); two spellings of one path only miss each other.
 struct SharedPrefixResolver {
-    known: std::collections::HashMap<PathBuf, (PathBuf, PathKind)>,
+    known: std::collections::HashMap<std::ffi::OsString, (PathBuf, PathKind)>,
+}
+
+impl Default for SharedPrefixResolver {
+    fn default() -> Self {
+        SharedPrefixResolver {
+            known: std::collections::HashMap::with_capacity(256),
+        }
+    }
 }
 
 impl SharedPrefixResolver {
@@ -303,7 +313,7 @@ impl SharedPrefixResolver {
     }
 
     fn walk(&mut self, abs: &Path) -> std::io::Result<(PathBuf, PathKind)> {
-        if let Some(hit) = self.known.get(abs) {
+        if let Some(hit) = self.known.get(abs.as_os_str()) {
             return Ok(hit.clone());
         }
         let out = match (abs.parent(), abs.file_name()) {
@@ -327,7 +337,7 @@ impl SharedPrefixResolver {
             }
             _ => (abs.to_path_buf(), PathKind::Dir),
         };
-        self.known.insert(abs.to_path_buf(), out.clone());
+        self.known.insert(abs.as_os_str().to_owned(), out.clone());
         Ok(out)
     }
 }

@@ -636,16 +636,25 @@ mod tests {
         std::os::unix::fs::symlink(proj.join("dotfiles/bashrc"), home.join(".bashrc")).unwrap();
         let roots = std::slice::from_ref(&proj);
         let ctl = control_paths(roots, &[], Some(&home), &[], false);
-        assert!(ctl.iter().any(|c| c.path == home.join(".bashrc")), "{ctl:?}");
+        assert!(
+            ctl.iter().any(|c| c.path == home.join(".bashrc")),
+            "{ctl:?}"
+        );
         let mut asked = 0;
         let ctl = control_paths_with(roots, &[], Some(&home), &[], false, &mut |p: &Path| {
             asked += 1;
             paths::resolve(Path::new("/"), p).ok()
         });
-        assert!(ctl.iter().any(|c| c.path == home.join(".bashrc")), "{ctl:?}");
+        assert!(
+            ctl.iter().any(|c| c.path == home.join(".bashrc")),
+            "{ctl:?}"
+        );
         assert!(asked > 0);
         let ctl = control_paths_with(roots, &[], Some(&home), &[], false, &mut |_| None);
-        assert!(!ctl.iter().any(|c| c.path == home.join(".bashrc")), "{ctl:?}");
+        assert!(
+            !ctl.iter().any(|c| c.path == home.join(".bashrc")),
+            "{ctl:?}"
+        );
     }
 
     #[test]

@@ -75,11 +75,12 @@ impl Pending {
     /// supervisor (killed, crashed), which the page cache guarantees; an fsync would cost about
     /// 0.4 ms per run for the power-loss case. A record cut short (the supervisor died while
     /// writing it) does not parse and is dropped: its command had not started.
+    /// The file is empty here (new, or emptied before it was kept free), so nothing of an
+    /// older record is left after the new one and no truncation is needed.
     fn write(&mut self, spec: &SandboxSpec) -> std::io::Result<()> {
         let json = serde_json::to_vec(spec).map_err(std::io::Error::other)?;
         self.file.seek(SeekFrom::Start(0))?;
-        self.file.write_all(&json)?;
-        self.file.set_len(json.len() as u64)
+        self.file.write_all(&json)
     }
 
     /// The check has run: the record is emptied (nothing pending) and its file kept, locked,
@@ -279,8 +280,12 @@ mod tests {
             b"",
             "finished: nothing pending"
         );
-        let second = begin(&state, &spec).unwrap();
+        let mut smaller = spec.clone();
+        smaller.protected.clear();
+        let second = begin(&state, &smaller).unwrap();
         assert_eq!(second.path, path, "the same file is used again");
+        let recorded: SandboxSpec = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(recorded, smaller, "nothing of the longer record is left");
         second.finish();
         assert_eq!(records(&state), vec![(path, false)]);
     }
