@@ -179,19 +179,6 @@ fn timeout_kills_a_setsid_double_forked_daemon_and_leaves_nothing_running() {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn a_command_that_exits_leaves_no_background_process_behind() {
-    let t = tag("exit-leftovers");
-    let out = sh_tagged(
-        "sleep 300 & setsid sh -c 'sleep 300 &' ; exit 0",
-        &t,
-        &capture(),
-    );
-    assert_eq!(out.status, ExitInfo::Code(0));
-    assert_eq!(tagged_alive(&t), Vec::<String>::new());
-}
-
-#[cfg(target_os = "linux")]
-#[test]
 fn a_daemon_holding_the_output_pipe_does_not_hang_the_run() {
     let start = Instant::now();
     let out = sh("setsid sh -c 'sleep 300' & echo started", &capture());

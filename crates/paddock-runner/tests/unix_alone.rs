@@ -8,29 +8,29 @@ use paddock_runner::ExitInfo;
 mod common;
 use common::*;
 
+/// Runs `script`, which exits 0, and checks that nothing it started is still alive.
+fn nothing_left_by(name: &str, script: &str) {
+    let t = tag(name);
+    let out = sh_tagged(script, &t, &capture());
+    assert_eq!(out.status, ExitInfo::Code(0));
+    assert_eq!(tagged_alive(&t), Vec::<String>::new(), "{script}");
+}
+
 #[test]
-fn an_ended_leader_alone_and_one_that_left_processes_behind() {
+fn a_command_that_exits_leaves_no_background_process_behind() {
     // Nothing left behind: the end is quick and right.
     for _ in 0..3 {
         assert_eq!(sh("exit 5", &capture()).status, ExitInfo::Code(5));
     }
     // The leader ends with processes below it (one in its group, one `setsid`'d whose
     // parent ended): they are children of this process now, so the walk runs and kills them.
-    let t = tag("alone-leftovers");
-    let out = sh_tagged(
+    nothing_left_by(
+        "exit-leftovers",
         "sleep 300 & setsid sh -c 'sleep 300 &' ; exit 0",
-        &t,
-        &capture(),
     );
-    assert_eq!(out.status, ExitInfo::Code(0));
-    assert_eq!(tagged_alive(&t), Vec::<String>::new());
     // A grandchild that left the group while its parent still lives is found too.
-    let t = tag("alone-nested");
-    let out = sh_tagged(
+    nothing_left_by(
+        "exit-nested",
         "sh -c 'setsid sleep 300 & sleep 300' & sleep 0.2; exit 0",
-        &t,
-        &capture(),
     );
-    assert_eq!(out.status, ExitInfo::Code(0));
-    assert_eq!(tagged_alive(&t), Vec::<String>::new());
 }
