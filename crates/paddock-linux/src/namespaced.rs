@@ -82,7 +82,7 @@ pub enum NamespaceSpawnError {
 pub fn spawn_in_namespaces(
     cmd: &NamespacedCommand<'_>,
     stdio: StdioMode,
-) -> Result<Box<dyn SandboxedProcess>, NamespaceSpawnError> {
+) -> Result<Spawned, NamespaceSpawnError> {
     let prepare = |call| move |source| NamespaceSpawnError::Prepare { call, source };
     let interactive = stdio == StdioMode::Inherit && terminal::is_ours();
     // Not interactive: the child starts a session of its own, without a controlling terminal,
@@ -160,7 +160,10 @@ pub fn spawn_in_namespaces(
         if interactive {
             process.terminal = terminal::give_to(pid).is_ok().then_some(saved_terminal);
         }
-        return Ok(process);
+        return Ok(Spawned {
+            process,
+            ran_here: true,
+        });
     }
 
     let mut stack = vec![0u8; CHILD_STACK];
@@ -226,7 +229,18 @@ pub fn spawn_in_namespaces(
         // (modes, flags) is put back with the foreground once the tree is gone.
         process.terminal = terminal::give_to(pid).is_ok().then_some(saved_terminal);
     }
-    Ok(process)
+    Ok(Spawned {
+        process,
+        ran_here: false,
+    })
+}
+
+/// What `spawn_in_namespaces` started.
+pub struct Spawned {
+    pub process: Box<dyn SandboxedProcess>,
+    /// `run_here` ran in the child (this process was single-threaded): the child is a copy of
+    /// this process made by the clone, with its memory as it was then, not a new program.
+    pub ran_here: bool,
 }
 
 /// The id-map files of `ChildPlan::maps`, in order.
@@ -703,7 +717,7 @@ mod tests {
             keep,
             run_here: None,
         };
-        run(spawn_in_namespaces(&cmd, opts.stdio).unwrap(), opts).unwrap()
+        run(spawn_in_namespaces(&cmd, opts.stdio).unwrap().process, opts).unwrap()
     }
 
     #[test]

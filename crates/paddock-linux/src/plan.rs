@@ -275,11 +275,11 @@ mod wire {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::os::unix::ffi::OsStringExt;
 
-    fn sample() -> LinuxPlan {
+    pub(crate) fn sample() -> LinuxPlan {
         LinuxPlan {
             mode: Mode::WorkspaceWrite,
             writable_roots: vec![PathBuf::from("/w")],

@@ -49,9 +49,14 @@ pub fn send_plan(
     (written, listener)
 }
 
+/// What `read_plan` reserves before its first read; a larger plan is read on as it comes.
+const PLAN_READ_CAPACITY: usize = 64 * 1024;
+
 /// Init side: reads the whole plan from the channel, keeping the channel open for the reply.
 pub fn read_plan(channel: &OwnedFd) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+    // Room for a whole plan (a few KiB) from the start: one read and the end, instead of a
+    // probe read and a read per doubling of the buffer.
+    let mut bytes = Vec::with_capacity(PLAN_READ_CAPACITY);
     let mut s = UnixStream::from(channel.try_clone()?);
     s.read_to_end(&mut bytes)?;
     Ok(bytes)

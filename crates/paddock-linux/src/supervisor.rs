@@ -187,6 +187,19 @@ pub(crate) struct Launch {
     pub waiting: Option<(OwnedFd, OwnedFd)>,
 }
 
+/// The plan for `cmd` once the limits are known to be enforceable as asked.
+fn checked_plan(
+    spec: &SandboxSpec,
+    cmd: &CommandSpec,
+    limits: &Limits,
+    limits_setup: &LimitsSetup,
+) -> Result<LinuxPlan, LinuxError> {
+    limits_setup.check(limits, &spec.allow_unenforced)?;
+    let mut plan = plan_for(spec, cmd)?;
+    plan.limits = limits_setup.plan.clone();
+    Ok(plan)
+}
+
 /// Starts the init for `spec` and waits until the sandbox is complete. With `cmd`, the init
 /// executes it and this returns once it is being executed; without, the init waits for its
 /// command on a channel returned in `Launch::waiting` (command writer, status reader).
@@ -244,9 +257,20 @@ pub(crate) fn launch(
     if spec.network != Network::On {
         namespaces |= libc::CLONE_NEWNET as u64;
     }
+    // A run that comes with its command and needs no cgroup (whose creation, after the clone,
+    // can change what the limits allow) is planned before the clone: an init forked from this
+    // process finds the plan in its copy of this memory, and the channel then carries only an
+    // empty message as the go-ahead, which saves encoding the plan here and decoding it there.
+    let preplanned = match cmd {
+        Some(c) if !limits_setup.needs_cgroup() => {
+            Some(checked_plan(spec, c, limits, &limits_setup)?)
+        }
+        _ => None,
+    };
     // The same init without executing it again when this process is single-threaded.
     let fds = (kept[0], kept[1], kept[2], kept.get(3).copied());
-    let run_here = move || crate::init::run_init(fds.0, fds.1, fds.2, fds.3);
+    let plan_here = preplanned.as_ref();
+    let run_here = move || crate::init::run_init(fds.0, fds.1, fds.2, fds.3, plan_here);
     let init = NamespacedCommand {
         program: &program,
         argv: &argv,
@@ -269,6 +293,10 @@ pub(crate) fn launch(
                 || std::io::stdout().is_terminal()
                 || std::io::stderr().is_terminal())
     };
+    let crate::namespaced::Spawned {
+        process: started,
+        ran_here,
+    } = started;
     let mut pid1 = Pid1Process::new(started, result_r, cmd.is_none(), early_end);
     // The cgroup and the plan are made while the init starts up (exec, dynamic loading) on the
     // other side of the pipe: the two overlap. The init is in the cgroup before it has a plan;
@@ -297,13 +325,11 @@ pub(crate) fn launch(
             &placeholder
         }
     };
-    let planned = limits_setup
-        .check(limits, &spec.allow_unenforced)
-        .and_then(|()| {
-            let mut plan = plan_for(spec, plan_cmd)?;
-            plan.limits = limits_setup.plan.clone();
-            plan.to_bytes()
-        });
+    let planned = match &preplanned {
+        Some(_) if ran_here => Ok(Vec::new()),
+        Some(plan) => plan.to_bytes(),
+        None => checked_plan(spec, plan_cmd, limits, &limits_setup).and_then(|p| p.to_bytes()),
+    };
     let bytes = match planned {
         Ok(bytes) => bytes,
         Err(e) => {

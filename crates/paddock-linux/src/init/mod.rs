@@ -28,6 +28,7 @@ use crate::result_channel;
 use crate::status::{self, InitMessage, Stage};
 use crate::sys::{self, Ended};
 use paddock_core::{Layer, LayerReport, LayerStatus, Protection};
+use std::borrow::Cow;
 use std::ffi::{CString, OsStr};
 use std::io::{Read, Write};
 use std::os::fd::{OwnedFd, RawFd};
@@ -58,19 +59,21 @@ pub fn maybe_run_init() {
     let (Some(plan_fd), Some(status_fd), Some(result_fd)) = (number(), number(), number()) else {
         sys::exit_now(SETUP_FAILED)
     };
-    run_init(plan_fd, status_fd, result_fd, number())
+    run_init(plan_fd, status_fd, result_fd, number(), None)
 }
 
 /// The init proper, given its pipes (and a waiting sandbox's command channel): either in a
 /// freshly executed Paddock (`maybe_run_init`) or in the supervisor's fork-like copy made
 /// straight into the namespaces, which saves starting a program (see
 /// `NamespacedCommand::run_here`). Either way it starts single-threaded and ends with `_exit`,
-/// never returning.
+/// never returning. A forked init may have its plan already (`preplanned`, in its copy of the
+/// supervisor's memory): an empty message on the plan channel then says to use it.
 pub(crate) fn run_init(
     plan_fd: RawFd,
     status_fd: RawFd,
     result_fd: RawFd,
     command_fd: Option<RawFd>,
+    preplanned: Option<&LinuxPlan>,
 ) -> ! {
     // Take the pipes, drop whatever else was inherited, leave the caller's directory.
     let last = if command_fd.is_some() {
@@ -99,7 +102,7 @@ pub(crate) fn run_init(
     }
     // While the supervisor makes the plan (or, in a waiting sandbox, until a command comes).
     crate::seccomp::prepare();
-    let (plan, plan_channel) = match read_plan() {
+    let (plan, plan_channel) = match read_plan(preplanned) {
         Ok(p) => p,
         Err(e) => fail(&status, Stage::Setup, &e),
     };
@@ -137,10 +140,27 @@ fn syscall(call: &'static str, target: &str) -> impl FnOnce(std::io::Error) -> L
 }
 
 /// Reads the plan; the channel stays open for the proxy port's hand-over (`proxy_bridge`).
-fn read_plan() -> Result<(LinuxPlan, OwnedFd), LinuxError> {
+fn read_plan(preplanned: Option<&LinuxPlan>) -> Result<(Cow<'_, LinuxPlan>, OwnedFd), LinuxError> {
     let fd = sys::adopt_fd(PLAN_FD).map_err(syscall("read plan", "fd 3"))?;
     let bytes = crate::proxy_bridge::read_plan(&fd).map_err(syscall("read plan", "fd 3"))?;
-    Ok((LinuxPlan::from_bytes(&bytes)?, fd))
+    Ok((plan_from(&bytes, preplanned)?, fd))
+}
+
+/// The plan a message stands for: the one encoded in it, or, when it is empty, the one this
+/// init already has (an init without one fails: it never runs unplanned).
+fn plan_from<'a>(
+    bytes: &[u8],
+    preplanned: Option<&'a LinuxPlan>,
+) -> Result<Cow<'a, LinuxPlan>, LinuxError> {
+    match (bytes.is_empty(), preplanned) {
+        (false, _) => Ok(Cow::Owned(LinuxPlan::from_bytes(bytes)?)),
+        (true, Some(plan)) => Ok(Cow::Borrowed(plan)),
+        (true, None) => Err(LinuxError::Setup {
+            message: "the supervisor sent an empty plan to an init that has none; this is a \
+                      Paddock bug, please report it"
+                .into(),
+        }),
+    }
 }
 
 /// Brings loopback up when the network is off, and reports the namespaces layer.
@@ -370,4 +390,24 @@ fn spawn_command(cmd: &PlanCommand, status: &OwnedFd) -> Result<libc::pid_t, End
         report(Stage::Exec, &e);
         Ended::Code(if missing { 127 } else { 126 })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_message_means_the_plan_the_init_has_and_none_is_an_error() {
+        let plan = crate::plan::tests::sample();
+        let sent = plan.to_bytes().unwrap();
+        assert!(matches!(plan_from(&[], Some(&plan)), Ok(Cow::Borrowed(p)) if *p == plan));
+        assert!(matches!(plan_from(&sent, None), Ok(Cow::Owned(p)) if p == plan));
+        // A message wins over a plan in memory: an executed init never has one, a forked one
+        // is sent the plan whenever the supervisor did not know it forked.
+        let mut other = plan.clone();
+        other.network_off = !other.network_off;
+        assert!(matches!(plan_from(&sent, Some(&other)), Ok(Cow::Owned(p)) if p == plan));
+        let err = plan_from(&[], None).unwrap_err().to_string();
+        assert!(err.contains("empty plan"), "{err}");
+    }
 }
