@@ -153,7 +153,7 @@ impl SandboxSpec {
         // One cache of resolved ancestors for the candidates (they share `~` and the git dirs)
         // and the deny-read entries below.
         let mut resolver = SharedPrefixResolver::default();
-        let mut controls = integrity::discover::control_paths_with(
+        let mut controls = integrity::discover::control_paths(
             &writable_roots,
             &found,
             home.as_deref(),

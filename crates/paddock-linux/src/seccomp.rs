@@ -23,7 +23,7 @@ pub use host_unix_sockets::{host_unix_sockets, parse_proc_net_unix};
 
 use crate::plan::{LinuxError, LinuxPlan};
 use paddock_core::report::{Layer, LayerReport, LayerStatus, Protection};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use thiserror::Error;
 
 /// What the seccomp layer must enforce.
@@ -195,6 +195,7 @@ pub fn apply_seccomp(plan: &LinuxPlan, result: &OwnedFd) -> Result<LayerReport, 
 /// part, the run fails if it carries the connect broker (a wall) and otherwise goes on without
 /// it (`observer_refused` says why).
 pub fn enforce(req: &SeccompRequest) -> Result<Enforced, SeccompError> {
+    let arch = filters::target_arch()?;
     crate::sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1)
         .map_err(|source| SeccompError::SetNoNewPrivs { source })?;
     let mut listener = None;
@@ -202,7 +203,7 @@ pub fn enforce(req: &SeccompRequest) -> Result<Enforced, SeccompError> {
     let mut names = Vec::new();
     if let Some(n) = req.notify {
         let (program, with_broker) = program_for(req)?;
-        match notify_filter::install(&program, true) {
+        match install(&program, true) {
             Ok(fd) => {
                 listener = fd;
                 names = with_broker;
@@ -216,8 +217,7 @@ pub fn enforce(req: &SeccompRequest) -> Result<Enforced, SeccompError> {
             notify: None,
             ..*req
         })?;
-        notify_filter::install(&program, false)
-            .map_err(|source| SeccompError::Install { source })?;
+        install(&program, false).map_err(|source| SeccompError::Install { source })?;
         names = without;
     }
     if !no_new_privs()? {
@@ -230,7 +230,7 @@ pub fn enforce(req: &SeccompRequest) -> Result<Enforced, SeccompError> {
          clone with namespace flags, TIOCSTI/TIOCLINUX, personality changes, setuid/setgid \
          bits in chmod/mknod/open(O_CREAT) modes; clone3 answers ENOSYS",
         names.join(", "),
-        if filters::target_arch()? == program::Arch::X86_64 {
+        if arch == program::Arch::X86_64 {
             ", x32 numbers refused"
         } else {
             ""
@@ -256,6 +256,50 @@ pub fn enforce(req: &SeccompRequest) -> Result<Enforced, SeccompError> {
         listener,
         observer_refused,
     })
+}
+
+/// Installs `program` on the calling thread (after `no_new_privs` is set); with `listener`,
+/// its notifications go to the descriptor returned (close-on-exec). The command waits for the
+/// broker's answer in a killable sleep once the broker has taken its call (Linux 5.19), so a
+/// signal cannot make an `open` fail with `EINTR` while it is looked at; older kernels install
+/// without that flag.
+fn install(program: &[libc::sock_filter], listener: bool) -> std::io::Result<Option<OwnedFd>> {
+    let len =
+        u16::try_from(program.len()).map_err(|_| std::io::Error::from_raw_os_error(libc::E2BIG))?;
+    let prog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr().cast_mut(),
+    };
+    let flag_sets: &[libc::c_ulong] = if listener {
+        &[
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+        ]
+    } else {
+        &[0]
+    };
+    let mut last = std::io::Error::from_raw_os_error(libc::EINVAL);
+    for &flags in flag_sets {
+        // SAFETY: seccomp(SET_MODE_FILTER) reads the program, which outlives the call; with
+        // NEW_LISTENER it returns a new descriptor that nothing else owns.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                flags,
+                &prog as *const libc::sock_fprog,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: see above; without NEW_LISTENER the call returns 0, no descriptor.
+            return Ok(listener.then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) }));
+        }
+        last = std::io::Error::last_os_error();
+        if last.raw_os_error() != Some(libc::EINVAL) {
+            break;
+        }
+    }
+    Err(last)
 }
 
 /// Whether `no_new_privs` is set on the calling thread.

@@ -298,9 +298,10 @@ pub(crate) fn launch(
         ran_here,
     } = started;
     let mut pid1 = Pid1Process::new(started, result_r, cmd.is_none(), early_end);
-    // The cgroup and the plan are made while the init starts up (exec, dynamic loading) on the
-    // other side of the pipe: the two overlap. The init is in the cgroup before it has a plan;
-    // an init without a plan sets nothing up and runs nothing.
+    // The cgroup and (unless it was made before the clone) the plan are made while the init
+    // starts up on the other side of the pipe: the two overlap. The init is in the cgroup
+    // before it has a plan, or the go-ahead for the one it has; until then it sets nothing up
+    // and runs nothing.
     if limits_setup.needs_cgroup() {
         let _span = tracing::debug_span!("cgroup").entered();
         let made =

@@ -300,27 +300,11 @@ pub fn common_dir(git_dir: &Path) -> Option<PathBuf> {
 /// files, what its configs (and the user's global git configs) name as files or commands,
 /// Paddock's config and state (`paddock_dirs`), and the user's shell start-up files. Paths outside every root are
 /// left out (the sandbox cannot write them anyway).
+///
+/// `resolve` gives a path with every link followed, as `paths::resolve` does (`None` when it
+/// cannot be resolved); the caller may answer from a cache of the ancestors the candidates
+/// share.
 pub fn control_paths(
-    roots: &[PathBuf],
-    repos: &[Repo],
-    home: Option<&Path>,
-    paddock_dirs: &[PathBuf],
-    whole_git: bool,
-) -> Vec<Control> {
-    control_paths_with(
-        roots,
-        repos,
-        home,
-        paddock_dirs,
-        whole_git,
-        &mut |p: &Path| paths::resolve(Path::new("/"), p).ok(),
-    )
-}
-
-/// [`control_paths`], with `resolve` (the path with every link followed, as `paths::resolve`
-/// gives it; `None` when it cannot be resolved) from the caller, who may answer from a cache
-/// of the ancestors the candidates share.
-pub fn control_paths_with(
     roots: &[PathBuf],
     repos: &[Repo],
     home: Option<&Path>,
@@ -503,6 +487,24 @@ fn resolve_value(value: &str, base: &Path, home: Option<&Path>) -> Option<PathBu
 mod tests {
     use super::*;
 
+    /// `control_paths` resolving each candidate from `/`.
+    fn controls_from_root(
+        roots: &[PathBuf],
+        repos: &[Repo],
+        home: Option<&Path>,
+        paddock_dirs: &[PathBuf],
+        whole_git: bool,
+    ) -> Vec<Control> {
+        control_paths(
+            roots,
+            repos,
+            home,
+            paddock_dirs,
+            whole_git,
+            &mut |p: &Path| paths::resolve(Path::new("/"), p).ok(),
+        )
+    }
+
     fn git_init(dir: &Path) {
         std::fs::create_dir_all(dir.join(".git/objects")).unwrap();
         std::fs::create_dir_all(dir.join(".git/refs")).unwrap();
@@ -564,7 +566,7 @@ mod tests {
         )
         .unwrap();
         let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
-        let ctl = control_paths(std::slice::from_ref(&ws), &repos, None, &[], false);
+        let ctl = controls_from_root(std::slice::from_ref(&ws), &repos, None, &[], false);
         let paths: Vec<_> = ctl.iter().map(|c| c.path.clone()).collect();
         for want in [
             ws.join(".git/hooks"),
@@ -596,7 +598,7 @@ mod tests {
         std::os::unix::fs::symlink("../../scripts/pre-commit", ws.join(".git/hooks/pre-commit"))
             .unwrap();
         let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
-        let ctl = control_paths(std::slice::from_ref(&ws), &repos, None, &[], false);
+        let ctl = controls_from_root(std::slice::from_ref(&ws), &repos, None, &[], false);
         assert!(
             ctl.iter().any(|c| c.path == ws.join("scripts/pre-commit")),
             "{ctl:?}"
@@ -610,16 +612,16 @@ mod tests {
         git_init(&ws);
         std::fs::write(ws.join(".git/config"), "[core]\n\thooksPath = /etc/hooks\n").unwrap();
         let repos = find_repos(std::slice::from_ref(&ws)).unwrap();
-        let ctl = control_paths(std::slice::from_ref(&ws), &repos, None, &[], false);
+        let ctl = controls_from_root(std::slice::from_ref(&ws), &repos, None, &[], false);
         assert!(ctl.iter().all(|c| c.path.starts_with(&ws)), "{ctl:?}");
     }
 
     #[test]
     fn home_start_up_files_count_only_when_a_root_contains_home() {
         let (_d, home) = tmp();
-        let ctl = control_paths(std::slice::from_ref(&home), &[], Some(&home), &[], false);
+        let ctl = controls_from_root(std::slice::from_ref(&home), &[], Some(&home), &[], false);
         assert!(ctl.iter().any(|c| c.path == home.join(".bashrc")));
-        let ctl = control_paths(&[home.join("proj")], &[], Some(&home), &[], false);
+        let ctl = controls_from_root(&[home.join("proj")], &[], Some(&home), &[], false);
         assert!(!ctl.iter().any(|c| c.path == home.join(".bashrc")));
     }
 
@@ -635,13 +637,13 @@ mod tests {
         std::fs::write(proj.join("dotfiles/bashrc"), "").unwrap();
         std::os::unix::fs::symlink(proj.join("dotfiles/bashrc"), home.join(".bashrc")).unwrap();
         let roots = std::slice::from_ref(&proj);
-        let ctl = control_paths(roots, &[], Some(&home), &[], false);
+        let ctl = controls_from_root(roots, &[], Some(&home), &[], false);
         assert!(
             ctl.iter().any(|c| c.path == home.join(".bashrc")),
             "{ctl:?}"
         );
         let mut asked = 0;
-        let ctl = control_paths_with(roots, &[], Some(&home), &[], false, &mut |p: &Path| {
+        let ctl = control_paths(roots, &[], Some(&home), &[], false, &mut |p: &Path| {
             asked += 1;
             paths::resolve(Path::new("/"), p).ok()
         });
@@ -650,7 +652,7 @@ mod tests {
             "{ctl:?}"
         );
         assert!(asked > 0);
-        let ctl = control_paths_with(roots, &[], Some(&home), &[], false, &mut |_| None);
+        let ctl = control_paths(roots, &[], Some(&home), &[], false, &mut |_| None);
         assert!(
             !ctl.iter().any(|c| c.path == home.join(".bashrc")),
             "{ctl:?}"
@@ -661,7 +663,7 @@ mod tests {
     fn powershell_profiles_count_when_a_root_contains_documents() {
         let (_d, home) = tmp();
         let docs = home.join("Documents");
-        let ctl = control_paths(std::slice::from_ref(&docs), &[], Some(&home), &[], false);
+        let ctl = controls_from_root(std::slice::from_ref(&docs), &[], Some(&home), &[], false);
         let paths: Vec<_> = ctl.iter().map(|c| c.path.clone()).collect();
         assert!(
             paths.contains(&home.join("Documents/WindowsPowerShell")),
@@ -689,7 +691,7 @@ mod tests {
             "git for Windows runs in the folder holding .GIT"
         );
         assert_eq!(repos[0].dot_git.as_deref(), Some(ws.join(".GIT").as_path()));
-        let ctl = control_paths(std::slice::from_ref(&ws), &repos, None, &[], false);
+        let ctl = controls_from_root(std::slice::from_ref(&ws), &repos, None, &[], false);
         assert!(
             ctl.iter().any(|c| c.path == ws.join(".husky")),
             "core.hooksPath is relative to the work tree: {ctl:?}"
@@ -713,7 +715,7 @@ mod tests {
     fn paddock_own_config_and_state_inside_a_root_are_controlled() {
         let (_d, ws) = tmp();
         let own = [ws.join("cfg"), PathBuf::from("/elsewhere/state")];
-        let ctl = control_paths(std::slice::from_ref(&ws), &[], None, &own, false);
+        let ctl = controls_from_root(std::slice::from_ref(&ws), &[], None, &own, false);
         let paths: Vec<_> = ctl.iter().map(|c| c.path.clone()).collect();
         assert_eq!(paths, vec![ws.join("cfg")]);
     }

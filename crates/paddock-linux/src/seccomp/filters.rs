@@ -135,18 +135,17 @@ pub fn parts(network_off: bool, inet_loopback: bool) -> Vec<Part> {
             syscalls: vec![Syscall::always(libc::SYS_clone3)],
         },
     ];
-    let families: &[libc::c_int] = match (network_off, inet_loopback) {
-        (true, true) => &[libc::AF_UNIX, libc::AF_INET, libc::AF_INET6],
-        (true, false) => &[libc::AF_UNIX],
-        (false, _) => &[],
-    };
     if network_off {
+        let (name, families): (_, &[libc::c_int]) = if inet_loopback {
+            (
+                "unix-and-inet-sockets-only",
+                &[libc::AF_UNIX, libc::AF_INET, libc::AF_INET6],
+            )
+        } else {
+            ("unix-sockets-only", &[libc::AF_UNIX])
+        };
         parts.push(Part {
-            name: if inet_loopback {
-                "unix-and-inet-sockets-only"
-            } else {
-                "unix-sockets-only"
-            },
+            name,
             action: errno(libc::EAFNOSUPPORT),
             syscalls: socket_syscalls(families),
         });

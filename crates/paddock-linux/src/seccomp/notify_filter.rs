@@ -6,8 +6,6 @@
 
 use super::program::{Cond, Part, Syscall};
 use super::write_observer::{self, Flags};
-use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// `sendto`'s address argument.
 const SENDTO_ADDR: u8 = 4;
@@ -51,50 +49,6 @@ pub fn part(n: Notify) -> Part {
         action: libc::SECCOMP_RET_USER_NOTIF,
         syscalls,
     }
-}
-
-/// Installs `program` on the calling thread (after `no_new_privs` is set); with `listener`,
-/// its notifications go to the descriptor returned (close-on-exec). The command waits for the
-/// broker's answer in a killable sleep once the broker has taken its call (Linux 5.19), so a
-/// signal cannot make an `open` fail with `EINTR` while it is looked at; older kernels install
-/// without that flag.
-pub fn install(program: &[libc::sock_filter], listener: bool) -> io::Result<Option<OwnedFd>> {
-    let len =
-        u16::try_from(program.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?;
-    let prog = libc::sock_fprog {
-        len,
-        filter: program.as_ptr().cast_mut(),
-    };
-    let flag_sets: &[libc::c_ulong] = if listener {
-        &[
-            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
-        ]
-    } else {
-        &[0]
-    };
-    let mut last = io::Error::from_raw_os_error(libc::EINVAL);
-    for &flags in flag_sets {
-        // SAFETY: seccomp(SET_MODE_FILTER) reads the program, which outlives the call; with
-        // NEW_LISTENER it returns a new descriptor that nothing else owns.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                flags,
-                &prog as *const libc::sock_fprog,
-            )
-        };
-        if fd >= 0 {
-            // SAFETY: see above; without NEW_LISTENER the call returns 0, no descriptor.
-            return Ok(listener.then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) }));
-        }
-        last = io::Error::last_os_error();
-        if last.raw_os_error() != Some(libc::EINVAL) {
-            break;
-        }
-    }
-    Err(last)
 }
 
 #[cfg(test)]
