@@ -16,6 +16,7 @@
 #![cfg(target_os = "linux")]
 
 mod cgroup;
+mod command_frame;
 mod init;
 pub mod landlock;
 mod limits;

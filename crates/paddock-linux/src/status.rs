@@ -44,7 +44,9 @@ pub fn send(pipe: &OwnedFd, msg: &InitMessage) -> io::Result<()> {
 
 /// Reads messages until end-of-file. A line that does not parse is reported as a failure.
 pub fn receive_all(pipe: OwnedFd) -> io::Result<Vec<InitMessage>> {
-    let mut text = Vec::new();
+    // Room for every message of a run up front: read_to_end on an empty buffer starts with
+    // 32-byte reads and grows (a dozen reads of the pipe for the layers' reports).
+    let mut text = Vec::with_capacity(16 << 10);
     std::fs::File::from(pipe).read_to_end(&mut text)?;
     Ok(text
         .split(|b| *b == b'\n')

@@ -113,9 +113,8 @@ impl WaitingSandbox {
             spec,
             ..
         } = self;
-        let sent = serde_json::to_vec(&plan_command(&spec, cmd))
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::File::from(command).write_all(&bytes));
+        let frame = crate::command_frame::encode(&plan_command(&spec, cmd));
+        let sent = std::fs::File::from(command).write_all(&frame);
         if let Err(e) = sent {
             let e = LinuxError::Setup {
                 message: format!("the waiting sandbox did not take its command: {e}"),

@@ -145,16 +145,33 @@ pub struct ExplainCommandParams {
 /// A tool-level error: the call was understood but refused or could not be done.
 fn refused(message: impl Into<String>, exit_code: i32) -> CallToolResult {
     let message = message.into();
-    let mut r = CallToolResult::structured_error(json!({
-        "error": message,
-        "exit_code": exit_code,
-    }));
-    r.content = vec![ContentBlock::text(format!("paddock: {message}"))];
-    r
+    let text = format!("paddock: {message}");
+    structured_with_text(
+        json!({
+            "error": message,
+            "exit_code": exit_code,
+        }),
+        text,
+        true,
+    )
 }
 
 fn structured(value: Value) -> CallToolResult {
     CallToolResult::structured(value)
+}
+
+/// A result with `value` as its structured content and `text` as its text content. rmcp's own
+/// constructors print the whole value as the text first (a run's report is a few KiB of JSON,
+/// printed on every call only to be replaced).
+fn structured_with_text(value: Value, text: String, is_error: bool) -> CallToolResult {
+    let mut r = if is_error {
+        CallToolResult::structured_error(Value::Null)
+    } else {
+        CallToolResult::structured(Value::Null)
+    };
+    r.structured_content = Some(value);
+    r.content = vec![ContentBlock::text(text)];
+    r
 }
 
 #[tool_router]
@@ -334,9 +351,7 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
                 v["decision"] = decision;
                 v["needs_approval"] = json!(false);
                 v["warm"] = json!(warm);
-                let mut r = structured(v);
-                r.content = vec![ContentBlock::text(summary(&report))];
-                Ok(r)
+                Ok(structured_with_text(v, summary(&report), false))
             }
             Err(err) => {
                 let needs_approval = matches!(err, PaddockError::NotApproved(_))
@@ -358,16 +373,13 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
                         ),
                     };
                     v["reason"] = json!(why);
-                    let mut r = structured(v);
-                    r.content = vec![ContentBlock::text(format!(
+                    let text = format!(
                         "paddock: needs approval: {why}; nothing ran. Ask the user, then add a \
                          rule or approve it from a client with elicitation."
-                    ))];
-                    return Ok(r);
+                    );
+                    return Ok(structured_with_text(v, text, false));
                 }
-                let mut r = CallToolResult::structured_error(v);
-                r.content = vec![ContentBlock::text(format!("paddock: {err}"))];
-                Ok(r)
+                Ok(structured_with_text(v, format!("paddock: {err}"), true))
             }
         }
     }
@@ -450,9 +462,8 @@ line and the rule or reason behind it; nothing runs."
             .unwrap_or_default();
         let cwd = self.dir(p.cwd.as_deref());
         let e = paddock::rules::explain::explain(&engine, &p.argv, &Context::new(cwd, writable));
-        let mut r = structured(serde_json::to_value(&e).unwrap_or(Value::Null));
-        r.content = vec![ContentBlock::text(e.to_string())];
-        Ok(r)
+        let v = serde_json::to_value(&e).unwrap_or(Value::Null);
+        Ok(structured_with_text(v, e.to_string(), false))
     }
 
     /// The effective policy and where each value came from.

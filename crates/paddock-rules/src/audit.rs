@@ -152,7 +152,27 @@ pub struct AuditLog {
     dir: PathBuf,
     max_bytes: u64,
     keep: usize,
+    /// The files of this log's last append, for its next one (`Held`).
+    held: std::sync::Arc<std::sync::Mutex<Option<Held>>>,
 }
+
+/// The lock and log files an append opened, kept open for the next append through the same
+/// `AuditLog` (a run writes its decision, then its outcome; `paddock mcp` writes both for
+/// every call). Before each use they are checked to still be the files at their paths (a
+/// rotation by another process, a removed state directory), else opened again; and `end` is
+/// where this process's last line ended, so that a log still that long needs no look at its
+/// last byte. Unix only: elsewhere each append opens the files.
+#[derive(Debug)]
+struct Held {
+    lock: std::fs::File,
+    lock_id: FileId,
+    log: std::fs::File,
+    log_id: FileId,
+    end: u64,
+}
+
+/// Device and inode of an open file.
+type FileId = (u64, u64);
 
 impl AuditLog {
     /// The log in `paddock_core::state::state_dir()`.
@@ -168,6 +188,7 @@ impl AuditLog {
             dir: dir.into(),
             max_bytes: 10 << 20,
             keep: 5,
+            held: Default::default(),
         }
     }
 
@@ -202,24 +223,43 @@ impl AuditLog {
         // never interleaved (Wine, network file systems), rotation cannot race a write, and
         // readers are never blocked by Windows' mandatory locks on the log itself.
         let lock_path = self.dir.join(LOCK_NAME);
-        // The directory is created only when it is missing: no mkdir on every append.
-        let lock = match open_private(&lock_path, false) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                create_private_dir(&self.dir).map_err(self.io("create its directory"))?;
-                open_private(&lock_path, false)
-            }
-            other => other,
-        }
-        .map_err(self.io("open its lock"))?;
-        lock.lock().map_err(self.io("lock"))?;
         let path = self.path();
-        let (mut file, mut len) = open_private_len(&path).map_err(self.io("open"))?;
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = held
+            .take()
+            .filter(|h| current_len(h.lock_id, &lock_path).is_some());
+        let (lock, kept_log) = match kept {
+            Some(h) => (h.lock, Some((h.log, h.log_id, h.end))),
+            // The directory is created only when it is missing: no mkdir on every append.
+            None => match open_private(&lock_path, false) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    create_private_dir(&self.dir).map_err(self.io("create its directory"))?;
+                    open_private(&lock_path, false)
+                }
+                other => other,
+            }
+            .map(|lock| (lock, None))
+            .map_err(self.io("open its lock"))?,
+        };
+        lock.lock().map_err(self.io("lock"))?;
+        // Under the lock: the log at the path now, and its length (other writers append too).
+        let (mut file, mut len, mut ours) = match kept_log
+            .and_then(|(log, id, end)| current_len(id, &path).map(|len| (log, len, len == end)))
+        {
+            Some(kept) => kept,
+            None => {
+                let (file, len) = open_private_len(&path).map_err(self.io("open"))?;
+                (file, len, false)
+            }
+        };
         if len > 0 && len + line.len() as u64 > self.max_bytes {
             drop(file);
             self.rotate()?;
             (file, len) = open_private_len(&path).map_err(self.io("open"))?;
+            ours = false;
         }
-        if len > 0 && last_byte(&file, len - 1).map_err(self.io("read"))? != b'\n' {
+        // The log still ends where this process's last line did: that line ended it cleanly.
+        if len > 0 && !ours && last_byte(&file, len - 1).map_err(self.io("read"))? != b'\n' {
             // A writer died in the middle of its line: start on a fresh line, so that only the
             // torn line is lost, never this record.
             line.insert(0, b'\n');
@@ -233,6 +273,17 @@ impl AuditLog {
                     std::io::ErrorKind::WriteZero,
                     format!("short write: {written} of {} bytes", line.len()),
                 ),
+            });
+        }
+        // Unlocked explicitly: the lock file stays open for the next append.
+        let _ = lock.unlock();
+        if let (Some(lock_id), Some(log_id)) = (file_id(&lock), file_id(&file)) {
+            *held = Some(Held {
+                lock,
+                lock_id,
+                log: file,
+                log_id,
+                end: len + written as u64,
             });
         }
         Ok(())
@@ -393,6 +444,32 @@ fn open_private_meta(
     }
 }
 
+/// The identity of an open file (Unix; elsewhere none, and nothing is kept).
+#[cfg(unix)]
+fn file_id(file: &std::fs::File) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &std::fs::File) -> Option<FileId> {
+    None
+}
+
+/// The length of the file at `path` when it is still the file `id` names (one `stat` of the
+/// path, links not followed), else `None`.
+#[cfg(unix)]
+fn current_len(id: FileId, path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let at_path = std::fs::symlink_metadata(path).ok()?;
+    ((at_path.dev(), at_path.ino()) == id).then_some(at_path.len())
+}
+
+#[cfg(not(unix))]
+fn current_len(_: FileId, _: &Path) -> Option<u64> {
+    None
+}
+
 fn last_byte(file: &std::fs::File, at: u64) -> std::io::Result<u8> {
     let mut b = [0u8; 1];
     #[cfg(unix)]
@@ -530,6 +607,48 @@ mod tests {
             .map(|r| r.argv[0].clone())
             .collect();
         assert_eq!(got, ["first", "after"]);
+    }
+
+    /// One `AuditLog` keeps its files between appends: what others do to the log in between
+    /// (rotate it, remove the whole state directory) must not send a record elsewhere.
+    #[test]
+    fn kept_files_follow_the_log_when_it_is_rotated_or_removed_in_between() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let log = AuditLog::in_dir(&state);
+        log.append(&record(&["one"])).unwrap();
+        // Another process rotates and starts the new file: the kept one is now audit.jsonl.1.
+        std::fs::rename(log.path(), log.rotated(1)).unwrap();
+        AuditLog::in_dir(&state)
+            .append(&record(&["other"]))
+            .unwrap();
+        log.append(&record(&["two"])).unwrap();
+        let argv0 = |path: PathBuf| -> Vec<String> {
+            std::fs::read_to_string(path)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Record>(l).unwrap().argv[0].clone())
+                .collect()
+        };
+        assert_eq!(argv0(log.path()), ["other", "two"], "the log at its path");
+        assert_eq!(
+            argv0(log.rotated(1)),
+            ["one"],
+            "the rotated file is left alone"
+        );
+        // The state directory is removed (lock file included) and made again by the append.
+        std::fs::remove_dir_all(&state).unwrap();
+        log.append(&record(&["three"])).unwrap();
+        let got: Vec<String> = log
+            .read(None)
+            .unwrap()
+            .records
+            .iter()
+            .map(|r| r.argv[0].clone())
+            .collect();
+        assert_eq!(got, ["three"]);
+        assert!(state.join(LOCK_NAME).exists());
+        assert!(!log.rotated(1).exists());
     }
 
     #[cfg(unix)]

@@ -25,3 +25,10 @@ pub use gate::{Gate, GatedRun, run_gated, run_unchecked};
 pub use paddock_core as core;
 pub use paddock_core::{Policy, RunReport};
 pub use paddock_rules as rules;
+
+/// Tells the library that this process exits once its run is over (a one-shot front end such
+/// as `paddock run`, never a resident one): work that only tidies up after a run may then be
+/// left to the process's exit (see `paddock_runner::workers::leave_drops_to_exit`).
+pub fn exits_after_run() {
+    paddock_runner::workers::leave_drops_to_exit();
+}

@@ -13,6 +13,8 @@ use paddock::{
 use paddock_core::text::escape;
 
 pub fn run(a: RunArgs) -> i32 {
+    // One run, then this process exits: what only tidies up after the run is left to the exit.
+    paddock::exits_after_run();
     let json = a.json;
     let result = gated(&a);
     match result {

@@ -174,7 +174,9 @@ pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
                 }
             }
         }
-        if file.set_len(0).is_ok() {
+        // An empty record is adopted as it is: truncating it again would still cost a metadata
+        // update per file (ext4: a journalled inode change each).
+        if empty || file.set_len(0).is_ok() {
             FreeRecords::put(&dir, file, path);
         } else {
             let _ = std::fs::remove_file(&path);

@@ -6,9 +6,9 @@
 //! descriptor above 2.
 //!
 //! With a command channel (a *waiting* sandbox, see `waiting`) pid 1 builds and confines the
-//! sandbox, says `Ready`, then blocks until the supervisor writes the command (a `PlanCommand`)
-//! on that channel and closes it; the plan's own command is ignored. A channel closed without a
-//! command ends pid 1 without running anything.
+//! sandbox, says `Ready`, then blocks until the supervisor writes the command (a
+//! `command_frame`) on that channel; the plan's own command is ignored. A channel closed without
+//! a command ends pid 1 without running anything.
 //!
 //! It is *pid 1* of the new pid namespace: it brings loopback up, builds the filesystem view,
 //! drops every privilege, applies Landlock and seccomp (with the network off it first starts
@@ -30,7 +30,7 @@ use crate::sys::{self, Ended};
 use paddock_core::{Layer, LayerReport, LayerStatus, Protection};
 use std::borrow::Cow;
 use std::ffi::{CString, OsStr};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
@@ -314,15 +314,10 @@ fn set_rlimits(plan: &LinuxPlan) -> Result<(), LinuxError> {
     Ok(())
 }
 
-/// A waiting sandbox's command: everything the supervisor wrote before closing the channel,
-/// or `None` when it wrote nothing (or nothing readable).
+/// A waiting sandbox's command (one `command_frame`), or `None` when the supervisor closed the
+/// channel without one (or wrote something that is not a frame).
 fn read_command(channel: OwnedFd) -> Option<PlanCommand> {
-    let mut bytes = Vec::new();
-    std::fs::File::from(channel).read_to_end(&mut bytes).ok()?;
-    if bytes.is_empty() {
-        return None;
-    }
-    serde_json::from_slice(&bytes).ok()
+    crate::command_frame::read(std::fs::File::from(channel))
 }
 
 fn to_cstrings<'a>(items: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString>, LinuxError> {
