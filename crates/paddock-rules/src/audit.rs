@@ -588,6 +588,16 @@ mod tests {
         assert_eq!(v["decision"], "allow");
     }
 
+    /// The program of every record the log reads back, oldest first.
+    fn programs(log: &AuditLog) -> Vec<String> {
+        log.read(None)
+            .unwrap()
+            .records
+            .iter()
+            .map(|r| r.argv[0].clone())
+            .collect()
+    }
+
     #[test]
     fn a_record_after_a_torn_line_starts_on_its_own_line() {
         let dir = tempfile::tempdir().unwrap();
@@ -599,14 +609,7 @@ mod tests {
             .unwrap();
         f.write_all(b"{\"time\":\"2026-").unwrap();
         log.append(&record(&["after"])).unwrap();
-        let got: Vec<String> = log
-            .read(None)
-            .unwrap()
-            .records
-            .iter()
-            .map(|r| r.argv[0].clone())
-            .collect();
-        assert_eq!(got, ["first", "after"]);
+        assert_eq!(programs(&log), ["first", "after"]);
     }
 
     /// One `AuditLog` keeps its files between appends: what others do to the log in between
@@ -639,14 +642,7 @@ mod tests {
         // The state directory is removed (lock file included) and made again by the append.
         std::fs::remove_dir_all(&state).unwrap();
         log.append(&record(&["three"])).unwrap();
-        let got: Vec<String> = log
-            .read(None)
-            .unwrap()
-            .records
-            .iter()
-            .map(|r| r.argv[0].clone())
-            .collect();
-        assert_eq!(got, ["three"]);
+        assert_eq!(programs(&log), ["three"]);
         assert!(state.join(LOCK_NAME).exists());
         assert!(!log.rotated(1).exists());
     }
