@@ -230,6 +230,24 @@ exit 0;"#;
     assert_no_unix_connection(&listener);
 }
 
+/// With the network off, the command's network namespace is not the host's (pid 1 makes it on a
+/// thread of its own beside the view and joins it before anything runs, `init::network`), it
+/// holds only loopback, and loopback is up (the all-hosts group is joined on an interface that
+/// is up).
+#[test]
+fn the_command_runs_in_a_network_namespace_of_its_own_with_only_loopback_up() {
+    let sb = Sandbox::new();
+    let host = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let script = r#"echo ran
+ns=$(readlink /proc/self/ns/net)
+[ "$ns" != "$1" ] || { echo "in the host's namespace $ns" >&2; exit 3; }
+ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ' ')
+[ "$ifaces" = "lo " ] || { echo "interfaces: $ifaces" >&2; exit 4; }
+grep -q '[[:space:]]lo[[:space:]]' /proc/net/igmp || { echo "loopback is down" >&2; exit 5; }
+"#;
+    assert_succeeded(&sb.run("off", "/bin/sh", script, &[host.to_str().unwrap()]));
+}
+
 #[test]
 fn socketpair_works_with_the_network_off() {
     let sb = Sandbox::new();

@@ -86,6 +86,7 @@ pub fn plan_for(spec: &SandboxSpec, cmd: &CommandSpec) -> Result<LinuxPlan, Linu
         deny_read,
         network_off,
         proxy_port,
+        network_in_init: false,
         command: plan_command(spec, cmd),
         uid: sys::getuid(),
         gid: sys::getgid(),
@@ -193,10 +194,12 @@ fn checked_plan(
     cmd: &CommandSpec,
     limits: &Limits,
     limits_setup: &LimitsSetup,
+    network_in_init: bool,
 ) -> Result<LinuxPlan, LinuxError> {
     limits_setup.check(limits, &spec.allow_unenforced)?;
     let mut plan = plan_for(spec, cmd)?;
     plan.limits = limits_setup.plan.clone();
+    plan.network_in_init = network_in_init;
     Ok(plan)
 }
 
@@ -254,7 +257,12 @@ pub(crate) fn launch(
     let mut namespaces = (libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC) as u64
         | libc::CLONE_NEWUTS as u64;
     // Off and allow-list alike: an empty network namespace (the proxy is the only way out).
-    if spec.network != Network::On {
+    // With the network off and the command known, the init makes it itself, beside the view
+    // (`init::network`). A waiting sandbox gets it from the clone: its namespaces are opened
+    // for `namespace_hold` before the init has its plan. An allow-list's port is bound in it
+    // before the view is built.
+    let network_in_init = spec.network == Network::Off && cmd.is_some();
+    if spec.network != Network::On && !network_in_init {
         namespaces |= libc::CLONE_NEWNET as u64;
     }
     // A run that comes with its command and needs no cgroup (whose creation, after the clone,
@@ -262,9 +270,13 @@ pub(crate) fn launch(
     // process finds the plan in its copy of this memory, and the channel then carries only an
     // empty message as the go-ahead, which saves encoding the plan here and decoding it there.
     let preplanned = match cmd {
-        Some(c) if !limits_setup.needs_cgroup() => {
-            Some(checked_plan(spec, c, limits, &limits_setup)?)
-        }
+        Some(c) if !limits_setup.needs_cgroup() => Some(checked_plan(
+            spec,
+            c,
+            limits,
+            &limits_setup,
+            network_in_init,
+        )?),
         _ => None,
     };
     // The same init without executing it again when this process is single-threaded.
@@ -329,7 +341,8 @@ pub(crate) fn launch(
     let planned = match &preplanned {
         Some(_) if ran_here => Ok(Vec::new()),
         Some(plan) => plan.to_bytes(),
-        None => checked_plan(spec, plan_cmd, limits, &limits_setup).and_then(|p| p.to_bytes()),
+        None => checked_plan(spec, plan_cmd, limits, &limits_setup, network_in_init)
+            .and_then(|p| p.to_bytes()),
     };
     let bytes = match planned {
         Ok(bytes) => bytes,

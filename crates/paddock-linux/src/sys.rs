@@ -512,11 +512,42 @@ pub fn spawn(program: &CStr, argv: &[CString], envp: &[CString]) -> io::Result<l
 
 /// Sets the `IFF_UP` flag of network interface `name` (used for `lo` in a new netns).
 pub fn interface_up(name: &CStr) -> io::Result<()> {
+    set_up(&inet_socket()?, name)
+}
+
+/// A datagram socket for interface ioctls, in the caller's network namespace.
+fn inet_socket() -> io::Result<OwnedFd> {
     // SAFETY: socket takes plain values.
     let sock = check_int(unsafe {
         libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
     })?;
-    let sock = owned(sock as libc::c_long);
+    Ok(owned(sock as libc::c_long))
+}
+
+/// `SIOCGSKNS` (linux/sockios.h): a descriptor of a socket's network namespace.
+const SIOCGSKNS: libc::c_ulong = 0x894C;
+
+/// Gives the calling thread a new network namespace (in the caller's user namespace), brings
+/// its loopback up, and returns a descriptor of the namespace. The descriptor comes from a
+/// socket made in it (`SIOCGSKNS`), not from `/proc`: no path is looked up, which matters while
+/// another thread of the process is changing the mount view.
+pub fn new_network_with_loopback() -> io::Result<OwnedFd> {
+    unshare(libc::CLONE_NEWNET)?;
+    let sock = inet_socket()?;
+    set_up(&sock, c"lo")?;
+    // SAFETY: SIOCGSKNS takes no argument and returns a new descriptor (or -1).
+    let ns = check_int(unsafe { libc::ioctl(sock.as_raw_fd(), SIOCGSKNS as _) })?;
+    Ok(owned(ns as libc::c_long))
+}
+
+/// Moves the calling thread into the namespace `fd` names, of type `nstype` (`CLONE_NEW*`).
+pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> io::Result<()> {
+    // SAFETY: setns takes a descriptor and flags; the kernel checks the descriptor's type.
+    check_int(unsafe { libc::setns(fd.as_raw_fd(), nstype) }).map(drop)
+}
+
+/// Sets IFF_UP on interface `name` through `sock`.
+fn set_up(sock: &OwnedFd, name: &CStr) -> io::Result<()> {
     // SAFETY: ifreq is plain data; zeroed is valid.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     let bytes = name.to_bytes();

@@ -20,6 +20,7 @@
 //! Any setup failure is reported on the status channel and ends pid 1 with 125; the command
 //! never runs unconfined.
 
+mod network;
 mod privileges;
 mod view;
 
@@ -106,11 +107,16 @@ pub(crate) fn run_init(
         Ok(p) => p,
         Err(e) => fail(&status, Stage::Setup, &e),
     };
+    // First, so that the kernel makes the namespace while this thread builds the view.
+    let network = match plan.network_in_init.then(network::start).transpose() {
+        Ok(n) => n,
+        Err(e) => fail(&status, Stage::Setup, &e),
+    };
     report_namespaces(&plan, &status);
     if let Err(e) = crate::proxy_bridge::hand_over_listener(plan.proxy_port, plan_channel) {
         fail(&status, Stage::Setup, &e)
     }
-    pid1(&plan, status, result, command_channel)
+    pid1(&plan, status, result, command_channel, network)
 }
 
 /// Reports `err` on the status channel and ends the process with 125.
@@ -166,7 +172,8 @@ fn plan_from<'a>(
 /// Brings loopback up when the network is off, and reports the namespaces layer.
 fn report_namespaces(plan: &LinuxPlan, status: &OwnedFd) {
     let mut names = "user, mount, pid, ipc, uts".to_string();
-    if plan.network_off {
+    // A namespace pid 1 makes itself gets its loopback up on the thread that makes it.
+    if plan.network_off && !plan.network_in_init {
         if let Err(e) = sys::interface_up(c"lo") {
             fail(
                 status,
@@ -193,11 +200,17 @@ fn report_namespaces(plan: &LinuxPlan, status: &OwnedFd) {
 
 /// Pid 1 of the new pid namespace: builds the sandbox, runs the command (the plan's, or the
 /// one that arrives on `command_channel`), reaps, reports.
-fn pid1(plan: &LinuxPlan, status: OwnedFd, result: OwnedFd, command_channel: Option<OwnedFd>) -> ! {
+fn pid1(
+    plan: &LinuxPlan,
+    status: OwnedFd,
+    result: OwnedFd,
+    command_channel: Option<OwnedFd>,
+    network: Option<network::Pending>,
+) -> ! {
     if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
         sys::exit_now(SETUP_FAILED);
     }
-    let (layers, timings) = match confine(plan, &result) {
+    let (layers, timings) = match confine(plan, &result, network) {
         Ok(l) => l,
         Err(e) => fail(&status, Stage::Setup, &e),
     };
@@ -263,9 +276,14 @@ type StepTimes = Vec<(String, u64)>;
 fn confine(
     plan: &LinuxPlan,
     result: &OwnedFd,
+    network: Option<network::Pending>,
 ) -> Result<(Vec<LayerReport>, StepTimes), LinuxError> {
     let mut times = Vec::new();
     let view = timed(&mut times, "mounts", || view::build(plan))?;
+    // Before the privilege drop, which would take away the right to join it.
+    if let Some(network) = network {
+        timed(&mut times, "network", || network.join())?;
+    }
     if let Some(max) = plan.limits.pid_max {
         // Needs CAP_SYS_ADMIN in the namespace's owner, so before the privilege drop; the
         // fresh /proc of the view is the new pid namespace's.

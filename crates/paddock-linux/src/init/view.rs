@@ -375,6 +375,7 @@ mod tests {
             deny_read: Vec::new(),
             network_off: true,
             proxy_port: None,
+            network_in_init: false,
             command: PlanCommand {
                 program: "/bin/true".into(),
                 args: vec![],

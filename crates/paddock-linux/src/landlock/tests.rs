@@ -166,6 +166,7 @@ fn probe_plan() {
         deny_read: Vec::new(),
         network_off: true,
         proxy_port: None,
+        network_in_init: false,
         command: PlanCommand {
             program: "/bin/true".into(),
             args: Vec::new(),
