@@ -343,8 +343,10 @@ fn layer<'a>(layers: &'a [(String, String, String)], name: &str) -> &'a (String,
 }
 
 #[test]
-fn network_off_report_says_landlock_denies_tcp_and_seccomp_allows_only_unix_sockets() {
+fn network_off_report_names_the_network_namespace_landlock_tcp_and_unix_only_sockets() {
     let layers = reported_layers(&Sandbox::new(), "off");
+    let (_, _, detail) = layer(&layers, "namespaces");
+    assert!(detail.contains("network (loopback only)"), "{detail}");
     let (_, status, detail) = layer(&layers, "landlock");
     assert_eq!(status, "enforced");
     assert!(detail.contains("TCP bind and connect denied"), "{detail}");
@@ -356,6 +358,8 @@ fn network_off_report_says_landlock_denies_tcp_and_seccomp_allows_only_unix_sock
 #[test]
 fn network_on_report_claims_no_network_restriction() {
     let layers = reported_layers(&Sandbox::new(), "on");
+    let (_, _, detail) = layer(&layers, "namespaces");
+    assert!(!detail.contains("network"), "{detail}");
     let (_, _, detail) = layer(&layers, "landlock");
     assert!(!detail.contains("TCP"), "{detail}");
     let (_, _, detail) = layer(&layers, "seccomp");

@@ -172,9 +172,11 @@ fn plan_from<'a>(
 /// Brings loopback up when the network is off, and reports the namespaces layer.
 fn report_namespaces(plan: &LinuxPlan, status: &OwnedFd) {
     let mut names = "user, mount, pid, ipc, uts".to_string();
-    // A namespace pid 1 makes itself gets its loopback up on the thread that makes it.
-    if plan.network_off && !plan.network_in_init {
-        if let Err(e) = sys::interface_up(c"lo") {
+    if plan.network_off {
+        // A namespace pid 1 makes itself gets its loopback up on the thread that makes it.
+        if !plan.network_in_init
+            && let Err(e) = sys::interface_up(c"lo")
+        {
             fail(
                 status,
                 Stage::Setup,
