@@ -36,10 +36,19 @@ pub enum InitMessage {
 
 /// Writes one message; errors are ignored by callers that are about to exit anyway.
 pub fn send(pipe: &OwnedFd, msg: &InitMessage) -> io::Result<()> {
-    let mut line = serde_json::to_vec(msg).map_err(io::Error::other)?;
-    line.push(b'\n');
+    send_all(pipe, std::slice::from_ref(msg))
+}
+
+/// Writes `msgs` in order with one `write`: the supervisor wakes once for all of them, not once
+/// per message (pid 1's end of set-up is on the path to the command's start).
+pub fn send_all(pipe: &OwnedFd, msgs: &[InitMessage]) -> io::Result<()> {
+    let mut lines = Vec::with_capacity(4 << 10);
+    for msg in msgs {
+        serde_json::to_writer(&mut lines, msg).map_err(io::Error::other)?;
+        lines.push(b'\n');
+    }
     let mut file = std::fs::File::from(pipe.try_clone()?);
-    file.write_all(&line)
+    file.write_all(&lines)
 }
 
 /// Reads messages until end-of-file. A line that does not parse is reported as a failure.
@@ -108,6 +117,21 @@ mod tests {
             receive_all(r).unwrap(),
             vec![InitMessage::Layer(layer), InitMessage::Ready]
         );
+    }
+
+    #[test]
+    fn messages_sent_together_arrive_as_sent_separately() {
+        let layer = LayerReport::new(paddock_core::Layer::Seccomp, LayerStatus::Enforced, "y");
+        let msgs = vec![
+            InitMessage::Layer(layer),
+            InitMessage::Timings(vec![("mounts".into(), 7)]),
+            InitMessage::Ready,
+        ];
+        let (r, w) = crate::sys::pipe().unwrap();
+        send_all(&w, &msgs).unwrap();
+        drop(w);
+        assert_eq!(receive_until_ready(&r).unwrap(), msgs);
+        assert_eq!(receive_all(r).unwrap(), vec![], "nothing after Ready");
     }
 
     #[test]

@@ -112,11 +112,11 @@ pub(crate) fn run_init(
         Ok(n) => n,
         Err(e) => fail(&status, Stage::Setup, &e),
     };
-    report_namespaces(&plan, &status);
+    let namespaces = namespaces_layer(&plan, &status);
     if let Err(e) = crate::proxy_bridge::hand_over_listener(plan.proxy_port, plan_channel) {
         fail(&status, Stage::Setup, &e)
     }
-    pid1(&plan, status, result, command_channel, network)
+    pid1(&plan, status, result, command_channel, network, namespaces)
 }
 
 /// Reports `err` on the status channel and ends the process with 125.
@@ -169,8 +169,8 @@ fn plan_from<'a>(
     }
 }
 
-/// Brings loopback up when the network is off, and reports the namespaces layer.
-fn report_namespaces(plan: &LinuxPlan, status: &OwnedFd) {
+/// Brings loopback up when the network is off, and says what the namespaces layer is.
+fn namespaces_layer(plan: &LinuxPlan, status: &OwnedFd) -> LayerReport {
     let mut names = "user, mount, pid, ipc, uts".to_string();
     if plan.network_off {
         // A namespace pid 1 makes itself gets its loopback up on the thread that makes it.
@@ -197,7 +197,7 @@ fn report_namespaces(plan: &LinuxPlan, status: &OwnedFd) {
     if plan.network_off {
         layer.enforces.push(Protection::Network);
     }
-    let _ = status::send(status, &InitMessage::Layer(layer));
+    layer
 }
 
 /// Pid 1 of the new pid namespace: builds the sandbox, runs the command (the plan's, or the
@@ -208,6 +208,7 @@ fn pid1(
     result: OwnedFd,
     command_channel: Option<OwnedFd>,
     network: Option<network::Pending>,
+    namespaces: LayerReport,
 ) -> ! {
     if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
         sys::exit_now(SETUP_FAILED);
@@ -225,11 +226,14 @@ fn pid1(
             &syscall("prctl(PR_SET_DUMPABLE)", "pid 1")(e),
         );
     }
-    for layer in layers {
-        let _ = status::send(&status, &InitMessage::Layer(layer));
-    }
-    let _ = status::send(&status, &InitMessage::Timings(timings));
-    let _ = status::send(&status, &InitMessage::Ready);
+    // Every report in one write: the supervisor wakes once, not once per message, while this
+    // process is on its way to the command (measured: 0.15-0.2 ms of a run on 2 cores).
+    let mut done: Vec<InitMessage> = std::iter::once(namespaces)
+        .chain(layers)
+        .map(InitMessage::Layer)
+        .collect();
+    done.extend([InitMessage::Timings(timings), InitMessage::Ready]);
+    let _ = status::send_all(&status, &done);
     let waited;
     let cmd = match command_channel {
         None => &plan.command,
