@@ -49,7 +49,7 @@ impl Pending {
             })?
             .map_err(|e| failed("unshare(CLONE_NEWNET)", e))?;
         sys::setns(ns.as_fd(), libc::CLONE_NEWNET).map_err(|e| failed("setns", e))?;
-        if !is_current(&ns) {
+        if !is_current(ns) {
             return Err(LinuxError::Setup {
                 message: "pid 1 is not in the network namespace it joined; the sandbox is not \
                           built"
@@ -61,14 +61,11 @@ impl Pending {
 }
 
 /// Whether the calling thread's network namespace is the one `ns` names (device and inode of
-/// the namespace file; `/proc` is the view's own by now).
-fn is_current(ns: &OwnedFd) -> bool {
+/// the namespace file; `/proc` is the view's own by now). Takes the descriptor: it is not
+/// needed once joined.
+fn is_current(ns: OwnedFd) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let Ok(joined) = ns
-        .try_clone()
-        .map(std::fs::File::from)
-        .and_then(|f| f.metadata())
-    else {
+    let Ok(joined) = std::fs::File::from(ns).metadata() else {
         return false;
     };
     std::fs::metadata("/proc/thread-self/ns/net")
