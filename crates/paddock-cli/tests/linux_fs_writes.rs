@@ -272,3 +272,60 @@ fn hard_link_to_an_outside_file_cannot_be_made() {
     );
     w.assert_outside_untouched();
 }
+
+/// How many mounts of this process's mount table sit on `/sys`.
+fn mounts_on_sys(mountinfo: &str) -> usize {
+    mountinfo
+        .lines()
+        .filter(|l| l.split(' ').nth(4) == Some("/sys"))
+        .count()
+}
+
+/// Set-up parks the host's root on /sys while a thread unmounts it (`init::old_root`): by the
+/// time the command runs it is gone. Through /sys the host's files are neither visible nor
+/// writable, and /sys holds what the host's does (its sysfs, read-only), one mount as outside.
+#[test]
+fn the_host_root_parked_on_sys_during_set_up_is_gone_before_the_command_runs() {
+    let w = World::new();
+    let out = w.run(
+        "test -e /sys$OUT/victim && echo HOST-ROOT-VISIBLE; \
+         echo pwn > /sys$OUT/victim; echo pwn > /sys$OUT/new; \
+         echo MOUNTINFO; cat /proc/self/mountinfo; echo END; stat -f -c %T /sys",
+    );
+    assert_ran(&out);
+    let text = stdout(&out);
+    assert!(!text.contains("HOST-ROOT-VISIBLE"), "{text}");
+    let inside = text
+        .split("MOUNTINFO\n")
+        .nth(1)
+        .and_then(|t| t.split("END\n").next())
+        .unwrap_or_default();
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert_eq!(mounts_on_sys(inside), mounts_on_sys(&host), "{inside}");
+    if mounts_on_sys(&host) == 1 {
+        assert!(text.ends_with("sysfs\n"), "{text}");
+    }
+    w.assert_outside_untouched();
+}
+
+/// With a path of the policy under /sys the old root cannot be parked there: it is unmounted
+/// in place, and the sandbox is the same (the deny-read file is hidden, /sys is there).
+#[test]
+fn a_deny_read_path_under_sys_still_gives_a_working_sandbox() {
+    let secret = "/sys/kernel/uevent_seqnum";
+    if !std::path::Path::new(secret).exists() {
+        panic!("{secret} is missing on this host; the test needs a readable sysfs file");
+    }
+    let w = World::new();
+    let script = format!(
+        "cat {secret} && echo READ; ls /sys/kernel >/dev/null && echo LISTED; \
+         test -e /sys$OUT/victim && echo HOST-ROOT-VISIBLE; echo pwn > $OUT/victim; true"
+    );
+    let out = w.run_with("workspace-write", &["--deny-read", secret], &script);
+    assert_ran(&out);
+    let text = stdout(&out);
+    assert!(!text.contains("READ"), "{text}");
+    assert!(text.contains("LISTED"), "{text}");
+    assert!(!text.contains("HOST-ROOT-VISIBLE"), "{text}");
+    w.assert_outside_untouched();
+}

@@ -185,6 +185,27 @@ pub fn umount_detach(target: &CStr) -> io::Result<()> {
     check_int(unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) }).map(drop)
 }
 
+/// The id of the mount `path` lies on (the topmost one at a mount point), without following
+/// a final symlink (`statx` with `STATX_MNT_ID`, Linux 5.8).
+pub fn mount_id(path: &CStr) -> io::Result<u64> {
+    // SAFETY: statx is plain data; zeroed is a valid value before the kernel fills it.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated and `st` is a statx record the kernel may write.
+    check_int(unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
+            libc::STATX_MNT_ID,
+            &mut st,
+        )
+    })?;
+    if st.stx_mask & libc::STATX_MNT_ID == 0 {
+        return Err(io::Error::from_raw_os_error(libc::ENOSYS));
+    }
+    Ok(st.stx_mnt_id)
+}
+
 pub fn fchdir(fd: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: fchdir takes a descriptor we borrow for the call.
     check_int(unsafe { libc::fchdir(fd.as_raw_fd()) }).map(drop)

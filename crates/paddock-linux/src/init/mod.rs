@@ -20,7 +20,9 @@
 //! Any setup failure is reported on the status channel and ends pid 1 with 125; the command
 //! never runs unconfined.
 
+mod helper;
 mod network;
+mod old_root;
 mod privileges;
 mod view;
 
@@ -108,15 +110,35 @@ pub(crate) fn run_init(
         Err(e) => fail(&status, Stage::Setup, &e),
     };
     // First, so that the kernel makes the namespace while this thread builds the view.
-    let network = match plan.network_in_init.then(network::start).transpose() {
-        Ok(n) => n,
+    let threads = match SetupThreads::start(plan.network_in_init) {
+        Ok(t) => t,
         Err(e) => fail(&status, Stage::Setup, &e),
     };
     let namespaces = namespaces_layer(&plan, &status);
     if let Err(e) = crate::proxy_bridge::hand_over_listener(plan.proxy_port, plan_channel) {
         fail(&status, Stage::Setup, &e)
     }
-    pid1(&plan, status, result, command_channel, network, namespaces)
+    pid1(&plan, status, result, command_channel, threads, namespaces)
+}
+
+/// Pid 1's set-up threads (see `helper`): one that unmounts the old root once the view is
+/// entered (`old_root`), and, when pid 1 makes the network namespace, one making it.
+struct SetupThreads {
+    unmount: helper::Helper,
+    network: Option<network::Pending>,
+}
+
+impl SetupThreads {
+    fn start(network_in_init: bool) -> Result<SetupThreads, LinuxError> {
+        let network = match network_in_init {
+            true => Some(network::start(helper::Helper::start("paddock-netns")?)),
+            false => None,
+        };
+        Ok(SetupThreads {
+            unmount: helper::Helper::start("paddock-unmount")?,
+            network,
+        })
+    }
 }
 
 /// Reports `err` on the status channel and ends the process with 125.
@@ -207,13 +229,13 @@ fn pid1(
     status: OwnedFd,
     result: OwnedFd,
     command_channel: Option<OwnedFd>,
-    network: Option<network::Pending>,
+    threads: SetupThreads,
     namespaces: LayerReport,
 ) -> ! {
     if sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong).is_err() {
         sys::exit_now(SETUP_FAILED);
     }
-    let (layers, timings) = match confine(plan, &result, network) {
+    let (layers, timings) = match confine(plan, &result, threads) {
         Ok(l) => l,
         Err(e) => fail(&status, Stage::Setup, &e),
     };
@@ -282,14 +304,16 @@ type StepTimes = Vec<(String, u64)>;
 fn confine(
     plan: &LinuxPlan,
     result: &OwnedFd,
-    network: Option<network::Pending>,
+    threads: SetupThreads,
 ) -> Result<(Vec<LayerReport>, StepTimes), LinuxError> {
     let mut times = Vec::new();
-    let view = timed(&mut times, "mounts", || view::build(plan))?;
+    let view = timed(&mut times, "mounts", || view::build(plan, &threads.unmount))?;
     // Before the privilege drop, which would take away the right to join it.
-    if let Some(network) = network {
+    if let Some(network) = threads.network {
         timed(&mut times, "network", || network.join())?;
     }
+    // The unmount thread ends once its job is done (see `old_root`).
+    drop(threads.unmount);
     if let Some(max) = plan.limits.pid_max {
         // Needs CAP_SYS_ADMIN in the namespace's owner, so before the privilege drop; the
         // fresh /proc of the view is the new pid namespace's.

@@ -1,6 +1,6 @@
 //! The sandbox's network namespace made by pid 1 itself (`LinuxPlan::network_in_init`): a
-//! thread started as soon as pid 1 has its plan makes the namespace and brings loopback up
-//! while pid 1 builds the view, and pid 1 joins it right after the view. Making a network
+//! set-up thread of pid 1 (`helper`) makes the namespace and brings loopback up as soon as pid
+//! 1 has its plan, while pid 1 builds the view, and pid 1 joins it right after the view. Making a network
 //! namespace costs the kernel 0.25-0.4 ms on the machines measured; inside the supervisor's
 //! clone it was added to every run, beside the view it overlaps with it.
 //!
@@ -9,28 +9,21 @@
 //! fails to build. Joining is confirmed: the namespace pid 1 is in afterwards must be the one
 //! the thread made. Until then pid 1 is in the host's namespace with only Paddock's own code
 //! running, and the view does not depend on it (its `/proc` shows the reader's namespace).
-//! The thread ends before pid 1 goes on: the privilege drop, Landlock and seccomp that follow
-//! apply to a single-threaded pid 1 as before.
+//! The namespace is made on a thread of its own, so the calling thread, pid 1's main thread,
+//! is the one that joins it and that the privilege drop, Landlock and seccomp then apply to.
 
+use super::helper::Helper;
 use crate::plan::LinuxError;
 use crate::sys;
 use std::os::fd::{AsFd, OwnedFd};
-use std::thread::JoinHandle;
+use std::sync::mpsc::Receiver;
 
-/// A network namespace being made on its own thread.
-pub struct Pending(JoinHandle<std::io::Result<OwnedFd>>);
+/// A network namespace being made on a set-up thread.
+pub struct Pending(Receiver<std::io::Result<OwnedFd>>);
 
-/// Starts making the namespace.
-pub fn start() -> Result<Pending, LinuxError> {
-    std::thread::Builder::new()
-        .name("paddock-netns".into())
-        .spawn(sys::new_network_with_loopback)
-        .map(Pending)
-        .map_err(|source| LinuxError::Syscall {
-            call: "clone (thread)",
-            target: "the network namespace's thread".into(),
-            source,
-        })
+/// Starts making the namespace on `thread`, which ends once it is made.
+pub(super) fn start(thread: Helper) -> Pending {
+    Pending(thread.run(sys::new_network_with_loopback))
 }
 
 impl Pending {
@@ -43,9 +36,9 @@ impl Pending {
         };
         let ns = self
             .0
-            .join()
+            .recv()
             .map_err(|_| LinuxError::Setup {
-                message: "the thread making the network namespace panicked".into(),
+                message: "the thread making the network namespace ended without it".into(),
             })?
             .map_err(|e| failed("unshare(CLONE_NEWNET)", e))?;
         sys::setns(ns.as_fd(), libc::CLONE_NEWNET).map_err(|e| failed("setns", e))?;

@@ -6,8 +6,11 @@
 //!
 //! Every host object is captured as a detached mount (`open_tree`) before anything is covered,
 //! and every mount target is opened without following symlinks, so nothing here can be
-//! redirected by a symlink planted in a writable root.
+//! redirected by a symlink planted in a writable root. The host's old root is gone from the
+//! namespace before `build` returns (see `old_root`).
 
+use super::helper::Helper;
+use super::old_root;
 use crate::plan::{DEV_NODES, LinuxError, LinuxPlan, PRIVATE_TMPFS, PlanPath};
 use crate::sys::{self, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
 use paddock_core::paths::is_beneath;
@@ -104,7 +107,7 @@ fn sorted_by_depth(v: &[PlanPath]) -> Vec<&PlanPath> {
 
 /// Builds the view and enters it. Returns the layer report. Must run in pid 1 of a fresh pid
 /// namespace, inside a fresh mount namespace owned by our user namespace.
-pub fn build(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
+pub fn build(plan: &LinuxPlan, helper: &Helper) -> Result<LayerReport, LinuxError> {
     let root_path = Path::new("/");
     sys::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None)
         .map_err(syscall("mount(MS_PRIVATE)", root_path))?;
@@ -134,14 +137,14 @@ pub fn build(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
         .map(|p| capture(&p, dev_attrs))
         .collect::<Result<Vec<_>, _>>()?;
 
-    // 2. Enter the read-only copy of `/`: stack it on the old root, then pivot_root(".", ".").
-    let old_root = sys::open_nofollow(root_path).map_err(syscall("openat2", root_path))?;
-    sys::move_mount(root.tree.as_fd(), old_root.as_fd())
+    // 2. Enter the read-only copy of `/`: stack it on the old root, then pivot_root with the
+    // old root parked on /sys while a set-up thread unmounts it (`old_root`).
+    let host_root = sys::open_nofollow(root_path).map_err(syscall("openat2", root_path))?;
+    sys::move_mount(root.tree.as_fd(), host_root.as_fd())
         .map_err(syscall("move_mount", root_path))?;
-    drop(old_root);
+    drop(host_root);
     sys::fchdir(root.tree.as_fd()).map_err(syscall("fchdir", root_path))?;
-    sys::pivot_root(c".", c".").map_err(syscall("pivot_root", root_path))?;
-    sys::umount_detach(c".").map_err(syscall("umount2(old root)", root_path))?;
+    let detaching = old_root::pivot(plan, helper)?;
     std::env::set_current_dir("/").map_err(syscall("chdir", root_path))?;
 
     // 3. Fresh kernel filesystems and private scratch space.
@@ -190,6 +193,10 @@ pub fn build(plan: &LinuxPlan) -> Result<LayerReport, LinuxError> {
     )
     .map_err(syscall("mount(remount /dev read-only)", Path::new("/dev")))?;
 
+    // 6. Nothing of the host's old root may be left when the view is done.
+    if let Some(d) = detaching {
+        d.confirm()?;
+    }
     let detail = format!(
         "read-only recursive bind of / (nosuid, nodev); {} writable root(s) bound read-write; \
          {} protected path(s) bound read-only with {} parent(s) pinned; {} deny-read path(s) \
