@@ -10,11 +10,11 @@
 //! `command_frame`) on that channel; the plan's own command is ignored. A channel closed without
 //! a command ends pid 1 without running anything.
 //!
-//! It is *pid 1* of the new pid namespace: it brings loopback up, builds the filesystem view,
-//! drops every privilege, applies Landlock and seccomp (with the network off it first starts
-//! its only other thread, the unix `connect` broker, see `seccomp::unix_connect`; until then it
-//! is single-threaded), starts the *command* (posix_spawn) and
-//! reaps until the command ends, then writes how it ended (exit code or signal) on the result
+//! It is *pid 1* of the new pid namespace: it brings loopback up, builds the filesystem view
+//! (its set-up threads, see `helper`, reset its signal dispositions, make the network namespace
+//! and unmount the host's old root meanwhile), drops every privilege, applies Landlock and
+//! seccomp (it first starts the broker thread, see `seccomp::unix_connect`), starts the
+//! *command* (a `vfork`-like spawn, `sys::spawn`) and reaps until the command ends, then writes how it ended (exit code or signal) on the result
 //! channel and exits, which kills whatever the command left behind. Pid 1 cannot die by a
 //! signal it sends itself, so the supervisor reports the command's end from the result channel.
 //! Any setup failure is reported on the status channel and ends pid 1 with 125; the command
@@ -36,6 +36,7 @@ use std::ffi::{CString, OsStr};
 use std::io::Write;
 use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::sync::mpsc::Receiver;
 
 /// argv[1] that turns Paddock's executable into the init.
 pub const INIT_MARKER: &str = "__paddock-linux-init";
@@ -121,10 +122,12 @@ pub(crate) fn run_init(
     pid1(&plan, status, result, command_channel, threads, namespaces)
 }
 
-/// Pid 1's set-up threads (see `helper`): one that unmounts the old root once the view is
-/// entered (`old_root`), and, when pid 1 makes the network namespace, one making it.
+/// Pid 1's set-up threads (see `helper`): one that first puts every signal disposition of pid 1
+/// in a known state (the command's spawn relies on it) and then unmounts the old root once the
+/// view is entered (`old_root`), and, when pid 1 makes the network namespace, one making it.
 struct SetupThreads {
     unmount: helper::Helper,
+    signals: Receiver<std::io::Result<()>>,
     network: Option<network::Pending>,
 }
 
@@ -134,12 +137,19 @@ impl SetupThreads {
             true => Some(network::start(helper::Helper::start("paddock-netns")?)),
             false => None,
         };
+        let unmount = helper::Helper::start("paddock-unmount")?;
+        let signals = unmount.run(|| sys::reset_signal_dispositions(IGNORED_SIGNAL));
         Ok(SetupThreads {
-            unmount: helper::Helper::start("paddock-unmount")?,
+            unmount,
+            signals,
             network,
         })
     }
 }
+
+/// The one signal pid 1 ignores (as a Rust program does, for its writes to closed pipes); every
+/// other disposition is the default (`sys::reset_signal_dispositions`).
+const IGNORED_SIGNAL: libc::c_int = libc::SIGPIPE;
 
 /// Reports `err` on the status channel and ends the process with 125.
 fn fail(status: &OwnedFd, stage: Stage, err: &LinuxError) -> ! {
@@ -314,6 +324,13 @@ fn confine(
     }
     // The unmount thread ends once its job is done (see `old_root`).
     drop(threads.unmount);
+    threads
+        .signals
+        .recv()
+        .map_err(|_| LinuxError::Setup {
+            message: "pid 1's signal dispositions were not reset by its set-up thread".into(),
+        })?
+        .map_err(syscall("rt_sigaction", "pid 1"))?;
     if let Some(max) = plan.limits.pid_max {
         // Needs CAP_SYS_ADMIN in the namespace's owner, so before the privilege drop; the
         // fresh /proc of the view is the new pid namespace's.
@@ -378,7 +395,7 @@ fn to_cstrings<'a>(items: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString
         .collect()
 }
 
-/// Starts the command with posix_spawn (no copy of pid 1's page tables): pid 1 first enters
+/// Starts the command `vfork`-like (no copy of pid 1's page tables): pid 1 first enters
 /// the command's directory and marks every descriptor but 0-2 close-on-exec, so that the
 /// command starts there with only its stdio and default signal handling. Returns the command's
 /// pid, or, after reporting why it could not start, how pid 1 should say the command ended
@@ -424,7 +441,7 @@ fn spawn_command(cmd: &PlanCommand, status: &OwnedFd) -> Result<libc::pid_t, End
         report(Stage::Exec, &e);
         return Err(Ended::Code(126));
     };
-    sys::spawn(&program, &argv, &envp).map_err(|source| {
+    sys::spawn(&program, &argv, &envp, IGNORED_SIGNAL).map_err(|source| {
         let missing = source.raw_os_error() == Some(libc::ENOENT);
         let e = LinuxError::Exec {
             program: cmd.program.clone(),
