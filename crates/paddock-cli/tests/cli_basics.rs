@@ -688,3 +688,30 @@ fn a_bad_log_line_is_skipped_with_a_warning_not_a_crash() {
     );
     assert!(err.contains("audit.jsonl:2:"), "{err}");
 }
+
+/// The ordinary (dynamically linked) build does not load `libgcc_s` at each start: build.rs
+/// links the compiler's static unwinder instead (measured 0.25 ms of a sandboxed `true`). The
+/// library's name would be in the binary's dynamic string table if it were needed; it appears
+/// nowhere else.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_linux_binary_does_not_load_libgcc_s() {
+    let archive = Command::new("cc")
+        .arg("-print-file-name=libgcc_eh.a")
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|p| p.is_absolute() && p.is_file());
+    if archive.is_none() {
+        paddock_core::testing::skip(
+            "the C compiler has no libgcc_eh.a, so build.rs keeps libgcc_s (install gcc)",
+        );
+        return;
+    }
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_paddock")).unwrap();
+    let needle = b"libgcc_s.so.1";
+    assert!(
+        !binary.windows(needle.len()).any(|w| w == needle),
+        "paddock still names libgcc_s.so.1 as a library it needs"
+    );
+}
