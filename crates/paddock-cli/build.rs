@@ -9,16 +9,22 @@
 //! and running its constructor (CPU feature probing with `cpuid`, which traps to the hypervisor
 //! on VMs) in every `paddock run`: measured 0.25 ms of a 4.9 ms sandboxed `true` on a 2-core VM
 //! (see docs/linux.md, "Start-up, sixth round"). Panics unwind as before. When the C compiler
-//! cannot name the archive, nothing changes (libgcc_s is used, as by any Rust program).
+//! cannot name the archive, or the build is a cross build or uses a linker of its own, nothing
+//! changes (libgcc_s is used, as by any Rust program).
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let var = |k: &str| std::env::var(k).unwrap_or_default();
+    // Only for a native build with the default linker: the archive is asked of the host's C
+    // compiler, which is then the one that links.
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     if var("CARGO_CFG_TARGET_OS") == "linux"
         && var("CARGO_CFG_TARGET_ENV") == "gnu"
         && !var("CARGO_CFG_TARGET_FEATURE")
             .split(',')
             .any(|f| f == "crt-static")
+        && var("TARGET") == var("HOST")
+        && std::env::var_os("RUSTC_LINKER").is_none()
         && static_unwinder_available()
     {
         println!("cargo:rustc-link-lib=static:+whole-archive,-bundle=gcc_eh");

@@ -696,7 +696,8 @@ fn a_bad_log_line_is_skipped_with_a_warning_not_a_crash() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
 fn the_linux_binary_does_not_load_libgcc_s() {
-    let archive = Command::new("cc")
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let archive = Command::new(cc)
         .arg("-print-file-name=libgcc_eh.a")
         .output()
         .ok()

@@ -284,3 +284,36 @@ fn the_supervisors_secrets_in_pid_1s_memory_stay_unreadable() {
     assert_ok(&out);
     assert_eq!(stdout(&out), "done\n", "{}", stderr(&out));
 }
+
+/// Signals Paddock itself was started ignoring (SIGHUP, and 34, which the generic child set-up
+/// does not reset) are not passed on: the command starts with no signal ignored or blocked
+/// (pid 1 resets every disposition at its start and spawns the command with only SIGPIPE to
+/// reset, `sys::spawn`).
+#[test]
+fn signals_ignored_by_paddocks_caller_are_not_ignored_in_the_command() {
+    use std::os::unix::process::CommandExt;
+    let w = World::new();
+    let mut cmd = w.command(
+        "workspace-write",
+        &[],
+        "grep -E '^Sig(Ign|Blk):' /proc/self/status",
+    );
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            libc::signal(34, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert_ran(&out);
+    let text = stdout(&out);
+    for line in ["SigIgn:", "SigBlk:"] {
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(line))
+            .unwrap_or_else(|| panic!("no {line} in {text}"));
+        assert!(value.trim().chars().all(|c| c == '0'), "{line}{value}");
+    }
+}

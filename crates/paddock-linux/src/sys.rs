@@ -490,33 +490,59 @@ const SIGNALS: std::ops::RangeInclusive<libc::c_int> = 1..=64;
 
 /// Sets the disposition of every signal of this process to its default, but `ignored`'s,
 /// which is ignored. Afterwards the dispositions are known without asking the kernel, so that
-/// `spawn`'s child resets only `ignored`. Glibc's internal signals 32 and 33 are included (by
-/// raw `rt_sigaction`): a process started ignoring them would otherwise pass that on.
+/// `spawn`'s child resets only `ignored`. Glibc's internal signals 32 and 33 (by raw
+/// `rt_sigaction`: glibc's wrapper refuses them) are only taken from ignored to default: a
+/// process started ignoring them would pass that on, while a handler glibc installed there is
+/// its own (for set*id calls across threads) and is reset by `execve` anyway.
 pub fn reset_signal_dispositions(ignored: libc::c_int) -> io::Result<()> {
     for sig in SIGNALS.filter(|s| *s != libc::SIGKILL && *s != libc::SIGSTOP) {
-        let act = KernelSigaction {
-            handler: if sig == ignored {
-                libc::SIG_IGN
-            } else {
-                libc::SIG_DFL
-            },
-            flags: 0,
-            restorer: 0,
-            mask: 0,
+        let glibc_internal = sig == 32 || sig == 33;
+        if glibc_internal && rt_sigaction(sig, None)?.handler != libc::SIG_IGN {
+            continue;
+        }
+        let handler = if sig == ignored {
+            libc::SIG_IGN
+        } else {
+            libc::SIG_DFL
         };
-        // SAFETY: rt_sigaction reads one kernel sigaction of the size of its 8-byte mask, and
-        // a null old action is allowed; SIG_DFL and SIG_IGN need no restorer.
-        check(unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                &act as *const KernelSigaction,
-                std::ptr::null_mut::<KernelSigaction>(),
-                std::mem::size_of::<u64>(),
-            )
-        })?;
+        rt_sigaction(sig, Some(handler))?;
     }
     Ok(())
+}
+
+/// `rt_sigaction(sig)` without glibc: sets `handler` (SIG_DFL or SIG_IGN, no flags, empty
+/// mask) when given, and returns the disposition before the call.
+fn rt_sigaction(
+    sig: libc::c_int,
+    handler: Option<libc::sighandler_t>,
+) -> io::Result<KernelSigaction> {
+    let act = handler.map(|handler| KernelSigaction {
+        handler,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    });
+    let mut old = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    let act_ptr = act
+        .as_ref()
+        .map_or(std::ptr::null(), |a| a as *const KernelSigaction);
+    // SAFETY: rt_sigaction reads at most one kernel sigaction and writes one, each of the size
+    // of its 8-byte mask; SIG_DFL and SIG_IGN need no restorer.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            act_ptr,
+            &mut old as *mut KernelSigaction,
+            std::mem::size_of::<u64>(),
+        )
+    })?;
+    Ok(old)
 }
 
 /// What `spawn`'s child needs, prepared by the parent (the child only makes system calls).
@@ -705,23 +731,7 @@ mod tests {
 
     /// Ignores `sig` with the raw system call (glibc refuses its internal signals).
     fn ignore_raw(sig: libc::c_int) {
-        let act = KernelSigaction {
-            handler: libc::SIG_IGN,
-            flags: 0,
-            restorer: 0,
-            mask: 0,
-        };
-        // SAFETY: as in `reset_signal_dispositions`.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigaction,
-                sig,
-                &act as *const KernelSigaction,
-                std::ptr::null_mut::<KernelSigaction>(),
-                8usize,
-            )
-        };
-        assert_eq!(rc, 0);
+        rt_sigaction(sig, Some(libc::SIG_IGN)).unwrap();
     }
 
     #[test]
@@ -783,6 +793,35 @@ mod tests {
                 Err(_) => 2,
             };
             exit_now(code)
+        };
+        assert_eq!(wait_for(pid).unwrap().1, Ended::Code(0));
+    }
+
+    #[test]
+    fn a_handler_on_glibcs_internal_signals_is_kept_by_the_reset() {
+        extern "C" fn handler(_: libc::c_int) {}
+        let Forked::Parent(pid) = fork().unwrap() else {
+            let own = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            let kept = rt_sigaction(33, Some(own))
+                .and_then(|_| reset_signal_dispositions(libc::SIGPIPE))
+                .and_then(|()| rt_sigaction(33, None))
+                .is_ok_and(|now| now.handler == own);
+            exit_now(if kept { 0 } else { 1 })
+        };
+        assert_eq!(wait_for(pid).unwrap().1, Ended::Code(0));
+    }
+
+    #[test]
+    fn a_failed_exec_leaves_no_child_behind() {
+        // In a forked child that has no other child of its own.
+        let Forked::Parent(pid) = fork().unwrap() else {
+            let argv = [c"/nonexistent/program".to_owned()];
+            let failed = spawn(c"/nonexistent/program", &argv, &[], libc::SIGPIPE).is_err();
+            // SAFETY: waitpid with a null status pointer only asks for a child.
+            let left = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) };
+            let reaped =
+                left == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD);
+            exit_now(if failed && reaped { 0 } else { 1 })
         };
         assert_eq!(wait_for(pid).unwrap().1, Ended::Code(0));
     }

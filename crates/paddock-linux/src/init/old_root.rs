@@ -10,8 +10,8 @@
 //! with /proc, /dev, the tmpfs and the writable roots.
 //!
 //! What it guarantees: the view is not finished, so nothing of the command runs, until the old
-//! root is confirmed gone: the topmost mount on `/sys` is no longer the old root (mount ids
-//! from `statx`). If it still is at that point, pid 1 waits for the unmount's result; a failed
+//! root is confirmed gone: the topmost mount on `/sys` is again the view's own, the one that
+//! was there before the pivot (mount ids from `statx`). If it still is at that point, pid 1 waits for the unmount's result; a failed
 //! unmount fails the sandbox. The thread does nothing but the unmount and ends with the grace
 //! period, possibly after the command started: until then it holds pid 1's capabilities in the
 //! sandbox's user namespace, but pid 1 is not dumpable and the command holds no capability, so
@@ -43,8 +43,8 @@ fn syscall(call: &'static str) -> impl FnOnce(std::io::Error) -> LinuxError {
 
 /// An old root being unmounted by the set-up thread.
 pub(super) struct Detaching {
-    /// The old root's mount id, on top of `/sys` until it is detached.
-    old: u64,
+    /// The id of the view's own mount on `/sys`, under the old root until it is detached.
+    beneath: u64,
     /// The unmount's result, once it returned (after the grace period).
     unmounted: Receiver<std::io::Result<()>>,
 }
@@ -72,12 +72,18 @@ pub(super) fn pivot(plan: &LinuxPlan, helper: &Helper) -> Result<Option<Detachin
         sys::umount_detach(c".").map_err(syscall("umount2(old root)"))?;
         return Ok(None);
     }
-    // Relative to the current directory: the new root's /sys.
+    // Relative to the current directory: the new root's /sys, and what is mounted there.
+    let beneath = sys::mount_id(c"sys").map_err(syscall("statx(/sys)"))?;
     sys::pivot_root(c".", c"sys").map_err(syscall("pivot_root"))?;
     std::env::set_current_dir("/").map_err(syscall("chdir"))?;
     let old = sys::mount_id(PARKING_C).map_err(syscall("statx(/sys)"))?;
+    if old == beneath {
+        return Err(LinuxError::Setup {
+            message: "pivot_root did not put the old root on /sys; the sandbox is not built".into(),
+        });
+    }
     let unmounted = helper.run(|| sys::umount_detach(PARKING_C));
-    Ok(Some(Detaching { old, unmounted }))
+    Ok(Some(Detaching { beneath, unmounted }))
 }
 
 impl Detaching {
@@ -105,9 +111,11 @@ impl Detaching {
         }
     }
 
+    /// Whether /sys shows again exactly the mount it showed before the pivot (a live mount
+    /// all along, so its id cannot have been reused).
     fn gone(&self) -> Result<bool, LinuxError> {
         let top = sys::mount_id(PARKING_C).map_err(syscall("statx(/sys)"))?;
-        Ok(top != self.old)
+        Ok(top == self.beneath)
     }
 }
 
