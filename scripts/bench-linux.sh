@@ -4,13 +4,16 @@
 # the issue's `paddock run --mode workspace-write --network off -- true`, and bubblewrap doing a
 # comparable job when it is installed; each with its difference and ratio against bare true,
 # then the supervisor's peak RSS. It prints figures and never judges them: timings depend on
-# the machine and its load. Uses hyperfine when available (else a Python timing loop that
-# interleaves the commands, round by round).
+# the machine and its load. Times them with a Python loop that interleaves the commands, round
+# by round, with an untimed 30 ms pause before each command (PAUSE_MS), so that neither a
+# change of the machine's speed nor the teardown a previous command left to the kernel (a
+# namespace's end, a network namespace's cleanup) lands in another command's figure; with
+# HYPERFINE=1, hyperfine times each command's runs back to back instead.
 # The binary measured is the distribution binary that scripts/build-release.sh builds (release,
 # statically linked); with DYNAMIC=1 the plain dynamically linked release build of the same
 # sandboxed command is timed too, to show what dynamic loading costs (one start of Paddock per
 # run since the init is a fork-like copy of the supervisor; two with a multi-threaded caller).
-# Usage: [DYNAMIC=1] scripts/bench-linux.sh [RUNS]   (default 300)
+# Usage: [DYNAMIC=1] [PAUSE_MS=30] [HYPERFINE=1] scripts/bench-linux.sh [RUNS]   (default 300)
 set -euo pipefail
 
 runs=${1:-300}
@@ -50,7 +53,7 @@ for c in "${cmds[@]}"; do $c || { echo "not working: $c" >&2; exit 1; }; done
 
 # Median wall time in ms of every command, in order, one per line.
 medians_ms() {
-  if command -v hyperfine >/dev/null; then
+  if [ "${HYPERFINE:-0}" = 1 ] && command -v hyperfine >/dev/null; then
     local out
     out=$(mktemp)
     hyperfine -N --warmup 20 --runs "$runs" --export-json "$out" "$@" >/dev/null 2>&1
@@ -58,17 +61,20 @@ medians_ms() {
 for r in json.load(open(sys.argv[1]))['results']: print('%.3f' % (r['median'] * 1000))" "$out"
     rm -f "$out"
   else
-    python3 - "$runs" "$@" <<'PY'
+    python3 - "$runs" "${PAUSE_MS:-30}" "$@" <<'PY'
 import shlex, statistics, subprocess, sys, time
-runs = int(sys.argv[1])
-cmds = [shlex.split(c) for c in sys.argv[2:]]
+runs, pause = int(sys.argv[1]), int(sys.argv[2]) / 1000
+cmds = [shlex.split(c) for c in sys.argv[3:]]
 for cmd in cmds:
     for _ in range(20): subprocess.run(cmd, check=True)
 # Interleaved: each round times every command once, so a change of the machine's speed
-# during the run touches all of them alike.
+# during the run touches all of them alike. The pause lets the kernel finish what the previous
+# command left (Paddock ends a run before its sandbox's namespaces are torn down; without the
+# pause that cost fell into the next command's time).
 t = [[] for _ in cmds]
 for _ in range(runs):
     for i, cmd in enumerate(cmds):
+        time.sleep(pause)
         s = time.perf_counter(); subprocess.run(cmd, check=True); t[i].append(time.perf_counter() - s)
 for xs in t:
     print('%.3f' % (statistics.median(xs) * 1000))

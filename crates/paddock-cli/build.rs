@@ -7,7 +7,8 @@
 //! library) instead of loading `libgcc_s.so.1` at every start. The linker's `--as-needed` (on
 //! by default for this target) then leaves `libgcc_s` out, which saves loading a shared library
 //! and running its constructor (CPU feature probing with `cpuid`, which traps to the hypervisor
-//! on VMs) in every `paddock run`: measured 0.25 ms of a 4.9 ms sandboxed `true` on a 2-core VM
+//! on VMs) in every `paddock run`: measured 0.1-0.2 ms of CPU and about 10 page faults less per
+//! start of `paddock --version` on a 2-core VM
 //! (see docs/linux.md, "Start-up, sixth round"). Panics unwind as before. When the C compiler
 //! cannot name the archive, or the build is a cross build or uses a linker of its own, nothing
 //! changes (libgcc_s is used, as by any Rust program).
