@@ -166,44 +166,21 @@ pub fn spawn_in_namespaces(
         });
     }
 
-    let mut stack = vec![0u8; CHILD_STACK];
-    // SAFETY: the top of the buffer, rounded down to 16 bytes; the stack grows down into it.
-    let top = unsafe { stack.as_mut_ptr().add(CHILD_STACK) } as usize & !15;
     let mut pidfd: libc::c_int = -1;
-    let flags = cmd.namespaces as libc::c_int
-        | libc::CLONE_NEWUSER
-        | libc::CLONE_VM
-        | libc::CLONE_VFORK
-        | libc::CLONE_PIDFD
-        | libc::SIGCHLD;
-    // SAFETY: every signal is blocked around the clone (restored below), so that no handler of
-    // this process runs in the child, which shares its memory until it executes the program.
-    let old_mask = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        old
-    };
-    // SAFETY: CLONE_VM|CLONE_VFORK: the child runs `child_entry` on `stack` (alive until clone
-    // returns, which is after the child's execve or exit) with `child` as its argument, and
-    // makes only raw syscalls; the pidfd is stored in `pidfd` (the parent_tid argument).
+    let flags =
+        cmd.namespaces as libc::c_int | libc::CLONE_NEWUSER | libc::CLONE_PIDFD | libc::SIGCHLD;
+    // SAFETY: the child runs `child_entry` with `child` as its argument and makes only raw
+    // syscalls before execve or _exit; the pidfd is stored in `pidfd` (the parent_tid argument).
     let pid = unsafe {
-        libc::clone(
+        crate::sys::clone_vfork(
             child_entry,
-            top as *mut libc::c_void,
-            flags,
             &child as *const ChildPlan as *mut libc::c_void,
-            &mut pidfd as *mut libc::c_int,
+            flags,
+            CHILD_STACK,
+            &mut pidfd,
         )
-    };
-    let clone_error = io::Error::last_os_error();
-    // SAFETY: restores the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
-    drop(stack);
-    if pid < 0 {
-        return Err(NamespaceSpawnError::Clone(clone_error));
     }
+    .map_err(NamespaceSpawnError::Clone)?;
     drop((stdin, detached));
     // SAFETY: clone stored a new pidfd that nothing else owns.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };

@@ -545,6 +545,49 @@ fn rt_sigaction(
     Ok(old)
 }
 
+/// `clone(CLONE_VM | CLONE_VFORK | flags)` running `entry(arg)` on a stack of `stack_size`
+/// bytes, with every signal of the calling thread blocked around the call (restored after), so
+/// that no handler of this process runs in the child while it shares this memory. Returns when
+/// the child has executed a program or exited. `parent_tid` is clone's parent-TID argument
+/// (where `CLONE_PIDFD` stores the pidfd), or null.
+///
+/// # Safety
+/// `entry` must only make system calls (no allocation, no lock) on memory that `arg` and
+/// `parent_tid` point to, which must stay valid until this returns; it must end in `execve`
+/// or `_exit`.
+pub unsafe fn clone_vfork(
+    entry: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    arg: *mut libc::c_void,
+    flags: libc::c_int,
+    stack_size: usize,
+    parent_tid: *mut libc::c_int,
+) -> io::Result<libc::pid_t> {
+    let mut stack = vec![0u8; stack_size];
+    // SAFETY: the top of the buffer, rounded down to 16 bytes; the stack grows down into it.
+    let top = unsafe { stack.as_mut_ptr().add(stack_size) } as usize & !15;
+    // SAFETY: the masks are plain data filled by sigfillset/pthread_sigmask; the child runs
+    // `entry` on `stack`, alive until clone returns (after the child's execve or exit), with
+    // the caller's guarantees about `entry`, `arg` and `parent_tid`.
+    let (pid, error) = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let pid = libc::clone(
+            entry,
+            top as *mut libc::c_void,
+            flags | libc::CLONE_VM | libc::CLONE_VFORK,
+            arg,
+            parent_tid,
+        );
+        let error = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        (pid, error)
+    };
+    drop(stack);
+    if pid < 0 { Err(error) } else { Ok(pid) }
+}
+
 /// What `spawn`'s child needs, prepared by the parent (the child only makes system calls).
 struct SpawnChild {
     program: *const libc::c_char,
@@ -598,33 +641,17 @@ pub fn spawn(
         reset,
         errno: std::sync::atomic::AtomicI32::new(0),
     };
-    const STACK: usize = 32 * 1024;
-    let mut stack = vec![0u8; STACK];
-    // SAFETY: the top of the buffer, rounded down to 16 bytes; the stack grows down into it.
-    let top = unsafe { stack.as_mut_ptr().add(STACK) } as usize & !15;
-    // SAFETY: every signal is blocked around the clone (restored below), so that no handler of
-    // this process runs in the child, which shares its memory until it executes the program;
-    // with CLONE_VM|CLONE_VFORK the child runs `spawn_child` on `stack` with `child`, both
-    // alive until clone returns (after the child's execve or exit).
-    let (pid, error) = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let pid = libc::clone(
+    // SAFETY: `spawn_child` only makes system calls on `child`, which lives until this returns,
+    // and ends in execve or _exit.
+    let pid = unsafe {
+        clone_vfork(
             spawn_child,
-            top as *mut libc::c_void,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
             &child as *const SpawnChild as *mut libc::c_void,
-        );
-        let error = io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        (pid, error)
-    };
-    drop(stack);
-    if pid < 0 {
-        return Err(error);
-    }
+            libc::SIGCHLD,
+            32 * 1024,
+            std::ptr::null_mut(),
+        )
+    }?;
     match child.errno.load(std::sync::atomic::Ordering::SeqCst) {
         0 => Ok(pid),
         errno => {

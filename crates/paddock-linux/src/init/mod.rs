@@ -14,9 +14,10 @@
 //! (its set-up threads, see `helper`, reset its signal dispositions, make the network namespace
 //! and unmount the host's old root meanwhile), drops every privilege, applies Landlock and
 //! seccomp (it first starts the broker thread, see `seccomp::unix_connect`), starts the
-//! *command* (a `vfork`-like spawn, `sys::spawn`) and reaps until the command ends, then writes how it ended (exit code or signal) on the result
-//! channel and exits, which kills whatever the command left behind. Pid 1 cannot die by a
-//! signal it sends itself, so the supervisor reports the command's end from the result channel.
+//! *command* (a `vfork`-like spawn, `sys::spawn`) and reaps until the command ends, then
+//! writes how it ended (exit code or signal) on the result channel and exits, which kills
+//! whatever the command left behind. Pid 1 cannot die by a signal it sends itself, so the
+//! supervisor reports the command's end from the result channel.
 //! Any setup failure is reported on the status channel and ends pid 1 with 125; the command
 //! never runs unconfined.
 

@@ -75,7 +75,6 @@ pub(super) fn pivot(plan: &LinuxPlan, helper: &Helper) -> Result<Option<Detachin
     // Relative to the current directory: the new root's /sys, and what is mounted there.
     let beneath = sys::mount_id(c"sys").map_err(syscall("statx(/sys)"))?;
     sys::pivot_root(c".", c"sys").map_err(syscall("pivot_root"))?;
-    std::env::set_current_dir("/").map_err(syscall("chdir"))?;
     let old = sys::mount_id(PARKING_C).map_err(syscall("statx(/sys)"))?;
     if old == beneath {
         return Err(LinuxError::Setup {
