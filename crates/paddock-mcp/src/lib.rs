@@ -98,6 +98,11 @@ pub struct PaddockServer {
     cfg: Arc<ServerConfig>,
     /// Builds the spare sandbox the next `run` may use (`None`: every run builds its own).
     spares: Option<Arc<SpareKeeper>>,
+    /// The audit log every call appends to: one for the server, so that its lock and log files
+    /// stay open between calls (each append still checks they are the files at their paths).
+    /// `None` when there is no state directory: every run is then refused, as `paddock run`
+    /// refuses.
+    audit: Option<AuditLog>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -180,6 +185,7 @@ impl PaddockServer {
         PaddockServer {
             cfg: Arc::new(cfg),
             spares: None,
+            audit: AuditLog::open_default().ok(),
             tool_router: Self::tool_router(),
         }
     }
@@ -273,7 +279,11 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
                 }
             }
         }
-        let audit = match AuditLog::open_default() {
+        let audit = match self
+            .audit
+            .clone()
+            .ok_or(paddock::rules::audit::AuditError::NoStateDir)
+        {
             Ok(a) => a,
             Err(e) => {
                 return Ok(refused(
