@@ -406,3 +406,64 @@ fn a_state_dir_inside_the_workspace_that_does_not_exist_yet_survives_the_run() {
     let kept = std::fs::read_dir(&state).map(|mut d| d.next().is_some());
     assert!(matches!(kept, Ok(true)), "the audit log's folder is gone");
 }
+
+/// The after-run check lists again only the directories that changed during the run (inotify
+/// watches set by the pre-walk, for trees of `MIN_DIRS` directories or more); each plant below
+/// changes such a tree in a way that check must still see, deep in directories that existed
+/// before the run.
+fn world_with_deep_tree() -> World {
+    let w = World::with_repo();
+    for i in 0..paddock_core::integrity::roots_watch::MIN_DIRS {
+        std::fs::create_dir_all(w.ws.join(format!("vendor/pad/{i}"))).unwrap();
+    }
+    std::fs::create_dir_all(w.ws.join("vendor/a/b/c")).unwrap();
+    std::fs::create_dir_all(w.ws.join("vendor/a/.git")).unwrap();
+    std::fs::write(w.ws.join("vendor/a/b/c/lib.rs"), "// code\n").unwrap();
+    w
+}
+
+/// Runs `plant` in a sandbox and asserts the repository it made at `repo` (relative to the
+/// workspace) was quarantined and runs nothing for the host's git.
+fn assert_planted_repository_quarantined(plant: &str, repo: &str) {
+    let control = world_with_deep_tree();
+    assert_plant_would_run(&control, plant, &control.ws.join(repo), &["status"]);
+
+    let w = world_with_deep_tree();
+    let o = w.run(plant);
+    assert_ok(&o);
+    assert!(stderr_reports_integrity(&o), "{}", stderr(&o));
+    assert!(!exists(&w.ws.join(repo).join(".git")));
+    assert!(exists(&w.ws.join(repo).join(".git.paddock-quarantine")));
+    assert!(!host_git_runs_planted_code(
+        &w,
+        &w.ws.join(repo),
+        &["status"]
+    ));
+}
+
+#[test]
+fn a_repository_planted_in_a_deep_existing_directory_is_quarantined() {
+    assert_planted_repository_quarantined(
+        "git init -q vendor/a/b/c && git -C vendor/a/b/c config core.fsmonitor \"touch $OUT/pwned; false\"",
+        "vendor/a/b/c",
+    );
+}
+
+#[test]
+fn a_repository_moved_into_a_deep_existing_directory_is_quarantined() {
+    assert_planted_repository_quarantined(
+        "mkdir staging && git init -q staging/pkg && \
+         git -C staging/pkg config core.fsmonitor \"touch $OUT/pwned; false\" && \
+         mv staging/pkg vendor/a/b/c/pkg",
+        "vendor/a/b/c/pkg",
+    );
+}
+
+#[test]
+fn an_empty_dot_git_made_a_repository_during_the_run_is_quarantined() {
+    // Only the inside of `vendor/a/.git` changes, a directory no walk lists.
+    assert_planted_repository_quarantined(
+        "git init -q vendor/a && git -C vendor/a config core.fsmonitor \"touch $OUT/pwned; false\"",
+        "vendor/a",
+    );
+}

@@ -3,7 +3,7 @@
 //! for a backend to enforce. Backends take a `SandboxSpec`, never a raw `Policy`.
 
 use crate::error::SpecError;
-use crate::integrity::{self, discover::Control};
+use crate::integrity::{self, discover::Control, roots_watch::RootsWatch};
 use crate::paths;
 use crate::policy::{Capability, Mode, Network, Policy, WindowsLevel};
 use crate::roots::HostRoots;
@@ -89,6 +89,37 @@ impl SandboxSpec {
         workspace: &Path,
         host: &HostRoots,
     ) -> Result<SandboxSpec, SpecError> {
+        SandboxSpec::from_policy_with(policy, workspace, host, None)
+    }
+
+    /// `from_policy` for a run: the pre-walk of the writable roots also sets the watches that
+    /// let the after-run check list again only what changed
+    /// (`integrity::check_after_run_watched`). The watches are `None` when there is no
+    /// writable root or the system has none.
+    pub fn from_policy_watched(
+        policy: &Policy,
+        workspace: &Path,
+    ) -> Result<(SandboxSpec, Option<RootsWatch>), SpecError> {
+        let mut watch = if policy.mode == Mode::WorkspaceWrite {
+            RootsWatch::new()
+        } else {
+            None
+        };
+        let spec = SandboxSpec::from_policy_with(
+            policy,
+            workspace,
+            &HostRoots::from_env(),
+            watch.as_mut(),
+        )?;
+        Ok((spec, watch))
+    }
+
+    fn from_policy_with(
+        policy: &Policy,
+        workspace: &Path,
+        host: &HostRoots,
+        watch: Option<&mut RootsWatch>,
+    ) -> Result<SandboxSpec, SpecError> {
         let _span = tracing::debug_span!("spec_resolve").entered();
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let ws = paths::resolve(&cwd, workspace).map_err(|e| SpecError::Workspace {
@@ -142,9 +173,11 @@ impl SandboxSpec {
         let mut watched = Vec::new();
         let walk = tracing::debug_span!("integrity_prewalk").entered();
         let found =
-            integrity::discover::find_repos(&writable_roots).map_err(|e| SpecError::Resolve {
-                path: ws.clone(),
-                reason: e.to_string(),
+            integrity::discover::find_repos_watched(&writable_roots, watch).map_err(|e| {
+                SpecError::Resolve {
+                    path: ws.clone(),
+                    reason: e.to_string(),
+                }
             })?;
         let own_dirs: Vec<PathBuf> = [crate::state::config_dir(), crate::state::state_dir()]
             .into_iter()

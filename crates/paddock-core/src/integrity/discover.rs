@@ -4,6 +4,7 @@
 //! files. Walks are bounded and never follow a symlink.
 
 use super::gitconfig;
+use super::roots_watch::RootsWatch;
 use crate::files::{Location, read_regular_file};
 use crate::paths;
 use std::collections::BTreeSet;
@@ -119,11 +120,75 @@ pub fn looks_like_git_dir(dir: &Path) -> bool {
 /// Every repository under `roots`: `.git` directories and files, bare-looking directories,
 /// and the `modules/` and `worktrees/` entries of each git dir. Never follows a symlink.
 pub fn find_repos(roots: &[PathBuf]) -> Result<Vec<Repo>, WalkError> {
+    find_repos_watched(roots, None)
+}
+
+/// [`find_repos`], watching each directory it lists with `watch` (see `roots_watch`), so that
+/// the check after the run can use [`find_repos_after`].
+pub fn find_repos_watched(
+    roots: &[PathBuf],
+    mut watch: Option<&mut RootsWatch>,
+) -> Result<Vec<Repo>, WalkError> {
     let mut repos = BTreeSet::new();
     for root in roots {
-        walk_root(root, &mut repos)?;
+        walk_root(root, &mut repos, watch.as_deref_mut())?;
     }
-    let mut out: Vec<Repo> = repos.into_iter().collect();
+    Ok(with_inner_git_dirs(repos.into_iter().collect(), &[]))
+}
+
+/// The repositories under `roots` after a run whose pre-walk set `watch`, as [`find_repos`]
+/// would find them, or more: the directories that gained or lost an entry during the run are
+/// listed again, what the pre-walk did not list below them is walked whole, every `.git`
+/// entry the pre-walk saw is looked at again, and the `modules/` and `worktrees/` of every
+/// repository, `known` (the pre-walk's git dirs) included, are searched as `find_repos` does.
+/// A repository in an unchanged directory that the pre-walk found is not returned unless it is
+/// in `known`'s inner folders; the after-run check skips known repositories anyway. Without
+/// usable watches (see `RootsWatch::changes`) this is `find_repos`.
+pub fn find_repos_after(
+    roots: &[PathBuf],
+    known: &[PathBuf],
+    watch: Option<&mut RootsWatch>,
+) -> Result<Vec<Repo>, WalkError> {
+    let Some(watch) = watch else {
+        return find_repos(roots);
+    };
+    let Some((changes, gone)) = watch.changes() else {
+        return find_repos(roots);
+    };
+    let mut repos = BTreeSet::new();
+    let mut seen = 0;
+    for dir in &changes.changed {
+        let Some(subdirs) = scan_dir(dir, dir, &mut seen, &mut repos, &mut |_| {})? else {
+            continue;
+        };
+        for (sub, ino) in subdirs {
+            if !watch.still_known(&sub, ino, &gone) {
+                walk_root(&sub, &mut repos, None)?;
+            }
+        }
+    }
+    for dot_git in watch.dot_gits() {
+        let Ok(meta) = dot_git.symlink_metadata() else {
+            continue;
+        };
+        let is_dir = meta.file_type().is_dir();
+        if (!is_dir || looks_like_git_dir(dot_git))
+            && let Some(work_tree) = dot_git.parent()
+        {
+            repos.insert(repo_for_dot_git(dot_git, work_tree, is_dir));
+        }
+    }
+    Ok(with_inner_git_dirs(repos.into_iter().collect(), known))
+}
+
+/// `out` with the git dirs inside the `modules/` and `worktrees/` of each of its repositories
+/// and of each of `more` (nested ones included).
+fn with_inner_git_dirs(mut out: Vec<Repo>, more: &[PathBuf]) -> Vec<Repo> {
+    for git_dir in more {
+        for sub in ["modules", "worktrees"] {
+            collect_inner_git_dirs(&git_dir.join(sub), &mut out, 0);
+        }
+    }
     let mut i = 0;
     while i < out.len() && out.len() < MAX_GIT_DIRS {
         let git_dir = out[i].git_dir.clone();
@@ -132,67 +197,132 @@ pub fn find_repos(roots: &[PathBuf]) -> Result<Vec<Repo>, WalkError> {
         }
         i += 1;
     }
-    Ok(out)
+    out
 }
 
-fn walk_root(root: &Path, repos: &mut BTreeSet<Repo>) -> Result<(), WalkError> {
+fn walk_root(
+    root: &Path,
+    repos: &mut BTreeSet<Repo>,
+    mut watch: Option<&mut RootsWatch>,
+) -> Result<(), WalkError> {
     let mut seen = 0usize;
-    let mut stack = vec![(root.to_path_buf(), 0usize)];
-    while let Some((dir, depth)) = stack.pop() {
-        let listing = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            // A directory the caller cannot list holds nothing the caller's git would run from
-            // a listing; the sandbox cannot list it either.
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                return Err(WalkError::Unreadable {
-                    path: dir,
-                    reason: e.to_string(),
-                });
+    let root_ino = match &watch {
+        Some(_) => std::fs::symlink_metadata(root).map_or(0, |m| meta_ino(&m)),
+        None => 0,
+    };
+    let mut stack = vec![(root.to_path_buf(), 0usize, root_ino)];
+    while let Some((dir, depth, ino)) = stack.pop() {
+        if let Some(w) = watch.as_deref_mut() {
+            w.before_listing(&dir, ino);
+        }
+        let mut saw = |p: &Path| {
+            if let Some(w) = watch.as_deref_mut() {
+                w.saw_dot_git(p);
             }
         };
-        // The listing answers `looks_like_git_dir` without a stat per directory.
-        let mut entries = Vec::new();
-        let (mut head, mut objects) = (false, false);
-        for entry in listing.flatten() {
-            seen += 1;
-            if seen > MAX_WALK_ENTRIES {
-                return Err(WalkError::TooLarge {
-                    root: root.to_path_buf(),
-                    limit: MAX_WALK_ENTRIES,
-                });
-            }
-            let name = entry.file_name();
-            head |= is_git_name(&name, "HEAD");
-            objects |= is_git_name(&name, "objects") || is_git_name(&name, "commondir");
-            entries.push(entry);
-        }
-        if head && objects && dir.file_name().is_none_or(|n| !is_dot_git(n)) {
-            repos.insert(Repo {
-                git_dir: dir.clone(),
-                work_tree: dir.clone(),
-                dot_git: None,
-            });
+        let Some(subdirs) = scan_dir(&dir, root, &mut seen, repos, &mut saw)? else {
             continue;
-        }
-        for entry in entries {
-            let Ok(ft) = entry.file_type() else { continue };
-            let path = entry.path();
-            if is_dot_git(&entry.file_name()) {
-                // A `.git` directory git would not take for a repository (an empty one, say) is
-                // not one yet: if the run makes it one, it is checked as a new repository.
-                if !ft.is_dir() || looks_like_git_dir(&path) {
-                    repos.insert(repo_for_dot_git(&path, &dir, ft.is_dir()));
-                }
-                continue;
-            }
-            if ft.is_dir() && depth < MAX_WALK_DEPTH {
-                stack.push((path, depth + 1));
-            }
+        };
+        if depth < MAX_WALK_DEPTH {
+            stack.extend(subdirs.into_iter().map(|(p, ino)| (p, depth + 1, ino)));
         }
     }
     Ok(())
+}
+
+/// Lists `dir` (a directory under `root`, counting its entries in `seen`): records `dir` as a
+/// repository when it looks like a bare one (nothing below it is then walked) and the
+/// repositories its `.git` entries stand for (each also given to `dot_git`), and returns its
+/// other subdirectories with their inode numbers. `None` when `dir` cannot be listed because it
+/// is gone or closed to the caller (git could not read it either).
+fn scan_dir(
+    dir: &Path,
+    root: &Path,
+    seen: &mut usize,
+    repos: &mut BTreeSet<Repo>,
+    dot_git: &mut dyn FnMut(&Path),
+) -> Result<Option<Vec<(PathBuf, u64)>>, WalkError> {
+    let listing = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        // A directory the caller cannot list holds nothing the caller's git would run from
+        // a listing; the sandbox cannot list it either.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(WalkError::Unreadable {
+                path: dir.to_path_buf(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    // The listing answers `looks_like_git_dir` without a stat per directory.
+    let mut entries = Vec::new();
+    let (mut head, mut objects) = (false, false);
+    for entry in listing.flatten() {
+        *seen += 1;
+        if *seen > MAX_WALK_ENTRIES {
+            return Err(WalkError::TooLarge {
+                root: root.to_path_buf(),
+                limit: MAX_WALK_ENTRIES,
+            });
+        }
+        let name = entry.file_name();
+        head |= is_git_name(&name, "HEAD");
+        objects |= is_git_name(&name, "objects") || is_git_name(&name, "commondir");
+        entries.push(entry);
+    }
+    if head && objects && dir.file_name().is_none_or(|n| !is_dot_git(n)) {
+        repos.insert(Repo {
+            git_dir: dir.to_path_buf(),
+            work_tree: dir.to_path_buf(),
+            dot_git: None,
+        });
+        return Ok(Some(Vec::new()));
+    }
+    let mut subdirs = Vec::new();
+    for entry in entries {
+        let Ok(ft) = entry.file_type() else { continue };
+        let path = entry.path();
+        if is_dot_git(&entry.file_name()) {
+            dot_git(&path);
+            // A `.git` directory git would not take for a repository (an empty one, say) is
+            // not one yet: if the run makes it one, it is checked as a new repository.
+            if !ft.is_dir() || looks_like_git_dir(&path) {
+                repos.insert(repo_for_dot_git(&path, dir, ft.is_dir()));
+            }
+            continue;
+        }
+        if ft.is_dir() {
+            subdirs.push((path, entry_ino(&entry)));
+        }
+    }
+    Ok(Some(subdirs))
+}
+
+/// A directory entry's inode number as its listing gives it (0 where there is none).
+fn entry_ino(entry: &std::fs::DirEntry) -> u64 {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::DirEntryExt::ino(entry)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = entry;
+        0
+    }
+}
+
+/// A file's inode number (0 where there is none).
+fn meta_ino(meta: &std::fs::Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::MetadataExt::ino(meta)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        0
+    }
 }
 
 /// True for the name of git's directory. On Windows the file system opens `.GIT` (any case) for

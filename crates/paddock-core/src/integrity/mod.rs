@@ -15,6 +15,9 @@ pub mod discover;
 pub mod fsguard;
 pub mod gitconfig;
 pub mod pending;
+pub mod roots_watch;
+#[cfg(all(test, target_os = "linux"))]
+mod watched_walk_tests;
 
 use crate::spec::SandboxSpec;
 use serde::{Deserialize, Serialize};
@@ -73,6 +76,16 @@ impl IntegrityEvent {
 /// the command planted (see the module documentation). Never follows a link planted in the
 /// roots; a path it cannot revert is reported as `NotReverted`, never ignored.
 pub fn check_after_run(spec: &SandboxSpec) -> Vec<IntegrityEvent> {
+    check_after_run_watched(spec, None)
+}
+
+/// [`check_after_run`] for a run whose pre-walk set `watch` (`SandboxSpec::from_policy_watched`):
+/// the search for planted repositories lists again only what changed during the run (see
+/// `roots_watch`), falling back to the full walk whenever the watches cannot tell.
+pub fn check_after_run_watched(
+    spec: &SandboxSpec,
+    watch: Option<&mut roots_watch::RootsWatch>,
+) -> Vec<IntegrityEvent> {
     let _span = tracing::debug_span!("after_run_check").entered();
     let mut events = Vec::new();
     if spec.writable_roots.is_empty() {
@@ -92,7 +105,7 @@ pub fn check_after_run(spec: &SandboxSpec) -> Vec<IntegrityEvent> {
             reason: w.reason.clone(),
         });
     }
-    let repos = match discover::find_repos(&spec.writable_roots) {
+    let repos = match discover::find_repos_after(&spec.writable_roots, &spec.repos, watch) {
         Ok(r) => r,
         Err(e) => {
             events.push(IntegrityEvent {

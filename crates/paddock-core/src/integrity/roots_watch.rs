@@ -1,0 +1,332 @@
+//! Which directories of the writable roots gained or lost an entry during a run, so that the
+//! after-run check lists again only those instead of walking every root (Linux: inotify).
+//!
+//! The pre-walk (`discover::find_repos_watched`) puts a watch on each directory before it
+//! lists it, and notes each listed directory's inode and every `.git` entry it saw. After the
+//! run, `discover::find_repos_after` reads the events: a directory with an entry created,
+//! removed or renamed is listed again, a subdirectory the pre-walk did not list (new, moved in,
+//! or another directory at a known name) is walked whole, and every `.git` entry seen before is
+//! looked at again (its content can change without an event in its directory). Events come from
+//! the kernel's file system layer, per inode, whatever mount or namespace the change came
+//! through, and are queued before the call that made them returns: once every sandboxed
+//! process has ended, the queue holds every change.
+//!
+//! Fails closed to the full walk: a directory that could not be watched, more directories than
+//! [`MAX_WATCHES`], a queue that overflowed, an unreadable queue, or a system without inotify
+//! all make `changes` answer `None`.
+//!
+//! Small trees are not watched: a queue costs more to make and close than listing a few
+//! directories again (measured on a warm `paddock mcp` call in an empty workspace: 0.1 ms), so
+//! the queue is made once the pre-walk has listed [`MIN_DIRS`] directories, and those are
+//! watched then. Watching a directory after listing it is sound here because the pre-walk ends
+//! before the sandboxed command starts: only the host, which Paddock does not guard against,
+//! could change a directory in between.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The most directories one run watches (each watch pins an inode in the kernel); a larger
+/// tree is checked by the full walk after the run.
+pub const MAX_WATCHES: usize = 16 * 1024;
+/// Below this many directories the after-run check walks every root (see the module docs).
+pub const MIN_DIRS: usize = 128;
+
+/// The watches of one run's pre-walk.
+pub struct RootsWatch {
+    /// Made once [`MIN_DIRS`] directories were listed (`None` before).
+    #[cfg(target_os = "linux")]
+    queue: Option<sys::Inotify>,
+    /// Directories listed before the queue was made, watched when it is.
+    #[cfg(target_os = "linux")]
+    early: Vec<(PathBuf, u64)>,
+    #[cfg(target_os = "linux")]
+    min_dirs: usize,
+    /// Watch descriptor -> the directory it watches.
+    #[cfg(target_os = "linux")]
+    watched: HashMap<i32, PathBuf>,
+    /// Every directory the pre-walk listed -> its inode number and watch descriptor.
+    listed: HashMap<PathBuf, (u64, i32)>,
+    /// Every `.git` entry the pre-walk saw (directory, file or link).
+    dot_gits: Vec<PathBuf>,
+    /// Every listed directory got a watch of its own.
+    complete: bool,
+}
+
+impl std::fmt::Debug for RootsWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootsWatch")
+            .field("directories", &self.listed.len())
+            .field("complete", &self.complete)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What changed during the run, as far as the walk is concerned.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Listed directories, still in place, that gained or lost an entry.
+    pub changed: BTreeSet<PathBuf>,
+}
+
+impl RootsWatch {
+    /// A new, empty set of watches; `None` where the system has none (the full walk is used).
+    pub fn new() -> Option<RootsWatch> {
+        RootsWatch::with_min_dirs(MIN_DIRS)
+    }
+
+    /// [`RootsWatch::new`] that makes its queue once `min_dirs` directories were listed (0:
+    /// at once; the tests use it to watch small trees).
+    pub fn with_min_dirs(min_dirs: usize) -> Option<RootsWatch> {
+        #[cfg(target_os = "linux")]
+        {
+            Some(RootsWatch {
+                queue: None,
+                early: Vec::new(),
+                min_dirs,
+                watched: HashMap::new(),
+                listed: HashMap::new(),
+                dot_gits: Vec::new(),
+                complete: true,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = min_dirs;
+            None
+        }
+    }
+
+    /// Watches `dir` (inode `ino`), about to be listed. Called before the listing: an entry
+    /// made between the two is then both listed and reported, never neither. Until the queue
+    /// is made (see the module docs) the directory is only noted.
+    pub fn before_listing(&mut self, dir: &Path, ino: u64) {
+        if !self.complete {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            if self.listed.len() + self.early.len() >= MAX_WATCHES {
+                self.complete = false;
+                return;
+            }
+            if self.queue.is_none() {
+                self.early.push((dir.to_path_buf(), ino));
+                if self.early.len() <= self.min_dirs {
+                    return;
+                }
+                match sys::Inotify::new() {
+                    Ok(q) => self.queue = Some(q),
+                    Err(_) => {
+                        self.complete = false;
+                        return;
+                    }
+                }
+                for (dir, ino) in std::mem::take(&mut self.early) {
+                    self.watch(&dir, ino);
+                }
+                return;
+            }
+            self.watch(dir, ino);
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (dir, ino);
+            self.complete = false;
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn watch(&mut self, dir: &Path, ino: u64) {
+        let Some(queue) = &self.queue else { return };
+        match queue.add_dir(dir) {
+            // One directory under two names (a bind mount in a root) shares one watch: its
+            // events could not be told apart, so the full walk decides.
+            Ok(wd) if !self.watched.contains_key(&wd) => {
+                self.watched.insert(wd, dir.to_path_buf());
+                self.listed.insert(dir.to_path_buf(), (ino, wd));
+            }
+            _ => self.complete = false,
+        }
+    }
+
+    /// How many directories are watched.
+    pub fn watched_dirs(&self) -> usize {
+        self.listed.len()
+    }
+
+    /// Notes a `.git` entry the pre-walk saw.
+    pub fn saw_dot_git(&mut self, path: &Path) {
+        self.dot_gits.push(path.to_path_buf());
+    }
+
+    /// The `.git` entries the pre-walk saw.
+    pub fn dot_gits(&self) -> &[PathBuf] {
+        &self.dot_gits
+    }
+
+    /// True when `dir` was listed by the pre-walk with inode `ino` and its watch saw it neither
+    /// removed nor moved: its own events then say whether it changed.
+    pub fn still_known(&self, dir: &Path, ino: u64, gone: &BTreeSet<i32>) -> bool {
+        self.listed
+            .get(dir)
+            .is_some_and(|&(known, wd)| known == ino && !gone.contains(&wd))
+    }
+
+    /// Reads what happened since the watches were set. `None` (use the full walk) for a tree
+    /// too small to be watched, or when a directory went unwatched or the queue overflowed or
+    /// could not be read.
+    pub fn changes(&mut self) -> Option<(Changes, BTreeSet<i32>)> {
+        if !self.complete {
+            return None;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let events = self.queue.as_mut()?.drain().ok()?;
+            let mut touched = BTreeSet::new();
+            let mut gone = BTreeSet::new();
+            for ev in events {
+                if ev.mask & libc::IN_Q_OVERFLOW != 0 {
+                    return None;
+                }
+                if ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED) != 0 {
+                    gone.insert(ev.wd);
+                } else {
+                    touched.insert(ev.wd);
+                }
+            }
+            let changed = touched
+                .iter()
+                .filter(|wd| !gone.contains(wd))
+                .filter_map(|wd| self.watched.get(wd).cloned())
+                .collect();
+            Some((Changes { changed }, gone))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            None
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod sys {
+    //! The inotify calls: a non-blocking queue, a directory watch, and reading the events.
+
+    use std::ffi::CString;
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+
+    /// What a watched directory reports: entries made, removed or renamed in it, and its own
+    /// removal or move. Only directories are watched, never through a link.
+    const MASK: u32 = libc::IN_CREATE
+        | libc::IN_DELETE
+        | libc::IN_MOVED_FROM
+        | libc::IN_MOVED_TO
+        | libc::IN_DELETE_SELF
+        | libc::IN_MOVE_SELF
+        | libc::IN_ONLYDIR
+        | libc::IN_DONT_FOLLOW;
+
+    pub struct Inotify(std::fs::File);
+
+    /// One event's watch descriptor and mask (the name is not needed).
+    pub struct Event {
+        pub wd: i32,
+        pub mask: u32,
+    }
+
+    impl Inotify {
+        pub fn new() -> std::io::Result<Inotify> {
+            // SAFETY: inotify_init1 takes flags only and returns a new descriptor or -1.
+            let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: `fd` was just returned by inotify_init1 and is owned by nothing else.
+            let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+            Ok(Inotify(std::fs::File::from(owned)))
+        }
+
+        /// Watches the directory `dir` (not a link to one); returns its watch descriptor.
+        pub fn add_dir(&self, dir: &Path) -> std::io::Result<i32> {
+            let c = CString::new(dir.as_os_str().as_bytes())
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+            // SAFETY: the descriptor is this queue's, `c` is a valid NUL-terminated path that
+            // outlives the call, and the mask is a plain value.
+            let wd = unsafe {
+                libc::inotify_add_watch(std::os::fd::AsRawFd::as_raw_fd(&self.0), c.as_ptr(), MASK)
+            };
+            if wd < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(wd)
+            }
+        }
+
+        /// Every event queued so far (the queue is non-blocking: stops when it is empty).
+        pub fn drain(&mut self) -> std::io::Result<Vec<Event>> {
+            let mut events = Vec::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match self.0.read(&mut buf) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(events),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                if n == 0 {
+                    return Ok(events);
+                }
+                parse(&buf[..n], &mut events)?;
+            }
+        }
+    }
+
+    /// Splits a read of the queue into events: `wd`, `mask`, `cookie`, `len` (native-endian
+    /// 32-bit fields), then `len` bytes of name.
+    pub fn parse(mut bytes: &[u8], out: &mut Vec<Event>) -> std::io::Result<()> {
+        let field = |b: &[u8], i: usize| {
+            u32::from_ne_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]])
+        };
+        while !bytes.is_empty() {
+            if bytes.len() < 16 {
+                return Err(std::io::Error::other("a short inotify event"));
+            }
+            let len = field(bytes, 3) as usize;
+            let Some(rest) = bytes.get(16 + len..) else {
+                return Err(std::io::Error::other("an inotify event cut short"));
+            };
+            out.push(Event {
+                wd: field(bytes, 0) as i32,
+                mask: field(bytes, 1),
+            });
+            bytes = rest;
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn events_are_split_by_their_name_length_and_torn_ones_refused() {
+            let mut raw = Vec::new();
+            for (wd, mask, name_len) in [(1i32, libc::IN_CREATE, 16u32), (2, libc::IN_DELETE, 0)] {
+                raw.extend_from_slice(&wd.to_ne_bytes());
+                raw.extend_from_slice(&mask.to_ne_bytes());
+                raw.extend_from_slice(&0u32.to_ne_bytes());
+                raw.extend_from_slice(&name_len.to_ne_bytes());
+                raw.extend(std::iter::repeat_n(0u8, name_len as usize));
+            }
+            let mut out = Vec::new();
+            parse(&raw, &mut out).unwrap();
+            let got: Vec<_> = out.iter().map(|e| (e.wd, e.mask)).collect();
+            assert_eq!(got, [(1, libc::IN_CREATE), (2, libc::IN_DELETE)]);
+            assert!(parse(&raw[..raw.len() - 1], &mut Vec::new()).is_err());
+            assert!(parse(&raw[..20], &mut Vec::new()).is_err());
+        }
+    }
+}
