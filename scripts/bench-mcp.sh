@@ -14,6 +14,10 @@
 #
 # usage: scripts/bench-mcp.sh [CALLS]      (default 200)
 #   PADDOCK_BIN=path  the binary to measure (default: target/release/paddock, built if missing)
+#   TREE=N            also measure, in a second workspace holding a node_modules-like tree of N
+#                     directories of 24 files each, warm paced calls with the server's watches
+#                     kept between calls (the default) against PADDOCK_MCP_KEEP_WATCHES=0 (every
+#                     call walks the writable roots afresh), in alternating rounds
 #
 # The MCP client is a minimal JSON-RPC client in Python (stdlib only), so the round trip includes
 # its JSON encoding and a pipe write/read each way; the plain spawn is os.posix_spawn + waitpid.
@@ -64,12 +68,14 @@ def cli():
             sys.exit(f"paddock run -- true exited {r.returncode}")
     return out
 
-def mcp(spares=True, pause=0.0, plain_beside=None):
+def mcp(spares=True, pause=0.0, plain_beside=None, keep_watches=True, cwd=None, calls=calls):
     env = dict(os.environ)
     if not spares:
         env["PADDOCK_MCP_SPARES"] = "0"
+    if not keep_watches:
+        env["PADDOCK_MCP_KEEP_WATCHES"] = "0"
     p = subprocess.Popen([bin_, "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
-                         env=env)
+                         env=env, cwd=cwd)
     # Unbuffered writes (each request goes out at once), buffered reads: readline on the raw
     # pipe would read the reply one byte per system call (about 0.5 ms per 3.5 KB reply).
     rd = io.BufferedReader(p.stdout, 1 << 16)
@@ -143,4 +149,25 @@ print(f"goal (MCP, warm and paced, within 1 ms of a plain spawn paced alike): {g
       f"({(mm-ppm)*1e3:.3f} ms over; {(mm-pm)*1e3:.3f} ms over a back-to-back spawn); the warm "
       f"path saves {(om-mm)*1e3:.3f} ms per command over the cold one and {(cm-mm)*1e3:.3f} ms "
       f"over paddock run")
+
+tree = int(os.environ.get("TREE", "0"))
+if tree:
+    ws = os.path.join(os.path.dirname(os.getcwd()), "tree-ws")
+    for i in range(tree):
+        d = os.path.join(ws, "node_modules", f"p{i // 50}", f"m{i}")
+        os.makedirs(d)
+        for f in range(24):
+            open(os.path.join(d, f"f{f}.js"), "w").close()
+    n = max(20, calls // 3)
+    kept, fresh = [], []
+    for _ in range(3):
+        kept += mcp(pause=0.03, cwd=ws, calls=n)[0]
+        fresh += mcp(pause=0.03, cwd=ws, calls=n, keep_watches=False)[0]
+    km, k9 = stats(kept)
+    fm, f9 = stats(fresh)
+    print(f"workspace with {tree} directories of 24 files ({tree * 25} entries), warm paced calls, "
+          f"3 alternating rounds of {n}:")
+    print(f"{'  watches kept between calls':44} {km*1e3:>8.3f}ms {k9*1e3:>8.3f}ms")
+    print(f"{'  a fresh walk per call (KEEP_WATCHES=0)':44} {fm*1e3:>8.3f}ms {f9*1e3:>8.3f}ms")
+    print(f"  kept watches save {(fm-km)*1e3:.3f} ms per call ({km/fm:.2f}x the time)")
 PY

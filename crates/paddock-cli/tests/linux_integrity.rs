@@ -419,6 +419,13 @@ fn world_with_deep_tree() -> World {
     std::fs::create_dir_all(w.ws.join("vendor/a/b/c")).unwrap();
     std::fs::create_dir_all(w.ws.join("vendor/a/.git")).unwrap();
     std::fs::write(w.ws.join("vendor/a/b/c/lib.rs"), "// code\n").unwrap();
+    // A bare repository of the user's.
+    let bare = std::process::Command::new("git")
+        .args(["init", "-q", "--bare", "vendor/bare"])
+        .current_dir(&w.ws)
+        .status()
+        .unwrap();
+    assert!(bare.success());
     w
 }
 
@@ -456,6 +463,28 @@ fn a_repository_moved_into_a_deep_existing_directory_is_quarantined() {
          git -C staging/pkg config core.fsmonitor \"touch $OUT/pwned; false\" && \
          mv staging/pkg vendor/a/b/c/pkg",
         "vendor/a/b/c/pkg",
+    );
+}
+
+#[test]
+fn a_repository_planted_below_a_directory_made_a_bare_repository_is_quarantined() {
+    // git run in vendor/b/x/y takes the `.git` there before the bare repository around it: the
+    // walks must go below a bare repository.
+    assert_planted_repository_quarantined(
+        "mkdir -p vendor/b/objects && echo 'ref: refs/heads/main' > vendor/b/HEAD && \
+         git init -q vendor/b/x/y && \
+         git -C vendor/b/x/y config core.fsmonitor \"touch $OUT/pwned; false\"",
+        "vendor/b/x/y",
+    );
+}
+
+#[test]
+fn a_repository_planted_inside_an_existing_bare_repository_is_quarantined() {
+    // vendor/bare is a bare repository of the user's before the run (`world_with_deep_tree`).
+    assert_planted_repository_quarantined(
+        "mkdir -p vendor/bare/work && git init -q vendor/bare/work && \
+         git -C vendor/bare/work config core.fsmonitor \"touch $OUT/pwned; false\"",
+        "vendor/bare/work",
     );
 }
 

@@ -345,3 +345,107 @@ fn a_cancelled_run_is_killed() {
         c.cancel().await.unwrap();
     });
 }
+
+/// A workspace with more directories than the watches' threshold (`roots_watch::MIN_DIRS`),
+/// so the server keeps watches between calls.
+fn world_with_deep_tree() -> World {
+    let w = World::new();
+    for i in 0..paddock_core::integrity::roots_watch::MIN_DIRS + 8 {
+        std::fs::create_dir_all(w.ws.join(format!("vendor/pad/{i}"))).unwrap();
+    }
+    w
+}
+
+/// Starts `paddock mcp` with its debug log (`PADDOCK_LOG`) written to `log`.
+async fn connect_logging(w: &World, log: &std::path::Path) -> RunningService<RoleClient, ()> {
+    let base = w.ws.parent().unwrap().to_path_buf();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paddock"));
+    cmd.arg("mcp")
+        .current_dir(&w.ws)
+        .env("HOME", &w.home)
+        .env("PADDOCK_CONFIG_DIR", base.join("config"))
+        .env("PADDOCK_STATE_DIR", base.join("state"))
+        .env("PADDOCK_LOG", "paddock_core=debug")
+        .env_remove("PADDOCK_MCP_SPARES")
+        .env_remove("PADDOCK_SESSION");
+    let (transport, _) = TokioChildProcess::builder(cmd)
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("start paddock mcp");
+    ().serve(transport).await.expect("MCP initialize")
+}
+
+fn quarantined(v: &Value) -> Vec<String> {
+    v["integrity"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["action"] == "quarantined")
+        .map(|e| e["path"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_watches_kept_between_calls_see_plants_and_the_users_new_repositories() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("SKIPPED: git is not installed");
+        return;
+    }
+    let w = world_with_deep_tree();
+    let log = w.outside.join("server.log");
+    rt().block_on(async {
+        let c = connect_logging(&w, &log).await;
+        // A call plants a repository deep in an existing directory: quarantined.
+        let plant = script(&c, &w, "plant.sh", "git init -q vendor/pad/3 && git -C vendor/pad/3 config core.fsmonitor 'touch /pwned'\n").await;
+        assert_eq!(plant["exit_code"], 0, "{plant}");
+        assert!(
+            quarantined(&plant)
+                .iter()
+                .any(|p| p.ends_with("vendor/pad/3/.git")),
+            "{plant}"
+        );
+        // Between calls the user makes a repository of their own, deep in the tree: the next
+        // call's pre-walk (from the kept watches) knows it, so it is protected during the call
+        // and not taken for planted after it.
+        let user_repo = w.ws.join("vendor/pad/5");
+        let ok = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&user_repo)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let hook = user_repo.join(".git/hooks/post-checkout");
+        let touch = script(
+            &c,
+            &w,
+            "hook.sh",
+            "echo 'touch /tmp/x' > vendor/pad/5/.git/hooks/post-checkout && echo wrote\n",
+        )
+        .await;
+        assert_ne!(stdout(&touch), "wrote\n", "{touch}");
+        assert!(!hook.exists(), "the user's repository was not protected");
+        assert!(quarantined(&touch).is_empty(), "{touch}");
+        assert!(
+            user_repo.join(".git").is_dir(),
+            "the user's repository was moved"
+        );
+        // And the call after that still catches a plant.
+        let again = script(&c, &w, "plant2.sh", "git init -q vendor/pad/7 && git -C vendor/pad/7 config core.fsmonitor 'touch /pwned'\n").await;
+        assert!(
+            quarantined(&again)
+                .iter()
+                .any(|p| p.ends_with("vendor/pad/7/.git")),
+            "{again}"
+        );
+        c.cancel().await.unwrap();
+    });
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains("pre-walk: from the previous run's watches"),
+        "no pre-walk used the kept watches: {log}"
+    );
+}

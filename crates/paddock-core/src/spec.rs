@@ -11,6 +11,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+/// How a spec finds the repositories in its writable roots (the pre-walk).
+type RepoFinder<'a> =
+    &'a mut dyn FnMut(
+        &[PathBuf],
+    )
+        -> Result<Vec<integrity::discover::Repo>, integrity::discover::WalkError>;
+
 /// What exists at a protected path when the spec was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -89,36 +96,61 @@ impl SandboxSpec {
         workspace: &Path,
         host: &HostRoots,
     ) -> Result<SandboxSpec, SpecError> {
-        SandboxSpec::from_policy_with(policy, workspace, host, None)
+        SandboxSpec::from_policy_with(policy, workspace, host, &mut |roots| {
+            integrity::discover::find_repos(roots)
+        })
     }
 
     /// `from_policy` for a run: the pre-walk of the writable roots also sets the watches that
     /// let the after-run check list again only what changed
     /// (`integrity::check_after_run_watched`). The watches are `None` when there is no
-    /// writable root or the system has none.
+    /// writable root or the system has none. `previous`, the watches of an earlier run kept by
+    /// a resident front end, makes the pre-walk list again only what changed since they were
+    /// set (`discover::find_repos_again`), and is returned; when they cannot tell, or the roots
+    /// differ, they are dropped and the roots walked afresh.
     pub fn from_policy_watched(
         policy: &Policy,
         workspace: &Path,
+        previous: Option<RootsWatch>,
     ) -> Result<(SandboxSpec, Option<RootsWatch>), SpecError> {
-        let mut watch = if policy.mode == Mode::WorkspaceWrite {
-            RootsWatch::new()
-        } else {
-            None
-        };
+        let mut out = None;
+        let mut previous = previous.filter(|_| policy.mode == Mode::WorkspaceWrite);
         let spec = SandboxSpec::from_policy_with(
             policy,
             workspace,
             &HostRoots::from_env(),
-            watch.as_mut(),
+            &mut |roots| {
+                if let Some(mut w) = previous.take() {
+                    match integrity::discover::find_repos_again(roots, &mut w) {
+                        Ok(Some(found)) => {
+                            tracing::debug!(
+                                relisted = w.relisted(),
+                                "pre-walk: from the previous run's watches"
+                            );
+                            out = Some(w);
+                            return Ok(found);
+                        }
+                        // The watches cannot tell, or the changes could not be listed: the
+                        // fresh walk below decides (and reports its own error).
+                        Ok(None) | Err(_) => integrity::roots_watch::close_later(w),
+                    }
+                }
+                out = if policy.mode == Mode::WorkspaceWrite {
+                    RootsWatch::new()
+                } else {
+                    None
+                };
+                integrity::discover::find_repos_watched(roots, out.as_mut())
+            },
         )?;
-        Ok((spec, watch))
+        Ok((spec, out))
     }
 
     fn from_policy_with(
         policy: &Policy,
         workspace: &Path,
         host: &HostRoots,
-        watch: Option<&mut RootsWatch>,
+        find_repos: RepoFinder<'_>,
     ) -> Result<SandboxSpec, SpecError> {
         let _span = tracing::debug_span!("spec_resolve").entered();
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
@@ -172,13 +204,10 @@ impl SandboxSpec {
         let mut protected = Vec::new();
         let mut watched = Vec::new();
         let walk = tracing::debug_span!("integrity_prewalk").entered();
-        let found =
-            integrity::discover::find_repos_watched(&writable_roots, watch).map_err(|e| {
-                SpecError::Resolve {
-                    path: ws.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
+        let found = find_repos(&writable_roots).map_err(|e| SpecError::Resolve {
+            path: ws.clone(),
+            reason: e.to_string(),
+        })?;
         let own_dirs: Vec<PathBuf> = [crate::state::config_dir(), crate::state::state_dir()]
             .into_iter()
             .flatten()

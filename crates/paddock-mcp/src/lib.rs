@@ -103,6 +103,10 @@ pub struct PaddockServer {
     /// `None` when there is no state directory: every run is then refused, as `paddock run`
     /// refuses.
     audit: Option<AuditLog>,
+    /// The watches of the writable roots kept between runs, so that a run's pre-walk lists
+    /// again only what changed since the previous run (`paddock::WalkKeeper`). `None` with
+    /// `PADDOCK_MCP_KEEP_WATCHES=0`: every run walks its roots afresh, as `paddock run` does.
+    walks: Option<paddock::WalkKeeper>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -186,6 +190,8 @@ impl PaddockServer {
             cfg: Arc::new(cfg),
             spares: None,
             audit: AuditLog::open_default().ok(),
+            walks: (std::env::var_os("PADDOCK_MCP_KEEP_WATCHES").is_none_or(|v| v != "0"))
+                .then(paddock::WalkKeeper::new),
             tool_router: Self::tool_router(),
         }
     }
@@ -205,7 +211,9 @@ impl PaddockServer {
             let eff = config::load(&paths, &cfg.overrides).ok()?;
             Some((eff.policy, cfg.workspace.clone()))
         });
-        self.spares = SpareKeeper::start(base).ok().map(Arc::new);
+        self.spares = SpareKeeper::start(base, self.walks.clone())
+            .ok()
+            .map(Arc::new);
     }
 
     fn load(&self) -> Result<EffectivePolicy, PaddockError> {
@@ -312,6 +320,9 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
             .workspace(workspace)
             .policy(policy)
             .capture_output(true);
+        if let Some(walks) = &self.walks {
+            cmd.walk_keeper(walks.clone());
+        }
         // A narrowed call changes the sandbox's shape: it builds its own and leaves the spare.
         let ticket = match &self.spares {
             Some(keeper) if p.policy.is_none() => Some(keeper.ticket()),

@@ -36,6 +36,8 @@ pub struct SandboxCommand {
     timeout_set_by: Option<String>,
     /// A resident front end's spare sandbox, used when it fits (see `warm`).
     spare: Option<crate::warm::SpareTicket>,
+    /// A resident front end's watches of the writable roots, kept between runs.
+    walks: Option<WalkKeeper>,
     cancel: Option<crate::cancel::CancelHandle>,
 }
 
@@ -69,6 +71,48 @@ impl RootsWatchSlot {
     }
 }
 
+/// The watches of the writable roots that a resident front end (`paddock mcp`) keeps between
+/// runs, so that each run's pre-walk lists again only what changed since the previous one
+/// (`integrity::discover::find_repos_again`). A run takes them for its pre-walk and gives them
+/// back after its after-run check, when its process tree was confirmed ended and the watches
+/// are still worth keeping (`RootsWatch::worth_keeping`); a run that finds none walks afresh.
+#[derive(Clone, Default)]
+pub struct WalkKeeper(Arc<Mutex<Option<RootsWatch>>>);
+
+impl WalkKeeper {
+    pub fn new() -> Self {
+        WalkKeeper::default()
+    }
+
+    pub(crate) fn take(&self) -> Option<RootsWatch> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Keeps `watch` for the next run (the one kept before, from a run that ended meanwhile,
+    /// is dropped), or drops it when it is no longer worth keeping.
+    pub(crate) fn give_back(&self, watch: RootsWatch) {
+        if !watch.worth_keeping() {
+            paddock_core::integrity::roots_watch::close_later(watch);
+            return;
+        }
+        let old = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(watch);
+        if let Some(old) = old {
+            paddock_core::integrity::roots_watch::close_later(old);
+        }
+    }
+}
+
+impl std::fmt::Debug for WalkKeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.debug_tuple("WalkKeeper").field(&*held).finish()
+    }
+}
+
 impl std::fmt::Debug for RootsWatchSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -91,6 +135,7 @@ impl SandboxCommand {
             network_observers: Vec::new(),
             timeout_set_by: None,
             spare: None,
+            walks: None,
             cancel: None,
         }
     }
@@ -172,6 +217,13 @@ impl SandboxCommand {
         self
     }
 
+    /// Lets the run's pre-walk start from the watches `keeper` holds and give them back after
+    /// its check (see [`WalkKeeper`]).
+    pub fn walk_keeper(&mut self, keeper: WalkKeeper) -> &mut Self {
+        self.walks = Some(keeper);
+        self
+    }
+
     /// Lets `handle` cancel the run (see `cancel`).
     pub fn cancel_handle(&mut self, handle: crate::cancel::CancelHandle) -> &mut Self {
         self.cancel = Some(handle);
@@ -247,7 +299,9 @@ impl SandboxCommand {
             &self.policy,
             paddock_core::state::home_dir().as_deref(),
         )?;
-        let (spec, roots_watch) = SandboxSpec::from_policy_watched(&self.policy, &workspace)?;
+        let previous = self.walks.as_ref().and_then(WalkKeeper::take);
+        let (spec, roots_watch) =
+            SandboxSpec::from_policy_watched(&self.policy, &workspace, previous)?;
         backend::check_portable(&spec)?;
         let env_span = tracing::debug_span!("env_scrub_and_program_lookup").entered();
         let mut scrubbed = paddock_core::env::scrub(std::env::vars_os(), &self.policy.env);
@@ -377,10 +431,12 @@ impl SandboxCommand {
                 &prepared.spec,
                 watch.as_mut(),
             ));
-            // Closing the queue removes one watch per directory (measured: about 8 us each,
-            // 16 ms for 2,000 directories): off the run's path.
-            if let Some(w) = watch.filter(|w| w.watched_dirs() > 0) {
-                paddock_runner::workers::drop_later(w);
+            match (watch, &self.walks) {
+                (Some(w), Some(keeper)) => keeper.give_back(w),
+                // Closing the queue removes one watch per directory (measured: about 8 us
+                // each, 16 ms for 2,000 directories): off the run's path.
+                (Some(w), None) if w.watched_dirs() > 0 => paddock_runner::workers::drop_later(w),
+                _ => {}
             }
             // When the runner could not confirm the tree ended (processes outlived the kill),
             // the record stays for the next run to check again; its lock goes with `p`.

@@ -19,7 +19,7 @@ pub mod status;
 pub mod warm;
 
 pub use backend::Backend;
-pub use command::{Prepared, SandboxCommand, failure_report};
+pub use command::{Prepared, SandboxCommand, WalkKeeper, failure_report};
 pub use error::PaddockError;
 pub use gate::{Gate, GatedRun, run_gated, run_unchecked};
 pub use paddock_core as core;

@@ -10,6 +10,7 @@
 //! and its pending record belong to the run, not to the spare.
 
 use crate::backend::{self, WaitingSandbox};
+use crate::command::WalkKeeper;
 use crate::error::PaddockError;
 use paddock_core::{Policy, SandboxSpec};
 use std::path::{Path, PathBuf};
@@ -39,14 +40,28 @@ pub fn supported() -> bool {
 }
 
 /// Builds a spare for `policy` in `workspace`. `Ok(None)` when the policy gets no spare
-/// (full-access, a network allow-list, or a backend without spares).
-pub fn build(policy: &Policy, workspace: &Path) -> Result<Option<Spare>, PaddockError> {
+/// (full-access, a network allow-list, or a backend without spares). With `walks`, the spec's
+/// pre-walk starts from the watches it holds and gives them back (see `WalkKeeper`).
+pub fn build(
+    policy: &Policy,
+    workspace: &Path,
+    walks: Option<&WalkKeeper>,
+) -> Result<Option<Spare>, PaddockError> {
     if policy.mode == paddock_core::Mode::FullAccess
         || matches!(policy.network, paddock_core::Network::Allowlist(_))
     {
         return Ok(None);
     }
-    let spec = SandboxSpec::from_policy(policy, workspace)?;
+    let spec = match walks {
+        Some(keeper) => {
+            let (spec, watch) = SandboxSpec::from_policy_watched(policy, workspace, keeper.take())?;
+            if let Some(w) = watch {
+                keeper.give_back(w);
+            }
+            spec
+        }
+        None => SandboxSpec::from_policy(policy, workspace)?,
+    };
     let Some(sandbox) = backend::current().prepare_spare(&spec, &policy.limits)? else {
         return Ok(None);
     };
@@ -225,7 +240,7 @@ pub struct SpareKeeper {
 
 impl SpareKeeper {
     /// Starts the keeper; the first spare is built at once.
-    pub fn start(base: Box<BaseFn>) -> std::io::Result<SpareKeeper> {
+    pub fn start(base: Box<BaseFn>, walks: Option<WalkKeeper>) -> std::io::Result<SpareKeeper> {
         let slot = Arc::new(SpareSlot::new());
         let replies = Arc::new(ReplyCounter::default());
         let (tx, rx) = mpsc::channel::<Wake>();
@@ -239,7 +254,9 @@ impl SpareKeeper {
                     if let Wake::AfterReply(seen) = wake {
                         sent.wait_past(seen, WAIT_FOR_REPLY);
                     }
-                    let spare = base().and_then(|(policy, ws)| build(&policy, &ws).ok().flatten());
+                    let spare = base().and_then(|(policy, ws)| {
+                        build(&policy, &ws, walks.as_ref()).ok().flatten()
+                    });
                     filled.set(spare.map_or(State::Empty, |s| State::Ready(Box::new(s))));
                 }
                 // The keeper is gone: drop the spare (its pid 1 ends without running anything).
@@ -299,7 +316,7 @@ mod tests {
             let _ = tx.lock().unwrap().send(Instant::now());
             None
         });
-        let keeper = SpareKeeper::start(base).unwrap();
+        let keeper = SpareKeeper::start(base, None).unwrap();
         rx.recv_timeout(Duration::from_secs(5))
             .expect("the first spare is built at once");
         // The build made nothing: the slot is empty again once it is done.

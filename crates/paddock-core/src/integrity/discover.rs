@@ -130,10 +130,48 @@ pub fn find_repos_watched(
     mut watch: Option<&mut RootsWatch>,
 ) -> Result<Vec<Repo>, WalkError> {
     let mut repos = BTreeSet::new();
+    if let Some(w) = watch.as_deref_mut() {
+        w.set_roots(roots);
+    }
     for root in roots {
         walk_root(root, &mut repos, watch.as_deref_mut())?;
     }
     Ok(with_inner_git_dirs(repos.into_iter().collect(), &[]))
+}
+
+/// The repositories under `roots` now, exactly as [`find_repos`] would find them, from the
+/// watches an earlier walk of the same roots set and the events they have gathered since (see
+/// `roots_watch`): a resident front end's next pre-walk. Lists again what changed since the
+/// watches were set, walks whole what was not listed then, and looks again at every `.git`
+/// entry and bare repository found then whose path is intact. `Ok(None)` when the watches
+/// cannot tell (other roots, an overflow, a directory not watched, a root moved): walk afresh.
+pub fn find_repos_again(
+    roots: &[PathBuf],
+    watch: &mut RootsWatch,
+) -> Result<Option<Vec<Repo>>, WalkError> {
+    if watch.roots() != roots {
+        return Ok(None);
+    }
+    let Some(Relisted { mut repos, gone }) = relist_changed(watch)? else {
+        return Ok(None);
+    };
+    if !roots.iter().all(|r| watch.path_intact(r, &gone)) {
+        return Ok(None);
+    }
+    // A bare repository found then is looked at again where its path is intact.
+    for (dir, ino) in watch.bare_dirs() {
+        if watch.path_intact(dir, &gone)
+            && watch.still_known(dir, *ino, &gone)
+            && looks_like_git_dir(dir)
+        {
+            repos.insert(Repo {
+                git_dir: dir.clone(),
+                work_tree: dir.clone(),
+                dot_git: None,
+            });
+        }
+    }
+    Ok(Some(with_inner_git_dirs(repos.into_iter().collect(), &[])))
 }
 
 /// The repositories under `roots` after a run whose pre-walk set `watch`, as [`find_repos`]
@@ -152,33 +190,68 @@ pub fn find_repos_after(
     let Some(watch) = watch else {
         return find_repos(roots);
     };
-    let Some((changes, gone)) = watch.changes() else {
+    let Some(relisted) = relist_changed(watch)? else {
         return find_repos(roots);
+    };
+    Ok(with_inner_git_dirs(
+        relisted.repos.into_iter().collect(),
+        known,
+    ))
+}
+
+/// What [`relist_changed`] found.
+struct Relisted {
+    repos: BTreeSet<Repo>,
+    /// The watches whose directory was removed or moved.
+    gone: BTreeSet<i32>,
+}
+
+/// What the watches' changes hold: the repositories in the directories that changed (listed
+/// again; a subdirectory not listed by the pre-walk under that name and inode is walked whole)
+/// and those the `.git` entries the pre-walk saw stand for now. A changed directory whose path
+/// is no longer intact (a parent removed or moved) is skipped: whatever is at that path now is
+/// below a directory walked whole. `None` when the watches cannot tell. Notes in `watch` how
+/// many directories were listed.
+fn relist_changed(watch: &mut RootsWatch) -> Result<Option<Relisted>, WalkError> {
+    let Some((changes, gone)) = watch.changes() else {
+        return Ok(None);
     };
     let mut repos = BTreeSet::new();
     let mut seen = 0;
-    for dir in &changes.changed {
-        let Some(subdirs) = scan_dir(dir, dir, &mut seen, &mut repos, &mut |_| {})? else {
+    let mut listed = 0;
+    for dir in changes.changed {
+        if !watch.path_intact(&dir, &gone) {
+            continue;
+        }
+        listed += 1;
+        let Some(subdirs) = scan_dir(&dir, &dir, &mut seen, &mut repos, &mut |_| {})? else {
             continue;
         };
         for (sub, ino) in subdirs {
             if !watch.still_known(&sub, ino, &gone) {
-                walk_root(&sub, &mut repos, None)?;
+                listed += walk_root(&sub, &mut repos, None)?;
             }
         }
     }
+    // A `.git` entry seen before is looked at again where its directory's path is intact (its
+    // content and a gitfile's target change without an event in that directory).
     for dot_git in watch.dot_gits() {
+        let Some(work_tree) = dot_git.parent() else {
+            continue;
+        };
+        if !watch.path_intact(work_tree, &gone) {
+            continue;
+        }
         let Ok(meta) = dot_git.symlink_metadata() else {
             continue;
         };
         let is_dir = meta.file_type().is_dir();
-        if (!is_dir || looks_like_git_dir(dot_git))
-            && let Some(work_tree) = dot_git.parent()
-        {
+        if !is_dir || looks_like_git_dir(dot_git) {
             repos.insert(repo_for_dot_git(dot_git, work_tree, is_dir));
         }
     }
-    Ok(with_inner_git_dirs(repos.into_iter().collect(), known))
+    watch.note_relisted(listed);
+    Ok(Some(Relisted { repos, gone }))
 }
 
 /// `out` with the git dirs inside the `modules/` and `worktrees/` of each of its repositories
@@ -200,12 +273,15 @@ fn with_inner_git_dirs(mut out: Vec<Repo>, more: &[PathBuf]) -> Vec<Repo> {
     out
 }
 
+/// Walks `root`, adding the repositories below it to `repos` and watching what it lists with
+/// `watch`; returns how many directories it listed.
 fn walk_root(
     root: &Path,
     repos: &mut BTreeSet<Repo>,
     mut watch: Option<&mut RootsWatch>,
-) -> Result<(), WalkError> {
+) -> Result<usize, WalkError> {
     let mut seen = 0usize;
+    let mut listed = 0usize;
     let root_ino = match &watch {
         Some(_) => std::fs::symlink_metadata(root).map_or(0, |m| meta_ino(&m)),
         None => 0,
@@ -215,9 +291,13 @@ fn walk_root(
         if let Some(w) = watch.as_deref_mut() {
             w.before_listing(&dir, ino);
         }
-        let mut saw = |p: &Path| {
+        listed += 1;
+        let mut saw = |found: Found<'_>| {
             if let Some(w) = watch.as_deref_mut() {
-                w.saw_dot_git(p);
+                match found {
+                    Found::DotGit(p) => w.saw_dot_git(p),
+                    Found::Bare => w.saw_bare(&dir, ino),
+                }
             }
         };
         let Some(subdirs) = scan_dir(&dir, root, &mut seen, repos, &mut saw)? else {
@@ -227,12 +307,20 @@ fn walk_root(
             stack.extend(subdirs.into_iter().map(|(p, ino)| (p, depth + 1, ino)));
         }
     }
-    Ok(())
+    Ok(listed)
+}
+
+/// What a listing found that the watches note: a `.git` entry, or that the directory listed is
+/// a bare repository.
+enum Found<'a> {
+    DotGit(&'a Path),
+    Bare,
 }
 
 /// Lists `dir` (a directory under `root`, counting its entries in `seen`): records `dir` as a
-/// repository when it looks like a bare one (nothing below it is then walked) and the
-/// repositories its `.git` entries stand for (each also given to `dot_git`), and returns its
+/// repository when it looks like a bare one (`found` is told; its subdirectories are returned
+/// as any directory's)
+/// and the repositories its `.git` entries stand for (each also given to `found`), and returns its
 /// other subdirectories with their inode numbers. `None` when `dir` cannot be listed because it
 /// is gone or closed to the caller (git could not read it either).
 fn scan_dir(
@@ -240,7 +328,7 @@ fn scan_dir(
     root: &Path,
     seen: &mut usize,
     repos: &mut BTreeSet<Repo>,
-    dot_git: &mut dyn FnMut(&Path),
+    found: &mut dyn FnMut(Found<'_>),
 ) -> Result<Option<Vec<(PathBuf, u64)>>, WalkError> {
     let listing = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -271,20 +359,22 @@ fn scan_dir(
         objects |= is_git_name(&name, "objects") || is_git_name(&name, "commondir");
         entries.push(entry);
     }
+    // A bare repository is walked below like any directory: git run in a directory below it
+    // takes a `.git` there first, so a repository planted inside a bare one is as live as any.
     if head && objects && dir.file_name().is_none_or(|n| !is_dot_git(n)) {
         repos.insert(Repo {
             git_dir: dir.to_path_buf(),
             work_tree: dir.to_path_buf(),
             dot_git: None,
         });
-        return Ok(Some(Vec::new()));
+        found(Found::Bare);
     }
     let mut subdirs = Vec::new();
     for entry in entries {
         let Ok(ft) = entry.file_type() else { continue };
         let path = entry.path();
         if is_dot_git(&entry.file_name()) {
-            dot_git(&path);
+            found(Found::DotGit(&path));
             // A `.git` directory git would not take for a repository (an empty one, say) is
             // not one yet: if the run makes it one, it is checked as a new repository.
             if !ft.is_dir() || looks_like_git_dir(&path) {

@@ -15,6 +15,8 @@ pub mod discover;
 pub mod fsguard;
 pub mod gitconfig;
 pub mod pending;
+#[cfg(all(test, target_os = "linux"))]
+mod reused_walk_tests;
 pub mod roots_watch;
 #[cfg(all(test, target_os = "linux"))]
 mod watched_walk_tests;
