@@ -496,3 +496,24 @@ fn an_empty_dot_git_made_a_repository_during_the_run_is_quarantined() {
         "vendor/a",
     );
 }
+
+#[test]
+fn a_repository_planted_deeper_than_the_walk_goes_is_reported_and_the_next_run_refused() {
+    // Below `MAX_WALK_DEPTH` directories the walk cannot look; it used to stop there silently.
+    let deep = "d/".repeat(paddock_core::integrity::discover::MAX_WALK_DEPTH + 2);
+    let plant = format!(
+        "mkdir -p {deep} && git init -q {deep}evil && \
+         git -C {deep}evil config core.fsmonitor \"touch $OUT/pwned; false\""
+    );
+    let w = World::with_repo();
+    let o = w.run(&plant);
+    assert_ok(&o);
+    let err = stderr(&o);
+    assert!(
+        stderr_reports_integrity(&o) && err.contains("too deep"),
+        "the run's check does not report what it could not check: {err}"
+    );
+    let next = w.run("true");
+    assert_eq!(next.status.code(), Some(78), "{}", stderr(&next));
+    assert!(stderr(&next).contains("too deep"), "{}", stderr(&next));
+}

@@ -3,7 +3,11 @@
 //! for a backend to enforce. Backends take a `SandboxSpec`, never a raw `Policy`.
 
 use crate::error::SpecError;
-use crate::integrity::{self, discover::Control, roots_watch::RootsWatch};
+use crate::integrity::{
+    self,
+    discover::Control,
+    roots_watch::{RootsWatch, WatchPlan},
+};
 use crate::paths;
 use crate::policy::{Capability, Mode, Network, Policy, WindowsLevel};
 use crate::roots::HostRoots;
@@ -104,16 +108,20 @@ impl SandboxSpec {
     /// `from_policy` for a run: the pre-walk of the writable roots also sets the watches that
     /// let the after-run check list again only what changed
     /// (`integrity::check_after_run_watched`). The watches are `None` when there is no
-    /// writable root or the system has none. `previous`, the watches of an earlier run kept by
-    /// a resident front end, makes the pre-walk list again only what changed since they were
-    /// set (`discover::find_repos_again`), and is returned; when they cannot tell, or the roots
-    /// differ, they are dropped and the roots walked afresh.
+    /// writable root or the system has none. With [`WatchPlan::Kept`], watches kept by a
+    /// resident front end from an earlier run make the pre-walk list again only what changed
+    /// since they were set (`discover::find_repos_again`), and are returned; when they cannot
+    /// tell they are dropped and the roots walked afresh.
     pub fn from_policy_watched(
         policy: &Policy,
         workspace: &Path,
-        previous: Option<RootsWatch>,
+        plan: WatchPlan,
     ) -> Result<(SandboxSpec, Option<RootsWatch>), SpecError> {
         let mut out = None;
+        let (keeping, previous) = match plan {
+            WatchPlan::OneRun => (false, None),
+            WatchPlan::Kept(previous) => (true, previous),
+        };
         let mut previous = previous.filter(|_| policy.mode == Mode::WorkspaceWrite);
         let spec = SandboxSpec::from_policy_with(
             policy,
@@ -135,10 +143,10 @@ impl SandboxSpec {
                         Ok(None) | Err(_) => integrity::roots_watch::close_later(w),
                     }
                 }
-                out = if policy.mode == Mode::WorkspaceWrite {
-                    RootsWatch::new()
-                } else {
-                    None
+                out = match (policy.mode, keeping) {
+                    (Mode::WorkspaceWrite, true) => RootsWatch::for_keeping(),
+                    (Mode::WorkspaceWrite, false) => RootsWatch::new(),
+                    _ => None,
                 };
                 integrity::discover::find_repos_watched(roots, out.as_mut())
             },

@@ -10,7 +10,7 @@ use crate::error::PaddockError;
 use crate::exit;
 use crate::resolve::resolve_program;
 use paddock_core::denial::{Denial, DenialSource, GuessContext};
-use paddock_core::integrity::roots_watch::RootsWatch;
+use paddock_core::integrity::roots_watch::{RootsWatch, WatchPlan};
 use paddock_core::report::RunReport;
 use paddock_core::spec::CommandSpec;
 use paddock_core::{EnforcementReport, NetworkEvent, NetworkObserver, Policy, SandboxSpec};
@@ -299,9 +299,11 @@ impl SandboxCommand {
             &self.policy,
             paddock_core::state::home_dir().as_deref(),
         )?;
-        let previous = self.walks.as_ref().and_then(WalkKeeper::take);
-        let (spec, roots_watch) =
-            SandboxSpec::from_policy_watched(&self.policy, &workspace, previous)?;
+        let plan = match &self.walks {
+            Some(keeper) => WatchPlan::Kept(keeper.take()),
+            None => WatchPlan::OneRun,
+        };
+        let (spec, roots_watch) = SandboxSpec::from_policy_watched(&self.policy, &workspace, plan)?;
         backend::check_portable(&spec)?;
         let env_span = tracing::debug_span!("env_scrub_and_program_lookup").entered();
         let mut scrubbed = paddock_core::env::scrub(std::env::vars_os(), &self.policy.env);

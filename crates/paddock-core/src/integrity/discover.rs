@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 /// The most directory entries one walk of the writable roots reads; a larger tree is refused
 /// (the run would otherwise go unchecked).
 pub const MAX_WALK_ENTRIES: usize = 1_000_000;
-/// How deep a walk descends below a root.
+/// How deep a walk descends below a root; a deeper directory is refused (a repository there
+/// would go unchecked).
 pub const MAX_WALK_DEPTH: usize = 128;
 /// How many `include.path` levels are followed.
 const MAX_INCLUDE_DEPTH: usize = 8;
@@ -106,6 +107,16 @@ pub enum WalkError {
          use a smaller workspace or writable root"
     )]
     TooLarge { root: PathBuf, limit: usize },
+    #[error(
+        "{path} lies {limit} directories below its writable root and holds more, too deep to \
+         check for planted git repositories; flatten or remove it"
+    )]
+    TooDeep { path: PathBuf, limit: usize },
+    #[error(
+        "{path} can be entered but not listed, so a git repository inside it could not be \
+         checked; give its owner read permission (chmod u+r) or remove it"
+    )]
+    Unlistable { path: PathBuf },
     #[error("cannot read {path}: {reason}")]
     Unreadable { path: PathBuf, reason: String },
 }
@@ -133,8 +144,15 @@ pub fn find_repos_watched(
     if let Some(w) = watch.as_deref_mut() {
         w.set_roots(roots);
     }
+    let mut entries = 0;
     for root in roots {
-        walk_root(root, &mut repos, watch.as_deref_mut())?;
+        // The entry limit holds per root.
+        let mut seen = 0;
+        walk_root(root, 0, &mut seen, &mut repos, watch.as_deref_mut())?;
+        entries += seen;
+    }
+    if let Some(w) = watch {
+        w.set_entries(entries);
     }
     Ok(with_inner_git_dirs(repos.into_iter().collect(), &[]))
 }
@@ -149,7 +167,7 @@ pub fn find_repos_again(
     roots: &[PathBuf],
     watch: &mut RootsWatch,
 ) -> Result<Option<Vec<Repo>>, WalkError> {
-    if watch.roots() != roots {
+    if !watch.may_reuse(roots) {
         return Ok(None);
     }
     let Some(Relisted { mut repos, gone }) = relist_changed(watch)? else {
@@ -217,19 +235,32 @@ fn relist_changed(watch: &mut RootsWatch) -> Result<Option<Relisted>, WalkError>
         return Ok(None);
     };
     let mut repos = BTreeSet::new();
-    let mut seen = 0;
+    // Counted on from the pre-walk's entries (what was removed since is not taken off): past the
+    // limit, the full walk decides.
+    let mut seen = watch.entries();
     let mut listed = 0;
     for dir in changes.changed {
         if !watch.path_intact(&dir, &gone) {
             continue;
         }
         listed += 1;
-        let Some(subdirs) = scan_dir(&dir, &dir, &mut seen, &mut repos, &mut |_| {})? else {
+        let depth = watch.depth_of(&dir);
+        let scanned = scan_dir(&dir, &dir, &mut seen, &mut repos, &mut |_| {});
+        let Some(scanned) = within_limits(scanned)? else {
+            return Ok(None);
+        };
+        let Some(subdirs) = scanned else {
             continue;
         };
+        if depth >= MAX_WALK_DEPTH && !subdirs.is_empty() {
+            return Ok(None);
+        }
         for (sub, ino) in subdirs {
             if !watch.still_known(&sub, ino, &gone) {
-                listed += walk_root(&sub, &mut repos, None)?;
+                match within_limits(walk_root(&sub, depth + 1, &mut seen, &mut repos, None))? {
+                    Some(n) => listed += n,
+                    None => return Ok(None),
+                }
             }
         }
     }
@@ -273,20 +304,34 @@ fn with_inner_git_dirs(mut out: Vec<Repo>, more: &[PathBuf]) -> Vec<Repo> {
     out
 }
 
-/// Walks `root`, adding the repositories below it to `repos` and watching what it lists with
-/// `watch`; returns how many directories it listed.
+/// `result`, with the entry and depth limits read as "the watches cannot tell" (`Ok(None)`): a
+/// walk from the watches counts entries and depth from where it starts, and the full walk
+/// decides whether the tree is really too large or too deep.
+fn within_limits<T>(result: Result<T, WalkError>) -> Result<Option<T>, WalkError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(WalkError::TooLarge { .. } | WalkError::TooDeep { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Walks `top` (`depth` directories below its root), adding the repositories below it to
+/// `repos`, counting the entries read in `seen` and watching what it lists with `watch`;
+/// returns how many directories it listed.
 fn walk_root(
-    root: &Path,
+    top: &Path,
+    depth: usize,
+    seen: &mut usize,
     repos: &mut BTreeSet<Repo>,
     mut watch: Option<&mut RootsWatch>,
 ) -> Result<usize, WalkError> {
-    let mut seen = 0usize;
+    let root = top;
     let mut listed = 0usize;
     let root_ino = match &watch {
         Some(_) => std::fs::symlink_metadata(root).map_or(0, |m| meta_ino(&m)),
         None => 0,
     };
-    let mut stack = vec![(root.to_path_buf(), 0usize, root_ino)];
+    let mut stack = vec![(root.to_path_buf(), depth, root_ino)];
     while let Some((dir, depth, ino)) = stack.pop() {
         if let Some(w) = watch.as_deref_mut() {
             w.before_listing(&dir, ino);
@@ -300,12 +345,16 @@ fn walk_root(
                 }
             }
         };
-        let Some(subdirs) = scan_dir(&dir, root, &mut seen, repos, &mut saw)? else {
+        let Some(subdirs) = scan_dir(&dir, root, seen, repos, &mut saw)? else {
             continue;
         };
-        if depth < MAX_WALK_DEPTH {
-            stack.extend(subdirs.into_iter().map(|(p, ino)| (p, depth + 1, ino)));
+        if depth >= MAX_WALK_DEPTH && !subdirs.is_empty() {
+            return Err(WalkError::TooDeep {
+                path: dir,
+                limit: MAX_WALK_DEPTH,
+            });
         }
+        stack.extend(subdirs.into_iter().map(|(p, ino)| (p, depth + 1, ino)));
     }
     Ok(listed)
 }
@@ -332,9 +381,18 @@ fn scan_dir(
 ) -> Result<Option<Vec<(PathBuf, u64)>>, WalkError> {
     let listing = match std::fs::read_dir(dir) {
         Ok(e) => e,
-        // A directory the caller cannot list holds nothing the caller's git would run from
-        // a listing; the sandbox cannot list it either.
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(None),
+        // A directory the caller can neither list nor enter holds nothing the caller's git
+        // could run. One that can be entered but not listed (mode --x) is where git could
+        // still run a repository planted inside: refused.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return if std::fs::symlink_metadata(dir.join(".")).is_ok() {
+                Err(WalkError::Unlistable {
+                    path: dir.to_path_buf(),
+                })
+            } else {
+                Ok(None)
+            };
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(WalkError::Unreadable {

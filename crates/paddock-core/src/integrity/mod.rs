@@ -14,10 +14,13 @@
 pub mod discover;
 pub mod fsguard;
 pub mod gitconfig;
+pub mod keep_guard;
 pub mod pending;
 #[cfg(all(test, target_os = "linux"))]
 mod reused_walk_tests;
 pub mod roots_watch;
+#[cfg(all(test, target_os = "linux"))]
+mod walk_limits_tests;
 #[cfg(all(test, target_os = "linux"))]
 mod watched_walk_tests;
 

@@ -23,9 +23,9 @@ fn tree() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (d, root, base.join("outside"))
 }
 
-/// The watches of a walk of `root` (watched from the first directory on).
+/// The watches of a walk of `root`, made to be kept.
 fn watches(root: &Path) -> RootsWatch {
-    let mut watch = RootsWatch::with_min_dirs(0).expect("inotify");
+    let mut watch = RootsWatch::for_keeping().expect("inotify");
     find_repos_watched(&[root.to_path_buf()], Some(&mut watch)).unwrap();
     watch
 }
@@ -146,6 +146,30 @@ fn a_directory_that_becomes_a_bare_repository_still_has_its_repositories_below_i
             root.join("a/b/c/inner"),
         ])
     );
+}
+
+#[test]
+fn watches_made_to_be_kept_watch_a_small_tree_from_its_first_directory() {
+    // Made before the first listing: a resident server's other run cannot change a directory
+    // between its listing and its watch. Watches for one run wait for a larger tree.
+    let (_d, root, _) = tree();
+    assert!(watches(&root).watched_dirs() > 0);
+    let mut one_run = RootsWatch::new().unwrap();
+    find_repos_watched(std::slice::from_ref(&root), Some(&mut one_run)).unwrap();
+    assert_eq!(one_run.watched_dirs(), 0);
+}
+
+#[test]
+fn watches_not_made_to_be_kept_are_not_used_again() {
+    let (_d, root, _) = tree();
+    let mut watch = RootsWatch::with_min_dirs(0).unwrap();
+    find_repos_watched(std::slice::from_ref(&root), Some(&mut watch)).unwrap();
+    assert!(
+        find_repos_again(std::slice::from_ref(&root), &mut watch)
+            .unwrap()
+            .is_none()
+    );
+    assert!(!watch.worth_keeping());
 }
 
 #[test]

@@ -22,15 +22,38 @@
 //! finds every repository `find_repos` would. The front end drops the watches and walks afresh
 //! once that is no longer small ([`RootsWatch::worth_keeping`]).
 //!
-//! Small trees are not watched: a queue costs more to make and close than listing a few
-//! directories again (measured on a warm `paddock mcp` call in an empty workspace: 0.1 ms), so
-//! the queue is made once the pre-walk has listed [`MIN_DIRS`] directories, and those are
-//! watched then. Watching a directory after listing it is sound here because the pre-walk ends
-//! before the sandboxed command starts: only the host, which Paddock does not guard against,
-//! could change a directory in between.
+//! Watches kept between runs are used again only while what they rely on holds (`keep_guard`:
+//! no mount changed, the roots are the directories walked, all on local file systems).
+//!
+//! For one run, small trees are not watched: a queue costs more to make and close than listing
+//! a few directories again (measured on a warm `paddock mcp` call in an empty workspace: 0.1
+//! ms), so the queue is made once the pre-walk has listed [`MIN_DIRS`] directories, and those
+//! are watched then. Watching a directory after listing it is sound there because that
+//! pre-walk ends before its own command starts and nothing else of Paddock's runs. Watches
+//! meant to be kept ([`WatchPlan::Kept`]) are made before the first listing: a resident server
+//! may run another command at the same time, which could change a directory between its
+//! listing and its watch.
+//!
+//! A run never holds more than an eighth of the user's inotify watches
+//! (`fs.inotify.max_user_watches`, shared with editors and file watchers), and at most
+//! [`MAX_WATCHES`]; past that the full walk decides.
 
+use super::keep_guard::KeepGuard;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+
+/// How a run's pre-walk watches the writable roots.
+// One per run, moved once: boxing the watches would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum WatchPlan {
+    /// For the run's own after-run check (`paddock run`): watched past [`MIN_DIRS`]
+    /// directories, dropped after the check.
+    OneRun,
+    /// For a resident front end that keeps the watches between runs (`paddock mcp`): those kept
+    /// from an earlier run if any (used when they can still tell), else new ones, made before
+    /// the first listing.
+    Kept(Option<RootsWatch>),
+}
 
 /// The most directories one run watches (each watch pins an inode in the kernel); a larger
 /// tree is checked by the full walk after the run.
@@ -71,6 +94,12 @@ pub struct RootsWatch {
     broken: bool,
     /// How many directories the last walk from these watches listed again.
     relisted: usize,
+    /// How many entries the pre-walk read.
+    entries: usize,
+    /// Made to be kept between runs ([`RootsWatch::for_keeping`]).
+    keep: bool,
+    /// What kept watches rely on, taken before the first listing (for watches made to be kept).
+    guard: Option<KeepGuard>,
 }
 
 impl std::fmt::Debug for RootsWatch {
@@ -114,6 +143,9 @@ impl RootsWatch {
                 gone: BTreeSet::new(),
                 broken: false,
                 relisted: 0,
+                entries: 0,
+                keep: false,
+                guard: None,
             })
         }
         #[cfg(not(target_os = "linux"))]
@@ -121,6 +153,14 @@ impl RootsWatch {
             let _ = min_dirs;
             None
         }
+    }
+
+    /// Watches to be kept between runs: the queue is made before the first listing, and what
+    /// kept watches rely on is noted then (see the module docs).
+    pub fn for_keeping() -> Option<RootsWatch> {
+        let mut w = RootsWatch::with_min_dirs(0)?;
+        w.keep = true;
+        Some(w)
     }
 
     /// Watches `dir` (inode `ino`), about to be listed. Called before the listing: an entry
@@ -132,8 +172,8 @@ impl RootsWatch {
         }
         #[cfg(target_os = "linux")]
         {
-            if self.listed.len() + self.early.len() >= MAX_WATCHES {
-                self.complete = false;
+            if self.listed.len() + self.early.len() >= max_watches() {
+                self.give_up();
                 return;
             }
             if self.queue.is_none() {
@@ -144,7 +184,7 @@ impl RootsWatch {
                 match sys::Inotify::new() {
                     Ok(q) => self.queue = Some(q),
                     Err(_) => {
-                        self.complete = false;
+                        self.give_up();
                         return;
                     }
                 }
@@ -172,7 +212,23 @@ impl RootsWatch {
                 self.watched.insert(wd, dir.to_path_buf());
                 self.listed.insert(dir.to_path_buf(), (ino, wd));
             }
-            _ => self.complete = false,
+            _ => self.give_up(),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    /// The watches cannot tell any more: the queue is closed (off the caller's path when it
+    /// holds watches) and every later answer is the full walk's.
+    fn give_up(&mut self) {
+        self.complete = false;
+        #[cfg(target_os = "linux")]
+        if let Some(queue) = self.queue.take() {
+            if self.watched.is_empty() {
+                drop(queue);
+            } else {
+                std::thread::spawn(move || drop(queue));
+            }
+            self.watched.clear();
         }
     }
 
@@ -201,9 +257,35 @@ impl RootsWatch {
         &self.bare
     }
 
-    /// Notes the roots the pre-walk walks.
+    /// Notes the roots the pre-walk walks (before it lists anything); watches made to be kept
+    /// take what they rely on now.
     pub fn set_roots(&mut self, roots: &[PathBuf]) {
         self.roots = roots.to_vec();
+        if self.keep {
+            self.guard = KeepGuard::take(roots);
+        }
+    }
+
+    /// Notes how many entries the pre-walk read.
+    pub fn set_entries(&mut self, entries: usize) {
+        self.entries = entries;
+    }
+
+    /// How many entries the pre-walk read.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// How many directories `dir` lies below its root (the innermost root holding it).
+    pub fn depth_of(&self, dir: &Path) -> usize {
+        let root = self.roots.iter().filter(|r| dir.starts_with(r)).max();
+        root.map_or(0, |r| dir.components().count() - r.components().count())
+    }
+
+    /// Whether these watches, kept since an earlier walk, may answer for `roots` now: the same
+    /// roots, and what kept watches rely on still holds (`keep_guard`).
+    pub fn may_reuse(&self, roots: &[PathBuf]) -> bool {
+        self.roots == roots && self.guard.as_ref().is_some_and(|g| g.holds(roots))
     }
 
     /// The roots the pre-walk walked.
@@ -233,12 +315,11 @@ impl RootsWatch {
         self.relisted = dirs;
     }
 
-    /// Whether a front end should keep these watches for its next run: they still tell what
-    /// changed, the last walk from them listed again at most a quarter of the directories the
-    /// pre-walk listed (at least [`MIN_DIRS`]; past that a fresh walk costs about as much and
-    /// resets what has to be listed again), and they hold at most an eighth of the user's
-    /// inotify watches (`fs.inotify.max_user_watches`, shared by every program of the user:
-    /// editors and file watchers must not run out because a server keeps its watches).
+    /// Whether a front end should keep these watches for its next run: made to be kept, on
+    /// local file systems (`keep_guard`), they still tell what changed, and the last walk from
+    /// them listed again at most a quarter of the directories the pre-walk listed (at least
+    /// [`MIN_DIRS`]; past that a fresh walk costs about as much and resets what has to be
+    /// listed again).
     pub fn worth_keeping(&self) -> bool {
         #[cfg(target_os = "linux")]
         let has_queue = self.queue.is_some();
@@ -247,8 +328,8 @@ impl RootsWatch {
         has_queue
             && self.complete
             && !self.broken
+            && self.guard.as_ref().is_some_and(KeepGuard::local)
             && self.relisted <= (self.listed.len() / 4).max(MIN_DIRS)
-            && self.listed.len() <= user_watch_limit() / 8
     }
 
     /// True when `dir` was listed by the pre-walk with inode `ino` and its watch saw it neither
@@ -270,11 +351,13 @@ impl RootsWatch {
         {
             let Ok(events) = self.queue.as_mut()?.drain() else {
                 self.broken = true;
+                self.give_up();
                 return None;
             };
             for ev in events {
                 if ev.mask & libc::IN_Q_OVERFLOW != 0 {
                     self.broken = true;
+                    self.give_up();
                     return None;
                 }
                 if ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED) != 0 {
@@ -298,6 +381,14 @@ impl RootsWatch {
     }
 }
 
+#[cfg(target_os = "linux")]
+/// The most directories one run watches: [`MAX_WATCHES`], or an eighth of the user's inotify
+/// watches when that is less.
+fn max_watches() -> usize {
+    MAX_WATCHES.min(user_watch_limit() / 8)
+}
+
+#[cfg(target_os = "linux")]
 /// The user's inotify watch limit (`fs.inotify.max_user_watches`; 8,192, the old default,
 /// when it cannot be read).
 fn user_watch_limit() -> usize {

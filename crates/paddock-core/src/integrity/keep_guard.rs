@@ -1,0 +1,281 @@
+//! What must still hold for watches kept between runs (`roots_watch`, `paddock mcp`) to be used
+//! again: inotify reports only changes made through this kernel's file system layer to the
+//! inodes it watches, so the watches are believed only while
+//!
+//! - **no mount changed** in this process's mount namespace since they were set (a mount over a
+//!   watched directory, or an unmount that uncovers what was below a mount point, changes what a
+//!   path shows without an event): the mount table is polled (`/proc/thread-self/mountinfo`
+//!   reports a change as `POLLPRI`);
+//! - **each root is still the directory walked** (same device and inode: a parent of the root
+//!   renamed and the path made again leaves the watches on the old tree without an event);
+//! - **every root is on a local file system** (ext2/3/4, XFS, Btrfs, tmpfs, F2FS, ZFS,
+//!   bcachefs) **and no mount point lies below a root**: on NFS, SMB, 9p (WSL's `/mnt/c`),
+//!   virtiofs (Docker Desktop, Lima) or FUSE, a change made from the other side, or by the file
+//!   system's own daemon, makes no event here.
+//!
+//! Checked when the watches are set and each time they would be used again; any doubt, or a
+//! system without these files, says no (the roots are walked afresh).
+
+use std::path::{Path, PathBuf};
+
+/// The facts a set of kept watches relies on, taken before its first listing.
+pub struct KeepGuard {
+    #[cfg(target_os = "linux")]
+    mounts: std::fs::File,
+    roots: Vec<(PathBuf, (u64, u64))>,
+    local: bool,
+}
+
+impl KeepGuard {
+    /// Takes the facts for `roots`; `None` where they cannot be taken.
+    pub fn take(roots: &[PathBuf]) -> Option<KeepGuard> {
+        #[cfg(target_os = "linux")]
+        {
+            // Opened first: a mount change from here on is reported by `poll`.
+            let mounts = std::fs::File::open("/proc/thread-self/mountinfo").ok()?;
+            let table = std::fs::read_to_string("/proc/thread-self/mountinfo").ok()?;
+            let mut ids = Vec::new();
+            for r in roots {
+                ids.push((r.clone(), dev_ino(r)?));
+            }
+            let local = roots.iter().all(|r| sys::is_local_fs(r))
+                && !mount_points(&table)
+                    .iter()
+                    .any(|m| roots.iter().any(|r| m.starts_with(r) && m != r));
+            Some(KeepGuard {
+                mounts,
+                roots: ids,
+                local,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = roots;
+            None
+        }
+    }
+
+    /// Whether the watches may be used again for `roots`: the same roots, still the same
+    /// directories, all local, and no mount changed since [`KeepGuard::take`].
+    pub fn holds(&self, roots: &[PathBuf]) -> bool {
+        if !self.local || self.roots.len() != roots.len() {
+            return false;
+        }
+        let same_roots = self
+            .roots
+            .iter()
+            .zip(roots)
+            .all(|((path, id), r)| path == r && dev_ino(r) == Some(*id));
+        #[cfg(target_os = "linux")]
+        let mounts_same = !sys::mounts_changed(&self.mounts);
+        #[cfg(not(target_os = "linux"))]
+        let mounts_same = false;
+        same_roots && mounts_same
+    }
+
+    /// Whether the roots were found on local file systems with no mount point below them.
+    pub fn local(&self) -> bool {
+        self.local
+    }
+}
+
+/// The device and inode of `p` (links followed, as the walk starts at the root's target).
+fn dev_ino(p: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = p;
+        None
+    }
+}
+
+#[cfg(target_os = "linux")]
+/// The mount points of a `mountinfo` table (the fifth field, with the kernel's octal escapes of
+/// space, tab, newline and backslash undone).
+fn mount_points(table: &str) -> Vec<PathBuf> {
+    table
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|field| PathBuf::from(unescape_octal(field)))
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+fn unescape_octal(field: &str) -> std::ffi::OsString {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStringExt::from_vec(out)
+    }
+    #[cfg(not(unix))]
+    {
+        String::from_utf8_lossy(&out).into_owned().into()
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod sys {
+    //! `statfs` for the file system type and `poll` on the mount table.
+
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+
+    /// File systems whose every change goes through this kernel (see the module docs).
+    const LOCAL: &[i64] = &[
+        0xEF53,      // ext2, ext3, ext4
+        0x5846_5342, // XFS
+        0x9123_683E, // Btrfs
+        0x0102_1994, // tmpfs
+        0xF2F5_2010, // F2FS
+        0x2FC1_2FC1, // ZFS
+        0xCA45_1A4E, // bcachefs
+    ];
+
+    /// True when `p` is on one of the [`LOCAL`] file systems.
+    pub fn is_local_fs(p: &Path) -> bool {
+        let Ok(c) = CString::new(p.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: `c` is a NUL-terminated path that outlives the call and `st` is a writable
+        // statfs the kernel fills.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+            return false;
+        }
+        #[allow(clippy::unnecessary_cast)]
+        let kind = st.f_type as i64;
+        LOCAL.contains(&kind)
+    }
+
+    /// True when the mount table `mounts` was opened on changed since (or the poll failed).
+    pub fn mounts_changed(mounts: &std::fs::File) -> bool {
+        let mut fd = libc::pollfd {
+            fd: mounts.as_raw_fd(),
+            events: libc::POLLPRI,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for a descriptor `mounts` keeps open; no wait.
+        let n = unsafe { libc::poll(&mut fd, 1, 0) };
+        n != 0 && (n < 0 || fd.revents & (libc::POLLPRI | libc::POLLERR) != 0)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn mount_points_are_read_with_their_escapes_undone() {
+        let table = "36 35 98:0 / /mnt/my\\040disk rw,noatime master:1 - ext3 /dev/root rw\n\
+                     37 35 98:0 /x /srv rw - tmpfs t rw\n";
+        assert_eq!(
+            mount_points(table),
+            [PathBuf::from("/mnt/my disk"), PathBuf::from("/srv")]
+        );
+    }
+
+    #[test]
+    fn a_root_made_again_at_its_path_is_not_the_walked_one() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        let roots = [root.clone()];
+        let guard = KeepGuard::take(&roots).unwrap();
+        if !guard.local() {
+            crate::testing::skip("the test directory is not on a local file system");
+            return;
+        }
+        assert!(guard.holds(&roots));
+        assert!(!guard.holds(&[d.path().to_path_buf()]), "other roots");
+        std::fs::rename(&root, d.path().join("old")).unwrap();
+        std::fs::create_dir(&root).unwrap();
+        assert!(!guard.holds(&roots), "the root was replaced");
+    }
+
+    #[test]
+    fn a_mount_change_is_seen() {
+        // A mount in a mount namespace of this thread's own, so nothing leaks to the machine.
+        let d = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(d.path()).unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        let ok = std::thread::spawn(move || {
+            // SAFETY: unshare and mount with valid arguments; they affect this thread only
+            // (a new mount namespace, whose mounts are made private first).
+            unsafe {
+                if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                    return None;
+                }
+                let none = c"none".as_ptr();
+                if libc::mount(
+                    none,
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) != 0
+                {
+                    return None;
+                }
+            }
+            let roots = [root.clone()];
+            let guard = KeepGuard::take(&roots)?;
+            if !guard.local() {
+                return None;
+            }
+            let before = guard.holds(&roots);
+            let sub = CString::new(root.join("sub").as_os_str().as_bytes()).unwrap();
+            // SAFETY: as above.
+            let mounted = unsafe {
+                libc::mount(
+                    c"tmpfs".as_ptr(),
+                    sub.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    0,
+                    std::ptr::null(),
+                )
+            };
+            if mounted != 0 {
+                return None;
+            }
+            Some((before, guard.holds(&roots)))
+        })
+        .join()
+        .unwrap();
+        match ok {
+            Some((before, after)) => {
+                assert!(before, "nothing changed yet");
+                assert!(!after, "a mount below a root went unseen");
+            }
+            None => crate::testing::skip(
+                "no mount namespace of its own for this thread (root), or a temporary directory \
+                 not on a local file system",
+            ),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Where the walk of the writable roots cannot see, it refuses instead of passing over it: a
+//! directory that can be entered but not listed, a directory deeper than the walk goes. Both
+//! walks (the full one and the one from kept watches) give the same answer.
+
+use super::discover::{
+    MAX_WALK_DEPTH, WalkError, find_repos, find_repos_again, find_repos_watched,
+};
+use super::roots_watch::RootsWatch;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+fn plant_repo(dir: &Path) {
+    fs::create_dir_all(dir.join(".git/objects")).unwrap();
+    fs::write(dir.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+}
+
+fn root() -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let root = fs::canonicalize(d.path()).unwrap().join("root");
+    fs::create_dir(&root).unwrap();
+    (d, root)
+}
+
+/// Runs `f` on a thread without the capabilities that let root pass directory permissions
+/// (`CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH`), as a user's Paddock runs; capabilities are
+/// per thread, so the rest of the test process keeps them.
+fn as_plain_user<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    // linux/capability.h
+    const CAP_DAC_OVERRIDE: u32 = 1;
+    const CAP_DAC_READ_SEARCH: u32 = 2;
+    std::thread::spawn(move || {
+        #[repr(C)]
+        struct Header {
+            version: u32,
+            pid: i32,
+        }
+        #[repr(C)]
+        #[derive(Default, Clone, Copy)]
+        struct Data {
+            effective: u32,
+            permitted: u32,
+            inheritable: u32,
+        }
+        let mut header = Header {
+            version: 0x2008_0522,
+            pid: 0,
+        };
+        let mut data = [Data::default(); 2];
+        // SAFETY: capget/capset with a version-3 header and two data structs, as the kernel
+        // expects; they read and change this thread's capabilities only.
+        unsafe {
+            assert_eq!(
+                libc::syscall(
+                    libc::SYS_capget,
+                    &mut header as *mut Header,
+                    data.as_mut_ptr()
+                ),
+                0
+            );
+            data[0].effective &= !((1 << CAP_DAC_OVERRIDE) | (1 << CAP_DAC_READ_SEARCH));
+            assert_eq!(
+                libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()),
+                0
+            );
+        }
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn a_directory_that_can_be_entered_but_not_listed_is_refused() {
+    // git run in d/evil finds d/evil/.git through a directory it cannot list (mode 311).
+    let (_d, root) = root();
+    let d = root.join("d");
+    plant_repo(&d.join("evil"));
+    fs::set_permissions(&d, fs::Permissions::from_mode(0o311)).unwrap();
+    let roots = vec![root.clone()];
+    let got = as_plain_user(move || find_repos(&roots));
+    assert!(
+        matches!(&got, Err(WalkError::Unlistable { path }) if *path == d),
+        "{got:?}"
+    );
+    // Neither listed nor entered: git cannot run there, the walk passes over it.
+    fs::set_permissions(&d, fs::Permissions::from_mode(0o000)).unwrap();
+    let roots = vec![root.clone()];
+    let got = as_plain_user(move || find_repos(&roots));
+    assert_eq!(got.unwrap(), vec![]);
+    fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(find_repos(std::slice::from_ref(&root)).unwrap().len(), 1);
+}
+
+#[test]
+fn a_directory_below_the_depth_limit_is_refused_by_both_walks() {
+    let (_d, root) = root();
+    let mut watch = RootsWatch::for_keeping().expect("inotify");
+    let roots = [root.clone()];
+    find_repos_watched(&roots, Some(&mut watch)).unwrap();
+    // A chain exactly as deep as the walk goes is fine; one more level is not.
+    let mut deep = root.clone();
+    for _ in 0..MAX_WALK_DEPTH {
+        deep.push("d");
+    }
+    fs::create_dir_all(&deep).unwrap();
+    assert!(find_repos(&roots).is_ok());
+    assert!(find_repos_again(&roots, &mut watch).unwrap().is_some());
+    plant_repo(&deep.join("evil"));
+    let full = find_repos(&roots);
+    assert!(
+        matches!(&full, Err(WalkError::TooDeep { limit, .. }) if *limit == MAX_WALK_DEPTH),
+        "{full:?}"
+    );
+    assert!(
+        find_repos_again(&roots, &mut watch).unwrap().is_none(),
+        "the kept watches leave it to the full walk, which refuses"
+    );
+}
