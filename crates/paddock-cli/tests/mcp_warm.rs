@@ -20,6 +20,14 @@ use std::time::{Duration, Instant};
 
 /// Starts `paddock mcp` in `w` (its workspace, config and state) and connects a plain client.
 async fn connect(w: &World) -> RunningService<RoleClient, ()> {
+    connect_logging(w, None).await
+}
+
+/// [`connect`], with the server's debug log (`PADDOCK_LOG`) written to `log`.
+async fn connect_logging(
+    w: &World,
+    log: Option<&std::path::Path>,
+) -> RunningService<RoleClient, ()> {
     let base = w.ws.parent().unwrap().to_path_buf();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paddock"));
     cmd.arg("mcp")
@@ -29,7 +37,14 @@ async fn connect(w: &World) -> RunningService<RoleClient, ()> {
         .env("PADDOCK_STATE_DIR", base.join("state"))
         .env_remove("PADDOCK_MCP_SPARES")
         .env_remove("PADDOCK_SESSION");
-    let transport = TokioChildProcess::new(cmd).expect("start paddock mcp");
+    if log.is_some() {
+        cmd.env("PADDOCK_LOG", "paddock_core=debug");
+    }
+    let mut builder = TokioChildProcess::builder(cmd);
+    if let Some(log) = log {
+        builder = builder.stderr(std::fs::File::create(log).unwrap());
+    }
+    let (transport, _) = builder.spawn().expect("start paddock mcp");
     ().serve(transport).await.expect("MCP initialize")
 }
 
@@ -53,6 +68,18 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// True when git runs here; otherwise reports the skip (a failure under `PADDOCK_REQUIRE_ALL=1`).
+fn have_git() -> bool {
+    let ok = std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !ok {
+        paddock_core::testing::skip("git is not installed");
+    }
+    ok
 }
 
 fn stdout(v: &Value) -> &str {
@@ -188,12 +215,7 @@ fn an_exec_that_fails_in_the_spare_is_reported_as_in_a_sandbox_built_for_it() {
 
 #[test]
 fn a_repository_planted_by_one_call_is_quarantined_before_the_next_runs() {
-    if std::process::Command::new("git")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        println!("SKIPPED: git is not installed");
+    if !have_git() {
         return;
     }
     let w = World::new();
@@ -356,25 +378,6 @@ fn world_with_deep_tree() -> World {
     w
 }
 
-/// Starts `paddock mcp` with its debug log (`PADDOCK_LOG`) written to `log`.
-async fn connect_logging(w: &World, log: &std::path::Path) -> RunningService<RoleClient, ()> {
-    let base = w.ws.parent().unwrap().to_path_buf();
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paddock"));
-    cmd.arg("mcp")
-        .current_dir(&w.ws)
-        .env("HOME", &w.home)
-        .env("PADDOCK_CONFIG_DIR", base.join("config"))
-        .env("PADDOCK_STATE_DIR", base.join("state"))
-        .env("PADDOCK_LOG", "paddock_core=debug")
-        .env_remove("PADDOCK_MCP_SPARES")
-        .env_remove("PADDOCK_SESSION");
-    let (transport, _) = TokioChildProcess::builder(cmd)
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("start paddock mcp");
-    ().serve(transport).await.expect("MCP initialize")
-}
-
 fn quarantined(v: &Value) -> Vec<String> {
     v["integrity"]
         .as_array()
@@ -387,18 +390,13 @@ fn quarantined(v: &Value) -> Vec<String> {
 
 #[test]
 fn the_watches_kept_between_calls_see_plants_and_the_users_new_repositories() {
-    if std::process::Command::new("git")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        println!("SKIPPED: git is not installed");
+    if !have_git() {
         return;
     }
     let w = world_with_deep_tree();
     let log = w.outside.join("server.log");
     rt().block_on(async {
-        let c = connect_logging(&w, &log).await;
+        let c = connect_logging(&w, Some(&log)).await;
         // A call plants a repository deep in an existing directory: quarantined.
         let plant = script(&c, &w, "plant.sh", "git init -q vendor/pad/3 && git -C vendor/pad/3 config core.fsmonitor 'touch /pwned'\n").await;
         assert_eq!(plant["exit_code"], 0, "{plant}");

@@ -14,6 +14,20 @@ pub fn skip(reason: &str) {
     println!("SKIPPED: {reason}");
 }
 
+/// A small seeded generator (xorshift64*) for the randomised tests, so that a failure names a
+/// seed that reproduces it.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
+    }
+}
+
 /// True when `PADDOCK_REQUIRE_ALL=1`.
 pub fn required() -> bool {
     std::env::var_os(REQUIRE_ALL).is_some_and(|v| v == "1")

@@ -244,16 +244,7 @@ mod tests {
         assert_eq!(quote("it's"), r#""it's""#);
     }
 
-    /// xorshift64*, seeded: the differential test below names a reproducible seed.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
-        }
-    }
+    use paddock_core::testing::Rng;
 
     #[test]
     fn split_agrees_with_the_shlex_crate_outside_ansi_c_quotes_and_comments() {

@@ -7,6 +7,8 @@
 
 use super::discover::{Repo, find_repos, find_repos_again, find_repos_watched};
 use super::roots_watch::RootsWatch;
+use super::watched_walk_tests::overflow_the_queue;
+use crate::testing::Rng;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -191,13 +193,7 @@ fn other_roots_or_a_moved_root_make_the_watches_useless() {
 fn an_overflow_is_remembered() {
     let (_d, root, _) = tree();
     let mut watch = watches(&root);
-    let limit: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(16384);
-    for i in 0..=limit {
-        fs::write(root.join(format!("d/e/file{i}")), "").unwrap();
-    }
+    overflow_the_queue(&root.join("d/e"));
     assert!(again_checked(&root, &mut watch).is_none());
     // The queue is empty again, but what it dropped is not in it: still no answer.
     assert!(again_checked(&root, &mut watch).is_none());
@@ -223,18 +219,6 @@ fn watches_that_list_again_most_of_the_tree_are_not_worth_keeping() {
         watch.relisted(),
         watch.watched_dirs()
     );
-}
-
-/// A small deterministic generator (xorshift64*), so a failure names its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
-    }
 }
 
 /// Every directory below `root` the full walk would list (no link, nothing inside a `.git`),

@@ -52,6 +52,18 @@ fn new_repos(
     (watched, full)
 }
 
+/// Makes more events in the watched directory `dir` than the kernel queues
+/// (`max_queued_events`, 16384 by default): the queue overflows.
+pub(super) fn overflow_the_queue(dir: &Path) {
+    let limit: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(16384);
+    for i in 0..=limit {
+        fs::write(dir.join(format!("file{i}")), "").unwrap();
+    }
+}
+
 /// A minimal repository at `dir/.git`.
 fn plant_repo(dir: &Path) {
     let git = dir.join(".git");
@@ -226,13 +238,7 @@ fn an_overflowing_queue_falls_back_to_the_full_walk() {
     // is walked.
     let (_d, root) = tree();
     let (known, watch) = prewalk(&root);
-    let limit: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(16384);
-    for i in 0..=limit {
-        fs::write(root.join(format!("d/e/file{i}")), "").unwrap();
-    }
+    overflow_the_queue(&root.join("d/e"));
     plant_repo(&root.join("a/b/c"));
     let (watched, full) = new_repos(&root, &known, watch);
     assert_found(&watched, &full, &root.join("a/b/c/.git"));
