@@ -447,3 +447,49 @@ fn the_watches_kept_between_calls_see_plants_and_the_users_new_repositories() {
         "no pre-walk used the kept watches: {log}"
     );
 }
+
+#[test]
+fn concurrent_calls_in_a_large_workspace_leave_no_plant_behind() {
+    // Calls overlap: one call's pre-walk may run while another plants, and the watches go from
+    // call to call. Whatever the interleaving, every plant is quarantined by some check.
+    if !have_git() {
+        return;
+    }
+    let w = world_with_deep_tree();
+    let pads = [11, 22, 33, 44];
+    for (k, i) in pads.iter().enumerate() {
+        std::fs::write(
+            w.ws.join(format!("plant{i}.sh")),
+            format!(
+                "sleep 0.0{k}; git init -q vendor/pad/{i} && \
+                 git -C vendor/pad/{i} config core.fsmonitor 'touch /pwned'\n"
+            ),
+        )
+        .unwrap();
+    }
+    let arg = |i: i32| json!({ "argv": ["sh", w.ws.join(format!("plant{i}.sh"))] });
+    rt().block_on(async {
+        let c = connect(&w).await;
+        for round in 0..3 {
+            let (a, b, d, e) = tokio::join!(
+                run(&c, arg(pads[0])),
+                run(&c, arg(pads[1])),
+                run(&c, arg(pads[2])),
+                run(&c, arg(pads[3])),
+            );
+            for v in [a, b, d, e] {
+                assert_eq!(v["exit_code"], 0, "round {round}: {v}");
+            }
+            for i in pads {
+                let repo = w.ws.join(format!("vendor/pad/{i}"));
+                assert!(
+                    !repo.join(".git").exists(),
+                    "round {round}: the plant in vendor/pad/{i} was left"
+                );
+                assert!(repo.join(".git.paddock-quarantine").exists());
+                std::fs::remove_dir_all(repo.join(".git.paddock-quarantine")).unwrap();
+            }
+        }
+        c.cancel().await.unwrap();
+    });
+}
