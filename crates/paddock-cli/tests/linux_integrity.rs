@@ -516,4 +516,34 @@ fn a_repository_planted_deeper_than_the_walk_goes_is_reported_and_the_next_run_r
     let next = w.run("true");
     assert_eq!(next.status.code(), Some(78), "{}", stderr(&next));
     assert!(stderr(&next).contains("too deep"), "{}", stderr(&next));
+    // The user flattens the tree as told. The plant is not taken for an existing repository:
+    // the first run's check stayed pending and is done again, against that run's spec,
+    // before the next run's pre-walk.
+    std::fs::rename(w.ws.join(format!("{deep}evil")), w.ws.join("evil")).unwrap();
+    std::fs::remove_dir_all(w.ws.join("d")).unwrap();
+    let after = w.run("true");
+    assert_ok(&after);
+    assert!(
+        !w.ws.join("evil/.git").exists() && w.ws.join("evil/.git.paddock-quarantine").exists(),
+        "the plant was accepted once the tree was flattened: {}",
+        stderr(&after)
+    );
+    assert!(!host_git_runs_planted_code(
+        &w,
+        &w.ws.join("evil"),
+        &["status"]
+    ));
+}
+
+#[test]
+fn a_plant_next_to_a_blind_spot_is_still_quarantined() {
+    // The check goes on past a directory it cannot look into: a plant elsewhere is reverted.
+    let deep = "d/".repeat(paddock_core::integrity::discover::MAX_WALK_DEPTH + 2);
+    assert_planted_repository_quarantined(
+        &format!(
+            "mkdir -p {deep} && git init -q vendor/a/b/c && \
+             git -C vendor/a/b/c config core.fsmonitor \"touch $OUT/pwned; false\""
+        ),
+        "vendor/a/b/c",
+    );
 }

@@ -429,10 +429,10 @@ impl SandboxCommand {
         if let Some(p) = pending {
             // The watches answer only for a tree that has ended: else every root is walked.
             let mut watch = prepared.roots_watch.take().filter(|_| outcome.is_ok());
-            integrity.extend(paddock_core::integrity::check_after_run_watched(
-                &prepared.spec,
-                watch.as_mut(),
-            ));
+            let checked =
+                paddock_core::integrity::check_after_run_watched(&prepared.spec, watch.as_mut());
+            let complete = !paddock_core::integrity::incomplete(&checked);
+            integrity.extend(checked);
             match (watch, &self.walks) {
                 (Some(w), Some(keeper)) => keeper.give_back(w),
                 // Closing the queue removes one watch per directory (measured: about 8 us
@@ -440,9 +440,10 @@ impl SandboxCommand {
                 (Some(w), None) if w.watched_dirs() > 0 => paddock_runner::workers::drop_later(w),
                 _ => {}
             }
-            // When the runner could not confirm the tree ended (processes outlived the kill),
-            // the record stays for the next run to check again; its lock goes with `p`.
-            if outcome.is_ok() {
+            // When the runner could not confirm the tree ended (processes outlived the kill), or
+            // the check could not do all it had to, the record stays for the next run to check
+            // again; its lock goes with `p`.
+            if outcome.is_ok() && complete {
                 p.finish();
             }
         }

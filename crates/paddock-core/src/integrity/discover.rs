@@ -117,8 +117,33 @@ pub enum WalkError {
          checked; give its owner read permission (chmod u+r) or remove it"
     )]
     Unlistable { path: PathBuf },
+    #[error(
+        "{path} is yours but can neither be listed nor entered, so a git repository inside it \
+         could not be checked (a chmod would make it reachable again); restore its \
+         permissions (chmod u+rwx) or remove it"
+    )]
+    Unreachable { path: PathBuf },
     #[error("cannot read {path}: {reason}")]
     Unreadable { path: PathBuf, reason: String },
+}
+
+impl WalkError {
+    /// A directory the walk could not look into (too deep, unlistable, unreadable), as opposed
+    /// to a tree too large to walk at all: after a run the walk notes it and goes on.
+    pub fn is_blind_spot(&self) -> bool {
+        !matches!(self, WalkError::TooLarge { .. })
+    }
+
+    /// The directory the walk could not look into, or the root too large to walk.
+    pub fn path(&self) -> &Path {
+        match self {
+            WalkError::TooLarge { root, .. } => root,
+            WalkError::TooDeep { path, .. }
+            | WalkError::Unlistable { path }
+            | WalkError::Unreachable { path }
+            | WalkError::Unreadable { path, .. } => path,
+        }
+    }
 }
 
 /// What git reads in a directory to take it for a git directory: `HEAD` and `objects` (or a
@@ -148,11 +173,26 @@ pub fn find_repos_watched(
     for root in roots {
         // The entry limit holds per root.
         let mut seen = 0;
-        walk_root(root, 0, &mut seen, &mut repos, watch.as_deref_mut())?;
+        walk_root(root, 0, &mut seen, &mut repos, watch.as_deref_mut(), None)?;
         entries += seen;
     }
     if let Some(w) = watch {
         w.set_entries(entries);
+    }
+    Ok(with_inner_git_dirs(repos.into_iter().collect(), &[]))
+}
+
+/// [`find_repos`] for the check after a run: a directory it cannot look into is noted in
+/// `blind` and the walk goes on (what it found elsewhere is still checked); only a tree too
+/// large to walk ends it.
+fn find_repos_noting(
+    roots: &[PathBuf],
+    blind: &mut Vec<WalkError>,
+) -> Result<Vec<Repo>, WalkError> {
+    let mut repos = BTreeSet::new();
+    for root in roots {
+        let mut seen = 0;
+        walk_root(root, 0, &mut seen, &mut repos, None, Some(blind))?;
     }
     Ok(with_inner_git_dirs(repos.into_iter().collect(), &[]))
 }
@@ -170,7 +210,7 @@ pub fn find_repos_again(
     if !watch.may_reuse(roots) {
         return Ok(None);
     }
-    let Some(Relisted { mut repos, gone }) = relist_changed(watch)? else {
+    let Some(Relisted { mut repos, gone }) = relist_changed(watch, None)? else {
         return Ok(None);
     };
     if !roots.iter().all(|r| watch.path_intact(r, &gone)) {
@@ -204,17 +244,19 @@ pub fn find_repos_after(
     roots: &[PathBuf],
     known: &[PathBuf],
     watch: Option<&mut RootsWatch>,
-) -> Result<Vec<Repo>, WalkError> {
-    let Some(watch) = watch else {
-        return find_repos(roots);
+) -> Result<(Vec<Repo>, Vec<WalkError>), WalkError> {
+    let mut blind = Vec::new();
+    let relisted = match watch {
+        Some(w) => relist_changed(w, Some(&mut blind))?,
+        None => None,
     };
-    let Some(relisted) = relist_changed(watch)? else {
-        return find_repos(roots);
+    let Some(relisted) = relisted else {
+        blind.clear();
+        let repos = find_repos_noting(roots, &mut blind)?;
+        return Ok((repos, blind));
     };
-    Ok(with_inner_git_dirs(
-        relisted.repos.into_iter().collect(),
-        known,
-    ))
+    let repos = with_inner_git_dirs(relisted.repos.into_iter().collect(), known);
+    Ok((repos, blind))
 }
 
 /// What [`relist_changed`] found.
@@ -230,7 +272,12 @@ struct Relisted {
 /// is no longer intact (a parent removed or moved) is skipped: whatever is at that path now is
 /// below a directory walked whole. `None` when the watches cannot tell. Notes in `watch` how
 /// many directories were listed.
-fn relist_changed(watch: &mut RootsWatch) -> Result<Option<Relisted>, WalkError> {
+/// With `blind`, a directory that cannot be looked into is noted there and the search goes on
+/// (after a run); without, it is an error.
+fn relist_changed(
+    watch: &mut RootsWatch,
+    mut blind: Option<&mut Vec<WalkError>>,
+) -> Result<Option<Relisted>, WalkError> {
     let Some((changes, gone)) = watch.changes() else {
         return Ok(None);
     };
@@ -245,7 +292,16 @@ fn relist_changed(watch: &mut RootsWatch) -> Result<Option<Relisted>, WalkError>
         }
         listed += 1;
         let depth = watch.depth_of(&dir);
-        let scanned = scan_dir(&dir, &dir, &mut seen, &mut repos, &mut |_| {});
+        let scanned = match scan_dir(&dir, &dir, &mut seen, &mut repos, &mut |_| {}) {
+            Err(e) if e.is_blind_spot() && blind.is_some() => {
+                blind
+                    .as_deref_mut()
+                    .into_iter()
+                    .for_each(|b| b.push(e.clone()));
+                continue;
+            }
+            other => other,
+        };
         let Some(scanned) = within_limits(scanned)? else {
             return Ok(None);
         };
@@ -253,11 +309,29 @@ fn relist_changed(watch: &mut RootsWatch) -> Result<Option<Relisted>, WalkError>
             continue;
         };
         if depth >= MAX_WALK_DEPTH && !subdirs.is_empty() {
-            return Ok(None);
+            let too_deep = WalkError::TooDeep {
+                path: dir.clone(),
+                limit: MAX_WALK_DEPTH,
+            };
+            match blind.as_deref_mut() {
+                Some(b) => {
+                    b.push(too_deep);
+                    continue;
+                }
+                None => return Ok(None),
+            }
         }
         for (sub, ino) in subdirs {
             if !watch.still_known(&sub, ino, &gone) {
-                match within_limits(walk_root(&sub, depth + 1, &mut seen, &mut repos, None))? {
+                let walked = walk_root(
+                    &sub,
+                    depth + 1,
+                    &mut seen,
+                    &mut repos,
+                    None,
+                    blind.as_deref_mut(),
+                );
+                match within_limits(walked)? {
                     Some(n) => listed += n,
                     None => return Ok(None),
                 }
@@ -317,13 +391,15 @@ fn within_limits<T>(result: Result<T, WalkError>) -> Result<Option<T>, WalkError
 
 /// Walks `top` (`depth` directories below its root), adding the repositories below it to
 /// `repos`, counting the entries read in `seen` and watching what it lists with `watch`;
-/// returns how many directories it listed.
+/// returns how many directories it listed. A directory it cannot look into is an error, or,
+/// with `blind`, noted there (the walk goes on).
 fn walk_root(
     top: &Path,
     depth: usize,
     seen: &mut usize,
     repos: &mut BTreeSet<Repo>,
     mut watch: Option<&mut RootsWatch>,
+    mut blind: Option<&mut Vec<WalkError>>,
 ) -> Result<usize, WalkError> {
     let root = top;
     let mut listed = 0usize;
@@ -345,14 +421,31 @@ fn walk_root(
                 }
             }
         };
-        let Some(subdirs) = scan_dir(&dir, root, seen, repos, &mut saw)? else {
+        let scanned = match (
+            scan_dir(&dir, root, seen, repos, &mut saw),
+            blind.as_deref_mut(),
+        ) {
+            (Err(e), Some(b)) if e.is_blind_spot() => {
+                b.push(e);
+                continue;
+            }
+            (scanned, _) => scanned?,
+        };
+        let Some(subdirs) = scanned else {
             continue;
         };
         if depth >= MAX_WALK_DEPTH && !subdirs.is_empty() {
-            return Err(WalkError::TooDeep {
+            let too_deep = WalkError::TooDeep {
                 path: dir,
                 limit: MAX_WALK_DEPTH,
-            });
+            };
+            match blind.as_deref_mut() {
+                Some(b) => {
+                    b.push(too_deep);
+                    continue;
+                }
+                None => return Err(too_deep),
+            }
         }
         stack.extend(subdirs.into_iter().map(|(p, ino)| (p, depth + 1, ino)));
     }
@@ -381,12 +474,26 @@ fn scan_dir(
 ) -> Result<Option<Vec<(PathBuf, u64)>>, WalkError> {
     let listing = match std::fs::read_dir(dir) {
         Ok(e) => e,
-        // A directory the caller can neither list nor enter holds nothing the caller's git
-        // could run. One that can be entered but not listed (mode --x) is where git could
-        // still run a repository planted inside: refused.
+        // One that can be entered but not listed (mode --x) is where git could still run a
+        // repository planted inside; one the caller owns (or whose blocking parent it owns)
+        // can be made reachable again with a chmod, by the caller or by a sandboxed command
+        // (which runs as the caller): both are refused. One owned by someone else that the
+        // caller can neither list nor enter holds nothing the caller's git could run.
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            return if std::fs::symlink_metadata(dir.join(".")).is_ok() {
-                Err(WalkError::Unlistable {
+            if std::fs::symlink_metadata(dir.join(".")).is_ok() {
+                return Err(WalkError::Unlistable {
+                    path: dir.to_path_buf(),
+                });
+            }
+            let owned = match std::fs::symlink_metadata(dir) {
+                Ok(m) => owned_by_caller(&m),
+                Err(_) => dir
+                    .parent()
+                    .and_then(|p| std::fs::symlink_metadata(p).ok())
+                    .is_some_and(|m| owned_by_caller(&m)),
+            };
+            return if owned {
+                Err(WalkError::Unreachable {
                     path: dir.to_path_buf(),
                 })
             } else {
@@ -404,7 +511,13 @@ fn scan_dir(
     // The listing answers `looks_like_git_dir` without a stat per directory.
     let mut entries = Vec::new();
     let (mut head, mut objects) = (false, false);
-    for entry in listing.flatten() {
+    let unreadable = |e: std::io::Error| WalkError::Unreadable {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
+    for entry in listing {
+        // An entry the listing could not read would be one the walk passes over.
+        let entry = entry.map_err(unreadable)?;
         *seen += 1;
         if *seen > MAX_WALK_ENTRIES {
             return Err(WalkError::TooLarge {
@@ -429,13 +542,14 @@ fn scan_dir(
     }
     let mut subdirs = Vec::new();
     for entry in entries {
-        let Ok(ft) = entry.file_type() else { continue };
+        let ft = entry.file_type().map_err(unreadable)?;
         let path = entry.path();
         if is_dot_git(&entry.file_name()) {
             found(Found::DotGit(&path));
             // A `.git` directory git would not take for a repository (an empty one, say) is
-            // not one yet: if the run makes it one, it is checked as a new repository.
-            if !ft.is_dir() || looks_like_git_dir(&path) {
+            // not one yet: if the run makes it one, it is checked as a new repository. One
+            // whose insides cannot be looked at is refused, not taken for empty.
+            if !ft.is_dir() || git_dir_looked_at(&path)? {
                 repos.insert(repo_for_dot_git(&path, dir, ft.is_dir()));
             }
             continue;
@@ -445,6 +559,41 @@ fn scan_dir(
         }
     }
     Ok(Some(subdirs))
+}
+
+/// [`looks_like_git_dir`], with an error where an entry could not be looked at (rather than
+/// taking it for missing).
+fn git_dir_looked_at(dir: &Path) -> Result<bool, WalkError> {
+    let has = |n: &str| match std::fs::symlink_metadata(dir.join(n)) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) if e.raw_os_error() == Some(NOT_A_DIRECTORY) => Ok(false),
+        Err(e) => Err(WalkError::Unreadable {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    };
+    Ok(has("HEAD")? && (has("objects")? || has("commondir")?))
+}
+
+/// ENOTDIR (a `.git` that is not a directory has no entries).
+#[cfg(unix)]
+const NOT_A_DIRECTORY: i32 = libc::ENOTDIR;
+#[cfg(not(unix))]
+const NOT_A_DIRECTORY: i32 = 267; // ERROR_DIRECTORY
+
+/// True when the caller owns the file `m` describes (its effective uid).
+fn owned_by_caller(m: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        // SAFETY: geteuid takes nothing and cannot fail.
+        std::os::unix::fs::MetadataExt::uid(m) == unsafe { libc::geteuid() }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        false
+    }
 }
 
 /// A directory entry's inode number as its listing gives it (0 where there is none).

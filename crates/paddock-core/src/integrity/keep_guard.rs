@@ -24,6 +24,8 @@ pub struct KeepGuard {
     mounts: std::fs::File,
     roots: Vec<(PathBuf, (u64, u64))>,
     local: bool,
+    /// A check found the facts changed (the mount table's poll reports a change once).
+    failed: bool,
 }
 
 impl KeepGuard {
@@ -31,9 +33,14 @@ impl KeepGuard {
     pub fn take(roots: &[PathBuf]) -> Option<KeepGuard> {
         #[cfg(target_os = "linux")]
         {
-            // Opened first: a mount change from here on is reported by `poll`.
-            let mounts = std::fs::File::open("/proc/thread-self/mountinfo").ok()?;
-            let table = std::fs::read_to_string("/proc/thread-self/mountinfo").ok()?;
+            // Opened first: a mount change from here on is reported by `poll`. This thread's
+            // table (a test may have a mount namespace of its own); `/proc/self` before Linux
+            // 3.17, which has no `thread-self`.
+            let path = ["/proc/thread-self/mountinfo", "/proc/self/mountinfo"]
+                .into_iter()
+                .find(|p| Path::new(p).exists())?;
+            let mounts = std::fs::File::open(path).ok()?;
+            let table = std::fs::read_to_string(path).ok()?;
             let mut ids = Vec::new();
             for r in roots {
                 ids.push((r.clone(), dev_ino(r)?));
@@ -46,6 +53,7 @@ impl KeepGuard {
                 mounts,
                 roots: ids,
                 local,
+                failed: false,
             })
         }
         #[cfg(not(target_os = "linux"))]
@@ -56,9 +64,11 @@ impl KeepGuard {
     }
 
     /// Whether the watches may be used again for `roots`: the same roots, still the same
-    /// directories, all local, and no mount changed since [`KeepGuard::take`].
-    pub fn holds(&self, roots: &[PathBuf]) -> bool {
-        if !self.local || self.roots.len() != roots.len() {
+    /// directories, all local, and no mount changed since [`KeepGuard::take`]. Once it says no,
+    /// it always does.
+    pub fn holds(&mut self, roots: &[PathBuf]) -> bool {
+        if self.failed || !self.local || self.roots.len() != roots.len() {
+            self.failed = true;
             return false;
         }
         let same_roots = self
@@ -70,7 +80,8 @@ impl KeepGuard {
         let mounts_same = !sys::mounts_changed(&self.mounts);
         #[cfg(not(target_os = "linux"))]
         let mounts_same = false;
-        same_roots && mounts_same
+        self.failed = !(same_roots && mounts_same);
+        !self.failed
     }
 
     /// Whether the roots were found on local file systems with no mount point below them.
@@ -144,7 +155,7 @@ mod sys {
     use std::path::Path;
 
     /// File systems whose every change goes through this kernel (see the module docs).
-    const LOCAL: &[i64] = &[
+    const LOCAL: &[u32] = &[
         0xEF53,      // ext2, ext3, ext4
         0x5846_5342, // XFS
         0x9123_683E, // Btrfs
@@ -166,8 +177,9 @@ mod sys {
         if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
             return false;
         }
+        // The magic numbers are 32-bit; `f_type` is a signed word (sign-extended on 32-bit).
         #[allow(clippy::unnecessary_cast)]
-        let kind = st.f_type as i64;
+        let kind = st.f_type as u32;
         LOCAL.contains(&kind)
     }
 
@@ -206,13 +218,15 @@ mod tests {
         let root = d.path().join("root");
         std::fs::create_dir(&root).unwrap();
         let roots = [root.clone()];
-        let guard = KeepGuard::take(&roots).unwrap();
+        let mut guard = KeepGuard::take(&roots).unwrap();
         if !guard.local() {
             crate::testing::skip("the test directory is not on a local file system");
             return;
         }
         assert!(guard.holds(&roots));
-        assert!(!guard.holds(&[d.path().to_path_buf()]), "other roots");
+        let mut other = KeepGuard::take(&roots).unwrap();
+        assert!(!other.holds(&[d.path().to_path_buf()]), "other roots");
+        assert!(!other.holds(&roots), "once it said no, it says no");
         std::fs::rename(&root, d.path().join("old")).unwrap();
         std::fs::create_dir(&root).unwrap();
         assert!(!guard.holds(&roots), "the root was replaced");
@@ -244,7 +258,7 @@ mod tests {
                 }
             }
             let roots = [root.clone()];
-            let guard = KeepGuard::take(&roots)?;
+            let mut guard = KeepGuard::take(&roots)?;
             if !guard.local() {
                 return None;
             }

@@ -110,8 +110,9 @@ pub fn check_after_run_watched(
             reason: w.reason.clone(),
         });
     }
-    let repos = match discover::find_repos_after(&spec.writable_roots, &spec.repos, watch) {
-        Ok(r) => r,
+    let (repos, blind) = match discover::find_repos_after(&spec.writable_roots, &spec.repos, watch)
+    {
+        Ok(found) => found,
         Err(e) => {
             events.push(IntegrityEvent {
                 path: spec.workspace.clone(),
@@ -123,6 +124,17 @@ pub fn check_after_run_watched(
             return events;
         }
     };
+    // A directory the search could not look into is reported, and the check is not done (see
+    // [`incomplete`]); what it found elsewhere is still checked below.
+    for spot in blind {
+        events.push(IntegrityEvent {
+            path: spot.path().to_path_buf(),
+            action: IntegrityAction::NotReverted {
+                error: spot.to_string(),
+            },
+            reason: "the check for planted repositories could not look into it".into(),
+        });
+    }
     for repo in repos {
         // A known repository is skipped, unless its `.git` became a link during the run.
         let relinked = repo.dot_git.as_ref().is_some_and(|d| {
@@ -147,6 +159,16 @@ pub fn check_after_run_watched(
         });
     }
     events
+}
+
+/// True when a check's `events` say it could not do all it had to (a directory it could not
+/// look into, a revert that failed): its pending record is then kept, so that the check is
+/// done again, against the same spec, by the next run (`pending::recover`) until it completes.
+/// Without this, what the check missed would be taken for existing by the next pre-walk.
+pub fn incomplete(events: &[IntegrityEvent]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e.action, IntegrityAction::NotReverted { .. }))
 }
 
 /// The writable root `p` lies in (the innermost).

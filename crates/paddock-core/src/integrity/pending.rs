@@ -200,10 +200,16 @@ pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
             // A torn record (the supervisor died while writing it) is dropped: its command
             // never started, since the record is complete before the launch.
             if let Some(spec) = spec {
-                for mut ev in check_after_run(&spec) {
+                let checked = check_after_run(&spec);
+                let again = super::incomplete(&checked);
+                for mut ev in checked {
                     ev.reason =
                         format!("{} (left by a run that ended before its check)", ev.reason);
                     events.push(ev);
+                }
+                // Not done yet: the record stays for the next run to check again.
+                if again {
+                    continue;
                 }
             }
         }

@@ -181,9 +181,14 @@ impl RootsWatch {
                 if self.early.len() <= self.min_dirs {
                     return;
                 }
-                match sys::Inotify::new() {
-                    Ok(q) => self.queue = Some(q),
-                    Err(_) => {
+                // Watches answer only for what inotify can see (`keep_guard`): taken with the
+                // queue, before the first watch, and checked each time they are read.
+                match (KeepGuard::take(&self.roots), sys::Inotify::new()) {
+                    (Some(guard), Ok(q)) if guard.local() => {
+                        self.guard = Some(guard);
+                        self.queue = Some(q);
+                    }
+                    _ => {
                         self.give_up();
                         return;
                     }
@@ -257,13 +262,9 @@ impl RootsWatch {
         &self.bare
     }
 
-    /// Notes the roots the pre-walk walks (before it lists anything); watches made to be kept
-    /// take what they rely on now.
+    /// Notes the roots the pre-walk walks (before it lists anything).
     pub fn set_roots(&mut self, roots: &[PathBuf]) {
         self.roots = roots.to_vec();
-        if self.keep {
-            self.guard = KeepGuard::take(roots);
-        }
     }
 
     /// Notes how many entries the pre-walk read.
@@ -282,10 +283,10 @@ impl RootsWatch {
         root.map_or(0, |r| dir.components().count() - r.components().count())
     }
 
-    /// Whether these watches, kept since an earlier walk, may answer for `roots` now: the same
-    /// roots, and what kept watches rely on still holds (`keep_guard`).
+    /// Whether these watches, kept since an earlier walk, may answer for `roots` now: made to
+    /// be kept, for the same roots (what they rely on is checked by [`RootsWatch::changes`]).
     pub fn may_reuse(&self, roots: &[PathBuf]) -> bool {
-        self.roots == roots && self.guard.as_ref().is_some_and(|g| g.holds(roots))
+        self.keep && self.roots == roots
     }
 
     /// The roots the pre-walk walked.
@@ -326,6 +327,7 @@ impl RootsWatch {
         #[cfg(not(target_os = "linux"))]
         let has_queue = false;
         has_queue
+            && self.keep
             && self.complete
             && !self.broken
             && self.guard.as_ref().is_some_and(KeepGuard::local)
@@ -345,6 +347,12 @@ impl RootsWatch {
     /// or when a directory went unwatched or the queue overflowed or could not be read.
     pub fn changes(&mut self) -> Option<(Changes, BTreeSet<i32>)> {
         if !self.complete || self.broken {
+            return None;
+        }
+        if !self.guard.as_mut().is_some_and(|g| g.holds(&self.roots)) {
+            self.broken = true;
+            #[cfg(target_os = "linux")]
+            self.give_up();
             return None;
         }
         #[cfg(target_os = "linux")]
@@ -421,7 +429,8 @@ mod sys {
 
     /// What a watched directory reports: entries made, removed or renamed in it, and its own
     /// removal or move. Only directories are watched, never through a link.
-    const MASK: u32 = libc::IN_CREATE
+    const MASK: u32 = libc::IN_ATTRIB
+        | libc::IN_CREATE
         | libc::IN_DELETE
         | libc::IN_MOVED_FROM
         | libc::IN_MOVED_TO

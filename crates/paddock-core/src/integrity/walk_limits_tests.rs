@@ -3,7 +3,7 @@
 //! walks (the full one and the one from kept watches) give the same answer.
 
 use super::discover::{
-    MAX_WALK_DEPTH, WalkError, find_repos, find_repos_again, find_repos_watched,
+    MAX_WALK_DEPTH, WalkError, find_repos, find_repos_after, find_repos_again, find_repos_watched,
 };
 use super::roots_watch::RootsWatch;
 use std::fs;
@@ -83,11 +83,6 @@ fn a_directory_that_can_be_entered_but_not_listed_is_refused() {
         matches!(&got, Err(WalkError::Unlistable { path }) if *path == d),
         "{got:?}"
     );
-    // Neither listed nor entered: git cannot run there, the walk passes over it.
-    fs::set_permissions(&d, fs::Permissions::from_mode(0o000)).unwrap();
-    let roots = vec![root.clone()];
-    let got = as_plain_user(move || find_repos(&roots));
-    assert_eq!(got.unwrap(), vec![]);
     fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(find_repos(std::slice::from_ref(&root)).unwrap().len(), 1);
 }
@@ -115,5 +110,89 @@ fn a_directory_below_the_depth_limit_is_refused_by_both_walks() {
     assert!(
         find_repos_again(&roots, &mut watch).unwrap().is_none(),
         "the kept watches leave it to the full walk, which refuses"
+    );
+}
+
+#[test]
+fn a_directory_of_the_callers_made_unreachable_is_refused_and_one_of_someone_elses_passed_over() {
+    // Mode 000 on one's own directory hides it until a chmod makes it reachable again (a
+    // sandboxed command runs as the caller and can do both); someone else's is out of reach
+    // for the caller's git and for the command alike.
+    let (_d, root) = root();
+    let d = root.join("d");
+    plant_repo(&d.join("evil"));
+    fs::set_permissions(&d, fs::Permissions::from_mode(0o000)).unwrap();
+    let roots = vec![root.clone()];
+    let got = as_plain_user(move || find_repos(&roots));
+    assert!(
+        matches!(&got, Err(WalkError::Unreachable { path }) if *path == d),
+        "{got:?}"
+    );
+    fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+    let c = std::ffi::CString::new(d.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: chown with a valid NUL-terminated path and plain ids.
+    if unsafe { libc::chown(c.as_ptr(), 65534, 65534) } != 0 {
+        crate::testing::skip("cannot give a directory to another user (needs root)");
+        return;
+    }
+    fs::set_permissions(&d, fs::Permissions::from_mode(0o000)).unwrap();
+    let roots = vec![root.clone()];
+    let got = as_plain_user(move || find_repos(&roots));
+    assert_eq!(got.unwrap(), vec![]);
+}
+
+#[test]
+fn a_dot_git_whose_insides_cannot_be_looked_at_is_refused() {
+    // Before, a `.git` whose HEAD could not be looked at was taken for an empty one.
+    let (_d, root) = root();
+    plant_repo(&root.join("a"));
+    let git = root.join("a/.git");
+    fs::set_permissions(&git, fs::Permissions::from_mode(0o000)).unwrap();
+    let roots = vec![root.clone()];
+    let got = as_plain_user(move || find_repos(&roots));
+    assert!(
+        matches!(&got, Err(WalkError::Unreadable { path, .. }) if *path == git),
+        "{got:?}"
+    );
+    fs::set_permissions(&git, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_permission_change_between_runs_is_seen_by_the_kept_watches() {
+    // A chmod makes no entry appear or go: the watches report it (IN_ATTRIB), so the walk from
+    // them refuses as the full walk does instead of passing over the directory.
+    let (_d, root) = root();
+    let d = root.join("d");
+    plant_repo(&d.join("evil"));
+    let mut watch = RootsWatch::for_keeping().expect("inotify");
+    let roots = vec![root.clone()];
+    find_repos_watched(&roots, Some(&mut watch)).unwrap();
+    fs::set_permissions(&d, fs::Permissions::from_mode(0o311)).unwrap();
+    let got = as_plain_user(move || find_repos_again(&roots, &mut watch).map(|r| r.is_some()));
+    assert!(
+        matches!(&got, Err(WalkError::Unlistable { path }) if *path == d),
+        "{got:?}"
+    );
+    fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn after_a_run_the_walk_goes_on_past_what_it_cannot_see() {
+    // The check after a run notes the blind spot and still finds the plant next to it.
+    let (_d, root) = root();
+    let mut deep = root.clone();
+    for _ in 0..=MAX_WALK_DEPTH {
+        deep.push("d");
+    }
+    fs::create_dir_all(&deep).unwrap();
+    plant_repo(&root.join("evil"));
+    let (repos, blind) = find_repos_after(std::slice::from_ref(&root), &[], None).unwrap();
+    assert!(
+        repos.iter().any(|r| r.git_dir == root.join("evil/.git")),
+        "{repos:?}"
+    );
+    assert!(
+        matches!(blind.as_slice(), [WalkError::TooDeep { .. }]),
+        "{blind:?}"
     );
 }

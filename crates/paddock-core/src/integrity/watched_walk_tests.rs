@@ -47,7 +47,7 @@ fn new_repos(
             .collect()
     };
     let roots = [root.to_path_buf()];
-    let watched = unknown(find_repos_after(&roots, known, Some(&mut watch)).unwrap());
+    let watched = unknown(find_repos_after(&roots, known, Some(&mut watch)).unwrap().0);
     let full = unknown(find_repos(&roots).unwrap());
     (watched, full)
 }
