@@ -513,9 +513,19 @@ fn a_repository_planted_deeper_than_the_walk_goes_is_reported_and_the_next_run_r
         stderr_reports_integrity(&o) && err.contains("too deep"),
         "the run's check does not report what it could not check: {err}"
     );
+    // The next run does the check again first; it still cannot complete, so the run is
+    // refused (a run now would take what the check missed for existing).
     let next = w.run("true");
-    assert_eq!(next.status.code(), Some(78), "{}", stderr(&next));
-    assert!(stderr(&next).contains("too deep"), "{}", stderr(&next));
+    assert_eq!(next.status.code(), Some(125), "{}", stderr(&next));
+    let err = stderr(&next);
+    assert!(
+        err.contains("could not complete") && err.contains("too deep"),
+        "{err}"
+    );
+    // Meanwhile the user makes a file at a path the first run watched (git reads
+    // `config.worktree`): the check again looks for repositories only and leaves it.
+    let mine = w.ws.join(".git/config.worktree");
+    std::fs::write(&mine, "[core]\n").unwrap();
     // The user flattens the tree as told. The plant is not taken for an existing repository:
     // the first run's check stayed pending and is done again, against that run's spec,
     // before the next run's pre-walk.
@@ -523,6 +533,7 @@ fn a_repository_planted_deeper_than_the_walk_goes_is_reported_and_the_next_run_r
     std::fs::remove_dir_all(w.ws.join("d")).unwrap();
     let after = w.run("true");
     assert_ok(&after);
+    assert!(mine.exists(), "the check again removed the user's file");
     assert!(
         !w.ws.join("evil/.git").exists() && w.ws.join("evil/.git.paddock-quarantine").exists(),
         "the plant was accepted once the tree was flattened: {}",

@@ -295,6 +295,22 @@ impl SandboxCommand {
             }
             _ => Vec::new(),
         };
+        // What an earlier check could not do (a directory it could not look into, a revert that
+        // failed) stays undone: a run now would take what it missed for existing.
+        let undone = recovered.iter().find_map(|e| match &e.action {
+            paddock_core::integrity::IntegrityAction::NotReverted { error } => Some((e, error)),
+            _ => None,
+        });
+        if let Some((e, error)) = undone {
+            return Err(PaddockError::state(
+                format!(
+                    "an earlier run's check for planted repositories could not complete at {} \
+                     ({error}); fix that, then run again",
+                    e.path.display()
+                ),
+                None,
+            ));
+        }
         paddock_core::recipes::create_caches(
             &self.policy,
             paddock_core::state::home_dir().as_deref(),
@@ -443,8 +459,12 @@ impl SandboxCommand {
             // When the runner could not confirm the tree ended (processes outlived the kill), or
             // the check could not do all it had to, the record stays for the next run to check
             // again; its lock goes with `p`.
-            if outcome.is_ok() && complete {
-                p.finish();
+            match (outcome.is_ok(), complete) {
+                (true, true) => p.finish(),
+                (true, false) => p.check_again_later(),
+                // The whole check again, watched paths included: processes may have outlived
+                // the run.
+                (false, _) => {}
             }
         }
         let mut outcome = outcome?;

@@ -192,7 +192,11 @@ fn find_repos_noting(
     let mut repos = BTreeSet::new();
     for root in roots {
         let mut seen = 0;
-        walk_root(root, 0, &mut seen, &mut repos, None, Some(blind))?;
+        // A root too large to walk is noted too: what was found in it so far, and in the
+        // other roots, is still checked.
+        if let Err(e) = walk_root(root, 0, &mut seen, &mut repos, None, Some(blind)) {
+            blind.push(e);
+        }
     }
     Ok(with_inner_git_dirs(repos.into_iter().collect(), &[]))
 }
@@ -568,6 +572,14 @@ fn git_dir_looked_at(dir: &Path) -> Result<bool, WalkError> {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) if e.raw_os_error() == Some(NOT_A_DIRECTORY) => Ok(false),
+        // Someone else's `.git` closed to the caller (a `sudo git clone` with umask 077):
+        // the caller's git cannot use it, and the caller cannot open it up.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::PermissionDenied
+                && std::fs::symlink_metadata(dir).is_ok_and(|m| !owned_by_caller(&m)) =>
+        {
+            Ok(false)
+        }
         Err(e) => Err(WalkError::Unreadable {
             path: dir.to_path_buf(),
             reason: e.to_string(),

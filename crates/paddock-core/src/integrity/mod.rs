@@ -91,12 +91,28 @@ pub fn check_after_run_watched(
     spec: &SandboxSpec,
     watch: Option<&mut roots_watch::RootsWatch>,
 ) -> Vec<IntegrityEvent> {
+    check(spec, watch, true)
+}
+
+/// The check again for a run whose check did not complete (a blind spot, a failed revert):
+/// the search for repositories made since that run's start, without removing what is now at
+/// its watched paths, which that check handled and which the user may have made since (a hook
+/// they installed).
+pub fn check_again(spec: &SandboxSpec) -> Vec<IntegrityEvent> {
+    check(spec, None, false)
+}
+
+fn check(
+    spec: &SandboxSpec,
+    watch: Option<&mut roots_watch::RootsWatch>,
+    watched_paths: bool,
+) -> Vec<IntegrityEvent> {
     let _span = tracing::debug_span!("after_run_check").entered();
     let mut events = Vec::new();
     if spec.writable_roots.is_empty() {
         return events;
     }
-    for w in &spec.watched {
+    for w in spec.watched.iter().filter(|_| watched_paths) {
         if w.path.symlink_metadata().is_err() {
             continue;
         }

@@ -26,6 +26,9 @@ const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 /// truncating the file (a truncation frees the file's block and journals it on ext4: measured
 /// 20-30 us a run against 4-8 us, and the next record then allocates the block again).
 const DONE: u8 = b'-';
+/// The first byte of a record whose check ran but did not complete: checked again, its
+/// repositories only, by a later run (`Pending::check_again_later`, `recover`).
+const AGAIN: u8 = b'*';
 
 /// A check that must run after the command: drop it only through `finish`.
 pub struct Pending {
@@ -109,6 +112,13 @@ impl Pending {
 
     /// The check has run: the record is marked done (nothing pending) and its file kept,
     /// locked, for this process's next run; removed when this process keeps enough free files.
+    /// Leaves the record to be checked again by a later run (`recover`), repositories only
+    /// (`check_again`): the check ran but did not complete. Marked by its first byte
+    /// ([`AGAIN`]); the lock goes with `self`.
+    pub fn check_again_later(self) {
+        let _ = write_at(&self.file, &[AGAIN], 0);
+    }
+
     pub fn finish(self) {
         if write_at(&self.file, &[DONE], 0).is_ok() {
             FreeRecords::put(&self.dir, self.file, self.path, self.len);
@@ -196,19 +206,37 @@ pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
             .as_ref()
             .is_none_or(|b| b.first().is_none_or(|&f| f == DONE));
         if !done {
-            let spec: Option<SandboxSpec> = bytes.and_then(|b| serde_json::from_slice(&b).ok());
+            // A record left for a check again (`check_again_later`) reads as JSON once its
+            // first byte is the brace again.
+            let again = bytes.as_ref().is_some_and(|b| b.first() == Some(&AGAIN));
+            let spec: Option<SandboxSpec> = bytes.and_then(|mut b| {
+                if again {
+                    b[0] = b'{';
+                }
+                serde_json::from_slice(&b).ok()
+            });
             // A torn record (the supervisor died while writing it) is dropped: its command
             // never started, since the record is complete before the launch.
             if let Some(spec) = spec {
-                let checked = check_after_run(&spec);
-                let again = super::incomplete(&checked);
+                let checked = if again {
+                    super::check_again(&spec)
+                } else {
+                    check_after_run(&spec)
+                };
+                let unfinished = super::incomplete(&checked);
+                let why = if again {
+                    "left by a run whose check could not complete"
+                } else {
+                    "left by a run that ended before its check"
+                };
                 for mut ev in checked {
-                    ev.reason =
-                        format!("{} (left by a run that ended before its check)", ev.reason);
+                    ev.reason = format!("{} ({why})", ev.reason);
                     events.push(ev);
                 }
-                // Not done yet: the record stays for the next run to check again.
-                if again {
+                // Not done yet: the record stays for the next run to check again (its
+                // repositories only, from now on).
+                if unfinished {
+                    let _ = write_at(&file, &[AGAIN], 0);
                     continue;
                 }
             }

@@ -196,3 +196,22 @@ fn after_a_run_the_walk_goes_on_past_what_it_cannot_see() {
         "{blind:?}"
     );
 }
+
+#[test]
+fn someone_elses_dot_git_closed_to_the_caller_is_passed_over() {
+    // A `sudo git clone` with umask 077: the caller's git cannot use it, nor can the caller
+    // open it up, so it does not refuse every run.
+    let (_d, root) = root();
+    plant_repo(&root.join("a"));
+    let git = root.join("a/.git");
+    let c = std::ffi::CString::new(git.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: chown with a valid NUL-terminated path and plain ids.
+    if unsafe { libc::chown(c.as_ptr(), 65534, 65534) } != 0 {
+        crate::testing::skip("cannot give a directory to another user (needs root)");
+        return;
+    }
+    fs::set_permissions(&git, fs::Permissions::from_mode(0o700)).unwrap();
+    let roots = vec![root.clone()];
+    let got = as_plain_user(move || find_repos(&roots));
+    assert_eq!(got.unwrap(), vec![]);
+}
