@@ -172,7 +172,14 @@ impl RootsWatch {
         }
         #[cfg(target_os = "linux")]
         {
-            if self.listed.len() + self.early.len() >= max_watches() {
+            // The user's limit is read once the queue is made (reading it costs a `paddock run`
+            // in a small tree more than its watches would).
+            let limit = if self.queue.is_some() {
+                max_watches()
+            } else {
+                MAX_WATCHES
+            };
+            if self.listed.len() + self.early.len() >= limit {
                 self.give_up();
                 return;
             }
