@@ -53,35 +53,27 @@ pub struct Prepared {
     pub recovered: Vec<paddock_core::integrity::IntegrityEvent>,
     /// The watches the spec's pre-walk set on the writable roots, for this run's after-run
     /// check (taken by the first run of this `Prepared`; a clone's run walks in full).
-    pub roots_watch: RootsWatchSlot,
+    pub roots_watch: WalkKeeper,
 }
 
-/// A pre-walk's watches (`integrity::roots_watch`), shared by clones of a [`Prepared`] and
-/// taken by the run that checks after itself.
-#[derive(Clone, Default)]
-pub struct RootsWatchSlot(Arc<Mutex<Option<RootsWatch>>>);
-
-impl RootsWatchSlot {
-    fn new(watch: Option<RootsWatch>) -> Self {
-        RootsWatchSlot(Arc::new(Mutex::new(watch)))
-    }
-
-    fn take(&self) -> Option<RootsWatch> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-}
-
-/// The watches of the writable roots that a resident front end (`paddock mcp`) keeps between
-/// runs, so that each run's pre-walk lists again only what changed since the previous one
-/// (`integrity::discover::find_repos_again`). A run takes them for its pre-walk and gives them
-/// back after its after-run check, when its process tree was confirmed ended and the watches
-/// are still worth keeping (`RootsWatch::worth_keeping`); a run that finds none walks afresh.
+/// A place for one set of watches of the writable roots (`integrity::roots_watch`), shared by
+/// its clones. A [`Prepared`] holds its pre-walk's, taken by the run that checks after
+/// itself. A resident front end (`paddock mcp`) keeps one between runs, so that each run's
+/// pre-walk lists again only what changed since the previous one
+/// (`integrity::discover::find_repos_again`): a run takes the watches for its pre-walk and
+/// gives them back after its after-run check, when its process tree was confirmed ended and
+/// they are still worth keeping (`RootsWatch::worth_keeping`); a run that finds none walks
+/// afresh.
 #[derive(Clone, Default)]
 pub struct WalkKeeper(Arc<Mutex<Option<RootsWatch>>>);
 
 impl WalkKeeper {
     pub fn new() -> Self {
         WalkKeeper::default()
+    }
+
+    fn holding(watch: Option<RootsWatch>) -> Self {
+        WalkKeeper(Arc::new(Mutex::new(watch)))
     }
 
     pub(crate) fn take(&self) -> Option<RootsWatch> {
@@ -110,13 +102,6 @@ impl std::fmt::Debug for WalkKeeper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
         f.debug_tuple("WalkKeeper").field(&*held).finish()
-    }
-}
-
-impl std::fmt::Debug for RootsWatchSlot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        f.debug_tuple("RootsWatchSlot").field(&*held).finish()
     }
 }
 
@@ -297,11 +282,7 @@ impl SandboxCommand {
         };
         // What an earlier check could not do (a directory it could not look into, a revert that
         // failed) stays undone: a run now would take what it missed for existing.
-        let undone = recovered.iter().find_map(|e| match &e.action {
-            paddock_core::integrity::IntegrityAction::NotReverted { error } => Some((e, error)),
-            _ => None,
-        });
-        if let Some((e, error)) = undone {
+        if let Some((e, error)) = paddock_core::integrity::first_undone(&recovered) {
             return Err(PaddockError::state(
                 format!(
                     "an earlier run's check for planted repositories could not complete at {} \
@@ -338,7 +319,7 @@ impl SandboxCommand {
             },
             dropped_env: scrubbed.dropped,
             recovered,
-            roots_watch: RootsWatchSlot::new(roots_watch),
+            roots_watch: WalkKeeper::holding(roots_watch),
         })
     }
 
@@ -368,7 +349,7 @@ impl SandboxCommand {
             },
             dropped_env: Vec::new(),
             recovered: Vec::new(),
-            roots_watch: RootsWatchSlot::default(),
+            roots_watch: WalkKeeper::default(),
         })
     }
 
@@ -447,7 +428,7 @@ impl SandboxCommand {
             let mut watch = prepared.roots_watch.take().filter(|_| outcome.is_ok());
             let checked =
                 paddock_core::integrity::check_after_run_watched(&prepared.spec, watch.as_mut());
-            let complete = !paddock_core::integrity::incomplete(&checked);
+            let complete = paddock_core::integrity::first_undone(&checked).is_none();
             integrity.extend(checked);
             match (watch, &self.walks) {
                 (Some(w), Some(keeper)) => keeper.give_back(w),

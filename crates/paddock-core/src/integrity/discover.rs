@@ -149,8 +149,7 @@ impl WalkError {
 /// What git reads in a directory to take it for a git directory: `HEAD` and `objects` (or a
 /// `commondir`). Looked at without following links at the entries themselves.
 pub fn looks_like_git_dir(dir: &Path) -> bool {
-    let has = |n: &str| std::fs::symlink_metadata(dir.join(n)).is_ok();
-    has("HEAD") && (has("objects") || has("commondir"))
+    git_dir_looked_at(dir).unwrap_or(false)
 }
 
 /// Every repository under `roots`: `.git` directories and files, bare-looking directories,
@@ -163,7 +162,18 @@ pub fn find_repos(roots: &[PathBuf]) -> Result<Vec<Repo>, WalkError> {
 /// the check after the run can use [`find_repos_after`].
 pub fn find_repos_watched(
     roots: &[PathBuf],
+    watch: Option<&mut RootsWatch>,
+) -> Result<Vec<Repo>, WalkError> {
+    walk_roots(roots, watch, None)
+}
+
+/// Walks every root (the entry limit holds per root), watching with `watch`. With `blind` (the
+/// check after a run), what it cannot look into is noted there, a root too large to walk
+/// included, and the walk goes on: what it found elsewhere is still checked.
+fn walk_roots(
+    roots: &[PathBuf],
     mut watch: Option<&mut RootsWatch>,
+    mut blind: Option<&mut Vec<WalkError>>,
 ) -> Result<Vec<Repo>, WalkError> {
     let mut repos = BTreeSet::new();
     if let Some(w) = watch.as_deref_mut() {
@@ -171,32 +181,25 @@ pub fn find_repos_watched(
     }
     let mut entries = 0;
     for root in roots {
-        // The entry limit holds per root.
         let mut seen = 0;
-        walk_root(root, 0, &mut seen, &mut repos, watch.as_deref_mut(), None)?;
+        let walked = walk_root(
+            root,
+            0,
+            &mut seen,
+            &mut repos,
+            watch.as_deref_mut(),
+            blind.as_deref_mut(),
+        );
+        if let Err(e) = walked {
+            match blind.as_deref_mut() {
+                Some(b) => b.push(e),
+                None => return Err(e),
+            }
+        }
         entries += seen;
     }
     if let Some(w) = watch {
         w.set_entries(entries);
-    }
-    Ok(with_inner_git_dirs(repos.into_iter().collect(), &[]))
-}
-
-/// [`find_repos`] for the check after a run: a directory it cannot look into is noted in
-/// `blind` and the walk goes on (what it found elsewhere is still checked); only a tree too
-/// large to walk ends it.
-fn find_repos_noting(
-    roots: &[PathBuf],
-    blind: &mut Vec<WalkError>,
-) -> Result<Vec<Repo>, WalkError> {
-    let mut repos = BTreeSet::new();
-    for root in roots {
-        let mut seen = 0;
-        // A root too large to walk is noted too: what was found in it so far, and in the
-        // other roots, is still checked.
-        if let Err(e) = walk_root(root, 0, &mut seen, &mut repos, None, Some(blind)) {
-            blind.push(e);
-        }
     }
     Ok(with_inner_git_dirs(repos.into_iter().collect(), &[]))
 }
@@ -256,7 +259,7 @@ pub fn find_repos_after(
     };
     let Some(relisted) = relisted else {
         blind.clear();
-        let repos = find_repos_noting(roots, &mut blind)?;
+        let repos = walk_roots(roots, None, Some(&mut blind))?;
         return Ok((repos, blind));
     };
     let repos = with_inner_git_dirs(relisted.repos.into_iter().collect(), known);
@@ -296,35 +299,18 @@ fn relist_changed(
         }
         listed += 1;
         let depth = watch.depth_of(&dir);
-        let scanned = match scan_dir(&dir, &dir, &mut seen, &mut repos, &mut |_| {}) {
-            Err(e) if e.is_blind_spot() && blind.is_some() => {
-                blind
-                    .as_deref_mut()
-                    .into_iter()
-                    .for_each(|b| b.push(e.clone()));
-                continue;
-            }
-            other => other,
-        };
-        let Some(scanned) = within_limits(scanned)? else {
-            return Ok(None);
-        };
-        let Some(subdirs) = scanned else {
-            continue;
-        };
-        if depth >= MAX_WALK_DEPTH && !subdirs.is_empty() {
-            let too_deep = WalkError::TooDeep {
-                path: dir.clone(),
-                limit: MAX_WALK_DEPTH,
-            };
-            match blind.as_deref_mut() {
-                Some(b) => {
-                    b.push(too_deep);
-                    continue;
-                }
+        // A blind spot is noted (with `blind`) and the search goes on; the limits, without,
+        // leave it to the full walk; anything else is an error.
+        let subdirs = match scan_dir(&dir, &dir, &mut seen, &mut repos, &mut |_| {})
+            .and_then(|s| too_deep(&dir, depth, s))
+        {
+            Ok(Some(subdirs)) => subdirs,
+            Ok(None) => continue,
+            Err(e) => match within_limits(note(e, blind.as_deref_mut()))? {
+                Some(()) => continue,
                 None => return Ok(None),
-            }
-        }
+            },
+        };
         for (sub, ino) in subdirs {
             if !watch.still_known(&sub, ino, &gone) {
                 let walked = walk_root(
@@ -382,6 +368,36 @@ fn with_inner_git_dirs(mut out: Vec<Repo>, more: &[PathBuf]) -> Vec<Repo> {
     out
 }
 
+/// `scanned`, the listing of `dir` (`depth` directories below its root), or the error that
+/// it has subdirectories the walk may not go into.
+fn too_deep(
+    dir: &Path,
+    depth: usize,
+    scanned: Option<Vec<(PathBuf, u64)>>,
+) -> Result<Option<Vec<(PathBuf, u64)>>, WalkError> {
+    match scanned {
+        Some(subdirs) if depth >= MAX_WALK_DEPTH && !subdirs.is_empty() => {
+            Err(WalkError::TooDeep {
+                path: dir.to_path_buf(),
+                limit: MAX_WALK_DEPTH,
+            })
+        }
+        other => Ok(other),
+    }
+}
+
+/// Notes `e` in `blind` when it is a blind spot and there is a `blind` (the walk goes on),
+/// else returns it.
+fn note(e: WalkError, blind: Option<&mut Vec<WalkError>>) -> Result<(), WalkError> {
+    match blind {
+        Some(b) if e.is_blind_spot() => {
+            b.push(e);
+            Ok(())
+        }
+        _ => Err(e),
+    }
+}
+
 /// `result`, with the entry and depth limits read as "the watches cannot tell" (`Ok(None)`): a
 /// walk from the watches counts entries and depth from where it starts, and the full walk
 /// decides whether the tree is really too large or too deep.
@@ -393,19 +409,18 @@ fn within_limits<T>(result: Result<T, WalkError>) -> Result<Option<T>, WalkError
     }
 }
 
-/// Walks `top` (`depth` directories below its root), adding the repositories below it to
+/// Walks `root` (`depth` directories below its writable root), adding the repositories below it to
 /// `repos`, counting the entries read in `seen` and watching what it lists with `watch`;
 /// returns how many directories it listed. A directory it cannot look into is an error, or,
 /// with `blind`, noted there (the walk goes on).
 fn walk_root(
-    top: &Path,
+    root: &Path,
     depth: usize,
     seen: &mut usize,
     repos: &mut BTreeSet<Repo>,
     mut watch: Option<&mut RootsWatch>,
     mut blind: Option<&mut Vec<WalkError>>,
 ) -> Result<usize, WalkError> {
-    let root = top;
     let mut listed = 0usize;
     let root_ino = match &watch {
         Some(_) => std::fs::symlink_metadata(root).map_or(0, |m| meta_ino(&m)),
@@ -425,32 +440,16 @@ fn walk_root(
                 }
             }
         };
-        let scanned = match (
-            scan_dir(&dir, root, seen, repos, &mut saw),
-            blind.as_deref_mut(),
-        ) {
-            (Err(e), Some(b)) if e.is_blind_spot() => {
-                b.push(e);
+        let subdirs = match scan_dir(&dir, root, seen, repos, &mut saw)
+            .and_then(|s| too_deep(&dir, depth, s))
+        {
+            Ok(Some(subdirs)) => subdirs,
+            Ok(None) => continue,
+            Err(e) => {
+                note(e, blind.as_deref_mut())?;
                 continue;
             }
-            (scanned, _) => scanned?,
         };
-        let Some(subdirs) = scanned else {
-            continue;
-        };
-        if depth >= MAX_WALK_DEPTH && !subdirs.is_empty() {
-            let too_deep = WalkError::TooDeep {
-                path: dir,
-                limit: MAX_WALK_DEPTH,
-            };
-            match blind.as_deref_mut() {
-                Some(b) => {
-                    b.push(too_deep);
-                    continue;
-                }
-                None => return Err(too_deep),
-            }
-        }
         stack.extend(subdirs.into_iter().map(|(p, ino)| (p, depth + 1, ino)));
     }
     Ok(listed)
@@ -566,7 +565,7 @@ fn scan_dir(
 }
 
 /// [`looks_like_git_dir`], with an error where an entry could not be looked at (rather than
-/// taking it for missing).
+/// taking it for missing), except in someone else's directory closed to the caller.
 fn git_dir_looked_at(dir: &Path) -> Result<bool, WalkError> {
     let has = |n: &str| match std::fs::symlink_metadata(dir.join(n)) {
         Ok(_) => Ok(true),

@@ -1,6 +1,7 @@
-//! What must still hold for watches kept between runs (`roots_watch`, `paddock mcp`) to be used
-//! again: inotify reports only changes made through this kernel's file system layer to the
-//! inodes it watches, so the watches are believed only while
+//! What must still hold for the watches of the writable roots (`roots_watch`: a run's own, and
+//! those `paddock mcp` keeps between runs) to be believed: inotify reports only changes made
+//! through this kernel's file system layer to the inodes it watches, so the watches are
+//! believed only while
 //!
 //! - **no mount changed** in this process's mount namespace since they were set (a mount over a
 //!   watched directory, or an unmount that uncovers what was below a mount point, changes what a
@@ -13,8 +14,8 @@
 //!   virtiofs (Docker Desktop, Lima) or FUSE, a change made from the other side, or by the file
 //!   system's own daemon, makes no event here.
 //!
-//! Checked when the watches are set and each time they would be used again; any doubt, or a
-//! system without these files, says no (the roots are walked afresh).
+//! Checked when the queue is made and each time the watches are read; any doubt, or a system
+//! without these files, says no (the roots are walked afresh).
 
 use std::path::{Path, PathBuf};
 
@@ -39,8 +40,11 @@ impl KeepGuard {
             let path = ["/proc/thread-self/mountinfo", "/proc/self/mountinfo"]
                 .into_iter()
                 .find(|p| Path::new(p).exists())?;
-            let mounts = std::fs::File::open(path).ok()?;
-            let table = std::fs::read_to_string(path).ok()?;
+            // Read through the descriptor that is polled later (reading does not clear a
+            // change: only `poll` does).
+            let mut mounts = std::fs::File::open(path).ok()?;
+            let mut table = String::new();
+            std::io::Read::read_to_string(&mut mounts, &mut table).ok()?;
             let mut ids = Vec::new();
             for r in roots {
                 ids.push((r.clone(), dev_ino(r)?));

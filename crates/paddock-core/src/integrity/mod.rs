@@ -141,7 +141,7 @@ fn check(
         }
     };
     // A directory the search could not look into is reported, and the check is not done (see
-    // [`incomplete`]); what it found elsewhere is still checked below.
+    // [`first_undone`]); what it found elsewhere is still checked below.
     for spot in blind {
         events.push(IntegrityEvent {
             path: spot.path().to_path_buf(),
@@ -177,14 +177,16 @@ fn check(
     events
 }
 
-/// True when a check's `events` say it could not do all it had to (a directory it could not
-/// look into, a revert that failed): its pending record is then kept, so that the check is
-/// done again, against the same spec, by the next run (`pending::recover`) until it completes.
-/// Without this, what the check missed would be taken for existing by the next pre-walk.
-pub fn incomplete(events: &[IntegrityEvent]) -> bool {
-    events
-        .iter()
-        .any(|e| matches!(e.action, IntegrityAction::NotReverted { .. }))
+/// The first of a check's `events` that says it could not do all it had to (a directory it
+/// could not look into, a revert that failed), with its error. A check with one is not done:
+/// its pending record is kept, so that the check is done again, against the same spec, by the
+/// next run (`pending::recover`) until it completes, and runs are refused meanwhile. Without
+/// this, what the check missed would be taken for existing by the next pre-walk.
+pub fn first_undone(events: &[IntegrityEvent]) -> Option<(&IntegrityEvent, &str)> {
+    events.iter().find_map(|e| match &e.action {
+        IntegrityAction::NotReverted { error } => Some((e, error.as_str())),
+        _ => None,
+    })
 }
 
 /// The writable root `p` lies in (the innermost).

@@ -223,7 +223,7 @@ pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
                 } else {
                     check_after_run(&spec)
                 };
-                let unfinished = super::incomplete(&checked);
+                let unfinished = super::first_undone(&checked).is_some();
                 let why = if again {
                     "left by a run whose check could not complete"
                 } else {

@@ -39,6 +39,7 @@
 //! [`MAX_WATCHES`]; past that the full walk decides.
 
 use super::keep_guard::KeepGuard;
+use crate::spec::innermost_root;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -82,7 +83,8 @@ pub struct RootsWatch {
     bare: Vec<(PathBuf, u64)>,
     /// The roots the pre-walk walked.
     roots: Vec<PathBuf>,
-    /// Every listed directory got a watch of its own.
+    /// The watches can tell: every listed directory got a watch of its own, and the queue has
+    /// neither overflowed nor failed to be read, and what they rely on still holds.
     complete: bool,
     /// Watches that reported an entry made, removed or renamed, since they were set.
     #[cfg(target_os = "linux")]
@@ -90,8 +92,6 @@ pub struct RootsWatch {
     /// Watches whose directory was removed or moved, since they were set.
     #[cfg(target_os = "linux")]
     gone: BTreeSet<i32>,
-    /// The queue overflowed or could not be read: the watches can no longer tell.
-    broken: bool,
     /// How many directories the last walk from these watches listed again.
     relisted: usize,
     /// How many entries the pre-walk read.
@@ -141,7 +141,6 @@ impl RootsWatch {
                 complete: true,
                 touched: BTreeSet::new(),
                 gone: BTreeSet::new(),
-                broken: false,
                 relisted: 0,
                 entries: 0,
                 keep: false,
@@ -228,7 +227,6 @@ impl RootsWatch {
         }
     }
 
-    #[cfg(target_os = "linux")]
     /// The watches cannot tell any more: the queue is closed (off the caller's path when it
     /// holds watches) and every later answer is the full walk's.
     fn give_up(&mut self) {
@@ -286,8 +284,8 @@ impl RootsWatch {
 
     /// How many directories `dir` lies below its root (the innermost root holding it).
     pub fn depth_of(&self, dir: &Path) -> usize {
-        let root = self.roots.iter().filter(|r| dir.starts_with(r)).max();
-        root.map_or(0, |r| dir.components().count() - r.components().count())
+        innermost_root(&self.roots, dir)
+            .map_or(0, |r| dir.components().count() - r.components().count())
     }
 
     /// Whether these watches, kept since an earlier walk, may answer for `roots` now: made to
@@ -296,16 +294,11 @@ impl RootsWatch {
         self.keep && self.roots == roots
     }
 
-    /// The roots the pre-walk walked.
-    pub fn roots(&self) -> &[PathBuf] {
-        &self.roots
-    }
-
     /// True when `dir` and each of its parents up to its root were listed by the pre-walk and
     /// none of them was removed or moved since: its path still names the directory the
     /// pre-walk listed there, reached through the same directories (no link put in between).
     pub fn path_intact(&self, dir: &Path, gone: &BTreeSet<i32>) -> bool {
-        let Some(root) = self.roots.iter().filter(|r| dir.starts_with(r)).max() else {
+        let Some(root) = innermost_root(&self.roots, dir) else {
             return false;
         };
         dir.ancestors()
@@ -336,7 +329,6 @@ impl RootsWatch {
         has_queue
             && self.keep
             && self.complete
-            && !self.broken
             && self.guard.as_ref().is_some_and(KeepGuard::local)
             && self.relisted <= (self.listed.len() / 4).max(MIN_DIRS)
     }
@@ -353,25 +345,21 @@ impl RootsWatch {
     /// included: they add up). `None` (use the full walk) for a tree too small to be watched,
     /// or when a directory went unwatched or the queue overflowed or could not be read.
     pub fn changes(&mut self) -> Option<(Changes, BTreeSet<i32>)> {
-        if !self.complete || self.broken {
+        if !self.complete {
             return None;
         }
         if !self.guard.as_mut().is_some_and(|g| g.holds(&self.roots)) {
-            self.broken = true;
-            #[cfg(target_os = "linux")]
             self.give_up();
             return None;
         }
         #[cfg(target_os = "linux")]
         {
             let Ok(events) = self.queue.as_mut()?.drain() else {
-                self.broken = true;
                 self.give_up();
                 return None;
             };
             for ev in events {
                 if ev.mask & libc::IN_Q_OVERFLOW != 0 {
-                    self.broken = true;
                     self.give_up();
                     return None;
                 }
