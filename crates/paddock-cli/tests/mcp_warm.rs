@@ -28,8 +28,20 @@ async fn connect_logging(
     w: &World,
     log: Option<&std::path::Path>,
 ) -> RunningService<RoleClient, ()> {
+    connect_with(w, log, None).await
+}
+
+/// [`connect_logging`], with the server's `PATH` set to `path`.
+async fn connect_with(
+    w: &World,
+    log: Option<&std::path::Path>,
+    path: Option<std::ffi::OsString>,
+) -> RunningService<RoleClient, ()> {
     let base = w.ws.parent().unwrap().to_path_buf();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paddock"));
+    if let Some(p) = path {
+        cmd.env("PATH", p);
+    }
     cmd.arg("mcp")
         .current_dir(&w.ws)
         .env("HOME", &w.home)
@@ -268,6 +280,86 @@ fn a_secret_that_appeared_after_the_spare_was_built_is_not_read_through_it() {
         let v = run(&c, json!({ "argv": ["cat", npmrc] })).await;
         assert!(!stdout(&v).contains(SECRET), "the secret leaked: {v}");
         assert_eq!(v["warm"], true, "{v}");
+        c.cancel().await.unwrap();
+    });
+}
+
+#[test]
+fn a_config_or_rules_edit_between_calls_applies_to_the_next_call() {
+    // The server keeps the policy and rules it loaded while their files are unchanged: an edit,
+    // a new file or a removal must reach the next call as if every call loaded them afresh.
+    let w = World::new();
+    let config = w.ws.parent().unwrap().join("config");
+    let marker = w.ws.join("marker");
+    rt().block_on(async {
+        let c = connect(&w).await;
+        let touch = json!({ "argv": ["touch", marker] });
+        for _ in 0..2 {
+            let v = run(&c, touch.clone()).await;
+            assert_eq!(v["exit_code"], 0, "{v}");
+        }
+        std::fs::remove_file(&marker).unwrap();
+        std::fs::write(config.join("config.toml"), "mode = \"read-only\"\n").unwrap();
+        let v = run(&c, touch.clone()).await;
+        assert_ne!(v["exit_code"], 0, "the new config was not applied: {v}");
+        assert!(!marker.exists(), "a write in read-only mode");
+        std::fs::remove_file(config.join("config.toml")).unwrap();
+        let v = run(&c, touch.clone()).await;
+        assert_eq!(v["exit_code"], 0, "the removed config still applied: {v}");
+        std::fs::remove_file(&marker).unwrap();
+        let rules = "[[rule]]\nprogram = \"touch\"\ndecision = \"forbid\"\n";
+        std::fs::write(config.join("rules.toml"), rules).unwrap();
+        let v = run(&c, touch.clone()).await;
+        assert_ne!(v["exit_code"], 0, "the new rule was not applied: {v}");
+        assert!(!marker.exists(), "a forbidden command ran");
+        std::fs::write(config.join("rules.toml"), "").unwrap();
+        let v = run(&c, touch).await;
+        assert_eq!(v["exit_code"], 0, "the emptied rules still applied: {v}");
+        c.cancel().await.unwrap();
+    });
+}
+
+#[test]
+fn a_program_put_earlier_in_path_between_calls_is_the_one_run() {
+    // The server keeps where it found a program along PATH while nothing its lookup looked at
+    // changed: a program of the same name that appears in an earlier PATH directory, or a
+    // program that loses its execute bit, must be seen by the next call.
+    use std::os::unix::fs::PermissionsExt;
+    let w = World::new();
+    let (early, late) = (w.outside.join("early"), w.outside.join("late"));
+    for d in [&early, &late] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let tool = |dir: &std::path::Path, says: &str| {
+        let p = dir.join("paddock-test-tool");
+        std::fs::write(&p, format!("#!/bin/sh\necho {says}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    };
+    tool(&late, "late");
+    let path = std::env::join_paths(
+        [early.clone(), late.clone()]
+            .into_iter()
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    rt().block_on(async {
+        let c = connect_with(&w, None, Some(path)).await;
+        let call = json!({ "argv": ["paddock-test-tool"] });
+        for _ in 0..3 {
+            let v = run(&c, call.clone()).await;
+            assert_eq!(stdout(&v), "late\n", "{v}");
+        }
+        let first = tool(&early, "early");
+        let v = run(&c, call.clone()).await;
+        assert_eq!(stdout(&v), "early\n", "a stale lookup was used: {v}");
+        std::fs::set_permissions(&first, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let v = run(&c, call.clone()).await;
+        assert_eq!(
+            stdout(&v),
+            "late\n",
+            "a program no longer executable was run: {v}"
+        );
         c.cancel().await.unwrap();
     });
 }

@@ -273,7 +273,7 @@ pub struct CliOverrides {
 }
 
 /// The effective policy with the source of every value.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EffectivePolicy {
     pub policy: Policy,
     /// Setting name -> where its (last) value came from; list settings name every contributor.
@@ -440,6 +440,7 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
             apply_layer(&mut eff, &file, src);
         }
     }
+    crate::looked_at::entry(&paths.workspace);
     let ws = std::fs::canonicalize(&paths.workspace).unwrap_or(paths.workspace.clone());
     eff.workspace = std::env::current_dir()
         .and_then(|here| paths::resolve(&here, &paths.workspace))
@@ -448,9 +449,10 @@ pub fn load(paths: &ConfigPaths, cli: &CliOverrides) -> Result<EffectivePolicy, 
     let project_path = paths.workspace.join(PROJECT_FILE);
     let location = files::Location::Beneath(&paths.workspace);
     if let Some((file, text)) = read_layer(&project_path, location)? {
-        eff.project_trusted = trusted
-            .iter()
-            .any(|t| std::fs::canonicalize(t).is_ok_and(|t| t == ws));
+        eff.project_trusted = trusted.iter().any(|t| {
+            crate::looked_at::entry(t);
+            std::fs::canonicalize(t).is_ok_and(|t| t == ws)
+        });
         if file.trusted_projects.is_some() {
             return Err(value_error(
                 &project_path,

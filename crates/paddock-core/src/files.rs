@@ -79,6 +79,7 @@ pub fn read_regular_file(
     location: Location<'_>,
     max: u64,
 ) -> Result<Option<Vec<u8>>, FileError> {
+    crate::looked_at::content(path);
     let file = match location {
         Location::User => open_user(path)?,
         Location::Beneath(root) => {

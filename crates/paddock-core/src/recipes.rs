@@ -220,6 +220,7 @@ pub struct RecipeGrant {
 /// The recipes `auto` finds in `workspace`: the first marker of each recipe present in the
 /// workspace root (names only; nothing is read).
 pub fn detect(workspace: &Path) -> Vec<(Recipe, String)> {
+    crate::looked_at::listing(workspace);
     let names: Vec<String> = std::fs::read_dir(workspace)
         .map(|d| {
             d.flatten()

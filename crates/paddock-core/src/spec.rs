@@ -8,9 +8,12 @@ use crate::integrity::{
     discover::Control,
     roots_watch::{RootsWatch, WatchPlan},
 };
+use crate::looked_at;
+use crate::lookup_watch::LookupWatch;
 use crate::paths;
 use crate::policy::{Capability, Mode, Network, Policy, WindowsLevel};
 use crate::roots::HostRoots;
+use crate::spec_memo::{self, SpecMemo};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -117,19 +120,34 @@ impl SandboxSpec {
         workspace: &Path,
         plan: WatchPlan,
     ) -> Result<(SandboxSpec, Option<RootsWatch>), SpecError> {
+        SandboxSpec::from_policy_kept(policy, workspace, plan, &mut None, false)
+    }
+
+    /// [`SandboxSpec::from_policy_watched`] answered from `memo` when it can be (see
+    /// `spec_memo`: nothing the memo was made from changed, and the pre-walk, done as usual,
+    /// finds the same repositories). With `refresh` (a spare sandbox's build, off a run's
+    /// path) a memo that cannot be used is made again, by computing the spec twice around new
+    /// watches; without, the memo is only used, and dropped once it can no longer be.
+    pub fn from_policy_kept(
+        policy: &Policy,
+        workspace: &Path,
+        plan: WatchPlan,
+        memo: &mut Option<SpecMemo>,
+        refresh: bool,
+    ) -> Result<(SandboxSpec, Option<RootsWatch>), SpecError> {
+        let _span = tracing::debug_span!("spec_resolve").entered();
         let mut out = None;
         let (keeping, previous) = match plan {
             WatchPlan::OneRun => (false, None),
             WatchPlan::Kept(previous) => (true, previous),
         };
         let mut previous = previous.filter(|_| policy.mode == Mode::WorkspaceWrite);
-        let spec = SandboxSpec::from_policy_with(
-            policy,
-            workspace,
-            &HostRoots::from_env(),
-            &mut |roots| {
+        // The pre-walk; its own watches answer for what it looks at.
+        let mut find = |roots: &Roots| {
+            let _walk = tracing::debug_span!("integrity_prewalk").entered();
+            looked_at::unrecorded(|| {
                 if let Some(mut w) = previous.take() {
-                    match integrity::discover::find_repos_again(roots, &mut w) {
+                    match integrity::discover::find_repos_again(&roots.writable, &mut w) {
                         Ok(Some(found)) => {
                             tracing::debug!(
                                 relisted = w.relisted(),
@@ -148,9 +166,48 @@ impl SandboxSpec {
                     (Mode::WorkspaceWrite, false) => RootsWatch::new(),
                     _ => None,
                 };
-                integrity::discover::find_repos_watched(roots, out.as_mut())
-            },
-        )?;
+                integrity::discover::find_repos_watched(&roots.writable, out.as_mut())
+            })
+            .map_err(|e| SpecError::Resolve {
+                path: roots.ws.clone(),
+                reason: e.to_string(),
+            })
+        };
+        let inputs = spec_memo::Inputs::now(policy, workspace);
+        if let Some(m) = memo.as_mut()
+            && let Some(roots) = m.roots_for(&inputs).cloned()
+        {
+            let found = find(&roots)?;
+            if let Some(spec) = m.spec_for(&found) {
+                tracing::debug!("spec: from the memo");
+                return Ok((spec, out));
+            }
+            if !refresh {
+                return Ok((SandboxSpec::with_repos(policy, &roots, found)?, out));
+            }
+        }
+        // The memo cannot be used (once it cannot, it never can again): the caller drops it,
+        // off the run's path (closing its watches takes time), or it is made again here.
+        if !refresh || !LookupWatch::available() {
+            let roots = Roots::of(policy, workspace, &HostRoots::from_env())?;
+            let found = find(&roots)?;
+            return Ok((SandboxSpec::with_repos(policy, &roots, found)?, out));
+        }
+        // The host's directories are resolved (links followed): looked at, so recorded too.
+        let (made, looks) = looked_at::record(|| {
+            let roots = Roots::of(policy, workspace, &HostRoots::from_env())?;
+            let found = find(&roots)?;
+            let spec = SandboxSpec::with_repos(policy, &roots, found.clone())?;
+            Ok::<_, SpecError>((roots, found, spec))
+        });
+        let (roots, found, spec) = made?;
+        let again = || {
+            let roots = Roots::of(policy, workspace, &HostRoots::from_env()).ok()?;
+            let spec = SandboxSpec::with_repos(policy, &roots, found.clone()).ok()?;
+            Some((roots, spec))
+        };
+        *memo = LookupWatch::around((Some((roots, spec.clone())), looks), again)
+            .and_then(|(made, watch)| Some(SpecMemo::new(inputs, found.clone(), made?, watch)));
         Ok((spec, out))
     }
 
@@ -161,61 +218,28 @@ impl SandboxSpec {
         find_repos: RepoFinder<'_>,
     ) -> Result<SandboxSpec, SpecError> {
         let _span = tracing::debug_span!("spec_resolve").entered();
-        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-        let ws = paths::resolve(&cwd, workspace).map_err(|e| SpecError::Workspace {
-            path: workspace.to_path_buf(),
+        let roots = Roots::of(policy, workspace, host)?;
+        let found = find_repos(&roots.writable).map_err(|e| SpecError::Resolve {
+            path: roots.ws.clone(),
             reason: e.to_string(),
         })?;
-        if let Some(problem) = paths::dir_problem(&ws) {
-            return Err(SpecError::Workspace {
-                path: workspace.to_path_buf(),
-                reason: problem.into(),
-            });
-        }
-        let home = crate::state::home_dir();
-        let mut writable_roots = Vec::new();
-        if policy.mode == Mode::WorkspaceWrite {
-            if let Some(reason) = host.refusal(&ws) {
-                return Err(SpecError::RefusedWorkspace {
-                    given: workspace.to_path_buf(),
-                    path: ws,
-                    reason,
-                });
-            }
-            writable_roots.push(ws.clone());
-            for root in &policy.writable_roots {
-                let expanded = paths::expand_tilde(root, home.as_deref());
-                let resolved =
-                    checked_root(&ws, root, &expanded, "not an existing directory", host)?;
-                if !writable_roots.contains(&resolved) {
-                    writable_roots.push(resolved);
-                }
-            }
-            // A recipe's cache still missing here (`explain`, `policy show`) is created by the
-            // run (`recipes::create_caches`) before the spec is made; until then it is left out.
-            for cache in policy.recipes.iter().flat_map(|g| &g.caches) {
-                if std::fs::symlink_metadata(cache).is_err() {
-                    continue;
-                }
-                let resolved = checked_root(
-                    &ws,
-                    cache,
-                    cache,
-                    "a recipe cache that is not a directory",
-                    host,
-                )?;
-                if !writable_roots.contains(&resolved) {
-                    writable_roots.push(resolved);
-                }
-            }
-        }
+        SandboxSpec::with_repos(policy, &roots, found)
+    }
+
+    /// The rest of the spec once the roots are known and their repositories `found`.
+    fn with_repos(
+        policy: &Policy,
+        roots: &Roots,
+        found: Vec<integrity::discover::Repo>,
+    ) -> Result<SandboxSpec, SpecError> {
+        let Roots {
+            ws,
+            home,
+            writable: writable_roots,
+        } = roots;
         let mut protected = Vec::new();
         let mut watched = Vec::new();
-        let walk = tracing::debug_span!("integrity_prewalk").entered();
-        let found = find_repos(&writable_roots).map_err(|e| SpecError::Resolve {
-            path: ws.clone(),
-            reason: e.to_string(),
-        })?;
+        let walk = tracing::debug_span!("control_paths").entered();
         let own_dirs: Vec<PathBuf> = [crate::state::config_dir(), crate::state::state_dir()]
             .into_iter()
             .flatten()
@@ -224,14 +248,14 @@ impl SandboxSpec {
         // and the deny-read entries below.
         let mut resolver = SharedPrefixResolver::default();
         let mut controls = integrity::discover::control_paths(
-            &writable_roots,
+            writable_roots,
             &found,
             home.as_deref(),
             &own_dirs,
             policy.protect_whole_git,
             &mut |p: &Path| resolver.resolve(Path::new("/"), p).ok().map(|(r, _)| r),
         );
-        for root in &writable_roots {
+        for root in writable_roots {
             project_controls(root, policy, &mut controls);
         }
         for p in &policy.protected_paths {
@@ -244,9 +268,9 @@ impl SandboxSpec {
             }
         }
         for c in controls {
-            let Some(root) = innermost_root(&writable_roots, &c.path) else {
+            let Some(root) = innermost_root(writable_roots, &c.path) else {
                 // Reached only through a link from outside the roots: protect what it names.
-                push_protected(&mut protected, &mut watched, &ws, &c.path, &c.reason)?;
+                push_protected(&mut protected, &mut watched, ws, &c.path, &c.reason)?;
                 continue;
             };
             push_protected(&mut protected, &mut watched, root, &c.path, &c.reason)?;
@@ -258,7 +282,7 @@ impl SandboxSpec {
             let expanded = paths::expand_tilde(p, home.as_deref());
             let (resolved, kind) =
                 resolver
-                    .resolve(&ws, &expanded)
+                    .resolve(ws, &expanded)
                     .map_err(|e| SpecError::Resolve {
                         path: p.clone(),
                         reason: format!("{e}; fix or remove this deny_read entry"),
@@ -295,8 +319,8 @@ impl SandboxSpec {
         }
         Ok(SandboxSpec {
             mode: policy.mode,
-            workspace: ws,
-            writable_roots,
+            workspace: ws.clone(),
+            writable_roots: writable_roots.clone(),
             protected,
             watched,
             repos,
@@ -393,6 +417,7 @@ impl SharedPrefixResolver {
                 if dir_kind != PathKind::Dir {
                     (candidate, PathKind::Missing)
                 } else {
+                    crate::looked_at::entry(&candidate);
                     match std::fs::symlink_metadata(&candidate) {
                         Ok(m) if m.file_type().is_symlink() => {
                             let r = paths::resolve(Path::new("/"), &candidate)?;
@@ -413,10 +438,81 @@ impl SharedPrefixResolver {
 }
 
 fn kind_of(p: &Path) -> PathKind {
+    crate::looked_at::entry(p);
     match std::fs::symlink_metadata(p) {
         Ok(m) if m.is_dir() => PathKind::Dir,
         Ok(_) => PathKind::File,
         Err(_) => PathKind::Missing,
+    }
+}
+
+/// A spec's workspace and writable roots, resolved (the part of the spec made before the
+/// pre-walk, which walks these roots).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Roots {
+    pub(crate) ws: PathBuf,
+    pub(crate) home: Option<PathBuf>,
+    /// The workspace first in workspace-write; empty otherwise.
+    pub(crate) writable: Vec<PathBuf>,
+}
+
+impl Roots {
+    /// The workspace and writable roots of `policy` in `workspace`, resolved and checked.
+    fn of(policy: &Policy, workspace: &Path, host: &HostRoots) -> Result<Roots, SpecError> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let ws = paths::resolve(&cwd, workspace).map_err(|e| SpecError::Workspace {
+            path: workspace.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        if let Some(problem) = paths::dir_problem(&ws) {
+            return Err(SpecError::Workspace {
+                path: workspace.to_path_buf(),
+                reason: problem.into(),
+            });
+        }
+        let home = crate::state::home_dir();
+        let mut writable_roots = Vec::new();
+        if policy.mode == Mode::WorkspaceWrite {
+            if let Some(reason) = host.refusal(&ws) {
+                return Err(SpecError::RefusedWorkspace {
+                    given: workspace.to_path_buf(),
+                    path: ws,
+                    reason,
+                });
+            }
+            writable_roots.push(ws.clone());
+            for root in &policy.writable_roots {
+                let expanded = paths::expand_tilde(root, home.as_deref());
+                let resolved =
+                    checked_root(&ws, root, &expanded, "not an existing directory", host)?;
+                if !writable_roots.contains(&resolved) {
+                    writable_roots.push(resolved);
+                }
+            }
+            // A recipe's cache still missing here (`explain`, `policy show`) is created by the
+            // run (`recipes::create_caches`) before the spec is made; until then it is left out.
+            for cache in policy.recipes.iter().flat_map(|g| &g.caches) {
+                crate::looked_at::entry(cache);
+                if std::fs::symlink_metadata(cache).is_err() {
+                    continue;
+                }
+                let resolved = checked_root(
+                    &ws,
+                    cache,
+                    cache,
+                    "a recipe cache that is not a directory",
+                    host,
+                )?;
+                if !writable_roots.contains(&resolved) {
+                    writable_roots.push(resolved);
+                }
+            }
+        }
+        Ok(Roots {
+            ws,
+            home,
+            writable: writable_roots,
+        })
     }
 }
 
@@ -442,6 +538,7 @@ fn checked_root(
         path: given.to_path_buf(),
         reason: e.to_string(),
     })?;
+    crate::looked_at::entry(&resolved);
     if !resolved.is_dir() {
         return Err(SpecError::WritableRoot {
             path: given.to_path_buf(),
@@ -510,6 +607,7 @@ fn replaceable_link(root: &Path, p: &Path) -> Option<PathBuf> {
     let mut cur = root.to_path_buf();
     for part in rel.components() {
         cur.push(part);
+        crate::looked_at::entry(&cur);
         match cur.symlink_metadata() {
             Ok(m) if m.file_type().is_symlink() => return Some(cur),
             Ok(_) => {}

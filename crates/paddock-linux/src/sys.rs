@@ -410,28 +410,39 @@ pub fn clear_capabilities() -> io::Result<()> {
     check(ret).map(drop)
 }
 
-/// A `/proc` file's text, read with one buffer big enough for the whole file in the usual
-/// case. `std::fs::read_to_string` starts with a 32-byte probe and grows from there, and every
-/// read of a seq_file such as `/proc/net/unix` walks the kernel's table again from the start
-/// (about 8 µs each for the socket table): this reads it twice, the second read seeing the end.
-pub fn read_proc_text(path: &str) -> io::Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut bytes = vec![0u8; 64 << 10];
+/// The text of `/proc/net/unix`, read through a descriptor kept open for the life of the
+/// process into a buffer kept with it, big enough for the whole table in the usual case (every
+/// read of a seq_file walks the kernel's table again from the start, about 8 µs each for the
+/// socket table, so a small first read would cost one walk more). A resident front end reads
+/// it on every call, and the open (a lookup through `/proc/self/net`) and a new zeroed 64 KiB
+/// buffer cost more than the read (measured on a warm `paddock mcp` call: about half of the
+/// check). Each read starts at offset 0, which makes the kernel walk the table again. The
+/// table is that of the network namespace the process had when it first read it (the
+/// supervisor never changes its own; pid 1 and the command never read it).
+pub fn read_net_unix() -> io::Result<String> {
+    use std::os::unix::fs::FileExt;
+    static KEPT: std::sync::Mutex<Option<(std::fs::File, Vec<u8>)>> = std::sync::Mutex::new(None);
+    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    if kept.is_none() {
+        *kept = Some((std::fs::File::open("/proc/net/unix")?, vec![0u8; 64 << 10]));
+    }
+    let Some((file, bytes)) = kept.as_mut() else {
+        unreachable!("set above")
+    };
     let mut len = 0;
     loop {
         if len == bytes.len() {
             bytes.resize(len * 2, 0);
         }
-        match file.read(&mut bytes[len..]) {
+        match file.read_at(&mut bytes[len..], len as u64) {
             Ok(0) => break,
             Ok(n) => len += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    bytes.truncate(len);
-    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    String::from_utf8(bytes[..len].to_vec())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// The highest capability number the kernel knows.
@@ -563,8 +574,23 @@ pub unsafe fn clone_vfork(
     parent_tid: *mut libc::c_int,
 ) -> io::Result<libc::pid_t> {
     let mut stack = vec![0u8; stack_size];
+    // SAFETY: the caller's guarantees, with a stack made for this call.
+    unsafe { clone_vfork_on(entry, arg, flags, &mut stack, parent_tid) }
+}
+
+/// [`clone_vfork`] on the caller's `stack`.
+///
+/// # Safety
+/// As for [`clone_vfork`]; nothing else may use `stack` until this returns.
+unsafe fn clone_vfork_on(
+    entry: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    arg: *mut libc::c_void,
+    flags: libc::c_int,
+    stack: &mut [u8],
+    parent_tid: *mut libc::c_int,
+) -> io::Result<libc::pid_t> {
     // SAFETY: the top of the buffer, rounded down to 16 bytes; the stack grows down into it.
-    let top = unsafe { stack.as_mut_ptr().add(stack_size) } as usize & !15;
+    let top = unsafe { stack.as_mut_ptr().add(stack.len()) } as usize & !15;
     // SAFETY: the masks are plain data filled by sigfillset/pthread_sigmask; the child runs
     // `entry` on `stack`, alive until clone returns (after the child's execve or exit), with
     // the caller's guarantees about `entry`, `arg` and `parent_tid`.
@@ -584,8 +610,22 @@ pub unsafe fn clone_vfork(
         libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         (pid, error)
     };
-    drop(stack);
     if pid < 0 { Err(error) } else { Ok(pid) }
+}
+
+/// The stack of [`spawn`]'s child, made once per process and used again.
+static SPAWN_STACK: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+const SPAWN_STACK_SIZE: usize = 32 * 1024;
+
+/// Makes [`spawn`]'s stack now and touches each of its pages, so that a spawn later takes no
+/// page fault for it (a waiting sandbox's pid 1 calls it before the command comes: measured,
+/// the faults of a new 32 KiB stack were most of its spawn's own time on a 2-core VM).
+pub fn ready_spawn_stack() {
+    let mut stack = SPAWN_STACK.lock().unwrap_or_else(|e| e.into_inner());
+    if stack.len() < SPAWN_STACK_SIZE {
+        // Ones, not zeros: the allocator may hand out fresh zero pages for zeros untouched.
+        *stack = vec![1u8; SPAWN_STACK_SIZE];
+    }
 }
 
 /// What `spawn`'s child needs, prepared by the parent (the child only makes system calls).
@@ -641,17 +681,20 @@ pub fn spawn(
         reset,
         errno: std::sync::atomic::AtomicI32::new(0),
     };
+    ready_spawn_stack();
+    let mut stack = SPAWN_STACK.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: `spawn_child` only makes system calls on `child`, which lives until this returns,
-    // and ends in execve or _exit.
+    // and ends in execve or _exit; the locked stack is this call's alone.
     let pid = unsafe {
-        clone_vfork(
+        clone_vfork_on(
             spawn_child,
             &child as *const SpawnChild as *mut libc::c_void,
             libc::SIGCHLD,
-            32 * 1024,
+            &mut stack,
             std::ptr::null_mut(),
         )
     }?;
+    drop(stack);
     match child.errno.load(std::sync::atomic::Ordering::SeqCst) {
         0 => Ok(pid),
         errno => {

@@ -13,6 +13,7 @@
 //! (`notifications/cancelled`) has its sandbox killed.
 
 pub mod approve;
+mod kept_load;
 pub mod narrow;
 mod reply_writer;
 
@@ -107,6 +108,8 @@ pub struct PaddockServer {
     /// again only what changed since the previous run (`paddock::WalkKeeper`). `None` with
     /// `PADDOCK_MCP_KEEP_WATCHES=0`: every run walks its roots afresh, as `paddock run` does.
     walks: Option<paddock::WalkKeeper>,
+    /// The policy and rules of the last `run`, used again while their files are unchanged.
+    loads: Arc<kept_load::KeptLoad>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -192,6 +195,7 @@ impl PaddockServer {
             audit: AuditLog::open_default().ok(),
             walks: (std::env::var_os("PADDOCK_MCP_KEEP_WATCHES").is_none_or(|v| v != "0"))
                 .then(paddock::WalkKeeper::new),
+            loads: Arc::default(),
             tool_router: Self::tool_router(),
         }
     }
@@ -217,9 +221,29 @@ impl PaddockServer {
     }
 
     fn load(&self) -> Result<EffectivePolicy, PaddockError> {
-        let mut paths = ConfigPaths::for_workspace(&self.cfg.workspace);
-        paths.explicit = self.cfg.config.clone();
-        Ok(config::load(&paths, &self.cfg.overrides)?)
+        load_policy(&self.cfg)
+    }
+
+    /// The effective policy and the rules for a `run`: the kept ones while their files are
+    /// unchanged (`kept_load`), else loaded afresh. The rules are loaded only with a policy.
+    fn load_with_rules(
+        &self,
+    ) -> (
+        Result<EffectivePolicy, PaddockError>,
+        Result<Engine, PaddockError>,
+    ) {
+        if let Some(l) = self.loads.get() {
+            return (Ok(l.eff), Ok(l.engine));
+        }
+        let cfg = self.cfg.clone();
+        kept_load::load_noted(&self.loads, move || {
+            let eff = load_policy(&cfg);
+            let engine = match &eff {
+                Ok(e) => load_rules(&cfg.workspace, e.policy.project_trusted),
+                Err(_) => Ok(Engine::empty()),
+            };
+            (eff, engine)
+        })
     }
 
     fn dir(&self, cwd: Option<&str>) -> PathBuf {
@@ -254,7 +278,8 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
                 ));
             }
         };
-        let eff = match self.load() {
+        let (eff, engine) = self.load_with_rules();
+        let eff = match eff {
             Ok(e) => e,
             Err(e) => return Ok(refused(e.to_string(), e.exit_code())),
         };
@@ -271,7 +296,7 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
         }
         let workspace = self.cfg.workspace.clone();
         let cwd = self.dir(p.cwd.as_deref());
-        let mut engine = match load_rules(&workspace, eff.policy.project_trusted) {
+        let mut engine = match engine {
             Ok(e) => e,
             Err(e) => return Ok(refused(e.to_string(), e.exit_code())),
         };
@@ -552,6 +577,13 @@ fn shell(script: &str) -> Vec<String> {
 }
 
 /// Loads the user's and the project's rules files (as `paddock run` does).
+/// The effective policy for the server's workspace, config and overrides.
+fn load_policy(cfg: &ServerConfig) -> Result<EffectivePolicy, PaddockError> {
+    let mut paths = ConfigPaths::for_workspace(&cfg.workspace);
+    paths.explicit = cfg.config.clone();
+    Ok(config::load(&paths, &cfg.overrides)?)
+}
+
 fn load_rules(workspace: &Path, project_trusted: bool) -> Result<Engine, PaddockError> {
     let mut paths = RulePaths::for_workspace(workspace);
     paths.project_trusted = project_trusted;

@@ -13,6 +13,7 @@ use paddock_core::denial::{Denial, DenialSource, GuessContext};
 use paddock_core::integrity::roots_watch::{RootsWatch, WatchPlan};
 use paddock_core::report::RunReport;
 use paddock_core::spec::CommandSpec;
+use paddock_core::spec_memo::SpecMemo;
 use paddock_core::{EnforcementReport, NetworkEvent, NetworkObserver, Policy, SandboxSpec};
 use paddock_runner::{ExitInfo, RunOptions, StdioMode};
 use std::ffi::OsString;
@@ -63,9 +64,15 @@ pub struct Prepared {
 /// (`integrity::discover::find_repos_again`): a run takes the watches for its pre-walk and
 /// gives them back after its after-run check, when its process tree was confirmed ended and
 /// they are still worth keeping (`RootsWatch::worth_keeping`); a run that finds none walks
-/// afresh.
+/// afresh. The front end's keeper also holds the spec's memo (`paddock_core::spec_memo`): made
+/// again by each spare sandbox's build, used by runs while nothing it was made from changed.
 #[derive(Clone, Default)]
-pub struct WalkKeeper(Arc<Mutex<Option<RootsWatch>>>);
+pub struct WalkKeeper {
+    watch: Arc<Mutex<Option<RootsWatch>>>,
+    memo: Arc<Mutex<Option<SpecMemo>>>,
+    /// Programs found along `PATH`, kept while their lookups still hold.
+    programs: Arc<crate::resolve::KeptPrograms>,
+}
 
 impl WalkKeeper {
     pub fn new() -> Self {
@@ -73,11 +80,14 @@ impl WalkKeeper {
     }
 
     fn holding(watch: Option<RootsWatch>) -> Self {
-        WalkKeeper(Arc::new(Mutex::new(watch)))
+        WalkKeeper {
+            watch: Arc::new(Mutex::new(watch)),
+            ..WalkKeeper::default()
+        }
     }
 
     pub(crate) fn take(&self) -> Option<RootsWatch> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+        self.watch.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     /// Keeps `watch` for the next run (the one kept before, from a run that ended meanwhile,
@@ -88,7 +98,7 @@ impl WalkKeeper {
             return;
         }
         let old = self
-            .0
+            .watch
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .replace(watch);
@@ -96,11 +106,55 @@ impl WalkKeeper {
             paddock_core::integrity::roots_watch::close_later(old);
         }
     }
+
+    /// Takes the spec's memo for one computation of the spec (a computation at the same time
+    /// finds none and computes the spec in full).
+    pub(crate) fn take_memo(&self) -> Option<SpecMemo> {
+        self.memo.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Keeps `memo` while it can still be used; a memo replaced or spent is dropped off the
+    /// caller's path (closing its watches takes time).
+    pub(crate) fn give_back_memo(&self, memo: Option<SpecMemo>) {
+        let Some(memo) = memo else { return };
+        if !memo.usable() {
+            paddock_runner::workers::drop_later(memo);
+            return;
+        }
+        let old = self
+            .memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(memo);
+        if let Some(old) = old {
+            paddock_runner::workers::drop_later(old);
+        }
+    }
+
+    /// The spec for `policy` in `workspace` with these watches and memo (see
+    /// `SandboxSpec::from_policy_kept`; `refresh` off a run's path only).
+    pub(crate) fn spec(
+        &self,
+        policy: &Policy,
+        workspace: &std::path::Path,
+        refresh: bool,
+    ) -> Result<(SandboxSpec, Option<RootsWatch>), paddock_core::SpecError> {
+        let mut memo = self.take_memo();
+        let made = SandboxSpec::from_policy_kept(
+            policy,
+            workspace,
+            WatchPlan::Kept(self.take()),
+            &mut memo,
+            refresh,
+        );
+        self.give_back_memo(memo);
+        made
+    }
 }
 
 impl std::fmt::Debug for WalkKeeper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let held = self.watch.lock().unwrap_or_else(|e| e.into_inner());
         f.debug_tuple("WalkKeeper").field(&*held).finish()
     }
 }
@@ -296,18 +350,22 @@ impl SandboxCommand {
             &self.policy,
             paddock_core::state::home_dir().as_deref(),
         )?;
-        let plan = match &self.walks {
-            Some(keeper) => WatchPlan::Kept(keeper.take()),
-            None => WatchPlan::OneRun,
+        let (spec, roots_watch) = match &self.walks {
+            Some(keeper) => keeper.spec(&self.policy, &workspace, false)?,
+            None => SandboxSpec::from_policy_watched(&self.policy, &workspace, WatchPlan::OneRun)?,
         };
-        let (spec, roots_watch) = SandboxSpec::from_policy_watched(&self.policy, &workspace, plan)?;
         backend::check_portable(&spec)?;
         let env_span = tracing::debug_span!("env_scrub_and_program_lookup").entered();
         let mut scrubbed = paddock_core::env::scrub(std::env::vars_os(), &self.policy.env);
         for (k, v) in &self.env {
             paddock_core::env::set_var(&mut scrubbed.vars, &k.to_string_lossy(), v.clone());
         }
-        let program = resolve_program(&self.program, &cwd, &scrubbed.vars)?;
+        let program = match &self.walks {
+            Some(keeper) => keeper
+                .programs
+                .resolve(&self.program, &cwd, &scrubbed.vars)?,
+            None => resolve_program(&self.program, &cwd, &scrubbed.vars)?,
+        };
         drop(env_span);
         Ok(Prepared {
             spec,

@@ -3,8 +3,100 @@
 //! sandbox failure or the command's own exit code.
 
 use crate::error::PaddockError;
+use paddock_core::looked_at;
+use paddock_core::lookup_watch::LookupWatch;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Programs found by [`resolve_program`], kept by a resident front end (`paddock mcp`) while
+/// nothing their lookup looked at changed (`paddock_core::lookup_watch`: the `PATH` entries
+/// tried before the one that has it, its own entry and mode, the directories on the way). A
+/// lookup that found nothing is never kept. The watches are made off the call's path, by a
+/// worker, after the first lookup of a program.
+#[derive(Default)]
+pub(crate) struct KeptPrograms(Mutex<Vec<KeptProgram>>);
+
+/// The most programs kept; the oldest goes first.
+const MAX_KEPT_PROGRAMS: usize = 32;
+
+struct KeptProgram {
+    key: ProgramKey,
+    found: PathBuf,
+    watch: LookupWatch,
+}
+
+/// What a lookup depends on besides the file system.
+#[derive(Clone, PartialEq)]
+struct ProgramKey {
+    program: OsString,
+    cwd: PathBuf,
+    path: Option<OsString>,
+    pathext: Option<OsString>,
+}
+
+impl ProgramKey {
+    /// The environment the lookup reads (`PATH`, `PATHEXT`).
+    fn env(&self) -> Vec<(OsString, OsString)> {
+        [("PATH", &self.path), ("PATHEXT", &self.pathext)]
+            .into_iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (OsString::from(k), v)))
+            .collect()
+    }
+}
+
+impl KeptPrograms {
+    /// [`resolve_program`], answered from a kept lookup when nothing it looked at changed.
+    pub(crate) fn resolve(
+        self: &Arc<Self>,
+        program: &OsStr,
+        cwd: &Path,
+        env: &[(OsString, OsString)],
+    ) -> Result<PathBuf, PaddockError> {
+        let var = |k| paddock_core::env::get_var(env, k).map(OsStr::to_os_string);
+        let key = ProgramKey {
+            program: program.to_os_string(),
+            cwd: cwd.to_path_buf(),
+            path: var("PATH"),
+            pathext: var("PATHEXT"),
+        };
+        {
+            let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = kept.iter().position(|k| k.key == key) {
+                if kept[i].watch.unchanged() {
+                    return Ok(kept[i].found.clone());
+                }
+                paddock_runner::workers::drop_later(kept.remove(i));
+            }
+        }
+        if !LookupWatch::available() {
+            return resolve_program(program, cwd, env);
+        }
+        let (found, looks) = looked_at::record(|| resolve_program(program, cwd, env));
+        let found = found?;
+        let first = found.clone();
+        let me = Arc::clone(self);
+        let _ = paddock_runner::workers::run(Box::new(move || {
+            let env = key.env();
+            let again = || resolve_program(&key.program, &key.cwd, &env).ok();
+            if let Some((Some(found), watch)) = LookupWatch::around((Some(first), looks), again) {
+                me.keep(KeptProgram { key, found, watch });
+            }
+        }));
+        Ok(found)
+    }
+
+    fn keep(&self, program: KeptProgram) {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = kept.iter().position(|k| k.key == program.key) {
+            paddock_runner::workers::drop_later(kept.remove(i));
+        }
+        if kept.len() >= MAX_KEPT_PROGRAMS {
+            paddock_runner::workers::drop_later(kept.remove(0));
+        }
+        kept.push(program);
+    }
+}
 
 /// Resolves `program` against `cwd` (when it contains a separator) or the `PATH` in `env`.
 pub fn resolve_program(
@@ -68,6 +160,7 @@ fn with_extensions(base: &Path, exts: &[String]) -> Option<PathBuf> {
         let mut s = base.as_os_str().to_os_string();
         s.push(ext);
         let candidate = PathBuf::from(s);
+        looked_at::entry(&candidate);
         candidate.is_file().then_some(candidate)
     })
 }
@@ -76,6 +169,7 @@ fn check_executable(path: PathBuf) -> Result<PathBuf, PaddockError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        looked_at::entry(&path);
         let meta = std::fs::metadata(&path).map_err(|e| PaddockError::NotExecutable {
             path: path.clone(),
             reason: e.to_string(),

@@ -12,7 +12,6 @@
 use crate::backend::{self, WaitingSandbox};
 use crate::command::WalkKeeper;
 use crate::error::PaddockError;
-use paddock_core::integrity::roots_watch::WatchPlan;
 use paddock_core::{Policy, SandboxSpec};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,11 +54,7 @@ pub fn build(
     }
     let spec = match walks {
         Some(keeper) => {
-            let (spec, watch) = SandboxSpec::from_policy_watched(
-                policy,
-                workspace,
-                WatchPlan::Kept(keeper.take()),
-            )?;
+            let (spec, watch) = keeper.spec(policy, workspace, true)?;
             if let Some(w) = watch {
                 keeper.give_back(w);
             }

@@ -711,6 +711,9 @@ fn collect_inner_git_dirs(dir: &Path, out: &mut Vec<Repo>, depth: usize) {
 /// git runs the target, so a target in a writable root must be protected too. Links are read,
 /// not followed beyond one level; at most 256 entries.
 fn linked_hooks(hooks: &Path) -> Vec<PathBuf> {
+    // The links' targets are read too, but a link changes only by being replaced: an entry
+    // made or removed in `hooks`.
+    crate::looked_at::listing(hooks);
     let Ok(entries) = std::fs::read_dir(hooks) else {
         return Vec::new();
     };
@@ -770,7 +773,10 @@ pub fn control_paths(
             dirs.push(c);
         }
         if let Some(dot_git) = &repo.dot_git
-            && dot_git.symlink_metadata().is_ok_and(|m| !m.is_dir())
+            && {
+                crate::looked_at::entry(dot_git);
+                dot_git.symlink_metadata().is_ok_and(|m| !m.is_dir())
+            }
         {
             add(
                 &mut out,

@@ -34,17 +34,8 @@ impl KeepGuard {
     pub fn take(roots: &[PathBuf]) -> Option<KeepGuard> {
         #[cfg(target_os = "linux")]
         {
-            // Opened first: a mount change from here on is reported by `poll`. This thread's
-            // table (a test may have a mount namespace of its own); `/proc/self` before Linux
-            // 3.17, which has no `thread-self`.
-            let path = ["/proc/thread-self/mountinfo", "/proc/self/mountinfo"]
-                .into_iter()
-                .find(|p| Path::new(p).exists())?;
-            // Read through the descriptor that is polled later (reading does not clear a
-            // change: only `poll` does).
-            let mut mounts = std::fs::File::open(path).ok()?;
-            let mut table = String::new();
-            std::io::Read::read_to_string(&mut mounts, &mut table).ok()?;
+            // Opened first: a mount change from here on is reported by `poll`.
+            let (mounts, table) = mount_table()?;
             let mut ids = Vec::new();
             for r in roots {
                 ids.push((r.clone(), dev_ino(r)?));
@@ -92,6 +83,22 @@ impl KeepGuard {
     pub fn local(&self) -> bool {
         self.local
     }
+}
+
+/// The mount table, opened for [`sys::mounts_changed`] to report any change made from now on,
+/// and its text: this thread's table (a test may have a mount namespace of its own),
+/// `/proc/self` before Linux 3.17, which has no `thread-self`.
+#[cfg(target_os = "linux")]
+pub(crate) fn mount_table() -> Option<(std::fs::File, String)> {
+    let path = ["/proc/thread-self/mountinfo", "/proc/self/mountinfo"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())?;
+    // Read through the descriptor that is polled later (reading does not clear a change: only
+    // `poll` does).
+    let mut mounts = std::fs::File::open(path).ok()?;
+    let mut table = String::new();
+    std::io::Read::read_to_string(&mut mounts, &mut table).ok()?;
+    Some((mounts, table))
 }
 
 /// The device and inode of `p` (links followed, as the walk starts at the root's target).
@@ -150,7 +157,7 @@ fn unescape_octal(field: &str) -> std::ffi::OsString {
 }
 
 #[cfg(target_os = "linux")]
-mod sys {
+pub(crate) mod sys {
     //! `statfs` for the file system type and `poll` on the mount table.
 
     use std::ffi::CString;

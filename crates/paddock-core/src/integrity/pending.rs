@@ -277,6 +277,11 @@ fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
 
 /// Creates the state directory (0700 on Unix) when it is missing.
 pub fn ensure_state_dir(state_dir: &Path) -> std::io::Result<()> {
+    // One `stat` when it is there already, as it is for every run but the first, instead of a
+    // `mkdir` failing with EEXIST (it locks the parent directory) and a `stat` after it.
+    if std::fs::metadata(state_dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(());
+    }
     create_private_dir(state_dir)
 }
 

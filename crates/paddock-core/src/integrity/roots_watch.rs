@@ -413,8 +413,9 @@ pub fn close_later(watch: RootsWatch) {
 }
 
 #[cfg(target_os = "linux")]
-mod sys {
-    //! The inotify calls: a non-blocking queue, a directory watch, and reading the events.
+pub(crate) mod sys {
+    //! The inotify calls: a non-blocking queue, a directory or file watch, and reading the
+    //! events.
 
     use std::ffi::CString;
     use std::io::Read;
@@ -432,6 +433,15 @@ mod sys {
         | libc::IN_DELETE_SELF
         | libc::IN_MOVE_SELF
         | libc::IN_ONLYDIR
+        | libc::IN_DONT_FOLLOW;
+
+    /// What a watched file reports: its bytes written, its attributes changed, its own removal
+    /// or move.
+    const FILE_MASK: u32 = libc::IN_MODIFY
+        | libc::IN_CLOSE_WRITE
+        | libc::IN_ATTRIB
+        | libc::IN_DELETE_SELF
+        | libc::IN_MOVE_SELF
         | libc::IN_DONT_FOLLOW;
 
     pub struct Inotify(std::fs::File, Vec<u8>);
@@ -456,12 +466,22 @@ mod sys {
 
         /// Watches the directory `dir` (not a link to one); returns its watch descriptor.
         pub fn add_dir(&self, dir: &Path) -> std::io::Result<i32> {
-            let c = CString::new(dir.as_os_str().as_bytes())
+            self.add(dir, MASK)
+        }
+
+        /// Watches the file `file` (not a link to one) for changes to its bytes or attributes
+        /// and its own removal or move; returns its watch descriptor.
+        pub fn add_file(&self, file: &Path) -> std::io::Result<i32> {
+            self.add(file, FILE_MASK)
+        }
+
+        fn add(&self, path: &Path, mask: u32) -> std::io::Result<i32> {
+            let c = CString::new(path.as_os_str().as_bytes())
                 .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
             // SAFETY: the descriptor is this queue's, `c` is a valid NUL-terminated path that
             // outlives the call, and the mask is a plain value.
             let wd = unsafe {
-                libc::inotify_add_watch(std::os::fd::AsRawFd::as_raw_fd(&self.0), c.as_ptr(), MASK)
+                libc::inotify_add_watch(std::os::fd::AsRawFd::as_raw_fd(&self.0), c.as_ptr(), mask)
             };
             if wd < 0 {
                 Err(std::io::Error::last_os_error())

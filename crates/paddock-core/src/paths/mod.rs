@@ -54,6 +54,7 @@ impl ResolveError {
 /// Why `p` cannot serve as a directory (`no such directory`, `not a directory`), or `None` when
 /// it is one (following links, as a chdir would).
 pub fn dir_problem(p: &Path) -> Option<&'static str> {
+    crate::looked_at::entry(p);
     match std::fs::metadata(p) {
         Ok(m) if m.is_dir() => None,
         Ok(_) => Some("not a directory"),
@@ -117,6 +118,16 @@ pub fn resolve(base: &Path, p: &Path) -> io::Result<PathBuf> {
     {
         resolve_windows::resolve_absolute(&abs)
     }
+}
+
+/// [`resolve`] of the absolute path `abs`, telling `looked_in` each directory in which a name
+/// is looked up on the way (the directories whose entries decide the result).
+#[cfg(unix)]
+pub(crate) fn resolve_looking_in(
+    abs: &Path,
+    looked_in: &mut dyn FnMut(&Path),
+) -> io::Result<PathBuf> {
+    resolve_unix::resolve_absolute_in(abs, looked_in)
 }
 
 /// True only when `p` is certainly `root` or beneath it, comparing whole components: use it to

@@ -45,6 +45,15 @@ fn is_object_link(link: &Path, target: &Path) -> bool {
 
 /// Resolves the absolute path `abs`.
 pub(super) fn resolve_absolute(abs: &Path) -> io::Result<PathBuf> {
+    resolve_absolute_in(abs, &mut |_| {})
+}
+
+/// [`resolve_absolute`], telling `looked_in` each directory in which a name is looked up (the
+/// directories whose entries decide the result).
+pub(crate) fn resolve_absolute_in(
+    abs: &Path,
+    looked_in: &mut dyn FnMut(&Path),
+) -> io::Result<PathBuf> {
     let mut queue = VecDeque::new();
     push_front_components(&mut queue, abs);
     let mut out = PathBuf::from("/");
@@ -68,6 +77,8 @@ pub(super) fn resolve_absolute(abs: &Path) -> io::Result<PathBuf> {
                     missing += 1;
                     continue;
                 }
+                looked_in(&out);
+                crate::looked_at::entry(&candidate);
                 match std::fs::symlink_metadata(&candidate) {
                     Ok(meta) if meta.file_type().is_symlink() => {
                         links += 1;

@@ -270,7 +270,7 @@ fn pid1(
     let waited;
     let cmd = match command_channel {
         None => &plan.command,
-        Some(channel) => match read_command(channel) {
+        Some(channel) => match read_command_readied(channel) {
             Some(c) => {
                 waited = c;
                 &waited
@@ -384,6 +384,13 @@ fn set_rlimits(plan: &LinuxPlan) -> Result<(), LinuxError> {
 /// channel without one (or wrote something that is not a frame).
 fn read_command(channel: OwnedFd) -> Option<PlanCommand> {
     crate::command_frame::read(std::fs::File::from(channel))
+}
+
+/// [`read_command`], with the spawn's stack touched while the sandbox waits, not once the
+/// command came (`sys::ready_spawn_stack`).
+fn read_command_readied(channel: OwnedFd) -> Option<PlanCommand> {
+    sys::ready_spawn_stack();
+    read_command(channel)
 }
 
 fn to_cstrings<'a>(items: impl Iterator<Item = &'a OsStr>) -> Result<Vec<CString>, LinuxError> {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// Absolute, existing unix socket files the host's processes are bound to, excluding those
 /// beneath `keep` (the writable roots, whose sockets the command may use), sorted and unique.
 pub fn host_unix_sockets(keep: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    let text = crate::sys::read_proc_text("/proc/net/unix")?;
+    let text = crate::sys::read_net_unix()?;
     Ok(parse_proc_net_unix(&text)
         .into_iter()
         .filter(|p| !keep.iter().any(|k| is_beneath(p, k)))

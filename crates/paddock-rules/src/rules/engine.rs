@@ -73,6 +73,16 @@ fn read(
 }
 
 impl Engine {
+    /// True when `other` loaded the same rules from the same files (the session's approvals
+    /// are not compared).
+    pub fn loaded_same(&self, other: &Engine) -> bool {
+        self.rules == other.rules
+            && self.user_file == other.user_file
+            && self.files == other.files
+            && self.project_trusted == other.project_trusted
+            && self.warnings == other.warnings
+    }
+
     /// An engine without rules: every command is judged by the classifier alone.
     pub fn empty() -> Engine {
         Engine::default()
@@ -100,11 +110,12 @@ impl Engine {
             engine.rules.extend(f.rules);
         }
         if let Some(ws) = &paths.workspace {
+            paddock_core::looked_at::entry(ws);
             let ws_real = std::fs::canonicalize(ws).unwrap_or_else(|_| ws.clone());
-            if trusted
-                .iter()
-                .any(|t| std::fs::canonicalize(t).is_ok_and(|t| t == ws_real))
-            {
+            if trusted.iter().any(|t| {
+                paddock_core::looked_at::entry(t);
+                std::fs::canonicalize(t).is_ok_and(|t| t == ws_real)
+            }) {
                 engine.project_trusted = true;
             }
             for (path, kind) in [
