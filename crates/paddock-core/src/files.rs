@@ -79,7 +79,16 @@ pub fn read_regular_file(
     location: Location<'_>,
     max: u64,
 ) -> Result<Option<Vec<u8>>, FileError> {
-    crate::looked_at::content(path);
+    let read = read_regular_file_unnoted(path, location, max);
+    crate::looked_at::content(path, read.as_ref().ok().and_then(|b| b.as_deref()));
+    read
+}
+
+fn read_regular_file_unnoted(
+    path: &Path,
+    location: Location<'_>,
+    max: u64,
+) -> Result<Option<Vec<u8>>, FileError> {
     let file = match location {
         Location::User => open_user(path)?,
         Location::Beneath(root) => {

@@ -19,8 +19,10 @@ pub enum Look {
     Entry(PathBuf),
     /// The names in the directory `path`.
     Listing(PathBuf),
-    /// The bytes of the file `path`.
-    Content(PathBuf),
+    /// The bytes of the file `path`, as read (`None`: missing or unreadable). They are kept
+    /// because a write through a shared memory mapping changes them without any inotify event:
+    /// `lookup_watch` reads them again before a kept value is used.
+    Content(PathBuf, Option<Vec<u8>>),
 }
 
 thread_local! {
@@ -62,12 +64,13 @@ pub fn listing(p: &Path) {
     note(p, Look::Listing);
 }
 
-/// Notes that the bytes of file `p` were read.
-pub fn content(p: &Path) {
-    note(p, Look::Content);
+/// Notes that the bytes of file `p` were read, and what they were (`None`: it was missing or
+/// could not be read).
+pub fn content(p: &Path, bytes: Option<&[u8]>) {
+    note(p, |path| Look::Content(path, bytes.map(<[u8]>::to_vec)));
 }
 
-fn note(p: &Path, look: fn(PathBuf) -> Look) {
+fn note(p: &Path, look: impl FnOnce(PathBuf) -> Look) {
     LOOKS.with(|l| {
         if let Some(set) = l.borrow_mut().as_mut() {
             let abs = if p.is_absolute() {
@@ -80,7 +83,8 @@ fn note(p: &Path, look: fn(PathBuf) -> Look) {
     });
 }
 
-#[cfg(test)]
+// Unix paths: elsewhere `/a` is not absolute (Wine makes it `Z:/a`).
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
@@ -89,8 +93,11 @@ mod tests {
         entry(Path::new("/before"));
         let ((), outer) = record(|| {
             entry(Path::new("/a"));
-            let ((), inner) = record(|| content(Path::new("/b")));
-            assert_eq!(inner, BTreeSet::from([Look::Content("/b".into())]));
+            let ((), inner) = record(|| content(Path::new("/b"), Some(b"x")));
+            assert_eq!(
+                inner,
+                BTreeSet::from([Look::Content("/b".into(), Some(b"x".to_vec()))])
+            );
             unrecorded(|| listing(Path::new("/skipped")));
             listing(Path::new("rel"));
         });
@@ -99,7 +106,7 @@ mod tests {
             outer,
             BTreeSet::from([
                 Look::Entry("/a".into()),
-                Look::Content("/b".into()),
+                Look::Content("/b".into(), Some(b"x".to_vec())),
                 Look::Listing(cwd.join("rel")),
             ])
         );

@@ -5,24 +5,30 @@
 //! What is watched, per look (Linux, inotify):
 //!
 //! - every directory in which a name was looked up on the way to the path, links followed as
-//!   the kernel follows them (an entry made, removed, renamed or with its attributes changed
-//!   there changes what the path names; a missing path stops at the directory where the first
-//!   missing name would be);
-//! - for a listing, the directory itself; for a file's bytes, the file itself (written,
-//!   attributes changed, removed or moved: a file that cannot be watched because it cannot be
-//!   read is answered for by its directory's watch, which reports the change of mode that would
-//!   make it readable).
+//!   the kernel follows them, with the names looked up there: an entry of one of those names
+//!   made, removed, renamed or with its attributes changed changes what the path names (a
+//!   missing path stops at the directory where the first missing name would be); events for
+//!   other names in that directory do not count, so a busy directory on the way (`/tmp`, the
+//!   home directory) does not spoil the watches;
+//! - for a listing, the directory itself, every name counting; for a file's bytes, the file
+//!   itself (written, attributes changed, removed or moved: a file that cannot be watched
+//!   because it cannot be read is answered for by its directory's watch, which reports the
+//!   change of mode that would make it readable);
+//! - and the bytes read are kept and read again on each use: a write through a shared memory
+//!   mapping changes a file without any inotify event.
 //!
 //! Believed only while the mount table has not changed since the watches were set (a mount
 //! changes what a path names without an event) and only when every watched directory and file
 //! is on a local file system (`keep_guard`: on NFS, SMB, 9p, virtiofs or FUSE a change from
-//! the other side makes no event). Any event at all, an overflow of the queue or a failure to
-//! read it makes it say no, for good.
+//! the other side makes no event). An event that counts, an event on a watched directory or
+//! file itself, an overflow of the queue, a failure to read it, or bytes that differ make it
+//! say no, for good.
 //!
 //! The value is computed twice around the watches ([`LookupWatch::around`]): once to know
-//! what to watch, then again once the watches are set; both must agree, and look at the same
-//! paths, or there is no watch (a change between the first computation and the watches would
-//! otherwise go unseen). What a computation looks at without noting it is not watched: the
+//! what to watch, then again once the watches are set; both must agree, look at the same paths
+//! and read the same bytes, and those looks must still lead to the directories watched, or
+//! there is no watch (a change between the first computation and the watches, a link changed
+//! among them, would otherwise go unseen). What a computation looks at without noting it is not watched: the
 //! memo that uses this (`spec_memo`) is held against fresh computations in its tests.
 //!
 //! Elsewhere than Linux there are no watches: `around` answers `None`, and the value is
@@ -40,7 +46,13 @@ pub struct LookupWatch {
     queue: crate::integrity::roots_watch::sys::Inotify,
     #[cfg(target_os = "linux")]
     mounts: std::fs::File,
-    watches: usize,
+    /// What each watch answers for (`linux::Relevant`).
+    #[cfg(target_os = "linux")]
+    relevant: linux::Relevant,
+    /// The files whose bytes were read (their paths resolved), with those bytes: read again
+    /// on each use, since a write through a shared memory mapping makes no inotify event.
+    #[cfg(target_os = "linux")]
+    contents: Vec<(std::path::PathBuf, Vec<u8>)>,
     /// Nothing was seen to change so far.
     intact: bool,
 }
@@ -48,7 +60,7 @@ pub struct LookupWatch {
 impl std::fmt::Debug for LookupWatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LookupWatch")
-            .field("watches", &self.watches)
+            .field("watches", &self.watches())
             .field("intact", &self.intact)
             .finish_non_exhaustive()
     }
@@ -74,15 +86,19 @@ impl LookupWatch {
             let (value, looks) = first;
             let (mounts, _) = crate::integrity::keep_guard::mount_table()?;
             let targets = linux::targets(&looks)?;
-            let (queue, watches) = linux::watch(&targets)?;
+            let (queue, relevant) = linux::watch(&targets)?;
             let (value2, looks2) = crate::looked_at::record(again);
-            if looks2 != looks || value2 != value {
+            // The same value from the same looks (the bytes read included), and the looks
+            // still lead to the directories watched: a link changed between the first
+            // computation and the watches could otherwise leave them on the old target.
+            if looks2 != looks || value2 != value || linux::targets(&looks2)? != targets {
                 return None;
             }
             let mut watch = LookupWatch {
                 queue,
                 mounts,
-                watches,
+                relevant,
+                contents: targets.contents,
                 intact: true,
             };
             watch.unchanged().then_some((value, watch))
@@ -100,9 +116,16 @@ impl LookupWatch {
         #[cfg(target_os = "linux")]
         {
             if self.intact {
-                let quiet = self.queue.drain().is_ok_and(|events| events.is_empty());
-                self.intact =
-                    quiet && !crate::integrity::keep_guard::sys::mounts_changed(&self.mounts);
+                let quiet = self
+                    .queue
+                    .drain()
+                    .is_ok_and(|events| !events.iter().any(|e| linux::matters(e, &self.relevant)));
+                self.intact = quiet
+                    && !crate::integrity::keep_guard::sys::mounts_changed(&self.mounts)
+                    && self
+                        .contents
+                        .iter()
+                        .all(|(path, bytes)| linux::same_bytes(path, bytes));
             }
         }
         #[cfg(not(target_os = "linux"))]
@@ -119,7 +142,14 @@ impl LookupWatch {
 
     /// How many directories and files are watched.
     pub fn watches(&self) -> usize {
-        self.watches
+        #[cfg(target_os = "linux")]
+        {
+            self.relevant.len()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            0
+        }
     }
 }
 
@@ -129,14 +159,45 @@ mod linux {
     use crate::integrity::keep_guard::sys::is_local_fs;
     use crate::integrity::roots_watch::sys::Inotify;
     use crate::looked_at::Look;
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    use std::ffi::OsString;
     use std::path::{Path, PathBuf};
 
-    /// The directories and files to watch for `looks`.
+    /// The directories and files to watch for `looks`, and the bytes read from those files.
     #[derive(Debug, Default, PartialEq, Eq)]
     pub struct Targets {
-        pub dirs: BTreeSet<PathBuf>,
+        /// Each directory with the names looked up in it (`None`: listed, every name counts).
+        pub dirs: BTreeMap<PathBuf, Option<BTreeSet<OsString>>>,
         pub files: BTreeSet<PathBuf>,
+        pub contents: Vec<(PathBuf, Vec<u8>)>,
+    }
+
+    /// What a watch descriptor answers for: the names looked up in its directory, or `None`
+    /// when any event at all is a change (a listed directory, a file read).
+    pub type Relevant = HashMap<i32, Option<BTreeSet<OsString>>>;
+
+    /// True when `event` may change what was looked at (see [`Relevant`]): an overflow, an
+    /// event on a watched directory or file itself, an unknown watch, or an entry looked up.
+    pub fn matters(event: &crate::integrity::roots_watch::sys::Event, relevant: &Relevant) -> bool {
+        if event.mask & libc::IN_Q_OVERFLOW != 0 || event.name.is_empty() {
+            return true;
+        }
+        match relevant.get(&event.wd) {
+            Some(Some(names)) => names.contains(&event.name),
+            Some(None) | None => true,
+        }
+    }
+
+    /// True when the regular file `path` (no link followed) still holds `bytes`.
+    pub fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
+        crate::looked_at::unrecorded(|| {
+            crate::files::read_regular_file(
+                path,
+                crate::files::Location::NoFinalLink,
+                bytes.len() as u64,
+            )
+        })
+        .is_ok_and(|now| now.as_deref() == Some(bytes))
     }
 
     /// What to watch for `looks`; `None` when a path cannot be followed (a link loop, a
@@ -144,10 +205,14 @@ mod linux {
     pub fn targets(looks: &BTreeSet<Look>) -> Option<Targets> {
         let mut t = Targets::default();
         for look in looks {
-            let (Look::Entry(p) | Look::Listing(p) | Look::Content(p)) = look;
-            let resolved = crate::paths::resolve_looking_in(p, &mut |dir: &Path| {
-                if !t.dirs.contains(dir) {
-                    t.dirs.insert(dir.to_path_buf());
+            let (Look::Entry(p) | Look::Listing(p) | Look::Content(p, _)) = look;
+            let resolved = crate::paths::resolve_looking_in(p, &mut |dir, name| {
+                if let Some(names) = t
+                    .dirs
+                    .entry(dir.to_path_buf())
+                    .or_insert_with(|| Some(BTreeSet::new()))
+                {
+                    names.insert(name.to_os_string());
                 }
             })
             .ok()?;
@@ -156,9 +221,12 @@ mod linux {
             };
             match look {
                 Look::Listing(_) if meta.is_dir() => {
-                    t.dirs.insert(resolved);
+                    t.dirs.insert(resolved, None);
                 }
-                Look::Content(_) if !meta.is_dir() => {
+                Look::Content(_, bytes) if !meta.is_dir() => {
+                    if let Some(bytes) = bytes {
+                        t.contents.push((resolved.clone(), bytes.clone()));
+                    }
                     t.files.insert(resolved);
                 }
                 _ => {}
@@ -170,31 +238,42 @@ mod linux {
         Some(t)
     }
 
-    /// A queue watching `t`, and how many watches it holds; `None` when a directory cannot be
-    /// watched or something watched is not on a local file system.
-    pub fn watch(t: &Targets) -> Option<(Inotify, usize)> {
+    /// A queue watching `t`, and what each of its watches answers for; `None` when a
+    /// directory cannot be watched or something watched is not on a local file system.
+    pub fn watch(t: &Targets) -> Option<(Inotify, Relevant)> {
         let queue = Inotify::new().ok()?;
-        let mut n = 0;
-        for dir in &t.dirs {
+        let mut relevant = Relevant::new();
+        for (dir, names) in &t.dirs {
             if !is_local_fs(dir) {
                 return None;
             }
-            queue.add_dir(dir).ok()?;
-            n += 1;
+            let wd = queue.add_dir(dir).ok()?;
+            // A directory both looked into and listed: every name counts.
+            let merged = match (relevant.remove(&wd), names) {
+                (Some(Some(mut had)), Some(more)) => {
+                    had.extend(more.iter().cloned());
+                    Some(had)
+                }
+                (None, names) => names.clone(),
+                _ => None,
+            };
+            relevant.insert(wd, merged);
         }
         for file in &t.files {
             if !is_local_fs(file) {
                 return None;
             }
             match queue.add_file(file) {
-                Ok(_) => n += 1,
+                Ok(wd) => {
+                    relevant.insert(wd, None);
+                }
                 // Unreadable: its bytes were not read either, and the mode change that would
                 // make them readable is reported by its directory's watch.
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
                 Err(_) => return None,
             }
         }
-        Some((queue, n))
+        Some((queue, relevant))
     }
 
     #[cfg(test)]
@@ -210,26 +289,22 @@ mod linux {
             std::os::unix::fs::symlink(b.join("real"), b.join("other/link")).unwrap();
             std::fs::write(b.join("real/sub/file"), "x").unwrap();
             let looks = BTreeSet::from([
-                Look::Content(b.join("other/link/sub/file")),
+                Look::Content(b.join("other/link/sub/file"), Some(b"x".to_vec())),
                 Look::Entry(b.join("other/missing/deeper/x")),
                 Look::Listing(b.join("real/sub")),
             ]);
             let t = targets(&looks).unwrap();
-            for dir in [
-                b.join("other"),
-                b.join("real"),
-                b.join("real/sub"),
-                b.clone(),
-            ] {
-                assert!(
-                    t.dirs.contains(&dir),
-                    "{} not watched: {t:?}",
-                    dir.display()
-                );
-            }
-            assert!(t.dirs.contains(Path::new("/")));
-            assert!(!t.dirs.contains(&b.join("other/missing")), "{t:?}");
+            let names = |dir: &Path| t.dirs.get(dir).cloned();
+            let set = |n: &[&str]| Some(Some(n.iter().map(OsString::from).collect()));
+            assert_eq!(names(&b.join("other")), set(&["link", "missing"]), "{t:?}");
+            assert_eq!(names(&b), set(&["other", "real"]), "{t:?}");
+            // Listed: every name counts (`sub` was also looked up in `real`).
+            assert_eq!(names(&b.join("real")), set(&["sub"]), "{t:?}");
+            assert_eq!(names(&b.join("real/sub")), Some(None), "{t:?}");
+            assert!(t.dirs.contains_key(Path::new("/")));
+            assert!(!t.dirs.contains_key(&b.join("other/missing")), "{t:?}");
             assert_eq!(t.files, BTreeSet::from([b.join("real/sub/file")]));
+            assert_eq!(t.contents, [(b.join("real/sub/file"), b"x".to_vec())]);
         }
 
         #[test]
@@ -251,8 +326,9 @@ mod tests {
     /// What a small computation sees: whether `secret` exists and the bytes of `config`.
     fn look(secret: &Path, config: &Path) -> (bool, Option<Vec<u8>>) {
         crate::looked_at::entry(secret);
-        crate::looked_at::content(config);
-        (secret.exists(), std::fs::read(config).ok())
+        let bytes = std::fs::read(config).ok();
+        crate::looked_at::content(config, bytes.as_deref());
+        (secret.exists(), bytes)
     }
 
     fn watched(b: &Path) -> Option<LookupWatch> {
@@ -279,6 +355,10 @@ mod tests {
         }
         type Change = fn(&Path);
         let changes: [(&str, Change); 6] = [
+            ("the missing file made", |b| {
+                std::fs::create_dir(b.join("home/.ssh")).unwrap();
+                std::fs::write(b.join("home/.ssh/id"), "k").unwrap();
+            }),
             ("the missing parent made", |b| {
                 std::fs::create_dir(b.join("home/.ssh")).unwrap()
             }),
@@ -297,9 +377,6 @@ mod tests {
             ("an ancestor renamed", |b| {
                 std::fs::rename(b.join("home"), b.join("moved")).unwrap()
             }),
-            ("something else made in the home directory", |b| {
-                std::fs::write(b.join("home/unrelated"), "").unwrap()
-            }),
         ];
         for (what, change) in changes {
             let (_d, b) = base();
@@ -309,13 +386,50 @@ mod tests {
             assert!(!w.unchanged(), "{what}: went unseen");
             assert!(!w.unchanged(), "{what}: once no, always no");
         }
-        // A file elsewhere (not in a directory looked into), and a read of what is watched,
-        // change nothing.
+        // Other names in the directories looked into, a file elsewhere, and a read of what is
+        // watched change nothing.
         let (_d, b) = base();
         let mut w = watched(&b).unwrap();
+        std::fs::write(b.join("home/unrelated"), "").unwrap();
+        std::fs::rename(b.join("home/unrelated"), b.join("home/renamed")).unwrap();
         std::fs::write(b.join("other/x"), "").unwrap();
         let _ = std::fs::read(b.join("home/cfg")).unwrap();
         assert!(w.unchanged(), "a change outside what was looked at");
+    }
+
+    #[test]
+    fn bytes_written_through_a_shared_mapping_made_before_the_watch_are_seen() {
+        // inotify reports no write made through a shared mapping: the bytes read are read again.
+        use std::os::fd::AsRawFd;
+        let (_d, b) = base();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(b.join("home/cfg"))
+            .unwrap();
+        // SAFETY: a one-byte shared mapping of a file of one byte, unmapped below; the
+        // descriptor may be closed once it is made.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                1,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(map, libc::MAP_FAILED);
+        drop(file);
+        let mut w = watched(&b).expect("a local temporary directory can be watched");
+        assert!(w.unchanged());
+        // SAFETY: `map` is the live one-byte mapping made above.
+        unsafe {
+            *(map as *mut u8) = b'z';
+            libc::munmap(map, 1);
+        }
+        assert_eq!(std::fs::read(b.join("home/cfg")).unwrap(), b"z");
+        assert!(!w.unchanged(), "a write through a mapping went unseen");
     }
 
     #[test]

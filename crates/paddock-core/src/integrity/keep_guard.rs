@@ -9,10 +9,11 @@
 //!   reports a change as `POLLPRI`);
 //! - **each root is still the directory walked** (same device and inode: a parent of the root
 //!   renamed and the path made again leaves the watches on the old tree without an event);
-//! - **every root is on a local file system** (ext2/3/4, XFS, Btrfs, tmpfs, F2FS, ZFS,
-//!   bcachefs) **and no mount point lies below a root**: on NFS, SMB, 9p (WSL's `/mnt/c`),
-//!   virtiofs (Docker Desktop, Lima) or FUSE, a change made from the other side, or by the file
-//!   system's own daemon, makes no event here.
+//! - **every root is on a local file system** (ext2/3/4, XFS, Btrfs, tmpfs, F2FS, bcachefs;
+//!   not ZFS, whose rollback changes files in place without an event) **and no mount point
+//!   lies below a root**: on NFS, SMB, 9p (WSL's `/mnt/c`), virtiofs (Docker Desktop, Lima) or
+//!   FUSE, a change made from the other side, or by the file system's own daemon, makes no
+//!   event here.
 //!
 //! Checked when the queue is made and each time the watches are read; any doubt, or a system
 //! without these files, says no (the roots are walked afresh).
@@ -172,7 +173,8 @@ pub(crate) mod sys {
         0x9123_683E, // Btrfs
         0x0102_1994, // tmpfs
         0xF2F5_2010, // F2FS
-        0x2FC1_2FC1, // ZFS
+        // Not ZFS: `zfs rollback` and `zfs receive -F` change a mounted dataset's files in
+        // place, with no event and no change to the mount table.
         0xCA45_1A4E, // bcachefs
     ];
 

@@ -446,10 +446,12 @@ pub(crate) mod sys {
 
     pub struct Inotify(std::fs::File, Vec<u8>);
 
-    /// One event's watch descriptor and mask (the name is not needed).
+    /// One event's watch descriptor, mask and name (empty for an event on the watched
+    /// directory or file itself).
     pub struct Event {
         pub wd: i32,
         pub mask: u32,
+        pub name: std::ffi::OsString,
     }
 
     impl Inotify {
@@ -524,9 +526,13 @@ pub(crate) mod sys {
             let Some(rest) = bytes.get(16 + len..) else {
                 return Err(std::io::Error::other("an inotify event cut short"));
             };
+            // The name is NUL-padded to its length.
+            let name = &bytes[16..16 + len];
+            let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
             out.push(Event {
                 wd: field(bytes, 0) as i32,
                 mask: field(bytes, 1),
+                name: std::ffi::OsStr::from_bytes(name).to_os_string(),
             });
             bytes = rest;
         }
@@ -540,17 +546,28 @@ pub(crate) mod sys {
         #[test]
         fn events_are_split_by_their_name_length_and_torn_ones_refused() {
             let mut raw = Vec::new();
-            for (wd, mask, name_len) in [(1i32, libc::IN_CREATE, 16u32), (2, libc::IN_DELETE, 0)] {
+            for (wd, mask, name) in [
+                (1i32, libc::IN_CREATE, &b"new"[..]),
+                (2, libc::IN_DELETE, b""),
+            ] {
+                let padded = if name.is_empty() { 0 } else { 16 };
                 raw.extend_from_slice(&wd.to_ne_bytes());
                 raw.extend_from_slice(&mask.to_ne_bytes());
                 raw.extend_from_slice(&0u32.to_ne_bytes());
-                raw.extend_from_slice(&name_len.to_ne_bytes());
-                raw.extend(std::iter::repeat_n(0u8, name_len as usize));
+                raw.extend_from_slice(&(padded as u32).to_ne_bytes());
+                raw.extend_from_slice(name);
+                raw.extend(std::iter::repeat_n(0u8, padded - name.len()));
             }
             let mut out = Vec::new();
             parse(&raw, &mut out).unwrap();
-            let got: Vec<_> = out.iter().map(|e| (e.wd, e.mask)).collect();
-            assert_eq!(got, [(1, libc::IN_CREATE), (2, libc::IN_DELETE)]);
+            let got: Vec<_> = out.iter().map(|e| (e.wd, e.mask, e.name.clone())).collect();
+            assert_eq!(
+                got,
+                [
+                    (1, libc::IN_CREATE, "new".into()),
+                    (2, libc::IN_DELETE, "".into())
+                ]
+            );
             assert!(parse(&raw[..raw.len() - 1], &mut Vec::new()).is_err());
             assert!(parse(&raw[..20], &mut Vec::new()).is_err());
         }

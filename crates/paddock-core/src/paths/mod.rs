@@ -121,11 +121,11 @@ pub fn resolve(base: &Path, p: &Path) -> io::Result<PathBuf> {
 }
 
 /// [`resolve`] of the absolute path `abs`, telling `looked_in` each directory in which a name
-/// is looked up on the way (the directories whose entries decide the result).
+/// is looked up on the way, and the name (the entries that decide the result).
 #[cfg(unix)]
 pub(crate) fn resolve_looking_in(
     abs: &Path,
-    looked_in: &mut dyn FnMut(&Path),
+    looked_in: &mut dyn FnMut(&Path, &std::ffi::OsStr),
 ) -> io::Result<PathBuf> {
     resolve_unix::resolve_absolute_in(abs, looked_in)
 }

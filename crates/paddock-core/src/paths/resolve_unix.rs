@@ -45,14 +45,14 @@ fn is_object_link(link: &Path, target: &Path) -> bool {
 
 /// Resolves the absolute path `abs`.
 pub(super) fn resolve_absolute(abs: &Path) -> io::Result<PathBuf> {
-    resolve_absolute_in(abs, &mut |_| {})
+    resolve_absolute_in(abs, &mut |_, _| {})
 }
 
-/// [`resolve_absolute`], telling `looked_in` each directory in which a name is looked up (the
-/// directories whose entries decide the result).
+/// [`resolve_absolute`], telling `looked_in` each directory in which a name is looked up, and
+/// the name (the entries that decide the result).
 pub(crate) fn resolve_absolute_in(
     abs: &Path,
-    looked_in: &mut dyn FnMut(&Path),
+    looked_in: &mut dyn FnMut(&Path, &std::ffi::OsStr),
 ) -> io::Result<PathBuf> {
     let mut queue = VecDeque::new();
     push_front_components(&mut queue, abs);
@@ -77,7 +77,7 @@ pub(crate) fn resolve_absolute_in(
                     missing += 1;
                     continue;
                 }
-                looked_in(&out);
+                looked_in(&out, &name);
                 crate::looked_at::entry(&candidate);
                 match std::fs::symlink_metadata(&candidate) {
                     Ok(meta) if meta.file_type().is_symlink() => {
