@@ -49,10 +49,12 @@ pub struct LookupWatch {
     /// What each watch answers for (`linux::Relevant`).
     #[cfg(target_os = "linux")]
     relevant: linux::Relevant,
-    /// The files whose bytes were read (their paths resolved), with those bytes: read again
-    /// on each use, since a write through a shared memory mapping makes no inotify event.
+    /// The files whose bytes were read, opened (no link followed) once the watches were set,
+    /// with those bytes: read again on each use through the descriptor (one `pread`), since a
+    /// write through a shared memory mapping makes no inotify event. A file replaced since is
+    /// an event of its directory's watch.
     #[cfg(target_os = "linux")]
-    contents: Vec<(std::path::PathBuf, Vec<u8>)>,
+    contents: Vec<(std::fs::File, Vec<u8>)>,
     /// Nothing was seen to change so far.
     intact: bool,
 }
@@ -98,7 +100,7 @@ impl LookupWatch {
                 queue,
                 mounts,
                 relevant,
-                contents: targets.contents,
+                contents: linux::open_contents(targets.contents)?,
                 intact: true,
             };
             watch.unchanged().then_some((value, watch))
@@ -125,7 +127,7 @@ impl LookupWatch {
                     && self
                         .contents
                         .iter()
-                        .all(|(path, bytes)| linux::same_bytes(path, bytes));
+                        .all(|(file, bytes)| linux::same_bytes(file, bytes));
             }
         }
         #[cfg(not(target_os = "linux"))]
@@ -161,7 +163,7 @@ mod linux {
     use crate::looked_at::Look;
     use std::collections::{BTreeMap, BTreeSet, HashMap};
     use std::ffi::OsString;
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
 
     /// The directories and files to watch for `looks`, and the bytes read from those files.
     #[derive(Debug, Default, PartialEq, Eq)]
@@ -188,16 +190,42 @@ mod linux {
         }
     }
 
-    /// True when the regular file `path` (no link followed) still holds `bytes`.
-    pub fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
-        crate::looked_at::unrecorded(|| {
-            crate::files::read_regular_file(
-                path,
-                crate::files::Location::NoFinalLink,
-                bytes.len() as u64,
-            )
-        })
-        .is_ok_and(|now| now.as_deref() == Some(bytes))
+    /// The regular files `contents` names, opened without following a link and without
+    /// blocking (a FIFO put there makes no reader wait), with their bytes; `None` when one
+    /// cannot be opened or is not a regular file any more.
+    pub fn open_contents(
+        contents: Vec<(PathBuf, Vec<u8>)>,
+    ) -> Option<Vec<(std::fs::File, Vec<u8>)>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut out = Vec::with_capacity(contents.len());
+        for (path, bytes) in contents {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+                .open(&path)
+                .ok()?;
+            if !file.metadata().ok()?.is_file() {
+                return None;
+            }
+            out.push((file, bytes));
+        }
+        Some(out)
+    }
+
+    /// True when `file` still holds exactly `bytes` (one byte more is asked for, to see growth).
+    pub fn same_bytes(file: &std::fs::File, bytes: &[u8]) -> bool {
+        use std::os::unix::fs::FileExt;
+        let mut now = vec![0u8; bytes.len() + 1];
+        let mut len = 0;
+        while len < now.len() {
+            match file.read_at(&mut now[len..], len as u64) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        now[..len] == *bytes
     }
 
     /// What to watch for `looks`; `None` when a path cannot be followed (a link loop, a
@@ -279,6 +307,7 @@ mod linux {
     #[cfg(test)]
     mod tests {
         use super::*;
+        use std::path::Path;
 
         #[test]
         fn links_are_followed_to_every_directory_a_lookup_goes_through() {
@@ -424,12 +453,14 @@ mod tests {
         let mut w = watched(&b).expect("a local temporary directory can be watched");
         assert!(w.unchanged());
         // SAFETY: `map` is the live one-byte mapping made above.
-        unsafe {
-            *(map as *mut u8) = b'z';
-            libc::munmap(map, 1);
-        }
+        unsafe { *(map as *mut u8) = b'z' };
         assert_eq!(std::fs::read(b.join("home/cfg")).unwrap(), b"z");
-        assert!(!w.unchanged(), "a write through a mapping went unseen");
+        // Checked while the mapping lives: its end releases the file opened for writing, which
+        // inotify reports (IN_CLOSE_WRITE); a process that keeps it makes no event at all.
+        let seen = !w.unchanged();
+        // SAFETY: the mapping made above, not used after this.
+        unsafe { libc::munmap(map, 1) };
+        assert!(seen, "a write through a mapping went unseen");
     }
 
     #[test]
