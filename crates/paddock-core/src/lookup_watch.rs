@@ -40,6 +40,45 @@ use std::collections::BTreeSet;
 /// The most watches one set holds; a computation that looked at more is not kept.
 pub const MAX_LOOKUP_WATCHES: usize = 512;
 
+/// When to try making watches again where they keep failing (a root file system that is an
+/// overlay, as in a container, a home on NFS, a directory on the way that cannot be read):
+/// after `n` failures in a row the next `2^n - 1` chances (at most 63) are let pass, so that a
+/// resident front end does not compute twice and derive watches for nothing on every call.
+/// Shared by threads; a race only shifts a try by one chance.
+#[derive(Debug, Default)]
+pub struct Attempts {
+    failures: std::sync::atomic::AtomicU32,
+    passed: std::sync::atomic::AtomicU32,
+}
+
+impl Attempts {
+    /// Whether to try now.
+    pub fn try_now(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let wait = (1u32 << self.failures.load(Relaxed).min(6)) - 1;
+        if self.passed.load(Relaxed) >= wait {
+            self.passed.store(0, Relaxed);
+            true
+        } else {
+            self.passed.fetch_add(1, Relaxed);
+            false
+        }
+    }
+
+    /// Records how a try went.
+    pub fn tried(&self, made: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if made {
+            self.failures.store(0, Relaxed);
+        } else {
+            let _ = self
+                .failures
+                .fetch_update(Relaxed, Relaxed, |f| Some(f.saturating_add(1)));
+        }
+        self.passed.store(0, Relaxed);
+    }
+}
+
 /// Watches on what a computation looked at (see the module docs).
 pub struct LookupWatch {
     #[cfg(target_os = "linux")]
@@ -344,6 +383,39 @@ mod linux {
             std::os::unix::fs::symlink(b.join("b"), b.join("a")).unwrap();
             assert_eq!(targets(&BTreeSet::from([Look::Entry(b.join("a/x"))])), None);
         }
+    }
+}
+
+#[cfg(test)]
+mod attempt_tests {
+    use super::Attempts;
+
+    #[test]
+    fn failures_in_a_row_space_the_tries_out_and_a_success_resets_them() {
+        let a = Attempts::default();
+        assert!(
+            a.try_now() && a.try_now(),
+            "no failure: every chance is a try"
+        );
+        let pattern = |a: &Attempts, n: usize| (0..n).map(|_| a.try_now()).collect::<Vec<_>>();
+        a.tried(false);
+        assert_eq!(pattern(&a, 4), [false, true, false, true]);
+        a.tried(false);
+        a.tried(false);
+        assert_eq!(
+            pattern(&a, 8),
+            [false; 7].iter().copied().chain([true]).collect::<Vec<_>>()
+        );
+        for _ in 0..20 {
+            a.tried(false);
+        }
+        assert_eq!(
+            pattern(&a, 64).iter().filter(|t| **t).count(),
+            1,
+            "at most 63 let pass"
+        );
+        a.tried(true);
+        assert!(a.try_now());
     }
 }
 

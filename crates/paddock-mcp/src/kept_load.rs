@@ -32,12 +32,15 @@ impl PartialEq for Loaded {
 
 /// The kept load (see the module docs).
 #[derive(Default)]
-pub struct KeptLoad(Mutex<Option<(Loaded, LookupWatch)>>);
+pub struct KeptLoad {
+    kept: Mutex<Option<(Loaded, LookupWatch)>>,
+    attempts: paddock::core::lookup_watch::Attempts,
+}
 
 impl KeptLoad {
     /// The kept load, when nothing its loading looked at changed since it was kept.
     pub fn get(&self) -> Option<Loaded> {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         let (loaded, watch) = kept.as_mut()?;
         if watch.unchanged() {
             return Some(loaded.clone());
@@ -58,11 +61,14 @@ impl KeptLoad {
     ) {
         let me = Arc::clone(self);
         std::thread::spawn(move || {
-            if let Some((Some(loaded), watch)) = LookupWatch::around((Some(loaded), looks), again) {
-                let old =
-                    me.0.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .replace((loaded, watch));
+            let made = LookupWatch::around((Some(loaded), looks), again);
+            me.attempts.tried(made.is_some());
+            if let Some((Some(loaded), watch)) = made {
+                let old = me
+                    .kept
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .replace((loaded, watch));
                 drop(old);
             }
         });
@@ -83,7 +89,7 @@ pub fn load_noted(
     Result<EffectivePolicy, PaddockError>,
     Result<Engine, PaddockError>,
 ) {
-    if !LookupWatch::available() {
+    if !LookupWatch::available() || !kept.attempts.try_now() {
         return load();
     }
     let ((eff, engine), looks) = looked_at::record(&load);

@@ -72,6 +72,8 @@ pub struct WalkKeeper {
     memo: Arc<Mutex<Option<SpecMemo>>>,
     /// Programs found along `PATH`, kept while their lookups still hold.
     programs: Arc<crate::resolve::KeptPrograms>,
+    /// When the spec's memo is made again after failing (`lookup_watch::Attempts`).
+    memo_attempts: Arc<paddock_core::lookup_watch::Attempts>,
 }
 
 impl WalkKeeper {
@@ -140,6 +142,7 @@ impl WalkKeeper {
         refresh: bool,
     ) -> Result<(SandboxSpec, Option<RootsWatch>), paddock_core::SpecError> {
         let mut memo = self.take_memo();
+        let refresh = refresh && (memo.is_some() || self.memo_attempts.try_now());
         let made = SandboxSpec::from_policy_kept(
             policy,
             workspace,
@@ -147,6 +150,10 @@ impl WalkKeeper {
             &mut memo,
             refresh,
         );
+        if refresh {
+            self.memo_attempts
+                .tried(memo.as_ref().is_some_and(SpecMemo::usable));
+        }
         self.give_back_memo(memo);
         made
     }

@@ -15,7 +15,10 @@ use std::sync::{Arc, Mutex};
 /// lookup that found nothing is never kept. The watches are made off the call's path, by a
 /// worker, after the first lookup of a program.
 #[derive(Default)]
-pub(crate) struct KeptPrograms(Mutex<Vec<KeptProgram>>);
+pub(crate) struct KeptPrograms {
+    kept: Mutex<Vec<KeptProgram>>,
+    attempts: paddock_core::lookup_watch::Attempts,
+}
 
 /// The most programs kept; the oldest goes first.
 const MAX_KEPT_PROGRAMS: usize = 32;
@@ -61,7 +64,7 @@ impl KeptPrograms {
             pathext: var("PATHEXT"),
         };
         {
-            let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(i) = kept.iter().position(|k| k.key == key) {
                 if kept[i].watch.unchanged() {
                     return Ok(kept[i].found.clone());
@@ -69,7 +72,7 @@ impl KeptPrograms {
                 paddock_runner::workers::drop_later(kept.remove(i));
             }
         }
-        if !LookupWatch::available() {
+        if !LookupWatch::available() || !self.attempts.try_now() {
             return resolve_program(program, cwd, env);
         }
         let (found, looks) = looked_at::record(|| resolve_program(program, cwd, env));
@@ -79,7 +82,9 @@ impl KeptPrograms {
         let _ = paddock_runner::workers::run(Box::new(move || {
             let env = key.env();
             let again = || resolve_program(&key.program, &key.cwd, &env).ok();
-            if let Some((Some(found), watch)) = LookupWatch::around((Some(first), looks), again) {
+            let made = LookupWatch::around((Some(first), looks), again);
+            me.attempts.tried(made.is_some());
+            if let Some((Some(found), watch)) = made {
                 me.keep(KeptProgram { key, found, watch });
             }
         }));
@@ -87,7 +92,7 @@ impl KeptPrograms {
     }
 
     fn keep(&self, program: KeptProgram) {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = kept.iter().position(|k| k.key == program.key) {
             paddock_runner::workers::drop_later(kept.remove(i));
         }
