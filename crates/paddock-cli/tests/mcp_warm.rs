@@ -365,6 +365,29 @@ fn a_program_put_earlier_in_path_between_calls_is_the_one_run() {
 }
 
 #[test]
+fn a_host_socket_bound_after_the_spare_was_built_leaves_the_spare_unused() {
+    // The spare's view hides the host's unix sockets that existed when it was built; one bound
+    // since would be reachable through it, so the spare is dropped and the run builds its own.
+    let w = World::new();
+    rt().block_on(async {
+        let c = connect(&w).await;
+        let v = run(&c, json!({ "argv": ["true"] })).await;
+        assert_eq!(v["warm"], true, "{v}");
+        std::thread::sleep(Duration::from_millis(300));
+        let _listener = std::os::unix::net::UnixListener::bind(w.outside.join("agent.sock"))
+            .expect("bind a host socket");
+        let v = run(&c, json!({ "argv": ["true"] })).await;
+        assert_eq!(
+            v["warm"], false,
+            "a spare built before the socket was used: {v}"
+        );
+        let v = run(&c, json!({ "argv": ["true"] })).await;
+        assert_eq!(v["warm"], true, "the next spare hides it: {v}");
+        c.cancel().await.unwrap();
+    });
+}
+
+#[test]
 fn a_narrowing_call_builds_its_own_sandbox_and_is_narrowed() {
     let w = World::new();
     let marker = w.ws.join("marker");

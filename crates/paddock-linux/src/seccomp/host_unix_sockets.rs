@@ -13,10 +13,21 @@ use std::path::{Path, PathBuf};
 /// Absolute, existing unix socket files the host's processes are bound to, excluding those
 /// beneath `keep` (the writable roots, whose sockets the command may use), sorted and unique.
 pub fn host_unix_sockets(keep: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    host_unix_sockets_besides(keep, &[])
+}
+
+/// [`host_unix_sockets`] without those in `known` (sorted), which are taken as they are: a
+/// waiting sandbox asks only whether a socket it does not hide appeared, so the ones it hides
+/// need no `lstat`.
+pub fn host_unix_sockets_besides(
+    keep: &[PathBuf],
+    known: &[PathBuf],
+) -> std::io::Result<Vec<PathBuf>> {
     let text = crate::sys::read_net_unix()?;
     Ok(parse_proc_net_unix(&text)
         .into_iter()
         .filter(|p| !keep.iter().any(|k| is_beneath(p, k)))
+        .filter(|p| known.binary_search(p).is_err())
         .filter(|p| is_socket(p))
         .collect())
 }
@@ -83,5 +94,18 @@ mod tests {
         let found = host_unix_sockets(&[kept.path().to_path_buf()]).unwrap();
         assert!(found.contains(&host_sock), "{found:?}");
         assert!(!found.contains(&own_sock), "{found:?}");
+        // Those known already are left out; a new one is listed (other tests may bind
+        // sockets meanwhile: only this test's directory is looked at).
+        let kept_roots = [kept.path().to_path_buf()];
+        let mine = |v: Vec<PathBuf>| -> Vec<PathBuf> {
+            v.into_iter()
+                .filter(|p| p.starts_with(outside.path()))
+                .collect()
+        };
+        let besides = || host_unix_sockets_besides(&kept_roots, &found).unwrap();
+        assert_eq!(mine(besides()), [] as [PathBuf; 0]);
+        let new_sock = outside.path().join("new.sock");
+        let _new = UnixListener::bind(&new_sock).unwrap();
+        assert_eq!(mine(besides()), [new_sock]);
     }
 }
