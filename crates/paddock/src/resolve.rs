@@ -20,8 +20,11 @@ pub(crate) struct KeptPrograms {
     attempts: paddock_core::lookup_watch::Attempts,
 }
 
-/// The most programs kept; the oldest goes first.
-const MAX_KEPT_PROGRAMS: usize = 32;
+/// The most programs kept; the oldest goes first. Each holds an inotify instance of its own,
+/// and a user has 128 by default (`fs.inotify.max_user_instances`), shared with editors and
+/// file watchers: a server holds at most this many plus three (the spec's memo, the policy and
+/// rules, the writable roots' watches).
+const MAX_KEPT_PROGRAMS: usize = 8;
 
 struct KeptProgram {
     key: ProgramKey,
@@ -195,6 +198,48 @@ mod tests {
 
     fn env_with_path(p: &Path) -> Vec<(OsString, OsString)> {
         vec![("PATH".into(), p.as_os_str().to_os_string())]
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn at_most_eight_programs_are_kept_the_oldest_going_first() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        let env = env_with_path(&base);
+        let kept = Arc::new(KeptPrograms::default());
+        let names = |k: &KeptPrograms| -> Vec<String> {
+            let list = k.kept.lock().unwrap();
+            list.iter()
+                .map(|p| p.key.program.to_string_lossy().into_owned())
+                .collect()
+        };
+        for i in 0..10 {
+            let p = base.join(format!("p{i}"));
+            std::fs::write(&p, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let found = kept
+                .resolve(OsStr::new(&format!("p{i}")), &base, &env)
+                .unwrap();
+            assert_eq!(found, p);
+            // The watches are made by a worker: wait for this program's.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while !names(&kept).contains(&format!("p{i}")) {
+                if std::time::Instant::now() > deadline {
+                    paddock_core::testing::skip(
+                        "no lookup watches here (not a local file system?)",
+                    );
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        let now = names(&kept);
+        assert_eq!(now.len(), MAX_KEPT_PROGRAMS, "{now:?}");
+        assert!(
+            !now.contains(&"p0".to_string()) && !now.contains(&"p1".to_string()),
+            "{now:?}"
+        );
     }
 
     #[test]
