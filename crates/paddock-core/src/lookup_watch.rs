@@ -9,7 +9,8 @@
 //!   made, removed, renamed or with its attributes changed changes what the path names (a
 //!   missing path stops at the directory where the first missing name would be); events for
 //!   other names in that directory do not count, so a busy directory on the way (`/tmp`, the
-//!   home directory) does not spoil the watches;
+//!   home directory) does not spoil the watches (except in a directory that folds case, where
+//!   a name made can be found by a lookup of another: there every name counts);
 //! - for a listing, the directory itself, every name counting; for a file's bytes, the file
 //!   itself (written, attributes changed, removed or moved: a file that cannot be watched
 //!   because it cannot be read is answered for by its directory's watch, which reports the
@@ -197,7 +198,7 @@ impl LookupWatch {
 #[cfg(target_os = "linux")]
 mod linux {
     use super::MAX_LOOKUP_WATCHES;
-    use crate::integrity::keep_guard::sys::is_local_fs;
+    use crate::integrity::keep_guard::sys::{is_local_fs, may_fold_case};
     use crate::integrity::roots_watch::sys::Inotify;
     use crate::looked_at::Look;
     use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -315,13 +316,16 @@ mod linux {
                 return None;
             }
             let wd = queue.add_dir(dir).ok()?;
+            // In a directory that folds case, a name made can be found by a lookup of another
+            // (`.SSH` for `.ssh`): every name counts there.
+            let names = names.as_ref().filter(|_| !may_fold_case(dir));
             // A directory both looked into and listed: every name counts.
             let merged = match (relevant.remove(&wd), names) {
                 (Some(Some(mut had)), Some(more)) => {
                     had.extend(more.iter().cloned());
                     Some(had)
                 }
-                (None, names) => names.clone(),
+                (None, names) => names.cloned(),
                 _ => None,
             };
             relevant.insert(wd, merged);

@@ -196,6 +196,33 @@ pub(crate) mod sys {
         LOCAL.contains(&kind)
     }
 
+    /// `FS_CASEFOLD_FL` (linux/fs.h): a directory whose names are looked up without regard to
+    /// case (`chattr +F` on ext4, F2FS, tmpfs).
+    const FS_CASEFOLD_FL: libc::c_long = 0x4000_0000;
+
+    /// True when the directory `dir` may match names without regard to case (or its flags
+    /// cannot be read): a lookup of one name can then find an entry of another.
+    pub fn may_fold_case(dir: &Path) -> bool {
+        use std::os::unix::fs::OpenOptionsExt;
+        let Ok(d) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(dir)
+        else {
+            return true;
+        };
+        let mut flags: libc::c_long = 0;
+        // SAFETY: FS_IOC_GETFLAGS writes one long into `flags`, which outlives the call, for
+        // the directory descriptor `d` keeps open.
+        let r = unsafe { libc::ioctl(d.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
+        if r != 0 {
+            // A file system without these flags has no case folding either.
+            let e = std::io::Error::last_os_error().raw_os_error();
+            return !matches!(e, Some(libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP));
+        }
+        flags & FS_CASEFOLD_FL != 0
+    }
+
     /// True when the mount table `mounts` was opened on changed since (or the poll failed).
     pub fn mounts_changed(mounts: &std::fs::File) -> bool {
         let mut fd = libc::pollfd {
@@ -214,6 +241,17 @@ mod tests {
     use super::*;
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn an_ordinary_directory_does_not_fold_case_and_a_missing_one_may() {
+        let d = tempfile::tempdir().unwrap();
+        let folds = std::process::Command::new("lsattr")
+            .args(["-d", &d.path().display().to_string()])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains('F'));
+        assert_eq!(sys::may_fold_case(d.path()), folds);
+        assert!(sys::may_fold_case(&d.path().join("missing")));
+    }
 
     #[test]
     fn mount_points_are_read_with_their_escapes_undone() {
