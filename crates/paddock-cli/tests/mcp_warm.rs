@@ -94,12 +94,26 @@ fn have_git() -> bool {
     ok
 }
 
+/// The host's unix sockets are one list for every server of this binary: a test that binds
+/// one makes every spare built before it unusable, so those tests run alone (`sockets_alone`)
+/// and the others, which count on their spares, share (`sockets_shared`).
+static HOST_SOCKETS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn sockets_shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    HOST_SOCKETS.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn sockets_alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    HOST_SOCKETS.write().unwrap_or_else(|e| e.into_inner())
+}
+
 fn stdout(v: &Value) -> &str {
     v["stdout"].as_str().unwrap_or_default()
 }
 
 #[test]
 fn each_warm_call_gets_a_fresh_sandbox() {
+    let _sockets = sockets_shared();
     let w = World::new();
     rt().block_on(async {
         let c = connect(&w).await;
@@ -142,6 +156,7 @@ fn each_warm_call_gets_a_fresh_sandbox() {
 
 #[test]
 fn a_write_outside_the_roots_is_refused_on_the_warm_path_as_on_the_cold() {
+    let _sockets = sockets_shared();
     let w = World::new();
     let victim = w.outside.join("victim");
     rt().block_on(async {
@@ -193,6 +208,7 @@ fn a_write_outside_the_roots_is_refused_on_the_warm_path_as_on_the_cold() {
 /// not as a run that exited 127; the next call gets a new spare.
 #[test]
 fn an_exec_that_fails_in_the_spare_is_reported_as_in_a_sandbox_built_for_it() {
+    let _sockets = sockets_shared();
     use std::os::unix::fs::PermissionsExt;
     let w = World::new();
     // Found and executable on the host; its interpreter does not exist, so execve says ENOENT.
@@ -227,6 +243,7 @@ fn an_exec_that_fails_in_the_spare_is_reported_as_in_a_sandbox_built_for_it() {
 
 #[test]
 fn a_repository_planted_by_one_call_is_quarantined_before_the_next_runs() {
+    let _sockets = sockets_shared();
     if !have_git() {
         return;
     }
@@ -262,6 +279,7 @@ fn a_repository_planted_by_one_call_is_quarantined_before_the_next_runs() {
 
 #[test]
 fn a_secret_that_appeared_after_the_spare_was_built_is_not_read_through_it() {
+    let _sockets = sockets_shared();
     let w = World::new();
     let npmrc = w.home.join(".npmrc");
     assert!(!npmrc.exists());
@@ -286,6 +304,7 @@ fn a_secret_that_appeared_after_the_spare_was_built_is_not_read_through_it() {
 
 #[test]
 fn a_config_or_rules_edit_between_calls_applies_to_the_next_call() {
+    let _sockets = sockets_shared();
     // The server keeps the policy and rules it loaded while their files are unchanged: an edit,
     // a new file or a removal must reach the next call as if every call loaded them afresh.
     let w = World::new();
@@ -321,6 +340,7 @@ fn a_config_or_rules_edit_between_calls_applies_to_the_next_call() {
 
 #[test]
 fn a_program_put_earlier_in_path_between_calls_is_the_one_run() {
+    let _sockets = sockets_shared();
     // The server keeps where it found a program along PATH while nothing its lookup looked at
     // changed: a program of the same name that appears in an earlier PATH directory, or a
     // program that loses its execute bit, must be seen by the next call.
@@ -366,6 +386,7 @@ fn a_program_put_earlier_in_path_between_calls_is_the_one_run() {
 
 #[test]
 fn a_host_socket_bound_after_the_spare_was_built_leaves_the_spare_unused() {
+    let _sockets = sockets_alone();
     // The spare's view hides the host's unix sockets that existed when it was built; one bound
     // since would be reachable through it, so the spare is dropped and the run builds its own.
     let w = World::new();
@@ -388,7 +409,33 @@ fn a_host_socket_bound_after_the_spare_was_built_leaves_the_spare_unused() {
 }
 
 #[test]
+fn a_host_socket_bound_again_at_its_path_leaves_the_spare_unused() {
+    let _sockets = sockets_alone();
+    // A daemon that restarts unlinks its socket (which also removes the mount that hid it in
+    // the spare) and binds the path again: the spare would reach the new socket.
+    let w = World::new();
+    let path = w.outside.join("daemon.sock");
+    let first = std::os::unix::net::UnixListener::bind(&path).expect("bind a host socket");
+    rt().block_on(async {
+        let c = connect(&w).await;
+        let v = run(&c, json!({ "argv": ["true"] })).await;
+        assert_eq!(v["warm"], true, "{v}");
+        std::thread::sleep(Duration::from_millis(300));
+        drop(first);
+        std::fs::remove_file(&path).unwrap();
+        let _again = std::os::unix::net::UnixListener::bind(&path).expect("bind it again");
+        let v = run(&c, json!({ "argv": ["true"] })).await;
+        assert_eq!(
+            v["warm"], false,
+            "a spare built before the restart was used: {v}"
+        );
+        c.cancel().await.unwrap();
+    });
+}
+
+#[test]
 fn a_narrowing_call_builds_its_own_sandbox_and_is_narrowed() {
+    let _sockets = sockets_shared();
     let w = World::new();
     let marker = w.ws.join("marker");
     rt().block_on(async {
@@ -439,6 +486,7 @@ fn running(argv: &[&str]) -> usize {
 
 #[test]
 fn a_cancelled_run_is_killed() {
+    let _sockets = sockets_shared();
     let w = World::new();
     // A duration no other test uses, to find this very process.
     let argv = ["sleep", "30.4217"];
@@ -505,6 +553,7 @@ fn quarantined(v: &Value) -> Vec<String> {
 
 #[test]
 fn the_watches_kept_between_calls_see_plants_and_the_users_new_repositories() {
+    let _sockets = sockets_shared();
     if !have_git() {
         return;
     }
@@ -565,6 +614,7 @@ fn the_watches_kept_between_calls_see_plants_and_the_users_new_repositories() {
 
 #[test]
 fn concurrent_calls_in_a_large_workspace_leave_no_plant_behind() {
+    let _sockets = sockets_shared();
     // Calls overlap: one call's pre-walk may run while another plants, and the watches go from
     // call to call. Whatever the interleaving, every plant is quarantined by some check.
     if !have_git() {

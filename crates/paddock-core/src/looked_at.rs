@@ -19,6 +19,9 @@ pub enum Look {
     Entry(PathBuf),
     /// The names in the directory `path`.
     Listing(PathBuf),
+    /// The mode of the file `path` (whether it may be executed): a `chmod` through another
+    /// hard link changes it with no event in `path`'s directory, so the file itself is watched.
+    Mode(PathBuf),
     /// The bytes of the file `path`, as read (`None`: missing or unreadable). They are kept
     /// because a write through a shared memory mapping changes them without any inotify event:
     /// `lookup_watch` reads them again before a kept value is used.
@@ -62,6 +65,11 @@ pub fn entry(p: &Path) {
 /// Notes that the names in directory `p` were read.
 pub fn listing(p: &Path) {
     note(p, Look::Listing);
+}
+
+/// Notes that the mode of file `p` was looked at.
+pub fn mode(p: &Path) {
+    note(p, Look::Mode);
 }
 
 /// Notes that the bytes of file `p` were read, and what they were (`None`: it was missing or

@@ -198,7 +198,7 @@ impl LookupWatch {
 #[cfg(target_os = "linux")]
 mod linux {
     use super::MAX_LOOKUP_WATCHES;
-    use crate::integrity::keep_guard::sys::{is_local_fs, may_fold_case};
+    use crate::integrity::keep_guard::sys::{is_local_fs, may_be_encrypted, may_fold_case};
     use crate::integrity::roots_watch::sys::Inotify;
     use crate::looked_at::Look;
     use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -225,7 +225,17 @@ mod linux {
             return true;
         }
         match relevant.get(&event.wd) {
-            Some(Some(names)) => names.contains(&event.name),
+            // A name equal but for ASCII case, or not ASCII at all, counts too: a directory
+            // may fold case since the watches were set (`chattr +F` makes no event), or fold
+            // it in ways only a full Unicode comparison would tell.
+            Some(Some(names)) => {
+                names.contains(&event.name)
+                    || !event.name.is_ascii()
+                    || names.iter().any(|n| {
+                        n.as_encoded_bytes()
+                            .eq_ignore_ascii_case(event.name.as_encoded_bytes())
+                    })
+            }
             Some(None) | None => true,
         }
     }
@@ -273,7 +283,7 @@ mod linux {
     pub fn targets(looks: &BTreeSet<Look>) -> Option<Targets> {
         let mut t = Targets::default();
         for look in looks {
-            let (Look::Entry(p) | Look::Listing(p) | Look::Content(p, _)) = look;
+            let (Look::Entry(p) | Look::Listing(p) | Look::Mode(p) | Look::Content(p, _)) = look;
             let resolved = crate::paths::resolve_looking_in(p, &mut |dir, name| {
                 if let Some(names) = t
                     .dirs
@@ -290,6 +300,9 @@ mod linux {
             match look {
                 Look::Listing(_) if meta.is_dir() => {
                     t.dirs.insert(resolved, None);
+                }
+                Look::Mode(_) if !meta.is_dir() => {
+                    t.files.insert(resolved);
                 }
                 Look::Content(_, bytes) if !meta.is_dir() => {
                     if let Some(bytes) = bytes {
@@ -312,10 +325,17 @@ mod linux {
         let queue = Inotify::new().ok()?;
         let mut relevant = Relevant::new();
         for (dir, names) in &t.dirs {
-            if !is_local_fs(dir) {
+            // An encrypted directory's names come and go with its key, without an event.
+            if !is_local_fs(dir) || may_be_encrypted(dir) {
                 return None;
             }
-            let wd = queue.add_dir(dir).ok()?;
+            let wd = match queue.add_dir(dir) {
+                Ok(wd) => wd,
+                // A lookup below a file (a `PATH` entry that is a file): nothing is found there
+                // while it is a file, and its replacement is an event of its own directory.
+                Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => continue,
+                Err(_) => return None,
+            };
             // In a directory that folds case, a name made can be found by a lookup of another
             // (`.SSH` for `.ssh`): every name counts there.
             let names = names.as_ref().filter(|_| !may_fold_case(dir));
@@ -459,7 +479,14 @@ mod tests {
             return;
         }
         type Change = fn(&Path);
-        let changes: [(&str, Change); 6] = [
+        let changes: [(&str, Change); 8] = [
+            // Counted though this file system does not fold case: a directory may start to.
+            ("a name equal but for case made", |b| {
+                std::fs::create_dir(b.join("home/.SSH")).unwrap()
+            }),
+            ("a name that is not ASCII made", |b| {
+                std::fs::write(b.join("home/\u{1E9E}"), "").unwrap()
+            }),
             ("the missing file made", |b| {
                 std::fs::create_dir(b.join("home/.ssh")).unwrap();
                 std::fs::write(b.join("home/.ssh/id"), "k").unwrap();

@@ -19,7 +19,7 @@ pub mod unix_connect;
 pub mod write_observer;
 
 pub use filters::DENIED;
-pub use host_unix_sockets::{host_unix_sockets, host_unix_sockets_besides, parse_proc_net_unix};
+pub use host_unix_sockets::{host_unix_socket_ids, host_unix_sockets, parse_proc_net_unix};
 
 use crate::plan::{LinuxError, LinuxPlan};
 use paddock_core::report::{Layer, LayerReport, LayerStatus, Protection};

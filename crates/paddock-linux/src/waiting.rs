@@ -6,7 +6,8 @@
 //!
 //! What it cannot see: the host as it is at `start` rather than at build. `is_current` says
 //! whether the host's unix sockets (hidden from the sandbox when it is built) are still the
-//! same; the caller compares its spec (see `paddock::warm`).
+//! same sockets, not only the same paths (a daemon that restarted and bound its path again
+//! removed the mount that hid it); the caller compares its spec (see `paddock::warm`).
 
 use crate::plan::LinuxError;
 use crate::status;
@@ -26,7 +27,9 @@ pub struct WaitingSandbox {
     command: OwnedFd,
     status: OwnedFd,
     spec: SandboxSpec,
-    sockets: Vec<PathBuf>,
+    /// The host's reachable sockets when it was built, read before the plan's own list (so a
+    /// socket the plan hid and this list lacks only makes `is_current` say no), sorted.
+    sockets: Vec<(PathBuf, u64)>,
 }
 
 impl std::fmt::Debug for WaitingSandbox {
@@ -80,9 +83,10 @@ pub fn prepare_waiting(
     })
 }
 
-/// The host's unix sockets the view hides, as the plan lists them.
-fn host_sockets(spec: &SandboxSpec) -> Result<Vec<PathBuf>, LinuxError> {
-    crate::seccomp::host_unix_sockets(&spec.writable_roots).map_err(|e| LinuxError::Setup {
+/// The host's reachable unix sockets outside the writable roots, by identity
+/// (`seccomp::host_unix_socket_ids`).
+fn host_sockets(spec: &SandboxSpec) -> Result<Vec<(PathBuf, u64)>, LinuxError> {
+    crate::seccomp::host_unix_socket_ids(&spec.writable_roots).map_err(|e| LinuxError::Setup {
         message: format!("cannot list the host's unix sockets in /proc/net/unix: {e}"),
     })
 }
@@ -93,12 +97,12 @@ impl WaitingSandbox {
         &self.spec
     }
 
-    /// Whether every unix socket of the host was there when the view was built and hid it (a
-    /// socket made since would be reachable from this sandbox, not from a new one).
+    /// Whether every reachable unix socket of the host is one that was there when the view
+    /// was built, by identity (a socket made since, or bound again at a hidden path, would be
+    /// reachable from this sandbox, not from a new one).
     pub fn is_current(&self) -> bool {
-        // Only a socket not hidden already matters (the list is sorted, as the plan's is).
-        crate::seccomp::host_unix_sockets_besides(&self.spec.writable_roots, &self.sockets)
-            .is_ok_and(|new| new.is_empty())
+        host_sockets(&self.spec)
+            .is_ok_and(|now| now.iter().all(|id| self.sockets.binary_search(id).is_ok()))
     }
 
     /// Hands the command to pid 1 and returns once it is being executed (or failed to start,

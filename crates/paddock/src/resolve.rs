@@ -177,7 +177,7 @@ fn check_executable(path: PathBuf) -> Result<PathBuf, PaddockError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        looked_at::entry(&path);
+        looked_at::mode(&path);
         let meta = std::fs::metadata(&path).map_err(|e| PaddockError::NotExecutable {
             path: path.clone(),
             reason: e.to_string(),
@@ -198,6 +198,39 @@ mod tests {
 
     fn env_with_path(p: &Path) -> Vec<(OsString, OsString)> {
         vec![("PATH".into(), p.as_os_str().to_os_string())]
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_program_made_non_executable_through_another_hard_link_is_not_kept_found() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        let (bin, other) = (base.join("bin"), base.join("other"));
+        std::fs::create_dir(&bin).unwrap();
+        std::fs::create_dir(&other).unwrap();
+        let tool = bin.join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::hard_link(&tool, other.join("alias")).unwrap();
+        let env = env_with_path(&bin);
+        let kept = Arc::new(KeptPrograms::default());
+        assert_eq!(kept.resolve(OsStr::new("tool"), &base, &env).unwrap(), tool);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while kept.kept.lock().unwrap().is_empty() {
+            if std::time::Instant::now() > deadline {
+                paddock_core::testing::skip("no lookup watches here (not a local file system?)");
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // The mode changed through the other link: no event in `bin`, one on the file.
+        let p = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(other.join("alias"), p).unwrap();
+        assert!(
+            kept.resolve(OsStr::new("tool"), &base, &env).is_err(),
+            "a program no longer executable was still found"
+        );
     }
 
     #[cfg(target_os = "linux")]

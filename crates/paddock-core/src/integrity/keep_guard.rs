@@ -199,28 +199,42 @@ pub(crate) mod sys {
     /// `FS_CASEFOLD_FL` (linux/fs.h): a directory whose names are looked up without regard to
     /// case (`chattr +F` on ext4, F2FS, tmpfs).
     const FS_CASEFOLD_FL: libc::c_long = 0x4000_0000;
+    /// `FS_ENCRYPT_FL`: an fscrypt directory, whose names a lookup finds or not as its key is
+    /// added or removed, with no event.
+    const FS_ENCRYPT_FL: libc::c_long = 0x800;
+
+    /// True when the directory `dir` is encrypted (fscrypt) or its flags cannot be read.
+    pub fn may_be_encrypted(dir: &Path) -> bool {
+        dir_flags(dir).is_none_or(|f| f & FS_ENCRYPT_FL != 0)
+    }
 
     /// True when the directory `dir` may match names without regard to case (or its flags
     /// cannot be read): a lookup of one name can then find an entry of another.
     pub fn may_fold_case(dir: &Path) -> bool {
+        dir_flags(dir).is_none_or(|f| f & FS_CASEFOLD_FL != 0)
+    }
+
+    /// The inode flags of the directory `dir` (0 on a file system without them); `None` when
+    /// they cannot be read.
+    fn dir_flags(dir: &Path) -> Option<libc::c_long> {
         use std::os::unix::fs::OpenOptionsExt;
         let Ok(d) = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(dir)
         else {
-            return true;
+            return None;
         };
         let mut flags: libc::c_long = 0;
         // SAFETY: FS_IOC_GETFLAGS writes one long into `flags`, which outlives the call, for
         // the directory descriptor `d` keeps open.
         let r = unsafe { libc::ioctl(d.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
         if r != 0 {
-            // A file system without these flags has no case folding either.
+            // A file system without these flags has neither case folding nor encryption.
             let e = std::io::Error::last_os_error().raw_os_error();
-            return !matches!(e, Some(libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP));
+            return matches!(e, Some(libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP)).then_some(0);
         }
-        flags & FS_CASEFOLD_FL != 0
+        Some(flags)
     }
 
     /// True when the mount table `mounts` was opened on changed since (or the poll failed).
@@ -251,6 +265,12 @@ mod tests {
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains('F'));
         assert_eq!(sys::may_fold_case(d.path()), folds);
         assert!(sys::may_fold_case(&d.path().join("missing")));
+        let encrypted = std::process::Command::new("lsattr")
+            .args(["-d", &d.path().display().to_string()])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains('E'));
+        assert_eq!(sys::may_be_encrypted(d.path()), encrypted);
+        assert!(sys::may_be_encrypted(&d.path().join("missing")));
     }
 
     #[test]
