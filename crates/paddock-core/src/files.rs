@@ -177,7 +177,7 @@ fn read_capped(file: File, path: &Path, max: u64) -> Result<Vec<u8>, FileError> 
 /// Opens `path` when it is a regular file and not a link (checked before the open, since opening
 /// some devices has effects, and by the open itself: `O_NOFOLLOW`, or a reparse point opened as
 /// itself on Windows and checked on the handle).
-fn open_no_final_link(path: &Path) -> Result<Option<File>, FileError> {
+pub(crate) fn open_no_final_link(path: &Path) -> Result<Option<File>, FileError> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) => require_regular(path, &meta)?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -198,7 +198,7 @@ impl LookupWatch {
 #[cfg(target_os = "linux")]
 mod linux {
     use super::MAX_LOOKUP_WATCHES;
-    use crate::integrity::keep_guard::sys::{is_local_fs, may_be_encrypted, may_fold_case};
+    use crate::integrity::keep_guard::sys::{is_local_fs, name_traits};
     use crate::integrity::roots_watch::sys::Inotify;
     use crate::looked_at::Look;
     use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -240,26 +240,16 @@ mod linux {
         }
     }
 
-    /// The regular files `contents` names, opened without following a link and without
-    /// blocking (a FIFO put there makes no reader wait), with their bytes; `None` when one
-    /// cannot be opened or is not a regular file any more.
+    /// The regular files `contents` names, opened as `files` opens a file it reads (no link
+    /// followed, without blocking: a FIFO put there makes no reader wait), with their bytes;
+    /// `None` when one cannot be opened or is not a regular file any more.
     pub fn open_contents(
         contents: Vec<(PathBuf, Vec<u8>)>,
     ) -> Option<Vec<(std::fs::File, Vec<u8>)>> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut out = Vec::with_capacity(contents.len());
-        for (path, bytes) in contents {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-                .open(&path)
-                .ok()?;
-            if !file.metadata().ok()?.is_file() {
-                return None;
-            }
-            out.push((file, bytes));
-        }
-        Some(out)
+        contents
+            .into_iter()
+            .map(|(path, bytes)| Some((crate::files::open_no_final_link(&path).ok()??, bytes)))
+            .collect()
     }
 
     /// True when `file` still holds exactly `bytes` (one byte more is asked for, to see growth).
@@ -326,7 +316,8 @@ mod linux {
         let mut relevant = Relevant::new();
         for (dir, names) in &t.dirs {
             // An encrypted directory's names come and go with its key, without an event.
-            if !is_local_fs(dir) || may_be_encrypted(dir) {
+            let (encrypted, folds_case) = name_traits(dir);
+            if !is_local_fs(dir) || encrypted {
                 return None;
             }
             let wd = match queue.add_dir(dir) {
@@ -338,7 +329,7 @@ mod linux {
             };
             // In a directory that folds case, a name made can be found by a lookup of another
             // (`.SSH` for `.ssh`): every name counts there.
-            let names = names.as_ref().filter(|_| !may_fold_case(dir));
+            let names = names.as_ref().filter(|_| !folds_case);
             // A directory both looked into and listed: every name counts.
             let merged = match (relevant.remove(&wd), names) {
                 (Some(Some(mut had)), Some(more)) => {

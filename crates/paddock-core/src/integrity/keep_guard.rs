@@ -203,15 +203,14 @@ pub(crate) mod sys {
     /// added or removed, with no event.
     const FS_ENCRYPT_FL: libc::c_long = 0x800;
 
-    /// True when the directory `dir` is encrypted (fscrypt) or its flags cannot be read.
-    pub fn may_be_encrypted(dir: &Path) -> bool {
-        dir_flags(dir).is_none_or(|f| f & FS_ENCRYPT_FL != 0)
-    }
-
-    /// True when the directory `dir` may match names without regard to case (or its flags
-    /// cannot be read): a lookup of one name can then find an entry of another.
-    pub fn may_fold_case(dir: &Path) -> bool {
-        dir_flags(dir).is_none_or(|f| f & FS_CASEFOLD_FL != 0)
+    /// Whether the directory `dir` may be encrypted (fscrypt) and whether it may match names
+    /// without regard to case (a lookup of one name can then find an entry of another), from
+    /// one read of its flags; both when they cannot be read.
+    pub fn name_traits(dir: &Path) -> (bool, bool) {
+        match dir_flags(dir) {
+            Some(f) => (f & FS_ENCRYPT_FL != 0, f & FS_CASEFOLD_FL != 0),
+            None => (true, true),
+        }
     }
 
     /// The inode flags of the directory `dir` (0 on a file system without them); `None` when
@@ -269,11 +268,11 @@ mod tests {
             })
             .unwrap_or_default();
         let folds = flags.contains('F');
-        assert_eq!(sys::may_fold_case(d.path()), folds);
-        assert!(sys::may_fold_case(&d.path().join("missing")));
+        assert_eq!(sys::name_traits(d.path()).1, folds);
+        assert!(sys::name_traits(&d.path().join("missing")).1);
         let encrypted = flags.contains('E');
-        assert_eq!(sys::may_be_encrypted(d.path()), encrypted);
-        assert!(sys::may_be_encrypted(&d.path().join("missing")));
+        assert_eq!(sys::name_traits(d.path()).0, encrypted);
+        assert!(sys::name_traits(&d.path().join("missing")).0);
     }
 
     #[test]
