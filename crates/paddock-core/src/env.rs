@@ -144,6 +144,41 @@ pub fn scrub(
     out
 }
 
+/// The last scrub's inputs and result, for a process that scrubs the same environment under the
+/// same policy again and again (`paddock mcp`, one scrub per command): matching every variable
+/// against every pattern is done again only when the environment or the policy's `env` differs
+/// from the last call's. The result is the one [`scrub`] gives for the same inputs.
+#[derive(Debug, Default)]
+pub struct ScrubMemo(std::sync::Mutex<Option<LastScrub>>);
+
+/// One scrub's inputs and result.
+#[derive(Debug)]
+struct LastScrub {
+    caller: Vec<(OsString, OsString)>,
+    policy: EnvPolicy,
+    out: ScrubbedEnv,
+}
+
+impl ScrubMemo {
+    /// [`scrub`] of `caller` under `policy`, from the last call's result when both are the same.
+    pub fn scrub(&self, caller: Vec<(OsString, OsString)>, policy: &EnvPolicy) -> ScrubbedEnv {
+        let mut last = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = &*last
+            && l.caller == caller
+            && l.policy == *policy
+        {
+            return l.out.clone();
+        }
+        let out = scrub(caller.clone(), policy);
+        *last = Some(LastScrub {
+            caller,
+            policy: policy.clone(),
+            out: out.clone(),
+        });
+        out
+    }
+}
+
 /// The order of variable names in a scrubbed environment: their bytes upper-cased (ASCII),
 /// compared without allocating (sorting by an upper-cased copy allocated two per comparison).
 pub fn cmp_names(a: &OsStr, b: &OsStr) -> std::cmp::Ordering {
@@ -233,6 +268,33 @@ mod tests {
         // Non-ASCII names keep Unicode upper-casing: the long s upper-cases to `S`.
         assert!(glob_match("*SECRET*", "\u{17f}ecret"));
         assert!(!glob_match("*SECRET*", "\u{17f}ecre"));
+    }
+
+    #[test]
+    fn the_memo_scrubs_again_when_the_environment_or_the_policy_differs() {
+        let memo = ScrubMemo::default();
+        let mut policy = default_policy().env;
+        let first = caller(&[("PATH", "/bin"), ("GITHUB_TOKEN", "t")]);
+        assert_eq!(
+            memo.scrub(first.clone(), &policy),
+            scrub(first.clone(), &policy)
+        );
+        assert_eq!(
+            memo.scrub(first.clone(), &policy),
+            scrub(first.clone(), &policy)
+        );
+        let other = caller(&[
+            ("PATH", "/bin"),
+            ("GITHUB_TOKEN", "t"),
+            ("OPENAI_API_KEY", "k"),
+        ]);
+        let got = memo.scrub(other.clone(), &policy);
+        assert_eq!(got, scrub(other.clone(), &policy));
+        assert!(got.dropped.iter().any(|d| d == "OPENAI_API_KEY"), "{got:?}");
+        policy.allow.push("GITHUB_TOKEN".into());
+        let got = memo.scrub(other.clone(), &policy);
+        assert_eq!(got, scrub(other, &policy));
+        assert!(got.vars.iter().any(|(n, _)| n == "GITHUB_TOKEN"), "{got:?}");
     }
 
     #[test]

@@ -559,10 +559,7 @@ impl NamespacedProcess {
 
 impl SandboxedProcess for NamespacedProcess {
     fn take_stdio(&mut self) -> ChildStdio {
-        ChildStdio {
-            stdout: self.stdout.take().map(|p| Box::new(File::from(p)) as _),
-            stderr: self.stderr.take().map(|p| Box::new(File::from(p)) as _),
-        }
+        ChildStdio::pipes(self.stdout.take(), self.stderr.take())
     }
 
     fn try_wait(&mut self) -> io::Result<Option<ExitInfo>> {

@@ -72,7 +72,9 @@ pub fn serve_stdio(cfg: ServerConfig) -> Result<(), McpError> {
         .enable_all()
         .build()
         .map_err(McpError::Runtime)?;
-    rt.block_on(async move {
+    // Each reply releases the tidying held during its run (`reply_writer`).
+    paddock::tidies_after_replies();
+    let served = rt.block_on(async move {
         let mut server = PaddockServer::new(cfg);
         server.keep_spares();
         // Pipes (the usual case) are driven by the runtime's reactor, not the blocking pool:
@@ -89,7 +91,9 @@ pub fn serve_stdio(cfg: ServerConfig) -> Result<(), McpError> {
             .await
             .map_err(|e| McpError::Session(e.to_string()))?;
         Ok(())
-    })
+    });
+    paddock::reply_sent();
+    served
 }
 
 /// The server: the config and the tool router. Each call loads the policy and the rules afresh,
@@ -283,7 +287,8 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
             Ok(e) => e,
             Err(e) => return Ok(refused(e.to_string(), e.exit_code())),
         };
-        let mut policy = eff.policy.clone();
+        // Moved out, not cloned: `eff` is this call's own copy (only its sources are read on).
+        let mut policy = eff.policy;
         if let Err(why) = narrow::apply(
             &mut policy,
             &p.policy.clone().unwrap_or_default(),

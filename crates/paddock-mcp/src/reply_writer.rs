@@ -1,6 +1,7 @@
 //! The server's stdout, which tells the spare keeper when a reply has been written out, so
 //! that the next spare sandbox is built after the run's result is on its way to the client
-//! rather than competing with it for the CPU (see `paddock::warm::ReplyCounter`).
+//! rather than competing with it for the CPU (see `paddock::warm::ReplyCounter`), and lets the
+//! tidying held during the run (`paddock::tidies_after_replies`) go at the same moment.
 
 use paddock::warm::ReplyCounter;
 use std::io;
@@ -36,6 +37,10 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for ReplyWriter<W> {
         let done = Pin::new(&mut this.inner).poll_flush(cx);
         if let (Poll::Ready(Ok(())), Some(replies)) = (&done, &this.replies) {
             replies.sent();
+        }
+        // Out, or failed: either way the tidying held during the run waits no longer.
+        if done.is_ready() {
+            paddock::reply_sent();
         }
         done
     }

@@ -242,8 +242,9 @@ impl AuditLog {
         let kept = held
             .take()
             .filter(|h| current_len(h.lock_id, &lock_path).is_some());
-        let (lock, kept_log) = match kept {
-            Some(h) => (h.lock, Some((h.log, h.log_id, h.end))),
+        // The ids of the files kept from the last append are known: no stat to learn them again.
+        let (lock, mut lock_id, kept_log) = match kept {
+            Some(h) => (h.lock, Some(h.lock_id), Some((h.log, h.log_id, h.end))),
             // The directory is created only when it is missing: no mkdir on every append.
             None => match open_private(&lock_path, false) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -252,25 +253,25 @@ impl AuditLog {
                 }
                 other => other,
             }
-            .map(|lock| (lock, None))
+            .map(|lock| (lock, None, None))
             .map_err(self.io("open its lock"))?,
         };
         lock.lock().map_err(self.io("lock"))?;
         // Under the lock: the log at the path now, and its length (other writers append too).
-        let (mut file, mut len, mut ours) = match kept_log
-            .and_then(|(log, id, end)| current_len(id, &path).map(|len| (log, len, len == end)))
-        {
+        let (mut file, mut len, mut ours, mut log_id) = match kept_log.and_then(|(log, id, end)| {
+            current_len(id, &path).map(|len| (log, len, len == end, Some(id)))
+        }) {
             Some(kept) => kept,
             None => {
                 let (file, len) = open_private_len(&path).map_err(self.io("open"))?;
-                (file, len, false)
+                (file, len, false, None)
             }
         };
         if len > 0 && len + line.len() as u64 > self.max_bytes {
             drop(file);
             self.rotate()?;
             (file, len) = open_private_len(&path).map_err(self.io("open"))?;
-            ours = false;
+            (ours, log_id) = (false, None);
         }
         // The log still ends where this process's last line did: that line ended it cleanly.
         if len > 0 && !ours && last_byte(&file, len - 1).map_err(self.io("read"))? != b'\n' {
@@ -291,7 +292,9 @@ impl AuditLog {
         }
         // Unlocked explicitly: the lock file stays open for the next append.
         let _ = lock.unlock();
-        if let (Some(lock_id), Some(log_id)) = (file_id(&lock), file_id(&file)) {
+        lock_id = lock_id.or_else(|| file_id(&lock));
+        log_id = log_id.or_else(|| file_id(&file));
+        if let (Some(lock_id), Some(log_id)) = (lock_id, log_id) {
             *held = Some(Held {
                 lock,
                 lock_id,

@@ -25,6 +25,25 @@ impl Pumps {
         let (tx, done) = mpsc::channel();
         let mut streams = Vec::new();
         let mut running = 0;
+        #[cfg(unix)]
+        if stdio.pipes.iter().any(Option::is_some) {
+            let shared: [Shared; 2] = Default::default();
+            let pipes: Vec<_> = stdio
+                .pipes
+                .into_iter()
+                .zip(shared.iter().cloned())
+                .filter_map(|(pipe, buf)| pipe.map(|p| (p, buf)))
+                .collect();
+            crate::workers::run(Box::new(move || {
+                poll_pump(pipes, cap);
+                let _ = tx.send(());
+            }))?;
+            return Ok(Pumps {
+                streams: shared.into(),
+                done,
+                running: 1,
+            });
+        }
         for reader in [stdio.stdout, stdio.stderr] {
             let shared: Shared = Arc::default();
             if let Some(reader) = reader {
@@ -78,14 +97,64 @@ fn pump(mut reader: Box<dyn Read + Send>, buf: &Shared, cap: u64) {
             // A broken pipe (Windows reports the writer's end that way) is end of file.
             Err(_) => return,
         };
-        let mut c = buf.lock().unwrap_or_else(|e| e.into_inner());
-        let room = cap.saturating_sub(c.data.len() as u64);
-        let keep = (n as u64).min(room) as usize;
-        c.data.extend_from_slice(&chunk[..keep]);
-        c.bytes += n as u64;
-        if keep < n {
-            c.truncated = true;
+        keep_read(buf, &chunk[..n], cap);
+    }
+}
+
+/// Adds `read` to the stream's buffer up to `cap` bytes, counting all of it.
+fn keep_read(buf: &Shared, read: &[u8], cap: u64) {
+    let n = read.len();
+    let mut c = buf.lock().unwrap_or_else(|e| e.into_inner());
+    let room = cap.saturating_sub(c.data.len() as u64);
+    let keep = (n as u64).min(room) as usize;
+    c.data.extend_from_slice(&read[..keep]);
+    c.bytes += n as u64;
+    if keep < n {
+        c.truncated = true;
+    }
+}
+
+/// Drains every pipe of `pipes` into its buffer, polling them together, until each has reached
+/// end of file (or failed, which ends it too).
+#[cfg(unix)]
+fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64) {
+    use std::os::fd::AsRawFd;
+    let mut chunk = [0u8; 16 * 1024];
+    while !pipes.is_empty() {
+        let mut fds: Vec<libc::pollfd> = pipes
+            .iter()
+            .map(|(pipe, _)| libc::pollfd {
+                fd: pipe.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: `fds` is a valid array of `fds.len()` pollfds that lives across the call.
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
         }
+        // Read once from each pipe that is ready; a pipe at its end (or failing) is dropped.
+        let mut ended = vec![false; pipes.len()];
+        for (i, pfd) in fds.iter().enumerate() {
+            if pfd.revents == 0 {
+                continue;
+            }
+            let (pipe, buf) = &mut pipes[i];
+            match pipe.read(&mut chunk) {
+                Ok(0) => ended[i] = true,
+                Ok(n) => keep_read(buf, &chunk[..n], cap),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => ended[i] = true,
+            }
+        }
+        let mut i = 0;
+        pipes.retain(|_| {
+            i += 1;
+            !ended[i - 1]
+        });
     }
 }
 
@@ -98,7 +167,7 @@ mod tests {
     fn capture(data: Vec<u8>, cap: u64) -> Captured {
         let stdio = ChildStdio {
             stdout: Some(Box::new(Cursor::new(data))),
-            stderr: None,
+            ..ChildStdio::default()
         };
         Pumps::start(stdio, cap)
             .unwrap()
@@ -171,11 +240,62 @@ mod tests {
     fn a_stream_that_never_closes_returns_what_was_read_marked_truncated() {
         let stdio = ChildStdio {
             stdout: Some(Box::new(Endless(false))),
-            stderr: None,
+            ..ChildStdio::default()
         };
         let pumps = Pumps::start(stdio, 10).unwrap();
         thread::sleep(Duration::from_millis(100));
         let (o, _) = pumps.finish(Duration::from_millis(200));
         assert_eq!((o.data, o.truncated), (b"z".to_vec(), true));
+    }
+
+    /// Two pipes drained by one polling pump: a writer that fills one pipe while the other
+    /// stays open and quiet is drained (no deadlock), each stream is capped and counted on its
+    /// own, and the capture ends once both have reached end of file.
+    #[cfg(unix)]
+    #[test]
+    fn one_pump_drains_both_pipes_each_with_its_own_cap() {
+        use std::io::Write;
+        let (out_r, mut out_w) = std::io::pipe().unwrap();
+        let (err_r, mut err_w) = std::io::pipe().unwrap();
+        let stdio = ChildStdio::pipes(Some(out_r.into()), Some(err_r.into()));
+        let pumps = Pumps::start(stdio, 1000).unwrap();
+        // Far more than a pipe holds (64 KiB): written only because the pump keeps reading.
+        let writer = thread::spawn(move || {
+            err_w.write_all(&vec![b'e'; 300_000]).unwrap();
+            out_w.write_all(b"out").unwrap();
+        });
+        // Bounded: a pump that read one pipe to its end before the other would leave the writer
+        // blocked on the full pipe, and this would return incomplete after 5 s.
+        let (o, e) = pumps.finish(Duration::from_secs(5));
+        assert_eq!(
+            o,
+            Captured {
+                bytes: 3,
+                data: b"out".to_vec(),
+                truncated: false
+            }
+        );
+        assert_eq!((e.bytes, e.data.len(), e.truncated), (300_000, 1000, true));
+        writer.join().unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_left_open_ends_the_capture_at_the_limit_with_what_was_read() {
+        use std::io::Write;
+        let (out_r, mut out_w) = std::io::pipe().unwrap();
+        let (err_r, err_w) = std::io::pipe().unwrap();
+        drop(err_w);
+        let pumps = Pumps::start(
+            ChildStdio::pipes(Some(out_r.into()), Some(err_r.into())),
+            10,
+        )
+        .unwrap();
+        out_w.write_all(b"z").unwrap();
+        thread::sleep(Duration::from_millis(100));
+        let (o, e) = pumps.finish(Duration::from_millis(200));
+        assert_eq!((o.data, o.truncated), (b"z".to_vec(), true));
+        assert_eq!(e, Captured::default());
+        drop(out_w);
     }
 }

@@ -154,6 +154,25 @@ pub enum Interrupt {
 pub struct ChildStdio {
     pub stdout: Option<Box<dyn Read + Send>>,
     pub stderr: Option<Box<dyn Read + Send>>,
+    /// Unix: the streams as pipes ([`ChildStdio::pipes`]), drained by one pump that polls
+    /// both instead of a pump per stream.
+    #[cfg(unix)]
+    pipes: [Option<std::fs::File>; 2],
+}
+
+#[cfg(unix)]
+impl ChildStdio {
+    /// The read ends of the command's stdout and stderr pipes. One pump thread drains both
+    /// (`poll`), so that the start and the end of a capture wake one thread, not two.
+    pub fn pipes(
+        stdout: Option<std::os::fd::OwnedFd>,
+        stderr: Option<std::os::fd::OwnedFd>,
+    ) -> ChildStdio {
+        ChildStdio {
+            pipes: [stdout.map(Into::into), stderr.map(Into::into)],
+            ..ChildStdio::default()
+        }
+    }
 }
 
 /// One running sandboxed process tree: its first process and everything it starts.

@@ -65,13 +65,18 @@ pub struct Prepared {
 /// gives them back after its after-run check, when its process tree was confirmed ended and
 /// they are still worth keeping (`RootsWatch::worth_keeping`); a run that finds none walks
 /// afresh. The front end's keeper also holds the spec's memo (`paddock_core::spec_memo`): made
-/// again by each spare sandbox's build, used by runs while nothing it was made from changed.
+/// again by each spare sandbox's build, used by runs while nothing it was made from changed;
+/// the programs found along `PATH` (`resolve::KeptPrograms`); and the last scrubbed
+/// environment (`paddock_core::env::ScrubMemo`).
 #[derive(Clone, Default)]
 pub struct WalkKeeper {
     watch: Arc<Mutex<Option<RootsWatch>>>,
     memo: Arc<Mutex<Option<SpecMemo>>>,
     /// Programs found along `PATH`, kept while their lookups still hold.
     programs: Arc<crate::resolve::KeptPrograms>,
+    /// The last scrubbed environment, used again while the environment and the policy's
+    /// `env` are the same.
+    scrubbed: Arc<paddock_core::env::ScrubMemo>,
     /// When the spec's memo is made again after failing (`lookup_watch::Attempts`).
     memo_attempts: Arc<paddock_core::lookup_watch::Attempts>,
 }
@@ -363,7 +368,12 @@ impl SandboxCommand {
         };
         backend::check_portable(&spec)?;
         let env_span = tracing::debug_span!("env_scrub_and_program_lookup").entered();
-        let mut scrubbed = paddock_core::env::scrub(std::env::vars_os(), &self.policy.env);
+        let mut scrubbed = match &self.walks {
+            Some(keeper) => keeper
+                .scrubbed
+                .scrub(std::env::vars_os().collect(), &self.policy.env),
+            None => paddock_core::env::scrub(std::env::vars_os(), &self.policy.env),
+        };
         for (k, v) in &self.env {
             paddock_core::env::set_var(&mut scrubbed.vars, &k.to_string_lossy(), v.clone());
         }

@@ -32,3 +32,16 @@ pub use paddock_rules as rules;
 pub fn exits_after_run() {
     paddock_runner::workers::leave_drops_to_exit();
 }
+
+/// Tells the library that this process is a resident front end that calls
+/// [`reply_sent`] after each reply: work that only tidies up after a run (killing and reaping
+/// a finished sandbox, closing its namespaces) is then held until the reply is out, instead of
+/// competing with it (see `paddock_runner::workers::hold_drops`).
+pub fn tidies_after_replies() {
+    paddock_runner::workers::hold_drops();
+}
+
+/// A reply has been sent: the tidying held since the last one is done now, on a worker.
+pub fn reply_sent() {
+    paddock_runner::workers::release_held_drops();
+}

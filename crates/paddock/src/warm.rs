@@ -97,22 +97,29 @@ enum State {
 pub struct SpareSlot {
     state: Mutex<State>,
     changed: Condvar,
+    /// A refill claimed but not yet handed to the keeper (see [`SpareKeeper::refill_after_reply`]).
+    deferred: Arc<Deferred>,
 }
 
 /// How long a run waits for a spare being built before it builds its own sandbox.
 const WAIT_FOR_BUILD: Duration = Duration::from_secs(2);
 
 impl SpareSlot {
-    fn new() -> SpareSlot {
+    fn new(deferred: Arc<Deferred>) -> SpareSlot {
         SpareSlot {
             state: Mutex::new(State::Empty),
             changed: Condvar::new(),
+            deferred,
         }
     }
 
-    /// Takes the spare, waiting for one being built (it is nearer done than a new sandbox).
+    /// Takes the spare, waiting for one being built (it is nearer done than a new sandbox). A
+    /// refill still waiting for a reply is started now: this run wants it first.
     pub fn take(&self) -> Option<Spare> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*state, State::Building) {
+            self.deferred.hand_over();
+        }
         let deadline = Instant::now() + WAIT_FOR_BUILD;
         while matches!(*state, State::Building) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -182,51 +189,45 @@ impl SpareTicket {
 /// no spare (the config cannot be read, say).
 pub type BaseFn = dyn Fn() -> Option<(Policy, PathBuf)> + Send + 'static;
 
-/// Counts the replies a resident front end has sent; the keeper waits for the next one before
-/// it builds a spare after a run (see [`SpareKeeper::refill_after_reply`]).
+/// A refill claimed but not handed to the keeper yet: the wake-up that starts the build, held
+/// until the front end has sent its next reply or a run wants the spare, whichever comes
+/// first. Nobody else is woken meanwhile.
+#[derive(Default)]
+struct Deferred(Mutex<Option<mpsc::Sender<()>>>);
+
+impl Deferred {
+    fn hold(&self, wake: mpsc::Sender<()>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(wake);
+    }
+
+    /// Wakes the keeper for the refill held, if one is.
+    fn hand_over(&self) {
+        let held = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(wake) = held {
+            let _ = wake.send(());
+        }
+    }
+}
+
+/// Counts the replies a resident front end has sent; each one hands the keeper the refill held
+/// since the last run (see [`SpareKeeper::refill_after_reply`]).
 #[derive(Default)]
 pub struct ReplyCounter {
     sent: Mutex<u64>,
-    changed: Condvar,
+    deferred: Arc<Deferred>,
 }
 
 impl ReplyCounter {
     /// Says that a reply has been written out (for `paddock mcp`: after each flush of stdout).
     pub fn sent(&self) {
         *self.sent.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.changed.notify_all();
+        self.deferred.hand_over();
     }
 
     /// How many replies have been sent.
     pub fn count(&self) -> u64 {
         *self.sent.lock().unwrap_or_else(|e| e.into_inner())
     }
-
-    /// Waits until a reply after number `seen` has been sent, or `limit` passed.
-    fn wait_past(&self, seen: u64, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        while *sent <= seen {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            sent = self
-                .changed
-                .wait_timeout(sent, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-}
-
-/// How long a deferred build waits for the reply it follows before it starts anyway.
-const WAIT_FOR_REPLY: Duration = Duration::from_millis(20);
-
-/// What wakes the keeper: build now, or once a reply after this count has been sent.
-enum Wake {
-    Now,
-    AfterReply(u64),
 }
 
 /// The keeper: a thread that fills the slot when asked. The thread lives as long as the keeper
@@ -234,26 +235,26 @@ enum Wake {
 /// a pool thread that may exit).
 pub struct SpareKeeper {
     slot: Arc<SpareSlot>,
-    wake: Mutex<mpsc::Sender<Wake>>,
+    wake: Mutex<mpsc::Sender<()>>,
     replies: Arc<ReplyCounter>,
 }
 
 impl SpareKeeper {
     /// Starts the keeper; the first spare is built at once.
     pub fn start(base: Box<BaseFn>, walks: Option<WalkKeeper>) -> std::io::Result<SpareKeeper> {
-        let slot = Arc::new(SpareSlot::new());
-        let replies = Arc::new(ReplyCounter::default());
-        let (tx, rx) = mpsc::channel::<Wake>();
+        let deferred = Arc::new(Deferred::default());
+        let slot = Arc::new(SpareSlot::new(deferred.clone()));
+        let replies = Arc::new(ReplyCounter {
+            sent: Mutex::new(0),
+            deferred,
+        });
+        let (tx, rx) = mpsc::channel::<()>();
         let filled = slot.clone();
-        let sent = replies.clone();
         std::thread::Builder::new()
             .name("paddock-spare".into())
             .spawn(move || {
-                // Each wake-up comes with the slot claimed (`Building`) by `refill`.
-                while let Ok(wake) = rx.recv() {
-                    if let Wake::AfterReply(seen) = wake {
-                        sent.wait_past(seen, WAIT_FOR_REPLY);
-                    }
+                // Each wake-up comes with the slot claimed (`Building`).
+                while rx.recv().is_ok() {
                     let spare = base().and_then(|(policy, ws)| {
                         build(&policy, &ws, walks.as_ref()).ok().flatten()
                     });
@@ -267,7 +268,9 @@ impl SpareKeeper {
             wake: Mutex::new(tx),
             replies,
         };
-        keeper.ask(Wake::Now);
+        if keeper.slot.claim() {
+            keeper.send_wake();
+        }
         Ok(keeper)
     }
 
@@ -277,22 +280,20 @@ impl SpareKeeper {
     }
 
     /// Asks for a spare if the slot is empty (after a run took the last one), to be built once
-    /// the front end has sent its next reply (the run's result) or after 20 ms: on a machine
-    /// with few cores, building the sandbox while the reply is on its way delays the reply
-    /// (measured: about 1 ms of a warm `paddock mcp` call on 2 cores). The slot is marked as
-    /// being filled at once, so a run that follows waits for this spare.
+    /// the front end has sent its next reply (the run's result), or at once when a run wants
+    /// the spare before that: on a machine with few cores, building the sandbox while the reply
+    /// is on its way delays the reply (measured: about 1 ms of a warm `paddock mcp` call on 2
+    /// cores), and so does waking the keeper's thread before it (about 0.05 ms). The slot is
+    /// marked as being filled at once, so a run that follows waits for this spare.
     pub fn refill_after_reply(&self) {
-        self.ask(Wake::AfterReply(self.replies.count()));
+        if self.slot.claim() {
+            let wake = self.wake.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            self.slot.deferred.hold(wake);
+        }
     }
 
-    fn ask(&self, wake: Wake) {
-        if self.slot.claim() {
-            let _ = self
-                .wake
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .send(wake);
-        }
+    fn send_wake(&self) {
+        let _ = self.wake.lock().unwrap_or_else(|e| e.into_inner()).send(());
     }
 
     /// A ticket for one run.
@@ -330,7 +331,7 @@ mod tests {
         keeper.refill_after_reply();
         assert!(
             builds.recv_timeout(Duration::from_millis(10)).is_err(),
-            "no build before the reply (the fallback is 20 ms away)"
+            "no build before the reply"
         );
         let replied = Instant::now();
         keeper.replies().sent();
@@ -341,14 +342,18 @@ mod tests {
     }
 
     #[test]
-    fn a_refill_without_a_reply_builds_after_the_limit() {
+    fn a_refill_without_a_reply_is_built_when_a_run_wants_the_spare() {
         let (keeper, builds) = keeper();
-        let asked = Instant::now();
         keeper.refill_after_reply();
-        let started = builds
+        assert!(
+            builds.recv_timeout(Duration::from_millis(50)).is_err(),
+            "nothing is woken before the reply"
+        );
+        // The build makes no spare here: the run gets none, but only after the build ran.
+        assert!(keeper.ticket().take().is_none());
+        builds
             .recv_timeout(Duration::from_secs(5))
-            .expect("built without a reply");
-        assert!(started.duration_since(asked) >= WAIT_FOR_REPLY);
+            .expect("built for the run that wanted it");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod fsguard;
 pub mod gitconfig;
 pub mod keep_guard;
 pub mod pending;
+mod pending_names;
 #[cfg(all(test, target_os = "linux"))]
 mod reused_walk_tests;
 pub mod roots_watch;

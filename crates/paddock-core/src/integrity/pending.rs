@@ -10,6 +10,7 @@
 //! fsynced: after a power loss it may be missing, and what the command planted is then only
 //! caught if it is at a path the next run watches or protects.
 
+use super::pending_names::{self, Held, Listing};
 use super::{IntegrityEvent, check_after_run};
 use crate::files::{Location, read_regular_file};
 use crate::spec::SandboxSpec;
@@ -37,6 +38,8 @@ pub struct Pending {
     dir: PathBuf,
     /// The file's length: the longest record written to it.
     len: u64,
+    /// The record's place among this process's held records (`pending_names`).
+    held: Held,
 }
 
 /// Records `spec` as pending in `state_dir` and locks the record for this process. The record
@@ -51,11 +54,13 @@ pub fn begin(state_dir: &Path, spec: &SandboxSpec) -> std::io::Result<Pending> {
             (file, path, 0)
         }
     };
+    let held = Held::new(&dir, &path);
     let mut pending = Pending {
         file,
         path,
         dir,
         len,
+        held,
     };
     pending.write(spec)?;
     Ok(pending)
@@ -119,7 +124,9 @@ impl Pending {
         let _ = write_at(&self.file, &[AGAIN], 0);
     }
 
-    pub fn finish(self) {
+    pub fn finish(mut self) {
+        // Kept free or removed below: either way no record is left that `recover` must see.
+        self.held.kept();
         if write_at(&self.file, &[DONE], 0).is_ok() {
             FreeRecords::put(&self.dir, self.file, self.path, self.len);
         } else {
@@ -148,6 +155,11 @@ impl FreeRecords {
         FREE.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether `path` is one of this process's free records.
+    fn holds(path: &Path) -> bool {
+        Self::list().iter().any(|(_, _, p, _)| p == path)
+    }
+
     fn take(dir: &Path) -> Option<(File, PathBuf, u64)> {
         let mut list = Self::list();
         let i = list.iter().position(|(d, ..)| d == dir)?;
@@ -170,85 +182,113 @@ impl FreeRecords {
 /// Runs the checks that a dead Paddock left pending in `state_dir` and returns what they
 /// reverted; records still locked by a live run (or held free by a live process) are left
 /// alone. Records that are done are adopted as this process's free records.
+///
+/// This process's own records are not opened, and in a process that calls this again and again
+/// (`paddock mcp`) the folder is listed again only when a record was named, renamed or removed
+/// in it since the last listing (see `pending_names`).
 pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
     let _span = tracing::debug_span!("pending_recover").entered();
     let mut events = Vec::new();
     let dir = state_dir.join(PENDING_DIR);
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return events;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        if path.extension().is_none_or(|x| x != "json") {
-            continue;
-        }
-        let Ok(file) = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-        else {
-            continue;
-        };
-        if file.try_lock().is_err() {
-            continue;
-        }
-        let Ok(len) = file.metadata().map(|m| m.len()) else {
-            continue;
-        };
-        let bytes = if len == 0 {
-            None
-        } else {
-            read_regular_file(&path, Location::NoFinalLink, MAX_RECORD_BYTES)
-                .ok()
+    let (records, listing) = match Listing::unchanged(&dir) {
+        Some((records, listing)) => (records, Some(listing)),
+        None => {
+            let listing = Listing::before_listing(&dir);
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return events;
+            };
+            #[cfg(test)]
+            tests::LISTINGS.with(|n| n.set(n.get() + 1));
+            let records = entries
                 .flatten()
-        };
-        let done = bytes
-            .as_ref()
-            .is_none_or(|b| b.first().is_none_or(|&f| f == DONE));
-        if !done {
-            // A record left for a check again (`check_again_later`) reads as JSON once its
-            // first byte is the brace again.
-            let again = bytes.as_ref().is_some_and(|b| b.first() == Some(&AGAIN));
-            let spec: Option<SandboxSpec> = bytes.and_then(|mut b| {
-                if again {
-                    b[0] = b'{';
-                }
-                serde_json::from_slice(&b).ok()
-            });
-            // A torn record (the supervisor died while writing it) is dropped: its command
-            // never started, since the record is complete before the launch.
-            if let Some(spec) = spec {
-                let checked = if again {
-                    super::check_again(&spec)
-                } else {
-                    check_after_run(&spec)
-                };
-                let unfinished = super::first_undone(&checked).is_some();
-                let why = if again {
-                    "left by a run whose check could not complete"
-                } else {
-                    "left by a run that ended before its check"
-                };
-                for mut ev in checked {
-                    ev.reason = format!("{} ({why})", ev.reason);
-                    events.push(ev);
-                }
-                // Not done yet: the record stays for the next run to check again (its
-                // repositories only, from now on).
-                if unfinished {
-                    let _ = write_at(&file, &[AGAIN], 0);
-                    continue;
-                }
-            }
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .filter(|p| !FreeRecords::holds(p) && !pending_names::in_flight(p))
+                .collect();
+            (records, listing)
         }
-        // A done record is adopted as it is; one that was checked (or torn) is marked done.
-        if done || write_at(&file, &[DONE], 0).is_ok() {
-            FreeRecords::put(&dir, file, path, len);
-        } else {
-            let _ = std::fs::remove_file(&path);
-        }
+    };
+    let again: Vec<PathBuf> = records
+        .into_iter()
+        .filter(|path| !recover_one(&dir, path, &mut events))
+        .collect();
+    if let Some(listing) = listing {
+        listing.keep(again);
     }
     events
+}
+
+/// Checks the record at `path` when no live process holds it; `true` when it is done with
+/// (adopted as a free record of this process, removed, or gone), `false` when a later
+/// `recover` must look at it again (held by a live process, unreadable, left for a check again).
+fn recover_one(dir: &Path, path: &Path, events: &mut Vec<IntegrityEvent>) -> bool {
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) => return e.kind() == std::io::ErrorKind::NotFound,
+    };
+    if file.try_lock().is_err() {
+        return false;
+    }
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let bytes = if len == 0 {
+        None
+    } else {
+        read_regular_file(path, Location::NoFinalLink, MAX_RECORD_BYTES)
+            .ok()
+            .flatten()
+    };
+    let done = bytes
+        .as_ref()
+        .is_none_or(|b| b.first().is_none_or(|&f| f == DONE));
+    if !done {
+        // A record left for a check again (`check_again_later`) reads as JSON once its
+        // first byte is the brace again.
+        let again = bytes.as_ref().is_some_and(|b| b.first() == Some(&AGAIN));
+        let spec: Option<SandboxSpec> = bytes.and_then(|mut b| {
+            if again {
+                b[0] = b'{';
+            }
+            serde_json::from_slice(&b).ok()
+        });
+        // A torn record (the supervisor died while writing it) is dropped: its command
+        // never started, since the record is complete before the launch.
+        if let Some(spec) = spec {
+            let checked = if again {
+                super::check_again(&spec)
+            } else {
+                check_after_run(&spec)
+            };
+            let unfinished = super::first_undone(&checked).is_some();
+            let why = if again {
+                "left by a run whose check could not complete"
+            } else {
+                "left by a run that ended before its check"
+            };
+            for mut ev in checked {
+                ev.reason = format!("{} ({why})", ev.reason);
+                events.push(ev);
+            }
+            // Not done yet: the record stays for the next run to check again (its
+            // repositories only, from now on).
+            if unfinished {
+                let _ = write_at(&file, &[AGAIN], 0);
+                return false;
+            }
+        }
+    }
+    // A done record is adopted as it is; one that was checked (or torn) is marked done.
+    if done || write_at(&file, &[DONE], 0).is_ok() {
+        FreeRecords::put(dir, file, path.to_path_buf(), len);
+    } else {
+        let _ = std::fs::remove_file(path);
+    }
+    true
 }
 
 /// Writes all of `buf` at `offset` of `file` (the file's cursor is not used).
@@ -305,6 +345,141 @@ mod tests {
     use super::*;
     use crate::config::default_policy;
 
+    thread_local! {
+        /// How many times `recover` listed a pending folder on this thread.
+        pub(super) static LISTINGS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
+    fn listings() -> u32 {
+        LISTINGS.with(std::cell::Cell::get)
+    }
+
+    /// Writes `bytes` as a new record in `dir` the way a Paddock process names one: made under
+    /// another name, then renamed.
+    fn name_record(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        std::fs::create_dir_all(dir).unwrap();
+        let making = dir.join(format!("{name}.new"));
+        std::fs::write(&making, bytes).unwrap();
+        let path = dir.join(format!("{name}.json"));
+        std::fs::rename(&making, &path).unwrap();
+        path
+    }
+
+    /// A run of this process that finished: the folder holds one free record of it.
+    fn one_finished_run(state: &Path, spec: &SandboxSpec) {
+        begin(state, spec).unwrap().finish();
+    }
+
+    #[test]
+    fn a_lock_let_go_without_a_change_of_names_is_seen_by_the_next_recover() {
+        let (_d, ws, state, spec) = setup();
+        one_finished_run(&state, &spec);
+        // Another live process's run: its record, locked by a descriptor of its own.
+        let path = name_record(
+            &state.join(PENDING_DIR),
+            "77-1",
+            &serde_json::to_vec(&spec).unwrap(),
+        );
+        let other = File::open(&path).unwrap();
+        other.lock().unwrap();
+        std::fs::create_dir(ws.join(".git/hooks")).unwrap();
+        std::fs::write(ws.join(".git/hooks/pre-commit"), "evil").unwrap();
+        assert_eq!(recover(&state), vec![], "a live run's record is left alone");
+        // The second listing of a folder in a process sets the watch.
+        assert_eq!(recover(&state), vec![]);
+        let listed = listings();
+        assert_eq!(recover(&state), vec![]);
+        // This process's next runs rewrite their free record: no name changes.
+        one_finished_run(&state, &spec);
+        // The other process dies: its lock goes, and no name in the folder changes.
+        drop(other);
+        let events = recover(&state);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert!(!ws.join(".git/hooks").exists());
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                listings(),
+                listed,
+                "seen from the kept listing, without listing the folder again"
+            );
+        }
+        assert_eq!(recover(&state), vec![], "adopted, nothing left");
+    }
+
+    /// A one-shot process (`paddock run`) recovers once: it must not hold a watch, whose queue
+    /// would delay its exit (see `pending_names`).
+    #[test]
+    fn only_a_second_recover_keeps_a_watch() {
+        let (_d, _ws, state, spec) = setup();
+        one_finished_run(&state, &spec);
+        let dir = state.join(PENDING_DIR);
+        assert_eq!(recover(&state), vec![]);
+        assert!(
+            Listing::unchanged(&dir).is_none(),
+            "no watch after one listing"
+        );
+        assert_eq!(recover(&state), vec![]);
+        if cfg!(target_os = "linux") {
+            let (_, listing) = Listing::unchanged(&dir).expect("a watch after the second");
+            listing.keep(Vec::new());
+        }
+    }
+
+    #[test]
+    fn a_record_named_after_the_last_listing_is_seen() {
+        let (_d, ws, state, spec) = setup();
+        one_finished_run(&state, &spec);
+        assert_eq!(recover(&state), vec![]);
+        assert_eq!(recover(&state), vec![]);
+        // A process that died before its check, after this process last listed the folder.
+        name_record(
+            &state.join(PENDING_DIR),
+            "78-1",
+            &serde_json::to_vec(&spec).unwrap(),
+        );
+        std::fs::create_dir(ws.join(".git/hooks")).unwrap();
+        assert_eq!(recover(&state).len(), 1);
+        assert!(!ws.join(".git/hooks").exists());
+    }
+
+    #[test]
+    fn a_check_this_process_left_for_later_is_seen_by_its_next_recover() {
+        let (_d, _ws, state, spec) = setup();
+        one_finished_run(&state, &spec);
+        assert_eq!(recover(&state), vec![]);
+        assert_eq!(recover(&state), vec![]);
+        // The next run takes the free record (no name changes) and leaves its check for later.
+        let run = begin(&state, &spec).unwrap();
+        let path = run.path.clone();
+        run.check_again_later();
+        assert_eq!(std::fs::read(&path).unwrap()[0], AGAIN);
+        assert_eq!(recover(&state), vec![]);
+        assert_eq!(
+            std::fs::read(&path).unwrap()[0],
+            DONE,
+            "checked again and marked done"
+        );
+    }
+
+    #[test]
+    fn a_pending_folder_replaced_under_its_path_is_listed_again() {
+        let (d, ws, state, spec) = setup();
+        one_finished_run(&state, &spec);
+        assert_eq!(recover(&state), vec![]);
+        assert_eq!(recover(&state), vec![]);
+        // The state directory is moved away and another one put in its place, holding the
+        // record of a dead run: nothing changed in the watched folder itself.
+        std::fs::rename(&state, d.path().join("state-old")).unwrap();
+        name_record(
+            &state.join(PENDING_DIR),
+            "79-1",
+            &serde_json::to_vec(&spec).unwrap(),
+        );
+        std::fs::create_dir(ws.join(".git/hooks")).unwrap();
+        assert_eq!(recover(&state).len(), 1);
+        assert!(!ws.join(".git/hooks").exists());
+    }
+
     fn setup() -> (tempfile::TempDir, PathBuf, PathBuf, SandboxSpec) {
         let d = tempfile::tempdir().unwrap();
         let base = std::fs::canonicalize(d.path()).unwrap();
@@ -327,7 +502,7 @@ mod tests {
         std::fs::create_dir(ws.join(".git/hooks")).unwrap();
         std::fs::write(ws.join(".git/hooks/post-checkout"), "evil").unwrap();
         // The supervisor dies: its lock goes with it (here: the file is closed, not removed).
-        drop(pending.file);
+        drop(pending);
         let events = recover(&state);
         assert_eq!(events.len(), 1, "{events:?}");
         assert!(!ws.join(".git/hooks").exists());
@@ -412,8 +587,11 @@ mod tests {
         // The same bytes with the first one written are a pending record of a dead run.
         body[0] = b'{';
         std::fs::write(dir.join("1-1.json"), &body).unwrap();
-        // This process adopted the file and holds its lock: let it go, as a dead process would.
-        drop(FreeRecords::take(&dir).expect("adopted"));
+        // This process adopted the file: a run of it takes it, and dies before its check.
+        let run = begin(&state, &spec).unwrap();
+        assert_eq!(run.path, dir.join("1-1.json"), "the adopted file is used");
+        assert_eq!(std::fs::read(&run.path).unwrap(), body);
+        drop(run);
         assert_eq!(recover(&state).len(), 1);
         assert!(!ws.join(".git/hooks").exists());
     }

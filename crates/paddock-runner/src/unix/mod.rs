@@ -165,10 +165,10 @@ struct UnixProcess {
 
 impl SandboxedProcess for UnixProcess {
     fn take_stdio(&mut self) -> ChildStdio {
-        ChildStdio {
-            stdout: self.child.stdout.take().map(|p| Box::new(p) as _),
-            stderr: self.child.stderr.take().map(|p| Box::new(p) as _),
-        }
+        ChildStdio::pipes(
+            self.child.stdout.take().map(Into::into),
+            self.child.stderr.take().map(Into::into),
+        )
     }
 
     fn try_wait(&mut self) -> io::Result<Option<ExitInfo>> {
