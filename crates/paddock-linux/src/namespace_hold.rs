@@ -9,8 +9,8 @@
 //! queued at the same moment, which compete with the supervisor for the CPU. The supervisor
 //! instead opens `/proc/PID/ns/{mnt,net,ipc}` of the init right after the clone (before the
 //! plan is written, so while the init is still dumpable and blocked on its plan) and hands the
-//! descriptors, once the run is over, to a worker thread (`paddock_runner::workers`), which
-//! closes them and pays for the teardown. Only for waiting sandboxes: a one-shot `paddock run` would pay the
+//! descriptors, once the run is over, to a worker thread (`paddock_runner::workers::drop_later`;
+//! in `paddock mcp` once the run's reply is out), which closes them and pays for the teardown. Only for waiting sandboxes: a one-shot `paddock run` would pay the
 //! same teardown in its own exit, after three more opens and a thread.
 //!
 //! Guarantees: nothing about the sandbox changes; every process of it has ended when the

@@ -9,7 +9,7 @@
 //! streams and says so (`tree_empty_frame`) before its own exit, whose teardown (a copy of the
 //! supervisor's address space, the broker thread, the pid namespace) took about 0.2 ms. With
 //! `early_end`, the wait returns on that frame and `kill_tree` leaves the reaping of pid 1 to
-//! a worker thread: nothing of the command is left to stop, and pid 1 is Paddock's own
+//! a worker thread (`drop_later`; in `paddock mcp` once the run's reply is out): nothing of the command is left to stop, and pid 1 is Paddock's own
 //! code, on its way out. Not with a cgroup (removed only once pid 1 is gone) or a terminal
 //! (restored, and its copier threads joined, by the reaping itself).
 

@@ -1,6 +1,7 @@
 //! Pump threads that drain the command's captured pipes, keeping at most `cap` bytes per stream
 //! and counting the rest, so a chatty command never blocks on a full pipe and never grows our
-//! memory past the cap.
+//! memory past the cap. On Unix one pump polls both pipes ([`ChildStdio::pipes`]); other
+//! readers get a pump each.
 
 use crate::{Captured, ChildStdio};
 use std::io::Read;
@@ -20,7 +21,8 @@ pub(crate) struct Pumps {
 }
 
 impl Pumps {
-    /// Starts one pump per captured stream (none for inherited stdio).
+    /// Starts the pumps: one for both pipes of [`ChildStdio::pipes`], else one per captured
+    /// stream (none for inherited stdio).
     pub(crate) fn start(stdio: ChildStdio, cap: u64) -> std::io::Result<Pumps> {
         let (tx, done) = mpsc::channel();
         let mut streams = Vec::new();
@@ -133,6 +135,10 @@ fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64) {
         if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                 continue;
+            }
+            // Not drained to the end: what was read is all there is, and it says so.
+            for (_, buf) in &pipes {
+                buf.lock().unwrap_or_else(|e| e.into_inner()).truncated = true;
             }
             return;
         }

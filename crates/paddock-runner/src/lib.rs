@@ -149,7 +149,8 @@ pub enum Interrupt {
     Hangup,
 }
 
-/// The read ends of the command's captured streams (both `None` with `StdioMode::Inherit`).
+/// The read ends of the command's captured streams: as readers, or on Unix as pipes
+/// ([`ChildStdio::pipes`]); none with `StdioMode::Inherit`.
 #[derive(Default)]
 pub struct ChildStdio {
     pub stdout: Option<Box<dyn Read + Send>>,

@@ -116,10 +116,15 @@ impl SpareSlot {
     /// Takes the spare, waiting for one being built (it is nearer done than a new sandbox). A
     /// refill still waiting for a reply is started now: this run wants it first.
     pub fn take(&self) -> Option<Spare> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if matches!(*state, State::Building) {
+        // Not under the state's lock: a refill takes the deferred wake's lock, then the state's.
+        let building = matches!(
+            *self.state.lock().unwrap_or_else(|e| e.into_inner()),
+            State::Building
+        );
+        if building {
             self.deferred.hand_over();
         }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let deadline = Instant::now() + WAIT_FOR_BUILD;
         while matches!(*state, State::Building) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -196,13 +201,13 @@ pub type BaseFn = dyn Fn() -> Option<(Policy, PathBuf)> + Send + 'static;
 struct Deferred(Mutex<Option<mpsc::Sender<()>>>);
 
 impl Deferred {
-    fn hold(&self, wake: mpsc::Sender<()>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(wake);
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<mpsc::Sender<()>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Wakes the keeper for the refill held, if one is.
     fn hand_over(&self) {
-        let held = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let held = self.lock().take();
         if let Some(wake) = held {
             let _ = wake.send(());
         }
@@ -286,9 +291,11 @@ impl SpareKeeper {
     /// cores), and so does waking the keeper's thread before it (about 0.05 ms). The slot is
     /// marked as being filled at once, so a run that follows waits for this spare.
     pub fn refill_after_reply(&self) {
+        // Claimed and held under the deferred wake's lock: a run that sees the slot being
+        // filled and hands the wake over (`SpareSlot::take`) waits for it to be held.
+        let mut held = self.slot.deferred.lock();
         if self.slot.claim() {
-            let wake = self.wake.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            self.slot.deferred.hold(wake);
+            *held = Some(self.wake.lock().unwrap_or_else(|e| e.into_inner()).clone());
         }
     }
 
@@ -302,6 +309,15 @@ impl SpareKeeper {
             slot: self.slot.clone(),
             used: Arc::new(AtomicBool::new(false)),
         }
+    }
+}
+
+impl Drop for SpareKeeper {
+    /// A refill held for the next reply holds a sender of the keeper's channel: without it
+    /// gone, the keeper's thread would never see the channel close, and would outlive its
+    /// keeper (and build on a reply that comes after).
+    fn drop(&mut self) {
+        drop(self.slot.deferred.lock().take());
     }
 }
 
@@ -354,6 +370,19 @@ mod tests {
         builds
             .recv_timeout(Duration::from_secs(5))
             .expect("built for the run that wanted it");
+    }
+
+    #[test]
+    fn a_keeper_dropped_with_a_refill_held_builds_nothing_more() {
+        let (keeper, builds) = keeper();
+        let replies = keeper.replies();
+        keeper.refill_after_reply();
+        drop(keeper);
+        replies.sent();
+        assert!(
+            builds.recv_timeout(Duration::from_millis(100)).is_err(),
+            "no build for a keeper that is gone"
+        );
     }
 
     #[test]

@@ -115,8 +115,6 @@ impl Pending {
         write_at(&self.file, &[first], 0)
     }
 
-    /// The check has run: the record is marked done (nothing pending) and its file kept,
-    /// locked, for this process's next run; removed when this process keeps enough free files.
     /// Leaves the record to be checked again by a later run (`recover`), repositories only
     /// (`check_again`): the check ran but did not complete. Marked by its first byte
     /// ([`AGAIN`]); the lock goes with `self`.
@@ -124,8 +122,11 @@ impl Pending {
         let _ = write_at(&self.file, &[AGAIN], 0);
     }
 
+    /// The check has run: the record is marked done (nothing pending) and its file kept,
+    /// locked, for this process's next run; removed when this process keeps enough free files.
     pub fn finish(mut self) {
-        // Kept free or removed below: either way no record is left that `recover` must see.
+        // Kept free, or removed below: either way nothing is left for `recover` to check (a
+        // record whose done mark and removal both failed holds a check that already ran).
         self.held.kept();
         if write_at(&self.file, &[DONE], 0).is_ok() {
             FreeRecords::put(&self.dir, self.file, self.path, self.len);
@@ -191,7 +192,11 @@ pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
     let mut events = Vec::new();
     let dir = state_dir.join(PENDING_DIR);
     let (records, listing) = match Listing::unchanged(&dir) {
-        Some((records, listing)) => (records, Some(listing)),
+        // A record adopted or taken by another thread of this process meanwhile is its own.
+        Some((mut records, listing)) => {
+            records.retain(|p| !FreeRecords::holds(p) && !pending_names::in_flight(p));
+            (records, Some(listing))
+        }
         None => {
             let listing = Listing::before_listing(&dir);
             let Ok(entries) = std::fs::read_dir(&dir) else {
