@@ -5,7 +5,8 @@
 //! the cold one; a repository planted by one call is quarantined before the next runs; a secret
 //! that appeared on the host after the spare was built is not readable through the spare; a
 //! narrowing call builds its own sandbox and is narrowed; a cancelled run is killed; a program
-//! that cannot be executed in the spare is reported as in a sandbox built for it.
+//! that cannot be executed in the spare is reported as in a sandbox built for it; many calls
+//! leave no process or descriptor behind (the tidying held until each reply is done).
 
 #![cfg(target_os = "linux")]
 
@@ -37,6 +38,15 @@ async fn connect_with(
     log: Option<&std::path::Path>,
     path: Option<std::ffi::OsString>,
 ) -> RunningService<RoleClient, ()> {
+    connect_with_pid(w, log, path).await.0
+}
+
+/// [`connect_with`], also giving the server's process id.
+async fn connect_with_pid(
+    w: &World,
+    log: Option<&std::path::Path>,
+    path: Option<std::ffi::OsString>,
+) -> (RunningService<RoleClient, ()>, u32) {
     let base = w.ws.parent().unwrap().to_path_buf();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paddock"));
     if let Some(p) = path {
@@ -57,7 +67,33 @@ async fn connect_with(
         builder = builder.stderr(std::fs::File::create(log).unwrap());
     }
     let (transport, _) = builder.spawn().expect("start paddock mcp");
-    ().serve(transport).await.expect("MCP initialize")
+    let pid = transport.id().expect("the server's pid");
+    (().serve(transport).await.expect("MCP initialize"), pid)
+}
+
+/// The server's child processes (by state letter, `Z` for one not reaped) and its number of
+/// open descriptors.
+fn children_and_descriptors(server: u32) -> (Vec<String>, usize) {
+    let mut children = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{server}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(list) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        for child in list.split_whitespace() {
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) {
+                // The state is the field after the command's closing parenthesis.
+                let state = stat.rsplit_once(") ").map_or("?", |(_, r)| &r[..1]);
+                children.push(format!("{child} {state}"));
+            }
+        }
+    }
+    let fds = std::fs::read_dir(format!("/proc/{server}/fd"))
+        .unwrap()
+        .count();
+    (children, fds)
 }
 
 async fn run(c: &RunningService<RoleClient, ()>, args: Value) -> Value {
@@ -149,6 +185,55 @@ fn each_warm_call_gets_a_fresh_sandbox() {
         assert!(
             namespaces.iter().all(|n| n != host.to_str().unwrap()),
             "{namespaces:?}"
+        );
+        c.cancel().await.unwrap();
+    });
+}
+
+/// The server holds the tidying of each finished sandbox (reaping its pid 1, closing its
+/// namespaces) until the call's reply is out (`paddock::tidies_after_replies`): many calls
+/// later, nothing of them is left, neither a child not reaped nor a descriptor.
+#[test]
+fn many_warm_calls_leave_no_process_or_descriptor_behind() {
+    let _sockets = sockets_shared();
+    let w = World::new();
+    rt().block_on(async {
+        let (c, server) = connect_with_pid(&w, None, None).await;
+        let settled = || async {
+            // The last reply releases what its run held; its worker and the next spare's
+            // build take a moment (longer on a loaded machine: up to 5 s).
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let now = children_and_descriptors(server);
+                if now.0.iter().all(|c| !c.ends_with(" Z")) && now.0.len() <= 1
+                    || Instant::now() > deadline
+                {
+                    return now;
+                }
+            }
+        };
+        for _ in 0..10 {
+            let v = run(&c, json!({ "argv": ["true"] })).await;
+            assert_eq!(
+                (v["exit_code"].clone(), v["warm"].clone()),
+                (json!(0), json!(true)),
+                "{v}"
+            );
+        }
+        let (_, before) = settled().await;
+        for _ in 0..30 {
+            let v = run(&c, json!({ "argv": ["true"] })).await;
+            assert_eq!(v["exit_code"], 0, "{v}");
+        }
+        let (children, after) = settled().await;
+        assert!(
+            children.iter().all(|c| !c.ends_with(" Z")) && children.len() <= 1,
+            "only the next spare's pid 1 is left, reaped sandboxes are gone: {children:?}"
+        );
+        assert!(
+            after <= before + 2,
+            "descriptors grew from {before} to {after} over 30 calls"
         );
         c.cancel().await.unwrap();
     });
