@@ -430,6 +430,44 @@ mod tests {
         }
     }
 
+    /// Runs of this process on several threads (each taking, rewriting and finishing records,
+    /// and recovering before it) while dead runs' records keep appearing: every planted hook
+    /// is reverted, by one thread or another, and nothing is left pending once they are done.
+    #[test]
+    fn concurrent_runs_and_recoveries_leave_no_dead_runs_record_unchecked() {
+        let (_d, ws, state, spec) = setup();
+        let dir = state.join(PENDING_DIR);
+        let body = serde_json::to_vec(&spec).unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for i in 0..40 {
+                        recover(&state);
+                        let run = begin(&state, &spec).unwrap();
+                        if i % 7 == 3 {
+                            run.check_again_later();
+                        } else {
+                            run.finish();
+                        }
+                    }
+                });
+            }
+            for n in 0..20 {
+                std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+                std::fs::write(ws.join(".git/hooks/post-checkout"), "evil").unwrap();
+                name_record(&dir, &format!("9{n}-1"), &body);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        });
+        recover(&state);
+        assert!(
+            !ws.join(".git/hooks").exists(),
+            "a dead run's record was never checked"
+        );
+        let left: Vec<_> = records(&state).into_iter().filter(|(_, p)| *p).collect();
+        assert_eq!(left, vec![], "records still pending");
+    }
+
     #[test]
     fn a_record_named_after_the_last_listing_is_seen() {
         let (_d, ws, state, spec) = setup();
