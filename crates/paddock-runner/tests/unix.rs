@@ -49,6 +49,34 @@ fn capture_cap_truncates_and_reports_the_full_size() {
     assert!(!out.stderr.truncated);
 }
 
+/// A capture started before the wait (`capture_early`, as a waiting sandbox does before its
+/// command is given) yields the same streams, kept to its own cap, not `run`'s.
+#[test]
+fn a_capture_started_early_is_the_one_run_finishes() {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "printf out; head -c 5000 /dev/zero >&2"]);
+    let child = unix::spawn(cmd, StdioMode::Capture).unwrap();
+    let child = paddock_runner::capture_early(child, 100).unwrap();
+    let opts = RunOptions {
+        output_cap: 1 << 20,
+        ..capture()
+    };
+    let out = run(child, &opts).unwrap();
+    assert_eq!(out.status, ExitInfo::Code(0));
+    assert_eq!(
+        (out.stdout.data.as_slice(), out.stdout.truncated),
+        (&b"out"[..], false)
+    );
+    assert_eq!(
+        (
+            out.stderr.bytes,
+            out.stderr.data.len(),
+            out.stderr.truncated
+        ),
+        (5000, 100, true)
+    );
+}
+
 #[test]
 fn capture_gives_the_command_an_empty_stdin() {
     let out = sh("cat; echo done", &capture());

@@ -82,8 +82,9 @@ impl Spare {
     pub(crate) fn start(
         self,
         cmd: &paddock_core::spec::CommandSpec,
+        output_cap: u64,
     ) -> Result<crate::backend::Launched, PaddockError> {
-        self.sandbox.start(cmd)
+        self.sandbox.start(cmd, output_cap)
     }
 }
 
