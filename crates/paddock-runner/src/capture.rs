@@ -142,25 +142,25 @@ fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64) {
             }
             return;
         }
-        // Read once from each pipe that is ready; a pipe at its end (or failing) is dropped.
-        let mut ended = vec![false; pipes.len()];
-        for (i, pfd) in fds.iter().enumerate() {
+        // Read once from each pipe that is ready; a pipe at its end (or failing) is dropped
+        // (last first, so that the indices of those before it stay valid).
+        for (i, pfd) in fds.iter().enumerate().rev() {
             if pfd.revents == 0 {
                 continue;
             }
             let (pipe, buf) = &mut pipes[i];
-            match pipe.read(&mut chunk) {
-                Ok(0) => ended[i] = true,
-                Ok(n) => keep_read(buf, &chunk[..n], cap),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => ended[i] = true,
+            let ended = match pipe.read(&mut chunk) {
+                Ok(0) => true,
+                Ok(n) => {
+                    keep_read(buf, &chunk[..n], cap);
+                    false
+                }
+                Err(e) => e.kind() != std::io::ErrorKind::Interrupted,
+            };
+            if ended {
+                pipes.remove(i);
             }
         }
-        let mut i = 0;
-        pipes.retain(|_| {
-            i += 1;
-            !ended[i - 1]
-        });
     }
 }
 

