@@ -451,8 +451,13 @@ mod tests {
                 });
             }
             for n in 0..20 {
-                std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
-                std::fs::write(ws.join(".git/hooks/post-checkout"), "evil").unwrap();
+                // A recovery on another thread may revert an earlier plant between the two
+                // calls: plant again until it is there.
+                let hook = ws.join(".git/hooks/post-checkout");
+                while std::fs::create_dir_all(ws.join(".git/hooks"))
+                    .and_then(|()| std::fs::write(&hook, "evil"))
+                    .is_err()
+                {}
                 name_record(&dir, &format!("9{n}-1"), &body);
                 std::thread::sleep(std::time::Duration::from_millis(2));
             }
