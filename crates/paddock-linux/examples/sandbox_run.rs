@@ -51,8 +51,7 @@ fn main() {
         timeout: Some(std::time::Duration::from_secs(60)),
         output_cap: 1 << 20,
         forward_signals: true,
-        interrupt_grace: std::time::Duration::from_secs(2),
-        cancel: None,
+        ..paddock_runner::RunOptions::default()
     };
     let outcome = paddock_runner::run(child, &opts).unwrap();
     std::process::exit(outcome.status.shell_code());

@@ -159,6 +159,14 @@ pub enum LinuxError {
     },
     #[error("sandbox setup failed: {message}")]
     Setup { message: String },
+    /// Pid 1 found a path of its plan gone (`ENOENT`) while it built the sandbox: the host
+    /// changed since the plan was made (a concurrent run's after-run check moved a
+    /// repository it planted, say). The command did not run; a plan made now may succeed.
+    #[error(
+        "a path of the sandbox's plan was moved or removed while the sandbox was being built \
+         ({message}); run the command again"
+    )]
+    Outdated { message: String },
     #[error("cannot execute {program} in the sandbox: {source}")]
     Exec {
         program: PathBuf,

@@ -7,18 +7,25 @@ use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema};
 use rmcp::{Peer, RoleServer};
 use serde_json::json;
 
-/// Asks through `peer`; called on a blocking thread, it waits on the runtime behind `handle`.
+/// Asks through `peer`; called on a runtime thread, it waits for the answer inside `away`
+/// (which lets the runtime behind `handle` go on meanwhile: see `Away` in the server).
 pub struct ElicitApprover {
     peer: Peer<RoleServer>,
     handle: tokio::runtime::Handle,
+    away: paddock::HandOff,
     failure: Option<String>,
 }
 
 impl ElicitApprover {
-    pub fn new(peer: Peer<RoleServer>, handle: tokio::runtime::Handle) -> Self {
+    pub fn new(
+        peer: Peer<RoleServer>,
+        handle: tokio::runtime::Handle,
+        away: paddock::HandOff,
+    ) -> Self {
         ElicitApprover {
             peer,
             handle,
+            away,
             failure: None,
         }
     }
@@ -89,7 +96,9 @@ impl Approver for ElicitApprover {
             message: message(req),
             requested_schema: schema,
         };
-        let result = self.handle.block_on(self.peer.create_elicitation(params));
+        let result = self
+            .away
+            .around(|| self.handle.block_on(self.peer.create_elicitation(params)));
         let result = match result {
             Ok(r) => r,
             Err(e) => {

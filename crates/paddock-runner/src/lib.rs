@@ -65,7 +65,59 @@ pub struct RunOptions {
     /// Set from another thread to end the run (an MCP client's cancellation): `run` notices it
     /// within one tick, kills the whole tree and reports the run as interrupted.
     pub cancel: Option<CancelFlag>,
+    /// Called around the rest of the wait when the command has not ended within its first
+    /// tick (see [`HandOff`]); `None` waits in place.
+    pub hand_off: Option<HandOff>,
 }
+
+/// What a caller that runs commands on an async runtime's own thread wraps around a wait that
+/// may last (tokio's `block_in_place`, which lets the runtime go on on another thread): a
+/// command that ends within its first tick (20 ms) never gets there, so its whole run, from
+/// the request to the reply, stays on one thread with no hand-over to another and back.
+/// The function must call the closure it is given, once, on the calling thread.
+#[derive(Clone)]
+pub struct HandOff(std::sync::Arc<Around>);
+
+/// The caller's function: called with the wait, which it must call.
+type Around = dyn Fn(&mut dyn FnMut()) + Send + Sync;
+
+impl HandOff {
+    pub fn new(around: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static) -> HandOff {
+        HandOff(std::sync::Arc::new(around))
+    }
+
+    /// Runs `wait` inside the caller's function and returns its result. Should that function
+    /// not call it, `wait` runs in place.
+    pub fn around<T>(&self, wait: impl FnOnce() -> T) -> T {
+        let mut wait = Some(wait);
+        let mut out = None;
+        (self.0)(&mut || {
+            if let Some(w) = wait.take() {
+                out = Some(w());
+            }
+        });
+        match (out, wait) {
+            (Some(out), _) => out,
+            (None, Some(w)) => w(),
+            (None, None) => unreachable!("the wait ran but left no result"),
+        }
+    }
+}
+
+impl std::fmt::Debug for HandOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HandOff")
+    }
+}
+
+/// Two hand-offs are equal when they are the same function.
+impl PartialEq for HandOff {
+    fn eq(&self, other: &HandOff) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for HandOff {}
 
 /// A flag another thread sets to cancel a run (see `RunOptions::cancel`). The same mechanism
 /// on every platform: the run loop checks it at each tick and ends the tree with
@@ -107,6 +159,7 @@ impl Default for RunOptions {
             forward_signals: false,
             interrupt_grace: Duration::from_secs(2),
             cancel: None,
+            hand_off: None,
         }
     }
 }
@@ -279,6 +332,57 @@ impl SignalWatch {
 /// How often the run loop wakes to check the timeout and forwarded signals.
 const TICK: Duration = Duration::from_millis(20);
 
+/// The run loop's state between ticks.
+struct Waiting<'a> {
+    deadline: Option<Instant>,
+    watch: Option<&'a signals::Watch>,
+    opts: &'a RunOptions,
+    timed_out: bool,
+    interrupted: bool,
+    kill_at: Option<Instant>,
+    cancelled: bool,
+}
+
+impl Waiting<'_> {
+    /// Waits one tick for the first process's end, then acts on forwarded signals, the
+    /// timeout and a cancellation.
+    fn tick(&mut self, child: &mut dyn SandboxedProcess) -> io::Result<Option<ExitInfo>> {
+        if let Some(status) = child.wait_timeout(TICK)? {
+            return Ok(Some(status));
+        }
+        let now = Instant::now();
+        if let Some(sig) = self.watch.and_then(signals::Watch::take) {
+            if self.interrupted {
+                child.kill_tree()?;
+            } else {
+                self.interrupted = true;
+                // The tree may already be on its way out; the grace kill below still applies.
+                let _ = child.signal_tree(sig);
+                self.kill_at = Some(now + self.opts.interrupt_grace);
+            }
+        }
+        if self.kill_at.is_some_and(|t| now >= t) {
+            child.kill_tree()?;
+        }
+        if !self.timed_out && self.deadline.is_some_and(|d| now >= d) {
+            self.timed_out = true;
+            child.kill_tree()?;
+        }
+        if !self.cancelled
+            && self
+                .opts
+                .cancel
+                .as_ref()
+                .is_some_and(CancelFlag::is_cancelled)
+        {
+            self.cancelled = true;
+            self.interrupted = true;
+            child.kill_tree()?;
+        }
+        Ok(None)
+    }
+}
+
 /// How long `run` waits, once the tree is gone, for the capture pipes to reach end of file.
 const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
@@ -310,41 +414,32 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
         (true, None) => Some(signals::Watch::install()?),
         (false, _) => None,
     };
-    // A deadline past what `Instant` can hold is no deadline (library callers may pass any
-    // `Duration`; the CLI and config refuse anything over 100 years).
-    let deadline = opts.timeout.and_then(|t| start.checked_add(t));
-    let mut timed_out = false;
-    let mut interrupted = false;
-    let mut kill_at: Option<Instant> = None;
-    let mut cancelled = false;
-    let status = loop {
-        if let Some(status) = child.wait_timeout(TICK)? {
-            break status;
-        }
-        let now = Instant::now();
-        if let Some(sig) = watch.as_ref().and_then(signals::Watch::take) {
-            if interrupted {
-                child.kill_tree()?;
-            } else {
-                interrupted = true;
-                // The tree may already be on its way out; the grace kill below still applies.
-                let _ = child.signal_tree(sig);
-                kill_at = Some(now + opts.interrupt_grace);
+    let mut waiting = Waiting {
+        // A deadline past what `Instant` can hold is no deadline (library callers may pass
+        // any `Duration`; the CLI and config refuse anything over 100 years).
+        deadline: opts.timeout.and_then(|t| start.checked_add(t)),
+        watch: watch.as_ref(),
+        opts,
+        timed_out: false,
+        interrupted: false,
+        kill_at: None,
+        cancelled: false,
+    };
+    let status = match waiting.tick(&mut *child)? {
+        Some(status) => status,
+        None => {
+            let mut rest = || loop {
+                if let Some(status) = waiting.tick(&mut *child)? {
+                    break Ok::<_, io::Error>(status);
+                }
+            };
+            match &opts.hand_off {
+                Some(h) => h.around(rest)?,
+                None => rest()?,
             }
         }
-        if kill_at.is_some_and(|t| now >= t) {
-            child.kill_tree()?;
-        }
-        if !timed_out && deadline.is_some_and(|d| now >= d) {
-            timed_out = true;
-            child.kill_tree()?;
-        }
-        if !cancelled && opts.cancel.as_ref().is_some_and(CancelFlag::is_cancelled) {
-            cancelled = true;
-            interrupted = true;
-            child.kill_tree()?;
-        }
     };
+    let (timed_out, interrupted) = (waiting.timed_out, waiting.interrupted);
     child.kill_tree()?;
     let duration = start.elapsed();
     let denials = child.take_denials();

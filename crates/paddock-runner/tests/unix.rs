@@ -449,3 +449,67 @@ fn the_terminal_is_given_back_when_the_program_cannot_be_executed() {
         "{shown}"
     );
 }
+
+/// A run's wait past its first tick runs inside the caller's hand-off, on the calling thread;
+/// a command that ends within the first tick never gets there. The timeout still applies
+/// inside the hand-off.
+#[test]
+fn only_a_wait_past_the_first_tick_is_handed_off() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let caller = std::thread::current().id();
+    let opts = RunOptions {
+        hand_off: Some(paddock_runner::HandOff::new(move |wait| {
+            assert_eq!(std::thread::current().id(), caller);
+            counted.fetch_add(1, Ordering::SeqCst);
+            wait();
+        })),
+        ..capture()
+    };
+    // A loaded machine may take more than a tick to start `sh`: one quick run of ten is
+    // enough to show the wait was not handed off.
+    let quick = (0..10).any(|_| {
+        let before = calls.load(Ordering::SeqCst);
+        let out = sh("exit 4", &opts);
+        assert_eq!(out.status, ExitInfo::Code(4));
+        calls.load(Ordering::SeqCst) == before
+    });
+    assert!(
+        quick,
+        "every run that ended within the first tick was handed off"
+    );
+    calls.store(0, Ordering::SeqCst);
+
+    let out = sh("sleep 0.2; printf late; exit 5", &opts);
+    assert_eq!(
+        (out.status, out.stdout.data.as_slice()),
+        (ExitInfo::Code(5), &b"late"[..])
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the longer wait was handed off once"
+    );
+
+    let opts = RunOptions {
+        timeout: Some(Duration::from_millis(100)),
+        ..opts
+    };
+    let started = Instant::now();
+    let out = sh("sleep 30", &opts);
+    assert!(out.timed_out && started.elapsed() < Duration::from_secs(10));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+/// A hand-off that never calls the wait it is given does not lose the run: it waits in place.
+#[test]
+fn a_hand_off_that_does_not_wait_leaves_the_wait_in_place() {
+    let opts = RunOptions {
+        hand_off: Some(paddock_runner::HandOff::new(|_| {})),
+        ..capture()
+    };
+    let out = sh("sleep 0.1; exit 6", &opts);
+    assert_eq!(out.status, ExitInfo::Code(6));
+}

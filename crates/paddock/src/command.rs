@@ -15,7 +15,7 @@ use paddock_core::report::RunReport;
 use paddock_core::spec::CommandSpec;
 use paddock_core::spec_memo::SpecMemo;
 use paddock_core::{EnforcementReport, NetworkEvent, NetworkObserver, Policy, SandboxSpec};
-use paddock_runner::{ExitInfo, RunOptions, StdioMode};
+use paddock_runner::{ExitInfo, HandOff, RunOptions, StdioMode};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -40,6 +40,8 @@ pub struct SandboxCommand {
     /// A resident front end's watches of the writable roots, kept between runs.
     walks: Option<WalkKeeper>,
     cancel: Option<crate::cancel::CancelHandle>,
+    /// Wrapped around the waits that may last (see [`SandboxCommand::hand_off`]).
+    hand_off: Option<HandOff>,
 }
 
 /// The spec and command a run would use, computed without starting anything.
@@ -188,6 +190,7 @@ impl SandboxCommand {
             spare: None,
             walks: None,
             cancel: None,
+            hand_off: None,
         }
     }
 
@@ -278,6 +281,16 @@ impl SandboxCommand {
     /// Lets `handle` cancel the run (see `cancel`).
     pub fn cancel_handle(&mut self, handle: crate::cancel::CancelHandle) -> &mut Self {
         self.cancel = Some(handle);
+        self
+    }
+
+    /// Wraps `around` around each step of the run that may last: building a sandbox of its
+    /// own, waiting for a spare being built, and the command's run past its first tick (see
+    /// `paddock_runner::HandOff`); a warm run of a quick command needs none of them. A
+    /// front end that runs the command on its async runtime's thread passes a function that
+    /// lets the runtime go on meanwhile; everything else in a run is short work on the thread.
+    pub fn hand_off(&mut self, around: HandOff) -> &mut Self {
+        self.hand_off = Some(around);
         self
     }
 
@@ -434,8 +447,21 @@ impl SandboxCommand {
         self.run_prepared(&prepared)
     }
 
-    /// Runs an already prepared command (see `prepare`).
+    /// Runs an already prepared command (see `prepare`). When the backend finds the plan
+    /// outdated while it builds the sandbox (a path it names was moved meanwhile: see
+    /// `PaddockError::plan_outdated`), the command has not run: it is prepared again from the
+    /// host as it is now and run once more; a second such failure is the answer.
     pub fn run_prepared(&self, prepared: &Prepared) -> Result<RunReport, PaddockError> {
+        match self.run_prepared_once(prepared) {
+            Err(e) if e.plan_outdated() => {
+                tracing::debug!(error = %e, "the plan was outdated while the sandbox was built; planning again");
+                self.run_prepared_once(&self.prepare()?)
+            }
+            done => done,
+        }
+    }
+
+    fn run_prepared_once(&self, prepared: &Prepared) -> Result<RunReport, PaddockError> {
         let stdio = if self.capture {
             StdioMode::Capture
         } else {
@@ -488,6 +514,7 @@ impl SandboxCommand {
             output_cap: self.policy.output_cap,
             forward_signals: self.forward_signals,
             cancel: self.cancel.as_ref().map(crate::cancel::CancelHandle::flag),
+            hand_off: self.hand_off.clone(),
             ..RunOptions::default()
         };
         let outcome = tracing::debug_span!("wait").in_scope(|| paddock_runner::run(child, &opts));
@@ -547,7 +574,8 @@ impl SandboxCommand {
         network: &paddock_core::NetworkLog,
     ) -> Result<backend::Launched, PaddockError> {
         if let Some(ticket) = self.spare.as_ref().filter(|_| stdio == StdioMode::Capture)
-            && let Some(spare) = tracing::debug_span!("spare_take").in_scope(|| ticket.take())
+            && let Some(spare) =
+                tracing::debug_span!("spare_take").in_scope(|| ticket.take(self.hand_off.as_ref()))
             && tracing::debug_span!("spare_fits")
                 .in_scope(|| spare.fits(&prepared.spec, &self.policy))
         {
@@ -568,13 +596,21 @@ impl SandboxCommand {
                 Err(_) => {}
             }
         }
-        backend::launch(
-            &prepared.spec,
-            &prepared.command,
-            &self.policy.limits,
-            stdio,
-            network,
-        )
+        // A sandbox of its own takes longer than a spare (on Windows, its grants too): it is
+        // built inside the hand-off.
+        let build = || {
+            backend::launch(
+                &prepared.spec,
+                &prepared.command,
+                &self.policy.limits,
+                stdio,
+                network,
+            )
+        };
+        match &self.hand_off {
+            Some(h) => h.around(build),
+            None => build(),
+        }
     }
 }
 

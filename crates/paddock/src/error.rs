@@ -63,6 +63,19 @@ pub enum PaddockError {
 }
 
 impl PaddockError {
+    /// The backend found a path of the sandbox's plan moved or removed while it built the
+    /// sandbox (Linux: `LinuxError::Outdated`). Nothing ran; a run prepared again may succeed.
+    pub fn plan_outdated(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if let PaddockError::Backend { source, .. } = self {
+            return matches!(
+                source.downcast_ref::<paddock_linux::LinuxError>(),
+                Some(paddock_linux::LinuxError::Outdated { .. })
+            );
+        }
+        false
+    }
+
     /// A failure of `backend`, keeping its typed error as the source.
     pub fn backend(
         backend: &'static str,

@@ -25,6 +25,7 @@ pub use gate::{Gate, GatedRun, run_gated, run_unchecked};
 pub use paddock_core as core;
 pub use paddock_core::{Policy, RunReport};
 pub use paddock_rules as rules;
+pub use paddock_runner::HandOff;
 
 /// Tells the library that this process exits once its run is over (a one-shot front end such
 /// as `paddock run`, never a resident one): work that only tidies up after a run may then be

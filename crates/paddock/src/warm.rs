@@ -13,6 +13,7 @@ use crate::backend::{self, WaitingSandbox};
 use crate::command::WalkKeeper;
 use crate::error::PaddockError;
 use paddock_core::{Policy, SandboxSpec};
+use paddock_runner::HandOff;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -116,15 +117,25 @@ impl SpareSlot {
 
     /// Takes the spare, waiting for one being built (it is nearer done than a new sandbox). A
     /// refill still waiting for a reply is started now: this run wants it first.
-    pub fn take(&self) -> Option<Spare> {
+    /// The wait, when there is one, runs inside `hand_off` (see `SandboxCommand::hand_off`).
+    pub fn take(&self, hand_off: Option<&HandOff>) -> Option<Spare> {
         // Not under the state's lock: a refill takes the deferred wake's lock, then the state's.
         let building = matches!(
             *self.state.lock().unwrap_or_else(|e| e.into_inner()),
             State::Building
         );
-        if building {
-            self.deferred.hand_over();
+        if !building {
+            return self.take_now();
         }
+        self.deferred.hand_over();
+        match hand_off {
+            Some(h) => h.around(|| self.take_now()),
+            None => self.take_now(),
+        }
+    }
+
+    /// Takes the spare, waiting up to `WAIT_FOR_BUILD` for one being built.
+    fn take_now(&self) -> Option<Spare> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let deadline = Instant::now() + WAIT_FOR_BUILD;
         while matches!(*state, State::Building) {
@@ -182,8 +193,8 @@ impl SpareTicket {
         self.used.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn take(&self) -> Option<Spare> {
-        self.slot.take()
+    pub(crate) fn take(&self, hand_off: Option<&HandOff>) -> Option<Spare> {
+        self.slot.take(hand_off)
     }
 
     pub(crate) fn mark_used(&self) {
@@ -338,7 +349,7 @@ mod tests {
         rx.recv_timeout(Duration::from_secs(5))
             .expect("the first spare is built at once");
         // The build made nothing: the slot is empty again once it is done.
-        assert!(keeper.ticket().take().is_none());
+        assert!(keeper.ticket().take(None).is_none());
         (keeper, rx)
     }
 
@@ -367,7 +378,31 @@ mod tests {
             "nothing is woken before the reply"
         );
         // The build makes no spare here: the run gets none, but only after the build ran.
-        assert!(keeper.ticket().take().is_none());
+        assert!(keeper.ticket().take(None).is_none());
+        builds
+            .recv_timeout(Duration::from_secs(5))
+            .expect("built for the run that wanted it");
+    }
+
+    #[test]
+    fn only_a_wait_for_a_spare_being_built_runs_inside_the_hand_off() {
+        let (keeper, builds) = keeper();
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let hand_off = HandOff::new(move |wait| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            wait();
+        });
+        // Nothing being built: the answer is at hand, the runtime is not let go.
+        assert!(keeper.ticket().take(Some(&hand_off)).is_none());
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        keeper.refill_after_reply();
+        assert!(keeper.ticket().take(Some(&hand_off)).is_none());
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the wait for the build was handed off"
+        );
         builds
             .recv_timeout(Duration::from_secs(5))
             .expect("built for the run that wanted it");
