@@ -14,6 +14,9 @@ pub enum Stage {
     Setup,
     /// `execve` of the command itself.
     Exec,
+    /// The view's set-up found a path of its plan gone (`ENOENT` opening it): the host changed
+    /// since the plan was made (`LinuxError::Outdated`).
+    Outdated,
 }
 
 /// One message of the init.

@@ -457,7 +457,7 @@ pub(crate) fn read_messages(
             program: cmd.program.clone(),
             source: std::io::Error::from_raw_os_error(errno.unwrap_or(libc::EACCES)),
         }),
-        Some((Stage::Setup, message, Some(libc::ENOENT))) => Some(LinuxError::Outdated { message }),
+        Some((Stage::Outdated, message, _)) => Some(LinuxError::Outdated { message }),
         Some((Stage::Setup, message, _)) => Some(LinuxError::Setup { message }),
         None => None,
     };
@@ -521,29 +521,28 @@ mod tests {
         }
     }
 
-    /// A set-up step that found a path of the plan gone says the plan is outdated (the caller
-    /// may plan again); any other set-up failure is reported as it was.
+    /// Pid 1's word that a path of the plan was gone reads as an outdated plan (the caller may
+    /// plan again); any other set-up failure, a missing path included, as it was.
     #[test]
     fn a_plan_path_gone_during_set_up_reads_as_an_outdated_plan() {
         let ws = Path::new("/ws");
-        let failed = |errno| {
+        let failed = |stage| {
             let msg = InitMessage::Failed {
-                stage: Stage::Setup,
+                stage,
                 message: "openat2(/ws/.git) failed".into(),
-                errno,
+                errno: Some(libc::ENOENT),
             };
             let mut report = EnforcementReport::default();
             read_messages(vec![msg], &mut report, &command(ws)).1
         };
         assert!(matches!(
-            failed(Some(libc::ENOENT)),
+            failed(Stage::Outdated),
             Some(LinuxError::Outdated { message }) if message == "openat2(/ws/.git) failed"
         ));
         assert!(matches!(
-            failed(Some(libc::EPERM)),
+            failed(Stage::Setup),
             Some(LinuxError::Setup { .. })
         ));
-        assert!(matches!(failed(None), Some(LinuxError::Setup { .. })));
     }
 
     fn command(ws: &Path) -> CommandSpec {

@@ -365,35 +365,45 @@ read-only, network off, extra deny_read; `timeout_secs` may only shorten."
         }
         let cancel = CancelHandle::new();
         cmd.cancel_handle(cancel.clone());
-        let away = Away {
+        let away = Arc::new(Away {
             request: ct,
             cancel,
             progress: meta
                 .get_progress_token()
                 .map(|t| (t, peer.clone(), timeout)),
             started: tokio::time::Instant::now(),
-        }
-        .hand_off();
-        cmd.hand_off(away.clone());
+            watcher: std::sync::Mutex::new(None),
+        });
+        let hand_off = away.hand_off();
+        cmd.hand_off(hand_off.clone());
         let elicit = peer
             .supported_elicitation_modes()
             .contains(&rmcp::service::ElicitationMode::Form);
-        // On this thread: see `Away`.
-        let mut asker = ElicitApprover::new(peer, tokio::runtime::Handle::current(), away);
-        let mut none = NoApprover;
-        let approver: &mut dyn Approver = if elicit { &mut asker } else { &mut none };
-        let gate = Gate {
-            engine: &mut engine,
-            approver,
-            audit: Some(&audit),
-            escalate: false,
-        };
-        let gated = run_gated(&cmd, gate);
-        let ask_failure = asker.failure();
+        // On this thread (see `Away`). A panic is this call's failure, not the server's.
+        let job = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut asker = ElicitApprover::new(peer, tokio::runtime::Handle::current(), hand_off);
+            let mut none = NoApprover;
+            let approver: &mut dyn Approver = if elicit { &mut asker } else { &mut none };
+            let gate = Gate {
+                engine: &mut engine,
+                approver,
+                audit: Some(&audit),
+                escalate: false,
+            };
+            let gated = run_gated(&cmd, gate);
+            (gated, asker.failure())
+        }));
+        away.finish().await;
         if let Some(keeper) = &self.spares {
             keeper.refill_after_reply();
         }
         let warm = ticket.is_some_and(|t| t.was_used());
+        let Ok((gated, ask_failure)) = job else {
+            return Ok(refused(
+                "the run did not complete: it panicked (a bug in Paddock; please report it)",
+                paddock::exit::SANDBOX_UNAVAILABLE,
+            ));
+        };
         let decision = serde_json::to_value(&gated.decision).unwrap_or(Value::Null);
         match gated.result {
             Ok(report) => {
@@ -599,18 +609,20 @@ fn load_rules(workspace: &Path, project_trusted: bool) -> Result<Engine, Paddock
     })
 }
 
-/// What a run's waits that may last are wrapped in (`paddock::HandOff`): the run itself,
+/// What a run's steps that may last are wrapped in (`paddock::HandOff`). The run itself,
 /// gate and sandbox included, is done on the runtime's thread that read the request, which
-/// saves a quick command's call two hand-overs between threads (about 0.08-0.11 ms a call on
-/// a 2-core VM). Building a sandbox of its own (a cold or narrowed call), waiting for a spare
-/// being built, its command's run past the first tick and waiting for the client's answer to
-/// an approval let the runtime go on on another thread
-/// (tokio's `block_in_place`) while a task watches the request: it cancels the run (its
-/// sandbox killed, the after-run check still done) when the client cancels the request, and
-/// sends a progress notification every second when the client gave a progress token
-/// (progress: elapsed seconds; total: the timeout, when there is one). While the run holds the
-/// thread (its preparation, the gate and a warm command's first 20 ms), other messages wait
-/// for it, and a cancellation that came meanwhile is acted on at the next hand-off.
+/// saves a quick command's call two hand-overs between threads (0.06-0.12 ms a call on a
+/// 2-core VM). A pre-walk or after-run check without kept watches, building a sandbox of its
+/// own (a cold or narrowed call), waiting for a spare being built, the command's run past its
+/// first tick (20 ms) and waiting for the client's answer to an approval let the runtime go on
+/// on another thread (tokio's `block_in_place`). The first of them starts a task that watches
+/// the request until the call ends: it cancels the run (its sandbox killed, the after-run
+/// check still done) when the client cancels the request, and sends a progress notification
+/// every second when the client gave a progress token (progress: elapsed seconds; total: the
+/// timeout, when there is one). While the run holds the thread (its preparation, the gate and
+/// a warm command's first 20 ms, about a millisecond for a quick command) other messages wait
+/// for it: a cancellation that came meanwhile is acted on from the next hand-off on, and a
+/// quick command that needs none runs to its end (MCP's cancellation is advisory).
 struct Away {
     request: tokio_util::sync::CancellationToken,
     cancel: CancelHandle,
@@ -620,22 +632,44 @@ struct Away {
         Option<Duration>,
     )>,
     started: tokio::time::Instant,
+    /// The task watching the request, started by the first hand-off.
+    watcher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Away {
-    fn hand_off(self) -> paddock::HandOff {
-        let away = Arc::new(self);
+    fn hand_off(self: &Arc<Self>) -> paddock::HandOff {
+        let away = self.clone();
         paddock::HandOff::new(move |wait| away.around(wait))
     }
 
     fn around(self: &Arc<Self>, wait: &mut dyn FnMut()) {
-        // Off a runtime (no caller does that today) there is nothing to let go on.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        // Only a multi-threaded runtime can go on elsewhere (`block_in_place` panics on any
+        // other); off one, there is nothing to let go on.
+        let runtime = tokio::runtime::Handle::try_current()
+            .ok()
+            .filter(|r| r.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let Some(runtime) = runtime else {
             return wait();
         };
-        let watcher = runtime.spawn(self.clone().watch());
+        self.watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| runtime.spawn(self.clone().watch()));
         tokio::task::block_in_place(wait);
-        watcher.abort();
+    }
+
+    /// Stops the watcher, if one was started. A progress notification it was sending is on its
+    /// way out before this returns, so none follows the reply.
+    async fn finish(&self) {
+        let watcher = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(w) = watcher {
+            w.abort();
+            let _ = w.await;
+        }
     }
 
     async fn watch(self: Arc<Self>) {

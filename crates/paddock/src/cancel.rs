@@ -1,5 +1,5 @@
-//! Cancelling a run from another thread (an MCP client's `notifications/cancelled`): a
-//! cancelled run that has not started never starts; a started one is ended by the runner's
+//! Cancelling a run from another thread (an MCP client's `notifications/cancelled`): a run
+//! cancelled before its launch never starts; a started one is ended by the runner's
 //! loop, which checks the flag at each tick (20 ms) and kills the whole tree through the
 //! backend (Linux: the pid namespace's init; Windows: the job object, or the broker's run at
 //! level 2), and reports `interrupted`. The same code on every platform.

@@ -99,6 +99,14 @@ impl WalkKeeper {
         self.watch.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
+    /// Whether watches are kept for the next run (else its pre-walk lists every directory).
+    fn holds_watch(&self) -> bool {
+        self.watch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     /// Keeps `watch` for the next run (the one kept before, from a run that ended meanwhile,
     /// is dropped), or drops it when it is no longer worth keeping.
     pub(crate) fn give_back(&self, watch: RootsWatch) {
@@ -284,9 +292,10 @@ impl SandboxCommand {
         self
     }
 
-    /// Wraps `around` around each step of the run that may last: building a sandbox of its
-    /// own, waiting for a spare being built, and the command's run past its first tick (see
-    /// `paddock_runner::HandOff`); a warm run of a quick command needs none of them. A
+    /// Wraps `around` around each step of the run that may last: a pre-walk or after-run check
+    /// without kept watches, building a sandbox of its own, waiting for a spare being built,
+    /// and the command's run past its first tick (see `paddock_runner::HandOff`); a warm run
+    /// of a quick command needs none of them. A
     /// front end that runs the command on its async runtime's thread passes a function that
     /// lets the runtime go on meanwhile; everything else in a run is short work on the thread.
     pub fn hand_off(&mut self, around: HandOff) -> &mut Self {
@@ -375,9 +384,16 @@ impl SandboxCommand {
             &self.policy,
             paddock_core::state::home_dir().as_deref(),
         )?;
-        let (spec, roots_watch) = match &self.walks {
-            Some(keeper) => keeper.spec(&self.policy, &workspace, false)?,
-            None => SandboxSpec::from_policy_watched(&self.policy, &workspace, WatchPlan::OneRun)?,
+        let make = || match &self.walks {
+            Some(keeper) => keeper.spec(&self.policy, &workspace, false),
+            None => SandboxSpec::from_policy_watched(&self.policy, &workspace, WatchPlan::OneRun),
+        };
+        // A pre-walk with no watches kept lists every directory of the roots (tens of ms for a
+        // large tree): inside the hand-off.
+        let full_walk = self.walks.as_ref().is_none_or(|k| !k.holds_watch());
+        let (spec, roots_watch) = match (&self.hand_off, full_walk) {
+            (Some(h), true) => h.around(make)?,
+            _ => make()?,
         };
         backend::check_portable(&spec)?;
         let env_span = tracing::debug_span!("env_scrub_and_program_lookup").entered();
@@ -448,14 +464,21 @@ impl SandboxCommand {
     }
 
     /// Runs an already prepared command (see `prepare`). When the backend finds the plan
-    /// outdated while it builds the sandbox (a path it names was moved meanwhile: see
-    /// `PaddockError::plan_outdated`), the command has not run: it is prepared again from the
-    /// host as it is now and run once more; a second such failure is the answer.
+    /// outdated while it builds the sandbox (a path it names was moved meanwhile, by a
+    /// concurrent run's after-run check say: see `PaddockError::plan_outdated`), the command
+    /// has not run: a sandboxed command is prepared again from the host as it is now (the same
+    /// program, directory and roots; the protected paths as they are now) and run once more; a
+    /// second such failure is the answer. What the first preparation recovered stays in the
+    /// report. An unconfined run (an escalation, run exactly as prepared) never gets there.
     pub fn run_prepared(&self, prepared: &Prepared) -> Result<RunReport, PaddockError> {
         match self.run_prepared_once(prepared) {
-            Err(e) if e.plan_outdated() => {
-                tracing::debug!(error = %e, "the plan was outdated while the sandbox was built; planning again");
-                self.run_prepared_once(&self.prepare()?)
+            Err(e) if e.plan_outdated() && prepared.spec.mode != paddock_core::Mode::FullAccess => {
+                tracing::debug!(error = %e, "plan outdated while the sandbox was built; planning again");
+                let mut again = self.prepare()?;
+                again
+                    .recovered
+                    .splice(0..0, prepared.recovered.iter().cloned());
+                self.run_prepared_once(&again)
             }
             done => done,
         }
@@ -528,8 +551,14 @@ impl SandboxCommand {
         if let Some(p) = pending {
             // The watches answer only for a tree that has ended: else every root is walked.
             let mut watch = prepared.roots_watch.take().filter(|_| outcome.is_ok());
-            let checked =
-                paddock_core::integrity::check_after_run_watched(&prepared.spec, watch.as_mut());
+            let check = |w: Option<&mut RootsWatch>| {
+                paddock_core::integrity::check_after_run_watched(&prepared.spec, w)
+            };
+            // Without watches every root is walked again: inside the hand-off.
+            let checked = match (&self.hand_off, watch.as_mut()) {
+                (Some(h), None) => h.around(|| check(None)),
+                (_, w) => check(w),
+            };
             let complete = paddock_core::integrity::first_undone(&checked).is_none();
             integrity.extend(checked);
             match (watch, &self.walks) {

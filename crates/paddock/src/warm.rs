@@ -116,26 +116,27 @@ impl SpareSlot {
     }
 
     /// Takes the spare, waiting for one being built (it is nearer done than a new sandbox). A
-    /// refill still waiting for a reply is started now: this run wants it first.
-    /// The wait, when there is one, runs inside `hand_off` (see `SandboxCommand::hand_off`).
+    /// refill still waiting for a reply is started now: this run wants it first. The wait, when
+    /// there is one, runs inside `hand_off` (see `SandboxCommand::hand_off`).
     pub fn take(&self, hand_off: Option<&HandOff>) -> Option<Spare> {
-        // Not under the state's lock: a refill takes the deferred wake's lock, then the state's.
-        let building = matches!(
-            *self.state.lock().unwrap_or_else(|e| e.into_inner()),
-            State::Building
-        );
-        if !building {
-            return self.take_now();
+        {
+            // Seen not being built and taken under one lock: a refill claimed in between would
+            // leave this run waiting for a build whose wake-up waits for a reply.
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if !matches!(*state, State::Building) {
+                return take_out(&mut state);
+            }
         }
+        // Not under the state's lock: a refill takes the deferred wake's lock, then the state's.
         self.deferred.hand_over();
         match hand_off {
-            Some(h) => h.around(|| self.take_now()),
-            None => self.take_now(),
+            Some(h) => h.around(|| self.wait_and_take()),
+            None => self.wait_and_take(),
         }
     }
 
     /// Takes the spare, waiting up to `WAIT_FOR_BUILD` for one being built.
-    fn take_now(&self) -> Option<Spare> {
+    fn wait_and_take(&self) -> Option<Spare> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let deadline = Instant::now() + WAIT_FOR_BUILD;
         while matches!(*state, State::Building) {
@@ -149,10 +150,7 @@ impl SpareSlot {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        match std::mem::replace(&mut *state, State::Empty) {
-            State::Ready(spare) => Some(*spare),
-            _ => None,
-        }
+        take_out(&mut state)
     }
 
     fn set(&self, s: State) {
@@ -169,6 +167,14 @@ impl SpareSlot {
         } else {
             false
         }
+    }
+}
+
+/// The spare of a slot not being built, leaving it empty.
+fn take_out(state: &mut State) -> Option<Spare> {
+    match std::mem::replace(state, State::Empty) {
+        State::Ready(spare) => Some(*spare),
+        _ => None,
     }
 }
 

@@ -161,12 +161,27 @@ fn fail(status: &OwnedFd, stage: Stage, err: &LinuxError) -> ! {
     let _ = status::send(
         status,
         &InitMessage::Failed {
-            stage,
+            stage: reported_stage(stage, err),
             message: err.to_string(),
             errno,
         },
     );
     sys::exit_now(SETUP_FAILED)
+}
+
+/// The view opens each path of its plan (protected paths, roots, deny-read paths) with
+/// `openat2`, and only there: a path it finds gone was moved or removed since the plan was made.
+fn reported_stage(stage: Stage, err: &LinuxError) -> Stage {
+    match err {
+        LinuxError::Syscall {
+            call: "openat2",
+            source,
+            ..
+        } if stage == Stage::Setup && source.raw_os_error() == Some(libc::ENOENT) => {
+            Stage::Outdated
+        }
+        _ => stage,
+    }
 }
 
 fn syscall(call: &'static str, target: &str) -> impl FnOnce(std::io::Error) -> LinuxError {
@@ -463,6 +478,24 @@ fn spawn_command(cmd: &PlanCommand, status: &OwnedFd) -> Result<libc::pid_t, End
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only the view's opening of a plan path that is gone says the plan is outdated: another
+    /// missing path (the command's directory) or another error of `openat2` does not.
+    #[test]
+    fn only_a_plan_path_gone_reads_as_an_outdated_plan() {
+        let err = |call, errno| LinuxError::Syscall {
+            call,
+            target: "/ws/.git".into(),
+            source: std::io::Error::from_raw_os_error(errno),
+        };
+        let gone = err("openat2", libc::ENOENT);
+        assert_eq!(reported_stage(Stage::Setup, &gone), Stage::Outdated);
+        let chdir = err("chdir", libc::ENOENT);
+        assert_eq!(reported_stage(Stage::Setup, &chdir), Stage::Setup);
+        let denied = err("openat2", libc::EACCES);
+        assert_eq!(reported_stage(Stage::Setup, &denied), Stage::Setup);
+        assert_eq!(reported_stage(Stage::Exec, &gone), Stage::Exec);
+    }
 
     #[test]
     fn an_empty_message_means_the_plan_the_init_has_and_none_is_an_error() {
