@@ -60,7 +60,7 @@ async fn connect_with_pid(
         .env_remove("PADDOCK_MCP_SPARES")
         .env_remove("PADDOCK_SESSION");
     if log.is_some() {
-        cmd.env("PADDOCK_LOG", "paddock_core=debug");
+        cmd.env("PADDOCK_LOG", "paddock_core=debug,paddock_mcp=debug");
     }
     let mut builder = TokioChildProcess::builder(cmd);
     if let Some(log) = log {
@@ -193,6 +193,48 @@ fn each_warm_call_gets_a_fresh_sandbox() {
 /// The server holds the tidying of each finished sandbox (reaping its pid 1, closing its
 /// namespaces) until the call's reply is out (`paddock::tidies_after_replies`): many calls
 /// later, nothing of them is left, neither a child not reaped nor a descriptor.
+/// A warm call of a quick command is answered on the server's thread that read it, with no
+/// hand-over to another thread; a command that runs past the first tick (20 ms) lets the
+/// runtime go on elsewhere while it waits, and its reply still comes.
+#[test]
+fn only_a_call_that_waits_hands_the_runtime_on() {
+    let _sockets = sockets_shared();
+    let w = World::new();
+    let log = w.outside.join("server.log");
+    let handed_on = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("the runtime goes on on another thread")
+            .count()
+    };
+    rt().block_on(async {
+        let c = connect_logging(&w, Some(&log)).await;
+        // The first call may wait for the spare built at start; on a loaded machine a later
+        // one may too, or `true` may outlast a tick: one quick call of five is enough.
+        let mut quick = false;
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let before = handed_on();
+            let v = run(&c, json!({ "argv": ["true"] })).await;
+            assert_eq!(
+                (v["exit_code"].clone(), v["warm"].clone()),
+                (json!(0), json!(true)),
+                "{v}"
+            );
+            quick |= handed_on() == before;
+        }
+        assert!(quick, "every warm call of `true` handed the runtime on");
+        let before = handed_on();
+        let v = run(&c, json!({ "argv": ["sleep", "0.2"] })).await;
+        assert_eq!(v["exit_code"], 0, "{v}");
+        assert!(
+            handed_on() > before,
+            "a 200 ms command held the runtime's thread"
+        );
+        c.cancel().await.unwrap();
+    });
+}
+
 #[test]
 fn many_warm_calls_leave_no_process_or_descriptor_behind() {
     let _sockets = sockets_shared();

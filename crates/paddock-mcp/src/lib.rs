@@ -655,6 +655,7 @@ impl Away {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get_or_insert_with(|| runtime.spawn(self.clone().watch()));
+        tracing::debug!("run: the runtime goes on on another thread while this waits");
         tokio::task::block_in_place(wait);
     }
 
