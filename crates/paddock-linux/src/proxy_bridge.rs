@@ -205,7 +205,4 @@ impl SandboxedProcess for ProxiedProcess {
     fn take_denials(&mut self) -> Vec<paddock_core::Denial> {
         self.inner.take_denials()
     }
-    fn take_capture(&mut self) -> Option<paddock_runner::Capture> {
-        self.inner.take_capture()
-    }
 }

@@ -110,7 +110,6 @@ impl WaitingSandbox {
     pub fn start(
         self,
         cmd: &CommandSpec,
-        output_cap: u64,
     ) -> Result<(Box<dyn SandboxedProcess>, EnforcementReport), LinuxError> {
         let WaitingSandbox {
             child,
@@ -120,12 +119,6 @@ impl WaitingSandbox {
             spec,
             ..
         } = self;
-        // The capture is drained from before the command exists: its thread is up by the time
-        // the command writes or ends (`paddock_runner::capture_early`).
-        let child =
-            paddock_runner::capture_early(child, output_cap).map_err(|e| LinuxError::Setup {
-                message: format!("cannot start draining the command's output: {e}"),
-            })?;
         let frame = crate::command_frame::encode(&plan_command(&spec, cmd));
         let sent = std::fs::File::from(command).write_all(&frame);
         if let Err(e) = sent {

@@ -1,7 +1,8 @@
-//! Pump threads that drain the command's captured pipes, keeping at most `cap` bytes per stream
-//! and counting the rest, so a chatty command never blocks on a full pipe and never grows our
-//! memory past the cap. On Unix one pump polls both pipes ([`ChildStdio::pipes`]); other
-//! readers get a pump each.
+//! Pumps that drain the command's captured pipes, keeping at most `cap` bytes per stream and
+//! counting the rest, so a chatty command never blocks on a full pipe for longer than `run`'s
+//! first tick and never grows our memory past the cap. On Unix one pump polls both pipes
+//! ([`ChildStdio::pipes`]), on a thread from `run`'s first tick on, or on the caller's thread
+//! in `finish` for a command that ended before; other readers get a pump thread each.
 
 use crate::{Captured, ChildStdio};
 use std::io::Read;
@@ -13,17 +14,28 @@ use std::time::{Duration, Instant};
 /// file (a pipe held open by a process outside the tree) still yields what it read.
 type Shared = Arc<Mutex<Captured>>;
 
-/// The running pumps of one command.
+/// The pumps of one command.
 pub(crate) struct Pumps {
     streams: Vec<Shared>,
     done: mpsc::Receiver<()>,
     running: usize,
+    /// Unix pipes not handed to a pump yet (see [`Pumps::new`]), the sender their pump reports
+    /// its end on, and their cap.
+    #[cfg(unix)]
+    pipes: Vec<(std::fs::File, Shared)>,
+    #[cfg(unix)]
+    tx: mpsc::Sender<()>,
+    #[cfg(unix)]
+    cap: u64,
 }
 
 impl Pumps {
-    /// Starts the pumps: one for both pipes of [`ChildStdio::pipes`], else one per captured
-    /// stream (none for inherited stdio).
-    pub(crate) fn start(stdio: ChildStdio, cap: u64) -> std::io::Result<Pumps> {
+    /// The pumps of `stdio`: for the pipes of [`ChildStdio::pipes`], one pump polling both,
+    /// started only by [`Pumps::start_pipes`] (a command that ends first has its output read
+    /// by [`Pumps::finish`] on the caller's thread, with no thread woken: the pipes hold what
+    /// it wrote, a command writing more than they hold waits for the pump meanwhile); other
+    /// captured streams get a pump each, started now; inherited stdio gets none.
+    pub(crate) fn new(stdio: ChildStdio, cap: u64) -> std::io::Result<Pumps> {
         let (tx, done) = mpsc::channel();
         let mut streams = Vec::new();
         let mut running = 0;
@@ -36,14 +48,13 @@ impl Pumps {
                 .zip(shared.iter().cloned())
                 .filter_map(|(pipe, buf)| pipe.map(|p| (p, buf)))
                 .collect();
-            crate::workers::run(Box::new(move || {
-                poll_pump(pipes, cap);
-                let _ = tx.send(());
-            }))?;
             return Ok(Pumps {
                 streams: shared.into(),
                 done,
-                running: 1,
+                tx,
+                running: 0,
+                pipes,
+                cap,
             });
         }
         for reader in [stdio.stdout, stdio.stderr] {
@@ -62,13 +73,38 @@ impl Pumps {
             streams,
             done,
             running,
+            #[cfg(unix)]
+            pipes: Vec::new(),
+            #[cfg(unix)]
+            tx,
+            #[cfg(unix)]
+            cap,
         })
     }
 
-    /// Waits at most `limit` for the pumps to reach end of file and returns (stdout, stderr).
-    /// A stream still open after `limit` is returned as read so far and marked truncated.
+    /// Hands the pipes to a pump thread, when they have not been yet.
+    pub(crate) fn start_pipes(&mut self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        if !self.pipes.is_empty() {
+            let (pipes, cap, tx) = (std::mem::take(&mut self.pipes), self.cap, self.tx.clone());
+            crate::workers::run(Box::new(move || {
+                poll_pump(pipes, cap, None);
+                let _ = tx.send(());
+            }))?;
+            self.running += 1;
+        }
+        Ok(())
+    }
+
+    /// Waits at most `limit` for the pumps to reach end of file (pipes no pump took are read
+    /// here) and returns (stdout, stderr). A stream still open after `limit` is returned as
+    /// read so far and marked truncated.
     pub(crate) fn finish(self, limit: Duration) -> (Captured, Captured) {
         let deadline = Instant::now() + limit;
+        #[cfg(unix)]
+        let mut complete = self.pipes.is_empty() || poll_pump(self.pipes, self.cap, Some(deadline));
+        #[cfg(not(unix))]
+        let mut complete = true;
         let mut finished = 0;
         while finished < self.running {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -77,7 +113,7 @@ impl Pumps {
                 Err(_) => break,
             }
         }
-        let complete = finished == self.running;
+        complete &= finished == self.running;
         let mut out = self.streams.into_iter().map(|s| {
             let mut c = std::mem::take(&mut *s.lock().unwrap_or_else(|e| e.into_inner()));
             c.truncated |= !complete && c.bytes > 0;
@@ -117,12 +153,24 @@ fn keep_read(buf: &Shared, read: &[u8], cap: u64) {
 }
 
 /// Drains every pipe of `pipes` into its buffer, polling them together, until each has reached
-/// end of file (or failed, which ends it too).
+/// end of file (or failed, which ends it too), or until `deadline`. `false` when a pipe was
+/// not drained to its end.
 #[cfg(unix)]
-fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64) {
+fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64, deadline: Option<Instant>) -> bool {
     use std::os::fd::AsRawFd;
     let mut chunk = [0u8; 16 * 1024];
     while !pipes.is_empty() {
+        let timeout = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                // Rounded up: a wait of 0 would spin until the deadline.
+                left.as_millis().clamp(1, libc::c_int::MAX as u128) as libc::c_int
+            }
+        };
         let mut fds: Vec<libc::pollfd> = pipes
             .iter()
             .map(|(pipe, _)| libc::pollfd {
@@ -132,7 +180,7 @@ fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64) {
             })
             .collect();
         // SAFETY: `fds` is a valid array of `fds.len()` pollfds that lives across the call.
-        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) } < 0 {
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
@@ -140,7 +188,7 @@ fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64) {
             for (_, buf) in &pipes {
                 buf.lock().unwrap_or_else(|e| e.into_inner()).truncated = true;
             }
-            return;
+            return false;
         }
         // Read once from each pipe that is ready; a pipe at its end (or failing) is dropped
         // (last first, so that the indices of those before it stay valid).
@@ -162,6 +210,7 @@ fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64) {
             }
         }
     }
+    true
 }
 
 #[cfg(test)]
@@ -170,15 +219,21 @@ mod tests {
     use std::io::Cursor;
     use std::thread;
 
+    /// The pumps of `stdio`, its pipes handed to a pump thread when `pumped`.
+    fn pumps(stdio: ChildStdio, cap: u64, pumped: bool) -> Pumps {
+        let mut p = Pumps::new(stdio, cap).unwrap();
+        if pumped {
+            p.start_pipes().unwrap();
+        }
+        p
+    }
+
     fn capture(data: Vec<u8>, cap: u64) -> Captured {
         let stdio = ChildStdio {
             stdout: Some(Box::new(Cursor::new(data))),
             ..ChildStdio::default()
         };
-        Pumps::start(stdio, cap)
-            .unwrap()
-            .finish(Duration::from_secs(5))
-            .0
+        pumps(stdio, cap, false).finish(Duration::from_secs(5)).0
     }
 
     #[test]
@@ -224,9 +279,7 @@ mod tests {
 
     #[test]
     fn inherited_streams_yield_empty_captures() {
-        let (o, e) = Pumps::start(ChildStdio::default(), 10)
-            .unwrap()
-            .finish(Duration::from_secs(1));
+        let (o, e) = pumps(ChildStdio::default(), 10, true).finish(Duration::from_secs(1));
         assert_eq!((o, e), (Captured::default(), Captured::default()));
     }
 
@@ -248,23 +301,30 @@ mod tests {
             stdout: Some(Box::new(Endless(false))),
             ..ChildStdio::default()
         };
-        let pumps = Pumps::start(stdio, 10).unwrap();
+        let p = pumps(stdio, 10, false);
         thread::sleep(Duration::from_millis(100));
-        let (o, _) = pumps.finish(Duration::from_millis(200));
+        let (o, _) = p.finish(Duration::from_millis(200));
         assert_eq!((o.data, o.truncated), (b"z".to_vec(), true));
     }
 
-    /// Two pipes drained by one polling pump: a writer that fills one pipe while the other
-    /// stays open and quiet is drained (no deadlock), each stream is capped and counted on its
-    /// own, and the capture ends once both have reached end of file.
+    /// Two pipes drained by one polling pump, on a pump thread or (pipes no pump took) by
+    /// `finish` on the caller's thread: a writer that fills one pipe while the other stays
+    /// open and quiet is drained (no deadlock), each stream is capped and counted on its own,
+    /// and the capture ends once both have reached end of file.
     #[cfg(unix)]
     #[test]
     fn one_pump_drains_both_pipes_each_with_its_own_cap() {
+        both_pipes_drained(true);
+        both_pipes_drained(false);
+    }
+
+    #[cfg(unix)]
+    fn both_pipes_drained(pumped: bool) {
         use std::io::Write;
         let (out_r, mut out_w) = std::io::pipe().unwrap();
         let (err_r, mut err_w) = std::io::pipe().unwrap();
         let stdio = ChildStdio::pipes(Some(out_r.into()), Some(err_r.into()));
-        let pumps = Pumps::start(stdio, 1000).unwrap();
+        let pumps = pumps(stdio, 1000, pumped);
         // Far more than a pipe holds (64 KiB): written only because the pump keeps reading.
         let writer = thread::spawn(move || {
             err_w.write_all(&vec![b'e'; 300_000]).unwrap();
@@ -285,23 +345,33 @@ mod tests {
         writer.join().unwrap();
     }
 
+    /// Pumped or read by `finish`, a pipe held open ends the capture at the limit, with what
+    /// was read, marked truncated.
     #[cfg(unix)]
     #[test]
     fn a_pipe_left_open_ends_the_capture_at_the_limit_with_what_was_read() {
         use std::io::Write;
-        let (out_r, mut out_w) = std::io::pipe().unwrap();
-        let (err_r, err_w) = std::io::pipe().unwrap();
-        drop(err_w);
-        let pumps = Pumps::start(
-            ChildStdio::pipes(Some(out_r.into()), Some(err_r.into())),
-            10,
-        )
-        .unwrap();
-        out_w.write_all(b"z").unwrap();
-        thread::sleep(Duration::from_millis(100));
-        let (o, e) = pumps.finish(Duration::from_millis(200));
-        assert_eq!((o.data, o.truncated), (b"z".to_vec(), true));
-        assert_eq!(e, Captured::default());
-        drop(out_w);
+        for pumped in [true, false] {
+            let (out_r, mut out_w) = std::io::pipe().unwrap();
+            let (err_r, err_w) = std::io::pipe().unwrap();
+            drop(err_w);
+            let stdio = ChildStdio::pipes(Some(out_r.into()), Some(err_r.into()));
+            let p = pumps(stdio, 10, pumped);
+            out_w.write_all(b"z").unwrap();
+            thread::sleep(Duration::from_millis(100));
+            let started = Instant::now();
+            let (o, e) = p.finish(Duration::from_millis(200));
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "pumped: {pumped}"
+            );
+            assert_eq!(
+                (o.data, o.truncated),
+                (b"z".to_vec(), true),
+                "pumped: {pumped}"
+            );
+            assert_eq!(e, Captured::default());
+            drop(out_w);
+        }
     }
 }

@@ -216,8 +216,9 @@ pub struct ChildStdio {
 
 #[cfg(unix)]
 impl ChildStdio {
-    /// The read ends of the command's stdout and stderr pipes. One pump thread drains both
-    /// (`poll`), so that the start and the end of a capture wake one thread, not two.
+    /// The read ends of the command's stdout and stderr pipes. One pump drains both (`poll`):
+    /// on a thread once the command has run past `run`'s first tick, else on `run`'s own
+    /// thread after the command ended, so a quick command's capture wakes no thread.
     pub fn pipes(
         stdout: Option<std::os::fd::OwnedFd>,
         stderr: Option<std::os::fd::OwnedFd>,
@@ -254,66 +255,6 @@ pub trait SandboxedProcess: Send {
     /// refusals), read once the tree has ended. Default: nothing is recorded.
     fn take_denials(&mut self) -> Vec<paddock_core::Denial> {
         Vec::new()
-    }
-    /// The capture started before the command was (see [`capture_early`]), for `run` to finish;
-    /// `None` (the default): `run` starts it from [`SandboxedProcess::take_stdio`].
-    fn take_capture(&mut self) -> Option<Capture> {
-        None
-    }
-}
-
-/// Captured streams already being drained: started by [`capture_early`].
-pub struct Capture(capture::Pumps);
-
-/// Starts draining `child`'s captured streams now, keeping at most `cap` bytes of each, before
-/// its command is given (a waiting sandbox, whose pipes exist before its command does): the
-/// pump's thread is up when the command starts writing and ending, instead of being woken
-/// after the command has started. `run` then finishes this capture; its `output_cap` does not
-/// apply to it.
-pub fn capture_early(
-    mut child: Box<dyn SandboxedProcess>,
-    cap: u64,
-) -> io::Result<Box<dyn SandboxedProcess>> {
-    let pumps = capture::Pumps::start(child.take_stdio(), cap)?;
-    Ok(Box::new(Draining {
-        inner: child,
-        capture: Some(Capture(pumps)),
-    }))
-}
-
-/// A process with its capture started early ([`capture_early`]).
-struct Draining {
-    inner: Box<dyn SandboxedProcess>,
-    capture: Option<Capture>,
-}
-
-impl SandboxedProcess for Draining {
-    fn take_stdio(&mut self) -> ChildStdio {
-        ChildStdio::default()
-    }
-    fn try_wait(&mut self) -> io::Result<Option<ExitInfo>> {
-        self.inner.try_wait()
-    }
-    fn wait_timeout(&mut self, d: Duration) -> io::Result<Option<ExitInfo>> {
-        self.inner.wait_timeout(d)
-    }
-    fn signal_tree(&mut self, sig: Interrupt) -> io::Result<()> {
-        self.inner.signal_tree(sig)
-    }
-    fn kill_tree(&mut self) -> io::Result<()> {
-        self.inner.kill_tree()
-    }
-    fn id(&self) -> u32 {
-        self.inner.id()
-    }
-    fn take_signal_watch(&mut self) -> Option<SignalWatch> {
-        self.inner.take_signal_watch()
-    }
-    fn take_denials(&mut self) -> Vec<paddock_core::Denial> {
-        self.inner.take_denials()
-    }
-    fn take_capture(&mut self) -> Option<Capture> {
-        self.capture.take()
     }
 }
 
@@ -404,10 +345,7 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// are removed here and a signal they caught in between is dropped.
 pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Result<Outcome> {
     let start = Instant::now();
-    let pumps = match child.take_capture() {
-        Some(Capture(pumps)) => pumps,
-        None => capture::Pumps::start(child.take_stdio(), opts.output_cap)?,
-    };
+    let mut pumps = capture::Pumps::new(child.take_stdio(), opts.output_cap)?;
     let early = child.take_signal_watch();
     let watch = match (opts.forward_signals, early) {
         (true, Some(SignalWatch(w))) => Some(w),
@@ -428,6 +366,8 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
     let status = match waiting.tick(&mut *child)? {
         Some(status) => status,
         None => {
+            // Past the first tick the pipes may fill: a pump drains them from now on.
+            pumps.start_pipes()?;
             let mut rest = || loop {
                 if let Some(status) = waiting.tick(&mut *child)? {
                     break Ok::<_, io::Error>(status);

@@ -608,9 +608,7 @@ impl SandboxCommand {
             && tracing::debug_span!("spare_fits")
                 .in_scope(|| spare.fits(&prepared.spec, &self.policy))
         {
-            match tracing::debug_span!("spare_start")
-                .in_scope(|| spare.start(&prepared.command, self.policy.output_cap))
-            {
+            match tracing::debug_span!("spare_start").in_scope(|| spare.start(&prepared.command)) {
                 Ok(launched) => {
                     ticket.mark_used();
                     return Ok(launched);

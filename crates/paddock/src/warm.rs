@@ -83,9 +83,8 @@ impl Spare {
     pub(crate) fn start(
         self,
         cmd: &paddock_core::spec::CommandSpec,
-        output_cap: u64,
     ) -> Result<crate::backend::Launched, PaddockError> {
-        self.sandbox.start(cmd, output_cap)
+        self.sandbox.start(cmd)
     }
 }
 

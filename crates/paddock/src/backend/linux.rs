@@ -160,12 +160,8 @@ impl WaitingSandbox for paddock_linux::WaitingSandbox {
         paddock_linux::WaitingSandbox::is_current(self)
     }
 
-    fn start(
-        self: Box<Self>,
-        cmd: &CommandSpec,
-        output_cap: u64,
-    ) -> Result<Launched, PaddockError> {
-        paddock_linux::WaitingSandbox::start(*self, cmd, output_cap).map_err(from_linux)
+    fn start(self: Box<Self>, cmd: &CommandSpec) -> Result<Launched, PaddockError> {
+        paddock_linux::WaitingSandbox::start(*self, cmd).map_err(from_linux)
     }
 }
 

@@ -156,10 +156,9 @@ pub trait WaitingSandbox: Send {
     /// the sandbox must then be dropped, not used.
     fn is_current(&self) -> bool;
 
-    /// Starts `cmd` (program resolved) in it, its output captured (at most `output_cap` bytes
-    /// of each stream kept); the sandbox is used up either way.
-    fn start(self: Box<Self>, cmd: &CommandSpec, output_cap: u64)
-    -> Result<Launched, PaddockError>;
+    /// Starts `cmd` (program resolved) in it, its output captured (the run's `output_cap`
+    /// applies); the sandbox is used up either way.
+    fn start(self: Box<Self>, cmd: &CommandSpec) -> Result<Launched, PaddockError>;
 }
 
 /// What a backend needs from this machine, and whether it has it.
