@@ -19,12 +19,13 @@ pub(crate) struct Pumps {
     streams: Vec<Shared>,
     done: mpsc::Receiver<()>,
     running: usize,
-    /// Unix pipes not handed to a pump yet (see [`Pumps::new`]), the sender their pump reports
-    /// its end on, and their cap.
+    /// Unix pipes not handed to a pump yet (see [`Pumps::new`]), the sender their pump will
+    /// report its end on (held only until then: a pump that dies without a word disconnects
+    /// the channel, which ends `finish`'s wait), and their cap.
     #[cfg(unix)]
     pipes: Vec<(std::fs::File, Shared)>,
     #[cfg(unix)]
-    tx: mpsc::Sender<()>,
+    tx: Option<mpsc::Sender<()>>,
     #[cfg(unix)]
     cap: u64,
 }
@@ -33,7 +34,7 @@ impl Pumps {
     /// The pumps of `stdio`: for the pipes of [`ChildStdio::pipes`], one pump polling both,
     /// started only by [`Pumps::start_pipes`] (a command that ends first has its output read
     /// by [`Pumps::finish`] on the caller's thread, with no thread woken: the pipes hold what
-    /// it wrote, a command writing more than they hold waits for the pump meanwhile); other
+    /// it wrote; the caller starts the pump once they fill, see [`Pumps::filling`]); other
     /// captured streams get a pump each, started now; inherited stdio gets none.
     pub(crate) fn new(stdio: ChildStdio, cap: u64) -> std::io::Result<Pumps> {
         let (tx, done) = mpsc::channel();
@@ -51,9 +52,9 @@ impl Pumps {
             return Ok(Pumps {
                 streams: shared.into(),
                 done,
-                tx,
                 running: 0,
                 pipes,
+                tx: Some(tx),
                 cap,
             });
         }
@@ -76,17 +77,36 @@ impl Pumps {
             #[cfg(unix)]
             pipes: Vec::new(),
             #[cfg(unix)]
-            tx,
+            tx: None,
             #[cfg(unix)]
             cap,
         })
     }
 
+    /// Whether there are pipes no pump has taken yet.
+    pub(crate) fn pipes_pending(&self) -> bool {
+        #[cfg(unix)]
+        return !self.pipes.is_empty();
+        #[cfg(not(unix))]
+        false
+    }
+
+    /// Whether pipes no pump has taken yet hold a quarter of what they can hold, or more (or
+    /// their fill cannot be read): a command writing that much may soon wait for a reader.
+    pub(crate) fn filling(&self) -> bool {
+        #[cfg(unix)]
+        return self.pipes.iter().any(|(pipe, _)| filling(pipe));
+        #[cfg(not(unix))]
+        false
+    }
+
     /// Hands the pipes to a pump thread, when they have not been yet.
     pub(crate) fn start_pipes(&mut self) -> std::io::Result<()> {
         #[cfg(unix)]
-        if !self.pipes.is_empty() {
-            let (pipes, cap, tx) = (std::mem::take(&mut self.pipes), self.cap, self.tx.clone());
+        if !self.pipes.is_empty()
+            && let Some(tx) = self.tx.take()
+        {
+            let (pipes, cap) = (std::mem::take(&mut self.pipes), self.cap);
             crate::workers::run(Box::new(move || {
                 poll_pump(pipes, cap, None);
                 let _ = tx.send(());
@@ -102,7 +122,18 @@ impl Pumps {
     pub(crate) fn finish(self, limit: Duration) -> (Captured, Captured) {
         let deadline = Instant::now() + limit;
         #[cfg(unix)]
-        let mut complete = self.pipes.is_empty() || poll_pump(self.pipes, self.cap, Some(deadline));
+        let mut complete = {
+            let left = poll_pump(self.pipes, self.cap, Some(deadline));
+            let complete = left.is_empty();
+            // Held open past the limit (by a process outside the tree): drained on a worker, as
+            // a pump started earlier would go on doing, so that its writer is not cut off.
+            if !complete {
+                let _ = crate::workers::run(Box::new(move || {
+                    poll_pump(left, 0, None);
+                }));
+            }
+            complete
+        };
         #[cfg(not(unix))]
         let mut complete = true;
         let mut finished = 0;
@@ -152,11 +183,35 @@ fn keep_read(buf: &Shared, read: &[u8], cap: u64) {
     }
 }
 
-/// Drains every pipe of `pipes` into its buffer, polling them together, until each has reached
-/// end of file (or failed, which ends it too), or until `deadline`. `false` when a pipe was
-/// not drained to its end.
+/// Whether `pipe` holds a quarter of its capacity or more (`FIONREAD`, `F_GETPIPE_SZ`); true
+/// when either cannot be read.
 #[cfg(unix)]
-fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64, deadline: Option<Instant>) -> bool {
+fn filling(pipe: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    let fd = pipe.as_raw_fd();
+    let mut held: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the valid pointer it is given.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut held) } < 0 {
+        return true;
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: F_GETPIPE_SZ takes no argument and only reads the descriptor's pipe.
+    let size = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+    #[cfg(not(target_os = "linux"))]
+    let size: libc::c_int = 16 * 1024;
+    size <= 0 || held >= size / 4
+}
+
+/// Drains every pipe of `pipes` into its buffer, polling them together, until each has reached
+/// end of file (or failed, which ends it too), or until `deadline`. Returns the pipes not
+/// drained to their end (none when all were), their buffers marked truncated when a `poll`
+/// failed.
+#[cfg(unix)]
+fn poll_pump(
+    mut pipes: Vec<(std::fs::File, Shared)>,
+    cap: u64,
+    deadline: Option<Instant>,
+) -> Vec<(std::fs::File, Shared)> {
     use std::os::fd::AsRawFd;
     let mut chunk = [0u8; 16 * 1024];
     while !pipes.is_empty() {
@@ -165,10 +220,12 @@ fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64, deadline: Option
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return false;
+                    return pipes;
                 }
                 // Rounded up: a wait of 0 would spin until the deadline.
-                left.as_millis().clamp(1, libc::c_int::MAX as u128) as libc::c_int
+                left.as_micros()
+                    .div_ceil(1000)
+                    .min(libc::c_int::MAX as u128) as libc::c_int
             }
         };
         let mut fds: Vec<libc::pollfd> = pipes
@@ -188,7 +245,7 @@ fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64, deadline: Option
             for (_, buf) in &pipes {
                 buf.lock().unwrap_or_else(|e| e.into_inner()).truncated = true;
             }
-            return false;
+            return pipes;
         }
         // Read once from each pipe that is ready; a pipe at its end (or failing) is dropped
         // (last first, so that the indices of those before it stay valid).
@@ -210,7 +267,7 @@ fn poll_pump(mut pipes: Vec<(std::fs::File, Shared)>, cap: u64, deadline: Option
             }
         }
     }
-    true
+    pipes
 }
 
 #[cfg(test)]
@@ -343,6 +400,28 @@ mod tests {
         );
         assert_eq!((e.bytes, e.data.len(), e.truncated), (300_000, 1000, true));
         writer.join().unwrap();
+    }
+
+    /// Pipes no pump took say they are filling once a quarter of their capacity waits in them.
+    #[cfg(unix)]
+    #[test]
+    fn pipes_fill_at_a_quarter_of_their_capacity() {
+        use std::io::Write;
+        let (out_r, mut out_w) = std::io::pipe().unwrap();
+        let (err_r, _err_w) = std::io::pipe().unwrap();
+        let stdio = ChildStdio::pipes(Some(out_r.into()), Some(err_r.into()));
+        let p = pumps(stdio, 10, false);
+        assert!(p.pipes_pending() && !p.filling(), "empty pipes");
+        out_w.write_all(&[b'x'; 100]).unwrap();
+        assert!(!p.filling(), "100 bytes");
+        out_w.write_all(&vec![b'x'; 20_000]).unwrap();
+        assert!(p.filling(), "20 KB of a 64 KiB pipe");
+        let mut p = p;
+        p.start_pipes().unwrap();
+        assert!(!p.pipes_pending() && !p.filling(), "handed to a pump");
+        drop((out_w, _err_w));
+        let (o, _) = p.finish(Duration::from_secs(5));
+        assert_eq!((o.bytes, o.truncated), (20_100, true));
     }
 
     /// Pumped or read by `finish`, a pipe held open ends the capture at the limit, with what

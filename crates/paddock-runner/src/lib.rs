@@ -54,7 +54,8 @@ pub struct RunOptions {
     /// Wall-clock limit; when reached the whole tree is killed and `Outcome::timed_out` is set.
     pub timeout: Option<Duration>,
     /// With `Capture`: at most this many bytes are kept *per stream*; the rest is read and
-    /// counted but dropped, so the command never blocks on a full pipe.
+    /// counted but dropped, so the command never waits on a full pipe for long (a few
+    /// milliseconds at most, until `run` sees the pipes fill and starts their pump).
     pub output_cap: u64,
     /// Forward SIGINT/SIGTERM/SIGHUP (Ctrl-C/Ctrl-Break/close on Windows) received by this process
     /// to the tree once, then kill the tree after `interrupt_grace`. A second signal kills at once.
@@ -273,6 +274,10 @@ impl SignalWatch {
 /// How often the run loop wakes to check the timeout and forwarded signals.
 const TICK: Duration = Duration::from_millis(20);
 
+/// How often the first tick looks at captured pipes that have no pump yet (see
+/// `Waiting::first_tick`).
+const SLICE: Duration = Duration::from_millis(2);
+
 /// The run loop's state between ticks.
 struct Waiting<'a> {
     deadline: Option<Instant>,
@@ -291,6 +296,43 @@ impl Waiting<'_> {
         if let Some(status) = child.wait_timeout(TICK)? {
             return Ok(Some(status));
         }
+        self.act(child)?;
+        Ok(None)
+    }
+
+    /// The first tick. While the captured pipes have no pump (`capture::Pumps::new`) it is
+    /// waited in slices, and the pump is started as soon as the pipes fill: a command writing
+    /// more than they hold waits at most a slice for a reader, and one that ends first with
+    /// little output has it read after its end, with no thread woken.
+    fn first_tick(
+        &mut self,
+        child: &mut dyn SandboxedProcess,
+        pumps: &mut capture::Pumps,
+    ) -> io::Result<Option<ExitInfo>> {
+        let end = Instant::now() + TICK;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            let slice = if pumps.pipes_pending() {
+                left.min(SLICE)
+            } else {
+                left
+            };
+            if let Some(status) = child.wait_timeout(slice)? {
+                return Ok(Some(status));
+            }
+            if Instant::now() >= end {
+                break;
+            }
+            if pumps.filling() {
+                pumps.start_pipes()?;
+            }
+        }
+        self.act(child)?;
+        Ok(None)
+    }
+
+    /// Acts on forwarded signals, the timeout and a cancellation.
+    fn act(&mut self, child: &mut dyn SandboxedProcess) -> io::Result<()> {
         let now = Instant::now();
         if let Some(sig) = self.watch.and_then(signals::Watch::take) {
             if self.interrupted {
@@ -320,7 +362,7 @@ impl Waiting<'_> {
             self.interrupted = true;
             child.kill_tree()?;
         }
-        Ok(None)
+        Ok(())
     }
 }
 
@@ -363,10 +405,10 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
         kill_at: None,
         cancelled: false,
     };
-    let status = match waiting.tick(&mut *child)? {
+    let status = match waiting.first_tick(&mut *child, &mut pumps)? {
         Some(status) => status,
         None => {
-            // Past the first tick the pipes may fill: a pump drains them from now on.
+            // Past the first tick: a pump drains the pipes from now on.
             pumps.start_pipes()?;
             let mut rest = || loop {
                 if let Some(status) = waiting.tick(&mut *child)? {

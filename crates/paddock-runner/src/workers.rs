@@ -1,5 +1,6 @@
-//! Worker threads kept for the next job instead of exiting: the capture pumps (one per
-//! command on Unix, one per stream on Windows) and the work that ends a run but that its
+//! Worker threads kept for the next job instead of exiting: the capture pumps (on Unix one per
+//! command whose output fills its pipes or that outlasts `run`'s first tick, one per stream
+//! on Windows) and the work that ends a run but that its
 //! result need not wait for (a backend's `drop_later`: closing a spare's namespaces, reaping a
 //! Linux pid 1 that said nothing is left; in a resident front end held until its reply is
 //! out, see [`hold_drops`]). A resident front end (`paddock mcp`) then starts no thread per
