@@ -218,8 +218,9 @@ pub struct ChildStdio {
 #[cfg(unix)]
 impl ChildStdio {
     /// The read ends of the command's stdout and stderr pipes. One pump drains both (`poll`):
-    /// on a thread once the command has run past `run`'s first tick, else on `run`'s own
-    /// thread after the command ended, so a quick command's capture wakes no thread.
+    /// on a thread once the command has filled a quarter of a pipe or run past `run`'s first
+    /// tick, else on `run`'s own thread after the command ended, so a quick command with
+    /// little output wakes no thread for its capture.
     pub fn pipes(
         stdout: Option<std::os::fd::OwnedFd>,
         stderr: Option<std::os::fd::OwnedFd>,
