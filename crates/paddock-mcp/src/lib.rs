@@ -674,7 +674,7 @@ impl Away {
     }
 
     async fn watch(self: Arc<Self>) {
-        // The next whole second of the call: a second wait of the same call goes on counting.
+        // At whole seconds of the call, which began before this watcher did.
         let elapsed = self.started.elapsed();
         let mut tick = tokio::time::interval_at(
             self.started + Duration::from_secs(elapsed.as_secs() + 1),
