@@ -18,4 +18,20 @@ if [ ! -f "$WINEPREFIX/.paddock-ready" ]; then
     exit 125
 fi
 export WINELOADER="$loader"
-exec "$loader" "$@"
+# A binary Wine fails to start prints nothing and exits non-zero. Seen once in about twenty CI
+# runs (2026-12-07): `paddock_proxy`'s unit tests exited 1 before the test harness printed its
+# first line, next to a "wine client error: sendmsg" from Wine itself, and passed 6 of 6 times
+# run again. Such a start is tried once more, and says so on stderr. A binary that printed
+# anything keeps its exit code: no test that ran and failed is ever retried.
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+set +e
+"$loader" "$@" | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" -ne 0 ] && [ ! -s "$out" ]; then
+    echo "wine-runner: $1 exited $rc before printing anything (Wine did not start it); running it once more" >&2
+    "$loader" "$@"
+    exit $?
+fi
+exit "$rc"
