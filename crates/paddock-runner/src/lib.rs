@@ -103,6 +103,14 @@ impl HandOff {
             (None, None) => unreachable!("the wait ran but left no result"),
         }
     }
+
+    /// Runs `wait` inside `hand_off` when there is one ([`HandOff::around`]), else in place.
+    pub fn around_if<T>(hand_off: Option<&HandOff>, wait: impl FnOnce() -> T) -> T {
+        match hand_off {
+            Some(h) => h.around(wait),
+            None => wait(),
+        }
+    }
 }
 
 impl std::fmt::Debug for HandOff {
@@ -411,15 +419,13 @@ pub fn run(mut child: Box<dyn SandboxedProcess>, opts: &RunOptions) -> io::Resul
         None => {
             // Past the first tick: a pump drains the pipes from now on.
             pumps.start_pipes()?;
-            let mut rest = || loop {
-                if let Some(status) = waiting.tick(&mut *child)? {
-                    break Ok::<_, io::Error>(status);
+            HandOff::around_if(opts.hand_off.as_ref(), || {
+                loop {
+                    if let Some(status) = waiting.tick(&mut *child)? {
+                        break Ok::<_, io::Error>(status);
+                    }
                 }
-            };
-            match &opts.hand_off {
-                Some(h) => h.around(rest)?,
-                None => rest()?,
-            }
+            })?
         }
     };
     let (timed_out, interrupted) = (waiting.timed_out, waiting.interrupted);

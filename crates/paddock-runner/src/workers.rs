@@ -1,11 +1,11 @@
 //! Worker threads kept for the next job instead of exiting: the capture pumps (on Unix one per
 //! command whose output fills its pipes or that outlasts `run`'s first tick, one per stream
-//! on Windows) and the work that ends a run but that its
-//! result need not wait for (a backend's `drop_later`: closing a spare's namespaces, reaping a
-//! Linux pid 1 that said nothing is left; in a resident front end held until its reply is
-//! out, see [`hold_drops`]). A resident front end (`paddock mcp`) then starts no thread per
-//! command (measured: about 0.05 ms of a warm call for the pumps alone). At most four idle threads are kept; a
-//! job that never finishes (a pipe held open outside the tree) keeps its thread.
+//! on Windows) and the work that ends a run but that its result need not wait for (a
+//! backend's `drop_later`: closing a spare's namespaces, reaping a Linux pid 1 that said
+//! nothing is left; in a resident front end held until its reply is out, see [`hold_drops`]).
+//! A resident front end (`paddock mcp`) then starts no thread per command (measured: about
+//! 0.05 ms of a warm call for the pumps alone). At most four idle threads are kept; a job that
+//! never finishes (a pipe held open outside the tree) keeps its thread.
 
 use std::sync::Mutex;
 use std::sync::mpsc::{self, Sender};

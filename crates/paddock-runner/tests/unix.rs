@@ -50,8 +50,8 @@ fn capture_cap_truncates_and_reports_the_full_size() {
 }
 
 /// A command that ends within the first tick has its output read after its end (no pump was
-/// needed); one that writes more than its pipes hold gets a pump from the first tick on and
-/// ends; both keep each stream to the cap and count all of it.
+/// needed); one that writes more than its pipes hold gets a pump once they fill, and ends;
+/// both keep each stream to the cap and count all of it.
 #[test]
 fn output_is_whole_whether_or_not_the_command_outlasts_its_pipes() {
     let opts = RunOptions {

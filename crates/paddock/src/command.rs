@@ -295,9 +295,9 @@ impl SandboxCommand {
     /// Wraps `around` around each step of the run that may last: a pre-walk or after-run check
     /// without kept watches, building a sandbox of its own, waiting for a spare being built,
     /// and the command's run past its first tick (see `paddock_runner::HandOff`); a warm run
-    /// of a quick command needs none of them. A
-    /// front end that runs the command on its async runtime's thread passes a function that
-    /// lets the runtime go on meanwhile; everything else in a run is short work on the thread.
+    /// of a quick command needs none of them. A front end that runs the command on its async
+    /// runtime's thread passes a function that lets the runtime go on meanwhile; everything
+    /// else in a run is short work on the thread.
     pub fn hand_off(&mut self, around: HandOff) -> &mut Self {
         self.hand_off = Some(around);
         self
@@ -391,10 +391,8 @@ impl SandboxCommand {
         // A pre-walk with no watches kept lists every directory of the roots (tens of ms for a
         // large tree): inside the hand-off.
         let full_walk = self.walks.as_ref().is_none_or(|k| !k.holds_watch());
-        let (spec, roots_watch) = match (&self.hand_off, full_walk) {
-            (Some(h), true) => h.around(make)?,
-            _ => make()?,
-        };
+        let (spec, roots_watch) =
+            HandOff::around_if(self.hand_off.as_ref().filter(|_| full_walk), make)?;
         backend::check_portable(&spec)?;
         let env_span = tracing::debug_span!("env_scrub_and_program_lookup").entered();
         let mut scrubbed = match &self.walks {
@@ -551,14 +549,11 @@ impl SandboxCommand {
         if let Some(p) = pending {
             // The watches answer only for a tree that has ended: else every root is walked.
             let mut watch = prepared.roots_watch.take().filter(|_| outcome.is_ok());
-            let check = |w: Option<&mut RootsWatch>| {
-                paddock_core::integrity::check_after_run_watched(&prepared.spec, w)
-            };
             // Without watches every root is walked again: inside the hand-off.
-            let checked = match (&self.hand_off, watch.as_mut()) {
-                (Some(h), None) => h.around(|| check(None)),
-                (_, w) => check(w),
-            };
+            let full_walk = watch.is_none();
+            let checked = HandOff::around_if(self.hand_off.as_ref().filter(|_| full_walk), || {
+                paddock_core::integrity::check_after_run_watched(&prepared.spec, watch.as_mut())
+            });
             let complete = paddock_core::integrity::first_undone(&checked).is_none();
             integrity.extend(checked);
             match (watch, &self.walks) {
@@ -625,7 +620,7 @@ impl SandboxCommand {
         }
         // A sandbox of its own takes longer than a spare (on Windows, its grants too): it is
         // built inside the hand-off.
-        let build = || {
+        HandOff::around_if(self.hand_off.as_ref(), || {
             backend::launch(
                 &prepared.spec,
                 &prepared.command,
@@ -633,11 +628,7 @@ impl SandboxCommand {
                 stdio,
                 network,
             )
-        };
-        match &self.hand_off {
-            Some(h) => h.around(build),
-            None => build(),
-        }
+        })
     }
 }
 

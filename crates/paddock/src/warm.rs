@@ -128,10 +128,7 @@ impl SpareSlot {
         }
         // Not under the state's lock: a refill takes the deferred wake's lock, then the state's.
         self.deferred.hand_over();
-        match hand_off {
-            Some(h) => h.around(|| self.wait_and_take()),
-            None => self.wait_and_take(),
-        }
+        HandOff::around_if(hand_off, || self.wait_and_take())
     }
 
     /// Takes the spare, waiting up to `WAIT_FOR_BUILD` for one being built.
