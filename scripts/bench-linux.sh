@@ -10,19 +10,21 @@
 # namespace's end, a network namespace's cleanup) lands in another command's figure; with
 # HYPERFINE=1, hyperfine times each command's runs back to back instead.
 # The binary measured is the distribution binary that scripts/build-release.sh builds (release,
-# statically linked); with DYNAMIC=1 the plain dynamically linked release build of the same
-# sandboxed command is timed too, to show what dynamic loading costs (one start of Paddock per
-# run since the init is a fork-like copy of the supervisor; two with a multi-threaded caller).
-# Usage: [DYNAMIC=1] [PAUSE_MS=30] [HYPERFINE=1] scripts/bench-linux.sh [RUNS]   (default 300)
+# statically linked); with ORDINARY=1 (or DYNAMIC=1, its old name) the plain `cargo build
+# --release` binary, the one `cargo install` users get, runs the same sandboxed command too. That
+# binary is static-pie as well when the C compiler has a static glibc (crates/paddock-cli/build.rs)
+# and dynamically linked otherwise; the script prints which.
+# Usage: [ORDINARY=1] [PAUSE_MS=30] [HYPERFINE=1] scripts/bench-linux.sh [RUNS]   (default 300)
 set -euo pipefail
 
 runs=${1:-300}
 root=$(cd "$(dirname "$0")/.." && pwd)
 paddock=$("$root/scripts/build-release.sh")
 echo "measuring $paddock (built by scripts/build-release.sh)"
-if [ "${DYNAMIC:-0}" = 1 ]; then
+if [ "${ORDINARY:-${DYNAMIC:-0}}" = 1 ]; then
   cargo build --release -q -p paddock-cli --manifest-path "$root/Cargo.toml"
-  paddock_dynamic="$root/target/release/paddock"
+  paddock_ordinary="$root/target/release/paddock"
+  echo "and the ordinary build $paddock_ordinary: $(file -b "$paddock_ordinary" | cut -d, -f1-4)"
 fi
 ws=$(mktemp -d)
 state=$(mktemp -d)
@@ -37,9 +39,9 @@ cmds=(
   "$paddock run --mode full-access -- true"
   "$paddock run --mode workspace-write --network off -- true"
 )
-if [ -n "${paddock_dynamic:-}" ]; then
-  names+=(dynamic)
-  cmds+=("$paddock_dynamic run --mode workspace-write --network off -- true")
+if [ -n "${paddock_ordinary:-}" ]; then
+  names+=(ordinary)
+  cmds+=("$paddock_ordinary run --mode workspace-write --network off -- true")
 fi
 if command -v bwrap >/dev/null; then
   names+=(bwrap)
@@ -97,7 +99,7 @@ printf 'sandbox alone (paddock - paddock-fa): %s ms\n' \
 for i in "${!names[@]}"; do
   [ "${names[$i]}" = bwrap ] || continue
   for j in "${!names[@]}"; do
-    case "${names[$j]}" in paddock | dynamic) ;; *) continue ;; esac
+    case "${names[$j]}" in paddock | ordinary) ;; *) continue ;; esac
     printf '%s - bwrap: %s ms; %s / bwrap: %s\n' "${names[$j]}" \
       "$(python3 -c "print('%+.2f' % (${med[$j]} - ${med[$i]}))")" "${names[$j]}" \
       "$(python3 -c "print('%.2f' % (${med[$j]} / ${med[$i]}))")"

@@ -2,33 +2,60 @@
 //! Windows' installer detection never auto-elevates it (a binary that runs `setup` must not
 //! trigger UAC by its name), and declares UTF-8 and long-path awareness.
 //!
-//! Linux (glibc, dynamically linked, the `cargo build --release` and `cargo install` binary):
-//! links the unwinder from the compiler's static `libgcc_eh.a` (whole, ahead of the standard
-//! library) instead of loading `libgcc_s.so.1` at every start. The linker's `--as-needed` (on
-//! by default for this target) then leaves `libgcc_s` out, which saves loading a shared library
-//! and running its constructor (CPU feature probing with `cpuid`, which traps to the hypervisor
-//! on VMs) in every `paddock run`: measured 0.1-0.2 ms of CPU and about 10 page faults less per
-//! start of `paddock --version` on a 2-core VM
-//! (see docs/linux.md, "Start-up, sixth round"). Panics unwind as before. When the C compiler
-//! cannot name the archive, or the build is a cross build or uses a linker of its own, nothing
-//! changes (libgcc_s is used, as by any Rust program).
+//! Linux (glibc, native build: what `cargo build --release` and `cargo install` give): links
+//! the `paddock` binary statically against glibc, as a position-independent static executable
+//! (`-static-pie`, so ASLR is kept), the same kind of binary `scripts/build-release.sh` makes
+//! with `--target` and `+crt-static`. Every `paddock run` then starts without the dynamic
+//! loader (no shared libraries to map, no symbol lookup, no relocation of libc): measured
+//! 0.2-0.4 ms per run on a 2-core VM (docs/linux.md, "Start-up, eighth round"). Cargo cannot
+//! make one package's binary static (a `crt-static` target feature would reach the
+//! proc-macros and build scripts too, which cannot be static), so this script does it at the
+//! link: rustc asks the linker for `-lc -lm -lpthread -ldl -lrt -lutil -lgcc_s`; a directory
+//! searched first holds, under each of those names, a linker script naming the C compiler's own
+//! `libc.a`, `libgcc.a` and `libgcc_eh.a`, and `-static-pie` makes the C compiler link the
+//! static start files and no interpreter. Only the binaries get this (`rustc-link-arg-bins`);
+//! the tests and other crates link as usual.
+//!
+//! What it does not do: link statically when the C compiler has no static glibc (`libc.a`,
+//! from `libc6-dev` or `glibc-static`), for a cross build, with a linker chosen through
+//! `RUSTC_LINKER` or link arguments in `RUSTFLAGS`, or when `PADDOCK_DYNAMIC_GLIBC=1` is set (a
+//! packager that wants glibc's security updates to reach Paddock without a rebuild). Then the
+//! binary is dynamically linked, and the unwinder comes from the compiler's static
+//! `libgcc_eh.a` (whole, ahead of the standard library) so that `libgcc_s.so.1` and its
+//! constructor (CPU probing with `cpuid`, a trap to the hypervisor on VMs) are not loaded at
+//! every start. Panics unwind as before either way. Paddock resolves no user or host names
+//! (no NSS), so a static glibc loses nothing; `build-release.sh` fails if the link ever warns
+//! that it would.
+
+use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    let var = |k: &str| std::env::var(k).unwrap_or_default();
-    // Only for a native build with the default linker: the archive is asked of the host's C
-    // compiler, which is then the one that links.
     println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
-    if var("CARGO_CFG_TARGET_OS") == "linux"
+    println!("cargo:rerun-if-env-changed=PADDOCK_DYNAMIC_GLIBC");
+    println!("cargo:rerun-if-env-changed=CC");
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    // Only for a native build with the default linker: the archives are asked of the host's C
+    // compiler, which is then the one that links.
+    let native_glibc = var("CARGO_CFG_TARGET_OS") == "linux"
         && var("CARGO_CFG_TARGET_ENV") == "gnu"
         && !var("CARGO_CFG_TARGET_FEATURE")
             .split(',')
             .any(|f| f == "crt-static")
         && var("TARGET") == var("HOST")
         && std::env::var_os("RUSTC_LINKER").is_none()
-        && static_unwinder_available()
-    {
-        println!("cargo:rustc-link-lib=static:+whole-archive,-bundle=gcc_eh");
+        && !var("CARGO_ENCODED_RUSTFLAGS").contains("link");
+    if native_glibc {
+        if var("PADDOCK_DYNAMIC_GLIBC") != "1" {
+            let out = PathBuf::from(var("OUT_DIR")).join("static-glibc");
+            if static_glibc(&out).is_some() {
+                println!("cargo:rustc-link-arg-bins=-L{}", out.display());
+                println!("cargo:rustc-link-arg-bins=-static-pie");
+            }
+        }
+        if compiler_file("libgcc_eh.a").is_some() {
+            println!("cargo:rustc-link-lib=static:+whole-archive,-bundle=gcc_eh");
+        }
     }
     if var("CARGO_CFG_TARGET_OS") != "windows" {
         return;
@@ -43,17 +70,55 @@ fn main() {
     }
 }
 
-/// Whether the C compiler that links this binary (`$CC`, else `cc`) has `libgcc_eh.a`: it
-/// prints the archive's full path when it does, and the bare name when it does not.
-fn static_unwinder_available() -> bool {
-    println!("cargo:rerun-if-env-changed=CC");
+/// The libraries rustc asks the linker for on `*-linux-gnu` (the `libc` crate's and std's
+/// `#[link]`s): each is answered by the static archives.
+const GLIBC_LIBRARIES: [&str; 7] = ["c", "m", "pthread", "dl", "rt", "util", "gcc_s"];
+
+/// Writes into `dir` one linker script per library of [`GLIBC_LIBRARIES`], each naming the
+/// static glibc archives and the compiler's runtime archives as one group (they refer to each
+/// other). `None`, and nothing written, when the C compiler lacks libc's, libm's or its own
+/// runtime's archive, or the static-pie start file.
+fn static_glibc(dir: &Path) -> Option<()> {
+    compiler_file("rcrt1.o")?;
+    // libc and libm are separate archives in every glibc; the others are empty since glibc
+    // 2.34 (folded into libc) but real before it.
+    let required = ["libc.a", "libm.a", "libgcc.a", "libgcc_eh.a"].map(|a| (a, true));
+    let optional = ["libpthread.a", "libdl.a", "librt.a", "libutil.a"].map(|a| (a, false));
+    let mut group = String::new();
+    for (archive, needed) in required.into_iter().chain(optional) {
+        let Some(path) = compiler_file(archive) else {
+            if needed {
+                return None;
+            }
+            continue;
+        };
+        let path = path.into_os_string().into_string().ok()?;
+        // A linker script names files between blanks; a path with one would need quoting that
+        // not every linker reads alike.
+        if path.contains(|c: char| c.is_whitespace() || c == '"' || c == ')') {
+            return None;
+        }
+        group.push_str(&path);
+        group.push(' ');
+    }
+    std::fs::create_dir_all(dir).ok()?;
+    for name in GLIBC_LIBRARIES {
+        let script = format!("/* written by paddock-cli's build.rs */\nGROUP ( {group})\n");
+        std::fs::write(dir.join(format!("lib{name}.so")), script).ok()?;
+    }
+    Some(())
+}
+
+/// The full path of a file of the C compiler's (`$CC`, else `cc`) runtime: it prints the full
+/// path when it has the file, and the bare name when it does not.
+fn compiler_file(name: &str) -> Option<PathBuf> {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     std::process::Command::new(cc)
-        .arg("-print-file-name=libgcc_eh.a")
+        .arg(format!("-print-file-name={name}"))
         .output()
         .ok()
         .filter(|o| o.status.success())
         .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|p| std::path::PathBuf::from(p.trim()))
-        .is_some_and(|p| p.is_absolute() && p.is_file())
+        .map(|p| PathBuf::from(p.trim()))
+        .filter(|p| p.is_absolute() && p.is_file())
 }

@@ -1,5 +1,10 @@
 //! The `paddock` command: a thin front end that parses flags, loads the layered config and calls
 //! the `paddock` library. No sandboxing logic lives here.
+//!
+//! On Linux with glibc the binary starts at its own C `main`, defined by
+//! `paddock::entry_point!` (which says why); Rust takes the `no_main` attribute that this needs
+//! only here, at the crate root.
+#![cfg_attr(all(target_os = "linux", target_env = "gnu", not(test)), no_main)]
 
 mod args;
 mod commands;
@@ -7,7 +12,10 @@ mod output;
 mod terminal;
 mod usage;
 
-fn main() {
+paddock::entry_point!(run);
+
+/// The whole command; returns its exit code.
+fn run() -> i32 {
     // The backend may re-execute this binary as a helper (the Linux sandbox init, the Windows
     // level-2 command runner); that must happen before anything else runs (no threads, no
     // allocations we rely on).
@@ -19,6 +27,7 @@ fn main() {
         Ok(command) => commands::dispatch(command),
         Err(err) => usage::report(&err, &argv),
     };
+    // `exit` flushes stdout and runs the exit handlers, as a return from `main` would.
     std::process::exit(code);
 }
 

@@ -25,6 +25,15 @@ pub fn json_line(value: &impl Serialize) -> Result<String, serde_json::Error> {
     serde_json::to_string(value).map(|s| paddock_core::text::escape_json(&s).into_owned())
 }
 
+/// `println!` through [`text`]: a reader that went away ends the output quietly (`paddock log |
+/// head`) instead of panicking on the broken pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::text(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
 /// Writes `s` to stdout. A reader that went away (`paddock explain ... | head`) ends the output
 /// quietly instead of panicking on the broken pipe; other write errors are reported once.
 pub fn text(s: &str) {

@@ -1,5 +1,7 @@
 //! The CLI is a thin front end: OS differences live behind `paddock::Backend`, so no source file
-//! of paddock-cli may choose code by `#[cfg(...)]` (test modules aside).
+//! of paddock-cli may choose code by `#[cfg(...)]` or `cfg_attr` (test modules aside). One line
+//! is allowed: the crate root's `no_main` for Linux with glibc, which Rust takes nowhere else
+//! (the entry point it needs comes from `paddock::entry_point!`).
 
 use std::path::Path;
 
@@ -14,12 +16,18 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The `#[cfg(` lines of `source` that are not `#[cfg(test)]`.
+/// The crate attribute that may stay in `main.rs`.
+const ENTRY_ATTRIBUTE: &str =
+    "#![cfg_attr(all(target_os = \"linux\", target_env = \"gnu\", not(test)), no_main)]";
+
+/// The `#[cfg(` and `cfg_attr(` lines of `source` that are not `#[cfg(test)]` or the entry
+/// attribute.
 fn os_cfgs(source: &str) -> Vec<&str> {
     source
         .lines()
         .map(str::trim)
-        .filter(|l| l.contains("#[cfg(") && !l.starts_with("#[cfg(test)]"))
+        .filter(|l| (l.contains("#[cfg(") || l.contains("cfg_attr(")) && *l != ENTRY_ATTRIBUTE)
+        .filter(|l| !l.starts_with("#[cfg(test)]"))
         .collect()
 }
 
@@ -49,5 +57,10 @@ fn the_check_sees_an_os_cfg_and_lets_test_modules_pass() {
     assert_eq!(
         os_cfgs("#[cfg(windows)]\nfn a() {}\n#[cfg(test)]\nmod tests;"),
         ["#[cfg(windows)]"]
+    );
+    let source = format!("{ENTRY_ATTRIBUTE}\n#![cfg_attr(windows, windows_subsystem = \"x\")]");
+    assert_eq!(
+        os_cfgs(&source),
+        ["#![cfg_attr(windows, windows_subsystem = \"x\")]"]
     );
 }

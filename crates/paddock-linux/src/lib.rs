@@ -38,4 +38,5 @@ pub use plan::{LinuxError, LinuxPlan, PlanCommand, PlanLimits, PlanPath};
 pub use probe::{Availability, KernelSupport, probe};
 pub use proxy_bridge::PROXY_PORT;
 pub use supervisor::{plan_for, prepare, prepare_with};
+pub use sys::standard_start;
 pub use waiting::{WaitingSandbox, prepare_waiting};

@@ -486,6 +486,52 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// The part of the standard library's start-up that a binary starting at its own C `main`
+/// (`#![no_main]`) must still do: each of the standard descriptors 0, 1 and 2 that is closed
+/// is opened on `/dev/null`, so that no file opened later takes its number (a closed stdout
+/// would otherwise make the next file opened Paddock's stdout), and SIGPIPE is ignored, so
+/// that a write to a closed pipe fails with `EPIPE` instead of ending the process. What it
+/// leaves out of that start-up: the main thread's stack-overflow handler (an overflow of the
+/// main thread then ends the process with SIGSEGV, without the message) and the main thread's
+/// name. Aborts when a closed descriptor cannot be replaced, as the standard library does.
+///
+/// It also limits glibc's allocator to one arena: otherwise each thread that allocates maps an
+/// arena of its own (a 64-128 MiB reservation, then trimmed), and a sandboxed run starts two or
+/// three short-lived threads in pid 1 (network namespace, old root's unmount, broker). Paddock's
+/// threads allocate little, and glibc's per-thread cache (tcache) still serves most of that
+/// without the arena's lock. Measured: 7 system calls and 2-6 page faults fewer per sandboxed
+/// run, 0.09 ms less in one paced A/B of 400 runs (near the noise).
+pub fn standard_start() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: `fds` is a valid array of three pollfd for the call's duration; timeout 0.
+    let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
+    for p in fds {
+        let closed = if polled >= 0 {
+            p.revents & libc::POLLNVAL != 0
+        } else {
+            // SAFETY: F_GETFD on any number is harmless; it fails with EBADF when closed.
+            let flags = unsafe { libc::fcntl(p.fd, libc::F_GETFD) };
+            flags < 0
+        };
+        if !closed {
+            continue;
+        }
+        // SAFETY: a constant NUL-terminated path; the lowest free number is the closed one.
+        let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        if fd != p.fd {
+            std::process::abort();
+        }
+    }
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread runs.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+}
+
 /// The kernel's `struct sigaction` on x86_64 and aarch64 (the only targets of the seccomp
 /// layer), for `rt_sigaction` without glibc, which refuses its internal signals 32 and 33.
 #[repr(C)]

@@ -27,6 +27,50 @@ pub use paddock_core::{Policy, RunReport};
 pub use paddock_rules as rules;
 pub use paddock_runner::HandOff;
 
+/// What a front end whose binary starts at its own C `main` (`no_main`, see [`entry_point!`])
+/// needs of the standard library's skipped start-up: standard descriptors that are closed opened
+/// on `/dev/null`, SIGPIPE ignored; and the allocator limited to one arena (see
+/// `paddock_linux::standard_start`). Call it first, before anything else.
+#[cfg(target_os = "linux")]
+pub fn standard_start() {
+    paddock_linux::standard_start();
+}
+
+/// Defines a front end's entry point around `$run`, a `fn() -> i32` that returns the exit code
+/// (or ends the process itself). On Linux with glibc the binary starts at its own C `main`, so
+/// the crate root must carry `#![cfg_attr(all(target_os = "linux", target_env = "gnu",
+/// not(test)), no_main)]` (Rust takes that attribute only there): the standard library's
+/// start-up would install a stack-overflow handler for the main thread and read
+/// `/proc/self/maps` to find its guard page, about 0.15 ms and 20 page faults in every `paddock
+/// run` on a 2-core VM (docs/linux.md, "Start-up, eighth round"). That `main` calls
+/// [`standard_start`] first, and a panic that reaches it ends the process with 101 as after the
+/// standard start-up (the panic hook has printed it), instead of unwinding out of a C function.
+/// The arguments still reach `std::env::args_os` (glibc hands them to the standard library
+/// before `main`). What is lost: the main thread's stack-overflow message (an overflow ends the
+/// process with SIGSEGV) and its name in panic messages. Elsewhere, and in the crate's unit
+/// tests, it is an ordinary `fn main`.
+#[macro_export]
+macro_rules! entry_point {
+    ($run:path) => {
+        // SAFETY: the process's C entry point, called once by the C runtime with its arguments
+        // (not read here: the standard library has them from glibc); no other symbol is `main`.
+        #[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
+        #[unsafe(no_mangle)]
+        extern "C" fn main(
+            _argc: ::std::ffi::c_int,
+            _argv: *const *const ::std::ffi::c_char,
+        ) -> ::std::ffi::c_int {
+            $crate::standard_start();
+            ::std::panic::catch_unwind($run).unwrap_or(101)
+        }
+
+        #[cfg(not(all(target_os = "linux", target_env = "gnu", not(test))))]
+        fn main() {
+            ::std::process::exit($run());
+        }
+    };
+}
+
 /// Tells the library that this process exits once its run is over (a one-shot front end such
 /// as `paddock run`, never a resident one): work that only tidies up after a run may then be
 /// left to the process's exit (see `paddock_runner::workers::leave_drops_to_exit`).

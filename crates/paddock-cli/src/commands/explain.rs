@@ -3,6 +3,7 @@
 
 use crate::args::ExplainArgs;
 use crate::output;
+use crate::output::outln;
 use paddock::explain::{Access, Explanation};
 use std::path::Path;
 
@@ -44,7 +45,7 @@ pub fn run(a: ExplainArgs) -> i32 {
                 output::json(&verdicts);
             } else {
                 for v in &verdicts {
-                    println!("{v}");
+                    outln!("{v}");
                 }
             }
         }
@@ -58,17 +59,17 @@ fn print_spec(e: &paddock::explain::PathExplanation, ops: &[Access], json: bool)
         output::json(e);
         return;
     }
-    println!("{}", paddock_core::text::escape_path(&e.path));
+    outln!("{}", paddock_core::text::escape_path(&e.path));
     let word = |allowed: bool| if allowed { "allowed" } else { "DENIED" };
     if ops.contains(&Access::Read) {
-        println!(
+        outln!(
             "  read:  {:<8} ({})",
             word(e.read.allowed),
             paddock_core::text::escape(&e.read.decided_by)
         );
     }
     if ops.contains(&Access::Write) {
-        println!(
+        outln!(
             "  write: {:<8} ({})",
             word(e.write.allowed),
             paddock_core::text::escape(&e.write.decided_by)

@@ -4,6 +4,7 @@
 
 use crate::args::GrantsAction;
 use crate::output;
+use crate::output::outln;
 use paddock::exit;
 
 pub fn run(action: GrantsAction) -> i32 {
@@ -22,10 +23,10 @@ pub fn run(action: GrantsAction) -> i32 {
             if json {
                 output::json(&entries);
             } else if entries.is_empty() {
-                println!("No kept grants.");
+                outln!("No kept grants.");
             } else {
                 for g in &entries {
-                    println!("{}  {}  {}", g.root.display(), g.sid, g.path.display());
+                    outln!("{}  {}  {}", g.root.display(), g.sid, g.path.display());
                 }
             }
             0
@@ -33,7 +34,7 @@ pub fn run(action: GrantsAction) -> i32 {
         GrantsAction::Forget { root } => {
             match paddock::backend::current().forget_grants(&state, &root) {
                 Ok(f) if f.sid_removed || f.aces_removed > 0 => {
-                    println!(
+                    outln!(
                         "{}: removed {} kept ACE(s) and its SID",
                         f.root.display(),
                         f.aces_removed
@@ -41,7 +42,7 @@ pub fn run(action: GrantsAction) -> i32 {
                     0
                 }
                 Ok(f) => {
-                    println!("{}: no kept grants", f.root.display());
+                    outln!("{}: no kept grants", f.root.display());
                     0
                 }
                 Err(e) => output::fail(&e, e.exit_code()),

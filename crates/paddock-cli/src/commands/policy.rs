@@ -2,6 +2,7 @@
 
 use crate::args::PolicyAction;
 use crate::output;
+use crate::output::outln;
 
 pub fn run(action: PolicyAction) -> i32 {
     let PolicyAction::Show { policy, json } = action;
@@ -14,12 +15,12 @@ pub fn run(action: PolicyAction) -> i32 {
         return 0;
     }
     let value = serde_json::to_value(&eff.policy).unwrap_or_default();
-    println!("Effective policy (files read: {})", files(&eff.files));
-    println!("  workspace          = {}", eff.workspace.display());
+    outln!("Effective policy (files read: {})", files(&eff.files));
+    outln!("  workspace          = {}", eff.workspace.display());
     if eff.policy.mode == paddock_core::Mode::WorkspaceWrite
         && let Some(why) = paddock_core::roots::HostRoots::from_env().refusal(&eff.workspace)
     {
-        println!("  workspace refused as a writable root: {why}");
+        outln!("  workspace refused as a writable root: {why}");
     }
     for key in paddock_core::config::SETTINGS {
         let v = if *key == "recipes" {
@@ -40,14 +41,14 @@ pub fn run(action: PolicyAction) -> i32 {
             .flatten()
             .map(ToString::to_string)
             .collect();
-        println!("  {key:<18} = {v}   [{}]", sources.join(", "));
+        outln!("  {key:<18} = {v}   [{}]", sources.join(", "));
     }
     for g in &eff.policy.recipes {
         let from = g
             .detected_from
             .as_ref()
             .map_or(String::new(), |m| format!(", detected from {m}"));
-        println!("  recipe {} [{}{from}]", g.recipe, g.source);
+        outln!("  recipe {} [{}{from}]", g.recipe, g.source);
         for c in &g.caches {
             let state = if eff.policy.mode != paddock_core::Mode::WorkspaceWrite {
                 "not writable: mode is not workspace-write"
@@ -56,14 +57,14 @@ pub fn run(action: PolicyAction) -> i32 {
             } else {
                 "writable root, created before the run"
             };
-            println!("    cache {}   ({state})", c.display());
+            outln!("    cache {}   ({state})", c.display());
         }
         let hosts = if g.hosts_added {
             "added to the network allow-list"
         } else {
             "not added: network is not an allow-list"
         };
-        println!("    hosts {}   ({hosts})", g.hosts.join(", "));
+        outln!("    hosts {}   ({hosts})", g.hosts.join(", "));
     }
     if !eff.files.is_empty() && eff.files.iter().any(|f| f.ends_with("paddock.toml")) {
         let trust = if eff.project_trusted {
@@ -71,7 +72,7 @@ pub fn run(action: PolicyAction) -> i32 {
         } else {
             "untrusted: may only tighten"
         };
-        println!("  project file: {trust}");
+        outln!("  project file: {trust}");
     }
     0
 }

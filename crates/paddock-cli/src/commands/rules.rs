@@ -2,6 +2,7 @@
 
 use crate::args::{LogArgs, RulesAction};
 use crate::output;
+use crate::output::outln;
 use paddock::exit;
 use paddock::rules::audit::read_log;
 use paddock::rules::context::Context;
@@ -17,7 +18,7 @@ pub fn check(action: RulesAction) -> i32 {
     let RulesAction::Check { file } = action;
     match Engine::check_file(&file) {
         Ok(rules) => {
-            println!(
+            outln!(
                 "{}: {} rule(s), every example checked",
                 file.display(),
                 rules.len()
@@ -73,7 +74,7 @@ pub fn log(a: LogArgs) -> i32 {
     if a.json {
         for r in records {
             match output::json_line(r) {
-                Ok(line) => println!("{line}"),
+                Ok(line) => outln!("{line}"),
                 Err(e) => return output::fail(e, exit::SANDBOX_UNAVAILABLE),
             }
         }
@@ -82,7 +83,7 @@ pub fn log(a: LogArgs) -> i32 {
     for r in records {
         if r.network.is_some() {
             // One decision of the allow-list proxy during the run of `argv`.
-            println!(
+            outln!(
                 "{} {:<8} {}  [{}] {}",
                 escape(&r.time),
                 "network",
@@ -98,7 +99,7 @@ pub fn log(a: LogArgs) -> i32 {
             (false, _) => "not run".to_string(),
         };
         // Every field may hold what the command's author wrote: escaped, argv shell-quoted.
-        println!(
+        outln!(
             "{} {:<8} {:<10} {}  [{}] {}",
             escape(&r.time),
             escape(&r.decision),

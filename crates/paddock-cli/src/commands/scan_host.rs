@@ -2,6 +2,7 @@
 //! account, can plant files there), each with why it matters and how to fix it.
 
 use crate::output;
+use crate::output::outln;
 
 pub fn run(json: bool) -> i32 {
     let findings = paddock::backend::current().scan_host();
@@ -10,10 +11,10 @@ pub fn run(json: bool) -> i32 {
         return 0;
     }
     if findings.is_empty() {
-        println!("No world-writable locations found on PATH or in the scanned system folders.");
+        outln!("No world-writable locations found on PATH or in the scanned system folders.");
     }
     for f in &findings {
-        println!("- {f}");
+        outln!("- {f}");
     }
     0
 }

@@ -4,6 +4,7 @@
 
 use crate::args::SetupArgs;
 use crate::output;
+use crate::output::outln;
 use paddock::backend::{SetupOutcome, SetupRequest};
 
 pub fn run(a: SetupArgs) -> i32 {
@@ -14,7 +15,7 @@ pub fn run(a: SetupArgs) -> i32 {
     match paddock::backend::current().setup(&req) {
         Ok(SetupOutcome::NotNeeded) => {
             let what = if a.uninstall { "uninstall" } else { "set up" };
-            println!(
+            outln!(
                 "Nothing to {what} on {}: `paddock setup` creates Windows level 2's sandbox \
                  accounts; this OS's backend needs no setup (see `paddock status`).",
                 std::env::consts::OS
@@ -23,7 +24,7 @@ pub fn run(a: SetupArgs) -> i32 {
         }
         Ok(SetupOutcome::Done(lines)) => {
             for line in &lines {
-                println!("{line}");
+                outln!("{line}");
             }
             0
         }

@@ -3,6 +3,7 @@
 
 use crate::args::{PolicyArgs, StatusArgs};
 use crate::output;
+use crate::output::outln;
 use paddock::status::{StatusReport, TrialRun};
 use paddock_core::config::EffectivePolicy;
 
@@ -16,32 +17,32 @@ pub fn run(a: StatusArgs) -> i32 {
         output::json(&report);
         return 0;
     }
-    println!("Paddock status ({})", report.os);
-    println!(
+    outln!("Paddock status ({})", report.os);
+    outln!(
         "  effective mode: {}, network: {:?}",
         report.mode.as_str(),
         report.network
     );
-    println!("  backend: {}", report.backend.name);
+    outln!("  backend: {}", report.backend.name);
     for r in &report.backend.requirements {
         let state = if r.available { "available" } else { "MISSING" };
-        println!("    {:<16} {:<10} {}", r.name, state, r.detail);
+        outln!("    {:<16} {:<10} {}", r.name, state, r.detail);
         if let Some(fix) = &r.fix {
-            println!("    {:<16} {:<10} fix: {fix}", "", "");
+            outln!("    {:<16} {:<10} fix: {fix}", "", "");
         }
         for gap in &r.missing {
-            println!("    {:<16} {:<10} lacks: {gap}", "", "");
+            outln!("    {:<16} {:<10} lacks: {gap}", "", "");
         }
     }
     for p in &report.backend.problems {
-        println!("  problem: {p}");
+        outln!("  problem: {p}");
     }
     match &report.trial_run {
-        TrialRun::Refused { error, .. } => println!("  trial run: refused: {error}"),
+        TrialRun::Refused { error, .. } => outln!("  trial run: refused: {error}"),
         TrialRun::Ran(t) => {
-            println!("  trial run (a no-op under the effective policy), enforced layers:");
+            outln!("  trial run (a no-op under the effective policy), enforced layers:");
             for l in &t.layers {
-                println!(
+                outln!(
                     "    {:<22} {:<13} {}",
                     l.name.as_str(),
                     l.status.as_str(),
@@ -50,7 +51,7 @@ pub fn run(a: StatusArgs) -> i32 {
             }
         }
     }
-    println!("  verdict: {}", report.verdict);
+    outln!("  verdict: {}", report.verdict);
     0
 }
 
