@@ -367,14 +367,43 @@ fn is_default_deny_read(p: &Path) -> bool {
 ///
 /// The cache is keyed by the path's bytes (a `Path`'s own hash walks its components, which cost
 /// more than the `lstat` saved); two spellings of one path only miss each other.
+///
+/// A directory asked about for more than [`LIST_AFTER`] of its children (`~`, with its 40-odd
+/// shell start-up files, tool configs and secrets, most of which a machine lacks) is listed
+/// once instead: a name it lacks is missing, and a name it holds as a file or directory is that,
+/// without an `lstat` each (the entry's type comes with the listing); links and entries of
+/// unknown type are still looked at one by one. A listing is a snapshot like the `lstat`s it
+/// replaces. Measured: 30-odd fewer system calls per run for the default policy's home.
 struct SharedPrefixResolver {
     known: std::collections::HashMap<std::ffi::OsString, (PathBuf, PathKind)>,
+    /// Children asked about so far, per directory, and the directory's listing once made
+    /// (`None`: it could not be made, or the directory is too large to be worth it).
+    listings: std::collections::HashMap<PathBuf, Listing>,
+}
+
+/// After this many of a directory's children were looked at one by one, the directory is listed.
+const LIST_AFTER: usize = 3;
+/// A directory with more entries than this is not listed (its children are looked at one by one).
+const LIST_AT_MOST: usize = 2048;
+
+enum Listing {
+    Asked(usize),
+    Listed(Option<std::collections::HashMap<std::ffi::OsString, Option<PathKind>>>),
+}
+
+/// What a listing says of one name.
+enum Listed {
+    /// No listing: look.
+    Ask,
+    Missing,
+    Is(PathKind),
 }
 
 impl Default for SharedPrefixResolver {
     fn default() -> Self {
         SharedPrefixResolver {
             known: std::collections::HashMap::with_capacity(256),
+            listings: std::collections::HashMap::new(),
         }
     }
 }
@@ -418,15 +447,19 @@ impl SharedPrefixResolver {
                     (candidate, PathKind::Missing)
                 } else {
                     crate::looked_at::entry(&candidate);
-                    match std::fs::symlink_metadata(&candidate) {
-                        Ok(m) if m.file_type().is_symlink() => {
-                            let r = paths::resolve(Path::new("/"), &candidate)?;
-                            let k = kind_of(&r);
-                            (r, k)
-                        }
-                        Ok(m) if m.is_dir() => (candidate, PathKind::Dir),
-                        Ok(_) => (candidate, PathKind::File),
-                        Err(_) => (candidate, PathKind::Missing),
+                    match self.listed(&dir, name) {
+                        Listed::Missing => (candidate, PathKind::Missing),
+                        Listed::Is(kind) => (candidate, kind),
+                        Listed::Ask => match std::fs::symlink_metadata(&candidate) {
+                            Ok(m) if m.file_type().is_symlink() => {
+                                let r = paths::resolve(Path::new("/"), &candidate)?;
+                                let k = kind_of(&r);
+                                (r, k)
+                            }
+                            Ok(m) if m.is_dir() => (candidate, PathKind::Dir),
+                            Ok(_) => (candidate, PathKind::File),
+                            Err(_) => (candidate, PathKind::Missing),
+                        },
                     }
                 }
             }
@@ -435,6 +468,55 @@ impl SharedPrefixResolver {
         self.known.insert(abs.as_os_str().to_owned(), out.clone());
         Ok(out)
     }
+
+    /// What `dir`'s listing says of `name`, listing `dir` once enough of its children were
+    /// asked about (see the type's docs).
+    fn listed(&mut self, dir: &Path, name: &std::ffi::OsStr) -> Listed {
+        let entry = self
+            .listings
+            .entry(dir.to_path_buf())
+            .or_insert(Listing::Asked(0));
+        if let Listing::Asked(n) = entry {
+            if *n < LIST_AFTER {
+                *n += 1;
+                return Listed::Ask;
+            }
+            *entry = Listing::Listed(list(dir));
+        }
+        match entry {
+            Listing::Listed(Some(names)) => match names.get(name) {
+                None => Listed::Missing,
+                Some(Some(kind)) => Listed::Is(*kind),
+                Some(None) => Listed::Ask,
+            },
+            _ => Listed::Ask,
+        }
+    }
+}
+
+/// `dir`'s entries with their kinds (`None` for a link or an entry of unknown type), or `None`
+/// when it cannot be listed or holds more than [`LIST_AT_MOST`] entries.
+fn list(dir: &Path) -> Option<std::collections::HashMap<std::ffi::OsString, Option<PathKind>>> {
+    let mut names = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(dir).ok()? {
+        let entry = entry.ok()?;
+        if names.len() == LIST_AT_MOST {
+            return None;
+        }
+        // The type comes with the listing on most file systems; where it does not, or for a
+        // link, the name is looked at one by one.
+        let kind = entry.file_type().ok().and_then(|t| {
+            if t.is_dir() {
+                Some(PathKind::Dir)
+            } else if t.is_symlink() {
+                None
+            } else {
+                Some(PathKind::File)
+            }
+        });
+        names.insert(entry.file_name(), kind);
+    }
+    Some(names)
 }
 
 fn kind_of(p: &Path) -> PathKind {
@@ -903,6 +985,66 @@ mod tests {
         p.deny_read.clear();
         let err = SandboxSpec::from_policy(&p, &ws).unwrap_err().to_string();
         assert!(err.contains("is a link inside a writable root"), "{err}");
+    }
+
+    /// A directory asked about for many children is listed once, and what the listing answers
+    /// (missing, file, directory; links looked at one by one) is what looking would have
+    /// answered; a directory too large to list is looked into name by name, with the same
+    /// answers.
+    #[cfg(unix)]
+    #[test]
+    fn a_listed_directory_answers_as_looking_would() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let b = std::fs::canonicalize(dir.path()).unwrap();
+        let home = b.join("home");
+        let big = b.join("big");
+        std::fs::create_dir_all(home.join(".config")).unwrap();
+        std::fs::create_dir_all(b.join("elsewhere")).unwrap();
+        std::fs::create_dir_all(&big).unwrap();
+        for f in [".bashrc", ".profile", ".netrc"] {
+            std::fs::write(home.join(f), "x").unwrap();
+        }
+        symlink(b.join("elsewhere"), home.join(".aws")).unwrap();
+        symlink(home.join(".bashrc"), home.join(".zshrc")).unwrap();
+        symlink(b.join("nowhere"), home.join(".npmrc")).unwrap();
+        for i in 0..=LIST_AT_MOST {
+            std::fs::write(big.join(format!("f{i}")), "").unwrap();
+        }
+        let names = [
+            ".zlogin",
+            ".zprofile",
+            ".xinitrc",
+            ".kube",
+            ".bashrc",
+            ".profile",
+            ".netrc",
+            ".config",
+            ".config/gh",
+            ".aws",
+            ".aws/credentials",
+            ".zshrc",
+            ".npmrc",
+            ".docker",
+            ".bashrc/below",
+        ];
+        let mut r = SharedPrefixResolver::default();
+        for parent in [&home, &big] {
+            let asked = names
+                .iter()
+                .map(|n| parent.join(n))
+                .chain((0..8).map(|i| parent.join(format!("f{i}"))));
+            for p in asked {
+                let want_path = paths::resolve(&b, &p).unwrap();
+                let want = (want_path.clone(), kind_of(&want_path));
+                assert_eq!(r.resolve(&b, &p).unwrap(), want, "{}", p.display());
+            }
+        }
+        assert!(matches!(
+            r.listings.get(&home),
+            Some(Listing::Listed(Some(_)))
+        ));
+        assert!(matches!(r.listings.get(&big), Some(Listing::Listed(None))));
     }
 
     #[cfg(unix)]
