@@ -14,7 +14,15 @@
 # --release` binary, the one `cargo install` users get, runs the same sandboxed command too. That
 # binary is static-pie as well when the C compiler has a static glibc (crates/paddock-cli/build.rs)
 # and dynamically linked otherwise; the script prints which.
-# Usage: [ORDINARY=1] [PAUSE_MS=30] [HYPERFINE=1] scripts/bench-linux.sh [RUNS]   (default 300)
+# The binaries timed are copies made in a temporary folder, as `cargo install` or a package
+# manager places them: an executable still in the page cache as the linker wrote it (small pages
+# written through a mapping) started 0.7 ms slower per run than a copy of the same bytes on the
+# VM measured (docs/linux.md, "Start-up, eighth round"). With DROP_CACHES=1 (root; CI sets it)
+# the page cache is dropped once before the warm-up, so that every program timed, bubblewrap and
+# bare `true` included, starts from pages read back from disk, the one state that is the same
+# for all of them; the script says whether it did.
+# Usage: [ORDINARY=1] [DROP_CACHES=1] [PAUSE_MS=30] [HYPERFINE=1] scripts/bench-linux.sh [RUNS]
+#        (default 300 runs)
 set -euo pipefail
 
 runs=${1:-300}
@@ -28,7 +36,14 @@ if [ "${ORDINARY:-${DYNAMIC:-0}}" = 1 ]; then
 fi
 ws=$(mktemp -d)
 state=$(mktemp -d)
-trap 'rm -rf "$ws" "$state"' EXIT
+bin=$(mktemp -d)
+trap 'rm -rf "$ws" "$state" "$bin"' EXIT
+cp "$paddock" "$bin/paddock"
+paddock="$bin/paddock"
+if [ -n "${paddock_ordinary:-}" ]; then
+  cp "$paddock_ordinary" "$bin/paddock-ordinary"
+  paddock_ordinary="$bin/paddock-ordinary"
+fi
 export PADDOCK_STATE_DIR="$state" PADDOCK_CONFIG_DIR="$state/config"
 # The command line runs in the workspace: the current directory.
 cd "$ws"
@@ -52,6 +67,17 @@ fi
 
 # Fail loudly rather than time a command that does not work.
 for c in "${cmds[@]}"; do $c || { echo "not working: $c" >&2; exit 1; }; done
+
+if [ "${DROP_CACHES:-0}" = 1 ]; then
+  if sync && echo 1 > /proc/sys/vm/drop_caches 2>/dev/null; then
+    echo "page cache dropped: every program timed starts from pages read back from disk"
+  else
+    echo "DROP_CACHES=1 but the page cache could not be dropped (not root?); timing as it is" >&2
+  fi
+else
+  echo "page cache not dropped (DROP_CACHES=1 as root does): figures of programs whose pages" \
+    "were written in different ways may not compare"
+fi
 
 # Median wall time in ms of every command, in order, one per line.
 medians_ms() {

@@ -5,6 +5,8 @@
 # An explicit --target keeps the flag off build scripts and proc-macros, which cannot be static.
 # Paddock resolves no user or host names (HOME is read from the environment, no getpwnam or
 # getaddrinfo), so a static glibc loses nothing; the link fails loudly if that ever changes.
+# The ordinary `cargo build --release` binary is static-pie too where a static glibc is at hand
+# (crates/paddock-cli/build.rs); this script is the one that checks the link for NSS.
 # Prints the path of the binary on stdout.
 # With --test it then runs paddock-cli's Linux attack suites (tests/linux_*.rs) against that
 # binary: the suites run the `paddock` they were compiled against (target/debug/paddock), so

@@ -29,6 +29,9 @@ use std::ffi::CStr;
 use std::path::Path;
 use std::sync::mpsc::Receiver;
 
+/// How often `Detaching::confirm` looks whether the old root is gone while it waits.
+const CONFIRM_POLL: std::time::Duration = std::time::Duration::from_micros(20);
+
 /// Where the old root is parked while it is unmounted.
 const PARKING: &str = "/sys";
 const PARKING_C: &CStr = c"/sys";
@@ -88,17 +91,32 @@ pub(super) fn pivot(plan: &LinuxPlan, helper: &Helper) -> Result<Option<Detachin
 impl Detaching {
     /// Returns once the old root is no longer mounted in the view; fails the sandbox when it
     /// could not be unmounted.
+    ///
+    /// It looks again every [`CONFIRM_POLL`] rather than waiting for the unmount's result: the
+    /// old root is detached at the start of the thread's `umount2`, which then sleeps through
+    /// the grace period before it returns. While pid 1 sleeps between looks, its CPU is free
+    /// for that thread, which otherwise may wait for one (measured: in one run out of five the
+    /// unmount started only once pid 1 was here, and pid 1 then waited 0.1-0.4 ms more for
+    /// the grace period).
     pub(super) fn confirm(self) -> Result<(), LinuxError> {
-        if self.gone()? {
-            // The thread only has the kernel's grace period left: it ends on its own.
-            return Ok(());
+        loop {
+            if self.gone()? {
+                // The thread only has the kernel's grace period left: it ends on its own.
+                return Ok(());
+            }
+            match self.unmounted.recv_timeout(CONFIRM_POLL) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(LinuxError::Setup {
+                        message: "the thread unmounting the old root ended without doing it".into(),
+                    });
+                }
+                Ok(result) => {
+                    result.map_err(syscall("umount2(old root)"))?;
+                    break;
+                }
+            }
         }
-        self.unmounted
-            .recv()
-            .map_err(|_| LinuxError::Setup {
-                message: "the thread unmounting the old root ended without doing it".into(),
-            })?
-            .map_err(syscall("umount2(old root)"))?;
         if self.gone()? {
             Ok(())
         } else {
