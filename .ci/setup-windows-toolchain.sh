@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a Debian/Ubuntu machine (as root) to build for x86_64-pc-windows-gnu and run the test
-# binaries under Wine: rust target, mingw-w64, wine64, bubblewrap, a Wine prefix and the
-# bcryptprimitives.dll shim. Idempotent: a second run changes nothing and takes seconds.
+# binaries under Wine: rust target, mingw-w64, wine64, a Wine prefix and the bcryptprimitives.dll
+# shim; and bubblewrap and hyperfine, for the Linux benchmark's comparison. Idempotent: a second
+# run changes nothing and takes seconds.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +22,7 @@ install_rust_target() {
 }
 
 install_packages() {
-    local wanted=(gcc-mingw-w64-x86-64 wine64 bubblewrap) missing=() pkg
+    local wanted=(gcc-mingw-w64-x86-64 wine64 bubblewrap hyperfine) missing=() pkg
     for pkg in "${wanted[@]}"; do
         if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
             missing+=("$pkg")
