@@ -23,9 +23,11 @@
 //! binary is dynamically linked, and the unwinder comes from the compiler's static
 //! `libgcc_eh.a` (whole, ahead of the standard library) so that `libgcc_s.so.1` and its
 //! constructor (CPU probing with `cpuid`, a trap to the hypervisor on VMs) are not loaded at
-//! every start. Panics unwind as before either way. Paddock resolves no user or host names
-//! (no NSS), so a static glibc loses nothing; `build-release.sh` fails if the link ever warns
-//! that it would.
+//! every start. Panics unwind as before either way. Paddock resolves no user names; its one
+//! NSS call, the allow-list proxy's `getaddrinfo`, is kept to glibc's built-in `files` and
+//! `dns` sources in a static binary (`paddock_linux::sys::built_in_host_lookups`), so no NSS
+//! module of another glibc is loaded after an upgrade; `build-release.sh` and a test fail if
+//! the binary ever calls another function that needs glibc's shared libraries at run time.
 
 use std::path::{Path, PathBuf};
 

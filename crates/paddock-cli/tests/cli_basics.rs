@@ -719,6 +719,38 @@ fn the_linux_binary_is_static_pie_or_at_least_free_of_libgcc_s() {
             !interp,
             "paddock has a dynamic loader although a static glibc is at hand"
         );
+        // glibc marks each function that needs its shared libraries at run time in a static
+        // binary with a `.gnu.warning.NAME` section: only getaddrinfo and what it brings, and
+        // getpwuid_r (the standard library's home_dir, linked into debug builds), whose
+        // databases a static Paddock keeps to glibc's built-in sources at start
+        // (`sys::built_in_host_lookups`), may be there.
+        let allowed = [
+            "getaddrinfo",
+            "gethostbyname2_r",
+            "getservbyname_r",
+            "dlopen",
+            "dlmopen",
+            "getpwuid_r",
+        ];
+        let marker = b".gnu.warning.";
+        let needing: Vec<String> = binary
+            .windows(marker.len())
+            .enumerate()
+            .filter(|(_, w)| *w == marker)
+            .map(|(at, _)| {
+                let name = &binary[at + marker.len()..];
+                let end = name
+                    .iter()
+                    .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+                    .unwrap_or(name.len());
+                String::from_utf8_lossy(&name[..end]).into_owned()
+            })
+            .filter(|n| !n.is_empty() && !allowed.contains(&n.as_str()))
+            .collect();
+        assert!(
+            needing.is_empty(),
+            "the static paddock calls {needing:?}, which need glibc's shared libraries at run time"
+        );
         return;
     }
     if !has("libgcc_eh.a") {

@@ -398,3 +398,59 @@ fn sockets_other_than_unix_and_inet_stay_refused_in_allow_list_mode() {
 
 /// The errno Landlock answers a denied TCP connect or bind with.
 const EACCES: i32 = 13;
+
+/// A statically linked Paddock resolves a listed name with glibc's built-in `files` and `dns`
+/// sources only (`sys::built_in_host_lookups`), whatever `/etc/nsswitch.conf` names: here a
+/// module that does not exist, which a static glibc would try to `dlopen` (and, after an
+/// upgrade of the host's glibc, a module of another glibc) and then find nothing. Run in a
+/// private mount namespace where that nsswitch.conf is bound over the host's; `localhost`
+/// comes from `/etc/hosts`.
+#[test]
+fn a_static_paddock_resolves_a_listed_name_without_the_nss_modules_nsswitch_names() {
+    let Some(_) = curl() else { return };
+    if !linux_support::running_as_root() || !Path::new("/usr/bin/unshare").exists() {
+        paddock_core::testing::skip("needs root and unshare(1) to bind a test nsswitch.conf");
+        return;
+    }
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_paddock")).unwrap();
+    if binary
+        .windows(28)
+        .any(|w| w == b"/lib64/ld-linux-x86-64.so.2\0")
+    {
+        paddock_core::testing::skip(
+            "this paddock is dynamically linked; NSS modules load as usual",
+        );
+        return;
+    }
+    let o = origin();
+    let sb = Sandbox::new(&["localhost"]);
+    let nsswitch = sb.scripts.join("nsswitch.conf");
+    std::fs::write(&nsswitch, "hosts: paddocktestnosuchmodule\n").unwrap();
+    let probe = sb.scripts.join("probe.sh");
+    std::fs::write(
+        &probe,
+        format!(
+            "unset NO_PROXY no_proxy\ncurl -sS http://localhost:{}/static-nss\n",
+            o.port
+        ),
+    )
+    .unwrap();
+    let out = Command::new("/usr/bin/unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg("mount --bind \"$1\" /etc/nsswitch.conf && shift && exec \"$@\"")
+        .arg("sh")
+        .arg(&nsswitch)
+        .arg(env!("CARGO_BIN_EXE_paddock"))
+        .args(["run", "--json", "--mode", "workspace-write", "--cwd"])
+        .arg(&sb.ws)
+        .args(["--", "sh"])
+        .arg(&probe)
+        .env("PADDOCK_CONFIG_DIR", &sb.config)
+        .env("PADDOCK_STATE_DIR", &sb.state)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {}", linux_support::stderr(&out)));
+    assert_eq!(stdout_of(&report), "hello from /static-nss", "{report}");
+    assert_eq!(o.hits.load(Ordering::SeqCst), 1);
+}

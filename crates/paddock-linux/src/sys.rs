@@ -495,7 +495,8 @@ pub fn exit_now(code: i32) -> ! {
 /// main thread then ends the process with SIGSEGV, without the message) and the main thread's
 /// name. Aborts when a closed descriptor cannot be replaced, as the standard library does.
 ///
-/// It also limits glibc's allocator to one arena: otherwise each thread that allocates maps an
+/// In a statically linked Paddock it also keeps host name lookups to glibc's built-in sources
+/// (see `built_in_host_lookups`). It limits glibc's allocator to one arena: otherwise each thread that allocates maps an
 /// arena of its own (a 64-128 MiB reservation, then trimmed), and a sandboxed run starts two or
 /// three short-lived threads in pid 1 (network namespace, old root's unmount, broker). Paddock's
 /// threads allocate little, and glibc's per-thread cache (tcache) still serves most of that
@@ -530,6 +531,38 @@ pub fn standard_start() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     // SAFETY: mallopt only sets an allocator parameter; called before any other thread runs.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    built_in_host_lookups();
+}
+
+/// In a statically linked Paddock (no program interpreter: `AT_BASE` is 0), host name lookups
+/// (the allow-list proxy's `getaddrinfo`) use only the sources built into glibc, `files` and
+/// `dns`, whatever `/etc/nsswitch.conf` says; user and group lookups (none in Paddock's code,
+/// but the standard library's `home_dir` is linked into debug builds) only `files`. A static glibc would otherwise load the other
+/// modules it names (mdns, resolve, myhostname, sss) with `dlopen`, which works only with the
+/// very glibc Paddock was linked against and may fail or crash once the host's glibc is
+/// upgraded. Lost in a static build: names that only those modules know (`.local` names, the
+/// machine's own name without an `/etc/hosts` line); DNS servers named in `/etc/resolv.conf`,
+/// systemd-resolved's stub included, still answer. A dynamically linked Paddock is left alone.
+fn built_in_host_lookups() {
+    unsafe extern "C" {
+        /// glibc's override of one database's sources (`nss/nsswitch.c`, GLIBC_2.0).
+        fn __nss_configure_lookup(
+            dbname: *const libc::c_char,
+            service_line: *const libc::c_char,
+        ) -> libc::c_int;
+    }
+    // SAFETY: getauxval reads the process's auxiliary vector; no pointer is involved.
+    let statically_linked = unsafe { libc::getauxval(libc::AT_BASE) } == 0;
+    if statically_linked {
+        for (database, sources) in [
+            (c"hosts", c"files dns"),
+            (c"passwd", c"files"),
+            (c"group", c"files"),
+        ] {
+            // SAFETY: constant NUL-terminated strings; called before any other thread runs.
+            unsafe { __nss_configure_lookup(database.as_ptr(), sources.as_ptr()) };
+        }
+    }
 }
 
 /// The kernel's `struct sigaction` on x86_64 and aarch64 (the only targets of the seccomp
