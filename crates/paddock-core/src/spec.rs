@@ -370,9 +370,10 @@ fn is_default_deny_read(p: &Path) -> bool {
 ///
 /// A directory asked about for more than [`LIST_AFTER`] of its children (`~`, with its 40-odd
 /// shell start-up files, tool configs and secrets, most of which a machine lacks) is listed
-/// once instead: a name it lacks is missing, and a name it holds as a file or directory is that,
-/// without an `lstat` each (the entry's type comes with the listing); links and entries of
-/// unknown type are still looked at one by one. A listing is a snapshot like the `lstat`s it
+/// once instead: a name it lacks (even ignoring case, so that a file system folding case is
+/// answered as a lookup there would be; only among ASCII names) is missing, and a name it holds
+/// as a file or directory is that, without an `lstat` each (the entry's type comes with the
+/// listing); links, entries of unknown type and every other name are looked at one by one. A listing is a snapshot like the `lstat`s it
 /// replaces. Measured: 30-odd fewer system calls per run for the default policy's home.
 struct SharedPrefixResolver {
     known: std::collections::HashMap<std::ffi::OsString, (PathBuf, PathKind)>,
@@ -388,7 +389,15 @@ const LIST_AT_MOST: usize = 2048;
 
 enum Listing {
     Asked(usize),
-    Listed(Option<std::collections::HashMap<std::ffi::OsString, Option<PathKind>>>),
+    Listed(Option<DirListing>),
+}
+
+/// One directory's entries.
+struct DirListing {
+    /// Each name with its kind (`None` for a link or an entry of unknown type).
+    names: std::collections::HashMap<std::ffi::OsString, Option<PathKind>>,
+    /// The names with ASCII letters lower-cased, when every name is ASCII (`None` otherwise).
+    folded: Option<std::collections::HashSet<Vec<u8>>>,
 }
 
 /// What a listing says of one name.
@@ -483,20 +492,31 @@ impl SharedPrefixResolver {
             }
             *entry = Listing::Listed(list(dir));
         }
-        match entry {
-            Listing::Listed(Some(names)) => match names.get(name) {
-                None => Listed::Missing,
-                Some(Some(kind)) => Listed::Is(*kind),
-                Some(None) => Listed::Ask,
+        let Listing::Listed(Some(listing)) = entry else {
+            return Listed::Ask;
+        };
+        match listing.names.get(name) {
+            Some(Some(kind)) => Listed::Is(*kind),
+            Some(None) => Listed::Ask,
+            // A file system that folds case (ext4 or f2fs casefold, vfat, CIFS) finds `.SSH`
+            // when asked for `.ssh`: a name is missing only if no entry matches it even
+            // ignoring case, and only when every name is ASCII (Unicode folding has more ways
+            // for two names to meet, such as the Kelvin sign and `k`).
+            None => match (&listing.folded, name.to_str()) {
+                (Some(folded), Some(n))
+                    if n.is_ascii() && !folded.contains(&n.to_ascii_lowercase().into_bytes()) =>
+                {
+                    Listed::Missing
+                }
+                _ => Listed::Ask,
             },
-            _ => Listed::Ask,
         }
     }
 }
 
-/// `dir`'s entries with their kinds (`None` for a link or an entry of unknown type), or `None`
-/// when it cannot be listed or holds more than [`LIST_AT_MOST`] entries.
-fn list(dir: &Path) -> Option<std::collections::HashMap<std::ffi::OsString, Option<PathKind>>> {
+/// `dir`'s entries with their kinds, or `None` when it cannot be listed or holds more than
+/// [`LIST_AT_MOST`] entries.
+fn list(dir: &Path) -> Option<DirListing> {
     let mut names = std::collections::HashMap::new();
     for entry in std::fs::read_dir(dir).ok()? {
         let entry = entry.ok()?;
@@ -516,7 +536,12 @@ fn list(dir: &Path) -> Option<std::collections::HashMap<std::ffi::OsString, Opti
         });
         names.insert(entry.file_name(), kind);
     }
-    Some(names)
+    let folded = names
+        .keys()
+        .map(|n| n.to_str().filter(|n| n.is_ascii()))
+        .map(|n| n.map(|n| n.to_ascii_lowercase().into_bytes()))
+        .collect();
+    Some(DirListing { names, folded })
 }
 
 fn kind_of(p: &Path) -> PathKind {
@@ -1045,6 +1070,26 @@ mod tests {
             Some(Listing::Listed(Some(_)))
         ));
         assert!(matches!(r.listings.get(&big), Some(Listing::Listed(None))));
+        // A name missing but for its case is looked at, not taken as missing: a file system
+        // that folds case would find `.GNUPG` for `.gnupg`.
+        std::fs::create_dir(home.join(".GNUPG")).unwrap();
+        let mut r = SharedPrefixResolver::default();
+        for n in [".a", ".b", ".c", ".d"] {
+            r.resolve(&b, &home.join(n)).unwrap();
+        }
+        assert!(matches!(r.listed(&home, ".kube".as_ref()), Listed::Missing));
+        assert!(matches!(r.listed(&home, ".gnupg".as_ref()), Listed::Ask));
+        // With a name that is not ASCII in the folder, nothing is taken as missing.
+        std::fs::write(home.join("\u{212a}ube"), "").unwrap();
+        let mut r = SharedPrefixResolver::default();
+        for n in [".a", ".b", ".c", ".d"] {
+            r.resolve(&b, &home.join(n)).unwrap();
+        }
+        assert!(matches!(r.listed(&home, ".kube".as_ref()), Listed::Ask));
+        assert!(matches!(
+            r.listed(&home, ".bashrc".as_ref()),
+            Listed::Is(PathKind::File)
+        ));
     }
 
     #[cfg(unix)]
