@@ -14,7 +14,7 @@
 # --release` binary, the one `cargo install` users get, runs the same sandboxed command too. That
 # binary is static-pie as well when the C compiler has a static glibc (crates/paddock-cli/build.rs)
 # and dynamically linked otherwise; the script prints which.
-# The binaries timed are copies made in a temporary folder, as `cargo install` or a package
+# The binaries timed are copies made in a temporary folder under target/, as `cargo install` or a package
 # manager places them: an executable still in the page cache as the linker wrote it (small pages
 # written through a mapping) started 0.7 ms slower per run than a copy of the same bytes on the
 # VM measured (docs/linux.md, "Start-up, eighth round"). With DROP_CACHES=1 (root; CI sets it)
@@ -36,7 +36,9 @@ if [ "${ORDINARY:-${DYNAMIC:-0}}" = 1 ]; then
 fi
 ws=$(mktemp -d)
 state=$(mktemp -d)
-bin=$(mktemp -d)
+# Beside the build, not in /tmp: a tmpfs keeps its files in memory, where dropping the page
+# cache does not reach them, and the copies would start warmer than bubblewrap.
+bin=$(mktemp -d -p "$root/target" bench-bin.XXXXXX)
 trap 'rm -rf "$ws" "$state" "$bin"' EXIT
 cp "$paddock" "$bin/paddock"
 paddock="$bin/paddock"
@@ -71,6 +73,10 @@ for c in "${cmds[@]}"; do $c || { echo "not working: $c" >&2; exit 1; }; done
 if [ "${DROP_CACHES:-0}" = 1 ]; then
   if sync && echo 1 > /proc/sys/vm/drop_caches 2>/dev/null; then
     echo "page cache dropped: every program timed starts from pages read back from disk"
+    if [ "$(stat -f -c %T "$bin")" = tmpfs ]; then
+      echo "but $bin is on a tmpfs, which keeps Paddock's copies in memory:" \
+        "they start warmer than bubblewrap" >&2
+    fi
   else
     echo "DROP_CACHES=1 but the page cache could not be dropped (not root?); timing as it is" >&2
   fi
@@ -96,14 +102,17 @@ cmds = [shlex.split(c) for c in sys.argv[3:]]
 for cmd in cmds:
     for _ in range(20): subprocess.run(cmd, check=True)
 # Interleaved: each round times every command once, so a change of the machine's speed
-# during the run touches all of them alike. The pause lets the kernel finish what the previous
-# command left (Paddock ends a run before its sandbox's namespaces are torn down; without the
-# pause that cost fell into the next command's time).
+# during the run touches all of them alike; each round starts one command further on, so that
+# every command holds every place in a round equally often (the place alone moved a median by
+# about 0.1 ms). The pause lets the kernel finish what the previous command left (Paddock ends
+# a run before its sandbox's namespaces are torn down; without the pause that cost fell into
+# the next command's time).
 t = [[] for _ in cmds]
-for _ in range(runs):
-    for i, cmd in enumerate(cmds):
+for r in range(runs):
+    for k in range(len(cmds)):
+        i = (r + k) % len(cmds)
         time.sleep(pause)
-        s = time.perf_counter(); subprocess.run(cmd, check=True); t[i].append(time.perf_counter() - s)
+        s = time.perf_counter(); subprocess.run(cmds[i], check=True); t[i].append(time.perf_counter() - s)
 for xs in t:
     print('%.3f' % (statistics.median(xs) * 1000))
 PY

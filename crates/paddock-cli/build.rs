@@ -35,10 +35,10 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     println!("cargo:rerun-if-env-changed=PADDOCK_DYNAMIC_GLIBC");
-    println!("cargo:rerun-if-env-changed=CC");
     let var = |k: &str| std::env::var(k).unwrap_or_default();
-    // Only for a native build with the default linker: the archives are asked of the host's C
-    // compiler, which is then the one that links.
+    // Only for a native build with the default linker: the archives are asked of `cc`, which
+    // is then the one that links (rustc's default linker on `*-linux-gnu`; one chosen in
+    // Cargo's config reaches this script as `RUSTC_LINKER`).
     let native_glibc = var("CARGO_CFG_TARGET_OS") == "linux"
         && var("CARGO_CFG_TARGET_ENV") == "gnu"
         && !var("CARGO_CFG_TARGET_FEATURE")
@@ -81,7 +81,8 @@ const GLIBC_LIBRARIES: [&str; 7] = ["c", "m", "pthread", "dl", "rt", "util", "gc
 /// other). `None`, and nothing written, when the C compiler lacks libc's, libm's or its own
 /// runtime's archive, or the static-pie start file.
 fn static_glibc(dir: &Path) -> Option<()> {
-    compiler_file("rcrt1.o")?;
+    let start = compiler_file("rcrt1.o")?;
+    rerun_if_changed(&start);
     // libc and libm are separate archives in every glibc; the others are empty since glibc
     // 2.34 (folded into libc) but real before it.
     let required = ["libc.a", "libm.a", "libgcc.a", "libgcc_eh.a"].map(|a| (a, true));
@@ -94,6 +95,8 @@ fn static_glibc(dir: &Path) -> Option<()> {
             }
             continue;
         };
+        // A compiler or glibc upgrade that moves or replaces an archive builds the link again.
+        rerun_if_changed(&path);
         let path = path.into_os_string().into_string().ok()?;
         // A linker script names files between blanks; a path with one would need quoting that
         // not every linker reads alike.
@@ -111,11 +114,11 @@ fn static_glibc(dir: &Path) -> Option<()> {
     Some(())
 }
 
-/// The full path of a file of the C compiler's (`$CC`, else `cc`) runtime: it prints the full
-/// path when it has the file, and the bare name when it does not.
+/// The full path of a file of the linking C compiler's (`cc`) runtime: it prints the full path
+/// when it has the file, and the bare name when it does not. Not `$CC`: rustc links with `cc`
+/// whatever `$CC` says, and archives of another compiler could mismatch its start files.
 fn compiler_file(name: &str) -> Option<PathBuf> {
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    std::process::Command::new(cc)
+    std::process::Command::new("cc")
         .arg(format!("-print-file-name={name}"))
         .output()
         .ok()
@@ -123,4 +126,9 @@ fn compiler_file(name: &str) -> Option<PathBuf> {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .map(|p| PathBuf::from(p.trim()))
         .filter(|p| p.is_absolute() && p.is_file())
+}
+
+/// Runs this script again when `path` changes or goes away.
+fn rerun_if_changed(path: &Path) {
+    println!("cargo:rerun-if-changed={}", path.display());
 }

@@ -15,7 +15,8 @@ use std::time::Duration;
 touch the rest of the machine, cannot reach the network unless allowed and cannot outlive its \
 time. Exit codes: the command's own; 124 timeout; 125 sandbox unavailable or policy not \
 enforceable; 126 not executable; 127 not found; 130 interrupted; 76 not approved; 77 forbidden \
-by a rule; 78 invalid config, flag or path (one line; under --json also a JSON error)."
+by a rule; 78 invalid config, flag or path (one line; under --json also a JSON error); 74 a \
+success whose own output could not be written (a full disk)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -28,7 +28,7 @@ fn run() -> i32 {
         Err(err) => usage::report(&err, &argv),
     };
     // `exit` flushes stdout and runs the exit handlers, as a return from `main` would.
-    std::process::exit(code);
+    std::process::exit(output::exit_code(code));
 }
 
 /// `PADDOCK_LOG=debug` (any `tracing` env-filter, e.g. `paddock_linux=debug`) prints each setup

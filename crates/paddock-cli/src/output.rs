@@ -34,14 +34,47 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
+/// Set once a write to stdout failed for another reason than a reader gone away: nothing more
+/// is written, and [`exit_code`] turns a success into [`OUTPUT_LOST`].
+static LOST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The exit code of a command that succeeded but whose output could not be written (a full
+/// disk, a file system gone read-only): sysexits' `EX_IOERR`.
+pub const OUTPUT_LOST: i32 = 74;
+
 /// Writes `s` to stdout. A reader that went away (`paddock explain ... | head`) ends the output
-/// quietly instead of panicking on the broken pipe; other write errors are reported once.
+/// quietly instead of panicking on the broken pipe. Another write error (`paddock log --json >
+/// full-disk/file`) is reported once, on one line, and the rest of the output is dropped.
 pub fn text(s: &str) {
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if LOST.load(Ordering::Relaxed) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => eprintln!("paddock: cannot write to standard output: {e}"),
+        Err(e) => {
+            if !LOST.swap(true, Ordering::Relaxed) {
+                fail(
+                    format_args!(
+                        "cannot write to standard output: {e}; free space or send the output elsewhere"
+                    ),
+                    OUTPUT_LOST,
+                );
+            }
+        }
+    }
+}
+
+/// `code`, unless it is a success whose output was lost: then [`OUTPUT_LOST`], so that a script
+/// does not take a truncated report or log for a whole one. A failure keeps its own code (the
+/// command's, or Paddock's).
+pub fn exit_code(code: i32) -> i32 {
+    if code == 0 && LOST.load(std::sync::atomic::Ordering::Relaxed) {
+        OUTPUT_LOST
+    } else {
+        code
     }
 }

@@ -35,6 +35,20 @@ impl Env {
 
     /// `paddock ARGS` with this env's config and state dirs, no terminal to ask (new session),
     /// stdin empty.
+    /// `paddock args` with its stdout on `stdout`, stderr captured.
+    fn paddock_into(&self, args: &[&str], stdout: std::process::Stdio) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_paddock"))
+            .args(args)
+            .current_dir(&self.ws)
+            .env("PADDOCK_CONFIG_DIR", &self.config)
+            .env("PADDOCK_STATE_DIR", &self.state)
+            .stdin(std::process::Stdio::null())
+            .stdout(stdout)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap()
+    }
+
     fn paddock(&self, args: &[&str]) -> Output {
         let mut cmd = if Path::new("/usr/bin/setsid").exists() {
             let mut c = Command::new("/usr/bin/setsid");
@@ -698,9 +712,9 @@ fn a_bad_log_line_is_skipped_with_a_warning_not_a_crash() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
 fn the_linux_binary_is_static_pie_or_at_least_free_of_libgcc_s() {
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    // build.rs asks `cc`, the compiler rustc links with.
     let has = |file: &str| {
-        Command::new(&cc)
+        Command::new("cc")
             .arg(format!("-print-file-name={file}"))
             .output()
             .ok()
@@ -753,6 +767,12 @@ fn the_linux_binary_is_static_pie_or_at_least_free_of_libgcc_s() {
         );
         return;
     }
+    // Without a static glibc the binary is dynamic (slower to start, docs/linux.md): CI, which
+    // installs one, must not pass on that fallback.
+    assert!(
+        std::env::var_os("PADDOCK_DYNAMIC_GLIBC").is_some() || !paddock_core::testing::required(),
+        "paddock is dynamically linked: install a static glibc (libc6-dev, glibc-static) and gcc"
+    );
     if !has("libgcc_eh.a") {
         paddock_core::testing::skip(
             "the C compiler has no libgcc_eh.a, so build.rs keeps libgcc_s (install gcc)",
@@ -795,16 +815,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
     for args in [&["log"][..], &["log", "--json"], &["status"], &["policy"]] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let o = Command::new(env!("CARGO_BIN_EXE_paddock"))
-            .args(args)
-            .current_dir(&env.ws)
-            .env("PADDOCK_CONFIG_DIR", &env.config)
-            .env("PADDOCK_STATE_DIR", &env.state)
-            .stdin(std::process::Stdio::null())
-            .stdout(writer)
-            .stderr(std::process::Stdio::piped())
-            .output()
-            .unwrap();
+        let o = env.paddock_into(args, writer.into());
         assert!(
             !stderr(&o).contains("panicked"),
             "paddock {args:?}: {}",
@@ -815,6 +826,43 @@ fn output_into_a_closed_pipe_ends_quietly() {
             "paddock {args:?}: {:?}",
             o.status
         );
+    }
+}
+
+/// Output that cannot be written for another reason (`/dev/full`: a full disk) is reported on
+/// one line, however many lines were to be written, and a success becomes exit 74, so that a
+/// script does not take a truncated report for a whole one; a failure keeps its own code.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_that_cannot_be_written_is_one_line_and_exit_74() {
+    let env = Env::new();
+    let o = env.paddock(&["run", "--mode", "full-access", "--", "true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cases: [(&[&str], i32); 5] = [
+        (&["log"], 74),
+        (&["status"], 74),
+        (
+            &["run", "--json", "--mode", "full-access", "--", "true"],
+            74,
+        ),
+        (
+            &["run", "--json", "--mode", "full-access", "--", "false"],
+            1,
+        ),
+        // Paddock's own output is empty: the command's failed write is its own business.
+        (&["run", "--mode", "full-access", "--", "true"], 0),
+    ];
+    for (args, code) in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = env.paddock_into(args, full.into());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(code), "paddock {args:?}: {err}");
+        let lines = err.matches("cannot write to standard output").count();
+        assert_eq!(lines, usize::from(code != 0), "paddock {args:?}: {err}");
+        assert!(!err.contains("panicked"), "paddock {args:?}: {err}");
     }
 }
 
