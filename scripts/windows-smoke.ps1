@@ -157,6 +157,14 @@ foreach ($a in $attempts) {
     else { $ok = -not ((cmd /c dir /r "$ws\.git") -match 'hooks:evil') }
     ReportDenied "protected .git\hooks: $($a[0])" $r $ok
 }
+# Agents' and editors' project config: an existing .vscode\tasks.json stays as it was, a new
+# .claude\settings.json or .mcp.json does not survive the run.
+New-Item -ItemType Directory -Path (Join-Path $ws '.vscode') -Force | Out-Null
+Set-Content -Path (Join-Path $ws '.vscode\tasks.json') -Value '{}'
+$r = CmdProven 'echo changed> .vscode\tasks.json'
+ReportDenied 'protected .vscode\tasks.json' $r ((Get-Content (Join-Path $ws '.vscode\tasks.json') -Raw).Trim() -eq '{}')
+$r = CmdProven 'mkdir .claude & echo hooks> .claude\settings.json & echo servers> .mcp.json'
+ReportDenied 'planted .claude\settings.json and .mcp.json removed' $r (-not (Test-Path (Join-Path $ws '.claude\settings.json')) -and -not (Test-Path (Join-Path $ws '.mcp.json')))
 $short = "$(cmd /c "for %I in ($ws\.git) do @echo %~sI")".Trim()
 if ($short -and (Split-Path $short -Leaf) -ne '.git') {
     $r = CmdProven "echo x> $short\hooks\pre-rebase"

@@ -558,3 +558,61 @@ fn a_plant_next_to_a_blind_spot_is_still_quarantined() {
         "vendor/a/b/c",
     );
 }
+
+/// Agents' and editors' project config is read later, outside the sandbox, by programs that run
+/// what it names: a hook in `.claude/settings.json`, a server in `.mcp.json`, a task that runs
+/// when VS Code opens the folder. An existing `.vscode/tasks.json` stays as it was, the new
+/// `.claude/settings.json` and `.mcp.json` are gone after the run (and reported), and the rest
+/// of the workspace is written as usual.
+#[test]
+fn agent_and_editor_config_can_be_neither_changed_nor_planted() {
+    let w = World::new();
+    std::fs::create_dir(w.ws.join(".vscode")).unwrap();
+    std::fs::write(w.ws.join(".vscode/tasks.json"), "{}\n").unwrap();
+    let o = w.run(
+        "{ echo '{\"tasks\":[{\"runOptions\":{\"runOn\":\"folderOpen\"}}]}' > .vscode/tasks.json; } \
+             2>/dev/null || echo vscode-refused; \
+         mkdir -p .claude && echo '{\"hooks\":{\"Stop\":[]}}' > .claude/settings.json && echo claude-written; \
+         echo '{\"mcpServers\":{}}' > .mcp.json && echo mcp-written; \
+         echo work > src.txt; echo done",
+    );
+    assert_ok(&o);
+    let out = stdout(&o);
+    for word in ["vscode-refused", "done"] {
+        assert!(out.contains(word), "{word} missing: {out}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(w.ws.join(".vscode/tasks.json")).unwrap(),
+        "{}\n"
+    );
+    // The run could create them (a missing path is watched, not pinned), but not keep them.
+    assert!(
+        out.contains("claude-written") && out.contains("mcp-written"),
+        "{out}"
+    );
+    assert!(!exists(&w.ws.join(".claude/settings.json")));
+    assert!(!exists(&w.ws.join(".mcp.json")));
+    assert!(stderr_reports_integrity(&o), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(w.ws.join("src.txt")).unwrap(),
+        "work\n"
+    );
+}
+
+/// `default_protected_paths = false` in the user's config makes them ordinary workspace files
+/// again, for a user who wants the agent to edit its editor's settings.
+#[test]
+fn agent_and_editor_config_is_writable_when_the_user_says_so() {
+    let w = World::new();
+    w.write_user_config("default_protected_paths = false\n");
+    std::fs::create_dir(w.ws.join(".vscode")).unwrap();
+    std::fs::write(w.ws.join(".vscode/tasks.json"), "{}\n").unwrap();
+    let o = w.run("echo edited > .vscode/tasks.json && mkdir .claude && echo kept > .claude/x");
+    assert_ok(&o);
+    assert!(!stderr_reports_integrity(&o), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(w.ws.join(".vscode/tasks.json")).unwrap(),
+        "edited\n"
+    );
+    assert!(exists(&w.ws.join(".claude/x")));
+}

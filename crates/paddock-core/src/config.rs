@@ -24,6 +24,29 @@ use std::time::Duration;
 /// The project file's name at the workspace root.
 pub const PROJECT_FILE: &str = "paddock.toml";
 
+/// Agents' and editors' project configuration, protected inside every writable root by
+/// default: each is read later, outside the sandbox, by a program that runs what it names
+/// without asking the user again (Claude Code's hooks and `.mcp.json` servers, Codex's project
+/// config, Cursor's and Gemini CLI's MCP servers and hooks, VS Code's tasks that run when the
+/// folder opens and settings naming programs, JetBrains' run configurations). A sandboxed
+/// command that could write them would run code outside the sandbox at the agent's or editor's
+/// next step. Existing ones are read-only in the sandbox; one created by the run is removed
+/// after it. Switch off with `default_protected_paths = false` (user file or trusted project).
+pub const DEFAULT_PROTECTED_PATHS: &[&str] = &[
+    ".claude",
+    ".codex",
+    ".cursor",
+    ".gemini",
+    ".mcp.json",
+    ".vscode",
+    ".idea",
+];
+
+/// True for an entry of [`DEFAULT_PROTECTED_PATHS`].
+pub fn is_default_protected_path(p: &Path) -> bool {
+    DEFAULT_PROTECTED_PATHS.iter().any(|d| p == Path::new(d))
+}
+
 /// Secrets denied for reading by default (`~` is the caller's home). Switch off with
 /// `default_deny_read = false`.
 pub const DEFAULT_DENY_READ_UNIX: &[&str] = &[
@@ -103,6 +126,8 @@ pub struct ConfigFile {
     pub writable_roots: Option<Vec<PathBuf>>,
     pub protected_paths: Option<Vec<PathBuf>>,
     pub protect_whole_git: Option<bool>,
+    /// `false` drops [`DEFAULT_PROTECTED_PATHS`] (agents' and editors' project config).
+    pub default_protected_paths: Option<bool>,
     pub deny_read: Option<Vec<PathBuf>>,
     pub default_deny_read: Option<bool>,
     pub network: Option<NetworkSetting>,
@@ -318,7 +343,7 @@ pub fn default_policy() -> Policy {
     Policy {
         mode: Mode::WorkspaceWrite,
         writable_roots: Vec::new(),
-        protected_paths: Vec::new(),
+        protected_paths: DEFAULT_PROTECTED_PATHS.iter().map(PathBuf::from).collect(),
         protect_whole_git: false,
         deny_read: deny.iter().map(PathBuf::from).collect(),
         network: Network::Off,
@@ -538,6 +563,10 @@ fn apply_layer(eff: &mut EffectivePolicy, f: &ConfigFile, src: Source) {
         p.writable_roots.extend(v.iter().cloned());
         touched.push(("writable_roots", true));
     }
+    if f.default_protected_paths == Some(false) {
+        p.protected_paths.retain(|d| !is_default_protected_path(d));
+        touched.push(("protected_paths", false));
+    }
     if let Some(v) = &f.protected_paths {
         p.protected_paths.extend(v.iter().cloned());
         touched.push(("protected_paths", true));
@@ -696,6 +725,7 @@ fn mode_rank(m: Mode) -> u8 {
 /// | `writable_roots`    | roots inside the workspace          | any root outside it              |
 /// | `protected_paths`   | adding (read-only holes)            | nothing to refuse                |
 /// | `protect_whole_git` | `true`                              | `false` over `true`              |
+/// | `default_protected_paths` | `true`                        | `false` (agents' config writable)|
 /// | `deny_read`         | adding                              | nothing to refuse                |
 /// | `default_deny_read` | `true`                              | `false`                          |
 /// | `network`           | off < allowlist (subset) < on       | more than the current access     |
@@ -759,6 +789,12 @@ fn check_only_tightens(
                 &format!("writable root {} is outside the workspace", root.display()),
             ));
         }
+    }
+    if f.default_protected_paths == Some(false) {
+        return Err(refuse(
+            &["default_protected_paths"],
+            "making agents' and editors' project config (.claude, .vscode, ...) writable",
+        ));
     }
     if f.default_deny_read == Some(false) {
         return Err(refuse(
@@ -1269,6 +1305,49 @@ mod tests {
         );
         let eff = load(&cp, &CliOverrides::default()).unwrap();
         assert_eq!(eff.policy.deny_read, vec![PathBuf::from("/only")]);
+    }
+
+    /// Agents' and editors' project config is protected by default; the user may make it
+    /// writable (keeping their own entries), an untrusted project may not, and the refusal
+    /// names the line and the fix.
+    #[test]
+    fn default_protected_paths_are_on_and_only_the_user_switches_them_off() {
+        let defaults: Vec<PathBuf> = DEFAULT_PROTECTED_PATHS.iter().map(PathBuf::from).collect();
+        assert!(defaults.contains(&PathBuf::from(".claude")));
+        assert_eq!(default_policy().protected_paths, defaults);
+
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            dir.path(),
+            "user/config.toml",
+            "protected_paths = [\"secrets.env\"]\ndefault_protected_paths = false\n",
+        );
+        let eff = load(&cp, &CliOverrides::default()).unwrap();
+        assert_eq!(
+            eff.policy.protected_paths,
+            vec![PathBuf::from("secrets.env")]
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let cp = paths_in(dir.path());
+        write(
+            &cp.workspace,
+            PROJECT_FILE,
+            "# mine\ndefault_protected_paths = false\n",
+        );
+        let err = load(&cp, &CliOverrides::default()).unwrap_err().to_string();
+        assert!(
+            err.contains("paddock.toml:2:") && err.contains("trusted_projects"),
+            "{err}"
+        );
+        // Adding to them is tightening, and fine from any project.
+        write(
+            &cp.workspace,
+            PROJECT_FILE,
+            "default_protected_paths = true\n",
+        );
+        assert!(load(&cp, &CliOverrides::default()).is_ok());
     }
 
     #[test]

@@ -238,7 +238,7 @@ impl SandboxSpec {
             writable: writable_roots,
         } = roots;
         let mut protected = Vec::new();
-        let mut watched = Vec::new();
+        let mut watched: Vec<WatchedPath> = Vec::new();
         let walk = tracing::debug_span!("control_paths").entered();
         let own_dirs: Vec<PathBuf> = [crate::state::config_dir(), crate::state::state_dir()]
             .into_iter()
@@ -268,6 +268,20 @@ impl SandboxSpec {
             }
         }
         for c in controls {
+            // A missing path with no link on its way (most of them: names absent from the top
+            // of a root) is answered by the shared cache, which lists a directory asked about
+            // often once instead of resolving each name component by component.
+            if let Ok((resolved, PathKind::Missing)) = resolver.resolve(Path::new("/"), &c.path)
+                && resolved == c.path
+            {
+                if !watched.iter().any(|w| w.path == resolved) {
+                    watched.push(WatchedPath {
+                        path: resolved,
+                        reason: c.reason,
+                    });
+                }
+                continue;
+            }
             let Some(root) = innermost_root(writable_roots, &c.path) else {
                 // Reached only through a link from outside the roots: protect what it names.
                 push_protected(&mut protected, &mut watched, ws, &c.path, &c.reason)?;
@@ -680,7 +694,8 @@ fn push_protected(
             path: p.to_path_buf(),
             reason: format!(
                 "{} is a link inside a writable root, so the sandbox could replace it and \
-                 escape the protection of {}; replace the link by the real directory or file",
+                 escape the protection of {} ({reason}); replace the link by the real directory \
+                 or file",
                 link.display(),
                 resolved.display()
             ),
@@ -737,9 +752,15 @@ fn project_controls(root: &Path, policy: &Policy, out: &mut Vec<Control>) {
     }
     for p in &policy.protected_paths {
         if p.is_relative() {
+            let reason = if crate::config::is_default_protected_path(p) {
+                "an agent's or editor's project config, which runs commands outside the \
+                 sandbox (default_protected_paths = false makes it writable)"
+            } else {
+                "protected_paths entry"
+            };
             out.push(Control {
                 path: root.join(p),
-                reason: "protected_paths entry".into(),
+                reason: reason.into(),
             });
         }
     }
@@ -1010,6 +1031,44 @@ mod tests {
         p.deny_read.clear();
         let err = SandboxSpec::from_policy(&p, &ws).unwrap_err().to_string();
         assert!(err.contains("is a link inside a writable root"), "{err}");
+    }
+
+    /// Agents' and editors' config at the top of the workspace: protected when there, watched
+    /// when not, with a reason that names the switch; a link there (the sandbox could swap it
+    /// for a folder of its own) is refused with that switch named too; without the defaults
+    /// neither is protected nor watched.
+    #[test]
+    fn agent_and_editor_config_is_protected_watched_or_a_link_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let ws = base.join("ws");
+        std::fs::create_dir_all(ws.join(".vscode")).unwrap();
+        let spec = spec_for(&ws, |_| {});
+        let vscode = spec.protected.iter().find(|p| p.path == ws.join(".vscode"));
+        assert!(
+            vscode.is_some_and(|p| p.reason.contains("default_protected_paths")),
+            "{:?}",
+            spec.protected
+        );
+        for name in [".claude", ".mcp.json", ".codex"] {
+            assert!(watched(&spec).contains(&ws.join(name)), "{name}");
+        }
+        let spec = spec_for(&ws, |p| p.protected_paths.clear());
+        assert!(!protected(&spec).contains(&ws.join(".vscode")));
+        assert!(!watched(&spec).contains(&ws.join(".claude")));
+        #[cfg(unix)]
+        {
+            std::fs::create_dir_all(base.join("shared-claude")).unwrap();
+            std::os::unix::fs::symlink(base.join("shared-claude"), ws.join(".claude")).unwrap();
+            let mut p = default_policy();
+            p.deny_read.clear();
+            let err = SandboxSpec::from_policy(&p, &ws).unwrap_err().to_string();
+            assert!(
+                err.contains("is a link inside a writable root")
+                    && err.contains("default_protected_paths = false"),
+                "{err}"
+            );
+        }
     }
 
     /// A directory asked about for many children is listed once, and what the listing answers
