@@ -95,7 +95,8 @@ fn static_glibc(dir: &Path) -> Option<()> {
             }
             continue;
         };
-        // A compiler or glibc upgrade that moves or replaces an archive builds the link again.
+        // An upgrade that removes an archive, or writes one with a newer time, builds the link
+        // again (package managers may keep a package's file times; `cargo clean` then does).
         rerun_if_changed(&path);
         let path = path.into_os_string().into_string().ok()?;
         // A linker script names files between blanks; a path with one would need quoting that

@@ -33,8 +33,6 @@ impl Env {
         }
     }
 
-    /// `paddock ARGS` with this env's config and state dirs, no terminal to ask (new session),
-    /// stdin empty.
     /// `paddock args` with its stdout on `stdout`, stderr captured.
     fn paddock_into(&self, args: &[&str], stdout: std::process::Stdio) -> Output {
         Command::new(env!("CARGO_BIN_EXE_paddock"))
@@ -49,6 +47,8 @@ impl Env {
             .unwrap()
     }
 
+    /// `paddock ARGS` with this env's config and state dirs, no terminal to ask (new session),
+    /// stdin empty.
     fn paddock(&self, args: &[&str]) -> Output {
         let mut cmd = if Path::new("/usr/bin/setsid").exists() {
             let mut c = Command::new("/usr/bin/setsid");

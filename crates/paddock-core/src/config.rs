@@ -563,9 +563,21 @@ fn apply_layer(eff: &mut EffectivePolicy, f: &ConfigFile, src: Source) {
         p.writable_roots.extend(v.iter().cloned());
         touched.push(("writable_roots", true));
     }
-    if f.default_protected_paths == Some(false) {
-        p.protected_paths.retain(|d| !is_default_protected_path(d));
-        touched.push(("protected_paths", false));
+    match f.default_protected_paths {
+        Some(false) => {
+            p.protected_paths.retain(|d| !is_default_protected_path(d));
+            touched.push(("protected_paths", false));
+        }
+        // Back on over an earlier layer's `false` (a project tightening the user's choice).
+        Some(true) => {
+            for d in DEFAULT_PROTECTED_PATHS.iter().map(PathBuf::from) {
+                if !p.protected_paths.contains(&d) {
+                    p.protected_paths.push(d);
+                }
+            }
+            touched.push(("protected_paths", true));
+        }
+        None => {}
     }
     if let Some(v) = &f.protected_paths {
         p.protected_paths.extend(v.iter().cloned());
@@ -1341,13 +1353,19 @@ mod tests {
             err.contains("paddock.toml:2:") && err.contains("trusted_projects"),
             "{err}"
         );
-        // Adding to them is tightening, and fine from any project.
+        // Switching them back on is tightening, and fine from any project.
+        write(
+            dir.path(),
+            "user/config.toml",
+            "default_protected_paths = false\n",
+        );
         write(
             &cp.workspace,
             PROJECT_FILE,
             "default_protected_paths = true\n",
         );
-        assert!(load(&cp, &CliOverrides::default()).is_ok());
+        let eff = load(&cp, &CliOverrides::default()).unwrap();
+        assert_eq!(eff.policy.protected_paths, defaults);
     }
 
     #[test]

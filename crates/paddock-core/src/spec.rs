@@ -271,12 +271,10 @@ impl SandboxSpec {
             // A missing path with no link on its way (most of them: names absent from the top
             // of a root) is answered by the shared cache, which lists a directory asked about
             // often once instead of resolving each name component by component.
-            if let Ok((resolved, PathKind::Missing)) = resolver.resolve(Path::new("/"), &c.path)
-                && resolved == c.path
-            {
-                if !watched.iter().any(|w| w.path == resolved) {
+            if resolver.surely_missing(&c.path) {
+                if !watched.iter().any(|w| w.path == c.path) {
                     watched.push(WatchedPath {
-                        path: resolved,
+                        path: c.path,
                         reason: c.reason,
                     });
                 }
@@ -452,6 +450,31 @@ impl SharedPrefixResolver {
         self.walk(&abs)
     }
 
+    /// Whether `p` (absolute, plain) is missing with no link on its way, as a successful listing
+    /// of its parent or an `lstat` failing with "no such file" or "not a directory" says. Not
+    /// when the answer came from a look that failed otherwise (a directory that cannot be
+    /// searched answers every name as missing to the cache, but a protected path may be there).
+    fn surely_missing(&mut self, p: &Path) -> bool {
+        if !matches!(self.resolve(Path::new("/"), p), Ok((r, PathKind::Missing)) if r == p) {
+            return false;
+        }
+        let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
+            return false;
+        };
+        if let Some(Listing::Listed(Some(listing))) = self.listings.get(parent)
+            && listing.answers_missing(name)
+        {
+            return true;
+        }
+        match std::fs::symlink_metadata(p) {
+            Ok(_) => false,
+            Err(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ),
+        }
+    }
+
     /// Whether `p` (absolute) exists, from the cache where possible.
     fn exists(&mut self, p: &Path) -> bool {
         self.resolve(Path::new("/"), p)
@@ -512,18 +535,24 @@ impl SharedPrefixResolver {
         match listing.names.get(name) {
             Some(Some(kind)) => Listed::Is(*kind),
             Some(None) => Listed::Ask,
-            // A file system that folds case (ext4 or f2fs casefold, vfat, CIFS) finds `.SSH`
-            // when asked for `.ssh`: a name is missing only if no entry matches it even
-            // ignoring case, and only when every name is ASCII (Unicode folding has more ways
-            // for two names to meet, such as the Kelvin sign and `k`).
-            None => match (&listing.folded, name.to_str()) {
-                (Some(folded), Some(n))
-                    if n.is_ascii() && !folded.contains(&n.to_ascii_lowercase().into_bytes()) =>
-                {
-                    Listed::Missing
-                }
-                _ => Listed::Ask,
-            },
+            None if listing.answers_missing(name) => Listed::Missing,
+            None => Listed::Ask,
+        }
+    }
+}
+
+impl DirListing {
+    /// Whether the listing says that looking up `name` finds nothing. A file system that folds
+    /// case (ext4 or f2fs casefold, vfat, CIFS) finds `.SSH` when asked for `.ssh`: a name is
+    /// missing only if no entry matches it even ignoring case, and only when every name is
+    /// ASCII (Unicode folding has more ways for two names to meet, such as the Kelvin sign and
+    /// `k`).
+    fn answers_missing(&self, name: &std::ffi::OsStr) -> bool {
+        match (&self.folded, name.to_str()) {
+            (Some(folded), Some(n)) => {
+                n.is_ascii() && !folded.contains(&n.to_ascii_lowercase().into_bytes())
+            }
+            _ => false,
         }
     }
 }

@@ -44,12 +44,54 @@ pub fn remove_beneath(root: &Path, path: &Path) -> std::io::Result<bool> {
         Err(e) => return Err(e),
     };
     if meta.is_dir() && !meta.file_type().is_symlink() {
-        // std's remove_dir_all does not follow symlinks inside the tree.
-        std::fs::remove_dir_all(path)?;
+        // std's remove_dir_all does not follow symlinks inside the tree. A tree the command
+        // made unwritable or unsearchable (`chmod 500` on a folder in it) is the caller's own:
+        // its folders are opened up and the removal tried once more.
+        if let Err(e) = std::fs::remove_dir_all(path) {
+            if e.kind() != std::io::ErrorKind::PermissionDenied || !open_up_folders(path, 0) {
+                return Err(e);
+            }
+            std::fs::remove_dir_all(path)?;
+        }
     } else {
         std::fs::remove_file(path)?;
     }
     Ok(true)
+}
+
+/// Gives the owner full rights on `dir` and every folder below it down to the walks' depth
+/// limit, never following a link (Unix; elsewhere nothing to do). Returns whether anything was
+/// changed.
+#[cfg(unix)]
+fn open_up_folders(dir: &Path, depth: usize) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return false;
+    };
+    if !meta.is_dir() || meta.file_type().is_symlink() {
+        return false;
+    }
+    let mode = meta.permissions().mode();
+    let mut changed = false;
+    if mode & 0o700 != 0o700 {
+        changed =
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o700)).is_ok();
+    }
+    if depth < super::discover::MAX_WALK_DEPTH
+        && let Ok(entries) = std::fs::read_dir(dir)
+    {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                changed |= open_up_folders(&entry.path(), depth + 1);
+            }
+        }
+    }
+    changed
+}
+
+#[cfg(not(unix))]
+fn open_up_folders(_dir: &Path, _depth: usize) -> bool {
+    false
 }
 
 /// Renames `path` to a free sibling name `<name><suffix>[-N]` beneath `root`, with no link on
@@ -96,6 +138,36 @@ mod tests {
         assert!(remove_beneath(&root, &root.join(".git")).unwrap());
         assert!(outside.join("hooks").exists());
         assert!(!root.join(".git").exists());
+    }
+
+    /// A planted tree with folders made unwritable and unsearchable is opened up for its
+    /// removal (for a caller who is not root, `remove_dir_all` failed on it and the plant
+    /// stayed); a link inside it is not followed, so a folder outside keeps its mode.
+    #[cfg(unix)]
+    #[test]
+    fn a_locked_planted_tree_is_opened_up_without_following_links() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let plant = d.path().join(".claude");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(plant.join("a/b")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(plant.join("a/b/settings.json"), "{}").unwrap();
+        std::os::unix::fs::symlink(&outside, plant.join("a/link")).unwrap();
+        let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+        let set = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        set(&outside, 0o500);
+        set(&plant.join("a/b"), 0o000);
+        set(&plant.join("a"), 0o500);
+        assert!(open_up_folders(&plant, 0));
+        assert_eq!(mode(&plant.join("a")) & 0o700, 0o700);
+        assert_eq!(mode(&plant.join("a/b")) & 0o700, 0o700);
+        assert_eq!(mode(&outside), 0o500);
+        assert!(!open_up_folders(&plant, 0), "nothing left to change");
+        assert!(remove_beneath(d.path(), &plant).unwrap());
+        assert!(!plant.exists() && outside.exists());
     }
 
     #[test]

@@ -114,13 +114,25 @@ fn check(
         return events;
     }
     for w in spec.watched.iter().filter(|_| watched_paths) {
-        if w.path.symlink_metadata().is_err() {
-            continue;
-        }
-        let action = outcome(root_of(spec, &w.path).map(|root| {
-            fsguard::remove_beneath(root, &w.path)
-                .map(|done| done.then_some(IntegrityAction::Removed))
-        }));
+        let action = match w.path.symlink_metadata() {
+            Ok(_) => outcome(root_of(spec, &w.path).map(|root| {
+                fsguard::remove_beneath(root, &w.path)
+                    .map(|done| done.then_some(IntegrityAction::Removed))
+            })),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                continue;
+            }
+            // A directory on the way made unsearchable (`chmod 000`) hides what was planted
+            // there: that is a blind spot, reported, not an absence.
+            Err(e) => IntegrityAction::NotReverted {
+                error: format!("cannot look at it: {e}"),
+            },
+        };
         events.push(IntegrityEvent {
             path: w.path.clone(),
             action,
