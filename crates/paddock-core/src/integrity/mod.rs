@@ -113,7 +113,11 @@ fn check(
     if spec.writable_roots.is_empty() {
         return events;
     }
+    let mut absent = AbsentByListing::new(if watched_paths { &spec.watched } else { &[] });
     for w in spec.watched.iter().filter(|_| watched_paths) {
+        if absent.says_absent(&w.path) {
+            continue;
+        }
         let action = match w.path.symlink_metadata() {
             Ok(_) => outcome(root_of(spec, &w.path).map(|root| {
                 fsguard::remove_beneath(root, &w.path)
@@ -218,6 +222,71 @@ fn outcome(attempt: Option<std::io::Result<Option<IntegrityAction>>>) -> Integri
             error: e.to_string(),
         },
     }
+}
+
+/// Answers "nothing there" for watched paths that share a folder with at least
+/// [`LIST_FROM`] others (the names at the top of a root: Paddock's files, agents' and editors'
+/// config), from one listing of that folder instead of an `lstat` each. Only a listing that
+/// worked, of at most [`LIST_AT_MOST`] entries all in ASCII, answers, and only for a name no
+/// entry matches even ignoring case (a file system folding case finds `.Claude` for `.claude`);
+/// every other path is looked at as before. The listing is made after every sandboxed process
+/// has ended, like the looks it replaces.
+struct AbsentByListing {
+    /// Each folder holding [`LIST_FROM`] watched paths or more, with its entries' names
+    /// lower-cased once listed (`Some(None)`: not usable; `None`: not listed yet).
+    folders: std::collections::HashMap<PathBuf, Option<Option<std::collections::HashSet<Vec<u8>>>>>,
+}
+
+/// How many watched paths must share a folder before it is listed.
+const LIST_FROM: usize = 3;
+/// The most entries a listing may hold to be used.
+const LIST_AT_MOST: usize = 2048;
+
+impl AbsentByListing {
+    fn new(watched: &[crate::spec::WatchedPath]) -> Self {
+        let mut counts: std::collections::HashMap<&Path, usize> = Default::default();
+        for w in watched {
+            if let Some(folder) = w.path.parent() {
+                *counts.entry(folder).or_default() += 1;
+            }
+        }
+        let folders = counts
+            .into_iter()
+            .filter(|(_, n)| *n >= LIST_FROM)
+            .map(|(f, _)| (f.to_path_buf(), None))
+            .collect();
+        AbsentByListing { folders }
+    }
+
+    fn says_absent(&mut self, path: &Path) -> bool {
+        let (Some(folder), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+        else {
+            return false;
+        };
+        let Some(listing) = self.folders.get_mut(folder) else {
+            return false;
+        };
+        let names = listing.get_or_insert_with(|| lower_case_names(folder));
+        name.is_ascii()
+            && names
+                .as_ref()
+                .is_some_and(|n| !n.contains(&name.to_ascii_lowercase().into_bytes()))
+    }
+}
+
+/// `folder`'s entry names lower-cased, or `None` when it cannot be listed, holds a name that is
+/// not ASCII or more than [`LIST_AT_MOST`] entries.
+fn lower_case_names(folder: &Path) -> Option<std::collections::HashSet<Vec<u8>>> {
+    let mut names = std::collections::HashSet::new();
+    for entry in std::fs::read_dir(folder).ok()? {
+        let name = entry.ok()?.file_name();
+        let name = name.to_str().filter(|n| n.is_ascii())?;
+        if names.len() == LIST_AT_MOST {
+            return None;
+        }
+        names.insert(name.to_ascii_lowercase().into_bytes());
+    }
+    Some(names)
 }
 
 /// What to rename so git no longer finds the repository: its `.git` entry; a git dir inside
@@ -330,6 +399,43 @@ mod tests {
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0].action, IntegrityAction::Removed);
         assert!(!ws.join(".git/hooks").exists());
+    }
+
+    /// The names at the top of the workspace (Paddock's files, agents' and editors' config)
+    /// are answered from one listing: a plant among them is still removed, every other name
+    /// gives no event, and a folder with one watched path of its own (`.git/hooks` in a
+    /// repository) is still looked at.
+    #[test]
+    fn plants_among_names_answered_by_a_listing_are_removed() {
+        let (_d, ws) = tmp();
+        git_dir(&ws.join(".git"), PLAIN);
+        let spec = spec(&ws);
+        let top = spec
+            .watched
+            .iter()
+            .filter(|w| w.path.parent() == Some(ws.as_path()))
+            .count();
+        assert!(top >= LIST_FROM, "{:?}", spec.watched);
+        std::fs::create_dir_all(ws.join(".claude")).unwrap();
+        std::fs::write(ws.join(".claude/settings.json"), "{\"hooks\":{}}").unwrap();
+        std::fs::write(ws.join(".mcp.json"), "{}").unwrap();
+        std::fs::write(ws.join("unrelated.txt"), "kept").unwrap();
+        std::fs::create_dir(ws.join(".git/hooks")).unwrap();
+        let events = check_after_run(&spec);
+        let mut removed: Vec<&Path> = events.iter().map(|e| e.path.as_path()).collect();
+        removed.sort();
+        let mut expected = [
+            ws.join(".claude"),
+            ws.join(".git/hooks"),
+            ws.join(".mcp.json"),
+        ];
+        expected.sort();
+        assert_eq!(
+            removed,
+            expected.iter().map(PathBuf::as_path).collect::<Vec<_>>()
+        );
+        assert!(events.iter().all(|e| e.action == IntegrityAction::Removed));
+        assert!(ws.join("unrelated.txt").exists() && !ws.join(".claude").exists());
     }
 
     #[test]
