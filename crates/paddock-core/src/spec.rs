@@ -404,8 +404,8 @@ enum Listing {
     Listed(Option<DirListing>),
 }
 
-/// One directory's entries.
-struct DirListing {
+/// One directory's entries (also used by the after-run check, `integrity::check`).
+pub(crate) struct DirListing {
     /// Each name with its kind (`None` for a link or an entry of unknown type).
     names: std::collections::HashMap<std::ffi::OsString, Option<PathKind>>,
     /// The names with ASCII letters lower-cased, when every name is ASCII (`None` otherwise).
@@ -527,7 +527,7 @@ impl SharedPrefixResolver {
                 *n += 1;
                 return Listed::Ask;
             }
-            *entry = Listing::Listed(list(dir));
+            *entry = Listing::Listed(list_directory(dir));
         }
         let Listing::Listed(Some(listing)) = entry else {
             return Listed::Ask;
@@ -547,7 +547,7 @@ impl DirListing {
     /// missing only if no entry matches it even ignoring case, and only when every name is
     /// ASCII (Unicode folding has more ways for two names to meet, such as the Kelvin sign and
     /// `k`).
-    fn answers_missing(&self, name: &std::ffi::OsStr) -> bool {
+    pub(crate) fn answers_missing(&self, name: &std::ffi::OsStr) -> bool {
         match (&self.folded, name.to_str()) {
             (Some(folded), Some(n)) => {
                 n.is_ascii() && !folded.contains(&n.to_ascii_lowercase().into_bytes())
@@ -559,7 +559,7 @@ impl DirListing {
 
 /// `dir`'s entries with their kinds, or `None` when it cannot be listed or holds more than
 /// [`LIST_AT_MOST`] entries.
-fn list(dir: &Path) -> Option<DirListing> {
+pub(crate) fn list_directory(dir: &Path) -> Option<DirListing> {
     let mut names = std::collections::HashMap::new();
     for entry in std::fs::read_dir(dir).ok()? {
         let entry = entry.ok()?;

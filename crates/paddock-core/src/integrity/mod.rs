@@ -113,7 +113,7 @@ fn check(
     if spec.writable_roots.is_empty() {
         return events;
     }
-    let mut absent = AbsentByListing::new(if watched_paths { &spec.watched } else { &[] });
+    let absent = AbsentByListing::new(if watched_paths { &spec.watched } else { &[] });
     for w in spec.watched.iter().filter(|_| watched_paths) {
         if absent.says_absent(&w.path) {
             continue;
@@ -226,21 +226,19 @@ fn outcome(attempt: Option<std::io::Result<Option<IntegrityAction>>>) -> Integri
 
 /// Answers "nothing there" for watched paths that share a folder with at least
 /// [`LIST_FROM`] others (the names at the top of a root: Paddock's files, agents' and editors'
-/// config), from one listing of that folder instead of an `lstat` each. Only a listing that
-/// worked, of at most [`LIST_AT_MOST`] entries all in ASCII, answers, and only for a name no
-/// entry matches even ignoring case (a file system folding case finds `.Claude` for `.claude`);
-/// every other path is looked at as before. The listing is made after every sandboxed process
-/// has ended, like the looks it replaces.
+/// config), from one listing of that folder instead of an `lstat` each. The listing is the
+/// spec's (`spec::list_directory`), and answers as it does there: only when it worked, and
+/// only for a name no entry matches even ignoring case, among ASCII names (a file system
+/// folding case finds `.Claude` for `.claude`); every other path is looked at as before. The
+/// listings are made after every sandboxed process has ended, like the looks they replace.
 struct AbsentByListing {
-    /// Each folder holding [`LIST_FROM`] watched paths or more, with its entries' names
-    /// lower-cased once listed (`Some(None)`: not usable; `None`: not listed yet).
-    folders: std::collections::HashMap<PathBuf, Option<Option<std::collections::HashSet<Vec<u8>>>>>,
+    /// Each folder holding [`LIST_FROM`] watched paths or more, with its listing (`None`: not
+    /// usable).
+    folders: std::collections::HashMap<PathBuf, Option<crate::spec::DirListing>>,
 }
 
 /// How many watched paths must share a folder before it is listed.
 const LIST_FROM: usize = 3;
-/// The most entries a listing may hold to be used.
-const LIST_AT_MOST: usize = 2048;
 
 impl AbsentByListing {
     fn new(watched: &[crate::spec::WatchedPath]) -> Self {
@@ -253,40 +251,17 @@ impl AbsentByListing {
         let folders = counts
             .into_iter()
             .filter(|(_, n)| *n >= LIST_FROM)
-            .map(|(f, _)| (f.to_path_buf(), None))
+            .map(|(f, _)| (f.to_path_buf(), crate::spec::list_directory(f)))
             .collect();
         AbsentByListing { folders }
     }
 
-    fn says_absent(&mut self, path: &Path) -> bool {
-        let (Some(folder), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
-        else {
+    fn says_absent(&self, path: &Path) -> bool {
+        let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
             return false;
         };
-        let Some(listing) = self.folders.get_mut(folder) else {
-            return false;
-        };
-        let names = listing.get_or_insert_with(|| lower_case_names(folder));
-        name.is_ascii()
-            && names
-                .as_ref()
-                .is_some_and(|n| !n.contains(&name.to_ascii_lowercase().into_bytes()))
+        matches!(self.folders.get(folder), Some(Some(listing)) if listing.answers_missing(name))
     }
-}
-
-/// `folder`'s entry names lower-cased, or `None` when it cannot be listed, holds a name that is
-/// not ASCII or more than [`LIST_AT_MOST`] entries.
-fn lower_case_names(folder: &Path) -> Option<std::collections::HashSet<Vec<u8>>> {
-    let mut names = std::collections::HashSet::new();
-    for entry in std::fs::read_dir(folder).ok()? {
-        let name = entry.ok()?.file_name();
-        let name = name.to_str().filter(|n| n.is_ascii())?;
-        if names.len() == LIST_AT_MOST {
-            return None;
-        }
-        names.insert(name.to_ascii_lowercase().into_bytes());
-    }
-    Some(names)
 }
 
 /// What to rename so git no longer finds the repository: its `.git` entry; a git dir inside
