@@ -4,6 +4,8 @@
 //! contract under Wine is in `cli_windows.rs`.
 #![cfg(unix)]
 
+#[cfg(target_os = "linux")]
+mod linux_support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -722,7 +724,7 @@ fn the_linux_binary_is_static_pie_or_at_least_free_of_libgcc_s() {
             .is_some_and(|p| p.is_absolute() && p.is_file())
     };
     let binary = std::fs::read(env!("CARGO_BIN_EXE_paddock")).unwrap();
-    let (e_type, interp) = elf_type_and_interpreter(&binary);
+    let (e_type, interp) = linux_support::elf_type_and_interpreter(&binary);
     assert_eq!(e_type, 3, "paddock is not position-independent (ET_DYN)");
     if std::env::var_os("PADDOCK_DYNAMIC_GLIBC").is_none()
         && ["libc.a", "libm.a", "libgcc.a", "libgcc_eh.a", "rcrt1.o"]
@@ -784,25 +786,6 @@ fn the_linux_binary_is_static_pie_or_at_least_free_of_libgcc_s() {
         !binary.windows(needle.len()).any(|w| w == needle),
         "paddock still names libgcc_s.so.1 as a library it needs"
     );
-}
-
-/// An x86_64/aarch64 (64-bit little-endian) ELF's type (`e_type`) and whether a program header
-/// names an interpreter (`PT_INTERP`).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn elf_type_and_interpreter(elf: &[u8]) -> (u16, bool) {
-    assert_eq!(
-        &elf[..6],
-        b"\x7fELF\x02\x01",
-        "not a 64-bit little-endian ELF"
-    );
-    let u16_at = |o: usize| u16::from_le_bytes(elf[o..o + 2].try_into().unwrap());
-    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap());
-    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
-    let (phoff, phentsize, phnum) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
-    const PT_INTERP: u32 = 3;
-    let interp =
-        (0..usize::from(phnum)).any(|i| u32_at(phoff + i * usize::from(phentsize)) == PT_INTERP);
-    (u16_at(0x10), interp)
 }
 
 /// A reader that went away (`paddock log | head`) ends Paddock's output quietly: exit 0, no

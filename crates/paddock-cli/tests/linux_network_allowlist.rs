@@ -413,10 +413,7 @@ fn a_static_paddock_resolves_a_listed_name_without_the_nss_modules_nsswitch_name
         return;
     }
     let binary = std::fs::read(env!("CARGO_BIN_EXE_paddock")).unwrap();
-    if binary
-        .windows(28)
-        .any(|w| w == b"/lib64/ld-linux-x86-64.so.2\0")
-    {
+    if linux_support::elf_type_and_interpreter(&binary).1 {
         paddock_core::testing::skip(
             "this paddock is dynamically linked; NSS modules load as usual",
         );

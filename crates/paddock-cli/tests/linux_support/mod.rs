@@ -271,3 +271,21 @@ pub fn host_processes_matching(needle: &str) -> Vec<u32> {
     }
     out
 }
+
+/// An x86_64/aarch64 (64-bit little-endian) ELF's type (`e_type`) and whether a program header
+/// names an interpreter (`PT_INTERP`).
+pub fn elf_type_and_interpreter(elf: &[u8]) -> (u16, bool) {
+    assert_eq!(
+        &elf[..6],
+        b"\x7fELF\x02\x01",
+        "not a 64-bit little-endian ELF"
+    );
+    let u16_at = |o: usize| u16::from_le_bytes(elf[o..o + 2].try_into().unwrap());
+    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
+    let (phoff, phentsize, phnum) = (u64_at(0x20) as usize, u16_at(0x36), u16_at(0x38));
+    const PT_INTERP: u32 = 3;
+    let interp =
+        (0..usize::from(phnum)).any(|i| u32_at(phoff + i * usize::from(phentsize)) == PT_INTERP);
+    (u16_at(0x10), interp)
+}
